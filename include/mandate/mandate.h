@@ -1,0 +1,12 @@
+/*
+ * Mandate umbrella header.  Only what is declared in include/mandate/ is
+ * the supported public interface of libmandate; any other symbol, header
+ * or structure layout is internal and may change without notice.
+ */
+#ifndef MANDATE_MANDATE_H
+#define MANDATE_MANDATE_H
+
+#include <mandate/common.h>
+#include <mandate/scope.h>
+
+#endif /* MANDATE_MANDATE_H */
