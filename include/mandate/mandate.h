@@ -8,5 +8,6 @@
 
 #include <mandate/common.h>
 #include <mandate/scope.h>
+#include <mandate/policy.h>
 
 #endif /* MANDATE_MANDATE_H */
