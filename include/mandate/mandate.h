@@ -9,5 +9,6 @@
 #include <mandate/common.h>
 #include <mandate/scope.h>
 #include <mandate/policy.h>
+#include <mandate/agent.h>
 
 #endif /* MANDATE_MANDATE_H */
