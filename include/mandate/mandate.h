@@ -9,5 +9,8 @@
 #include <mandate/common.h>
 #include <mandate/scope.h>
 #include <mandate/spiffe.h>
+#include <mandate/policy.h>
+#include <mandate/agent.h>
+#include <mandate/audit.h>
 
 #endif /* MANDATE_MANDATE_H */
