@@ -10,5 +10,6 @@
 #include <mandate/scope.h>
 #include <mandate/policy.h>
 #include <mandate/agent.h>
+#include <mandate/audit.h>
 
 #endif /* MANDATE_MANDATE_H */
