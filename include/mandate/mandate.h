@@ -8,5 +8,7 @@
 
 #include <mandate/common.h>
 #include <mandate/scope.h>
+#include <mandate/key.h>
+#include <mandate/token.h>
 
 #endif /* MANDATE_MANDATE_H */
