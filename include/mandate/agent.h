@@ -125,11 +125,6 @@ MDT_API const char *mdt_agent_spiffe_id(const mdt_agent *a);
  * (broker restart, network drop) since connect.  For monitoring. */
 MDT_API uint64_t mdt_agent_reconnects(const mdt_agent *a);
 
-/* The broker's token-signing public key, as announced in the hello
- * exchange (MDT_AGENT_PK_BYTES), for offline verification. */
-MDT_API MDT_WUR int mdt_agent_broker_key(const mdt_agent *a,
-    uint8_t pk[MDT_AGENT_PK_BYTES]);
-
 /* ======================================================================
  * Tasks: open, receive, inspect
  * ==================================================================== */
@@ -240,6 +235,14 @@ MDT_API MDT_WUR int mdt_task_wait_result(mdt_task *t, const char *child_id,
     size_t errlen);
 
 /*
+ * Sends an interim result (copied; may be NULL when len is 0) to the
+ * holder of t's parent without ending t; the parent receives it through
+ * mdt_task_wait_result as a completion does.
+ */
+MDT_API MDT_WUR int mdt_task_report(mdt_task *t, const uint8_t *result,
+    size_t len, char *err, size_t errlen);
+
+/*
  * Reports the result (may be NULL when len is 0; copied) and completes
  * the task: its token and every descendant's are revoked at once and the
  * revocation is published.  The handle stays valid (for accessors) until
@@ -268,20 +271,49 @@ typedef enum mdt_authz_decision {
 #define MDT_AUTHZ_FLAG_APPROVED 0x2u /* allowed by a clinician's approval */
 
 /*
- * Asks the broker whether the holder of t may perform `action` (e.g.
- * "read", "search", "export", "write") on `resource` (a FHIR reference
- * "Observation/obs-1", a search "Observation?patient=pat-001", or
- * "tool/NAME") now.  A decision — allow, deny or step-up — is success
- * (returns 0 with *out set; caller frees with mdt_authz_free); a non-zero
- * return means no decision was obtained (transport, protocol, revoked
- * task) and is a deny too.
+ * One authorization request.  Strings are borrowed for the call.
+ *   action    one permission letter: "c" "r" "u" "d" "s" for FHIR, or a
+ *             tool letter for tool/ resources (docs/scopes.md).
+ *   resource  "Type/id", "Type", "Type?name=value&..." or "tool/NAME".
+ *   patient   patient whose compartment holds the resource (NULL = the
+ *             task's patient).
+ *   boundary  NULL or "none", "export" (data leaves the organisation) or
+ *             "writeback" (chart write-back): boundary crossings may be
+ *             held for a clinician's step-up by policy.
+ *   audience  resource server the single-action token is for (NULL = the
+ *             broker's configured gateway audience).
+ *   wait_ms   when policy asks for step-up, wait up to this long for the
+ *             clinician's decision before answering (0 = answer step-up
+ *             at once; see mdt_task_wait_step_up).
  */
+typedef struct mdt_authz_request {
+	const char *action;
+	const char *resource;
+	const char *patient;
+	const char *boundary;
+	const char *audience;
+	uint32_t wait_ms;
+} mdt_authz_request;
+
+/*
+ * Asks the broker whether the holder of t may perform req now.  A
+ * decision -- allow, deny or step-up -- is success (returns 0 with *out
+ * set; caller frees with mdt_authz_free); a non-zero return means no
+ * decision was obtained (transport, protocol, revoked task) and must be
+ * treated as a deny too.
+ */
+MDT_API MDT_WUR int mdt_task_authorize_req(mdt_task *t,
+    const mdt_authz_request *req, mdt_authz **out, char *err,
+    size_t errlen);
+
+/* Shorthand for mdt_task_authorize_req with only action and resource. */
 MDT_API MDT_WUR int mdt_task_authorize(mdt_task *t, const char *action,
     const char *resource, mdt_authz **out, char *err, size_t errlen);
 
 /*
- * After a step-up answer, waits up to timeout_ms for the clinician's
- * decision on request `az`.  On success *out (caller frees with
+ * After a step-up answer `az` to a request made with t, waits up to
+ * timeout_ms for the clinician's decision and then asks again with the
+ * approval (the same action, resource, patient, boundary and audience).  On success *out (caller frees with
  * mdt_authz_free) is the final answer: allow (with a token, flagged
  * MDT_AUTHZ_FLAG_APPROVED) or deny ("rejected" / "step-up timed out").
  * MDT_EINVAL when az is not a step-up answer.
@@ -295,14 +327,19 @@ MDT_API void mdt_authz_free(mdt_authz *az);
 MDT_API mdt_authz_decision mdt_authz_decision_of(const mdt_authz *az);
 /* MDT_AUTHZ_FLAG_* bits. */
 MDT_API uint32_t mdt_authz_flags(const mdt_authz *az);
-/* Deny or step-up reason ("" on allow); owned by az. */
+/* Machine-readable reason of a deny or step-up ("policy.deny",
+ * "scope.token", "step_up.required", ...: docs/wire-protocol.md; "" on
+ * allow); owned by az. */
 MDT_API const char *mdt_authz_reason(const mdt_authz *az);
+/* Human detail of a deny (which scope, which policy); owned by az. */
+MDT_API const char *mdt_authz_detail(const mdt_authz *az);
 /* Determining policy ids, comma-separated ("" when none); owned by az. */
 MDT_API const char *mdt_authz_policies(const mdt_authz *az);
 /* Step-up request id ("" unless step-up); owned by az. */
 MDT_API const char *mdt_authz_request_id(const mdt_authz *az);
-/* Audit decision id the broker recorded for this answer; owned by az. */
-MDT_API const char *mdt_authz_decision_id(const mdt_authz *az);
+/* Expiry (Unix seconds) of the token on allow, of the step-up request on
+ * step-up; 0 on deny. */
+MDT_API int64_t mdt_authz_expires(const mdt_authz *az);
 /* The sealed single-action token (NULL unless allow); owned by az. */
 MDT_API const uint8_t *mdt_authz_token(const mdt_authz *az, size_t *len);
 

@@ -8,8 +8,11 @@
 
 #include <mandate/common.h>
 #include <mandate/scope.h>
+#include <mandate/spiffe.h>
 #include <mandate/policy.h>
 #include <mandate/agent.h>
 #include <mandate/audit.h>
+#include <mandate/key.h>
+#include <mandate/token.h>
 
 #endif /* MANDATE_MANDATE_H */
