@@ -13,5 +13,7 @@
 #include <mandate/wire.h>
 #include <mandate/agent.h>
 #include <mandate/audit.h>
+#include <mandate/key.h>
+#include <mandate/token.h>
 
 #endif /* MANDATE_MANDATE_H */
