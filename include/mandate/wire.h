@@ -257,6 +257,7 @@ MDT_API MDT_WUR int mdt_wire_auth_message(const uint8_t *challenge,
 #define MDT_WIRE_TOPIC_REVOKE "revoke"
 #define MDT_WIRE_TOPIC_TASK "task"
 #define MDT_WIRE_TOPIC_STEPUP "stepup"
+#define MDT_WIRE_TOPIC_DECIDED "decided"
 
 #ifdef __cplusplus
 }
