@@ -1,0 +1,499 @@
+/*
+ * libmandate-agent: the SDK for orchestrators, agents and resource servers.
+ *
+ * Three roles, one library (link with `pkg-config --libs mandate-agent`):
+ *
+ *   Orchestrators and agents talk to the broker (mandated) over nng
+ *   request/reply, following docs/wire-protocol.md:
+ *     mdt_agent   one authenticated connection to the broker for one agent
+ *                 identity (a SPIFFE id and its Ed25519 key).
+ *     mdt_task    a task the caller holds: its id, its delegation token and
+ *                 the facts bound to it (clinician, patient, purpose,
+ *                 scopes).  Obtained by opening a root task (orchestrator)
+ *                 or by receiving work (agent); used to dispatch/delegate
+ *                 subtasks, to ask for runtime authorization, to report a
+ *                 result and to complete or cancel.
+ *     mdt_authz   the broker's answer to one authorize request: allow (with
+ *                 a sealed single-action token for the resource server),
+ *                 deny (with a machine-readable reason) or step-up (with a
+ *                 request id to wait on).
+ *     mdt_event_sub  a subscription to the broker's PUB socket
+ *                 (revocations, step-up requests, task events).
+ *
+ *   Resource servers verify tokens offline:
+ *     mdt_rs_verifier  the broker's public key, the server's audience, a
+ *                 revocation set (fed by a subscription to the broker's
+ *                 PUB socket, or by hand) and a replay set of single-action
+ *                 tokens already used.
+ *
+ * Connections re-establish themselves: when the broker restarts or the
+ * pipe drops, the next request re-dials, re-runs the challenge-response
+ * authentication and resends (requests carry ids and are idempotent, so a
+ * resend is never applied twice).  Callers see an error only when the
+ * broker stays unreachable past the request timeout.
+ *
+ * Thread safety, per handle:
+ *   mdt_agent        safe: any number of threads may use one connection at
+ *                    once (each request runs on its own nng context); many
+ *                    threads may wait in mdt_agent_next concurrently.
+ *                    mdt_agent_close must not race with other calls.
+ *   mdt_task         safe for concurrent authorize/dispatch from several
+ *                    threads; mdt_task_free must not race with other calls.
+ *                    A task borrows its mdt_agent: free tasks first.
+ *   mdt_authz        immutable once returned; readable from any thread.
+ *   mdt_event_sub    one thread at a time.
+ *   mdt_rs_verifier  safe: verify, revoke and the background subscription
+ *                    may run concurrently (internal lock).
+ *
+ * Errors are negative MDT_E* codes from <mandate/common.h>; functions
+ * that take `char *err, size_t errlen` (err may be NULL) write a message
+ * saying what failed and where.  Anything not declared here is internal.
+ */
+#ifndef MANDATE_AGENT_H
+#define MANDATE_AGENT_H
+
+#include <mandate/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- sizes and bounds (exceeding one is MDT_ETOOBIG) ---- */
+
+#define MDT_AGENT_PK_BYTES 32        /* Ed25519 public key */
+#define MDT_AGENT_SK_BYTES 64        /* Ed25519 secret key (libsodium form) */
+#define MDT_AGENT_ID_MAX 256         /* SPIFFE ids, task ids, request ids */
+#define MDT_AGENT_URL_MAX 512        /* broker and event URLs */
+#define MDT_AGENT_PAYLOAD_MAX (256u * 1024u) /* subtask payload / result */
+#define MDT_AGENT_ASSERTION_MAX (16u * 1024u) /* launch assertion JWT */
+#define MDT_AGENT_TOKEN_MAX (16u * 1024u)     /* encoded token bytes */
+#define MDT_AGENT_REASON_MAX 512     /* deny reason text */
+/* Base64url text of a single-action token or a proof, NUL included. */
+#define MDT_AGENT_HEADER_MAX (((MDT_AGENT_TOKEN_MAX + 2) / 3) * 4 + 1)
+
+/* HTTP header names a resource server reads the presentation from. */
+#define MDT_HTTP_TOKEN_HEADER "Mandate-Token"
+#define MDT_HTTP_PROOF_HEADER "Mandate-Proof"
+
+typedef struct mdt_agent mdt_agent;
+typedef struct mdt_task mdt_task;
+typedef struct mdt_authz mdt_authz;
+typedef struct mdt_event_sub mdt_event_sub;
+typedef struct mdt_rs_verifier mdt_rs_verifier;
+
+/* ======================================================================
+ * Connection
+ * ==================================================================== */
+
+/*
+ * Connection options.  Strings and keys are copied by mdt_agent_connect;
+ * the caller may wipe and free them after it returns.
+ *   url           broker request/reply URL ("ipc:///run/mandate/api",
+ *                 "tcp://127.0.0.1:7450").
+ *   spiffe_id     the agent's identity, as registered with the broker.
+ *   secret_key    the agent's Ed25519 secret key (libsodium 64-byte form,
+ *                 seed || public key); wiped from the handle on close.
+ *   timeout_ms    per-request timeout, including reconnection and
+ *                 re-authentication (0 = 10000).
+ *   retry_ms      delay between re-dial attempts (0 = 100).
+ */
+typedef struct mdt_agent_opts {
+	const char *url;
+	const char *spiffe_id;
+	const uint8_t *secret_key;
+	uint32_t timeout_ms;
+	uint32_t retry_ms;
+} mdt_agent_opts;
+
+/*
+ * Dials the broker and authenticates (hello + signed challenge).  Fails
+ * with MDT_EAUTH when the broker refuses the identity or key,
+ * MDT_ETRANSPORT / MDT_ETIMEDOUT when it cannot be reached in time.  On
+ * success *out owns the connection; caller frees with mdt_agent_close.
+ */
+MDT_API MDT_WUR int mdt_agent_connect(const mdt_agent_opts *opts,
+    mdt_agent **out, char *err, size_t errlen);
+
+/* Closes the connection, wakes any waiter with MDT_ECLOSED, wipes the key
+ * and frees the handle.  NULL is a no-op.  Free every mdt_task first. */
+MDT_API void mdt_agent_close(mdt_agent *a);
+
+/* The SPIFFE id this connection authenticated as; owned by the handle. */
+MDT_API const char *mdt_agent_spiffe_id(const mdt_agent *a);
+
+/* Number of times the connection re-authenticated after a lost pipe
+ * (broker restart, network drop) since connect.  For monitoring. */
+MDT_API uint64_t mdt_agent_reconnects(const mdt_agent *a);
+
+/* ======================================================================
+ * Tasks: open, receive, inspect
+ * ==================================================================== */
+
+/*
+ * Opening a root task (orchestrator).  Strings are borrowed for the call.
+ *   assertion  the clinician's launch assertion (a JWT from the identity
+ *              provider the broker trusts).
+ *   patient    patient in context (must equal the assertion's `patient`).
+ *   purpose    purpose of use code: "TREAT", "ETREAT" (break-the-glass),
+ *              "HPAYMT", ...
+ *   scopes     space-separated SMART scopes requested; the broker grants
+ *              requested ∩ clinician ∩ orchestrator ceiling.
+ */
+typedef struct mdt_open_opts {
+	const char *assertion;
+	const char *patient;
+	const char *purpose;
+	const char *scopes;
+} mdt_open_opts;
+
+/*
+ * Opens a root task on behalf of the clinician.  On success *out owns the
+ * task (with its block-0 token, held by this agent); caller frees with
+ * mdt_task_free.  A policy or scope refusal is MDT_EDENIED / MDT_ESCOPE
+ * with the broker's reason in err.
+ */
+MDT_API MDT_WUR int mdt_agent_open_task(mdt_agent *a,
+    const mdt_open_opts *opts, mdt_task **out, char *err, size_t errlen);
+
+/*
+ * Waits up to timeout_ms for work addressed to this agent (a subtask
+ * dispatched or delegated to it).  MDT_ETIMEDOUT when none arrived.  On
+ * success *out owns the received task; caller frees with mdt_task_free.
+ */
+MDT_API MDT_WUR int mdt_agent_next(mdt_agent *a, uint32_t timeout_ms,
+    mdt_task **out, char *err, size_t errlen);
+
+/*
+ * Callback style.  The handler owns `task` (free it with mdt_task_free,
+ * possibly later on another thread).  Returning non-zero stops the loop.
+ */
+typedef int (*mdt_work_fn)(mdt_agent *a, mdt_task *task, void *arg);
+
+/*
+ * Calls fn for each work item until fn returns non-zero (then 0 is
+ * returned), no work arrives for idle_ms (MDT_ETIMEDOUT; 0 = wait
+ * forever), mdt_agent_stop is called (MDT_ECLOSED) or an error occurs.
+ */
+MDT_API MDT_WUR int mdt_agent_serve(mdt_agent *a, mdt_work_fn fn,
+    void *arg, uint32_t idle_ms);
+
+/* Makes mdt_agent_serve and pending mdt_agent_next calls return
+ * MDT_ECLOSED.  Safe from any thread and from a signal-free context. */
+MDT_API void mdt_agent_stop(mdt_agent *a);
+
+/* Frees a task handle (the task itself lives on at the broker; see
+ * mdt_task_complete / mdt_task_cancel).  Wipes the token.  NULL is a
+ * no-op. */
+MDT_API void mdt_task_free(mdt_task *t);
+
+/* Accessors; strings are owned by the task and live as long as it.
+ * parent is "" for a root task; from is the SPIFFE id of the agent that
+ * dispatched the work ("" for a root task). */
+MDT_API const char *mdt_task_id(const mdt_task *t);
+MDT_API const char *mdt_task_parent(const mdt_task *t);
+MDT_API const char *mdt_task_from(const mdt_task *t);
+MDT_API const char *mdt_task_clinician(const mdt_task *t);
+MDT_API const char *mdt_task_patient(const mdt_task *t);
+MDT_API const char *mdt_task_purpose(const mdt_task *t);
+/* Effective scopes of the task's token, canonical space-separated text. */
+MDT_API const char *mdt_task_scopes(const mdt_task *t);
+/* Remaining delegation depth. */
+MDT_API uint32_t mdt_task_depth(const mdt_task *t);
+/* Expiry of the task's token, Unix seconds. */
+MDT_API int64_t mdt_task_expiry(const mdt_task *t);
+/* The payload sent with the work (NULL and *len = 0 when none); owned by
+ * the task. */
+MDT_API const uint8_t *mdt_task_payload(const mdt_task *t, size_t *len);
+
+/* ======================================================================
+ * Delegation, results, completion
+ * ==================================================================== */
+
+/*
+ * Sends a subtask of t to the agent named target (a SPIFFE id) with
+ * scopes (space-separated; must be inside the task's effective scopes,
+ * the target's ceiling and policy, else MDT_ESCOPE / MDT_EDENIED / MDT_EDEPTH
+ * / MDT_EFANOUT / MDT_ECYCLE with the broker's reason in err) and a payload
+ * (may be NULL when len is 0; copied).  The same call serves an
+ * orchestrator's dispatch and an agent's further delegation.  On success
+ * the new task's id is written to child_id (NUL-terminated; at most
+ * MDT_AGENT_ID_MAX bytes).
+ */
+MDT_API MDT_WUR int mdt_task_dispatch(mdt_task *t, const char *target,
+    const char *scopes, const uint8_t *payload, size_t len,
+    char child_id[MDT_AGENT_ID_MAX], char *err, size_t errlen);
+
+/*
+ * Waits up to timeout_ms for the result of the subtask child_id of t
+ * (reported by its holder with mdt_task_complete).  On success *result
+ * (caller frees with mdt_free) holds *len bytes (possibly 0, then *result
+ * may be NULL).  MDT_ETIMEDOUT when none arrived, MDT_EREVOKED when the
+ * child was cancelled.
+ */
+MDT_API MDT_WUR int mdt_task_wait_result(mdt_task *t, const char *child_id,
+    uint32_t timeout_ms, uint8_t **result, size_t *len, char *err,
+    size_t errlen);
+
+/*
+ * Sends an interim result (copied; may be NULL when len is 0) to the
+ * holder of t's parent without ending t; the parent receives it through
+ * mdt_task_wait_result as a completion does.
+ */
+MDT_API MDT_WUR int mdt_task_report(mdt_task *t, const uint8_t *result,
+    size_t len, char *err, size_t errlen);
+
+/*
+ * Reports the result (may be NULL when len is 0; copied) and completes
+ * the task: its token and every descendant's are revoked at once and the
+ * revocation is published.  The handle stays valid (for accessors) until
+ * mdt_task_free; further requests with it fail with MDT_EREVOKED.
+ */
+MDT_API MDT_WUR int mdt_task_complete(mdt_task *t, const uint8_t *result,
+    size_t len, char *err, size_t errlen);
+
+/* Cancels the task (revoking it and every descendant, as complete does,
+ * but without a result); reason is recorded in the audit (may be NULL). */
+MDT_API MDT_WUR int mdt_task_cancel(mdt_task *t, const char *reason,
+    char *err, size_t errlen);
+
+/* ======================================================================
+ * Runtime authorization
+ * ==================================================================== */
+
+typedef enum mdt_authz_decision {
+	MDT_AUTHZ_DENY = 0,
+	MDT_AUTHZ_ALLOW = 1,
+	MDT_AUTHZ_STEP_UP = 2
+} mdt_authz_decision;
+
+/* Flags on a decision. */
+#define MDT_AUTHZ_FLAG_REVIEW 0x1u   /* flagged for review (break-the-glass) */
+#define MDT_AUTHZ_FLAG_APPROVED 0x2u /* allowed by a clinician's approval */
+
+/*
+ * One authorization request.  Strings are borrowed for the call.
+ *   action    one permission letter: "c" "r" "u" "d" "s" for FHIR, or a
+ *             tool letter for tool/ resources (docs/scopes.md).
+ *   resource  "Type/id", "Type", "Type?name=value&..." or "tool/NAME".
+ *   patient   patient whose compartment holds the resource (NULL = the
+ *             task's patient).
+ *   boundary  NULL or "none", "export" (data leaves the organisation) or
+ *             "writeback" (chart write-back): boundary crossings may be
+ *             held for a clinician's step-up by policy.
+ *   audience  resource server the single-action token is for (NULL = the
+ *             broker's configured gateway audience).
+ *   wait_ms   when policy asks for step-up, wait up to this long for the
+ *             clinician's decision before answering (0 = answer step-up
+ *             at once; see mdt_task_wait_step_up).
+ */
+typedef struct mdt_authz_request {
+	const char *action;
+	const char *resource;
+	const char *patient;
+	const char *boundary;
+	const char *audience;
+	uint32_t wait_ms;
+} mdt_authz_request;
+
+/*
+ * Asks the broker whether the holder of t may perform req now.  A
+ * decision -- allow, deny or step-up -- is success (returns 0 with *out
+ * set; caller frees with mdt_authz_free); a non-zero return means no
+ * decision was obtained (transport, protocol, revoked task) and must be
+ * treated as a deny too.
+ */
+MDT_API MDT_WUR int mdt_task_authorize_req(mdt_task *t,
+    const mdt_authz_request *req, mdt_authz **out, char *err,
+    size_t errlen);
+
+/* Shorthand for mdt_task_authorize_req with only action and resource. */
+MDT_API MDT_WUR int mdt_task_authorize(mdt_task *t, const char *action,
+    const char *resource, mdt_authz **out, char *err, size_t errlen);
+
+/*
+ * After a step-up answer `az` to a request made with t, waits up to
+ * timeout_ms for the clinician's decision and then asks again with the
+ * approval (the same action, resource, patient, boundary and audience).  On success *out (caller frees with
+ * mdt_authz_free) is the final answer: allow (with a token, flagged
+ * MDT_AUTHZ_FLAG_APPROVED) or deny ("rejected" / "step-up timed out").
+ * MDT_EINVAL when az is not a step-up answer.
+ */
+MDT_API MDT_WUR int mdt_task_wait_step_up(mdt_task *t, const mdt_authz *az,
+    uint32_t timeout_ms, mdt_authz **out, char *err, size_t errlen);
+
+/* Frees an answer and wipes its token.  NULL is a no-op. */
+MDT_API void mdt_authz_free(mdt_authz *az);
+
+MDT_API mdt_authz_decision mdt_authz_decision_of(const mdt_authz *az);
+/* MDT_AUTHZ_FLAG_* bits. */
+MDT_API uint32_t mdt_authz_flags(const mdt_authz *az);
+/* Machine-readable reason of a deny or step-up ("policy.deny",
+ * "scope.token", "step_up.required", ...: docs/wire-protocol.md; "" on
+ * allow); owned by az. */
+MDT_API const char *mdt_authz_reason(const mdt_authz *az);
+/* Human detail of a deny (which scope, which policy); owned by az. */
+MDT_API const char *mdt_authz_detail(const mdt_authz *az);
+/* Determining policy ids, comma-separated ("" when none); owned by az. */
+MDT_API const char *mdt_authz_policies(const mdt_authz *az);
+/* Step-up request id ("" unless step-up); owned by az. */
+MDT_API const char *mdt_authz_request_id(const mdt_authz *az);
+/* Expiry (Unix seconds) of the token on allow, of the step-up request on
+ * step-up; 0 on deny. */
+MDT_API int64_t mdt_authz_expires(const mdt_authz *az);
+/* The sealed single-action token (NULL unless allow); owned by az. */
+MDT_API const uint8_t *mdt_authz_token(const mdt_authz *az, size_t *len);
+
+/*
+ * Builds what a resource server needs to accept an allowed request: the
+ * single-action token and a fresh proof of possession of the holder's key
+ * bound to that token, the action, the resource and the time `now` (Unix
+ * seconds; 0 = current time), each as NUL-terminated base64url text for
+ * the MDT_HTTP_TOKEN_HEADER and MDT_HTTP_PROOF_HEADER headers.
+ * MDT_EINVAL when az is not an allow.  Buffers: MDT_AGENT_HEADER_MAX.
+ */
+MDT_API MDT_WUR int mdt_task_present(mdt_task *t, const mdt_authz *az,
+    int64_t now, char token_b64[MDT_AGENT_HEADER_MAX],
+    char proof_b64[MDT_AGENT_HEADER_MAX]);
+
+/* ======================================================================
+ * Clinician decisions and admin queries
+ * ==================================================================== */
+
+/*
+ * Approves (approve != 0) or rejects a parked step-up request on behalf of
+ * the clinician named by `assertion` (a launch assertion for the same
+ * clinician and patient as the task).  `note` (may be NULL) goes to the
+ * audit record.  Sent over any authenticated connection.
+ */
+MDT_API MDT_WUR int mdt_agent_decide_step_up(mdt_agent *a,
+    const char *request_id, const char *assertion, int approve,
+    const char *note, char *err, size_t errlen);
+
+/*
+ * Read-only admin query: the task tree rooted at (or containing) task_id
+ * with its delegation edges and decisions, as JSON text (documented in
+ * docs/wire-protocol.md).  Caller frees *json with mdt_free.
+ */
+MDT_API MDT_WUR int mdt_agent_task_graph(mdt_agent *a, const char *task_id,
+    char **json, char *err, size_t errlen);
+
+/* ======================================================================
+ * Event subscription (broker PUB socket)
+ * ==================================================================== */
+
+typedef enum mdt_event_kind {
+	MDT_EVENT_REVOKED = 1,   /* ids: revoked task and token ids */
+	MDT_EVENT_STEP_UP = 2,   /* a step-up request was parked */
+	MDT_EVENT_DECIDED = 3,   /* a step-up was approved/rejected/expired */
+	MDT_EVENT_TASK = 4       /* task opened, dispatched, completed */
+} mdt_event_kind;
+
+/*
+ * One event.  Strings are owned by the subscription and valid until the
+ * next mdt_event_sub_next or mdt_event_sub_close.
+ *   ids/nids   revoked ids (MDT_EVENT_REVOKED)
+ *   task_id, request_id, agent, action, resource, patient, detail:
+ *              filled where meaningful, else "".
+ */
+typedef struct mdt_event {
+	mdt_event_kind kind;
+	int64_t time;
+	const char *task_id;
+	const char *request_id;
+	const char *agent;
+	const char *action;
+	const char *resource;
+	const char *patient;
+	const char *detail;
+	const char *const *ids;
+	size_t nids;
+} mdt_event;
+
+/* Subscribes to the broker's PUB socket at url (every event kind; dialing
+ * retries in the background).  Caller frees with mdt_event_sub_close. */
+MDT_API MDT_WUR int mdt_event_sub_open(const char *url, mdt_event_sub **out,
+    char *err, size_t errlen);
+
+/* Waits up to timeout_ms for the next event; MDT_ETIMEDOUT when none. */
+MDT_API MDT_WUR int mdt_event_sub_next(mdt_event_sub *s, uint32_t timeout_ms,
+    mdt_event *ev);
+
+/* Closes the subscription.  NULL is a no-op. */
+MDT_API void mdt_event_sub_close(mdt_event_sub *s);
+
+/* ======================================================================
+ * Resource-server verifier (offline)
+ * ==================================================================== */
+
+/*
+ * Verifier options.  Copied by mdt_rs_verifier_new.
+ *   broker_key   the broker's token-signing public key.
+ *   audience     this resource server's identity; only single-action
+ *                tokens minted for it are accepted.
+ *   events_url   the broker's PUB URL; when not NULL a background
+ *                subscription feeds revocations into the verifier.
+ *   max_skew_s   accepted clock difference for proofs (0 = 30).
+ */
+typedef struct mdt_rs_verifier_opts {
+	const uint8_t *broker_key;
+	const char *audience;
+	const char *events_url;
+	uint32_t max_skew_s;
+} mdt_rs_verifier_opts;
+
+/* What a verified presentation authorizes; filled on allow.  Plain
+ * fixed-size strings so the caller owns nothing. */
+typedef struct mdt_rs_grant {
+	char task_id[MDT_AGENT_ID_MAX];
+	char token_id[MDT_AGENT_ID_MAX];
+	char holder[MDT_AGENT_ID_MAX];
+	char clinician[MDT_AGENT_ID_MAX];
+	char patient[MDT_AGENT_ID_MAX];
+	char purpose[32];
+	int64_t expiry;
+} mdt_rs_grant;
+
+/* Creates a verifier (and its subscription when events_url is set).
+ * Caller frees with mdt_rs_verifier_free. */
+MDT_API MDT_WUR int mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts,
+    mdt_rs_verifier **out, char *err, size_t errlen);
+
+/* Stops the subscription and frees the verifier.  NULL is a no-op. */
+MDT_API void mdt_rs_verifier_free(mdt_rs_verifier *v);
+
+/* Adds a revoked task or token id by hand (in addition to, or instead
+ * of, the subscription).  The set is bounded; when full, MDT_EBUSY. */
+MDT_API MDT_WUR int mdt_rs_verifier_revoke(mdt_rs_verifier *v,
+    const char *id);
+
+/* Number of revocations received or added so far (for tests/monitoring). */
+MDT_API uint64_t mdt_rs_verifier_revocations(const mdt_rs_verifier *v);
+
+/*
+ * Verifies one presentation, entirely offline: the token (raw bytes) is a
+ * well-formed, sealed single-action token whose chain verifies from the
+ * broker key; it is for this audience, for exactly `action` on `resource`,
+ * not expired at `now` (Unix seconds; 0 = current time); no task or token
+ * id on its chain is revoked; the proof is a valid signature by the
+ * token's holder key over this token, action, resource and a time within
+ * max_skew_s of now; and the token has not been accepted before (single
+ * use).  Returns 0 (allow; *grant filled when not NULL) or the first
+ * failing check (MDT_ESIG, MDT_EEXPIRED, MDT_EAUDIENCE, MDT_ESCOPE,
+ * MDT_EREVOKED, MDT_EHOLDER, MDT_EEXIST for a replay, ...), with a reason
+ * in err.
+ */
+MDT_API MDT_WUR int mdt_rs_verify(mdt_rs_verifier *v, const uint8_t *token,
+    size_t token_len, const uint8_t *proof, size_t proof_len,
+    const char *action, const char *resource, int64_t now,
+    mdt_rs_grant *grant, char *err, size_t errlen);
+
+/* As mdt_rs_verify, from the base64url header values (NUL-terminated). */
+MDT_API MDT_WUR int mdt_rs_verify_b64(mdt_rs_verifier *v,
+    const char *token_b64, const char *proof_b64, const char *action,
+    const char *resource, int64_t now, mdt_rs_grant *grant, char *err,
+    size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MANDATE_AGENT_H */

@@ -1,0 +1,491 @@
+/*
+ * The audit and task store: a durable, tamper-evident record of every
+ * decision the broker makes, and of the tasks, delegation edges,
+ * approvals and revocations those decisions refer to.
+ *
+ * Storage is one SQLite file in WAL mode with synchronous=FULL.  Every
+ * write goes through one writer thread that batches concurrent writes
+ * from many threads into one transaction and one fsync (group commit);
+ * a write function returns only after the transaction holding its record
+ * has committed, so "returned 0" means "durable on disk".  A store error
+ * is MDT_ESTORE (never a silent success): the broker must treat it as a
+ * deny.
+ *
+ * Every record (of every kind) gets a sequence number, unique across
+ * kinds and contiguous from 1, and a BLAKE2b-256 hash over a
+ * domain-separated canonical encoding of its fields and the previous
+ * record's hash.  Every `checkpoint_every` records, every
+ * `checkpoint_ms` and on close, the writer signs (store id, seq, chain
+ * hash, time, previous checkpoint seq) with the broker's Ed25519 key.
+ * mdt_store_verify() recomputes everything and names the sequence number
+ * of any changed, deleted, inserted or re-ordered record and any invalid
+ * or missing checkpoint.  docs/audit.md specifies the encoding precisely
+ * enough to verify a store without this library.
+ *
+ * Thread-safety: every function taking an mdt_store may be called from
+ * any number of threads at once, except mdt_store_close (call it once,
+ * after every other call on the handle has returned).  Records returned
+ * to callers are private copies.
+ *
+ * Strings are NUL-terminated UTF-8, borrowed for the duration of the
+ * call.  Bounds: MDT_AUDIT_FIELD_MAX bytes for a plain field,
+ * MDT_AUDIT_JSON_MAX for the JSON fields; longer input is MDT_ETOOBIG.
+ */
+#ifndef MANDATE_AUDIT_H
+#define MANDATE_AUDIT_H
+
+#include <mandate/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MDT_AUDIT_FIELD_MAX 1024      /* ids, names, scopes, resources */
+#define MDT_AUDIT_JSON_MAX 16384      /* reasons, policy_ids, agent_chain */
+#define MDT_AUDIT_HASH_BYTES 32       /* BLAKE2b-256 */
+#define MDT_AUDIT_SEED_BYTES 32       /* Ed25519 secret seed (key.h form) */
+#define MDT_AUDIT_PK_BYTES 32         /* Ed25519 public key */
+#define MDT_AUDIT_SIG_BYTES 64        /* Ed25519 signature */
+#define MDT_AUDIT_REVOKE_MAX 100000   /* tasks revoked in one cascade */
+
+typedef struct mdt_store mdt_store;
+
+/* ======================================================================
+ * Opening and closing
+ * ==================================================================== */
+
+typedef struct mdt_store_opts {
+	/*
+	 * The broker's 32-byte Ed25519 secret seed (as mdt_keypair_seed
+	 * gives it) that signs checkpoints; copied, and wiped on close (the
+	 * caller still wipes its own copy).  NULL: no checkpoints are
+	 * written (the whole log verifies as unsigned).
+	 */
+	const unsigned char *seal_seed;
+	uint32_t checkpoint_every;  /* records between checkpoints; 0 = 1000 */
+	uint32_t checkpoint_ms;     /* also sign after this idle time when
+	                               records are unsigned; 0 = 5000 */
+	uint32_t busy_timeout_ms;   /* SQLite busy timeout; 0 = 5000 */
+	/*
+	 * Most records committed in one transaction; 0 = 512.  1 gives one
+	 * transaction and one fsync per record (the baseline group commit
+	 * is measured against).
+	 */
+	uint32_t max_batch;
+	uint32_t readers;           /* read connections for queries; 0 = 4 */
+	int read_only;              /* 1: queries only; writes are MDT_EINVAL,
+	                               no writer thread, file must exist */
+} mdt_store_opts;
+
+/*
+ * Opens (creating when absent, unless read_only) the store at path and
+ * starts its writer thread.  Creates or migrates the schema (schema
+ * version in PRAGMA user_version; a newer version than this library
+ * knows is MDT_EVERSION).  opts may be NULL (defaults, no checkpoints).
+ * On success *out (caller closes with mdt_store_close).  On failure
+ * returns MDT_ESTORE / MDT_EVERSION / MDT_ENOMEM / MDT_EINVAL and, when
+ * err is not NULL, writes the reason (with SQLite's message) into err.
+ */
+MDT_API MDT_WUR int mdt_store_open(const char *path,
+    const mdt_store_opts *opts, mdt_store **out, char *err, size_t errlen);
+
+/*
+ * Drains queued writes, writes a final checkpoint when records are
+ * unsigned and a key is set, stops the writer, closes the file and wipes
+ * the key.  Writes racing with close fail with MDT_ECLOSED.  NULL is a
+ * no-op.
+ */
+MDT_API void mdt_store_close(mdt_store *store);
+
+/*
+ * The message of the last error on this handle (SQLite's sqlite3_errmsg
+ * with the statement that failed), or "" when none.  The string is
+ * copied into buf (NUL-terminated, truncated to buflen).  Returns buf.
+ * Thread-safe; with concurrent failures, reports the latest.
+ */
+MDT_API const char *mdt_store_errmsg(mdt_store *store, char *buf,
+    size_t buflen);
+
+/* Current time in Unix milliseconds (the clock records default to). */
+MDT_API int64_t mdt_store_now_ms(void);
+
+/* ======================================================================
+ * Decisions
+ * ==================================================================== */
+
+typedef enum mdt_audit_verdict {
+	MDT_AUDIT_ALLOW = 1,
+	MDT_AUDIT_DENY = 2,
+	MDT_AUDIT_STEP_UP = 3,
+	MDT_AUDIT_ERROR = 4 /* evaluation failed; answered as a deny */
+} mdt_audit_verdict;
+
+/* Flags on a decision (bit set; unknown bits are stored as given). */
+#define MDT_AUDIT_FLAG_BREAK_GLASS 0x1u /* purpose ETREAT */
+#define MDT_AUDIT_FLAG_REVIEW 0x2u      /* flagged for human review */
+#define MDT_AUDIT_FLAG_APPROVED 0x4u    /* allowed through an approval */
+#define MDT_AUDIT_FLAG_REPLAY 0x8u      /* answer to a resent request */
+
+/*
+ * One decision.  On input every string is borrowed and may be NULL
+ * (stored as SQL NULL) except operation.  On output (lookups) the strings
+ * live in the same allocation as the struct.
+ *
+ *   time_ms      Unix ms; 0 on input = now
+ *   request_id   idempotency key, unique in the store (NULL = none).  The
+ *                store does not scope it: the broker must make it unique
+ *                across clients, e.g. "AGENT-SPIFFE-ID#CLIENT-REQUEST-ID"
+ *   operation    "open", "dispatch", "delegate", "authorize", "approve",
+ *                "reject", "complete", "cancel", ... (required)
+ *   reasons      JSON (validated): why.  For a deny it names the failed
+ *                condition, e.g. {"failed":"scope","layer":"clinician",
+ *                "scope":"patient/Observation.rs"} or {"failed":"policy",
+ *                "policy":"forbid-export"} or {"failed":"approval",
+ *                "approval":"ap-17"}; docs/audit.md lists the shapes
+ *   policy_ids   JSON array of strings (validated): determining policies
+ *   policy_hash  hash of the policy set in force (hex text)
+ *   agent_chain  JSON array of strings (validated): SPIFFE ids from the
+ *                orchestrator to the acting agent
+ *   action, resource  what was asked ("read", "Observation/obs-1")
+ *   seq          output only: the record's sequence number
+ */
+typedef struct mdt_audit_decision {
+	int64_t time_ms;
+	const char *request_id;
+	const char *operation;
+	mdt_audit_verdict verdict;
+	uint32_t flags;
+	const char *reasons;
+	const char *policy_ids;
+	const char *policy_hash;
+	const char *task_id;
+	const char *token_id;
+	const char *clinician;
+	const char *agent;
+	const char *agent_chain;
+	const char *patient;
+	const char *purpose;
+	const char *action;
+	const char *resource;
+	uint64_t seq;
+} mdt_audit_decision;
+
+/*
+ * Appends a decision and returns once it is durably committed (group
+ * commit), with its sequence number in *seq_out (may be NULL).
+ * MDT_EEXIST when request_id is already recorded (look it up with
+ * mdt_store_find_decision and answer identically); MDT_ETOOBIG /
+ * MDT_EPARSE for oversized fields or invalid JSON; MDT_ESTORE when the
+ * store failed (nothing was recorded: deny); MDT_ECLOSED while closing.
+ */
+MDT_API MDT_WUR int mdt_store_append_decision(mdt_store *store,
+    const mdt_audit_decision *rec, uint64_t *seq_out);
+
+/*
+ * Idempotency: the decision recorded for request_id.  *out (caller frees
+ * with mdt_free; one allocation) or MDT_ENOTFOUND.
+ */
+MDT_API MDT_WUR int mdt_store_find_decision(mdt_store *store,
+    const char *request_id, mdt_audit_decision **out);
+
+/* The decision with sequence number seq; *out as above, or MDT_ENOTFOUND. */
+MDT_API MDT_WUR int mdt_store_get_decision(mdt_store *store, uint64_t seq,
+    mdt_audit_decision **out);
+
+/*
+ * Calls fn for each decision with seq > after_seq in sequence order, at
+ * most limit of them (0 = no limit).  The record is valid during the call
+ * only.  fn returns 0 to go on; non-zero stops the walk, and a negative
+ * value is returned by this function.
+ */
+typedef int (*mdt_audit_decision_fn)(void *arg,
+    const mdt_audit_decision *rec);
+MDT_API MDT_WUR int mdt_store_list_decisions(mdt_store *store,
+    uint64_t after_seq, uint32_t limit, mdt_audit_decision_fn fn, void *arg);
+
+/* ======================================================================
+ * Tasks and delegation edges
+ * ==================================================================== */
+
+typedef enum mdt_task_state {
+	MDT_TASK_OPEN = 1,
+	MDT_TASK_COMPLETED = 2,  /* completed by its holder */
+	MDT_TASK_CANCELLED = 3,  /* cancelled */
+	MDT_TASK_REVOKED = 4     /* revoked because an ancestor ended */
+} mdt_task_state;
+
+/*
+ * A task.  A root task (opened by an orchestrator for a clinician) has
+ * parent_id NULL and root_id == task_id; a child records the delegation
+ * edge parent_id -> task_id, from_agent (the delegator, holder of the
+ * parent) -> holder, with scopes (the child's effective scopes).
+ *
+ *   time_ms      creation, Unix ms; 0 on input = now
+ *   operation    "open", "dispatch" or "delegate"
+ *   depth        0 for a root, parent's depth + 1 for a child
+ *   scopes       space-separated scope text
+ *   expires_ms   token expiry, Unix ms
+ *   state, ended_ms, end_seq   output only (derived from revocations):
+ *                state, time of the revocation that ended it (0 when
+ *                open) and its sequence number
+ *   seq          output only: the record's sequence number
+ */
+typedef struct mdt_audit_task {
+	int64_t time_ms;
+	const char *task_id;
+	const char *parent_id;
+	const char *root_id;
+	const char *operation;
+	uint32_t depth;
+	const char *clinician;
+	const char *patient;
+	const char *purpose;
+	const char *from_agent;
+	const char *holder;
+	const char *scopes;
+	const char *token_id;
+	int64_t expires_ms;
+	mdt_task_state state;
+	int64_t ended_ms;
+	uint64_t end_seq;
+	uint64_t seq;
+} mdt_audit_task;
+
+/*
+ * Records a task (and, for a child, its delegation edge); durable on
+ * return.  Checked inside the same transaction, so concurrent delegations
+ * cannot race past them: task_id unused (else MDT_EEXIST); for a child,
+ * the parent exists (MDT_ENOTFOUND), no task on the parent's chain is
+ * revoked (MDT_EREVOKED), root_id equals the parent's root, depth its
+ * depth + 1 and patient, clinician and purpose its own (MDT_EINVAL), and,
+ * when max_children > 0, the parent has fewer than max_children
+ * children (MDT_EFANOUT).  MDT_ESTORE on store failure.
+ */
+MDT_API MDT_WUR int mdt_store_add_task(mdt_store *store,
+    const mdt_audit_task *task, uint32_t max_children, uint64_t *seq_out);
+
+/* The task task_id with its current state.  *out (caller frees with
+ * mdt_free; one allocation) or MDT_ENOTFOUND. */
+MDT_API MDT_WUR int mdt_store_get_task(mdt_store *store, const char *task_id,
+    mdt_audit_task **out);
+
+/*
+ * Calls fn for each direct child of task_id in creation order.  The
+ * record is valid during the call only; fn's return as for
+ * mdt_store_list_decisions.
+ */
+typedef int (*mdt_audit_task_fn)(void *arg, const mdt_audit_task *task);
+MDT_API MDT_WUR int mdt_store_task_children(mdt_store *store,
+    const char *task_id, mdt_audit_task_fn fn, void *arg);
+
+/* Number of direct children of task_id (0 for an unknown task). */
+MDT_API MDT_WUR int mdt_store_count_children(mdt_store *store,
+    const char *task_id, uint32_t *count);
+
+/*
+ * Whether task_id or any ancestor is ended (completed, cancelled or
+ * revoked): *revoked = 1 and, when revoked_by is not NULL, the id of the
+ * nearest ended task on the chain copied into it (NUL-terminated,
+ * truncated to len; MDT_AUDIT_FIELD_MAX + 1 always fits); *revoked = 0
+ * otherwise.  MDT_ENOTFOUND for an unknown task (the broker must deny).
+ */
+MDT_API MDT_WUR int mdt_store_chain_revoked(mdt_store *store,
+    const char *task_id, int *revoked, char *revoked_by, size_t len);
+
+/* ======================================================================
+ * Revocations
+ * ==================================================================== */
+
+/*
+ * Ends task_id (state MDT_TASK_COMPLETED or MDT_TASK_CANCELLED) and, in
+ * the same transaction, revokes every descendant not already ended; one
+ * chained revocation record lists them all.  by: who asked (agent or
+ * clinician), reason: free text (may be NULL); time_ms 0 = now.
+ * On success *out (caller frees with mdt_free; one allocation; may be
+ * NULL when not wanted) lists the task ids ended, task_id first, so the
+ * broker can publish them.  MDT_ENOTFOUND for an unknown task,
+ * MDT_EREVOKED when task_id is already ended (nothing written).
+ */
+typedef struct mdt_audit_revocation {
+	uint64_t seq;
+	int64_t time_ms;
+	size_t count;
+	const char *const *task_ids;
+} mdt_audit_revocation;
+
+MDT_API MDT_WUR int mdt_store_end_task(mdt_store *store, const char *task_id,
+    mdt_task_state state, const char *by, const char *reason,
+    int64_t time_ms, mdt_audit_revocation **out);
+
+/* ======================================================================
+ * Approvals (step-up)
+ * ==================================================================== */
+
+typedef enum mdt_approval_state {
+	MDT_APPROVAL_PENDING = 0,
+	MDT_APPROVAL_APPROVED = 1,
+	MDT_APPROVAL_REJECTED = 2,
+	MDT_APPROVAL_EXPIRED = 3   /* timed out before a clinician decided */
+} mdt_approval_state;
+
+/*
+ * A step-up approval.  request_hash binds it to exactly what was asked
+ * (the broker hashes task, agent, action, resource, patient, purpose).
+ *   time_ms      when parked; 0 on input = now
+ *   expires_ms   when the parked request times out
+ *   decided_*, state, valid_until_ms, note   set by the decision
+ *                (output only for mdt_store_add_approval)
+ */
+typedef struct mdt_audit_approval {
+	int64_t time_ms;
+	const char *approval_id;
+	unsigned char request_hash[MDT_AUDIT_HASH_BYTES];
+	const char *request_id;
+	const char *task_id;
+	const char *agent;
+	const char *clinician;
+	const char *action;
+	const char *resource;
+	int64_t expires_ms;
+	mdt_approval_state state;
+	const char *decided_by;
+	int64_t decided_ms;
+	int64_t valid_until_ms;
+	const char *note;
+	uint64_t seq;
+	uint64_t decision_seq;
+} mdt_audit_approval;
+
+/* Records a parked step-up request (state pending).  MDT_EEXIST when
+ * approval_id is in use. */
+MDT_API MDT_WUR int mdt_store_add_approval(mdt_store *store,
+    const mdt_audit_approval *ap, uint64_t *seq_out);
+
+/*
+ * Records the single decision on approval_id: APPROVED / REJECTED by
+ * decided_by (clinician id), or EXPIRED (decided_by e.g. "broker").
+ * valid_until_ms: until when an approval may be used (0 for the others).
+ * The first decision wins: a second one is MDT_EEXIST, so a late
+ * approval racing with the timeout cannot both happen.  MDT_ENOTFOUND
+ * for an unknown approval.
+ */
+MDT_API MDT_WUR int mdt_store_decide_approval(mdt_store *store,
+    const char *approval_id, mdt_approval_state state,
+    const char *decided_by, int64_t decided_ms, int64_t valid_until_ms,
+    const char *note, uint64_t *seq_out);
+
+/* The approval approval_id with its decision, if any.  *out (caller frees
+ * with mdt_free; one allocation) or MDT_ENOTFOUND. */
+MDT_API MDT_WUR int mdt_store_get_approval(mdt_store *store,
+    const char *approval_id, mdt_audit_approval **out);
+
+/* ======================================================================
+ * Admin queries and export
+ * ==================================================================== */
+
+/*
+ * Walks the tree of tasks under root_task_id (the task itself included;
+ * depth first, children in creation order).  For each task, task(arg,
+ * task) is called, then decision(arg, rec) for each decision on that
+ * task in sequence order.  Either callback may be NULL.  Records are
+ * valid during the call only; a non-zero callback return stops the walk
+ * and a negative one is returned.  MDT_ENOTFOUND for an unknown task.
+ */
+typedef struct mdt_store_tree_visitor {
+	mdt_audit_task_fn task;
+	mdt_audit_decision_fn decision;
+} mdt_store_tree_visitor;
+
+MDT_API MDT_WUR int mdt_store_task_tree(mdt_store *store,
+    const char *root_task_id, const mdt_store_tree_visitor *v, void *arg);
+
+/*
+ * The task tree containing task_id (from its root), with delegation
+ * edges and decisions, as one JSON document (format in docs/audit.md).
+ * Caller frees *json with mdt_free.
+ */
+MDT_API MDT_WUR int mdt_store_task_tree_json(mdt_store *store,
+    const char *task_id, char **json);
+
+/*
+ * Evidence export: every record (tasks, decisions, approvals and their
+ * decisions, revocations, checkpoints) in sequence order as one JSON
+ * object per line with its seq, prev and hash (format in docs/audit.md).
+ * With task_id not NULL, only records about the tree containing that
+ * task.  emit(arg, line, len) gets each line without its newline; a
+ * non-zero return stops the export and a negative one is returned.
+ */
+typedef int (*mdt_store_emit_fn)(void *arg, const char *line, size_t len);
+MDT_API MDT_WUR int mdt_store_export_jsonl(mdt_store *store,
+    const char *task_id, mdt_store_emit_fn emit, void *arg);
+
+/* Signs the current chain head now (durable on return), if there are
+ * unsigned records and a key.  *seq_out (may be NULL) gets the covered
+ * seq (0 when nothing needed signing). */
+MDT_API MDT_WUR int mdt_store_checkpoint(mdt_store *store,
+    uint64_t *seq_out);
+
+/* ======================================================================
+ * Verification
+ * ==================================================================== */
+
+typedef enum mdt_audit_issue_kind {
+	MDT_AUDIT_CHANGED = 1,          /* fields do not match the record's hash */
+	MDT_AUDIT_DELETED = 2,          /* records seq..seq_end are missing */
+	MDT_AUDIT_INSERTED = 3,         /* a record that is not in the chain */
+	MDT_AUDIT_REORDERED = 4,        /* a record out of its chain position */
+	MDT_AUDIT_BROKEN_LINK = 5,      /* does not follow its predecessor */
+	MDT_AUDIT_BAD_CHECKPOINT = 6,   /* invalid signature or wrong hash */
+	MDT_AUDIT_MISSING_CHECKPOINT = 7, /* a checkpoint was removed */
+	MDT_AUDIT_TRUNCATED = 8,        /* signed records missing at the end */
+	MDT_AUDIT_UNSIGNED_TAIL = 9,    /* warning: records after the last
+	                                   valid checkpoint are unsigned */
+	MDT_AUDIT_INDEX_MISMATCH = 10   /* derived tables disagree with the
+	                                   chained records */
+} mdt_audit_issue_kind;
+
+typedef struct mdt_audit_issue {
+	mdt_audit_issue_kind kind;
+	int fatal;              /* 0 only for MDT_AUDIT_UNSIGNED_TAIL */
+	uint64_t seq;           /* first sequence number concerned */
+	uint64_t seq_end;       /* last one (== seq for a single record) */
+	char message[MDT_ERRMSG_MAX]; /* what and where, for people */
+} mdt_audit_issue;
+
+typedef struct mdt_audit_report {
+	uint64_t records;             /* records read */
+	uint64_t last_seq;            /* highest seq present */
+	uint64_t checkpoints;         /* checkpoints that verified */
+	uint64_t last_checkpoint_seq; /* seq covered by the last valid one */
+	uint64_t unsigned_records;    /* records after it */
+	uint64_t issues;              /* fatal issues */
+	uint64_t warnings;
+} mdt_audit_report;
+
+typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
+
+/*
+ * Verifies the store file at path (opened read-only; safe while a broker
+ * writes it) against the broker's Ed25519 public key: every record's hash
+ * and link, sequence contiguity, every checkpoint's signature and the
+ * hash it covers, the checkpoint chain, and the derived revocation index.
+ * Calls fn (may be NULL) for each issue in sequence order; fills *report
+ * (may be NULL).  Returns 0 when intact (warnings allowed), MDT_EAUDIT
+ * when any fatal issue was found, MDT_ESTORE / MDT_EVERSION when the file
+ * cannot be read as a store (reason in err).
+ */
+MDT_API MDT_WUR int mdt_store_verify(const char *path,
+    const unsigned char pk[MDT_AUDIT_PK_BYTES], mdt_audit_issue_fn fn,
+    void *arg, mdt_audit_report *report, char *err, size_t errlen);
+
+/* Names for enums ("allow", "completed", "approved", "changed", ...);
+ * static strings, "?" for unknown values. */
+MDT_API const char *mdt_audit_verdict_name(mdt_audit_verdict v);
+MDT_API const char *mdt_task_state_name(mdt_task_state s);
+MDT_API const char *mdt_approval_state_name(mdt_approval_state s);
+MDT_API const char *mdt_audit_issue_name(mdt_audit_issue_kind k);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MANDATE_AUDIT_H */
