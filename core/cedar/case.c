@@ -5,6 +5,7 @@
  * bare {"type","id"} attribute values are read as entity references, as
  * Cedar does for these cases through their schema.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc_int.h"
@@ -38,108 +39,107 @@ mdt_policy_case_free(mdt_policy_case *c)
 }
 
 static const char *
-dup_cstr(cedar_arena *a, const json_t *j)
+dup_cstr(cedar_arena *a, const cjnode *j)
 {
-	return json_is_string(j) ? cedar_arena_dup(a, json_string_value(j),
-	    json_string_length(j)) : NULL;
+	return j != NULL && j->kind == CJ_STR ? cedar_arena_dup(a, j->s.p, j->s.n)
+	    : NULL;
 }
 
 static int
-uid_of(cedar_arena *a, const json_t *j, mdt_entity_uid *u)
+uid_of(cedar_arena *a, const cjnode *j, mdt_entity_uid *u)
 {
-	const json_t *id = json_object_get(j, "id");
+	const cjnode *id = cjson_get(j, "id");
 
-	u->type = dup_cstr(a, json_object_get(j, "type"));
+	u->type = dup_cstr(a, cjson_get(j, "type"));
 	u->id = dup_cstr(a, id);
-	u->id_len = json_string_length(id);
+	u->id_len = id == NULL ? 0 : id->s.n;
 	return u->type != NULL && u->id != NULL ? 0 : -1;
 }
 
-/* A JSON array of strings as a NULL-free array in the arena. */
+/* A JSON array of strings as an array in the arena. */
 static int
-id_list(cedar_arena *a, const json_t *arr, const char *const **out, size_t *n)
+id_list(cedar_arena *a, const cjnode *arr, const char *const **out, size_t *n)
 {
 	const char **v;
 
-	if (!json_is_array(arr))
+	if (arr == NULL || arr->kind != CJ_ARR)
 		return -1;
-	*n = json_array_size(arr);
+	*n = arr->n;
 	if ((v = cedar_arena_alloc(a, (*n + 1) * sizeof(*v))) == NULL)
 		return -1;
 	for (size_t i = 0; i < *n; i++)
-		if ((v[i] = dup_cstr(a, json_array_get(arr, i))) == NULL)
+		if ((v[i] = dup_cstr(a, arr->items[i])) == NULL)
 			return -1;
 	*out = v;
 	return 0;
 }
 
 static int
-request(mdt_policy_case *c, const json_t *j, case_req *r, char *err,
+request(mdt_policy_case *c, const cjnode *j, case_req *r, char *err,
     size_t errlen)
 {
 	cedar_jctx jc;
-	const char *dec;
+	const cjnode *dec = cjson_get(j, "decision");
 	cedar_value ctx;
 
 	memset(r, 0, sizeof(*r));
 	memset(&jc, 0, sizeof(jc));
 	jc.a = &c->arena;
 	jc.bare_uids = 1;
-	dec = json_string_value(json_object_get(j, "decision"));
-	if (uid_of(&c->arena, json_object_get(j, "principal"), &r->req.principal) ||
-	    uid_of(&c->arena, json_object_get(j, "action"), &r->req.action) ||
-	    uid_of(&c->arena, json_object_get(j, "resource"), &r->req.resource) ||
-	    dec == NULL ||
-	    id_list(&c->arena, json_object_get(j, "reason"), &r->exp.reasons,
+	if (uid_of(&c->arena, cjson_get(j, "principal"), &r->req.principal) ||
+	    uid_of(&c->arena, cjson_get(j, "action"), &r->req.action) ||
+	    uid_of(&c->arena, cjson_get(j, "resource"), &r->req.resource) ||
+	    dec == NULL || dec->kind != CJ_STR ||
+	    id_list(&c->arena, cjson_get(j, "reason"), &r->exp.reasons,
 	    &r->exp.nreasons) != 0 ||
-	    id_list(&c->arena, json_object_get(j, "errors"), &r->exp.errors,
+	    id_list(&c->arena, cjson_get(j, "errors"), &r->exp.errors,
 	    &r->exp.nerrors) != 0) {
 		snprintf(err, errlen, "%s: malformed request", c->name);
 		return -MDT_EPARSE;
 	}
-	if (cj_record(&jc, json_object_get(j, "context"), &ctx) != 0) {
+	if (cj_record(&jc, cjson_get(j, "context"), &ctx) != 0) {
 		snprintf(err, errlen, "%s: context: %s", c->name, jc.msg);
 		return -MDT_EPARSE;
 	}
 	r->ctx.root = ctx;
 	r->ctx.depth = 1;
 	r->req.context = &r->ctx;
-	r->exp.description = dup_cstr(&c->arena, json_object_get(j, "description"));
-	r->exp.decision = strcmp(dec, "allow") == 0 ? MDT_DECISION_ALLOW :
+	r->exp.description = dup_cstr(&c->arena, cjson_get(j, "description"));
+	r->exp.decision = strcmp(dec->s.p, "allow") == 0 ? MDT_DECISION_ALLOW :
 	    MDT_DECISION_DENY;
 	return 0;
 }
 
 static int
-load(mdt_policy_case *c, const json_t *root, char *err, size_t errlen)
+load(mdt_policy_case *c, const cjnode *root, char *err, size_t errlen)
 {
-	const json_t *pol = json_object_get(root, "policies"),
-	    *reqs = json_object_get(root, "requests");
-	char msg[MDT_ERRMSG_MAX];
+	const cjnode *pol = cjson_get(root, "policies"),
+	    *reqs = cjson_get(root, "requests");
+	cedar_jctx jc;
 	int rc;
 
-	if ((c->name = dup_cstr(&c->arena, json_object_get(root, "name"))) == NULL ||
-	    !json_is_string(pol) || !json_is_array(reqs)) {
+	if ((c->name = dup_cstr(&c->arena, cjson_get(root, "name"))) == NULL ||
+	    pol == NULL || pol->kind != CJ_STR || reqs == NULL ||
+	    reqs->kind != CJ_ARR) {
 		snprintf(err, errlen, "not a conformance case (name, policies, "
 		    "entities, requests)");
 		return -MDT_EPARSE;
 	}
-	if ((rc = cedar_policy_set_from_text(&c->set, json_string_value(pol),
-	    json_string_length(pol), c->name, 1, err, errlen)) != 0)
+	if ((rc = cedar_policy_set_from_text(&c->set, pol->s.p, pol->s.n,
+	    c->name, 1, err, errlen)) != 0)
 		return rc;
 	if ((rc = mdt_entity_store_new(&c->store)) != 0)
 		return rc;
-	if ((rc = cedar_entities_load_tree(c->store,
-	    json_object_get(root, "entities"), 1, msg, sizeof(msg))) != 0) {
-		snprintf(err, errlen, "%s: entities: %s", c->name, msg);
+	if ((rc = cedar_entities_load_tree(c->store, cjson_get(root, "entities"),
+	    1, &jc)) != 0) {
+		snprintf(err, errlen, "%s: entities: %s", c->name, jc.msg);
 		return rc;
 	}
-	c->n = json_array_size(reqs);
+	c->n = reqs->n;
 	if ((c->reqs = mdt__calloc(c->n + 1, sizeof(*c->reqs))) == NULL)
 		return -MDT_ENOMEM;
 	for (size_t i = 0; i < c->n; i++)
-		if ((rc = request(c, json_array_get(reqs, i), &c->reqs[i], err,
-		    errlen)) != 0)
+		if ((rc = request(c, reqs->items[i], &c->reqs[i], err, errlen)) != 0)
 			return rc;
 	return 0;
 }
@@ -149,20 +149,19 @@ mdt_policy_case_parse(mdt_policy_case **out, const char *line, size_t len,
     char *err, size_t errlen)
 {
 	mdt_policy_case *c;
-	json_t *root;
-	int rc;
+	cedar_arena tree;
+	cjnode *root;
+	int rc = -MDT_EPARSE;
 
 	if (out == NULL || line == NULL)
 		return -MDT_EINVAL;
-	if ((root = cj_parse(line, len, "case", err, errlen)) == NULL)
-		return -MDT_EPARSE;
-	if ((c = mdt__calloc(1, sizeof(*c))) == NULL) {
-		json_decref(root);
+	if ((c = mdt__calloc(1, sizeof(*c))) == NULL)
 		return -MDT_ENOMEM;
-	}
 	cedar_arena_init(&c->arena, 0);
-	rc = load(c, root, err, errlen);
-	json_decref(root);
+	cedar_arena_init(&tree, 0);
+	if ((root = cjson_parse(&tree, line, len, "case", err, errlen)) != NULL)
+		rc = load(c, root, err, errlen);
+	cedar_arena_free(&tree);
 	if (rc != 0) {
 		mdt_policy_case_free(c);
 		return rc;

@@ -301,9 +301,14 @@ int cedar_eval_call(cedar_eval *ev, const cedar_expr *e, cedar_value *out);
 /* Method id for a name, or -1; its argument count (used by the parser). */
 int cedar_method_id(cedar_str name);
 size_t cedar_method_arity(int id);
+/* 1 for set and tag methods, whose arity the parser checks. */
+int cedar_method_builtin(int id);
 /* 1 when name is a known extension function. */
 int cedar_function_known(cedar_str name);
 int cedar_like(const cedar_str *s, const cedar_pat *p, size_t np);
+
+/* Writes code point cp as UTF-8 (1 to 4 bytes); returns the length. */
+size_t cedar_utf8_put(char *o, uint32_t cp);
 
 /* Line and column (1-based) of byte offset off in text. */
 void cedar_line_col(const char *text, size_t off, uint32_t *line,

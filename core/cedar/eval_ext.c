@@ -343,14 +343,25 @@ cedar_method_arity(int id)
 }
 
 int
+cedar_method_builtin(int id)
+{
+	return id >= 0 && methods[id].recv != CK_DECIMAL &&
+	    methods[id].recv != CK_IP && methods[id].recv != CK_DATETIME &&
+	    methods[id].recv != CK_DURATION;
+}
+
+int
 cedar_method_apply(cedar_eval *ev, int id, const cedar_value *recv,
     const cedar_value *args, size_t nargs, cedar_value *out)
 {
 	const struct method *m;
 
-	if (id < 0 || (size_t)id >= NMETHODS || nargs != methods[id].arity)
+	if (id < 0 || (size_t)id >= NMETHODS)
 		return cedar_fail(ev, "invalid method call");
 	m = &methods[id];
+	if (nargs != m->arity)
+		return cedar_fail(ev, "%s takes %zu argument(s), got %zu", m->name,
+		    m->arity, nargs);
 	if (recv->kind != m->recv)
 		return cedar_fail(ev, "type error: %s expects a %s receiver, got %s",
 		    m->name, cedar_kind_name(m->recv), cedar_kind_name(recv->kind));
@@ -363,12 +374,19 @@ cedar_method_apply(cedar_eval *ev, int id, const cedar_value *recv,
 int
 cedar_eval_method(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
 {
-	cedar_value recv, arg;
+	cedar_value recv, arg[1], *args = arg;
 
-	if (cedar_eval_expr(ev, e->a, &recv) != 0 ||
-	    (e->nargs == 1 && cedar_eval_expr(ev, e->args[0], &arg) != 0))
+	if (cedar_eval_expr(ev, e->a, &recv) != 0)
 		return -1;
-	return cedar_method_apply(ev, e->op, &recv, &arg, e->nargs, out);
+	if (e->nargs > 1 &&
+	    (args = cedar_arena_alloc(ev->arena, e->nargs * sizeof(*args))) == NULL) {
+		ev->oom = 1;
+		return cedar_fail(ev, "evaluation arena exhausted");
+	}
+	for (size_t i = 0; i < e->nargs; i++)
+		if (cedar_eval_expr(ev, e->args[i], &args[i]) != 0)
+			return -1;
+	return cedar_method_apply(ev, e->op, &recv, args, e->nargs, out);
 }
 
 int
@@ -376,8 +394,12 @@ cedar_eval_call(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
 {
 	cedar_value arg;
 
-	if (cedar_eval_expr(ev, e->args[0], &arg) != 0)
-		return -1;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (cedar_eval_expr(ev, e->args[i], &arg) != 0)
+			return -1;
+	if (e->nargs != 1)
+		return cedar_fail(ev, "%.*s takes one argument, got %zu",
+		    (int)e->name.n, e->name.p, e->nargs);
 	if (arg.kind != CK_STRING)
 		return cedar_fail(ev, "type error: %.*s expects a string, got %s",
 		    (int)e->name.n, e->name.p, cedar_kind_name(arg.kind));

@@ -27,6 +27,10 @@ cedar_token cp_peek(cedar_parser *p);
 int cp_expected(cedar_parser *p, const char *what);
 /* Records "name:line:col: MSG" at offset off once; returns -1. */
 int cp_error_at(cedar_parser *p, size_t off, const char *msg);
+/* The current token's text, copied into the arena (the policy text is
+ * not kept after parsing); an empty string on allocation failure, which
+ * also fails the parse. */
+cedar_str cp_ident(cedar_parser *p);
 int cp_expect(cedar_parser *p, cedar_tok t, const char *what);
 int cp_is_ident(const cedar_parser *p, const char *word);
 /* A string token's decoded body. */

@@ -70,6 +70,18 @@ cp_expect(cedar_parser *p, cedar_tok t, const char *what)
 	return 0;
 }
 
+cedar_str
+cp_ident(cedar_parser *p)
+{
+	char *s = cedar_arena_dup(p->a, p->lx.text + p->tok.off, p->tok.len);
+
+	if (s == NULL) {
+		cp_error_at(p, p->tok.off, "out of memory");
+		return cedar_cstr("", 0);
+	}
+	return cedar_cstr(s, p->tok.len);
+}
+
 int
 cp_is_ident(const cedar_parser *p, const char *word)
 {
@@ -220,7 +232,7 @@ annotations(cedar_parser *p, cedar_policy *pol)
 		cp_next(p);
 		if (p->tok.kind != T_IDENT)
 			return cp_expected(p, "annotation name");
-		an->key = cedar_cstr(p->lx.text + p->tok.off, p->tok.len);
+		an->key = cp_ident(p);
 		an->has_value = 0;
 		an->value = cedar_cstr("", 0);
 		cp_next(p);

@@ -105,7 +105,7 @@ static int
 record_key(cedar_parser *p, cedar_str *key)
 {
 	if (p->tok.kind == T_IDENT) {
-		*key = cedar_cstr(p->lx.text + p->tok.off, p->tok.len);
+		*key = cp_ident(p);
 		cp_next(p);
 		return 0;
 	}
@@ -175,7 +175,7 @@ fold_call(cedar_expr *e)
 static cedar_expr *
 name_primary(cedar_parser *p, size_t off)
 {
-	cedar_str w = cedar_cstr(p->lx.text + p->tok.off, p->tok.len);
+	cedar_str w = cp_ident(p);
 	cedar_expr *e;
 	cedar_token nx = cp_peek(p);
 
@@ -212,8 +212,6 @@ name_primary(cedar_parser *p, size_t off)
 	cp_next(p);
 	if (with_list(p, e, T_RPAREN, off) == NULL)
 		return NULL;
-	if (e->nargs != 1)
-		return cp_error_at(p, off, "extension constructor takes one argument"), NULL;
 	return fold_call(e);
 }
 
@@ -270,7 +268,7 @@ access(cedar_parser *p, cedar_expr *obj, size_t off)
 		return cp_expected(p, "attribute or method name"), NULL;
 	if ((e = node(p, EX_ATTR, off)) == NULL)
 		return NULL;
-	e->name = cedar_cstr(p->lx.text + p->tok.off, p->tok.len);
+	e->name = cp_ident(p);
 	cp_next(p);
 	if (p->tok.kind != T_LPAREN)
 		return tie(p, e, obj, NULL, NULL, off);
@@ -280,7 +278,9 @@ access(cedar_parser *p, cedar_expr *obj, size_t off)
 	e->a = obj;
 	if (with_list(p, e, T_RPAREN, off) == NULL)
 		return NULL;
-	if (e->nargs != cedar_method_arity(e->op))
+	/* Built-in methods are checked here; extension methods, like Cedar,
+	 * report a wrong argument count when evaluated. */
+	if (cedar_method_builtin(e->op) && e->nargs != cedar_method_arity(e->op))
 		return cp_error_at(p, off + 1, "wrong number of arguments to method"), NULL;
 	return e;
 }
@@ -316,7 +316,7 @@ static cedar_expr *
 int_literal(cedar_parser *p, int negate, size_t off)
 {
 	cedar_expr *e = node(p, EX_LIT, off);
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (e == NULL || int_value(p, &v) != 0)
 		return NULL;
@@ -432,7 +432,7 @@ has_expr(cedar_parser *p, cedar_expr *obj, size_t off)
 			if (cp_string(p, &name) != 0)
 				return NULL;
 		} else if (p->tok.kind == T_IDENT) {
-			name = cedar_cstr(p->lx.text + p->tok.off, p->tok.len);
+			name = cp_ident(p);
 			cp_next(p);
 		} else {
 			return cp_expected(p, "attribute name after 'has'"), NULL;

@@ -271,30 +271,32 @@ int
 mdt_policy_record_load_json(mdt_policy_record *rec, const char *json,
     size_t len, const char *name, char *err, size_t errlen)
 {
+	cedar_arena tree;
 	cedar_jctx jc;
 	cedar_value v;
-	json_t *root;
-	int rc;
+	cjnode *root;
+	int rc = -MDT_EPARSE;
 
 	if (rec == NULL || (json == NULL && len > 0))
 		return -MDT_EINVAL;
 	mdt_policy_record_reset(rec);
 	if (name == NULL)
 		name = "<context>";
-	if ((root = cj_parse(json, len, name, err, errlen)) == NULL)
-		return -MDT_EPARSE;
+	cedar_arena_init(&tree, 0);
 	memset(&jc, 0, sizeof(jc));
 	jc.a = &rec->arena;
-	rc = json_is_object(root) ? cj_record(&jc, root, &v) :
-	    cj_fail(&jc, "context must be a JSON object");
-	if (rc != 0) {
-		cj_report(&jc, json, len, name, err, errlen);
-		mdt_policy_record_reset(rec);
-	} else {
-		rec->frames[0].f = v.u.rec.f;
-		rec->frames[0].n = rec->frames[0].cap = v.u.rec.n;
-		rec->root = v;
+	if ((root = cjson_parse(&tree, json == NULL ? "" : json, len, name, err,
+	    errlen)) != NULL) {
+		if (cj_record(&jc, root, &v) == 0) {
+			rec->frames[0].f = v.u.rec.f;
+			rec->frames[0].n = rec->frames[0].cap = v.u.rec.n;
+			rec->root = v;
+			rc = 0;
+		} else {
+			cj_report(&jc, json, name, err, errlen);
+			mdt_policy_record_reset(rec);
+		}
 	}
-	json_decref(root);
-	return rc == 0 ? 0 : -MDT_EPARSE;
+	cedar_arena_free(&tree);
+	return rc;
 }

@@ -21,8 +21,8 @@ hexval(char c)
 	return -1;
 }
 
-static size_t
-put_utf8(char *o, uint32_t cp)
+size_t
+cedar_utf8_put(char *o, uint32_t cp)
 {
 	if (cp < 0x80) {
 		o[0] = (char)cp;
@@ -94,7 +94,7 @@ escape(const char *s, size_t n, char *o, size_t *olen)
 		return 3;
 	}
 	if (s[0] == 'u' && (used = unicode_escape(s + 1, n - 1, &cp)) != 0) {
-		*olen = put_utf8(o, cp);
+		*olen = cedar_utf8_put(o, cp);
 		return used + 1;
 	}
 	return 0;
