@@ -10,6 +10,7 @@
 #include <mandate/scope.h>
 #include <mandate/spiffe.h>
 #include <mandate/policy.h>
+#include <mandate/wire.h>
 #include <mandate/agent.h>
 #include <mandate/audit.h>
 #include <mandate/key.h>
