@@ -116,15 +116,3 @@ mdt__checkpoint_msg(const uint8_t id[MDT__STORE_ID_BYTES], uint64_t seq,
 	be64(prev_cp, out + o);
 	return o + 8;
 }
-
-void
-mdt__hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}

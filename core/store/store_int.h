@@ -14,6 +14,8 @@
 
 #include <mandate/audit.h>
 
+#include "key_int.h" /* mdt__hex */
+
 #define MDT__STORE_SCHEMA_VERSION 1
 #define MDT__STORE_ID_BYTES 16
 #define MDT__STORE_TREE_DEPTH_MAX 256 /* bounds recursive queries */
@@ -97,7 +99,6 @@ void mdt__chain_hash(int kind, const uint8_t prev[MDT_AUDIT_HASH_BYTES],
 size_t mdt__checkpoint_msg(const uint8_t id[MDT__STORE_ID_BYTES],
     uint64_t seq, const uint8_t hash[MDT_AUDIT_HASH_BYTES], int64_t time_ms,
     uint64_t prev_cp, uint8_t out[MDT__CHECKPOINT_MSG_BYTES]);
-void mdt__hex(const uint8_t *p, size_t n, char *out);
 
 /* ---- schema.c --------------------------------------------------- */
 /* Opens a connection with the store's pragmas; creates/migrates the
