@@ -14,6 +14,7 @@
 
 static const ctl_command commands[] = {
 	{"policy", "check, evaluate and conformance-test Cedar policies", ctl_policy_main},
+	{"audit", "verify, export and list the tamper-evident audit store", ctl_audit_main},
 	{NULL, NULL, NULL}
 };
 
