@@ -43,3 +43,12 @@ sdk_strcpy(char *dst, size_t max, const char *src)
 	memcpy(dst, src, n + 1);
 	return 0;
 }
+
+uint64_t
+sdk_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
