@@ -43,7 +43,7 @@ extern "C" {
 #define MDT_AUDIT_FIELD_MAX 1024      /* ids, names, scopes, resources */
 #define MDT_AUDIT_JSON_MAX 16384      /* reasons, policy_ids, agent_chain */
 #define MDT_AUDIT_HASH_BYTES 32       /* BLAKE2b-256 */
-#define MDT_AUDIT_SK_BYTES 64         /* libsodium Ed25519 secret key */
+#define MDT_AUDIT_SEED_BYTES 32       /* Ed25519 secret seed (key.h form) */
 #define MDT_AUDIT_PK_BYTES 32         /* Ed25519 public key */
 #define MDT_AUDIT_SIG_BYTES 64        /* Ed25519 signature */
 #define MDT_AUDIT_REVOKE_MAX 100000   /* tasks revoked in one cascade */
@@ -56,11 +56,12 @@ typedef struct mdt_store mdt_store;
 
 typedef struct mdt_store_opts {
 	/*
-	 * libsodium Ed25519 secret key (seed || public key, 64 bytes) that
-	 * signs checkpoints; copied, and wiped on close.  NULL: no
-	 * checkpoints are written (the whole log verifies as unsigned).
+	 * The broker's 32-byte Ed25519 secret seed (as mdt_keypair_seed
+	 * gives it) that signs checkpoints; copied, and wiped on close (the
+	 * caller still wipes its own copy).  NULL: no checkpoints are
+	 * written (the whole log verifies as unsigned).
 	 */
-	const unsigned char *seal_sk;
+	const unsigned char *seal_seed;
 	uint32_t checkpoint_every;  /* records between checkpoints; 0 = 1000 */
 	uint32_t checkpoint_ms;     /* also sign after this idle time when
 	                               records are unsigned; 0 = 5000 */

@@ -8,8 +8,12 @@
 
 #include <mandate/common.h>
 #include <mandate/scope.h>
+#include <mandate/spiffe.h>
 #include <mandate/policy.h>
+#include <mandate/wire.h>
 #include <mandate/agent.h>
 #include <mandate/audit.h>
+#include <mandate/key.h>
+#include <mandate/token.h>
 
 #endif /* MANDATE_MANDATE_H */

@@ -1,0 +1,28 @@
+/*
+ * Internals of the wire codec shared by core/wire_*.c: the decoded value
+ * tree and the message that owns it.
+ */
+#ifndef MDT_WIRE_INT_H
+#define MDT_WIRE_INT_H
+
+#include <mandate/wire.h>
+
+struct mdt_wire_val {
+	mdt_wire_type type;
+	uint32_t n;              /* items (array), entries (map), bytes (str/bin) */
+	union {
+		int64_t i;           /* INT, BOOL */
+		const uint8_t *p;    /* STR (NUL-terminated), BIN */
+		struct mdt_wire_val *items; /* ARRAY: n items; MAP: 2n (key, value) */
+	} u;
+};
+
+struct mdt_wire_msg {
+	struct mdt_wire_val *nodes; /* nodes[0] is the root map */
+	uint8_t *arena;             /* string and binary bytes */
+	mdt_wire_op op;
+	const char *id;
+	int ok;                     /* -1 request, 0/1 reply */
+};
+
+#endif

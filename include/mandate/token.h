@@ -1,0 +1,427 @@
+/*
+ * Delegation tokens: attenuable, holder-bound chains of signed blocks.
+ *
+ * Block 0 (authority) is minted and signed by the broker's root key: task,
+ * clinician, patient, purpose of use, scopes, expiry, remaining delegation
+ * depth, holder SPIFFE id and holder key.  Every later block is an
+ * attenuation that only adds restrictions.  Effective rights are the
+ * intersection over all blocks, expiry is the minimum, depth strictly
+ * decreases, and clinician, patient and purpose never change.
+ *
+ * Each block announces a fresh "next" public key; block i is signed by the
+ * secret of the key announced by block i-1 (block 0 by the root key), and
+ * each signature covers the previous block's signature.  An unsealed token
+ * carries the last block's next secret, so whoever holds it may append a
+ * block offline.  A sealed token ends with a block that announces no next
+ * key: nothing can be appended and no secret travels with it.
+ *
+ * The binary form is canonical msgpack; the text form is "mdt1." followed
+ * by base64url (no padding) of the binary form.  docs/token-format.md
+ * gives the byte layout, signature inputs and verification algorithm.
+ *
+ * Life cycle: mint / attenuate / seal / single_action create verified
+ * tokens; decode creates an unverified token (inspection only) that
+ * mdt_token_verify turns into a verified one; mdt_token_open does both.
+ * mdt_token_check answers a request at a given time and refuses
+ * unverified tokens.  A token is immutable once verified; it may be read
+ * from several threads at once.
+ */
+#ifndef MANDATE_TOKEN_H
+#define MANDATE_TOKEN_H
+
+#include <mandate/common.h>
+#include <mandate/key.h>
+#include <mandate/scope.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MDT_TOKEN_VERSION 1
+#define MDT_TOKEN_TEXT_PREFIX "mdt1."
+#define MDT_TOKEN_ID_BYTES 32          /* token id: BLAKE2b-256 */
+#define MDT_TOKEN_ID_TEXT_BYTES (2 * MDT_TOKEN_ID_BYTES + 1)
+
+/* Bounds: exceeding any of them is MDT_ETOOBIG. */
+#define MDT_TOKEN_BYTES_MAX 16384      /* binary form */
+#define MDT_TOKEN_TEXT_MAX 21852       /* text form, prefix included */
+#define MDT_TOKEN_BLOCKS_MAX 32        /* blocks in one token */
+#define MDT_TOKEN_BLOCK_BYTES_MAX 4096 /* one encoded block */
+#define MDT_TOKEN_STR_MAX 255          /* any id or string field, bytes */
+#define MDT_TOKEN_DEPTH_MAX 16         /* delegation depth in block 0 */
+#define MDT_TOKEN_SKEW_SECONDS 60      /* tolerated clock skew on issued-at */
+#define MDT_TOKEN_SINGLE_TTL_MAX 300   /* single-action token lifetime cap */
+
+/* Field keys of a block (the msgpack map keys; see docs/token-format.md).
+ * MDT_TOKEN_F(key) is the bit of mdt_token_block_view.fields. */
+enum mdt_token_field {
+	MDT_TOKEN_FIELD_VERSION = 1,
+	MDT_TOKEN_FIELD_KEY_ID = 2,
+	MDT_TOKEN_FIELD_TASK = 3,
+	MDT_TOKEN_FIELD_PARENT_TASK = 4,
+	MDT_TOKEN_FIELD_ISSUED_AT = 5,
+	MDT_TOKEN_FIELD_EXPIRES_AT = 6,
+	MDT_TOKEN_FIELD_HOLDER = 7,
+	MDT_TOKEN_FIELD_HOLDER_KEY = 8,
+	MDT_TOKEN_FIELD_CLINICIAN = 9,
+	MDT_TOKEN_FIELD_PATIENT = 10,
+	MDT_TOKEN_FIELD_PURPOSE = 11,
+	MDT_TOKEN_FIELD_SCOPES = 12,
+	MDT_TOKEN_FIELD_DEPTH = 13,
+	MDT_TOKEN_FIELD_AUDIENCE = 14,
+	MDT_TOKEN_FIELD_RESOURCE = 15,
+	MDT_TOKEN_FIELD_NEXT_KEY = 16,
+	MDT_TOKEN_FIELD_SEALED = 17
+};
+#define MDT_TOKEN_F(key) (1u << (key))
+
+typedef struct mdt_token mdt_token;
+typedef struct mdt_token_cache mdt_token_cache;
+
+/*
+ * Why an operation failed or a request was denied.  code is MDT_OK or a
+ * negative MDT_E* code, block the index of the block concerned (-1 when
+ * none), message says what and where (block, field, byte offset).
+ */
+typedef struct mdt_token_reason {
+	int code;
+	int block;
+	char message[MDT_ERRMSG_MAX];
+} mdt_token_reason;
+
+/* ---------------------------------------------------------------- mint */
+
+/*
+ * Block 0 content.  Strings are NUL-terminated, 1..MDT_TOKEN_STR_MAX bytes
+ * of printable UTF-8 (no control characters), borrowed for the call.
+ */
+typedef struct mdt_token_mint_params {
+	const char *task_id;        /* NULL: a random 128-bit id (hex) */
+	const char *parent_task_id; /* NULL for a root task */
+	const char *clinician;
+	const char *patient;
+	const char *purpose;        /* HL7 v3 PurposeOfUse: TREAT, ETREAT, ... */
+	const mdt_scope_set *scopes;
+	int64_t issued_at;          /* unix seconds */
+	int64_t expires_at;         /* unix seconds, > issued_at */
+	uint32_t depth;             /* remaining delegations, <= DEPTH_MAX */
+	const char *holder_id;      /* holder SPIFFE id */
+	const mdt_pubkey *holder_key;
+	const char *audience;       /* NULL: none */
+	/* NULL (always, outside test vectors): the next key is drawn at
+	 * random.  Otherwise its 32-byte seed, for reproducible vectors. */
+	const uint8_t *next_seed;
+} mdt_token_mint_params;
+
+/*
+ * Mints a new token whose block 0 is signed by root.  The token is
+ * verified (against root's public key) and unsealed.  Caller frees *out
+ * with mdt_token_free.  MDT_EINVAL / MDT_EPARSE / MDT_ETOOBIG name the
+ * offending field in why.
+ */
+MDT_API MDT_WUR int mdt_token_mint(const mdt_keypair *root,
+    const mdt_token_mint_params *p, mdt_token **out, mdt_token_reason *why);
+
+/* ----------------------------------------------------------- attenuate */
+
+#define MDT_TOKEN_KEEP_DEPTH (-1)
+
+/*
+ * One attenuation block.  Every field is optional: NULL / 0 / KEEP leaves
+ * the matter to earlier blocks.
+ *   scopes      must be contained in the token's effective scopes
+ *   expires_at  must not be later than the effective expiry
+ *   depth       must be below the effective depth; when the holder
+ *               changes and depth is KEEP, effective depth - 1 is used
+ *   holder_id, holder_key   delegation to another holder (both or
+ *               neither); consumes depth, so depth 0 cannot delegate
+ *   audience    must equal any audience already set
+ *   resource    restricts to one resource reference (as read by
+ *               mdt_scope_request_parse); must equal any already set
+ *   task_id     a subtask id; its parent is the previous task id
+ *   issued_at   recorded when nonzero; the block is not valid before it
+ *   seal        nonzero: the block is the last (the result is sealed)
+ *   next_seed   as for mint (test vectors only)
+ */
+typedef struct mdt_token_attenuate_params {
+	const mdt_scope_set *scopes;
+	int64_t expires_at;
+	int32_t depth;
+	const char *holder_id;
+	const mdt_pubkey *holder_key;
+	const char *audience;
+	const char *resource;
+	const char *task_id;
+	int64_t issued_at;
+	int seal;
+	const uint8_t *next_seed;
+} mdt_token_attenuate_params;
+
+/*
+ * Appends one block to a verified, unsealed token, signed with the
+ * secret it carries.  tok is unchanged.  MDT_ESEALED on a sealed token,
+ * MDT_ESCOPE / MDT_EDEPTH / MDT_EAUDIENCE / MDT_EINVAL when the block
+ * would widen anything.  Caller frees *out with mdt_token_free.
+ */
+MDT_API MDT_WUR int mdt_token_attenuate(const mdt_token *tok,
+    const mdt_token_attenuate_params *p, mdt_token **out,
+    mdt_token_reason *why);
+
+/* Appends an empty sealing block.  Caller frees *out. */
+MDT_API MDT_WUR int mdt_token_seal(const mdt_token *tok, mdt_token **out,
+    mdt_token_reason *why);
+
+/*
+ * A single-action token for a resource server: one block that narrows to
+ * exactly one action (a permission or tool letter) on one resource
+ * reference for one audience, expiring at min(effective expiry, now +
+ * ttl), and seals.  ttl is 1..MDT_TOKEN_SINGLE_TTL_MAX.  MDT_ESCOPE when
+ * the token does not authorize that action at all.  Caller frees *out.
+ */
+typedef struct mdt_token_single_params {
+	const char *action;
+	const char *resource;
+	const char *audience;
+	int64_t now;
+	int64_t ttl;
+} mdt_token_single_params;
+
+MDT_API MDT_WUR int mdt_token_single_action(const mdt_token *tok,
+    const mdt_token_single_params *p, mdt_token **out,
+    mdt_token_reason *why);
+
+/* -------------------------------------------------- decode and verify */
+
+/*
+ * Strictly decodes the binary form (canonical msgpack only, no trailing
+ * bytes, no unknown or duplicate fields, bounds enforced).  Signatures are
+ * NOT checked: the result is unverified and only good for inspection until
+ * mdt_token_verify succeeds.  buf is copied.  Caller frees *out with
+ * mdt_token_free.
+ */
+MDT_API MDT_WUR int mdt_token_decode(const uint8_t *buf, size_t len,
+    mdt_token **out, mdt_token_reason *why);
+
+/* As mdt_token_decode, from the text form (len bytes, no NUL needed). */
+MDT_API MDT_WUR int mdt_token_decode_text(const char *text, size_t len,
+    mdt_token **out, mdt_token_reason *why);
+
+/*
+ * Verifies the chain against the root public key: key id, every block
+ * signature in order, the carried secret (unsealed tokens) and the
+ * attenuation rules between blocks.  Time is not considered here (see
+ * mdt_token_check).  With a cache, the longest prefix already verified
+ * under the same root (keyed on a hash of every byte verified) skips its
+ * signatures; successes are added to it.  Errors: MDT_EKEY (key id),
+ * MDT_ESIG (block N), MDT_ECHAIN (carried secret), MDT_EDEPTH,
+ * MDT_ESCOPE, MDT_EAUDIENCE (block N).
+ */
+MDT_API MDT_WUR int mdt_token_verify(mdt_token *tok, const mdt_pubkey *root,
+    mdt_token_cache *cache, mdt_token_reason *why);
+
+/* Decode then verify.  Caller frees *out with mdt_token_free. */
+MDT_API MDT_WUR int mdt_token_open(const uint8_t *buf, size_t len,
+    const mdt_pubkey *root, mdt_token_cache *cache, mdt_token **out,
+    mdt_token_reason *why);
+
+/* Decode text then verify.  Caller frees *out with mdt_token_free. */
+MDT_API MDT_WUR int mdt_token_open_text(const char *text, size_t len,
+    const mdt_pubkey *root, mdt_token_cache *cache, mdt_token **out,
+    mdt_token_reason *why);
+
+/* Frees a token, wiping the secret it may carry.  NULL is a no-op. */
+MDT_API void mdt_token_free(mdt_token *tok);
+
+/* 1 when the token has been verified (or was created by this library). */
+MDT_API int mdt_token_is_verified(const mdt_token *tok);
+
+/* ------------------------------------------------------------ encoding */
+
+/*
+ * The binary form, borrowed: valid until mdt_token_free.  It includes the
+ * carried secret of an unsealed token: do not log it.
+ */
+MDT_API const uint8_t *mdt_token_bytes(const mdt_token *tok, size_t *len);
+
+/*
+ * The text form, NUL-terminated.  Caller frees *out with
+ * mdt_token_text_free (which wipes it: it may carry a secret).
+ */
+MDT_API MDT_WUR int mdt_token_to_text(const mdt_token *tok, char **out);
+
+/* Wipes and frees a string from mdt_token_to_text.  NULL is a no-op. */
+MDT_API void mdt_token_text_free(char *text);
+
+/*
+ * Token id: BLAKE2b-256 over "mandate/token/v1/id" || 0x00 || the binary
+ * form.  Stable for given bytes; used in audit records and PoP.
+ */
+MDT_API void mdt_token_id(const mdt_token *tok,
+    uint8_t out[MDT_TOKEN_ID_BYTES]);
+MDT_API void mdt_token_id_text(const mdt_token *tok,
+    char out[MDT_TOKEN_ID_TEXT_BYTES]);
+
+/* ----------------------------------------------------------- accessors */
+/* Returned strings are borrowed from the token (valid until it is freed). */
+
+MDT_API size_t mdt_token_block_count(const mdt_token *tok);
+MDT_API int mdt_token_is_sealed(const mdt_token *tok);
+MDT_API const uint8_t *mdt_token_key_id(const mdt_token *tok);
+/* The task id of the last block that sets one. */
+MDT_API const char *mdt_token_task_id(const mdt_token *tok);
+/* The task before it on the chain (or block 0's parent); NULL if none. */
+MDT_API const char *mdt_token_parent_task_id(const mdt_token *tok);
+/*
+ * Task ids along the chain, oldest first: block 0's parent (if any), then
+ * every task id set by a block.  NULL when i is past the end.  Verifiers
+ * check each against revocations.
+ */
+MDT_API const char *mdt_token_task_chain(const mdt_token *tok, size_t i);
+MDT_API const char *mdt_token_clinician(const mdt_token *tok);
+MDT_API const char *mdt_token_patient(const mdt_token *tok);
+MDT_API const char *mdt_token_purpose(const mdt_token *tok);
+MDT_API int64_t mdt_token_issued_at(const mdt_token *tok);   /* block 0 */
+MDT_API int64_t mdt_token_expires_at(const mdt_token *tok);  /* minimum */
+MDT_API uint32_t mdt_token_depth(const mdt_token *tok);      /* remaining */
+MDT_API const char *mdt_token_holder_id(const mdt_token *tok);
+MDT_API void mdt_token_holder_key(const mdt_token *tok, mdt_pubkey *out);
+MDT_API const char *mdt_token_audience(const mdt_token *tok); /* or NULL */
+MDT_API const char *mdt_token_resource(const mdt_token *tok); /* or NULL */
+
+/*
+ * The effective scope set: the intersection of every block's scopes.
+ * Caller frees *out with mdt_scope_set_free.
+ */
+MDT_API MDT_WUR int mdt_token_scopes(const mdt_token *tok,
+    mdt_scope_set **out);
+
+/* One block as decoded; pointers borrowed from the token. */
+typedef struct mdt_token_block_view {
+	unsigned fields;            /* MDT_TOKEN_F(key) for each field present */
+	uint32_t version;
+	const uint8_t *key_id;      /* MDT_KEY_ID_BYTES */
+	const char *task_id;
+	const char *parent_task_id;
+	int64_t issued_at;
+	int64_t expires_at;
+	const char *holder_id;
+	const uint8_t *holder_key;  /* MDT_KEY_PUBLIC_BYTES */
+	const char *clinician;
+	const char *patient;
+	const char *purpose;
+	const mdt_scope_set *scopes;
+	uint32_t depth;
+	const char *audience;
+	const char *resource;
+	const uint8_t *next_key;    /* MDT_KEY_PUBLIC_BYTES, NULL if sealed */
+	int sealed;
+	const uint8_t *signature;   /* MDT_KEY_SIG_BYTES */
+} mdt_token_block_view;
+
+/* Fills *out with block i; MDT_EINVAL if i is out of range. */
+MDT_API MDT_WUR int mdt_token_block(const mdt_token *tok, size_t i,
+    mdt_token_block_view *out);
+
+/*
+ * Every block, decoded, as a JSON document (the carried secret is never
+ * included, only whether one is present).  Caller frees *out with
+ * mdt_free.
+ */
+MDT_API MDT_WUR int mdt_token_to_json(const mdt_token *tok, char **out);
+
+/* ------------------------------------------------- proof of possession */
+
+/*
+ * A proof of possession: the holder signs, with the holder key of the
+ * token's last holder-setting block, the domain-separated challenge
+ * (token id, audience, action, resource, nonce, time); see
+ * docs/token-format.md.  nonce is the request id, unique per request:
+ * verifiers reject a nonce they have seen within the proof's lifetime.
+ */
+typedef struct mdt_token_pop {
+	const char *audience;  /* NULL or the verifier's audience */
+	const char *action;
+	const char *resource;
+	const char *nonce;
+	int64_t time;          /* unix seconds when signed */
+	uint8_t sig[MDT_KEY_SIG_BYTES];
+} mdt_token_pop;
+
+/*
+ * Fills pop->sig.  MDT_EHOLDER when holder is not the token's holder key.
+ */
+MDT_API MDT_WUR int mdt_token_pop_sign(const mdt_token *tok,
+    const mdt_keypair *holder, mdt_token_pop *pop);
+
+/*
+ * Checks pop->sig with the token's holder key and that |now - pop->time|
+ * <= max_age.  MDT_EHOLDER on a bad signature, MDT_EEXPIRED when stale.
+ */
+MDT_API MDT_WUR int mdt_token_pop_verify(const mdt_token *tok,
+    const mdt_token_pop *pop, int64_t now, int64_t max_age,
+    mdt_token_reason *why);
+
+/* --------------------------------------------------------------- check */
+
+/* Flag: the verifier is a resource server and accepts only sealed
+ * single-action tokens (audience and resource set) for itself. */
+#define MDT_TOKEN_CHECK_SINGLE_ACTION 0x1u
+
+/*
+ * A request to check.  Strings are NUL-terminated and borrowed.
+ *   action    a permission letter (c r u d s) or a tool letter
+ *   resource  a reference: `Type/id`, `Type`, `Type?k=v&...`, `tool/name`
+ *   patient   the patient whose compartment the resource is in, or NULL
+ *             when it is in none
+ *   attrs     resource attributes that scope query restrictions match
+ *   audience  the verifier's own audience, or NULL; a token carrying an
+ *             audience is accepted only by a verifier of that audience,
+ *             and with SINGLE_ACTION the audience is required
+ *   holder_id the authenticated caller's SPIFFE id, or NULL to skip
+ *   pop       a proof of possession to check (its audience, action and
+ *             resource must be the request's), or NULL to skip
+ */
+typedef struct mdt_token_check_params {
+	const char *action;
+	const char *resource;
+	const char *patient;
+	const mdt_scope_param *attrs;
+	size_t nattrs;
+	int64_t now;
+	const char *audience;
+	const char *holder_id;
+	const mdt_token_pop *pop;
+	int64_t pop_max_age;
+	unsigned flags;
+} mdt_token_check_params;
+
+/*
+ * Answers a request against a verified token at time p->now.  Returns
+ * MDT_OK when allowed; otherwise the negative reason code, which why (if
+ * not NULL) also holds with the block index and a message: MDT_EEXPIRED
+ * (expired or not yet valid, block N), MDT_EAUDIENCE, MDT_EHOLDER (wrong
+ * holder or bad proof), MDT_EPATIENT, MDT_ESCOPE (outside block N), or
+ * MDT_EINVAL for an unverified token or a malformed request.  Fails
+ * closed: every error is a deny.
+ */
+MDT_API MDT_WUR int mdt_token_check(const mdt_token *tok,
+    const mdt_token_check_params *p, mdt_token_reason *why);
+
+/* ---------------------------------------------------------------- cache */
+
+/*
+ * A verified-prefix cache shared by verifications under any root key:
+ * a fixed table of up to `capacity` 32-byte digests, each a hash of the
+ * root key and every byte of a verified prefix.  Thread safe.  Caller
+ * frees *out with mdt_token_cache_free.
+ */
+MDT_API MDT_WUR int mdt_token_cache_new(size_t capacity,
+    mdt_token_cache **out);
+
+/* Frees a cache.  NULL is a no-op. */
+MDT_API void mdt_token_cache_free(mdt_token_cache *cache);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MANDATE_TOKEN_H */
