@@ -378,9 +378,62 @@ envelope(mdt_wire_msg *m, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+event_envelope(mdt_wire_msg *m, const char *topic, size_t tl, char *err,
+    size_t errlen)
+{
+	const mdt_wire_val *root = &m->nodes[0];
+	const mdt_wire_val *v = mdt_wire_map_get(root, "v");
+	const mdt_wire_val *t = mdt_wire_map_get(root, "topic");
+
+	if (v == NULL || v->type != MDT_WIRE_INT)
+		return env_fail(err, errlen, -MDT_EPROTO, "missing field v");
+	if (v->u.i != MDT_WIRE_VERSION)
+		return env_fail(err, errlen, -MDT_EVERSION,
+		    "unsupported protocol version");
+	if (t == NULL || t->type != MDT_WIRE_STR || t->n != tl ||
+	    memcmp(t->u.p, topic, tl) != 0)
+		return env_fail(err, errlen, -MDT_EPROTO,
+		    "field topic: missing or not the message's topic");
+	m->op = MDT_OP_INVALID;
+	m->id = (const char *)t->u.p;
+	m->ok = -1;
+	return 0;
+}
+
+static int decode_any(const void *buf, size_t len, mdt_wire_msg **out,
+    const char *topic, size_t tl, char *err, size_t errlen);
+
 int
 mdt_wire_decode(const void *buf, size_t len, mdt_wire_msg **out, char *err,
     size_t errlen)
+{
+	return decode_any(buf, len, out, NULL, 0, err, errlen);
+}
+
+int
+mdt_wire_decode_event(const void *buf, size_t len, mdt_wire_msg **out,
+    char *err, size_t errlen)
+{
+	const uint8_t *p = buf;
+	const uint8_t *z = buf != NULL ? memchr(buf, 0,
+	    len < MDT_WIRE_KEY_MAX + 1 ? len : MDT_WIRE_KEY_MAX + 1) : NULL;
+
+	if (buf == NULL || out == NULL)
+		return -MDT_EINVAL;
+	if (z == NULL || z == p) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "byte offset 0: event has no "
+			    "topic prefix");
+		return -MDT_EDECODE;
+	}
+	return decode_any(z + 1, len - (size_t)(z + 1 - p), out,
+	    (const char *)p, (size_t)(z - p), err, errlen);
+}
+
+static int
+decode_any(const void *buf, size_t len, mdt_wire_msg **out,
+    const char *topic, size_t tl, char *err, size_t errlen)
 {
 	struct dec d = { .p = buf, .len = len, .err = err, .errlen = errlen };
 	mdt_wire_msg *m;
@@ -407,7 +460,8 @@ mdt_wire_decode(const void *buf, size_t len, mdt_wire_msg **out, char *err,
 	d.arena = m->arena;
 	rc = run(&d);
 	if (rc == 0)
-		rc = envelope(m, err, errlen);
+		rc = topic != NULL ? event_envelope(m, topic, tl, err, errlen) :
+		    envelope(m, err, errlen);
 	if (rc != 0) {
 		mdt_wire_msg_free(m);
 		return rc;

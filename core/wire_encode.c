@@ -273,6 +273,34 @@ mdt_wire_writer_new(mdt_wire_writer **out, mdt_wire_op op, const char *id,
 	return 0;
 }
 
+int
+mdt_wire_event_writer_new(mdt_wire_writer **out, const char *topic)
+{
+	mdt_wire_writer *w;
+	size_t tl = topic != NULL ? strlen(topic) : 0;
+
+	if (out == NULL || tl == 0 || tl > MDT_WIRE_KEY_MAX)
+		return -MDT_EINVAL;
+	w = mdt__calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -MDT_ENOMEM;
+	w->cap = 256;
+	w->buf = mdt__malloc(w->cap);
+	if (w->buf == NULL) {
+		mdt__free(w);
+		return -MDT_ENOMEM;
+	}
+	w->len = HDR_ROOM;
+	if (mdt_wire_put_int(w, "v", MDT_WIRE_VERSION) != 0 ||
+	    mdt_wire_put_cstr(w, "topic", topic) != 0) {
+		int rc = w->status;
+		mdt_wire_writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
 void
 mdt_wire_writer_free(mdt_wire_writer *w)
 {

@@ -251,6 +251,23 @@ MDT_API MDT_WUR int mdt_wire_auth_message(const uint8_t *challenge,
 
 /* ---- publish/subscribe events ---- */
 
+/*
+ * Starts an event map {"v": 1, "topic": topic, ...}; fields follow with
+ * the put functions.  The published message is topic, 0x00, then the
+ * finished map.  Caller frees *out with mdt_wire_writer_free.
+ */
+MDT_API MDT_WUR int mdt_wire_event_writer_new(mdt_wire_writer **out,
+    const char *topic);
+
+/*
+ * Decodes a published message (topic, 0x00, map) under the same strict
+ * rules as mdt_wire_decode; the map must hold "v" = 1 and a "topic" equal
+ * to the prefix.  mdt_wire_msg_op is MDT_OP_INVALID and mdt_wire_msg_id
+ * the topic.  Caller frees *out with mdt_wire_msg_free.
+ */
+MDT_API MDT_WUR int mdt_wire_decode_event(const void *buf, size_t len,
+    mdt_wire_msg **out, char *err, size_t errlen);
+
 /* Topics: a published message is the topic, one 0x00 byte, then a msgpack
  * map (an event, see docs/wire-protocol.md).  Subscribe to "revoke" plus
  * the 0x00 byte to receive only revocations. */

@@ -209,6 +209,39 @@ START_TEST(names_and_auth_message)
 }
 END_TEST
 
+START_TEST(event_round_trip)
+{
+	mdt_wire_writer *w;
+	mdt_wire_msg *m;
+	const uint8_t *b;
+	size_t n;
+	uint8_t buf[256];
+
+	ck_assert_int_eq(mdt_wire_event_writer_new(&w, "revoke"), 0);
+	ck_assert_int_eq(mdt_wire_begin_array(w, "tasks", 1), 0);
+	ck_assert_int_eq(mdt_wire_put_cstr(w, NULL, "t-1"), 0);
+	ck_assert_int_eq(mdt_wire_end(w), 0);
+	ck_assert_int_eq(mdt_wire_writer_finish(w, &b, &n), 0);
+	memcpy(buf, "revoke", 7);
+	memcpy(buf + 7, b, n);
+	mdt_wire_writer_free(w);
+	ck_assert_int_eq(mdt_wire_decode_event(buf, n + 7, &m, NULL, 0), 0);
+	ck_assert_str_eq(mdt_wire_msg_id(m), "revoke");
+	ck_assert_int_eq(mdt_wire_msg_op(m), MDT_OP_INVALID);
+	ck_assert_uint_eq(mdt_wire_val_count(mdt_wire_map_get(
+	    mdt_wire_msg_root(m), "tasks")), 1);
+	mdt_wire_msg_free(m);
+	buf[0] = 'x';
+	ck_assert_int_eq(mdt_wire_decode_event(buf, n + 7, &m, NULL, 0),
+	    -MDT_EPROTO);
+	ck_assert_int_eq(mdt_wire_decode_event(buf + 7, n, &m, NULL, 0),
+	    -MDT_EDECODE);
+	/* an API message is not an event and vice versa */
+	ck_assert_int_eq(mdt_wire_decode(buf + 7, n, &m, NULL, 0),
+	    -MDT_EPROTO);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -221,6 +254,7 @@ suite(void)
 	tcase_add_test(tc, nesting_bound);
 	tcase_add_test(tc, writer_misuse);
 	tcase_add_test(tc, names_and_auth_message);
+	tcase_add_test(tc, event_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }
