@@ -1,19 +1,16 @@
 /*
  * The broker's publish/subscribe events: decoding one published message
  * (topic, 0x00, msgpack map) into an mdt_event, and the mdt_event_sub
- * handle over an nng sub0 socket.  Events are untrusted input: sizes,
- * counts and types are bounded and checked; a malformed event is skipped.
+ * handle over an nng sub0 socket.  Events are untrusted input: they go
+ * through the wire codec's strict, bounded event decoder, and a malformed
+ * event is skipped.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
-#include <nng/nng.h>
-#include <nng/protocol/pubsub0/sub.h>
-
 #include "sdk_int.h"
 
-#define EVENT_IDS_MAX 65536
+#include <nng/protocol/pubsub0/sub.h>
 
 struct mdt_event_sub {
 	nng_socket sock;
@@ -56,105 +53,27 @@ static const str_field str_fields[] = {
 void
 sdk_event_buf_clear(sdk_event_buf *b)
 {
-	free(b->arena);
+	mdt_wire_msg_free(b->msg);
 	free(b->ids);
-	msgpack_unpacked_destroy(&b->up);
 	memset(b, 0, sizeof(*b));
 }
 
 static int
-key_is(const msgpack_object *k, const char *name)
+decode_ids(sdk_event_buf *b, const mdt_wire_val *arr, mdt_event *ev)
 {
-	size_t n = strlen(name);
+	size_t n = mdt_wire_val_count(arr), len;
 
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	    memcmp(k->via.str.ptr, name, n) == 0;
-}
-
-/* Copies a msgpack string into the arena as a NUL-terminated string. */
-static const char *
-arena_str(sdk_event_buf *b, const msgpack_object *o)
-{
-	char *s = b->arena + b->used;
-
-	memcpy(s, o->via.str.ptr, o->via.str.size);
-	s[o->via.str.size] = '\0';
-	b->used += o->via.str.size + 1;
-	return s;
-}
-
-/* Bytes of arena the strings of map m need (each + NUL), or 0 on a type
- * error in a known field. */
-static size_t
-arena_need(const msgpack_object_map *m)
-{
-	size_t need = 1;
-
-	for (uint32_t i = 0; i < m->size; i++) {
-		const msgpack_object *v = &m->ptr[i].val;
-		if (v->type == MSGPACK_OBJECT_STR)
-			need += v->via.str.size + 1;
-		if (v->type == MSGPACK_OBJECT_ARRAY)
-			for (uint32_t j = 0; j < v->via.array.size; j++)
-				if (v->via.array.ptr[j].type ==
-				    MSGPACK_OBJECT_STR)
-					need += v->via.array.ptr[j].via.str.size
-					    + 1;
-	}
-	return need;
-}
-
-static int
-decode_ids(sdk_event_buf *b, const msgpack_object *v, mdt_event *ev)
-{
-	const msgpack_object_array *a = &v->via.array;
-
-	if (v->type != MSGPACK_OBJECT_ARRAY || a->size > EVENT_IDS_MAX ||
-	    b->ids != NULL)
+	if (mdt_wire_val_type(arr) != MDT_WIRE_ARRAY)
 		return -MDT_EPROTO;
-	if ((b->ids = calloc(a->size + 1, sizeof(*b->ids))) == NULL)
+	if ((b->ids = calloc(n + 1, sizeof(*b->ids))) == NULL)
 		return -MDT_ENOMEM;
-	for (uint32_t j = 0; j < a->size; j++) {
-		if (a->ptr[j].type != MSGPACK_OBJECT_STR)
+	for (size_t i = 0; i < n; i++)
+		if (mdt_wire_val_str(mdt_wire_array_at(arr, i), &b->ids[i],
+		    &len) != 0)
 			return -MDT_EPROTO;
-		b->ids[j] = arena_str(b, &a->ptr[j]);
-	}
 	ev->ids = b->ids;
-	ev->nids = a->size;
+	ev->nids = n;
 	return 0;
-}
-
-static int
-decode_int(const msgpack_object *v, int64_t *out)
-{
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    v->via.u64 <= INT64_MAX)
-		*out = (int64_t)v->via.u64;
-	else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		*out = v->via.i64;
-	else
-		return -MDT_EPROTO;
-	return 0;
-}
-
-static int
-decode_entry(sdk_event_buf *b, const msgpack_object_kv *kv, mdt_event *ev)
-{
-	if (key_is(&kv->key, "tasks"))
-		return decode_ids(b, &kv->val, ev);
-	if (key_is(&kv->key, "time"))
-		return decode_int(&kv->val, &ev->time);
-	if (key_is(&kv->key, "expires"))
-		return decode_int(&kv->val, &ev->expires);
-	for (size_t i = 0; i < sizeof(str_fields) / sizeof(*str_fields); i++) {
-		if (!key_is(&kv->key, str_fields[i].key))
-			continue;
-		if (kv->val.type != MSGPACK_OBJECT_STR)
-			return -MDT_EPROTO;
-		*(const char **)((char *)ev + str_fields[i].off) =
-		    arena_str(b, &kv->val);
-	}
-	return 0; /* unknown fields: later protocol additions */
 }
 
 static void
@@ -168,21 +87,35 @@ event_defaults(mdt_event *ev)
 }
 
 static int
-event_kind(const uint8_t *buf, size_t len, size_t *body, mdt_event_kind *k)
+event_fields(sdk_event_buf *b, const mdt_wire_val *m, mdt_event *ev)
 {
-	const uint8_t *nul = memchr(buf, 0, len);
+	const mdt_wire_val *tasks = mdt_wire_map_get(m, "tasks");
+	int present, rv;
+	size_t len;
 
-	if (nul == NULL)
-		return -MDT_EPROTO;
-	for (size_t i = 0; i < sizeof(topics) / sizeof(*topics); i++) {
-		size_t n = strlen(topics[i].topic);
-		if ((size_t)(nul - buf) == n &&
-		    memcmp(buf, topics[i].topic, n) == 0) {
+	for (size_t i = 0; i < sizeof(str_fields) / sizeof(*str_fields); i++) {
+		const mdt_wire_val *v = mdt_wire_map_get(m, str_fields[i].key);
+		if (v != NULL && mdt_wire_val_type(v) == MDT_WIRE_STR &&
+		    mdt_wire_val_str(v, (const char **)((char *)ev +
+		    str_fields[i].off), &len) != 0)
+			return -MDT_EPROTO;
+	}
+	if ((rv = mdt_wire_get_int_opt(m, "time", 0, INT64_MAX, &ev->time,
+	    &present, NULL, 0)) != 0 ||
+	    (rv = mdt_wire_get_int_opt(m, "expires", 0, INT64_MAX,
+	    &ev->expires, &present, NULL, 0)) != 0)
+		return rv;
+	return tasks != NULL ? decode_ids(b, tasks, ev) : 0;
+}
+
+static int
+event_kind(const char *topic, mdt_event_kind *k)
+{
+	for (size_t i = 0; i < sizeof(topics) / sizeof(*topics); i++)
+		if (strcmp(topic, topics[i].topic) == 0) {
 			*k = topics[i].kind;
-			*body = n + 1;
 			return 0;
 		}
-	}
 	return -MDT_EUNSUPPORTED;
 }
 
@@ -191,27 +124,16 @@ sdk_event_decode(const uint8_t *buf, size_t len, sdk_event_buf *b,
     mdt_event *ev)
 {
 	mdt_event_kind kind;
-	size_t body, off = 0;
-	const msgpack_object_map *m;
 	int rv;
 
 	sdk_event_buf_clear(b);
-	msgpack_unpacked_init(&b->up);
-	if ((rv = event_kind(buf, len, &body, &kind)) != 0)
+	if ((rv = mdt_wire_decode_event(buf, len, &b->msg, NULL, 0)) != 0)
 		return rv;
-	if (msgpack_unpack_next(&b->up, (const char *)buf + body, len - body,
-	    &off) != MSGPACK_UNPACK_SUCCESS || off != len - body ||
-	    b->up.data.type != MSGPACK_OBJECT_MAP)
-		return -MDT_EDECODE;
-	m = &b->up.data.via.map;
-	if ((b->arena = malloc(arena_need(m))) == NULL)
-		return -MDT_ENOMEM;
+	if ((rv = event_kind(mdt_wire_msg_id(b->msg), &kind)) != 0)
+		return rv;
 	event_defaults(ev);
 	ev->kind = kind;
-	for (uint32_t i = 0; i < m->size; i++)
-		if ((rv = decode_entry(b, &m->ptr[i], ev)) != 0)
-			return rv;
-	return 0;
+	return event_fields(b, mdt_wire_msg_root(b->msg), ev);
 }
 
 int
@@ -225,7 +147,6 @@ mdt_event_sub_open(const char *url, mdt_event_sub **out, char *err,
 		return sdk_err(err, errlen, -MDT_EINVAL, "url is NULL");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -MDT_ENOMEM;
-	msgpack_unpacked_init(&s->buf.up);
 	if ((rv = sdk_sub_dial(&s->sock, url, err, errlen)) != 0) {
 		sdk_event_buf_clear(&s->buf);
 		free(s);

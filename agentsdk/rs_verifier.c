@@ -7,6 +7,7 @@
  * closed) rather than risk accepting a revoked or replayed token.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,10 @@ struct mdt_rs_verifier {
 	char audience[MDT_AGENT_ID_MAX];
 	int64_t skew;
 	mdt_token_cache *cache;
+	atomic_uint_fast64_t nrevocations;
 	pthread_mutex_t mu; /* guards everything below */
 	sdk_idset *revoked;
 	sdk_idset *used;
-	uint64_t nrevocations;
 	int degraded;
 	int subscribed;
 	nng_socket sock;
@@ -49,7 +50,7 @@ rs_revoke_locked(mdt_rs_verifier *v, const char *id, int64_t now)
 		v->degraded = 1;
 		return rv;
 	}
-	v->nrevocations++;
+	atomic_fetch_add(&v->nrevocations, 1);
 	return 0;
 }
 
@@ -182,15 +183,23 @@ mdt_rs_verifier_revoke(mdt_rs_verifier *v, const char *id)
 	return rv;
 }
 
+int
+mdt_rs_verifier_is_revoked(mdt_rs_verifier *v, const char *id)
+{
+	int r;
+
+	if (v == NULL || id == NULL)
+		return 0;
+	pthread_mutex_lock(&v->mu);
+	r = sdk_idset_has(v->revoked, id, strlen(id), sdk_now());
+	pthread_mutex_unlock(&v->mu);
+	return r;
+}
+
 uint64_t
 mdt_rs_verifier_revocations(const mdt_rs_verifier *v)
 {
-	uint64_t n;
-
-	pthread_mutex_lock((pthread_mutex_t *)&v->mu);
-	n = v->nrevocations;
-	pthread_mutex_unlock((pthread_mutex_t *)&v->mu);
-	return n;
+	return (uint64_t)atomic_load(&v->nrevocations);
 }
 
 /* Revocation and single-use checks, then records the use. */

@@ -480,6 +480,9 @@ MDT_API void mdt_rs_verifier_free(mdt_rs_verifier *v);
 MDT_API MDT_WUR int mdt_rs_verifier_revoke(mdt_rs_verifier *v,
     const char *id);
 
+/* 1 when the task or token id is in the revocation set, else 0. */
+MDT_API int mdt_rs_verifier_is_revoked(mdt_rs_verifier *v, const char *id);
+
 /* Number of revocations received or added so far (for tests/monitoring). */
 MDT_API uint64_t mdt_rs_verifier_revocations(const mdt_rs_verifier *v);
 
