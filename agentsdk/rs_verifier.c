@@ -219,8 +219,9 @@ rs_state_check(mdt_rs_verifier *v, const mdt_token *tok, const char *nonce,
 		    "verifier could not record a revocation: refusing all");
 		goto out;
 	}
+	/* Revocations are kept by wall-clock time, whatever `now` says. */
 	for (size_t i = 0; (task = mdt_token_task_chain(tok, i)) != NULL; i++)
-		if (sdk_idset_has(v->revoked, task, strlen(task), now)) {
+		if (sdk_idset_has(v->revoked, task, strlen(task), sdk_now())) {
 			rv = sdk_err(err, errlen, -MDT_EREVOKED,
 			    "task %s on the token's chain is revoked", task);
 			goto out;

@@ -22,12 +22,14 @@
 #include "sdk_int.h"
 
 #define AUD "spiffe://clinic.example/fhir-gateway"
-#define RES "Observation/obs-001-1"
 #define ROUNDS 7
 #define PER_ROUND 1000
 
+/* Identical single-action requests in one second give identical tokens,
+ * so each presentation names its own resource. */
 typedef struct presentation {
 	char *token;
+	char res[64];
 	char proof[256];
 } presentation;
 
@@ -69,14 +71,15 @@ mint(const mdt_keypair *root, const mdt_keypair *holder, int64_t now)
 
 static void
 prepare(const mdt_token *task, const mdt_keypair *holder, int64_t now,
-    presentation *out)
+    int i, presentation *out)
 {
-	mdt_token_single_params sp = {"r", RES, AUD, now, 60};
+	mdt_token_single_params sp = {"r", out->res, AUD, now, 60};
 	char nonce[SDK_NONCE_MAX];
-	mdt_token_pop pop = {AUD, "r", RES, nonce, now, {0}};
+	mdt_token_pop pop = {AUD, "r", out->res, nonce, now, {0}};
 	mdt_token *s;
 	int rv;
 
+	snprintf(out->res, sizeof(out->res), "Observation/obs-%d", i);
 	sdk_pop_nonce(nonce);
 	if ((rv = mdt_token_single_action(task, &sp, &s, NULL)) != 0 ||
 	    (rv = mdt_token_to_text(s, &out->token)) != 0 ||
@@ -91,7 +94,7 @@ static double
 round_ns(const mdt_pubkey *pk, presentation *pres, double *lat)
 {
 	mdt_rs_verifier_opts o = {pk, AUD, NULL, 0};
-	mdt_rs_request rq = {"r", RES, "pat-001", 0};
+	mdt_rs_request rq = {"r", NULL, "pat-001", 0};
 	char err[MDT_ERRMSG_MAX];
 	mdt_rs_verifier *v;
 	uint64_t t0;
@@ -102,6 +105,7 @@ round_ns(const mdt_pubkey *pk, presentation *pres, double *lat)
 	t0 = bench_now_ns();
 	for (int i = 0; i < PER_ROUND; i++) {
 		uint64_t a = bench_now_ns();
+		rq.resource = pres[i].res;
 		if ((rv = mdt_rs_verify(v, pres[i].token, pres[i].proof, &rq,
 		    NULL, err, sizeof(err))) != 0) {
 			fprintf(stderr, "bench_gateway: verify: %s\n", err);
@@ -134,7 +138,7 @@ main(void)
 	ed = bench_ed25519_verify_ns(ROUNDS, 2000);
 	for (int r = 0; r < ROUNDS; r++) {
 		for (int i = 0; i < PER_ROUND; i++)
-			prepare(task, holder, now, &pres[i]);
+			prepare(task, holder, now, r * PER_ROUND + i, &pres[i]);
 		samples[r] = round_ns(&pk, pres, lat);
 		for (int i = 0; i < PER_ROUND; i++)
 			mdt_token_text_free(pres[i].token);
