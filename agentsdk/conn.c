@@ -416,6 +416,7 @@ sdk_call(mdt_agent *a, sdk_req *r, uint32_t extra_ms, char *err,
     size_t errlen)
 {
 	uint64_t deadline = sdk_clock_ms() + a->timeout_ms + extra_ms;
+	int auth_failures = 0;
 
 	for (;;) {
 		uint64_t now = sdk_clock_ms(), gen = conn_gen(a);
@@ -430,9 +431,16 @@ sdk_call(mdt_agent *a, sdk_req *r, uint32_t extra_ms, char *err,
 		    errlen);
 		if (rv != 0 || !is_auth_required(r->reply))
 			return rv;
-		/* New pipe (broker restart): authenticate, then resend. */
-		if ((rv = sdk_authenticate(a, gen, err, errlen)) != 0 &&
-		    rv != -MDT_ETIMEDOUT && rv != -MDT_ETRANSPORT)
+		/*
+		 * New pipe (broker restart): authenticate, then resend.  A
+		 * refused authentication is retried once, since the pipe may
+		 * have changed again between hello and auth.
+		 */
+		rv = sdk_authenticate(a, gen, err, errlen);
+		if (rv == -MDT_EAUTH && ++auth_failures > 1)
+			return rv;
+		if (rv != 0 && rv != -MDT_EAUTH && rv != -MDT_ETIMEDOUT &&
+		    rv != -MDT_ETRANSPORT)
 			return rv;
 	}
 }
