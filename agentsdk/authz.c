@@ -274,14 +274,34 @@ mdt_task_authorize(mdt_task *t, const char *action, const char *resource,
 	return authorize_call(t, &q, NULL, out, err, errlen);
 }
 
+/* Poll interval bounds while a step-up is undecided, milliseconds. */
+#define STEP_UP_POLL_MIN 100
+#define STEP_UP_POLL_MAX 1000
+
+static int
+still_pending(const mdt_authz *az)
+{
+	return az->decision == MDT_AUTHZ_DENY &&
+	    strcmp(az->reason, "step_up.required") == 0;
+}
+
+/*
+ * Asks again with the step-up id until the clinician has decided: the
+ * broker answers "step_up.required" while the request is undecided, an
+ * allow once approved (consuming the approval), a deny once rejected or
+ * expired.  The interval backs off from 100 ms to 1 s.
+ */
 int
 mdt_task_wait_step_up(mdt_task *t, const mdt_authz *az, uint32_t timeout_ms,
     mdt_authz **out, char *err, size_t errlen)
 {
+	uint64_t deadline = sdk_clock_ms() + timeout_ms;
+	uint32_t pause = STEP_UP_POLL_MIN;
 	mdt_authz_request q;
+	mdt_authz *ans = NULL;
 	int rv;
 
-	if (az == NULL || az->decision != MDT_AUTHZ_STEP_UP)
+	if (az == NULL || az->decision != MDT_AUTHZ_STEP_UP || out == NULL)
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "wait_step_up: not a step-up answer");
 	memset(&q, 0, sizeof(q));
@@ -290,11 +310,26 @@ mdt_task_wait_step_up(mdt_task *t, const mdt_authz *az, uint32_t timeout_ms,
 	q.patient = az->patient;
 	q.boundary = az->boundary;
 	q.audience = az->audience;
-	q.wait_ms = timeout_ms;
-	rv = authorize_call(t, &q, az->request_id, out, err, errlen);
-	if (rv == 0 && (*out)->decision == MDT_AUTHZ_ALLOW)
-		(*out)->flags |= MDT_AUTHZ_FLAG_APPROVED;
-	return rv;
+	for (;;) {
+		rv = authorize_call(t, &q, az->request_id, &ans, err, errlen);
+		if (rv != 0 || !still_pending(ans))
+			break;
+		mdt_authz_free(ans);
+		ans = NULL;
+		if (sdk_clock_ms() + pause >= deadline)
+			return sdk_err(err, errlen, -MDT_ETIMEDOUT,
+			    "step-up %s undecided after %u ms", az->request_id,
+			    timeout_ms);
+		sdk_sleep_ms(pause);
+		pause = pause * 2 > STEP_UP_POLL_MAX ? STEP_UP_POLL_MAX :
+		    pause * 2;
+	}
+	if (rv != 0)
+		return rv;
+	if (ans->decision == MDT_AUTHZ_ALLOW)
+		ans->flags |= MDT_AUTHZ_FLAG_APPROVED;
+	*out = ans;
+	return 0;
 }
 
 /* ---- presentation ---- */

@@ -174,6 +174,8 @@ int sdk_get_bin_dup(const mdt_wire_val *m, const char *key, size_t max,
 int64_t sdk_now(void);
 /* Monotonic clock, milliseconds. */
 uint64_t sdk_clock_ms(void);
+/* Sleeps ms milliseconds. */
+void sdk_sleep_ms(uint32_t ms);
 /* Copies a NUL-terminated string of at most max-1 bytes into dst (max
  * bytes); -MDT_ETOOBIG when longer, -MDT_EINVAL when NULL. */
 int sdk_strcpy(char *dst, size_t max, const char *src);

@@ -101,3 +101,12 @@ sdk_get_bin_dup(const mdt_wire_val *m, const char *key, size_t max,
 	memcpy(*out, p, *len);
 	return 0;
 }
+
+void
+sdk_sleep_ms(uint32_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}

@@ -313,11 +313,15 @@ MDT_API MDT_WUR int mdt_task_authorize(mdt_task *t, const char *action,
 
 /*
  * After a step-up answer `az` to a request made with t, waits up to
- * timeout_ms for the clinician's decision and then asks again with the
- * approval (the same action, resource, patient, boundary and audience).  On success *out (caller frees with
+ * timeout_ms for the clinician's decision, asking the broker again with
+ * the step-up id (the same action, resource, patient, boundary and
+ * audience) until it is decided.  On success *out (caller frees with
  * mdt_authz_free) is the final answer: allow (with a token, flagged
- * MDT_AUTHZ_FLAG_APPROVED) or deny ("rejected" / "step-up timed out").
- * MDT_EINVAL when az is not a step-up answer.
+ * MDT_AUTHZ_FLAG_APPROVED; the approval is used up) or deny
+ * ("step_up.rejected", or expired).  MDT_ETIMEDOUT while still undecided,
+ * MDT_EINVAL when az is not a step-up answer.  Asking with
+ * mdt_authz_request.wait_ms instead lets the broker hold the request until
+ * the decision, in one round trip.
  */
 MDT_API MDT_WUR int mdt_task_wait_step_up(mdt_task *t, const mdt_authz *az,
     uint32_t timeout_ms, mdt_authz **out, char *err, size_t errlen);
