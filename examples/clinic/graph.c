@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -27,31 +28,66 @@ field(json_t *o, ...)
 	return v != NULL ? v : "";
 }
 
+/* The last path segment of a SPIFFE id ("summarizer"). */
+static const char *
+short_id(const char *id)
+{
+	const char *slash = strrchr(id, '/');
+
+	return slash != NULL ? slash + 1 : id;
+}
+
+/* A decision's reasons: a JSON object ({"failed": ...}) or text. */
+static void
+reason_text(json_t *d, char *buf, size_t len)
+{
+	json_t *r = json_object_get(d, "reasons");
+	char *dump;
+
+	buf[0] = '\0';
+	if (json_is_string(r))
+		r = json_loads(json_string_value(r), JSON_DECODE_ANY, NULL);
+	else
+		json_incref(r);
+	if (r == NULL || json_is_null(r) || json_object_size(r) == 0) {
+		json_decref(r);
+		return;
+	}
+	dump = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+	snprintf(buf, len, "  %s", dump != NULL ? dump : "");
+	free(dump);
+	json_decref(r);
+}
+
 static void
 print_decisions(json_t *task, int depth)
 {
 	json_t *ds = json_object_get(task, "decisions"), *d;
+	json_int_t flags;
+	char why[160];
 	size_t i;
 
 	json_array_foreach(ds, i, d) {
-		const char *reason = field(d, "reason", NULL);
-
-		printf("%*s  - %s %s %s %s%s%s%s\n", depth * 4, "",
-		    field(d, "operation", "op", NULL),
-		    field(d, "decision", "outcome", NULL),
+		flags = json_integer_value(json_object_get(d, "flags"));
+		reason_text(d, why, sizeof(why));
+		printf("%*s  - %-9s %-7s %-2s %-34s by %s%s%s%s\n", depth * 4,
+		    "", field(d, "operation", "op", NULL),
+		    field(d, "verdict", "decision", NULL),
 		    field(d, "action", NULL), field(d, "resource", NULL),
-		    reason[0] ? "  (" : "", reason, reason[0] ? ")" : "");
+		    short_id(field(d, "agent", NULL)),
+		    (flags & 0x2) ? " [review]" : "",
+		    (flags & 0x4) ? " [approved]" : "", why);
 	}
 }
 
 static void
 print_task(json_t *t, int depth)
 {
-	printf("%*s%s %s  held by %s\n%*s  scopes: %s  state: %s\n",
-	    depth * 4, "", depth > 1 ? "└─" : "●",
+	printf("%*s%s task %s  held by %s (%s)\n%*s  scopes: %s\n",
+	    depth * 4, "", depth > 1 ? "`-" : "*",
 	    field(t, "task_id", "task", "id", NULL),
-	    field(t, "holder", "agent", NULL), depth * 4, "",
-	    field(t, "scopes", NULL), field(t, "state", NULL));
+	    short_id(field(t, "holder", "agent", NULL)),
+	    field(t, "state", NULL), depth * 4, "", field(t, "scopes", NULL));
 	print_decisions(t, depth);
 }
 
