@@ -59,7 +59,7 @@ int
 clinic_access(const char *who, mdt_task *t, const clinic_access_req *r,
     clinic_access_res *out)
 {
-	mdt_authz_request q = {r->action, r->resource, NULL, r->boundary,
+	mdt_authz_request q = {r->action, r->resource, r->patient, r->boundary,
 	    r->audience, r->wait_ms};
 	char err[MDT_ERRMSG_MAX];
 	int rv;

@@ -49,16 +49,25 @@ check(agent_ctx *c, const char *name, int ok, const char *detail)
 
 /* Authorizes and fetches `path` from the gateway; returns the status. */
 static int
-fetch(agent_ctx *c, mdt_task *t, const char *action, const char *resource,
-    const char *path, clinic_access_res *res)
+fetch_in(agent_ctx *c, mdt_task *t, const char *action, const char *resource,
+    const char *patient, const char *path, clinic_access_res *res)
 {
 	char url[512];
-	clinic_access_req r = {action, resource, NULL, NULL, 0, "GET", url};
+	clinic_access_req r = {action, resource, patient, NULL, NULL, 0, "GET",
+	    url};
 
 	url_of(c, url, sizeof(url), path);
 	if (clinic_access(c->who, t, &r, res) != 0)
 		return -1;
 	return res->http_status;
+}
+
+/* Authorizes and fetches a resource of the task's own patient. */
+static int
+fetch(agent_ctx *c, mdt_task *t, const char *action, const char *resource,
+    const char *path, clinic_access_res *res)
+{
+	return fetch_in(c, t, action, resource, NULL, path, res);
 }
 
 /* ---- summarizer ---- */
@@ -121,7 +130,7 @@ summarize_other_patient(agent_ctx *c, mdt_task *t, const char *pat)
 	snprintf(ref, sizeof(ref), "Patient/%s", other);
 	snprintf(path, sizeof(path), "/fhir/%s", ref);
 	clinic_log(c->who, "trying to read another patient (%s)", other);
-	fetch(c, t, "r", ref, path, &res);
+	fetch_in(c, t, "r", ref, other, path, &res);
 	check(c, "other-patient-refused", res.az != NULL &&
 	    res.decision == MDT_AUTHZ_DENY && res.http_status == 0,
 	    "a task is bound to one patient");
@@ -161,7 +170,7 @@ summarize_hold_late(agent_ctx *c, mdt_task *t, const char *pat)
 {
 	clinic_access_res res;
 	char ref[128];
-	clinic_access_req r = {"s", ref, NULL, NULL, 0, NULL, NULL};
+	clinic_access_req r = {"s", ref, NULL, NULL, NULL, 0, NULL, NULL};
 
 	snprintf(ref, sizeof(ref), "Encounter?patient=%s", pat);
 	if (clinic_access(c->who, t, &r, &res) == 0 &&
@@ -286,8 +295,8 @@ prior_auth(agent_ctx *c, mdt_task *t)
 {
 	char url[512], path[160], ref[128], err[MDT_ERRMSG_MAX];
 	clinic_access_res res;
-	clinic_access_req ex = {"x", "tool/export", "export", c->args->payer,
-	    STEP_UP_WAIT_MS, "POST", url};
+	clinic_access_req ex = {"x", "tool/export", NULL, "export",
+	    c->args->payer, STEP_UP_WAIT_MS, "POST", url};
 
 	clinic_log(c->who, "task %s for %s, scopes: %s", mdt_task_id(t),
 	    mdt_task_patient(t), mdt_task_scopes(t));

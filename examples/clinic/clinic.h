@@ -66,6 +66,7 @@ int clinic_check(const char *who, const char *name, int ok,
 typedef struct clinic_access_req {
 	const char *action;   /* "r", "s", a tool letter */
 	const char *resource; /* "Patient/pat-001", "tool/export" */
+	const char *patient;  /* compartment; NULL: the task's patient */
 	const char *boundary; /* NULL or "export" */
 	const char *audience; /* NULL: the broker's gateway audience */
 	uint32_t wait_ms;     /* wait for a step-up decision */

@@ -87,11 +87,12 @@ for e in ents:
         e["attrs"]["publicKey"] = pairs[e["uid"]["id"]]
 json.dump(ents, open(dst, "w"), indent=1)
 EOF
-"$ctl" idp keygen --out "$tmp/idp" >>"$log" 2>&1
+"$ctl" idp keygen --alg EdDSA --out "$tmp/idp" >>"$log" 2>&1
 broker_id=spiffe://mandate.local/broker
+issuer=https://idp.clinic.example
 assertion() { # PATIENT FILE
-	"$ctl" idp assert --key "$tmp/idp.key" --sub dr-alice --patient "$1" \
-		--scope "patient/*.rs tool/export.x" --aud "$broker_id" \
+	"$ctl" idp assert --key "$tmp/idp.pem" --iss "$issuer" --aud "$broker_id" \
+		--sub dr-alice --patient "$1" --scope "patient/*.rs tool/export.x" \
 		--ttl 600 >"$2"
 }
 assertion pat-001 "$tmp/alice-pat-001.jwt"
@@ -104,6 +105,8 @@ data_dir = $tmp/data
 policy_dir = $src/policies
 entities = $tmp/entities.json
 idp_key = $tmp/idp.pub.pem
+idp_issuer = $issuer
+idp_alg = EdDSA
 idp_dev = 1
 broker_id = $broker_id
 gateway_audience = spiffe://clinic.example/fhir-gateway
