@@ -132,7 +132,7 @@ summarize_other_patient(agent_ctx *c, mdt_task *t, const char *pat)
 	clinic_log(c->who, "trying to read another patient (%s)", other);
 	fetch_in(c, t, "r", ref, other, path, &res);
 	check(c, "other-patient-refused", res.az != NULL &&
-	    res.decision == MDT_AUTHZ_DENY && res.http_status == 0,
+	    res.decision == MDT_AUTHZ_DENY && strcmp(res.reason, "patient") == 0,
 	    "a task is bound to one patient");
 	mdt_authz_free(res.az);
 }
@@ -276,12 +276,14 @@ code(agent_ctx *c, mdt_task *t)
 	clinic_log(c->who, "trying to widen: an Observation search");
 	fetch(c, t, "s", ref, path, &res);
 	check(c, "coder-widen-refused", res.az != NULL &&
-	    res.decision == MDT_AUTHZ_DENY, "outside the delegated scope");
+	    res.decision == MDT_AUTHZ_DENY &&
+	    strncmp(res.reason, "scope", 5) == 0, "outside the delegated scope");
 	mdt_authz_free(res.az);
 	clinic_log(c->who, "trying to widen by delegating patient/*.rs on");
 	rv = mdt_task_dispatch(t, "spiffe://clinic.example/agent/priorauth",
 	    "patient/*.rs", NULL, 0, child, err, sizeof(err));
-	check(c, "coder-delegate-refused", rv != 0, rv != 0 ? err : child);
+	check(c, "coder-delegate-refused", rv == -MDT_EDENIED ||
+	    rv == -MDT_ESCOPE, rv != 0 ? err : child);
 	if (mdt_task_complete(t, (const uint8_t *)codes, strlen(codes), err,
 	    sizeof(err)) != 0)
 		clinic_log(c->who, "complete: %s", err);

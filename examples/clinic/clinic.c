@@ -109,7 +109,7 @@ http_request(nng_url *url, const char *method, const char *token,
 	    MDT_HTTP_TOKEN_HEADER, token) != 0) ||
 	    (proof != NULL && nng_http_req_set_header(req,
 	    MDT_HTTP_PROOF_HEADER, proof) != 0) ||
-	    nng_http_req_copy_data(req, "", 0) != 0) {
+	    nng_http_req_set_header(req, "Content-Length", "0") != 0) {
 		nng_http_req_free(req);
 		return -1;
 	}

@@ -150,7 +150,7 @@ break_glass(orch *o)
 
 	rv = open_task(o, o->assert3, "pat-003", "TREAT", "patient/*.rs", &t,
 	    err, sizeof(err));
-	check(o, "care-team-refused", rv != 0, rv != 0 ? err :
+	check(o, "care-team-refused", rv == -MDT_EDENIED, rv != 0 ? err :
 	    "opened a TREAT task outside the care team");
 	mdt_task_free(t);
 	t = NULL;
