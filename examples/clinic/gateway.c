@@ -101,9 +101,11 @@ check(nng_aio *aio, nng_http_req *req, mdt_rs_verifier *v,
 	    nng_http_req_get_header(req, MDT_HTTP_PROOF_HEADER), &rq, &g, err,
 	    sizeof(err));
 	if (rv != 0) {
+		const char *what = rv == -MDT_EEXIST ? "replay" : mdt_strerror(rv);
+
 		clinic_log("gateway", "REFUSED %s %s: %s (%s)", label, resource,
-		    mdt_strerror(rv), err);
-		refuse(aio, status_of(rv), mdt_strerror(rv), err);
+		    what, err);
+		refuse(aio, status_of(rv), what, err);
 		return rv;
 	}
 	clinic_log("gateway", "served %s %s to %s (task %.12s, purpose %s)",
