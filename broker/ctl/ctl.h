@@ -35,5 +35,6 @@ int ctl_wants_help(int argc, char **argv);
 
 /* Command groups (one per line, append-only). */
 int ctl_policy_main(int argc, char **argv);
+int ctl_idp_main(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 
 static const ctl_command commands[] = {
 	{"policy", "check, evaluate and conformance-test Cedar policies", ctl_policy_main},
+	{"idp", "development identity provider: keys, launch assertions", ctl_idp_main},
 	{NULL, NULL, NULL}
 };
 
