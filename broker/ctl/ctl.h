@@ -33,4 +33,7 @@ int ctl_read_file(const char *path, size_t max, char **out, size_t *len);
 /* True when argv holds -h or --help. */
 int ctl_wants_help(int argc, char **argv);
 
+/* Command groups (one per line, append-only). */
+int ctl_policy_main(int argc, char **argv);
+
 #endif

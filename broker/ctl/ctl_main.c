@@ -13,6 +13,7 @@
 #include "ctl.h"
 
 static const ctl_command commands[] = {
+	{"policy", "check, evaluate and conformance-test Cedar policies", ctl_policy_main},
 	{NULL, NULL, NULL}
 };
 

@@ -26,8 +26,10 @@ extern "C" {
 #define MDT_SCOPE_TEXT_MAX 256  /* one scope string, bytes */
 #define MDT_SCOPE_SET_MAX 64    /* scopes in one set */
 #define MDT_SCOPE_PARAMS_MAX 8  /* query restrictions in one scope */
+#define MDT_SCOPE_REF_MAX 1024  /* a resource reference (request_parse) */
 
 typedef enum mdt_scope_context {
+	MDT_SCOPE_FHIR = 0, /* requests only: a FHIR request (any context) */
 	MDT_SCOPE_PATIENT = 1,
 	MDT_SCOPE_USER = 2,
 	MDT_SCOPE_SYSTEM = 3,

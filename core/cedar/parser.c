@@ -1,0 +1,401 @@
+/*
+ * Cedar policy-set parser: token helpers shared with parser_expr.c,
+ * annotations, effects, scope constraints (principal/action/resource with
+ * ==, in, is, is ... in and action in [...]), when/unless clauses, and the
+ * policy-id rule (@id annotation, else "policyN" by position).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc_int.h"
+#include "cedar/parse_int.h"
+
+void
+cp_next(cedar_parser *p)
+{
+	if (p->has_peek) {
+		p->tok = p->peek;
+		p->has_peek = 0;
+	} else {
+		p->tok = cedar_lex_next(&p->lx);
+	}
+}
+
+cedar_token
+cp_peek(cedar_parser *p)
+{
+	if (!p->has_peek) {
+		p->peek = cedar_lex_next(&p->lx);
+		p->has_peek = 1;
+	}
+	return p->peek;
+}
+
+int
+cp_error_at(cedar_parser *p, size_t off, const char *msg)
+{
+	uint32_t line, col;
+
+	if (p->failed)
+		return -1;
+	p->failed = 1;
+	cedar_line_col(p->lx.text, off, &line, &col);
+	snprintf(p->err, p->errlen, "%s:%u:%u: %s", p->name, line, col, msg);
+	return -1;
+}
+
+int
+cp_expected(cedar_parser *p, const char *what)
+{
+	char msg[160];
+	const cedar_token *t = &p->tok;
+
+	if (t->kind == T_ERR && p->lx.errmsg != NULL)
+		return cp_error_at(p, t->off, p->lx.errmsg);
+	if (t->kind == T_IDENT || t->kind == T_INT)
+		snprintf(msg, sizeof(msg), "expected %s, found '%.*s'", what,
+		    (int)(t->len > 40 ? 40 : t->len), p->lx.text + t->off);
+	else
+		snprintf(msg, sizeof(msg), "expected %s, found %s", what,
+		    cedar_tok_name(t->kind));
+	return cp_error_at(p, t->off, msg);
+}
+
+int
+cp_expect(cedar_parser *p, cedar_tok t, const char *what)
+{
+	if (p->tok.kind != t)
+		return cp_expected(p, what);
+	cp_next(p);
+	return 0;
+}
+
+cedar_str
+cp_ident(cedar_parser *p)
+{
+	char *s = cedar_arena_dup(p->a, p->lx.text + p->tok.off, p->tok.len);
+
+	if (s == NULL) {
+		cp_error_at(p, p->tok.off, "out of memory");
+		return cedar_cstr("", 0);
+	}
+	return cedar_cstr(s, p->tok.len);
+}
+
+int
+cp_is_ident(const cedar_parser *p, const char *word)
+{
+	size_t n = strlen(word);
+
+	return p->tok.kind == T_IDENT && p->tok.len == n &&
+	    memcmp(p->lx.text + p->tok.off, word, n) == 0;
+}
+
+int
+cp_string(cedar_parser *p, cedar_str *out)
+{
+	size_t bad = 0;
+	int rc = cedar_unescape(p->a, p->lx.text + p->tok.off, p->tok.len, out,
+	    &bad);
+
+	if (rc != 0)
+		return cp_error_at(p, p->tok.off + bad, rc == -1 ?
+		    "invalid escape sequence in string" : "out of memory");
+	cp_next(p);
+	return 0;
+}
+
+int
+cp_path(cedar_parser *p, cedar_str *out)
+{
+	char buf[1024];
+	size_t n = 0;
+
+	for (;;) {
+		if (p->tok.kind != T_IDENT)
+			return cp_expected(p, "type name");
+		if (n + p->tok.len + 2 > sizeof(buf))
+			return cp_error_at(p, p->tok.off, "type name too long");
+		memcpy(buf + n, p->lx.text + p->tok.off, p->tok.len);
+		n += p->tok.len;
+		cp_next(p);
+		if (p->tok.kind != T_COLONCOLON || cp_peek(p).kind != T_IDENT)
+			break;
+		memcpy(buf + n, "::", 2);
+		n += 2;
+		cp_next(p);
+	}
+	if ((out->p = cedar_arena_dup(p->a, buf, n)) == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory");
+	out->n = n;
+	return 0;
+}
+
+int
+cp_entity_ref(cedar_parser *p, cedar_uid *out)
+{
+	if (cp_path(p, &out->type) != 0 ||
+	    cp_expect(p, T_COLONCOLON, "'::' and an entity id") != 0)
+		return -1;
+	if (p->tok.kind != T_STR)
+		return cp_expected(p, "entity id string");
+	return cp_string(p, &out->id);
+}
+
+/* ---- scope ---- */
+
+static int
+entity_list(cedar_parser *p, cedar_scope *sc)
+{
+	cedar_uid items[256];
+	size_t n = 0;
+
+	cp_next(p);
+	while (p->tok.kind != T_RBRACKET) {
+		if (n > 0 && cp_expect(p, T_COMMA, "',' or ']'") != 0)
+			return -1;
+		if (n == sizeof(items) / sizeof(items[0]))
+			return cp_error_at(p, p->tok.off, "too many entities in list");
+		if (cp_entity_ref(p, &items[n++]) != 0)
+			return -1;
+	}
+	cp_next(p);
+	sc->list = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items));
+	if (sc->list == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory");
+	memcpy(sc->list, items, n * sizeof(*items));
+	sc->nlist = n;
+	sc->kind = SC_IN_LIST;
+	return 0;
+}
+
+static int
+scope_target(cedar_parser *p, cedar_scope *sc, int is_action)
+{
+	if (p->tok.kind == T_QUESTION)
+		return cp_error_at(p, p->tok.off, "template slots are not "
+		    "supported (policy templates are not implemented yet)");
+	if (is_action && p->tok.kind == T_LBRACKET && sc->kind == SC_IN)
+		return entity_list(p, sc);
+	return cp_entity_ref(p, &sc->uid);
+}
+
+static int
+scope(cedar_parser *p, const char *var, cedar_scope *sc)
+{
+	int is_action = var[0] == 'a';
+
+	memset(sc, 0, sizeof(*sc));
+	if (!cp_is_ident(p, var)) {
+		char what[32];
+		snprintf(what, sizeof(what), "'%s'", var);
+		return cp_expected(p, what);
+	}
+	cp_next(p);
+	if (p->tok.kind == T_EQ) {
+		cp_next(p);
+		sc->kind = SC_EQ;
+		return scope_target(p, sc, is_action);
+	}
+	if (cp_is_ident(p, "in")) {
+		cp_next(p);
+		sc->kind = SC_IN;
+		return scope_target(p, sc, is_action);
+	}
+	if (cp_is_ident(p, "is") && !is_action) {
+		cp_next(p);
+		sc->kind = SC_IS;
+		if (cp_path(p, &sc->type) != 0)
+			return -1;
+		if (!cp_is_ident(p, "in"))
+			return 0;
+		cp_next(p);
+		sc->kind = SC_IS_IN;
+		return scope_target(p, sc, 0);
+	}
+	return 0;
+}
+
+/* ---- annotations and policies ---- */
+
+static int
+annotations(cedar_parser *p, cedar_policy *pol)
+{
+	cedar_annot items[64];
+	size_t n = 0;
+
+	while (p->tok.kind == T_AT) {
+		cedar_annot *an = &items[n];
+		size_t off = p->tok.off;
+		if (n == sizeof(items) / sizeof(items[0]))
+			return cp_error_at(p, off, "too many annotations");
+		cp_next(p);
+		if (p->tok.kind != T_IDENT)
+			return cp_expected(p, "annotation name");
+		an->key = cp_ident(p);
+		an->has_value = 0;
+		an->value = cedar_cstr("", 0);
+		cp_next(p);
+		if (p->tok.kind == T_LPAREN) {
+			cp_next(p);
+			if (p->tok.kind != T_STR)
+				return cp_expected(p, "annotation value string");
+			if (cp_string(p, &an->value) != 0 ||
+			    cp_expect(p, T_RPAREN, "')'") != 0)
+				return -1;
+			an->has_value = 1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (cedar_str_eq(items[i].key, an->key))
+				return cp_error_at(p, off, "duplicate annotation");
+		n++;
+	}
+	pol->annots = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items));
+	if (pol->annots == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory");
+	memcpy(pol->annots, items, n * sizeof(*items));
+	pol->nannots = n;
+	return 0;
+}
+
+static int
+clauses(cedar_parser *p, cedar_policy *pol)
+{
+	cedar_clause items[64];
+	size_t n = 0;
+
+	while (cp_is_ident(p, "when") || cp_is_ident(p, "unless")) {
+		if (n == sizeof(items) / sizeof(items[0]))
+			return cp_error_at(p, p->tok.off, "too many conditions");
+		items[n].unless = cp_is_ident(p, "unless");
+		cp_next(p);
+		if (cp_expect(p, T_LBRACE, "'{'") != 0 ||
+		    (items[n].expr = cp_expr(p)) == NULL ||
+		    cp_expect(p, T_RBRACE, "'}'") != 0)
+			return -1;
+		n++;
+	}
+	pol->clauses = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items));
+	if (pol->clauses == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory");
+	memcpy(pol->clauses, items, n * sizeof(*items));
+	pol->nclauses = n;
+	return 0;
+}
+
+static int
+effect(cedar_parser *p, cedar_policy *pol)
+{
+	if (cp_is_ident(p, "permit"))
+		pol->forbid = 0;
+	else if (cp_is_ident(p, "forbid"))
+		pol->forbid = 1;
+	else
+		return cp_expected(p, "'permit' or 'forbid'");
+	cp_next(p);
+	return 0;
+}
+
+static int
+policy(cedar_parser *p, cedar_policy *pol)
+{
+	memset(pol, 0, sizeof(*pol));
+	if (annotations(p, pol) != 0 || effect(p, pol) != 0 ||
+	    cp_expect(p, T_LPAREN, "'('") != 0 ||
+	    scope(p, "principal", &pol->principal) != 0 ||
+	    cp_expect(p, T_COMMA, "','") != 0 ||
+	    scope(p, "action", &pol->action) != 0 ||
+	    cp_expect(p, T_COMMA, "','") != 0 ||
+	    scope(p, "resource", &pol->resource) != 0)
+		return -1;
+	if (cp_expect(p, T_RPAREN, "')'") != 0 || clauses(p, pol) != 0 ||
+	    cp_expect(p, T_SEMI, "';'") != 0)
+		return -1;
+	return 0;
+}
+
+/* Id from @id unless the set uses positional ids; step-up marker. */
+static int
+finish_policy(cedar_parser *p, mdt_policy_set *set, cedar_policy *pol,
+    size_t index, int positional)
+{
+	char buf[32];
+	const char *id = NULL;
+
+	for (size_t i = 0; i < pol->nannots; i++) {
+		const cedar_annot *an = &pol->annots[i];
+		if (!positional && cedar_str_eq(an->key, cedar_cstr("id", 2)))
+			id = an->value.p;
+		if (cedar_str_eq(an->key, cedar_cstr("step_up", 7))) {
+			pol->step_up = 1;
+			pol->approver = an->has_value ? an->value.p : NULL;
+		}
+	}
+	if (id == NULL) {
+		snprintf(buf, sizeof(buf), "policy%zu", index);
+		if ((id = cedar_arena_dup(p->a, buf, strlen(buf))) == NULL)
+			return cp_error_at(p, p->tok.off, "out of memory");
+	}
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->pol[i].id, id) == 0)
+			return cp_error_at(p, p->tok.off, "duplicate policy id");
+	pol->id = id;
+	return 0;
+}
+
+static int
+grow(mdt_policy_set *set, size_t *cap)
+{
+	size_t ncap = *cap == 0 ? 16 : *cap * 2;
+	cedar_policy *np;
+
+	if (set->n < *cap)
+		return 0;
+	if (ncap > MDT_POLICY_COUNT_MAX)
+		ncap = MDT_POLICY_COUNT_MAX;
+	if (set->n >= ncap)
+		return -MDT_ETOOBIG;
+	if ((np = mdt__realloc(set->pol, ncap * sizeof(*np))) == NULL)
+		return -MDT_ENOMEM;
+	set->pol = np;
+	*cap = ncap;
+	return 0;
+}
+
+int
+cedar_parse_policies(mdt_policy_set *set, const char *text, size_t len,
+    const char *name, char *err, size_t errlen)
+{
+	cedar_parser p;
+	size_t n0 = set->n, cap = set->cap;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	cedar_lex_init(&p.lx, text, len);
+	p.name = name;
+	p.a = &set->arena;
+	p.err = err;
+	p.errlen = errlen;
+	cp_next(&p);
+	while (p.tok.kind != T_EOF) {
+		if ((rc = grow(set, &cap)) != 0) {
+			cp_error_at(&p, p.tok.off, rc == -MDT_ETOOBIG ?
+			    "too many policies" : "out of memory");
+			break;
+		}
+		set->cap = cap;
+		if (policy(&p, &set->pol[set->n]) != 0 ||
+		    finish_policy(&p, set, &set->pol[set->n], set->n,
+		    set->positional_ids) != 0) {
+			rc = -MDT_EPARSE;
+			break;
+		}
+		set->n++;
+	}
+	set->cap = cap;
+	if (rc != 0 || p.failed) {
+		set->n = n0;
+		return rc == 0 || rc == -MDT_EPARSE ? -MDT_EPARSE : rc;
+	}
+	return 0;
+}

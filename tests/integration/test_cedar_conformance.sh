@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs Cedar's conformance corpus through `mandatectl policy conformance`
+# and fails on any failing request, on any skip (templates are the only
+# feature allowed to be skipped, and the corpus has none), on a wrong
+# summary line, and when an unreadable corpus file does not fail.
+set -euo pipefail
+
+# The shared folder sits beside the checkout (<source>/../shared); a git
+# worktree under <checkout>/../wt/NAME finds it one level further up.
+corpus="${MDT_SHARED_DIR:?MDT_SHARED_DIR must be set}/cedar-corpus/cases.jsonl"
+if [[ ! -r "$corpus" && -n "${MDT_SOURCE_DIR:-}" ]]; then
+	corpus="$MDT_SOURCE_DIR/../../shared/cedar-corpus/cases.jsonl"
+fi
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+
+if [[ ! -r "$corpus" ]]; then
+	echo "FAIL: corpus not readable at $corpus" >&2
+	exit 1
+fi
+
+status=0
+mandatectl policy conformance "$corpus" >"$out" || status=$?
+grep '^FAIL' "$out" | head -40 || true
+summary="$(tail -n 1 "$out")"
+echo "$(tail -n 2 "$out" | head -n 1)"
+echo "$summary"
+
+if [[ ! "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+	echo "FAIL: no summary line" >&2
+	exit 1
+fi
+passed="${BASH_REMATCH[1]}" failed="${BASH_REMATCH[2]}" skipped="${BASH_REMATCH[3]}"
+if (( failed != 0 || skipped != 0 || status != 0 )); then
+	echo "FAIL: $failed failed, $skipped skipped (exit $status)" >&2
+	exit 1
+fi
+# The corpus holds about 43,000 requests: a runner that silently skipped
+# cases would pass far fewer.
+if (( passed < 40000 )); then
+	echo "FAIL: only $passed requests ran" >&2
+	exit 1
+fi
+
+# An unreadable corpus is an error, not an empty success.
+if mandatectl policy conformance /nonexistent/cases.jsonl >/dev/null 2>&1; then
+	echo "FAIL: unreadable corpus accepted" >&2
+	exit 1
+fi
+# A corrupted expectation is detected.
+head -n 20 "$corpus" | sed '1s/"decision":"allow"/"decision":"deny"/' >"$out.mut"
+if mandatectl policy conformance "$out.mut" >/dev/null; then
+	rm -f "$out.mut"
+	echo "FAIL: a wrong expected decision went unnoticed" >&2
+	exit 1
+fi
+rm -f "$out.mut"
+echo "PASS: conformance $passed requests"
