@@ -109,9 +109,12 @@ task_checks(brk_broker *b, struct brk_held *h, const char *task,
 		return -1;
 	}
 	if (revoked) {
-		brk_deny_set(d, -MDT_EREVOKED,
-		    strcmp(by, task) == 0 ? "task.ended" : "revoked",
-		    "task %s is revoked (ended: %s)", task, by);
+		/* ended by its holder, or revoked with an ended ancestor */
+		int own = h->task->state == MDT_TASK_COMPLETED ||
+		    h->task->state == MDT_TASK_CANCELLED;
+		brk_deny_set(d, -MDT_EREVOKED, own ? "task.ended" : "revoked",
+		    "task %s is %s (ended: %s)", task, own ? "ended" : "revoked",
+		    by);
 		return -1;
 	}
 	return 0;

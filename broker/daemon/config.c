@@ -244,45 +244,55 @@ brk_config_load_file(struct brk_config *cfg, const char *path,
 	return rc;
 }
 
-static void
+/* Fills an empty path from a directory; a path too long is an error. */
+static int
 derive(char *dst, size_t len, const char *dir, const char *prefix,
     const char *file)
 {
-	if (dst[0] == 0)
-		snprintf(dst, len, "%s%s/%s", prefix, dir, file);
+	int n;
+
+	if (dst[0] != 0)
+		return 0;
+	n = snprintf(dst, len, "%s%s/%s", prefix, dir, file);
+	return n < 0 || (size_t)n >= len ? -MDT_ECONFIG : 0;
 }
 
-void
+static int
+home_path(char *dst, size_t len, const char *base, const char *rest)
+{
+	int n = snprintf(dst, len, "%s%s", base, rest);
+
+	return n < 0 || (size_t)n >= len ? -MDT_ECONFIG : 0;
+}
+
+int
 brk_config_finish(struct brk_config *cfg)
 {
 	const char *xr = getenv("XDG_RUNTIME_DIR");
 	const char *xs = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
+	char uid[32];
+	int rc = 0;
 
-	if (cfg->run_dir[0] == 0) {
-		if (xr != NULL && xr[0] != 0)
-			snprintf(cfg->run_dir, sizeof(cfg->run_dir),
-			    "%s/mandate", xr);
-		else
-			snprintf(cfg->run_dir, sizeof(cfg->run_dir),
-			    "/tmp/mandate-%u", (unsigned)getuid());
-	}
-	if (cfg->data_dir[0] == 0) {
-		if (xs != NULL && xs[0] != 0)
-			snprintf(cfg->data_dir, sizeof(cfg->data_dir),
-			    "%s/mandate", xs);
-		else
-			snprintf(cfg->data_dir, sizeof(cfg->data_dir),
-			    "%s/.local/state/mandate",
-			    home != NULL ? home : ".");
-	}
-	derive(cfg->listen, sizeof(cfg->listen), cfg->run_dir, "ipc://",
-	    "mandated.sock");
-	derive(cfg->pub_listen, sizeof(cfg->pub_listen), cfg->run_dir,
-	    "ipc://", "mandated-events.sock");
-	derive(cfg->store, sizeof(cfg->store), cfg->data_dir, "", "audit.db");
-	derive(cfg->root_key, sizeof(cfg->root_key), cfg->data_dir, "",
-	    "root.key");
-	derive(cfg->entities, sizeof(cfg->entities), cfg->policy_dir, "",
-	    "entities.json");
+	snprintf(uid, sizeof(uid), "/tmp/mandate-%u", (unsigned)getuid());
+	if (cfg->run_dir[0] == 0)
+		rc = xr != NULL && xr[0] != 0 ?
+		    home_path(cfg->run_dir, sizeof(cfg->run_dir), xr, "/mandate") :
+		    home_path(cfg->run_dir, sizeof(cfg->run_dir), uid, "");
+	if (rc == 0 && cfg->data_dir[0] == 0)
+		rc = xs != NULL && xs[0] != 0 ?
+		    home_path(cfg->data_dir, sizeof(cfg->data_dir), xs,
+		    "/mandate") : home_path(cfg->data_dir,
+		    sizeof(cfg->data_dir), home != NULL ? home : ".",
+		    "/.local/state/mandate");
+	return rc || derive(cfg->listen, sizeof(cfg->listen), cfg->run_dir,
+	    "ipc://", "mandated.sock") ||
+	    derive(cfg->pub_listen, sizeof(cfg->pub_listen), cfg->run_dir,
+	    "ipc://", "mandated-events.sock") ||
+	    derive(cfg->store, sizeof(cfg->store), cfg->data_dir, "",
+	    "audit.db") ||
+	    derive(cfg->root_key, sizeof(cfg->root_key), cfg->data_dir, "",
+	    "root.key") ||
+	    derive(cfg->entities, sizeof(cfg->entities), cfg->policy_dir, "",
+	    "entities.json") ? -MDT_ECONFIG : 0;
 }

@@ -85,8 +85,9 @@ int brk_config_set(struct brk_config *cfg, const char *name,
 int brk_config_load_file(struct brk_config *cfg, const char *path,
     int reloadable_only, char *err, size_t errlen);
 
-/* Derives the paths left empty (listen, store, ...) from run/data dirs. */
-void brk_config_finish(struct brk_config *cfg);
+/* Derives the paths left empty (listen, store, ...) from run/data dirs;
+ * -MDT_ECONFIG when a derived path would be too long. */
+int brk_config_finish(struct brk_config *cfg);
 
 /* The value of a setting as text into buf. */
 void brk_config_get(const struct brk_config *cfg,

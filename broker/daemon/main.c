@@ -194,8 +194,8 @@ init_state(brk_broker *b, char *err, size_t errlen)
 
 	if (brk_mkdirs(b->cfg.run_dir, 0700) != 0 ||
 	    brk_mkdirs(b->cfg.data_dir, 0700) != 0) {
-		snprintf(err, errlen, "cannot create %s or %s", b->cfg.run_dir,
-		    b->cfg.data_dir);
+		snprintf(err, errlen, "cannot create the run or data directory "
+		    "(%.100s, %.100s)", b->cfg.run_dir, b->cfg.data_dir);
 		return -MDT_EIO;
 	}
 	rc = brk_root_key(b, err, errlen);
@@ -264,7 +264,11 @@ configure(brk_broker *b, int argc, char **argv, enum mode *mode)
 	rc = parse_args(b, argc, argv, mode);
 	if (rc != 0)
 		return rc;
-	brk_config_finish(&b->cfg);
+	if (brk_config_finish(&b->cfg) != 0) {
+		fprintf(stderr, "mandated: a derived path (run_dir, data_dir or "
+		    "policy_dir plus a file name) is too long\n");
+		return 1;
+	}
 	if (brk_log_level_parse(b->cfg.log_level) < 0) {
 		fprintf(stderr, "mandated: log_level: unknown level '%s'\n",
 		    b->cfg.log_level);

@@ -306,6 +306,29 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 
 /* ------------------------------------------------------------- step-up */
 
+/* Announces a parked step-up to subscribers (clinician front ends). */
+static void
+publish_stepup(brk_broker *b, const struct brk_stepup_info *in)
+{
+	mdt_wire_writer *w = NULL;
+
+	if (mdt_wire_event_writer_new(&w, MDT_WIRE_TOPIC_STEPUP) == 0 &&
+	    (mdt_wire_put_int(w, "time", brk_now_ms() / 1000) ||
+	    mdt_wire_put_cstr(w, "stepup", in->id) ||
+	    mdt_wire_put_cstr(w, "task", in->task) ||
+	    mdt_wire_put_cstr(w, "agent", in->agent) ||
+	    mdt_wire_put_cstr(w, "clinician", in->clinician) ||
+	    mdt_wire_put_cstr(w, "action", in->action) ||
+	    mdt_wire_put_cstr(w, "resource", in->resource) ||
+	    mdt_wire_put_cstr(w, "patient", in->patient) ||
+	    mdt_wire_put_cstr(w, "purpose", in->purpose) ||
+	    mdt_wire_put_int(w, "expires", in->expires_ms / 1000))) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	brk_publish(b, MDT_WIRE_TOPIC_STEPUP, w);
+}
+
 static void
 az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     const struct brk_deny *d)
@@ -349,34 +372,21 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		reply_refusal(c, &sd, "deny", NULL, 0);
 		return;
 	}
-	{
-		mdt_wire_writer *w = NULL;
-		if (mdt_wire_event_writer_new(&w, MDT_WIRE_TOPIC_STEPUP) == 0 &&
-		    (mdt_wire_put_int(w, "time", now / 1000) ||
-		    mdt_wire_put_cstr(w, "stepup", in.id) ||
-		    mdt_wire_put_cstr(w, "task", in.task) ||
-		    mdt_wire_put_cstr(w, "agent", in.agent) ||
-		    mdt_wire_put_cstr(w, "clinician", in.clinician) ||
-		    mdt_wire_put_cstr(w, "action", in.action) ||
-		    mdt_wire_put_cstr(w, "resource", in.resource) ||
-		    mdt_wire_put_cstr(w, "patient", in.patient) ||
-		    mdt_wire_put_cstr(w, "purpose", in.purpose) ||
-		    mdt_wire_put_int(w, "expires", in.expires_ms / 1000))) {
-			mdt_wire_writer_free(w);
-			w = NULL;
-		}
-		brk_publish(c->b, MDT_WIRE_TOPIC_STEPUP, w);
-	}
 	BLOG(c->b, BRK_INFO, "stepup.parked", "stepup=%s task=%s agent=%s "
 	    "action=%s resource=%s wait_ms=%lld", in.id, in.task, in.agent,
 	    in.action, in.resource, (long long)wait);
+	/* in the table before anyone can learn its id */
 	if (wait > 0 && !atomic_load(&c->b->stopping)) {
+		brk_broker *b = c->b;
 		if (in.expires_ms > now + wait)
 			in.expires_ms = now + wait;
 		brk_park(c, in.expires_ms);
-		if (brk_stepup_add(c->b, &in, c) == 0)
-			return; /* answered when decided or expired */
+		if (brk_stepup_add(b, &in, c) == 0) {
+			publish_stepup(b, &in); /* c may be answered already */
+			return;
+		}
 	} else if (brk_stepup_add(c->b, &in, NULL) == 0) {
+		publish_stepup(c->b, &in);
 		reply_refusal(c, d, "step_up", in.id, in.expires_ms);
 		return;
 	}
@@ -448,7 +458,8 @@ void
 brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 {
 	int approve = mdt_wire_msg_op(c->req) == MDT_OP_APPROVE;
-	const char *id, *jwt, *note = NULL;
+	const char *rid, *jwt, *note = NULL;
+	char id[64];
 	char err[MDT_ERRMSG_MAX];
 	struct brk_stepup_info in;
 	struct brk_claims cl = { 0 };
@@ -459,13 +470,14 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 	int has, rc;
 
 	(void)w;
-	if (mdt_wire_get_str(c->root, "stepup", 63, &id, err, sizeof(err)) ||
+	if (mdt_wire_get_str(c->root, "stepup", 63, &rid, err, sizeof(err)) ||
 	    mdt_wire_get_str(c->root, "assertion", BRK_ASSERTION_MAX, &jwt,
 	    err, sizeof(err)) || mdt_wire_get_str_opt(c->root, "note",
 	    MDT_AUDIT_FIELD_MAX - 1, &note, &has, err, sizeof(err))) {
 		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
 		return;
 	}
+	snprintf(id, sizeof(id), "%s", rid); /* outlives the request */
 	if (brk_stepup_get(c->b, id, &in) != 0) {
 		brk_reply_error(c, -MDT_ENOTFOUND, "step_up.unknown",
 		    "no step-up %s", id);

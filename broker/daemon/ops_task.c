@@ -189,10 +189,9 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	const struct brk_agent *a = brk_agent_find(c->snap, c->agent);
 	mdt_scope_set *eff = NULL;
 	mdt_token *tok = NULL;
-	char task[64], scopes[BRK_SCOPES_TEXT_MAX], chain[BRK_ID_MAX * 2];
+	char task[64], scopes[BRK_SCOPES_TEXT_MAX], chain[BRK_ID_MAX * 2 + 8];
 	char esc[BRK_ID_MAX * 2], pjson[BRK_DETAIL_MAX] = "[]";
 	mdt_decision dec;
-	struct brk_held none = { 0 };
 
 	if (open_fields(c, &o) != 0)
 		return;
@@ -234,8 +233,9 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	BLOG(c->b, BRK_INFO, "task.open", "task=%s agent=%s clinician=%s "
 	    "patient=%s purpose=%s", task, c->agent, cl.clinician, o.patient,
 	    o.purpose);
-	open_reply(c, tok, scopes);
+	/* c belongs to the transport once answered: publish first */
 	brk_publish_task(c->b, "open", task, NULL, c->agent);
+	open_reply(c, tok, scopes);
 	goto out;
 refuse:
 	{
@@ -249,7 +249,6 @@ refuse:
 			.resource = o.patient,
 		};
 		struct brk_deny sd;
-		(void)none;
 		if (brk_record(c, &r, &sd) == 0)
 			brk_reply_deny(c, &d);
 		else
@@ -543,8 +542,8 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 	BLOG(c->b, BRK_INFO, "task.delegated", "op=%s task=%s parent=%s "
 	    "from=%s to=%s scopes=\"%s\"", op, x.id, h.task->task_id,
 	    c->agent, x.to, x.child_text);
-	disp_reply(c, &x, child);
 	brk_publish_task(c->b, op, x.id, h.task->task_id, x.to);
+	disp_reply(c, &x, child);
 out:
 	mdt_scope_set_free(x.child);
 	mdt_token_free(child);

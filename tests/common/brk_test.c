@@ -1,5 +1,8 @@
 /* Integration-test harness: a temporary mandated process and raw wire
  * clients (see brk_test.h). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, strdup, kill */
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +71,19 @@ is_agent(json_t *ent)
 	return t != NULL && strcmp(t, "Mandate::Agent") == 0;
 }
 
+/* Adds ent, or replaces the entity with the same uid. */
+static int
+merge(json_t *root, json_t *ent)
+{
+	json_t *uid = json_object_get(ent, "uid"), *e;
+	size_t i;
+
+	json_array_foreach(root, i, e)
+		if (json_equal(json_object_get(e, "uid"), uid))
+			return json_array_set(root, i, ent);
+	return json_array_append(root, ent);
+}
+
 static int
 write_entities(struct bt_broker *b, const char *extra)
 {
@@ -84,8 +100,11 @@ write_entities(struct bt_broker *b, const char *extra)
 		return -1;
 	if (extra != NULL) {
 		more = json_loads(extra, 0, &je);
-		if (more == NULL || json_array_extend(root, more) != 0)
+		if (more == NULL)
 			rc = -1;
+		json_array_foreach(more, i, ent)
+			if (rc == 0)
+				rc = merge(root, ent);
 		json_decref(more);
 	}
 	json_array_foreach(root, i, ent) {

@@ -1,5 +1,8 @@
 /* The integration harness's development identity provider: an Ed25519
  * IdP key trusted by the test broker, and launch assertions signed by it. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, strdup, kill */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +23,7 @@ int
 bt_idp_setup(struct bt_broker *b)
 {
 	mdt_idp_key *key = NULL;
-	char base[600], err[256];
+	char base[580], err[256];
 
 	snprintf(base, sizeof(base), "%s/idp", b->dir);
 	snprintf(b->idp_pub, sizeof(b->idp_pub), "%s.pub.pem", base);

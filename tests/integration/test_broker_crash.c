@@ -27,7 +27,7 @@ static atomic_int stop;
 
 struct client {
 	struct bt_conn c;
-	char ids[MAX_PER][48];
+	char ids[MAX_PER][96];
 	int allow[MAX_PER];
 	size_t n;
 };

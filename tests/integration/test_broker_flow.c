@@ -307,7 +307,8 @@ static mdt_wire_msg *
 decide(struct bt_conn *c, mdt_wire_op op, const char *id,
     const char *clinician)
 {
-	char *jwt = bt_assertion(&B, clinician, "pat-001", "patient/*.rs", 0);
+	char *jwt = bt_assertion(&B, clinician, "pat-001",
+	    "patient/*.rs tool/export.x", 0);
 	mdt_wire_writer *w = bt_req(c, op);
 	mdt_wire_msg *m = NULL;
 
@@ -338,8 +339,8 @@ START_TEST(step_up_approved_once)
 	ck_assert_str_eq(bt_str(m, "decision"), "approved");
 	mdt_wire_msg_free(m);
 	/* the approval unlocks exactly this request, not another one */
-	expect(bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/fax",
-	    NULL, id, 0), "step_up.mismatch");
+	expect(bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export",
+	    "export", id, 0), "step_up.mismatch");
 	m = bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export",
 	    NULL, id, 0);
 	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));

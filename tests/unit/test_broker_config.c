@@ -130,7 +130,7 @@ START_TEST(derived_paths)
 	snprintf(cfg.run_dir, sizeof(cfg.run_dir), "/r");
 	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "/d");
 	snprintf(cfg.policy_dir, sizeof(cfg.policy_dir), "/p");
-	brk_config_finish(&cfg);
+	ck_assert_int_eq(brk_config_finish(&cfg), 0);
 	ck_assert_str_eq(cfg.listen, "ipc:///r/mandated.sock");
 	ck_assert_str_eq(cfg.pub_listen, "ipc:///r/mandated-events.sock");
 	ck_assert_str_eq(cfg.store, "/d/audit.db");
