@@ -317,6 +317,8 @@ value(jp *p, cjnode **out)
 			return 0;
 		}
 	}
+	if (p->t[p->i] != '-' && (p->t[p->i] < '0' || p->t[p->i] > '9'))
+		return jp_fail(p, p->i, "expected a JSON value");
 	return number(p, j);
 }
 

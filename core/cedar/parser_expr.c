@@ -215,6 +215,40 @@ name_primary(cedar_parser *p, size_t off)
 	return fold_call(e);
 }
 
+/* Digits of an integer token; -1 if above 2^63. */
+static int
+int_value(cedar_parser *p, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < p->tok.len; i++) {
+		uint64_t d = (uint64_t)(p->lx.text[p->tok.off + i] - '0');
+		if (v > (UINT64_C(1) << 63) / 10 ||
+		    v * 10 + d > (UINT64_C(1) << 63))
+			return cp_error_at(p, p->tok.off, "integer literal out of range");
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static cedar_expr *
+int_literal(cedar_parser *p, int negate, size_t off)
+{
+	cedar_expr *e = node(p, EX_LIT, off);
+	uint64_t v = 0;
+
+	if (e == NULL || int_value(p, &v) != 0)
+		return NULL;
+	if (!negate && v > (uint64_t)INT64_MAX)
+		return cp_error_at(p, p->tok.off, "integer literal out of range"), NULL;
+	e->lit.kind = CK_LONG;
+	e->lit.u.l = negate ? (v == (UINT64_C(1) << 63) ? INT64_MIN : -(int64_t)v)
+	    : (int64_t)v;
+	cp_next(p);
+	return e;
+}
+
 static cedar_expr *
 primary(cedar_parser *p)
 {
@@ -228,7 +262,7 @@ primary(cedar_parser *p)
 		e->lit.kind = CK_STRING;
 		return cp_string(p, &e->lit.u.s) == 0 ? e : NULL;
 	case T_INT:
-		return cp_error_at(p, off, "integer literal out of range"), NULL;
+		return int_literal(p, 0, off);
 	case T_IDENT:
 		return name_primary(p, off);
 	case T_LPAREN:
@@ -295,40 +329,6 @@ member(cedar_parser *p)
 	return e;
 }
 
-/* Digits of an integer token; -1 if above 2^63. */
-static int
-int_value(cedar_parser *p, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < p->tok.len; i++) {
-		uint64_t d = (uint64_t)(p->lx.text[p->tok.off + i] - '0');
-		if (v > (UINT64_C(1) << 63) / 10 ||
-		    v * 10 + d > (UINT64_C(1) << 63))
-			return cp_error_at(p, p->tok.off, "integer literal out of range");
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-static cedar_expr *
-int_literal(cedar_parser *p, int negate, size_t off)
-{
-	cedar_expr *e = node(p, EX_LIT, off);
-	uint64_t v = 0;
-
-	if (e == NULL || int_value(p, &v) != 0)
-		return NULL;
-	if (!negate && v > (uint64_t)INT64_MAX)
-		return cp_error_at(p, p->tok.off, "integer literal out of range"), NULL;
-	e->lit.kind = CK_LONG;
-	e->lit.u.l = negate ? (v == (UINT64_C(1) << 63) ? INT64_MIN : -(int64_t)v)
-	    : (int64_t)v;
-	cp_next(p);
-	return e;
-}
-
 static cedar_expr *
 unary(cedar_parser *p)
 {
@@ -337,16 +337,8 @@ unary(cedar_parser *p)
 	int count = 0;
 	cedar_expr *e;
 
-	if (op != T_NOT && op != T_MINUS) {
-		if (op == T_INT) {
-			if ((e = int_literal(p, 0, off)) == NULL)
-				return NULL;
-			while (e != NULL && (p->tok.kind == T_DOT || p->tok.kind == T_LBRACKET))
-				e = access(p, e, p->tok.off);
-			return e;
-		}
+	if (op != T_NOT && op != T_MINUS)
 		return member(p);
-	}
 	while (p->tok.kind == op) {
 		if (++count > 4)
 			return cp_error_at(p, p->tok.off, "too many unary operators"), NULL;

@@ -90,10 +90,10 @@ MDT_API MDT_WUR int mdt_store_open(const char *path,
     const mdt_store_opts *opts, mdt_store **out, char *err, size_t errlen);
 
 /*
- * Drains queued writes, writes a final checkpoint when records are
+ * Commits queued writes, writes a final checkpoint when records are
  * unsigned and a key is set, stops the writer, closes the file and wipes
- * the key.  Writes racing with close fail with MDT_ECLOSED.  NULL is a
- * no-op.
+ * the key.  Call it once every other call on the handle has returned.
+ * NULL is a no-op.
  */
 MDT_API void mdt_store_close(mdt_store *store);
 
@@ -196,7 +196,8 @@ MDT_API MDT_WUR int mdt_store_get_decision(mdt_store *store, uint64_t seq,
  * Calls fn for each decision with seq > after_seq in sequence order, at
  * most limit of them (0 = no limit).  The record is valid during the call
  * only.  fn returns 0 to go on; non-zero stops the walk, and a negative
- * value is returned by this function.
+ * value is returned by this function.  Callbacks (here and below) run
+ * while a read connection is held: they must not call into the store.
  */
 typedef int (*mdt_audit_decision_fn)(void *arg,
     const mdt_audit_decision *rec);

@@ -1,0 +1,261 @@
+/*
+ * The record kinds of the audit store as data: for each kind its table,
+ * its chained columns in hashing order, their types, bounds and where
+ * they live in the C struct.  Hashing, inserts, reads, export and
+ * verification are all driven by these tables, so a column cannot be
+ * stored without being hashed.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "store_int.h"
+
+_Static_assert(sizeof(mdt_audit_verdict) == sizeof(int), "enum as int");
+_Static_assert(sizeof(mdt_task_state) == sizeof(int), "enum as int");
+_Static_assert(sizeof(mdt_approval_state) == sizeof(int), "enum as int");
+
+#define F MDT_AUDIT_FIELD_MAX
+#define J MDT_AUDIT_JSON_MAX
+
+#define TC(st, f) {#f, 'T', offsetof(st, f), F, 0}
+#define TJ(st, f, j) {#f, 'T', offsetof(st, f), J, j}
+#define IC(st, f, t) {#f, t, offsetof(st, f), 0, 0}
+
+static const mdt__col task_cols[] = {
+	IC(mdt_audit_task, time_ms, 'L'),
+	TC(mdt_audit_task, task_id),
+	TC(mdt_audit_task, parent_id),
+	TC(mdt_audit_task, root_id),
+	TC(mdt_audit_task, operation),
+	IC(mdt_audit_task, depth, 'U'),
+	TC(mdt_audit_task, clinician),
+	TC(mdt_audit_task, patient),
+	TC(mdt_audit_task, purpose),
+	TC(mdt_audit_task, from_agent),
+	TC(mdt_audit_task, holder),
+	TJ(mdt_audit_task, scopes, 0),
+	TC(mdt_audit_task, token_id),
+	IC(mdt_audit_task, expires_ms, 'L'),
+};
+
+static const mdt__col decision_cols[] = {
+	IC(mdt_audit_decision, time_ms, 'L'),
+	TC(mdt_audit_decision, request_id),
+	TC(mdt_audit_decision, operation),
+	IC(mdt_audit_decision, verdict, 'E'),
+	IC(mdt_audit_decision, flags, 'U'),
+	TJ(mdt_audit_decision, reasons, 1),
+	TJ(mdt_audit_decision, policy_ids, 2),
+	TC(mdt_audit_decision, policy_hash),
+	TC(mdt_audit_decision, task_id),
+	TC(mdt_audit_decision, token_id),
+	TC(mdt_audit_decision, clinician),
+	TC(mdt_audit_decision, agent),
+	TJ(mdt_audit_decision, agent_chain, 2),
+	TC(mdt_audit_decision, patient),
+	TC(mdt_audit_decision, purpose),
+	TC(mdt_audit_decision, action),
+	TC(mdt_audit_decision, resource),
+};
+
+static const mdt__col approval_cols[] = {
+	IC(mdt_audit_approval, time_ms, 'L'),
+	TC(mdt_audit_approval, approval_id),
+	IC(mdt_audit_approval, request_hash, 'H'),
+	TC(mdt_audit_approval, request_id),
+	TC(mdt_audit_approval, task_id),
+	TC(mdt_audit_approval, agent),
+	TC(mdt_audit_approval, clinician),
+	TC(mdt_audit_approval, action),
+	TC(mdt_audit_approval, resource),
+	IC(mdt_audit_approval, expires_ms, 'L'),
+};
+
+/* The decision on an approval is read into mdt_audit_approval too. */
+static const mdt__col approval_decision_cols[] = {
+	{"time_ms", 'L', offsetof(mdt_audit_approval, decided_ms), 0, 0},
+	TC(mdt_audit_approval, approval_id),
+	IC(mdt_audit_approval, state, 'E'),
+	TC(mdt_audit_approval, decided_by),
+	IC(mdt_audit_approval, valid_until_ms, 'L'),
+	TJ(mdt_audit_approval, note, 0),
+};
+
+static const mdt__col revocation_cols[] = {
+	IC(mdt__revocation_row, time_ms, 'L'),
+	TC(mdt__revocation_row, task_id),
+	IC(mdt__revocation_row, state, 'E'),
+	TC(mdt__revocation_row, ended_by),
+	TJ(mdt__revocation_row, reason, 0),
+	{"revoked", 'T', offsetof(mdt__revocation_row, revoked), 0, 2},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
+	[MDT__KIND_TASK] = {MDT__KIND_TASK, "task", "tasks", task_cols,
+	    N(task_cols), offsetof(mdt_audit_task, seq),
+	    sizeof(mdt_audit_task), "task_id"},
+	[MDT__KIND_DECISION] = {MDT__KIND_DECISION, "decision", "decisions",
+	    decision_cols, N(decision_cols),
+	    offsetof(mdt_audit_decision, seq), sizeof(mdt_audit_decision),
+	    "task_id"},
+	[MDT__KIND_APPROVAL] = {MDT__KIND_APPROVAL, "approval", "approvals",
+	    approval_cols, N(approval_cols), offsetof(mdt_audit_approval, seq),
+	    sizeof(mdt_audit_approval), "task_id"},
+	[MDT__KIND_APPROVAL_DECISION] = {MDT__KIND_APPROVAL_DECISION,
+	    "approval_decision", "approval_decisions", approval_decision_cols,
+	    N(approval_decision_cols),
+	    offsetof(mdt_audit_approval, decision_seq),
+	    sizeof(mdt_audit_approval), NULL},
+	[MDT__KIND_REVOCATION] = {MDT__KIND_REVOCATION, "revocation",
+	    "revocations", revocation_cols, N(revocation_cols),
+	    offsetof(mdt__revocation_row, seq), sizeof(mdt__revocation_row),
+	    "task_id"},
+};
+
+const mdt__kind_desc *
+mdt__kind_get(int kind)
+{
+	if (kind <= 0 || kind >= MDT__KIND_COUNT_)
+		return NULL;
+	return &kinds[kind];
+}
+
+static void
+col_val(const mdt__col *c, const unsigned char *base, mdt__val *v)
+{
+	const void *p = base + c->off;
+
+	memset(v, 0, sizeof(*v));
+	switch (c->type) {
+	case 'T':
+		memcpy(&v->p, p, sizeof(const char *));
+		if (v->p != NULL) {
+			v->type = 'T';
+			v->len = strlen(v->p);
+		}
+		break;
+	case 'L':
+		v->type = 'I';
+		memcpy(&v->i, p, sizeof(int64_t));
+		break;
+	case 'U': {
+		uint32_t u;
+		memcpy(&u, p, sizeof(u));
+		v->type = 'I';
+		v->i = u;
+		break;
+	}
+	case 'E': {
+		int e;
+		memcpy(&e, p, sizeof(e));
+		v->type = 'I';
+		v->i = e;
+		break;
+	}
+	default: /* 'H' */
+		v->type = 'B';
+		v->p = p;
+		v->len = MDT_AUDIT_HASH_BYTES;
+		break;
+	}
+}
+
+void
+mdt__kind_vals(const mdt__kind_desc *d, const void *rec, mdt__val *vals)
+{
+	for (size_t i = 0; i < d->ncols; i++)
+		col_val(&d->cols[i], rec, &vals[i]);
+}
+
+/* Strict UTF-8: shortest forms, no surrogates, at most U+10FFFF. */
+static int
+utf8_ok(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], need, min;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1, min = 0x80, cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2, min = 0x800, cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3, min = 0x10000, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i <= need)
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+/* 1: any JSON value; 2: an array whose elements are all strings. */
+static int
+json_ok(const char *text, int want)
+{
+	json_error_t je;
+	json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+	    &je);
+	int ok = j != NULL;
+
+	if (ok && want == 2) {
+		size_t i;
+		json_t *e;
+		ok = json_is_array(j);
+		json_array_foreach(j, i, e)
+			if (!json_is_string(e))
+				ok = 0;
+	}
+	json_decref(j);
+	return ok;
+}
+
+int
+mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
+    size_t errlen)
+{
+	mdt__val v;
+
+	for (size_t i = 0; i < d->ncols; i++) {
+		const mdt__col *c = &d->cols[i];
+		col_val(c, rec, &v);
+		if (v.type != 'T')
+			continue;
+		if (c->max != 0 && v.len > c->max) {
+			snprintf(err, errlen, "%s.%s: %zu bytes, at most %zu",
+			    d->name, c->name, v.len, c->max);
+			return -MDT_ETOOBIG;
+		}
+		if (!utf8_ok(v.p, v.len)) {
+			snprintf(err, errlen, "%s.%s: not UTF-8", d->name,
+			    c->name);
+			return -MDT_EPARSE;
+		}
+		if (c->json != 0 && !json_ok(v.p, c->json)) {
+			snprintf(err, errlen, "%s.%s: not %s", d->name,
+			    c->name, c->json == 2 ? "a JSON array of strings" :
+			    "valid JSON");
+			return -MDT_EPARSE;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,256 @@
+/*
+ * The lookups the broker needs on its request path (decision by request
+ * id, task by id, children, fan-out count, revoked chain, approvals) and
+ * the decision listing, all on the pooled read connections.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc_int.h"
+#include "store_int.h"
+
+#define TASK_STATE_FIRST(d) (3 + (int)(d)->ncols)
+
+static int
+bind_id(mdt_store *s, mdt__reader *r, sqlite3_stmt *st, const char *id)
+{
+	int rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+
+	return rc == SQLITE_OK ? 0 : mdt__store_sqlerr(s, r->db, rc, "bind");
+}
+
+/* Steps st: 1 on a row, 0 at the end, negative on error. */
+static int
+step(mdt_store *s, mdt__reader *r, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return mdt__store_sqlerr(s, r->db, rc, "query");
+}
+
+int
+mdt__unpack_decision(sqlite3_stmt *st, void **out)
+{
+	const mdt__seg seg = {mdt__kind_get(MDT__KIND_DECISION), 0,
+	    offsetof(mdt_audit_decision, seq)};
+
+	return mdt__unpack(st, &seg, 1, sizeof(mdt_audit_decision), out);
+}
+
+int
+mdt__unpack_task(sqlite3_stmt *st, void **out)
+{
+	const mdt__kind_desc *d = mdt__kind_get(MDT__KIND_TASK);
+	const mdt__seg seg = {d, 0, offsetof(mdt_audit_task, seq)};
+	int rc = mdt__unpack(st, &seg, 1, sizeof(mdt_audit_task), out);
+
+	if (rc == 0)
+		mdt__task_state_cols(st, TASK_STATE_FIRST(d), *out);
+	return rc;
+}
+
+typedef int (*unpack_fn)(sqlite3_stmt *, void **);
+
+/* Runs statement idx (bound by the caller's text or seq) expecting at
+ * most one row, unpacked into *out. */
+static int
+one_row(mdt_store *s, int idx, const char *key, int64_t seq,
+    unpack_fn unpack, void **out)
+{
+	mdt__reader *r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (s == NULL || out == NULL || (key == NULL && seq < 0))
+		return -MDT_EINVAL;
+	r = mdt__reader_acquire(s);
+	st = r->st[idx];
+	if (key != NULL)
+		rc = bind_id(s, r, st, key);
+	else
+		rc = sqlite3_bind_int64(st, 1, seq) == SQLITE_OK ? 0 :
+		    mdt__store_sqlerr(s, r->db, SQLITE_ERROR, "bind");
+	if (rc == 0)
+		rc = step(s, r, st);
+	if (rc == 1)
+		rc = unpack(st, out);
+	else if (rc == 0)
+		rc = -MDT_ENOTFOUND;
+	mdt__reader_release(r);
+	return rc;
+}
+
+int
+mdt_store_find_decision(mdt_store *store, const char *request_id,
+    mdt_audit_decision **out)
+{
+	if (request_id == NULL)
+		return -MDT_EINVAL;
+	return one_row(store, MDT__R_FIND_DECISION, request_id, 0,
+	    mdt__unpack_decision, (void **)out);
+}
+
+int
+mdt_store_get_decision(mdt_store *store, uint64_t seq,
+    mdt_audit_decision **out)
+{
+	if (seq > INT64_MAX)
+		return -MDT_ENOTFOUND;
+	return one_row(store, MDT__R_GET_DECISION, NULL, (int64_t)seq,
+	    mdt__unpack_decision, (void **)out);
+}
+
+int
+mdt_store_get_task(mdt_store *store, const char *task_id,
+    mdt_audit_task **out)
+{
+	if (task_id == NULL)
+		return -MDT_EINVAL;
+	return one_row(store, MDT__R_GET_TASK, task_id, 0,
+	    mdt__unpack_task, (void **)out);
+}
+
+static int
+unpack_approval(sqlite3_stmt *st, void **out)
+{
+	const mdt__kind_desc *a = mdt__kind_get(MDT__KIND_APPROVAL);
+	const mdt__seg segs[2] = {
+		{a, 0, offsetof(mdt_audit_approval, seq)},
+		{mdt__kind_get(MDT__KIND_APPROVAL_DECISION), 3 + (int)a->ncols,
+		    offsetof(mdt_audit_approval, decision_seq)},
+	};
+
+	return mdt__unpack(st, segs, 2, sizeof(mdt_audit_approval), out);
+}
+
+int
+mdt_store_get_approval(mdt_store *store, const char *approval_id,
+    mdt_audit_approval **out)
+{
+	if (approval_id == NULL)
+		return -MDT_EINVAL;
+	return one_row(store, MDT__R_GET_APPROVAL, approval_id, 0,
+	    unpack_approval, (void **)out);
+}
+
+int
+mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		void *rec;
+		int stop;
+		rc = v->task != NULL ? mdt__unpack_task(st, &rec) :
+		    mdt__unpack_decision(st, &rec);
+		if (rc != 0)
+			return rc;
+		stop = v->task != NULL ? v->task(v->arg, rec) :
+		    v->decision(v->arg, rec);
+		mdt__free(rec);
+		if (stop != 0)
+			return stop < 0 ? stop : 0;
+	}
+	return rc == SQLITE_DONE ? 0 :
+	    mdt__store_sqlerr(s, sqlite3_db_handle(st), rc, "query");
+}
+
+int
+mdt_store_task_children(mdt_store *store, const char *task_id,
+    mdt_audit_task_fn fn, void *arg)
+{
+	mdt__reader *r;
+	int rc;
+
+	if (store == NULL || task_id == NULL || fn == NULL)
+		return -MDT_EINVAL;
+	r = mdt__reader_acquire(store);
+	rc = bind_id(store, r, r->st[MDT__R_CHILDREN], task_id);
+	if (rc == 0) {
+		const mdt__visit v = {fn, NULL, arg};
+		rc = mdt__each_row(store, r->st[MDT__R_CHILDREN], &v);
+	}
+	mdt__reader_release(r);
+	return rc;
+}
+
+int
+mdt_store_list_decisions(mdt_store *store, uint64_t after_seq,
+    uint32_t limit, mdt_audit_decision_fn fn, void *arg)
+{
+	mdt__reader *r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store == NULL || fn == NULL || after_seq > INT64_MAX)
+		return -MDT_EINVAL;
+	r = mdt__reader_acquire(store);
+	st = r->st[MDT__R_LIST_DECISIONS];
+	if (sqlite3_bind_int64(st, 1, (int64_t)after_seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1) !=
+	    SQLITE_OK)
+		rc = mdt__store_sqlerr(store, r->db, SQLITE_ERROR, "bind");
+	else {
+		const mdt__visit v = {NULL, fn, arg};
+		rc = mdt__each_row(store, st, &v);
+	}
+	mdt__reader_release(r);
+	return rc;
+}
+
+int
+mdt_store_count_children(mdt_store *store, const char *task_id,
+    uint32_t *count)
+{
+	mdt__reader *r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store == NULL || task_id == NULL || count == NULL)
+		return -MDT_EINVAL;
+	r = mdt__reader_acquire(store);
+	st = r->st[MDT__R_COUNT_CHILDREN];
+	rc = bind_id(store, r, st, task_id);
+	if (rc == 0 && (rc = step(store, r, st)) == 1) {
+		*count = (uint32_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = mdt__store_sqlerr(store, r->db, SQLITE_ERROR, "count");
+	}
+	mdt__reader_release(r);
+	return rc;
+}
+
+int
+mdt_store_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
+    char *revoked_by, size_t len)
+{
+	mdt__reader *r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store == NULL || task_id == NULL || revoked == NULL)
+		return -MDT_EINVAL;
+	r = mdt__reader_acquire(store);
+	st = r->st[MDT__R_CHAIN_ENDED];
+	rc = bind_id(store, r, st, task_id);
+	if (rc == 0 && (rc = step(store, r, st)) == 1) {
+		const char *by = (const char *)sqlite3_column_text(st, 1);
+		if (sqlite3_column_int64(st, 0) == 0) {
+			rc = -MDT_ENOTFOUND;
+		} else {
+			*revoked = by != NULL;
+			if (by != NULL && revoked_by != NULL && len > 0)
+				snprintf(revoked_by, len, "%s", by);
+			rc = 0;
+		}
+	} else if (rc == 0) {
+		rc = mdt__store_sqlerr(store, r->db, SQLITE_ERROR, "chain");
+	}
+	mdt__reader_release(r);
+	return rc;
+}

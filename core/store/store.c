@@ -1,0 +1,216 @@
+/*
+ * The audit store handle: opening (options, key, writer and readers),
+ * closing, the per-handle error message, the clock and enum names.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "alloc_int.h"
+#include "store_int.h"
+
+int64_t
+mdt_store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+mdt__store_seterr(mdt_store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->errmu);
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&s->errmu);
+}
+
+int
+mdt__store_sqlerr(mdt_store *s, sqlite3 *db, int rc, const char *what)
+{
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		mdt__store_seterr(s, "%s: already recorded (%s)", what,
+		    sqlite3_errmsg(db));
+		return -MDT_EEXIST;
+	}
+	mdt__store_seterr(s, "%s: %s (SQLite code %d)", what,
+	    sqlite3_errmsg(db), rc);
+	return -MDT_ESTORE;
+}
+
+const char *
+mdt_store_errmsg(mdt_store *store, char *buf, size_t buflen)
+{
+	if (buf == NULL || buflen == 0)
+		return buf;
+	if (store == NULL) {
+		buf[0] = '\0';
+		return buf;
+	}
+	pthread_mutex_lock(&store->errmu);
+	snprintf(buf, buflen, "%s", store->errmsg);
+	pthread_mutex_unlock(&store->errmu);
+	return buf;
+}
+
+static void
+apply_opts(mdt_store *s, const mdt_store_opts *o)
+{
+	static const mdt_store_opts defaults = {0};
+
+	if (o == NULL)
+		o = &defaults;
+	s->checkpoint_every = o->checkpoint_every ? o->checkpoint_every : 1000;
+	s->checkpoint_ms = o->checkpoint_ms ? o->checkpoint_ms : 5000;
+	s->max_batch = o->max_batch ? o->max_batch : 512;
+	s->nreaders = o->readers ? o->readers : 4;
+	if (s->nreaders > MDT__STORE_READERS_MAX)
+		s->nreaders = MDT__STORE_READERS_MAX;
+	s->read_only = o->read_only != 0;
+	if (o->seal_seed != NULL) {
+		uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+		crypto_sign_seed_keypair(pk, s->seal_sk, o->seal_seed);
+		s->have_key = 1;
+	}
+}
+
+static int
+init_sync(mdt_store *s)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&s->qwork, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return -1;
+	pthread_cond_init(&s->qdone, NULL);
+	pthread_mutex_init(&s->qmu, NULL);
+	pthread_mutex_init(&s->errmu, NULL);
+	return 0;
+}
+
+static void
+destroy(mdt_store *s)
+{
+	mdt__writer_stop(s);
+	mdt__readers_close(s);
+	pthread_cond_destroy(&s->qwork);
+	pthread_cond_destroy(&s->qdone);
+	pthread_mutex_destroy(&s->qmu);
+	pthread_mutex_destroy(&s->errmu);
+	sodium_memzero(s->seal_sk, sizeof(s->seal_sk));
+	mdt__free(s->path);
+	mdt__free(s);
+}
+
+int
+mdt_store_open(const char *path, const mdt_store_opts *opts,
+    mdt_store **out, char *err, size_t errlen)
+{
+	char tmp[MDT_ERRMSG_MAX];
+	mdt_store *s;
+	int rc;
+
+	if (err == NULL || errlen == 0) {
+		err = tmp;
+		errlen = sizeof(tmp);
+	}
+	err[0] = '\0';
+	if (path == NULL || out == NULL) {
+		snprintf(err, errlen, "path and out are required");
+		return -MDT_EINVAL;
+	}
+	if (sodium_init() < 0)
+		return -MDT_ECRYPTO;
+	if ((s = mdt__calloc(1, sizeof(*s))) == NULL)
+		return -MDT_ENOMEM;
+	if (init_sync(s) != 0) {
+		mdt__free(s);
+		return -MDT_ENOMEM;
+	}
+	apply_opts(s, opts);
+	if ((s->path = mdt__strndup(path, strlen(path))) == NULL) {
+		rc = -MDT_ENOMEM;
+		goto fail;
+	}
+	if (!s->read_only && (rc = mdt__writer_start(s, err, errlen)) != 0)
+		goto fail;
+	if ((rc = mdt__readers_open(s, err, errlen)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	destroy(s);
+	return rc;
+}
+
+void
+mdt_store_close(mdt_store *store)
+{
+	if (store != NULL)
+		destroy(store);
+}
+
+const char *
+mdt_audit_verdict_name(mdt_audit_verdict v)
+{
+	static const char *const names[] = {
+		[MDT_AUDIT_ALLOW] = "allow", [MDT_AUDIT_DENY] = "deny",
+		[MDT_AUDIT_STEP_UP] = "step_up", [MDT_AUDIT_ERROR] = "error",
+	};
+	return (unsigned)v < 5 && names[v] ? names[v] : "?";
+}
+
+const char *
+mdt_task_state_name(mdt_task_state st)
+{
+	static const char *const names[] = {
+		[MDT_TASK_OPEN] = "open", [MDT_TASK_COMPLETED] = "completed",
+		[MDT_TASK_CANCELLED] = "cancelled",
+		[MDT_TASK_REVOKED] = "revoked",
+	};
+	return (unsigned)st < 5 && names[st] ? names[st] : "?";
+}
+
+const char *
+mdt_approval_state_name(mdt_approval_state st)
+{
+	static const char *const names[] = {
+		[MDT_APPROVAL_PENDING] = "pending",
+		[MDT_APPROVAL_APPROVED] = "approved",
+		[MDT_APPROVAL_REJECTED] = "rejected",
+		[MDT_APPROVAL_EXPIRED] = "expired",
+	};
+	return (unsigned)st < 4 ? names[st] : "?";
+}
+
+const char *
+mdt_audit_issue_name(mdt_audit_issue_kind k)
+{
+	static const char *const names[] = {
+		[MDT_AUDIT_CHANGED] = "changed",
+		[MDT_AUDIT_DELETED] = "deleted",
+		[MDT_AUDIT_INSERTED] = "inserted",
+		[MDT_AUDIT_REORDERED] = "reordered",
+		[MDT_AUDIT_BROKEN_LINK] = "broken_link",
+		[MDT_AUDIT_BAD_CHECKPOINT] = "bad_checkpoint",
+		[MDT_AUDIT_MISSING_CHECKPOINT] = "missing_checkpoint",
+		[MDT_AUDIT_TRUNCATED] = "truncated",
+		[MDT_AUDIT_UNSIGNED_TAIL] = "unsigned_tail",
+		[MDT_AUDIT_INDEX_MISMATCH] = "index_mismatch",
+	};
+	return (unsigned)k < 11 && names[k] ? names[k] : "?";
+}

@@ -1,0 +1,266 @@
+/*
+ * Internals shared by the files of the audit store (core/store/): the
+ * record-kind descriptors that drive hashing, inserts, reads, export and
+ * verification; the handle; the writer's operation queue; and the helpers
+ * each file exports to the others.
+ */
+#ifndef MDT_STORE_INT_H
+#define MDT_STORE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include <mandate/audit.h>
+
+#include "key_int.h" /* mdt__hex */
+
+#define MDT__STORE_SCHEMA_VERSION 1
+#define MDT__STORE_ID_BYTES 16
+#define MDT__STORE_TREE_DEPTH_MAX 256 /* bounds recursive queries */
+#define MDT__STORE_READERS_MAX 32
+
+/* Record kinds, as hashed and exported. */
+enum mdt__kind {
+	MDT__KIND_TASK = 1,
+	MDT__KIND_DECISION = 2,
+	MDT__KIND_APPROVAL = 3,
+	MDT__KIND_APPROVAL_DECISION = 4,
+	MDT__KIND_REVOCATION = 5,
+	MDT__KIND_COUNT_ = 6
+};
+
+/*
+ * Column types.  'T' text (NULL allowed), 'L' int64_t, 'U' uint32_t,
+ * 'E' an enum stored in an int, 'H' a 32-byte hash stored inline.
+ */
+typedef struct mdt__col {
+	const char *name;
+	char type;
+	size_t off;   /* offset of the field in the kind's C struct */
+	size_t max;   /* text bound (bytes); 0 for non-text */
+	int json;     /* 1: any JSON, 2: JSON array of strings */
+} mdt__col;
+
+typedef struct mdt__kind_desc {
+	int kind;
+	const char *name;     /* "task", "decision", ... */
+	const char *table;
+	const mdt__col *cols;
+	size_t ncols;
+	size_t seq_off;       /* where the seq goes in the C struct */
+	size_t struct_size;
+	const char *task_col; /* column naming the task (export filter) */
+} mdt__kind_desc;
+
+/* Row of the revocation kind (internal; the public API returns a list). */
+typedef struct mdt__revocation_row {
+	int64_t time_ms;
+	const char *task_id;
+	int state;
+	const char *ended_by;
+	const char *reason;
+	const char *revoked; /* JSON array of task ids */
+	uint64_t seq;
+} mdt__revocation_row;
+
+/* One field value, as bound and hashed. */
+typedef struct mdt__val {
+	char type;           /* 0 NULL, 'T', 'I' (integer), 'B' (blob) */
+	const void *p;
+	size_t len;
+	int64_t i;
+} mdt__val;
+
+#define MDT__COLS_MAX 20
+
+const mdt__kind_desc *mdt__kind_get(int kind);
+/* Fills vals[desc->ncols] from a C struct of the kind. */
+void mdt__kind_vals(const mdt__kind_desc *d, const void *rec, mdt__val *vals);
+/* Checks text bounds and JSON columns; err names the field. */
+int mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
+    size_t errlen);
+
+/* ---- json.c ---------------------------------------------------- */
+/* {"seq": seq, "kind": name, column: value, ...}; NULL on no memory. */
+struct json_t;
+struct json_t *mdt__vals_json(const mdt__kind_desc *d, uint64_t seq,
+    const mdt__val *vals);
+/* The same from a C struct of the kind (seq taken from the struct). */
+struct json_t *mdt__struct_json(int kind, const void *rec);
+
+/* ---- chain.c ---------------------------------------------------- */
+void mdt__chain_genesis(const uint8_t id[MDT__STORE_ID_BYTES],
+    uint8_t out[MDT_AUDIT_HASH_BYTES]);
+void mdt__chain_hash(int kind, const uint8_t prev[MDT_AUDIT_HASH_BYTES],
+    const mdt__val *vals, size_t n, uint8_t out[MDT_AUDIT_HASH_BYTES]);
+#define MDT__CHECKPOINT_MSG_BYTES (28 + MDT__STORE_ID_BYTES + 8 + 32 + 8 + 8)
+size_t mdt__checkpoint_msg(const uint8_t id[MDT__STORE_ID_BYTES],
+    uint64_t seq, const uint8_t hash[MDT_AUDIT_HASH_BYTES], int64_t time_ms,
+    uint64_t prev_cp, uint8_t out[MDT__CHECKPOINT_MSG_BYTES]);
+
+/* ---- schema.c --------------------------------------------------- */
+/* Opens a connection with the store's pragmas; creates/migrates the
+ * schema when writable.  Fills id with the store id. */
+int mdt__schema_open(const char *path, int read_only, uint32_t busy_ms,
+    sqlite3 **out, uint8_t id[MDT__STORE_ID_BYTES], char *err,
+    size_t errlen);
+/* Prepares sql (persistent); on failure err holds SQLite's message. */
+int mdt__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out,
+    char *err, size_t errlen);
+
+/* ---- writer.c --------------------------------------------------- */
+enum mdt__op_type {
+	MDT__OP_DECISION = 1,
+	MDT__OP_TASK,
+	MDT__OP_APPROVAL,
+	MDT__OP_APPROVAL_DECISION,
+	MDT__OP_END_TASK,
+	MDT__OP_CHECKPOINT,
+	MDT__OP_EXEC          /* test hook: run SQL on the writer connection */
+};
+
+typedef struct mdt__op {
+	int type;
+	const void *rec;
+	uint32_t max_children;
+	int rc;
+	uint64_t seq;
+	void *result;          /* MDT__OP_END_TASK: mdt_audit_revocation * */
+	int done;
+	struct mdt__op *next;
+} mdt__op;
+
+/* Writer statements, prepared once on the writer connection. */
+enum mdt__wstmt {
+	MDT__W_BEGIN, MDT__W_COMMIT, MDT__W_ROLLBACK,
+	MDT__W_SAVEPOINT, MDT__W_RELEASE, MDT__W_ROLLBACK_TO,
+	MDT__W_TASK_PARENT, MDT__W_CHAIN_ENDED, MDT__W_COUNT_CHILDREN,
+	MDT__W_TASK_ENDED, MDT__W_DESCENDANTS, MDT__W_ENDED_INSERT,
+	MDT__W_APPROVAL_EXISTS, MDT__W_CHECKPOINT_INSERT,
+	MDT__W_COUNT_
+};
+
+typedef struct mdt__writer {
+	sqlite3 *db;
+	sqlite3_stmt *ins[MDT__KIND_COUNT_];
+	sqlite3_stmt *st[MDT__W_COUNT_];
+	uint64_t head_seq;
+	uint8_t head_hash[MDT_AUDIT_HASH_BYTES];
+	uint64_t last_cp;      /* seq covered by the last checkpoint */
+	pthread_t thread;
+	int running;
+} mdt__writer;
+
+/* Reader statements, prepared once per read connection. */
+enum mdt__rstmt {
+	MDT__R_FIND_DECISION, MDT__R_GET_DECISION, MDT__R_LIST_DECISIONS,
+	MDT__R_GET_TASK, MDT__R_CHILDREN, MDT__R_COUNT_CHILDREN,
+	MDT__R_CHAIN_ENDED, MDT__R_GET_APPROVAL, MDT__R_TREE,
+	MDT__R_TASK_DECISIONS,
+	MDT__R_COUNT_
+};
+
+typedef struct mdt__reader {
+	pthread_mutex_t mu;
+	sqlite3 *db;
+	sqlite3_stmt *st[MDT__R_COUNT_];
+} mdt__reader;
+
+struct mdt_store {
+	char *path;
+	uint8_t id[MDT__STORE_ID_BYTES];
+	uint8_t seal_sk[64];
+	int have_key;
+	int read_only;
+	uint32_t checkpoint_every;
+	uint32_t checkpoint_ms;
+	uint32_t max_batch;
+
+	mdt__writer w;
+
+	pthread_mutex_t qmu;
+	pthread_cond_t qwork;  /* signalled when work is queued or on close */
+	pthread_cond_t qdone;  /* broadcast when a batch is finished */
+	mdt__op *qhead, *qtail;
+	int closing;
+
+	mdt__reader readers[MDT__STORE_READERS_MAX];
+	uint32_t nreaders;
+	unsigned rr;           /* round-robin start, under qmu-free atomics */
+
+	pthread_mutex_t errmu;
+	char errmsg[MDT_ERRMSG_MAX];
+};
+
+/* Records SQLite's message for db with a context into the handle's error
+ * message; returns MDT_ESTORE (or MDT_EEXIST for a uniqueness
+ * violation, when rc says so). */
+int mdt__store_sqlerr(mdt_store *s, sqlite3 *db, int rc, const char *what);
+void mdt__store_seterr(mdt_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+int mdt__writer_start(mdt_store *s, char *err, size_t errlen);
+void mdt__writer_stop(mdt_store *s);
+/* Queues op and waits until its batch is finished; returns op->rc. */
+int mdt__writer_submit(mdt_store *s, mdt__op *op);
+/* Test hook: runs sql on the writer connection inside the next batch. */
+int mdt__store_exec_writer(mdt_store *s, const char *sql);
+
+/* ---- records.c (run by the writer, inside its transaction) ------ */
+int mdt__rec_run(mdt_store *s, mdt__op *op);
+int mdt__rec_checkpoint(mdt_store *s, int64_t now_ms);
+int mdt__step_done(mdt_store *s, sqlite3_stmt *st, const char *what);
+int mdt__bind_vals(sqlite3_stmt *st, int first, const mdt__val *vals,
+    size_t n);
+
+/* ---- queries.c -------------------------------------------------- */
+int mdt__readers_open(mdt_store *s, char *err, size_t errlen);
+void mdt__readers_close(mdt_store *s);
+mdt__reader *mdt__reader_acquire(mdt_store *s);
+void mdt__reader_release(mdt__reader *r);
+/* Builds one allocation of the kind's struct from a row whose column
+ * `first` is seq, followed by prev, hash and the kind's columns. */
+typedef struct mdt__seg {
+	const mdt__kind_desc *d;
+	int first;
+	size_t seq_off;
+} mdt__seg;
+int mdt__unpack(sqlite3_stmt *st, const mdt__seg *segs, size_t nsegs,
+    size_t struct_size, void **out);
+/* "seq, prev, hash, c1, c2, ..." for desc, each prefixed by alias + "."
+ * when alias is not NULL.  Caller frees with mdt__free. */
+char *mdt__select_list(const mdt__kind_desc *d, const char *alias);
+/* Row -> one allocation (caller frees with mdt__free). */
+int mdt__unpack_decision(sqlite3_stmt *st, void **out);
+int mdt__unpack_task(sqlite3_stmt *st, void **out);
+/* Calls task (when set) or decision on each row of a bound statement;
+ * a non-zero callback return stops, a negative one is returned. */
+typedef struct mdt__visit {
+	mdt_audit_task_fn task;
+	mdt_audit_decision_fn decision;
+	void *arg;
+} mdt__visit;
+int mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v);
+/* Fills the derived state of a task from columns at first..first+2. */
+void mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_audit_task *t);
+
+/* ---- merge.c: all chained records in seq order ------------------ */
+typedef struct mdt__merge mdt__merge;
+typedef struct mdt__mrow {
+	const mdt__kind_desc *d;
+	sqlite3_stmt *st;    /* positioned on the row: seq, prev, hash, cols */
+	uint64_t seq;
+} mdt__mrow;
+/* filter_task: NULL for all records, or a task id whose tree to keep. */
+int mdt__merge_open(sqlite3 *db, const char *filter_task, mdt__merge **out,
+    char *err, size_t errlen);
+/* 1 with *row set, 0 at the end, negative on error (message in err). */
+int mdt__merge_next(mdt__merge *m, mdt__mrow *row, char *err, size_t errlen);
+void mdt__merge_close(mdt__merge *m);
+/* Reads a row's kind columns as values (as stored); 0, or -1 when a
+ * column has a storage class its type does not allow. */
+int mdt__row_vals(sqlite3_stmt *st, const mdt__kind_desc *d, mdt__val *vals);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * The public write functions of the audit store.  Each validates its
+ * input in the caller's thread (bounds, JSON, enum ranges), fills
+ * defaults, then hands one operation to the writer and waits for the
+ * commit of its batch.
+ */
+#include <string.h>
+
+#include "alloc_int.h"
+#include "store_int.h"
+
+/* Common entry checks; err detail goes to the handle's message. */
+static int
+writable(mdt_store *s, const void *rec)
+{
+	if (s == NULL || rec == NULL)
+		return -MDT_EINVAL;
+	if (s->read_only) {
+		mdt__store_seterr(s, "store opened read-only");
+		return -MDT_EINVAL;
+	}
+	return 0;
+}
+
+static int
+check_kind(mdt_store *s, int kind, const void *rec)
+{
+	char err[MDT_ERRMSG_MAX];
+	int rc = mdt__kind_check(mdt__kind_get(kind), rec, err, sizeof(err));
+
+	if (rc != 0)
+		mdt__store_seterr(s, "%s", err);
+	return rc;
+}
+
+static int
+invalid(mdt_store *s, const char *what)
+{
+	mdt__store_seterr(s, "%s", what);
+	return -MDT_EINVAL;
+}
+
+static int
+submit(mdt_store *s, int type, const void *rec, uint32_t max_children,
+    uint64_t *seq_out, void **result)
+{
+	mdt__op op = {.type = type, .rec = rec, .max_children = max_children};
+	int rc = mdt__writer_submit(s, &op);
+
+	if (rc == 0 && seq_out != NULL)
+		*seq_out = op.seq;
+	if (rc == 0 && result != NULL)
+		*result = op.result;
+	else
+		mdt__free(op.result);
+	return rc;
+}
+
+int
+mdt_store_append_decision(mdt_store *store, const mdt_audit_decision *rec,
+    uint64_t *seq_out)
+{
+	mdt_audit_decision r;
+	int rc;
+
+	if ((rc = writable(store, rec)) != 0)
+		return rc;
+	r = *rec;
+	if (r.time_ms == 0)
+		r.time_ms = mdt_store_now_ms();
+	if (r.operation == NULL)
+		return invalid(store, "decision.operation is required");
+	if (r.verdict < MDT_AUDIT_ALLOW || r.verdict > MDT_AUDIT_ERROR)
+		return invalid(store, "decision.verdict out of range");
+	if ((rc = check_kind(store, MDT__KIND_DECISION, &r)) != 0)
+		return rc;
+	return submit(store, MDT__OP_DECISION, &r, 0, seq_out, NULL);
+}
+
+static int
+task_shape(mdt_store *s, mdt_audit_task *t)
+{
+	if (t->task_id == NULL || t->operation == NULL)
+		return invalid(s, "task.task_id and task.operation are required");
+	if (t->parent_id != NULL)
+		return t->depth == 0 ?
+		    invalid(s, "a child task has depth >= 1") : 0;
+	if (t->root_id == NULL)
+		t->root_id = t->task_id;
+	if (strcmp(t->root_id, t->task_id) != 0 || t->depth != 0)
+		return invalid(s, "a root task has root_id == task_id and "
+		    "depth 0");
+	return 0;
+}
+
+int
+mdt_store_add_task(mdt_store *store, const mdt_audit_task *task,
+    uint32_t max_children, uint64_t *seq_out)
+{
+	mdt_audit_task t;
+	int rc;
+
+	if ((rc = writable(store, task)) != 0)
+		return rc;
+	t = *task;
+	if (t.time_ms == 0)
+		t.time_ms = mdt_store_now_ms();
+	if ((rc = task_shape(store, &t)) != 0 ||
+	    (rc = check_kind(store, MDT__KIND_TASK, &t)) != 0)
+		return rc;
+	return submit(store, MDT__OP_TASK, &t, max_children, seq_out, NULL);
+}
+
+int
+mdt_store_end_task(mdt_store *store, const char *task_id,
+    mdt_task_state state, const char *by, const char *reason,
+    int64_t time_ms, mdt_audit_revocation **out)
+{
+	mdt__revocation_row row = {.time_ms = time_ms, .task_id = task_id,
+	    .state = state, .ended_by = by, .reason = reason};
+	int rc;
+
+	if ((rc = writable(store, task_id)) != 0)
+		return rc;
+	if (state != MDT_TASK_COMPLETED && state != MDT_TASK_CANCELLED)
+		return invalid(store, "a task ends completed or cancelled");
+	if (row.time_ms == 0)
+		row.time_ms = mdt_store_now_ms();
+	if ((rc = check_kind(store, MDT__KIND_REVOCATION, &row)) != 0)
+		return rc;
+	return submit(store, MDT__OP_END_TASK, &row, 0, NULL, (void **)out);
+}
+
+int
+mdt_store_add_approval(mdt_store *store, const mdt_audit_approval *ap,
+    uint64_t *seq_out)
+{
+	mdt_audit_approval a;
+	int rc;
+
+	if ((rc = writable(store, ap)) != 0)
+		return rc;
+	a = *ap;
+	if (a.time_ms == 0)
+		a.time_ms = mdt_store_now_ms();
+	if (a.approval_id == NULL)
+		return invalid(store, "approval.approval_id is required");
+	if ((rc = check_kind(store, MDT__KIND_APPROVAL, &a)) != 0)
+		return rc;
+	return submit(store, MDT__OP_APPROVAL, &a, 0, seq_out, NULL);
+}
+
+int
+mdt_store_decide_approval(mdt_store *store, const char *approval_id,
+    mdt_approval_state state, const char *decided_by, int64_t decided_ms,
+    int64_t valid_until_ms, const char *note, uint64_t *seq_out)
+{
+	mdt_audit_approval a = {.approval_id = approval_id, .state = state,
+	    .decided_by = decided_by, .decided_ms = decided_ms,
+	    .valid_until_ms = valid_until_ms, .note = note};
+	int rc;
+
+	if ((rc = writable(store, approval_id)) != 0)
+		return rc;
+	if (state < MDT_APPROVAL_APPROVED || state > MDT_APPROVAL_EXPIRED)
+		return invalid(store, "an approval is decided approved, "
+		    "rejected or expired");
+	if (a.decided_ms == 0)
+		a.decided_ms = mdt_store_now_ms();
+	if ((rc = check_kind(store, MDT__KIND_APPROVAL_DECISION, &a)) != 0)
+		return rc;
+	return submit(store, MDT__OP_APPROVAL_DECISION, &a, 0, seq_out, NULL);
+}
+
+int
+mdt_store_checkpoint(mdt_store *store, uint64_t *seq_out)
+{
+	int rc;
+
+	if ((rc = writable(store, store)) != 0)
+		return rc;
+	return submit(store, MDT__OP_CHECKPOINT, NULL, 0, seq_out, NULL);
+}

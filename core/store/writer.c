@@ -1,0 +1,378 @@
+/*
+ * The audit store's single writer: a queue of operations from any number
+ * of threads and one thread that commits them in batches (group commit:
+ * one transaction and, with synchronous=FULL, one WAL fsync per batch).
+ * A caller's submit returns only after the transaction holding its record
+ * has committed or failed.  The writer also owns the in-memory chain head
+ * and decides when a checkpoint is due.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc_int.h"
+#include "store_int.h"
+
+static const char *const wsql[MDT__W_COUNT_] = {
+	[MDT__W_BEGIN] = "BEGIN IMMEDIATE",
+	[MDT__W_COMMIT] = "COMMIT",
+	[MDT__W_ROLLBACK] = "ROLLBACK",
+	[MDT__W_SAVEPOINT] = "SAVEPOINT op",
+	[MDT__W_RELEASE] = "RELEASE op",
+	[MDT__W_ROLLBACK_TO] = "ROLLBACK TO op",
+	[MDT__W_TASK_PARENT] = "SELECT root_id, depth, patient, clinician,"
+	    " purpose FROM tasks WHERE task_id = ?1",
+	[MDT__W_CHAIN_ENDED] = "WITH RECURSIVE up(id, n) AS (SELECT ?1, 0"
+	    " UNION ALL SELECT t.parent_id, up.n + 1 FROM tasks t JOIN up"
+	    " ON t.task_id = up.id WHERE t.parent_id IS NOT NULL AND up.n < 256)"
+	    " SELECT e.task_id FROM up JOIN ended e ON e.task_id = up.id"
+	    " ORDER BY up.n LIMIT 1",
+	[MDT__W_COUNT_CHILDREN] = "SELECT count(*) FROM tasks"
+	    " WHERE parent_id = ?1",
+	[MDT__W_TASK_ENDED] = "SELECT e.state FROM tasks t LEFT JOIN ended e"
+	    " ON e.task_id = t.task_id WHERE t.task_id = ?1",
+	[MDT__W_DESCENDANTS] = "WITH RECURSIVE d(id, path, n) AS ("
+	    " SELECT task_id, printf('%020d', seq), 0 FROM tasks"
+	    " WHERE task_id = ?1 UNION ALL SELECT t.task_id,"
+	    " d.path || '/' || printf('%020d', t.seq), d.n + 1 FROM tasks t"
+	    " JOIN d ON t.parent_id = d.id WHERE d.n < 256)"
+	    " SELECT d.id FROM d WHERE d.id = ?1 OR NOT EXISTS (SELECT 1 FROM"
+	    " ended e WHERE e.task_id = d.id) ORDER BY d.path",
+	[MDT__W_ENDED_INSERT] = "INSERT INTO ended(task_id, state, rev_seq,"
+	    " time_ms) VALUES (?1, ?2, ?3, ?4)",
+	[MDT__W_APPROVAL_EXISTS] = "SELECT 1 FROM approvals"
+	    " WHERE approval_id = ?1",
+	[MDT__W_CHECKPOINT_INSERT] = "INSERT INTO checkpoints(seq, hash,"
+	    " time_ms, prev_cp, sig) VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Runs a statement that returns no row; resets it on every path. */
+static int
+wexec(mdt_store *s, int idx, const char *what)
+{
+	return mdt__step_done(s, s->w.st[idx], what);
+}
+
+static char *
+insert_sql(const mdt__kind_desc *d)
+{
+	size_t cap = 64 + strlen(d->table) + d->ncols * 24;
+	char *sql = mdt__malloc(cap);
+	size_t o;
+
+	if (sql == NULL)
+		return NULL;
+	o = (size_t)snprintf(sql, cap, "INSERT INTO %s(seq, prev, hash",
+	    d->table);
+	for (size_t i = 0; i < d->ncols; i++)
+		o += (size_t)snprintf(sql + o, cap - o, ", %s",
+		    d->cols[i].name);
+	o += (size_t)snprintf(sql + o, cap - o, ") VALUES (?1, ?2, ?3");
+	for (size_t i = 0; i < d->ncols; i++)
+		o += (size_t)snprintf(sql + o, cap - o, ", ?%zu", i + 4);
+	snprintf(sql + o, cap - o, ")");
+	return sql;
+}
+
+static int
+prepare_all(mdt_store *s, char *err, size_t errlen)
+{
+	mdt__writer *w = &s->w;
+
+	for (int i = 0; i < MDT__W_COUNT_; i++)
+		if (mdt__prepare(w->db, wsql[i], &w->st[i], err, errlen) != 0)
+			return -MDT_ESTORE;
+	for (int k = 1; k < MDT__KIND_COUNT_; k++) {
+		char *sql = insert_sql(mdt__kind_get(k));
+		int rc;
+		if (sql == NULL)
+			return -MDT_ENOMEM;
+		rc = mdt__prepare(w->db, sql, &w->ins[k], err, errlen);
+		mdt__free(sql);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Reads the chain head (last record) and the last checkpoint's seq. */
+static int
+load_head(mdt_store *s, char *err, size_t errlen)
+{
+	mdt__writer *w = &s->w;
+	char sql[128];
+	sqlite3_stmt *st;
+
+	mdt__chain_genesis(s->id, w->head_hash);
+	w->head_seq = 0;
+	for (int k = 1; k < MDT__KIND_COUNT_; k++) {
+		snprintf(sql, sizeof(sql), "SELECT seq, hash FROM %s ORDER BY"
+		    " seq DESC LIMIT 1", mdt__kind_get(k)->table);
+		if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
+			goto bad;
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (uint64_t)sqlite3_column_int64(st, 0) > w->head_seq &&
+		    sqlite3_column_bytes(st, 1) == MDT_AUDIT_HASH_BYTES) {
+			w->head_seq = (uint64_t)sqlite3_column_int64(st, 0);
+			memcpy(w->head_hash, sqlite3_column_blob(st, 1),
+			    MDT_AUDIT_HASH_BYTES);
+		}
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(w->db, "SELECT coalesce(max(seq), 0) FROM"
+	    " checkpoints", -1, &st, NULL) != SQLITE_OK)
+		goto bad;
+	w->last_cp = sqlite3_step(st) == SQLITE_ROW ?
+	    (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+bad:
+	snprintf(err, errlen, "reading the chain head: %s",
+	    sqlite3_errmsg(w->db));
+	return -MDT_ESTORE;
+}
+
+static int
+txn_gone(mdt_store *s)
+{
+	return sqlite3_get_autocommit(s->w.db) != 0;
+}
+
+/* Runs one op; multi-statement ops run under a savepoint so a failure
+ * leaves the rest of the batch intact. */
+static int
+run_one(mdt_store *s, mdt__op *op)
+{
+	mdt__writer *w = &s->w;
+	uint64_t seq0 = w->head_seq;
+	uint8_t h0[MDT_AUDIT_HASH_BYTES];
+	int sp = op->type == MDT__OP_END_TASK, rc;
+
+	memcpy(h0, w->head_hash, sizeof(h0));
+	if (sp && (rc = wexec(s, MDT__W_SAVEPOINT, "savepoint")) != 0)
+		return rc;
+	rc = mdt__rec_run(s, op);
+	if (rc == 0 && sp && wexec(s, MDT__W_RELEASE, "release") != 0)
+		rc = -MDT_ESTORE;
+	if (rc != 0) {
+		w->head_seq = seq0;
+		memcpy(w->head_hash, h0, sizeof(h0));
+		if (sp && !txn_gone(s)) {
+			(void)wexec(s, MDT__W_ROLLBACK_TO, "rollback to");
+			(void)wexec(s, MDT__W_RELEASE, "release");
+		}
+	}
+	return rc;
+}
+
+static int
+checkpoint_due(mdt_store *s, uint64_t deadline)
+{
+	mdt__writer *w = &s->w;
+
+	if (!s->have_key || w->head_seq == w->last_cp)
+		return 0;
+	return w->head_seq - w->last_cp >= s->checkpoint_every ||
+	    (deadline != 0 && mono_ms() >= deadline);
+}
+
+/* Commits ops [batch, end) as one transaction; sets every op's rc. */
+static void
+run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
+{
+	mdt__writer *w = &s->w;
+	uint64_t seq0 = w->head_seq, cp0 = w->last_cp;
+	uint8_t h0[MDT_AUDIT_HASH_BYTES];
+	int rc;
+
+	memcpy(h0, w->head_hash, sizeof(h0));
+	rc = wexec(s, MDT__W_BEGIN, "begin");
+	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next) {
+		op->rc = run_one(s, op);
+		if (op->rc != 0 && txn_gone(s))
+			rc = -MDT_ESTORE;
+	}
+	if (rc == 0 && checkpoint_due(s, deadline))
+		rc = mdt__rec_checkpoint(s, mdt_store_now_ms());
+	if (rc == 0)
+		rc = wexec(s, MDT__W_COMMIT, "commit");
+	if (rc == 0)
+		return;
+	if (!txn_gone(s))
+		(void)wexec(s, MDT__W_ROLLBACK, "rollback");
+	w->head_seq = seq0;
+	w->last_cp = cp0;
+	memcpy(w->head_hash, h0, sizeof(h0));
+	for (mdt__op *op = batch; op != end; op = op->next) {
+		if (op->rc == 0 || op->rc == -MDT_EEXIST)
+			op->rc = -MDT_ESTORE;
+		mdt__free(op->result);
+		op->result = NULL;
+	}
+}
+
+/* Waits for work; returns 1 when the idle checkpoint timer fired. */
+static int
+wait_work(mdt_store *s, uint64_t deadline)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (deadline == 0) {
+		pthread_cond_wait(&s->qwork, &s->qmu);
+		return 0;
+	}
+	now = mono_ms();
+	if (now >= deadline)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)((deadline - now) / 1000u);
+	ts.tv_nsec += (long)((deadline - now) % 1000u) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(&s->qwork, &s->qmu, &ts) == ETIMEDOUT;
+}
+
+/* Takes up to max_batch ops off the queue (caller holds qmu). */
+static mdt__op *
+take_batch(mdt_store *s, mdt__op **end)
+{
+	mdt__op *first = s->qhead, *op = first;
+
+	for (uint32_t n = 0; op != NULL && n < s->max_batch; n++)
+		op = op->next;
+	s->qhead = op;
+	if (op == NULL)
+		s->qtail = NULL;
+	*end = op;
+	return first;
+}
+
+static void
+idle_checkpoint(mdt_store *s)
+{
+	mdt__op op = {.type = MDT__OP_CHECKPOINT};
+
+	if (s->have_key && s->w.head_seq != s->w.last_cp)
+		run_batch(s, &op, NULL, 0);
+}
+
+static void *
+writer_main(void *arg)
+{
+	mdt_store *s = arg;
+	uint64_t deadline = 0; /* when unsigned records must be signed */
+
+	pthread_mutex_lock(&s->qmu);
+	for (;;) {
+		mdt__op *batch, *end = NULL, *next;
+		int fired = 0;
+		while (s->qhead == NULL && !s->closing && !fired)
+			fired = wait_work(s, deadline);
+		if (s->qhead == NULL && s->closing)
+			break;
+		batch = s->qhead != NULL ? take_batch(s, &end) : NULL;
+		pthread_mutex_unlock(&s->qmu);
+		if (batch != NULL)
+			run_batch(s, batch, end, deadline);
+		else
+			idle_checkpoint(s);
+		if (s->w.head_seq == s->w.last_cp || !s->have_key)
+			deadline = 0;
+		else if (deadline == 0)
+			deadline = mono_ms() + s->checkpoint_ms;
+		pthread_mutex_lock(&s->qmu);
+		for (mdt__op *op = batch; op != end; op = next) {
+			next = op->next;
+			op->done = 1;
+		}
+		pthread_cond_broadcast(&s->qdone);
+	}
+	pthread_mutex_unlock(&s->qmu);
+	idle_checkpoint(s);
+	return NULL;
+}
+
+int
+mdt__writer_submit(mdt_store *s, mdt__op *op)
+{
+	op->done = 0;
+	op->next = NULL;
+	op->rc = 0;
+	op->result = NULL;
+	pthread_mutex_lock(&s->qmu);
+	if (s->closing || !s->w.running) {
+		pthread_mutex_unlock(&s->qmu);
+		return -MDT_ECLOSED;
+	}
+	if (s->qtail != NULL)
+		s->qtail->next = op;
+	else
+		s->qhead = op;
+	s->qtail = op;
+	pthread_cond_signal(&s->qwork);
+	while (!op->done)
+		pthread_cond_wait(&s->qdone, &s->qmu);
+	pthread_mutex_unlock(&s->qmu);
+	return op->rc;
+}
+
+int
+mdt__store_exec_writer(mdt_store *s, const char *sql)
+{
+	mdt__op op = {.type = MDT__OP_EXEC, .rec = sql};
+
+	return mdt__writer_submit(s, &op);
+}
+
+int
+mdt__writer_start(mdt_store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = mdt__schema_open(s->path, 0, 0, &s->w.db, s->id, err,
+	    errlen)) != 0)
+		return rc;
+	if ((rc = prepare_all(s, err, errlen)) != 0 ||
+	    (rc = load_head(s, err, errlen)) != 0)
+		return rc;
+	if (pthread_create(&s->w.thread, NULL, writer_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		return -MDT_ESTORE;
+	}
+	s->w.running = 1;
+	return 0;
+}
+
+void
+mdt__writer_stop(mdt_store *s)
+{
+	mdt__writer *w = &s->w;
+
+	if (w->running) {
+		pthread_mutex_lock(&s->qmu);
+		s->closing = 1;
+		pthread_cond_signal(&s->qwork);
+		pthread_mutex_unlock(&s->qmu);
+		pthread_join(w->thread, NULL);
+		w->running = 0;
+	}
+	for (int i = 0; i < MDT__W_COUNT_; i++)
+		sqlite3_finalize(w->st[i]);
+	for (int k = 0; k < MDT__KIND_COUNT_; k++)
+		sqlite3_finalize(w->ins[k]);
+	sqlite3_close(w->db);
+	w->db = NULL;
+}

@@ -1,0 +1,587 @@
+/*
+ * Strict decoding of tokens: the envelope (version, blocks, proof), each
+ * block's fields through one table, the per-block field rules, and the
+ * fold of effective values (task chain, holder, expiry, depth, ...).
+ * Nothing here checks signatures: see token_chain.c.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mandate/spiffe.h>
+
+#include "alloc_int.h"
+#include "key_int.h"
+#include "token_int.h"
+
+typedef struct dctx {
+	mdt_token *tok;
+	mdt__tok_block *b;
+} dctx;
+
+int
+mdt__tok_fail(mdt_token_reason *why, int code, int block, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	if (why == NULL)
+		return code;
+	why->code = code;
+	why->block = block;
+	va_start(ap, fmt);
+	vsnprintf(why->message, sizeof(why->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void
+mdt__tok_ok(mdt_token_reason *why)
+{
+	if (why != NULL) {
+		why->code = 0;
+		why->block = -1;
+		why->message[0] = '\0';
+	}
+}
+
+static const char *const field_names[] = {
+	[MDT_TOKEN_FIELD_VERSION] = "version",
+	[MDT_TOKEN_FIELD_KEY_ID] = "key_id",
+	[MDT_TOKEN_FIELD_TASK] = "task",
+	[MDT_TOKEN_FIELD_PARENT_TASK] = "parent_task",
+	[MDT_TOKEN_FIELD_ISSUED_AT] = "issued_at",
+	[MDT_TOKEN_FIELD_EXPIRES_AT] = "expires_at",
+	[MDT_TOKEN_FIELD_HOLDER] = "holder",
+	[MDT_TOKEN_FIELD_HOLDER_KEY] = "holder_key",
+	[MDT_TOKEN_FIELD_CLINICIAN] = "clinician",
+	[MDT_TOKEN_FIELD_PATIENT] = "patient",
+	[MDT_TOKEN_FIELD_PURPOSE] = "purpose",
+	[MDT_TOKEN_FIELD_SCOPES] = "scopes",
+	[MDT_TOKEN_FIELD_DEPTH] = "depth",
+	[MDT_TOKEN_FIELD_AUDIENCE] = "audience",
+	[MDT_TOKEN_FIELD_RESOURCE] = "resource",
+	[MDT_TOKEN_FIELD_NEXT_KEY] = "next_key",
+	[MDT_TOKEN_FIELD_SEALED] = "sealed",
+};
+
+const char *
+mdt__tok_field_name(unsigned key)
+{
+	if (key >= sizeof(field_names) / sizeof(field_names[0]) ||
+	    field_names[key] == NULL)
+		return "?";
+	return field_names[key];
+}
+
+/* ------------------------------------------------------ field readers */
+
+#define SLOT(type, b, off) ((type *)(void *)((char *)(b) + (off)))
+
+static const char *
+arena_add(mdt_token *tok, const char *s, size_t n)
+{
+	char *p = tok->arena + tok->arena_used;
+
+	/* Cannot overflow: every string costs at least one header byte in
+	 * the binary form, which is what sizes the arena. */
+	memcpy(p, s, n);
+	p[n] = '\0';
+	tok->arena_used += n + 1;
+	return p;
+}
+
+static int
+rd_str(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+	size_t max = f->key == MDT_TOKEN_FIELD_HOLDER ? MDT__TOK_HOLDER_MAX :
+	    MDT_TOKEN_STR_MAX;
+	const char *s;
+	size_t n;
+	int rc = mdt__mp_read_str(r, &s, &n, max);
+
+	if (rc != 0)
+		return rc;
+	if (n == 0)
+		return mdt__mp_fail(r, -MDT_EDECODE, "empty string");
+	*SLOT(const char *, c->b, f->arg) = arena_add(c->tok, s, n);
+	return 0;
+}
+
+static int
+rd_key(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+	size_t n = f->key == MDT_TOKEN_FIELD_KEY_ID ? MDT_KEY_ID_BYTES :
+	    MDT_KEY_PUBLIC_BYTES;
+
+	return mdt__mp_read_bin_fixed(r, SLOT(const uint8_t *, c->b, f->arg),
+	    n);
+}
+
+static int
+rd_u32(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+	uint64_t v;
+	int rc = mdt__mp_read_uint(r, &v);
+
+	if (rc != 0)
+		return rc;
+	if (v > UINT32_MAX)
+		return mdt__mp_fail(r, -MDT_ETOOBIG, "value out of range");
+	*SLOT(uint32_t, c->b, f->arg) = (uint32_t)v;
+	return 0;
+}
+
+static int
+rd_time(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+	uint64_t v;
+	int rc = mdt__mp_read_uint(r, &v);
+
+	if (rc != 0)
+		return rc;
+	if (v > INT64_MAX)
+		return mdt__mp_fail(r, -MDT_EDECODE, "time out of range");
+	*SLOT(int64_t, c->b, f->arg) = (int64_t)v;
+	return 0;
+}
+
+static int
+rd_sealed(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+	int v;
+	int rc = mdt__mp_read_bool(r, &v);
+
+	(void)f;
+	if (rc != 0)
+		return rc;
+	if (!v) /* canonical: absent rather than false */
+		return mdt__mp_fail(r, -MDT_EDECODE, "sealed is false");
+	c->b->sealed = 1;
+	return 0;
+}
+
+/*
+ * Canonical scope list: every entry parses, and the list equals the
+ * scope module's canonical text of the set (same scopes, same order).
+ */
+static int
+check_scopes_canonical(mdt__mp_reader *r, const mdt_scope_set *set,
+    const char *const *s, const size_t *n, size_t count)
+{
+	char *text = NULL;
+	size_t off = 0;
+	int rc = mdt_scope_set_format(set, &text);
+
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		if (mdt_scope_set_count(set) != count ||
+		    strncmp(text + off, s[i], n[i]) != 0 ||
+		    (text[off + n[i]] != (i + 1 < count ? ' ' : '\0')))
+			rc = mdt__mp_fail(r, -MDT_EDECODE,
+			    "scope %zu not in canonical form or order", i);
+		off += n[i] + 1;
+	}
+	mdt_free(text);
+	return rc;
+}
+
+static int
+read_scope_list(mdt__mp_reader *r, mdt_scope_set *set, size_t count)
+{
+	const char *s[MDT_SCOPE_SET_MAX];
+	size_t n[MDT_SCOPE_SET_MAX];
+	char err[MDT_ERRMSG_MAX];
+	int rc;
+
+	for (size_t i = 0; i < count; i++) {
+		if ((rc = mdt__mp_read_str(r, &s[i], &n[i],
+		    MDT_SCOPE_TEXT_MAX)) != 0)
+			return rc;
+		if ((rc = mdt_scope_set_add(set, s[i], n[i], err,
+		    sizeof(err))) != 0)
+			return mdt__mp_fail(r, rc == -MDT_ENOMEM ? rc :
+			    -MDT_EPARSE, "scope %zu: %s", i, err);
+	}
+	mdt__mp_leave(r);
+	return check_scopes_canonical(r, set, s, n, count);
+}
+
+static int
+rd_scopes(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+	size_t count;
+	int rc;
+
+	(void)f;
+	if ((rc = mdt__mp_read_array(r, &count, MDT_SCOPE_SET_MAX)) != 0)
+		return rc;
+	if ((rc = mdt_scope_set_new(&c->b->scopes)) != 0)
+		return rc;
+	return read_scope_list(r, c->b->scopes, count);
+}
+
+#define F(key, rd, member) \
+	{MDT_TOKEN_FIELD_##key, #member, rd, offsetof(mdt__tok_block, member)}
+
+static const mdt__mp_field block_fields[] = {
+	F(VERSION, rd_u32, version),
+	F(KEY_ID, rd_key, kid),
+	F(TASK, rd_str, task),
+	F(PARENT_TASK, rd_str, parent),
+	F(ISSUED_AT, rd_time, iat),
+	F(EXPIRES_AT, rd_time, exp),
+	F(HOLDER, rd_str, holder),
+	F(HOLDER_KEY, rd_key, holder_key),
+	F(CLINICIAN, rd_str, clinician),
+	F(PATIENT, rd_str, patient),
+	F(PURPOSE, rd_str, purpose),
+	F(SCOPES, rd_scopes, scopes),
+	F(DEPTH, rd_u32, depth),
+	F(AUDIENCE, rd_str, audience),
+	F(RESOURCE, rd_str, resource),
+	F(NEXT_KEY, rd_key, next_key),
+	F(SEALED, rd_sealed, sealed),
+};
+
+/* ---------------------------------------------------- per-block rules */
+
+int
+mdt__tok_purpose_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MDT__TOK_PURPOSE_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			return 0;
+	return 1;
+}
+
+static int
+first_bit(unsigned mask)
+{
+	for (int k = 0; k < 32; k++)
+		if (mask & (1u << k))
+			return k;
+	return -1;
+}
+
+static int
+check_presence(const mdt__tok_block *b, size_t i, size_t nblocks,
+    mdt_token_reason *why)
+{
+	unsigned missing = MDT__TOK_B0_REQUIRED & ~b->has;
+	unsigned extra = MDT__TOK_B0_ONLY & b->has;
+	int bi = (int)i;
+
+	if (i == 0 && missing != 0)
+		return mdt__tok_fail(why, -MDT_EDECODE, bi,
+		    "block 0: required field %s missing",
+		    mdt__tok_field_name((unsigned)first_bit(missing)));
+	if (i > 0 && extra != 0)
+		return mdt__tok_fail(why, -MDT_EDECODE, bi,
+		    "block %zu: field %s may only appear in block 0", i,
+		    mdt__tok_field_name((unsigned)first_bit(extra)));
+	if (!(b->has & MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER)) !=
+	    !(b->has & MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER_KEY)))
+		return mdt__tok_fail(why, -MDT_EDECODE, bi,
+		    "block %zu: holder and holder_key must come together", i);
+	if (b->sealed == (b->next_key != NULL))
+		return mdt__tok_fail(why, -MDT_EDECODE, bi,
+		    "block %zu: exactly one of next_key and sealed", i);
+	if (b->sealed && i + 1 != nblocks)
+		return mdt__tok_fail(why, -MDT_ESEALED, bi,
+		    "block %zu is sealed but not the last block", i);
+	return 0;
+}
+
+static int
+check_values(const mdt__tok_block *b, size_t i, mdt_token_reason *why)
+{
+	char err[MDT_ERRMSG_MAX];
+	int bi = (int)i;
+
+	if (i == 0 && b->version != MDT_TOKEN_VERSION)
+		return mdt__tok_fail(why, -MDT_EVERSION, 0,
+		    "block 0: version %u not supported", b->version);
+	if (i == 0 && b->depth > MDT_TOKEN_DEPTH_MAX)
+		return mdt__tok_fail(why, -MDT_ETOOBIG, 0,
+		    "block 0: depth %u above %d", b->depth, MDT_TOKEN_DEPTH_MAX);
+	if (i == 0 && b->exp <= b->iat)
+		return mdt__tok_fail(why, -MDT_EDECODE, 0,
+		    "block 0: expires_at not after issued_at");
+	if (b->purpose != NULL && !mdt__tok_purpose_ok(b->purpose))
+		return mdt__tok_fail(why, -MDT_EPARSE, bi,
+		    "block %zu: purpose is not a PurposeOfUse code", i);
+	if (b->holder != NULL &&
+	    mdt_spiffe_validate(b->holder, strlen(b->holder), err,
+	    sizeof(err)) != 0)
+		return mdt__tok_fail(why, -MDT_EPARSE, bi,
+		    "block %zu: holder: %s", i, err);
+	return 0;
+}
+
+/* ------------------------------------------------------------ blocks */
+
+static int
+decode_block(mdt_token *tok, size_t i, mdt_token_reason *why)
+{
+	mdt__tok_block *b = &tok->blocks[i];
+	mdt__mp_reader r;
+	dctx c = {tok, b};
+	uint64_t seen = 0;
+	int rc;
+
+	mdt__mp_reader_init(&r, b->raw, b->raw_len);
+	rc = mdt__mp_read_fields(&r, block_fields,
+	    sizeof(block_fields) / sizeof(block_fields[0]), &c, &seen);
+	if (rc == 0)
+		rc = mdt__mp_read_end(&r);
+	if (rc != 0)
+		return mdt__tok_fail(why, rc, (int)i, "block %zu: %s", i, r.err);
+	b->has = (unsigned)seen;
+	if ((rc = check_presence(b, i, tok->nblocks, why)) != 0)
+		return rc;
+	return check_values(b, i, why);
+}
+
+/* Effective values: the fold that accessors and checks read. */
+static void
+fold(mdt_token *tok)
+{
+	const mdt__tok_block *b0 = &tok->blocks[0];
+
+	tok->ntasks = 0;
+	if (b0->parent != NULL)
+		tok->tasks[tok->ntasks++] = b0->parent;
+	tok->has_parent = b0->parent != NULL;
+	tok->exp = INT64_MAX;
+	tok->depth = b0->depth;
+	for (size_t i = 0; i < tok->nblocks; i++) {
+		const mdt__tok_block *b = &tok->blocks[i];
+
+		if (b->task != NULL)
+			tok->tasks[tok->ntasks++] = b->task;
+		if (b->holder != NULL) {
+			tok->holder = b->holder;
+			tok->holder_key = b->holder_key;
+		}
+		if ((b->has & MDT_TOKEN_F(MDT_TOKEN_FIELD_EXPIRES_AT)) &&
+		    b->exp < tok->exp) {
+			tok->exp = b->exp;
+			tok->exp_block = (int)i;
+		}
+		if ((b->has & MDT_TOKEN_F(MDT_TOKEN_FIELD_DEPTH)) &&
+		    b->depth < tok->depth)
+			tok->depth = b->depth;
+		if (tok->audience == NULL)
+			tok->audience = b->audience;
+		if (tok->resource == NULL)
+			tok->resource = b->resource;
+	}
+	tok->sealed = tok->blocks[tok->nblocks - 1].sealed;
+}
+
+/* ---------------------------------------------------------- envelope */
+
+static int
+rd_env_version(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	uint64_t v;
+	int rc = mdt__mp_read_uint(r, &v);
+
+	(void)f;
+	(void)ctx;
+	if (rc != 0)
+		return rc;
+	if (v != MDT_TOKEN_VERSION)
+		return mdt__mp_fail(r, -MDT_EVERSION,
+		    "token version %llu not supported", (unsigned long long)v);
+	return 0;
+}
+
+static int
+rd_env_blocks(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+	size_t n, two;
+	int rc;
+
+	(void)f;
+	if ((rc = mdt__mp_read_array(r, &n, MDT_TOKEN_BLOCKS_MAX)) != 0)
+		return rc;
+	if (n == 0)
+		return mdt__mp_fail(r, -MDT_EDECODE, "no blocks");
+	for (size_t i = 0; i < n; i++) {
+		mdt__tok_block *b = &c->tok->blocks[i];
+
+		if ((rc = mdt__mp_read_array(r, &two, 2)) != 0)
+			return rc;
+		if (two != 2)
+			return mdt__mp_fail(r, -MDT_EDECODE,
+			    "block %zu: [bytes, signature] expected", i);
+		if ((rc = mdt__mp_read_bin(r, &b->raw, &b->raw_len,
+		    MDT_TOKEN_BLOCK_BYTES_MAX)) != 0 ||
+		    (rc = mdt__mp_read_bin_fixed(r, &b->sig,
+		    MDT_KEY_SIG_BYTES)) != 0)
+			return mdt__mp_fail(r, rc, "block %zu", i);
+		mdt__mp_leave(r);
+	}
+	mdt__mp_leave(r);
+	c->tok->nblocks = n;
+	return 0;
+}
+
+static int
+rd_env_proof(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+{
+	dctx *c = ctx;
+
+	(void)f;
+	return mdt__mp_read_bin_fixed(r, &c->tok->proof, MDT_KEY_SEED_BYTES);
+}
+
+static const mdt__mp_field env_fields[] = {
+	{MDT__TOK_ENV_VERSION, "version", rd_env_version, 0},
+	{MDT__TOK_ENV_BLOCKS, "blocks", rd_env_blocks, 0},
+	{MDT__TOK_ENV_PROOF, "proof", rd_env_proof, 0},
+};
+
+static int
+decode_envelope(mdt_token *tok, mdt_token_reason *why)
+{
+	mdt__mp_reader r;
+	dctx c = {tok, NULL};
+	uint64_t seen = 0;
+	const uint64_t need = (1u << MDT__TOK_ENV_VERSION) |
+	    (1u << MDT__TOK_ENV_BLOCKS);
+	int rc;
+
+	mdt__mp_reader_init(&r, tok->enc, tok->enc_len);
+	rc = mdt__mp_read_fields(&r, env_fields,
+	    sizeof(env_fields) / sizeof(env_fields[0]), &c, &seen);
+	if (rc == 0)
+		rc = mdt__mp_read_end(&r);
+	if (rc != 0)
+		return mdt__tok_fail(why, rc, -1, "token: %s", r.err);
+	if ((seen & need) != need)
+		return mdt__tok_fail(why, -MDT_EDECODE, -1,
+		    "token: version or blocks missing");
+	return 0;
+}
+
+static int
+token_alloc(const uint8_t *buf, size_t len, mdt_token **out)
+{
+	mdt_token *tok = mdt__calloc(1, sizeof(*tok));
+
+	if (tok == NULL)
+		return -MDT_ENOMEM;
+	tok->mem_len = 2 * len;
+	if ((tok->mem = mdt__malloc(tok->mem_len)) == NULL) {
+		mdt__free(tok);
+		return -MDT_ENOMEM;
+	}
+	memcpy(tok->mem, buf, len);
+	tok->enc = tok->mem;
+	tok->enc_len = len;
+	tok->arena = (char *)tok->mem + len;
+	tok->arena_cap = len;
+	*out = tok;
+	return 0;
+}
+
+int
+mdt__tok_decode(const uint8_t *buf, size_t len, mdt_token **out,
+    mdt_token_reason *why)
+{
+	mdt_token *tok;
+	int rc;
+
+	if (buf == NULL || out == NULL || len == 0)
+		return mdt__tok_fail(why, -MDT_EINVAL, -1, "no token bytes");
+	if (len > MDT_TOKEN_BYTES_MAX)
+		return mdt__tok_fail(why, -MDT_ETOOBIG, -1,
+		    "token of %zu bytes exceeds %d", len, MDT_TOKEN_BYTES_MAX);
+	if ((rc = token_alloc(buf, len, &tok)) != 0)
+		return mdt__tok_fail(why, rc, -1, "out of memory");
+	rc = decode_envelope(tok, why);
+	for (size_t i = 0; rc == 0 && i < tok->nblocks; i++)
+		rc = decode_block(tok, i, why);
+	if (rc == 0 && (tok->proof == NULL) != tok->blocks[tok->nblocks - 1].sealed)
+		rc = mdt__tok_fail(why, -MDT_EDECODE, (int)tok->nblocks - 1,
+		    tok->proof == NULL ? "unsealed token without its secret" :
+		    "sealed token carries a secret");
+	if (rc != 0) {
+		mdt_token_free(tok);
+		return rc;
+	}
+	fold(tok);
+	mdt__tok_ok(why);
+	*out = tok;
+	return 0;
+}
+
+int
+mdt_token_decode(const uint8_t *buf, size_t len, mdt_token **out,
+    mdt_token_reason *why)
+{
+	return mdt__tok_decode(buf, len, out, why);
+}
+
+int
+mdt_token_decode_text(const char *text, size_t len, mdt_token **out,
+    mdt_token_reason *why)
+{
+	size_t pre = sizeof(MDT_TOKEN_TEXT_PREFIX) - 1, n, cap;
+	uint8_t *bin;
+	int rc;
+
+	if (text == NULL || out == NULL)
+		return mdt__tok_fail(why, -MDT_EINVAL, -1, "no token text");
+	if (len > MDT_TOKEN_TEXT_MAX)
+		return mdt__tok_fail(why, -MDT_ETOOBIG, -1,
+		    "token text of %zu bytes exceeds %d", len,
+		    MDT_TOKEN_TEXT_MAX);
+	if (len < pre || memcmp(text, MDT_TOKEN_TEXT_PREFIX, pre) != 0)
+		return mdt__tok_fail(why, -MDT_EDECODE, -1,
+		    "token text does not start with \"%s\"",
+		    MDT_TOKEN_TEXT_PREFIX);
+	cap = (len - pre) / 4 * 3 + 3;
+	if ((bin = mdt__malloc(cap)) == NULL)
+		return mdt__tok_fail(why, -MDT_ENOMEM, -1, "out of memory");
+	if (mdt__b64url_decode(text + pre, len - pre, bin, cap, &n) != 0)
+		rc = mdt__tok_fail(why, -MDT_EDECODE, -1,
+		    "token text is not canonical base64url after \"%s\"",
+		    MDT_TOKEN_TEXT_PREFIX);
+	else
+		rc = mdt__tok_decode(bin, n, out, why);
+	/* The binary form may carry the token's secret. */
+	sodium_memzero(bin, cap);
+	mdt__free(bin);
+	return rc;
+}
+
+void
+mdt_token_free(mdt_token *tok)
+{
+	if (tok == NULL)
+		return;
+	for (size_t i = 0; i < MDT_TOKEN_BLOCKS_MAX; i++)
+		mdt_scope_set_free(tok->blocks[i].scopes);
+	if (tok->mem != NULL) {
+		sodium_memzero(tok->mem, tok->mem_len);
+		mdt__free(tok->mem);
+	}
+	mdt__free(tok);
+}

@@ -1,0 +1,230 @@
+/*
+ * Creating tokens: mint (block 0, root key), attenuate (a block signed
+ * with the carried secret), seal, and single-action tokens.  Every token
+ * made here goes through the same strict decoder and attenuation rules as
+ * a token received from elsewhere before it is handed out.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <mandate/spiffe.h>
+
+#include "alloc_int.h"
+#include "key_int.h"
+#include "token_int.h"
+
+static int
+next_key(const mdt__tok_build *bd, mdt_keypair **kp)
+{
+	return bd->next_seed != NULL ? mdt_keypair_from_seed(bd->next_seed, kp) :
+	    mdt_keypair_generate(kp);
+}
+
+/* Signs the written block and writes the whole envelope into env. */
+static int
+seal_envelope(const mdt__tok_build *bd, const uint8_t *raw, size_t raw_len,
+    const uint8_t *proof, mdt__mp_writer *env)
+{
+	uint8_t sig[MDT_KEY_SIG_BYTES];
+	const mdt_token *p = bd->prev;
+	mdt__tok_raw extra;
+	int rc;
+
+	rc = mdt__tok_sign_block(bd->signer, p == NULL ? 0 :
+	    (uint32_t)p->nblocks, p == NULL ? NULL : p->blocks[p->nblocks - 1].sig,
+	    raw, raw_len, sig);
+	if (rc != 0)
+		return rc;
+	extra = (mdt__tok_raw){raw, raw_len, sig};
+	return mdt__tok_write_envelope(env, p, &extra, proof);
+}
+
+static int
+finish(const mdt__tok_build *bd, mdt__mp_writer *env, mdt_token **out,
+    mdt_token_reason *why)
+{
+	uint8_t *bytes;
+	size_t len;
+	mdt_token *tok;
+	int rc = mdt__mp_writer_take(env, &bytes, &len);
+
+	if (rc != 0)
+		return mdt__tok_fail(why, rc, -1, "token too large to encode");
+	rc = mdt__tok_decode(bytes, len, &tok, why);
+	sodium_memzero(bytes, len);
+	mdt__free(bytes);
+	if (rc != 0)
+		return rc;
+	if ((rc = mdt__tok_rules(tok, why)) != 0) {
+		mdt_token_free(tok);
+		return rc;
+	}
+	tok->root = *bd->root;
+	tok->verified = 1;
+	*out = tok;
+	return 0;
+}
+
+/* Writes block b, signs it, appends it and decodes the result. */
+int
+mdt__tok_assemble(const mdt__tok_build *bd, mdt__tok_block *b, mdt_token **out,
+    mdt_token_reason *why)
+{
+	uint8_t raw[MDT_TOKEN_BLOCK_BYTES_MAX], seed[MDT_KEY_SEED_BYTES];
+	mdt_keypair *nk = NULL;
+	mdt_pubkey npk;
+	mdt__mp_writer w, env;
+	int rc;
+
+	if (!b->sealed) {
+		if ((rc = next_key(bd, &nk)) != 0)
+			return mdt__tok_fail(why, rc, -1, "no next key");
+		mdt_keypair_public(nk, &npk);
+		mdt_keypair_seed(nk, seed);
+		mdt_keypair_free(nk);
+		b->next_key = npk.bytes;
+		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_NEXT_KEY);
+	} else {
+		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_SEALED);
+	}
+	mdt__mp_writer_init(&w, raw, sizeof(raw));
+	mdt__mp_writer_init_dyn(&env, MDT_TOKEN_BYTES_MAX);
+	if ((rc = mdt__tok_write_block(&w, b, bd->scopes)) != 0)
+		rc = mdt__tok_fail(why, rc, -1, rc == -MDT_ETOOBIG ?
+		    "block exceeds %d bytes" : "block cannot be encoded",
+		    MDT_TOKEN_BLOCK_BYTES_MAX);
+	else if ((rc = seal_envelope(bd, raw, w.len, b->sealed ? NULL : seed,
+	    &env)) != 0)
+		rc = mdt__tok_fail(why, rc, -1, rc == -MDT_ETOOBIG ?
+		    "token exceeds %d bytes" : "cannot sign the block",
+		    MDT_TOKEN_BYTES_MAX);
+	else
+		rc = finish(bd, &env, out, why);
+	mdt__mp_writer_dispose(&env);
+	sodium_memzero(seed, sizeof(seed));
+	return rc;
+}
+
+/* ------------------------------------------------------------- mint */
+
+int
+mdt__tok_check_str(const char *s, size_t max, const char *name, int block,
+    mdt_token_reason *why)
+{
+	size_t n;
+
+	if (s == NULL)
+		return mdt__tok_fail(why, -MDT_EINVAL, block, "%s missing",
+		    name);
+	n = strnlen(s, max + 1);
+	if (n == 0 || n > max)
+		return mdt__tok_fail(why, n == 0 ? -MDT_EINVAL : -MDT_ETOOBIG,
+		    block, "%s must be 1..%zu bytes", name, max);
+	if (!mdt__mp_text_ok(s, n))
+		return mdt__tok_fail(why, -MDT_EPARSE, block,
+		    "%s is not printable UTF-8", name);
+	return 0;
+}
+
+int
+mdt__tok_check_holder(const char *id, const mdt_pubkey *key, int block,
+    mdt_token_reason *why)
+{
+	char err[MDT_ERRMSG_MAX];
+	int rc;
+
+	if ((rc = mdt__tok_check_str(id, MDT__TOK_HOLDER_MAX, "holder", block,
+	    why)) != 0)
+		return rc;
+	if (key == NULL)
+		return mdt__tok_fail(why, -MDT_EINVAL, block,
+		    "holder key missing");
+	if (mdt_spiffe_validate(id, strlen(id), err, sizeof(err)) != 0)
+		return mdt__tok_fail(why, -MDT_EPARSE, block,
+		    "holder is not a SPIFFE id: %s", err);
+	return 0;
+}
+
+static int
+check_mint(const mdt_token_mint_params *p, mdt_token_reason *why)
+{
+	const struct {
+		const char *v;
+		size_t max;
+		const char *name;
+		int optional;
+	} strs[] = {
+		{p->task_id, MDT_TOKEN_STR_MAX, "task id", 1},
+		{p->parent_task_id, MDT_TOKEN_STR_MAX, "parent task id", 1},
+		{p->clinician, MDT_TOKEN_STR_MAX, "clinician", 0},
+		{p->patient, MDT_TOKEN_STR_MAX, "patient", 0},
+		{p->purpose, MDT__TOK_PURPOSE_MAX, "purpose", 0},
+		{p->audience, MDT_TOKEN_STR_MAX, "audience", 1},
+	};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if ((strs[i].v != NULL || !strs[i].optional) &&
+		    (rc = mdt__tok_check_str(strs[i].v, strs[i].max,
+		    strs[i].name, 0, why)) != 0)
+			return rc;
+	if ((rc = mdt__tok_check_holder(p->holder_id, p->holder_key, 0,
+	    why)) != 0)
+		return rc;
+	if (!mdt__tok_purpose_ok(p->purpose))
+		return mdt__tok_fail(why, -MDT_EPARSE, 0,
+		    "purpose %s is not a PurposeOfUse code", p->purpose);
+	if (p->scopes == NULL)
+		return mdt__tok_fail(why, -MDT_EINVAL, 0, "scopes missing");
+	if (p->issued_at < 0 || p->expires_at <= p->issued_at)
+		return mdt__tok_fail(why, -MDT_EINVAL, 0,
+		    "expiry must follow a non-negative issued-at");
+	if (p->depth > MDT_TOKEN_DEPTH_MAX)
+		return mdt__tok_fail(why, -MDT_ETOOBIG, 0,
+		    "depth %u above %d", p->depth, MDT_TOKEN_DEPTH_MAX);
+	return 0;
+}
+
+int
+mdt_token_mint(const mdt_keypair *root, const mdt_token_mint_params *p,
+    mdt_token **out, mdt_token_reason *why)
+{
+	mdt__tok_block b;
+	uint8_t kid[MDT_KEY_ID_BYTES], rnd[16];
+	char task[2 * sizeof(rnd) + 1];
+	mdt_pubkey rpk;
+	mdt__tok_build bd;
+	int rc;
+
+	if (root == NULL || p == NULL || out == NULL)
+		return mdt__tok_fail(why, -MDT_EINVAL, -1, "missing argument");
+	if ((rc = check_mint(p, why)) != 0 || (rc = mdt__sodium_init()) != 0)
+		return rc;
+	mdt_keypair_public(root, &rpk);
+	mdt_key_id(&rpk, kid);
+	if (p->task_id == NULL) {
+		randombytes_buf(rnd, sizeof(rnd));
+		mdt__hex(rnd, sizeof(rnd), task);
+	}
+	memset(&b, 0, sizeof(b));
+	b.has = MDT__TOK_B0_REQUIRED;
+	b.version = MDT_TOKEN_VERSION;
+	b.kid = kid;
+	b.task = p->task_id != NULL ? p->task_id : task;
+	b.parent = p->parent_task_id;
+	b.iat = p->issued_at;
+	b.exp = p->expires_at;
+	b.holder = p->holder_id;
+	b.holder_key = p->holder_key->bytes;
+	b.clinician = p->clinician;
+	b.patient = p->patient;
+	b.purpose = p->purpose;
+	b.depth = p->depth;
+	b.audience = p->audience;
+	if (p->parent_task_id != NULL)
+		b.has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_PARENT_TASK);
+	if (p->audience != NULL)
+		b.has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_AUDIENCE);
+	bd = (mdt__tok_build){NULL, root, &rpk, p->next_seed, p->scopes};
+	return mdt__tok_assemble(&bd, &b, out, why);
+}

@@ -1,0 +1,185 @@
+/*
+ * Shared fixture of the audit store suites: a store file in a fresh
+ * temporary folder, a real Ed25519 checkpoint key, record builders, and
+ * a verify runner that collects the issues.  Header-only (static) so
+ * each suite stays one file.
+ */
+#ifndef MDT_STORE_FIXTURE_H
+#define MDT_STORE_FIXTURE_H
+
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include <mandate/audit.h>
+
+typedef struct fx {
+	char dir[64];
+	char path[128];
+	uint8_t seed[32], pk[32];
+	mdt_store *s;
+} fx;
+
+#define FX_ISSUES_MAX 64
+
+typedef struct fx_issues {
+	size_t n;
+	mdt_audit_issue v[FX_ISSUES_MAX];
+} fx_issues;
+
+static inline void
+fx_open_opts(fx *f, mdt_store_opts *o)
+{
+	char err[MDT_ERRMSG_MAX];
+	int rc;
+
+	o->seal_seed = f->seed;
+	rc = mdt_store_open(f->path, o, &f->s, err, sizeof(err));
+	ck_assert_msg(rc == 0, "open: %s: %s", mdt_strerror(rc), err);
+}
+
+static inline void
+fx_open(fx *f)
+{
+	mdt_store_opts o = {.checkpoint_every = 10};
+
+	fx_open_opts(f, &o);
+}
+
+static inline void
+fx_init(fx *f)
+{
+	uint8_t sk[64];
+
+	ck_assert_int_ge(sodium_init(), 0);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/mdt-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/audit.db", f->dir);
+	randombytes_buf(f->seed, sizeof(f->seed));
+	crypto_sign_seed_keypair(f->pk, sk, f->seed);
+	sodium_memzero(sk, sizeof(sk));
+	f->s = NULL;
+}
+
+static inline void
+fx_close(fx *f)
+{
+	mdt_store_close(f->s);
+	f->s = NULL;
+}
+
+static inline void
+fx_cleanup(fx *f)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	char p[160];
+
+	fx_close(f);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+}
+
+static inline void
+fx_root(fx *f, const char *id)
+{
+	mdt_audit_task t = {.task_id = id, .operation = "open",
+	    .clinician = "dr-who", .patient = "pat-001", .purpose = "TREAT",
+	    .holder = "spiffe://clinic.example/orchestrator",
+	    .scopes = "patient/*.rs", .token_id = "tok-root",
+	    .expires_ms = mdt_store_now_ms() + 60000};
+	int rc = mdt_store_add_task(f->s, &t, 0, NULL);
+
+	ck_assert_msg(rc == 0, "root %s: %s", id, mdt_strerror(rc));
+}
+
+static inline int
+fx_child(fx *f, const char *id, const char *parent, uint32_t depth,
+    uint32_t max_children)
+{
+	mdt_audit_task t = {.task_id = id, .parent_id = parent,
+	    .operation = "delegate", .depth = depth, .clinician = "dr-who",
+	    .patient = "pat-001", .purpose = "TREAT",
+	    .from_agent = "spiffe://clinic.example/orchestrator",
+	    .holder = "spiffe://clinic.example/labs",
+	    .scopes = "patient/Observation.rs", .token_id = "tok-child",
+	    .expires_ms = mdt_store_now_ms() + 60000};
+
+	return mdt_store_add_task(f->s, &t, max_children, NULL);
+}
+
+static inline uint64_t
+fx_decision(fx *f, const char *req, const char *task, mdt_audit_verdict v)
+{
+	mdt_audit_decision d = {.request_id = req, .operation = "authorize",
+	    .verdict = v, .reasons = v == MDT_AUDIT_ALLOW ? "{}" :
+	    "{\"failed\":\"scope\",\"layer\":\"clinician\"}",
+	    .policy_ids = "[\"permit-care-team\"]", .policy_hash = "ab12",
+	    .task_id = task, .token_id = "tok-child", .clinician = "dr-who",
+	    .agent = "spiffe://clinic.example/labs",
+	    .agent_chain = "[\"spiffe://clinic.example/orchestrator\","
+	    "\"spiffe://clinic.example/labs\"]", .patient = "pat-001",
+	    .purpose = "TREAT", .action = "read",
+	    .resource = "Observation/obs-1"};
+	uint64_t seq = 0;
+	int rc = mdt_store_append_decision(f->s, &d, &seq);
+
+	ck_assert_msg(rc == 0, "decision %s: %s", req, mdt_strerror(rc));
+	ck_assert_uint_gt(seq, 0);
+	return seq;
+}
+
+static inline void
+fx_collect(void *arg, const mdt_audit_issue *is)
+{
+	fx_issues *c = arg;
+
+	if (c->n < FX_ISSUES_MAX)
+		c->v[c->n++] = *is;
+}
+
+/* Verifies the file; returns the status, issues in *out. */
+static inline int
+fx_verify(fx *f, fx_issues *out, mdt_audit_report *rep)
+{
+	char err[MDT_ERRMSG_MAX] = "";
+
+	memset(out, 0, sizeof(*out));
+	return mdt_store_verify(f->path, f->pk, fx_collect, out, rep, err,
+	    sizeof(err));
+}
+
+/* True when an issue of kind covers seq. */
+static inline int
+fx_has(const fx_issues *c, mdt_audit_issue_kind kind, uint64_t seq)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].kind == kind && c->v[i].seq <= seq &&
+		    seq <= c->v[i].seq_end)
+			return 1;
+	return 0;
+}
+
+/* Runs SQL directly on the file, as an attacker with write access. */
+static inline void
+fx_sql(fx *f, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(f->path, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+	sqlite3_close(db);
+}
+
+#endif
