@@ -541,9 +541,10 @@ brk_server_drain(brk_broker *b)
 	int64_t until = brk_now_ms() + b->cfg.drain_ms;
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 
+	/* contexts stop receiving; the timer answers parked waits; the
+	 * listeners (and with them the connections) close only once every
+	 * answer is out */
 	atomic_store(&b->stopping, 1);
-	for (size_t i = 0; i < b->nlisteners; i++)
-		nng_listener_close(b->listeners[i]);
 	for (size_t i = 0; i < b->nctx; i++)
 		if (b->ctxs[i].aio != NULL && b->ctxs[i].state == BRK_CTX_RECV)
 			nng_aio_cancel(b->ctxs[i].aio);
@@ -552,6 +553,9 @@ brk_server_drain(brk_broker *b)
 	if (atomic_load(&b->busy) > 0)
 		BLOG(b, BRK_WARN, "drain.timeout", "requests_left=%d",
 		    atomic_load(&b->busy));
+	nanosleep(&ts, NULL); /* let the last replies leave the pipes */
+	for (size_t i = 0; i < b->nlisteners; i++)
+		nng_listener_close(b->listeners[i]);
 }
 
 void
