@@ -58,7 +58,7 @@ static const struct brk_cfg_entry table[] = {
 	  "space-separated agent SPIFFE ids allowed the admin tree query", NULL },
 	{ "log_level", S(log_level), "info", 1, "--log-level",
 	  "debug, info, warn or error", brk_log_apply },
-	{ "workers", I(workers, 1, 256), "16", 0, "--workers",
+	{ "workers", I(workers, 2, 1024), "32", 0, "--workers",
 	  "request worker threads", NULL },
 	{ "contexts", I(contexts, 8, 65536), "1024", 0, "--contexts",
 	  "concurrent requests (nng contexts), long polls included", NULL },
