@@ -200,6 +200,8 @@ void brk_server_stop(brk_broker *b);
 /* Sends the finished writer's bytes as the reply of c (and its
  * followers), records it for resends, frees w.  Any thread. */
 void brk_reply(struct brk_ctx *c, mdt_wire_writer *w);
+/* Writes the reply's "error" map for d (with "policies" when any). */
+int brk_put_deny(mdt_wire_writer *w, const struct brk_deny *d);
 /* Builds and sends an error reply. */
 void brk_reply_deny(struct brk_ctx *c, const struct brk_deny *d);
 void brk_reply_error(struct brk_ctx *c, int status, const char *reason,

@@ -203,8 +203,7 @@ reply_refusal(struct brk_ctx *c, const struct brk_deny *d,
 	if (w != NULL && (mdt_wire_put_cstr(w, "decision", decision) ||
 	    (stepup != NULL && (mdt_wire_put_cstr(w, "stepup", stepup) ||
 	    mdt_wire_put_int(w, "expires", expires / 1000))) ||
-	    mdt_wire_put_error(w, d->status, d->reason, d->detail[0] ?
-	    d->detail : NULL))) {
+	    brk_put_deny(w, d))) {
 		mdt_wire_writer_free(w);
 		w = NULL;
 	}

@@ -189,13 +189,39 @@ brk_reply(struct brk_ctx *c, mdt_wire_writer *w)
 	mdt_wire_writer_free(w);
 }
 
+int
+brk_put_deny(mdt_wire_writer *w, const struct brk_deny *d)
+{
+	const char *code = mdt_wire_code_name(d->status);
+	char buf[BRK_DETAIL_MAX], *save = NULL;
+	size_t np = d->plist[0] != 0;
+	int rc;
+
+	if (code == NULL || d->status == 0)
+		return -MDT_EINVAL;
+	for (const char *p = d->plist; *p != 0; p++)
+		np += *p == ',';
+	rc = mdt_wire_begin_map(w, "error", 3 + (d->detail[0] != 0) +
+	    (np > 0)) || mdt_wire_put_cstr(w, "code", code) ||
+	    mdt_wire_put_int(w, "status", d->status) ||
+	    mdt_wire_put_cstr(w, "reason", d->reason) ||
+	    (d->detail[0] != 0 && mdt_wire_put_cstr(w, "detail", d->detail)) ||
+	    (np > 0 && mdt_wire_begin_array(w, "policies", np));
+	snprintf(buf, sizeof(buf), "%s", d->plist);
+	for (char *t = strtok_r(buf, ",", &save); rc == 0 && t != NULL;
+	    t = strtok_r(NULL, ",", &save))
+		rc = mdt_wire_put_cstr(w, NULL, t);
+	if (rc == 0 && np > 0)
+		rc = mdt_wire_end(w);
+	return rc != 0 ? -MDT_EINVAL : mdt_wire_end(w);
+}
+
 void
 brk_reply_deny(struct brk_ctx *c, const struct brk_deny *d)
 {
 	mdt_wire_writer *w = brk_reply_writer(c, 0);
 
-	if (w != NULL && mdt_wire_put_error(w, d->status, d->reason,
-	    d->detail[0] ? d->detail : NULL) != 0) {
+	if (w != NULL && brk_put_deny(w, d) != 0) {
 		mdt_wire_writer_free(w);
 		w = NULL;
 	}

@@ -270,6 +270,22 @@ START_TEST(cross_patient_and_narrowed_clinician)
 	    mdt_wire_put_cstr(w, "patient", "pat-002"), 0);
 	ck_assert_int_eq(bt_call(&s, w, &m), 0);
 	expect(m, "patient");
+	/* research is never a purpose: the forbid is named */
+	{
+		char *jwt = bt_assertion(&B, "dr-alice", "pat-001",
+		    "patient/*.rs", 0);
+		const mdt_wire_val *e;
+		const char *pol = NULL;
+		size_t n;
+		m = bt_open(&o, jwt, "pat-001", "HRESCH", "patient/*.rs");
+		ck_assert_str_eq(bt_reason(m), "policy.deny");
+		e = mdt_wire_map_get(mdt_wire_msg_root(m), "error");
+		ck_assert_int_eq(mdt_wire_val_str(mdt_wire_array_at(
+		    mdt_wire_map_get(e, "policies"), 0), &pol, &n), 0);
+		ck_assert_str_eq(pol, "forbid-research-marketing");
+		mdt_wire_msg_free(m);
+		free(jwt);
+	}
 	/* an open for a patient the assertion is not about */
 	{
 		char *jwt = bt_assertion(&B, "dr-alice", "pat-001",
