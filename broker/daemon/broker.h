@@ -106,7 +106,7 @@ struct brk_ctx {
 	brk_broker *b;
 	nng_ctx ctx;
 	nng_aio *aio;
-	enum brk_ctx_state state;
+	atomic_int state;        /* enum brk_ctx_state; read by drain */
 	nng_msg *msg;            /* the request as received */
 	mdt_wire_msg *req;
 	const mdt_wire_val *root;
@@ -230,7 +230,7 @@ void brk_op_auth(struct brk_worker *w, struct brk_ctx *c);
 /* idem.c: replies kept for resent requests. */
 enum brk_idem_result { BRK_IDEM_NEW, BRK_IDEM_DONE, BRK_IDEM_FOLLOW,
     BRK_IDEM_CONFLICT };
-int brk_idem_new(size_t max, struct brk_idem **out);
+int brk_idem_new(size_t max, int64_t ttl_s, struct brk_idem **out);
 void brk_idem_free(struct brk_idem *m);
 /* Registers c's key; DONE copies the stored reply into *reply. */
 enum brk_idem_result brk_idem_begin(brk_broker *b, struct brk_ctx *c,
@@ -239,7 +239,7 @@ enum brk_idem_result brk_idem_begin(brk_broker *b, struct brk_ctx *c,
  * followers (returned). */
 struct brk_ctx *brk_idem_finish(brk_broker *b, struct brk_ctx *c,
     const uint8_t *buf, size_t len);
-void brk_idem_sweep(brk_broker *b, int64_t now_ms, int64_t ttl_s);
+void brk_idem_sweep(brk_broker *b, int64_t now_ms);
 
 /* queue.c: work and result items, next long polls. */
 int brk_queues_new(struct brk_queues **out);

@@ -29,13 +29,14 @@ struct ient {
 struct brk_idem {
 	pthread_mutex_t lock;
 	size_t nb, count, max;
+	int64_t ttl_ms;
 	struct ient **b;
 	struct ient *oldest, *newest;
 	uint8_t skey[crypto_shorthash_KEYBYTES];
 };
 
 int
-brk_idem_new(size_t max, struct brk_idem **out)
+brk_idem_new(size_t max, int64_t ttl_s, struct brk_idem **out)
 {
 	struct brk_idem *m = mdt__calloc(1, sizeof(*m));
 
@@ -50,6 +51,7 @@ brk_idem_new(size_t max, struct brk_idem **out)
 		return -MDT_ENOMEM;
 	}
 	m->max = max;
+	m->ttl_ms = ttl_s * 1000;
 	randombytes_buf(m->skey, sizeof(m->skey));
 	pthread_mutex_init(&m->lock, NULL);
 	*out = m;
@@ -209,10 +211,10 @@ brk_idem_finish(brk_broker *b, struct brk_ctx *c, const uint8_t *buf,
 }
 
 void
-brk_idem_sweep(brk_broker *b, int64_t now_ms, int64_t ttl_s)
+brk_idem_sweep(brk_broker *b, int64_t now_ms)
 {
 	struct brk_idem *m = b->idem;
-	int64_t ttl = ttl_s * 1000;
+	int64_t ttl = m->ttl_ms;
 
 	pthread_mutex_lock(&m->lock);
 	while (m->oldest != NULL && m->oldest->done &&

@@ -210,7 +210,7 @@ init_state(brk_broker *b, char *err, size_t errlen)
 	if (rc != 0)
 		return rc;
 	if (brk_sessions_new(&b->sessions) || brk_idem_new(
-	    (size_t)b->cfg.idem_max, &b->idem) || brk_queues_new(&b->queues) ||
+	    (size_t)b->cfg.idem_max, b->cfg.idem_ttl, &b->idem) || brk_queues_new(&b->queues) ||
 	    brk_stepups_new(&b->stepups) || brk_clinicians_new(&b->clinicians) ||
 	    mdt_token_cache_new(4096, &b->tcache)) {
 		snprintf(err, errlen, "out of memory");

@@ -382,7 +382,7 @@ timer_main(void *arg)
 {
 	brk_broker *b = arg;
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	int64_t last_idem = 0, idem_ttl = b->cfg.idem_ttl; /* not reloadable */
+	int64_t last_idem = 0;
 
 	while (atomic_load(&b->stopping) < 2) {
 		int64_t now = brk_now_ms();
@@ -391,7 +391,7 @@ timer_main(void *arg)
 		brk_queue_sweep(b, now, all);
 		brk_stepup_sweep(&b->workers[0], b, now, all);
 		if (now - last_idem > 1000) {
-			brk_idem_sweep(b, now, idem_ttl);
+			brk_idem_sweep(b, now);
 			last_idem = now;
 		}
 		nanosleep(&ts, NULL);
