@@ -401,6 +401,47 @@ timer_main(void *arg)
 
 /* ------------------------------------------------------------ sockets */
 
+#define PEM_MAX (64u << 10)
+
+/* Reads a PEM file (at most PEM_MAX bytes) as a NUL-terminated string.
+ * Caller frees with mdt__free. */
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = f != NULL ? mdt__malloc(PEM_MAX + 1) : NULL;
+	size_t n = 0;
+
+	if (buf != NULL) {
+		n = fread(buf, 1, PEM_MAX + 1, f);
+		if (n > PEM_MAX || ferror(f)) {
+			mdt__free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = 0;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return buf;
+}
+
+/* The broker's certificate and key, from two PEM files. */
+static int
+tls_own_cert(brk_broker *b)
+{
+	char *cert = read_pem(b->cfg.tls_cert);
+	char *key = read_pem(b->cfg.tls_key);
+	int rv = cert != NULL && key != NULL ?
+	    nng_tls_config_own_cert(b->tls, cert, key, NULL) : NNG_ENOENT;
+
+	mdt__free(cert);
+	if (key != NULL)
+		sodium_memzero(key, strlen(key));
+	mdt__free(key);
+	return rv;
+}
+
 static int
 tls_setup(brk_broker *b, char *err, size_t errlen)
 {
@@ -414,15 +455,15 @@ tls_setup(brk_broker *b, char *err, size_t errlen)
 	}
 	rv = nng_tls_config_alloc(&b->tls, NNG_TLS_MODE_SERVER);
 	if (rv == 0)
-		rv = nng_tls_config_cert_key_file(b->tls, b->cfg.tls_cert,
-		    b->cfg.tls_key);
+		rv = tls_own_cert(b);
 	if (rv == 0 && b->cfg.tls_ca[0] != 0)
 		rv = nng_tls_config_ca_file(b->tls, b->cfg.tls_ca);
 	if (rv == 0)
 		rv = nng_tls_config_auth_mode(b->tls, b->cfg.tls_ca[0] != 0 ?
 		    NNG_TLS_AUTH_MODE_REQUIRED : NNG_TLS_AUTH_MODE_NONE);
 	if (rv != 0) {
-		snprintf(err, errlen, "TLS configuration: %s", nng_strerror(rv));
+		snprintf(err, errlen, "TLS configuration (tls_cert %.200s, "
+		    "tls_key, tls_ca): %s", b->cfg.tls_cert, nng_strerror(rv));
 		return -MDT_ECONFIG;
 	}
 	return 0;
