@@ -143,6 +143,8 @@ static int
 read_head(mdt__mp_reader *r, mdt__mp_kind want, const char *what,
     uint64_t *v, head *h)
 {
+	*v = 0;
+	*h = (head){MDT__MP_OTHER, 0, 0, 0};
 	if (r->off >= r->len)
 		return mdt__mp_fail(r, -MDT_EDECODE, "%s expected, input ends",
 		    what);
@@ -192,7 +194,7 @@ check_len_form(mdt__mp_reader *r, const head *h, uint64_t n,
 int
 mdt__mp_read_nil(mdt__mp_reader *r)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	head h;
 
 	return read_head(r, MDT__MP_NIL, "nil", &v, &h);
@@ -201,7 +203,7 @@ mdt__mp_read_nil(mdt__mp_reader *r)
 int
 mdt__mp_read_bool(mdt__mp_reader *r, int *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	head h;
 	int rc = read_head(r, MDT__MP_BOOL, "boolean", &v, &h);
 
@@ -213,7 +215,7 @@ mdt__mp_read_bool(mdt__mp_reader *r, int *out)
 int
 mdt__mp_read_uint(mdt__mp_reader *r, uint64_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	head h;
 	int rc = read_head(r, MDT__MP_UINT, "unsigned integer", &v, &h);
 	size_t need;
@@ -246,7 +248,7 @@ sign_extend(uint64_t v, size_t width)
 static int
 read_nint(mdt__mp_reader *r, int64_t *out)
 {
-	uint64_t raw;
+	uint64_t raw = 0;
 	head h;
 	int64_t v;
 	size_t need;
@@ -271,7 +273,7 @@ int
 mdt__mp_read_int(mdt__mp_reader *r, int64_t *out)
 {
 	mdt__mp_kind k = MDT__MP_OTHER;
-	uint64_t u;
+	uint64_t u = 0;
 	int rc = mdt__mp_peek(r, &k);
 
 	if (rc != 0)
@@ -292,7 +294,7 @@ read_bytes(mdt__mp_reader *r, mdt__mp_kind kind, const uint8_t **p,
     size_t *n, size_t max)
 {
 	const char *what = kind == MDT__MP_STR ? "string" : "binary";
-	uint64_t len;
+	uint64_t len = 0;
 	head h;
 	int rc = read_head(r, kind, what, &len, &h);
 
@@ -316,8 +318,8 @@ read_bytes(mdt__mp_reader *r, mdt__mp_kind kind, const uint8_t **p,
 int
 mdt__mp_read_str(mdt__mp_reader *r, const char **s, size_t *n, size_t max)
 {
-	const uint8_t *p;
-	size_t len;
+	const uint8_t *p = NULL;
+	size_t len = 0;
 	int rc = read_bytes(r, MDT__MP_STR, &p, &len, max);
 
 	if (rc != 0)
@@ -341,8 +343,8 @@ mdt__mp_read_bin(mdt__mp_reader *r, const uint8_t **p, size_t *n, size_t max)
 int
 mdt__mp_read_bin_fixed(mdt__mp_reader *r, const uint8_t **p, size_t n)
 {
-	const uint8_t *q;
-	size_t got;
+	const uint8_t *q = NULL;
+	size_t got = 0;
 	size_t start = r->off;
 	int rc = read_bytes(r, MDT__MP_BIN, &q, &got, n);
 
@@ -361,7 +363,7 @@ static int
 read_container(mdt__mp_reader *r, mdt__mp_kind kind, size_t *n, size_t max)
 {
 	const char *what = kind == MDT__MP_MAP ? "map" : "array";
-	uint64_t len;
+	uint64_t len = 0;
 	head h;
 	int rc = read_head(r, kind, what, &len, &h);
 

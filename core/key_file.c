@@ -148,7 +148,7 @@ int
 mdt_pubkey_load(const char *path, mdt_pubkey *out, char *err, size_t errlen)
 {
 	char buf[KEY_FILE_MAX];
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (path == NULL || out == NULL)
@@ -169,7 +169,7 @@ mdt_keypair_load(const char *path, mdt_keypair **out, char *err,
 {
 	char buf[KEY_FILE_MAX];
 	uint8_t seed[MDT_KEY_SEED_BYTES];
-	size_t len, pre = sizeof(MDT_KEY_SECRET_PREFIX) - 1, n = 0;
+	size_t len = 0, pre = sizeof(MDT_KEY_SECRET_PREFIX) - 1, n = 0;
 	int rc;
 
 	if (path == NULL || out == NULL)
