@@ -37,7 +37,7 @@ static const char *extra =
 static void
 setup(void)
 {
-	const char *args[] = { "--set", "stepup_timeout_ms=800", NULL };
+	const char *args[] = { "--set", "stepup_timeout_ms=2500", NULL };
 
 	ck_assert_int_eq(bt_setup(&B, extra), 0);
 	ck_assert_msg(bt_start(&B, args) == 0, "broker did not start (log %s)",
@@ -465,7 +465,7 @@ START_TEST(step_up_times_out)
 	char id[64];
 
 	parked(&o, &p, &sub, &th, &w, id, sizeof(id));
-	pthread_join(th, NULL); /* the broker's step-up timeout is 800 ms */
+	pthread_join(th, NULL); /* the broker's step-up timeout is 2.5 s */
 	expect(w.m, "step_up.timeout");
 	expect(decide(&o, MDT_OP_APPROVE, id, "dr-alice"), "step_up.unknown");
 	bt_close(&o);
