@@ -17,14 +17,17 @@
 
 static struct bt_broker B;
 
-/* coder may delegate to "deep", whose maxDepth stops a third hop. */
+/* coder may delegate to "deep", whose maxDepth stops a third hop, and
+ * back to the summarizer (a cycle). */
 static const char *extra =
     "[{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":"
     "\"spiffe://clinic.example/agent/coder\"},\"attrs\":{\"kind\":\"coding\","
     "\"ceiling\":[\"patient/Condition.rs\",\"patient/Procedure.rs\","
     "\"patient/Encounter.rs\",\"tool/codes.x\"],\"allowedTargets\":[{"
     "\"__entity\":{\"type\":\"Mandate::Agent\",\"id\":"
-    "\"spiffe://clinic.example/agent/deep\"}}],\"maxDepth\":2,"
+    "\"spiffe://clinic.example/agent/deep\"}},{\"__entity\":{\"type\":"
+    "\"Mandate::Agent\",\"id\":"
+    "\"spiffe://clinic.example/agent/summarizer\"}}],\"maxDepth\":2,"
     "\"maxFanout\":2,\"tools\":[],\"publicKey\":\"\"},\"parents\":[]},"
     "{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":"
     "\"spiffe://clinic.example/agent/deep\"},\"attrs\":{\"kind\":\"coding\","
@@ -196,7 +199,7 @@ START_TEST(widening_refused_at_every_hop)
 }
 END_TEST
 
-START_TEST(targets_and_depth)
+START_TEST(targets_depth_cycles)
 {
 	struct bt_conn o, s, k, d;
 	struct bt_task root, sub, leaf;
@@ -217,6 +220,9 @@ START_TEST(targets_and_depth)
 	/* a third hop would put deep below its maxDepth */
 	expect(bt_delegate(&k, MDT_OP_DELEGATE, leaf.id, leaf.tok, leaf.tlen,
 	    DEEP, "patient/Condition.rs"), "depth");
+	/* handing work back up the chain is a cycle */
+	expect(bt_delegate(&k, MDT_OP_DELEGATE, leaf.id, leaf.tok, leaf.tlen,
+	    BT_SUMM, "patient/Condition.rs"), "cycle");
 	/* a token presented by someone else than its holder */
 	expect(bt_delegate(&d, MDT_OP_DELEGATE, leaf.id, leaf.tok, leaf.tlen,
 	    DEEP, "patient/Condition.rs"), "token.holder");
@@ -513,7 +519,7 @@ suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, open_dispatch_delegate_authorize_complete);
 	tcase_add_test(tc, widening_refused_at_every_hop);
-	tcase_add_test(tc, targets_and_depth);
+	tcase_add_test(tc, targets_depth_cycles);
 	tcase_add_test(tc, fanout_limit);
 	tcase_add_test(tc, cross_patient_and_narrowed_clinician);
 	tcase_add_test(tc, step_up_approved_once);
