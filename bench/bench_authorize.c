@@ -261,6 +261,29 @@ prepare(void)
 	return rc;
 }
 
+/* CPU seconds (user + system) the broker process has used so far, or a
+ * negative value when /proc cannot tell. */
+static double
+broker_cpu_s(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)B.pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* fields after the parenthesised name: state is field 3, utime 14 */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d "
+	    "%*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void
 show(const char *name, struct result r)
 {
@@ -277,7 +300,7 @@ main(void)
 	struct result a1, a16, a64, e64, ah, eh;
 	char echo_url[600];
 	nng_socket es;
-	double half;
+	double half, cpu0, cpu1;
 
 	env();
 	if (bt_setup(&B, NULL) != 0 || bt_start(&B, args) != 0 ||
@@ -298,8 +321,14 @@ main(void)
 	show("authorize 1 client", a1);
 	a16 = run(0, B.url, 16, 2.0, 0);
 	show("authorize 16 clients", a16);
+	cpu0 = broker_cpu_s();
 	a64 = run(0, B.url, 64, 2.0, 0);
+	cpu1 = broker_cpu_s();
 	show("authorize 64 clients", a64);
+	if (cpu0 >= 0 && cpu1 >= 0 && a64.n > 0)
+		printf("broker CPU per authorize at 64 clients: %.0f us "
+		    "(user+system of the broker process)\n",
+		    (cpu1 - cpu0) * 1e6 / (double)a64.n);
 	e64 = run(1, echo_url, 64, 2.0, 0);
 	show("nng echo 64 clients", e64);
 	half = 0.5 * (a64.rps > a16.rps ? a64.rps : a16.rps);

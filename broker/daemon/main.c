@@ -4,6 +4,7 @@
  * signal loop (SIGHUP reloads, SIGTERM/SIGINT drain and stop), then tears
  * down in reverse order.  Signal handlers only set flags.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,19 @@ loop(brk_broker *b)
 	BLOG(b, BRK_INFO, "stop", "signal received, draining");
 }
 
+/* Dozens of workers each get a malloc arena; with glibc's default trim
+ * threshold every request's frees hand pages back (madvise) and the next
+ * request faults them in again, which cost more CPU than the request's
+ * own work.  Keep freed memory in the process instead. */
+static void
+tune_malloc(void)
+{
+#if defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
+	(void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	(void)mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -302,6 +316,7 @@ main(int argc, char **argv)
 	char err[MDT_ERRMSG_MAX] = "";
 	int rc;
 
+	tune_malloc();
 	pthread_mutex_init(&b.snap_lock, NULL);
 	pthread_mutex_init(&b.jobs_lock, NULL);
 	pthread_mutex_init(&b.pub_lock, NULL);

@@ -225,32 +225,74 @@ mdt_store_count_children(mdt_store *store, const char *task_id,
 	return rc;
 }
 
+/* One hop: does id exist, its parent (copied; caller frees) and whether
+ * id has ended.  Returns 0 or a negative MDT_E*. */
+static int
+chain_hop(mdt_store *s, mdt__reader *r, const char *id, int *exists,
+    char **parent, int *ended)
+{
+	sqlite3_stmt *st = r->st[MDT__R_CHAIN_ENDED];
+	const unsigned char *p;
+	int rc;
+
+	*parent = NULL;
+	sqlite3_reset(st);
+	rc = bind_id(s, r, st, id);
+	if (rc == 0 && (rc = step(s, r, st)) != 1)
+		return rc == 0 ? mdt__store_sqlerr(s, r->db, SQLITE_ERROR,
+		    "chain") : rc;
+	*exists = sqlite3_column_int(st, 0) != 0;
+	*ended = sqlite3_column_int(st, 2) != 0;
+	p = sqlite3_column_text(st, 1);
+	if (p != NULL) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+		if ((*parent = mdt__malloc(n + 1)) == NULL)
+			return -MDT_ENOMEM;
+		memcpy(*parent, p, n + 1);
+	}
+	return 0;
+}
+
+/* Walks from task_id up to its root (at most MDT__STORE_TREE_DEPTH_MAX
+ * hops) and reports the nearest ended task on the way. */
 int
 mdt_store_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
     char *revoked_by, size_t len)
 {
 	mdt__reader *r;
-	sqlite3_stmt *st;
-	int rc;
+	char *id = NULL, *parent = NULL;
+	int rc = 0, exists = 0, ended = 0, found = 0;
 
 	if (store == NULL || task_id == NULL || revoked == NULL)
 		return -MDT_EINVAL;
 	r = mdt__reader_acquire(store);
-	st = r->st[MDT__R_CHAIN_ENDED];
-	rc = bind_id(store, r, st, task_id);
-	if (rc == 0 && (rc = step(store, r, st)) == 1) {
-		const char *by = (const char *)sqlite3_column_text(st, 1);
-		if (sqlite3_column_int64(st, 0) == 0) {
+	for (int n = 0; rc == 0; n++) {
+		rc = chain_hop(store, r, id != NULL ? id : task_id, &exists,
+		    &parent, &ended);
+		if (rc != 0)
+			break;
+		if (n == 0 && !exists) {
 			rc = -MDT_ENOTFOUND;
-		} else {
-			*revoked = by != NULL;
-			if (by != NULL && revoked_by != NULL && len > 0)
-				snprintf(revoked_by, len, "%s", by);
-			rc = 0;
+			break;
 		}
-	} else if (rc == 0) {
-		rc = mdt__store_sqlerr(store, r->db, SQLITE_ERROR, "chain");
+		if (ended) {
+			found = 1;
+			if (revoked_by != NULL && len > 0)
+				snprintf(revoked_by, len, "%s", id != NULL ?
+				    id : task_id);
+			break;
+		}
+		if (!exists || parent == NULL ||
+		    n >= MDT__STORE_TREE_DEPTH_MAX)
+			break;
+		mdt__free(id);
+		id = parent;
+		parent = NULL;
 	}
+	mdt__free(id);
+	mdt__free(parent);
 	mdt__reader_release(r);
+	if (rc == 0)
+		*revoked = found;
 	return rc;
 }

@@ -76,13 +76,12 @@ reader_sql(int idx)
 		    " WHERE parent_id = ?1");
 		break;
 	case MDT__R_CHAIN_ENDED:
-		snprintf(sql, 2048, "WITH RECURSIVE up(id, n) AS (SELECT ?1, 0"
-		    " UNION ALL SELECT t.parent_id, up.n + 1 FROM tasks t JOIN"
-		    " up ON t.task_id = up.id WHERE t.parent_id IS NOT NULL AND"
-		    " up.n < %d) SELECT (SELECT count(*) FROM tasks WHERE"
-		    " task_id = ?1), (SELECT e.task_id FROM up JOIN ended e ON"
-		    " e.task_id = up.id ORDER BY up.n LIMIT 1)",
-		    MDT__STORE_TREE_DEPTH_MAX);
+		/* one hop of the walk up the chain (queries.c): point
+		 * lookups only, no temporary tables on the request path */
+		snprintf(sql, 2048, "SELECT EXISTS(SELECT 1 FROM tasks WHERE"
+		    " task_id = ?1), (SELECT parent_id FROM tasks WHERE"
+		    " task_id = ?1), EXISTS(SELECT 1 FROM ended WHERE"
+		    " task_id = ?1)");
 		break;
 	case MDT__R_GET_APPROVAL:
 		snprintf(sql, 2048, "SELECT %s, %s FROM approvals a LEFT JOIN"

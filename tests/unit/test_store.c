@@ -175,6 +175,41 @@ START_TEST(children_in_creation_order)
 }
 END_TEST
 
+/* The revocation walk follows every hop of a deep chain up to its root,
+ * and answers for a task id that is not there. */
+START_TEST(chain_revoked_walks_deep_chain)
+{
+	char by[MDT_AUDIT_FIELD_MAX + 1] = "";
+	char id[16], parent[16];
+	int revoked = -1;
+
+	fx_root(&F, "d0");
+	for (int i = 1; i <= 6; i++) {
+		snprintf(id, sizeof(id), "d%d", i);
+		snprintf(parent, sizeof(parent), "d%d", i - 1);
+		ck_assert_int_eq(fx_child(&F, id, parent, i, 0), 0);
+	}
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "d6", &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(revoked, 0);
+	ck_assert_str_eq(by, "");
+	ck_assert_int_eq(mdt_store_end_task(F.s, "d3", MDT_TASK_CANCELLED,
+	    "dr-who", NULL, 0, NULL), 0);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "d6", &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(revoked, 1);
+	ck_assert_str_eq(by, "d6");
+	revoked = -1;
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "d2", &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(revoked, 0);
+	revoked = -1;
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "d9", &revoked, by,
+	    sizeof(by)), -MDT_ENOTFOUND);
+	ck_assert_int_eq(revoked, -1);
+}
+END_TEST
+
 START_TEST(end_task_cascades)
 {
 	mdt_audit_revocation *r = NULL;
@@ -617,6 +652,7 @@ main(void)
 	tcase_add_test(tc, task_roundtrip_and_checks);
 	tcase_add_test(tc, children_in_creation_order);
 	tcase_add_test(tc, end_task_cascades);
+	tcase_add_test(tc, chain_revoked_walks_deep_chain);
 	tcase_add_test(tc, approvals);
 	tcase_add_test(tc, task_tree_walk_and_json);
 	tcase_add_test(tc, reopen_keeps_chain);
