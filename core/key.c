@@ -67,6 +67,25 @@ mdt_keypair_from_seed(const uint8_t seed[MDT_KEY_SEED_BYTES],
 	return 0;
 }
 
+int
+mdt__keypair_from_checked_seed(const uint8_t seed[MDT_KEY_SEED_BYTES],
+    const uint8_t pk[MDT_KEY_PUBLIC_BYTES], mdt_keypair **out)
+{
+	mdt_keypair *kp;
+	int rc;
+
+	if (seed == NULL || pk == NULL || out == NULL)
+		return -MDT_EINVAL;
+	if ((rc = keypair_alloc(&kp)) != 0)
+		return rc;
+	/* libsodium's secret key layout: seed || public key */
+	memcpy(kp->sk, seed, MDT_KEY_SEED_BYTES);
+	memcpy(kp->sk + MDT_KEY_SEED_BYTES, pk, MDT_KEY_PUBLIC_BYTES);
+	memcpy(kp->pk.bytes, pk, MDT_KEY_PUBLIC_BYTES);
+	*out = kp;
+	return 0;
+}
+
 void
 mdt_keypair_free(mdt_keypair *kp)
 {

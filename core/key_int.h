@@ -39,6 +39,15 @@ int mdt__verify_parts(const uint8_t pk[MDT_KEY_PUBLIC_BYTES],
     const uint8_t sig[MDT_KEY_SIG_BYTES]);
 
 /*
+ * A key pair from a seed and the public key it is already known to have
+ * (checked by the caller, e.g. a verified token's proof against its last
+ * block's next key): no scalar multiplication.  Never call it with a
+ * public key not derived from seed.  Caller frees with mdt_keypair_free.
+ */
+int mdt__keypair_from_checked_seed(const uint8_t seed[MDT_KEY_SEED_BYTES],
+    const uint8_t pk[MDT_KEY_PUBLIC_BYTES], mdt_keypair **out);
+
+/*
  * Public key of a 32-byte seed, without keeping the secret around (the
  * expanded secret is wiped before returning).
  */

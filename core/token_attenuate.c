@@ -142,7 +142,10 @@ mdt_token_attenuate(const mdt_token *tok, const mdt_token_attenuate_params *p,
 	    (rc = set_holder(tok, p, &b, bi, why)) != 0 ||
 	    (rc = set_strings(p, &b, bi, why)) != 0)
 		return rc;
-	if ((rc = mdt_keypair_from_seed(tok->proof, &signer)) != 0)
+	/* check_base established that the carried secret is the last
+	 * block's next key (verified on open, or checked just now) */
+	if ((rc = mdt__keypair_from_checked_seed(tok->proof,
+	    tok->blocks[tok->nblocks - 1].next_key, &signer)) != 0)
 		return mdt__tok_fail(why, rc, bi, "cannot load the secret");
 	bd = (mdt__tok_build){tok, signer, &tok->root, p->next_seed, p->scopes};
 	rc = mdt__tok_assemble(&bd, &b, out, why);

@@ -41,6 +41,33 @@ write_file(const char *path, const char *text, mode_t mode)
 	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
+/* The checked-seed pair is the same key pair as the derived one: same
+ * public key, same secret key bytes, and its signatures verify. */
+START_TEST(checked_seed_matches_derived)
+{
+	uint8_t seed[MDT_KEY_SEED_BYTES], sig[MDT_KEY_SIG_BYTES];
+	mdt_keypair *a = NULL, *b = NULL;
+	mdt_pubkey pa, pb;
+	const uint8_t msg[] = "block";
+
+	randombytes_buf(seed, sizeof(seed));
+	ck_assert_int_eq(mdt_keypair_from_seed(seed, &a), 0);
+	mdt_keypair_public(a, &pa);
+	ck_assert_int_eq(mdt__keypair_from_checked_seed(seed, pa.bytes, &b),
+	    0);
+	mdt_keypair_public(b, &pb);
+	ck_assert(mdt_pubkey_equal(&pa, &pb));
+	ck_assert_mem_eq(a->sk, b->sk, sizeof(a->sk));
+	ck_assert_int_eq(mdt_key_sign(b, "test/v1", msg, sizeof(msg), sig), 0);
+	ck_assert_int_eq(mdt_key_verify(&pa, "test/v1", msg, sizeof(msg), sig),
+	    0);
+	ck_assert_int_eq(mdt__keypair_from_checked_seed(NULL, pa.bytes, &b),
+	    -MDT_EINVAL);
+	mdt_keypair_free(a);
+	mdt_keypair_free(b);
+}
+END_TEST
+
 START_TEST(seed_is_deterministic)
 {
 	uint8_t seed[32], back[32];
@@ -245,6 +272,7 @@ key_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, seed_is_deterministic);
+	tcase_add_test(tc, checked_seed_matches_derived);
 	tcase_add_test(tc, save_and_load);
 	tcase_add_test(tc, open_permissions_refused);
 	tcase_add_test(tc, malformed_files_refused);
