@@ -91,19 +91,33 @@ set_numbers(const mdt_token *tok, const mdt_token_attenuate_params *p,
 	return 0;
 }
 
+/* The carried secret must be the last block's next key, or the new
+ * block could never verify (tokens decoded but not verified). */
+static int
+check_secret(const mdt_token *tok, mdt_token_reason *why)
+{
+	uint8_t pk[MDT_KEY_PUBLIC_BYTES];
+	int rc = mdt__seed_public(tok->proof, pk);
+
+	if (rc != 0)
+		return mdt__tok_fail(why, rc, -1, "cannot derive a key");
+	if (sodium_memcmp(pk, tok->blocks[tok->nblocks - 1].next_key,
+	    MDT_KEY_PUBLIC_BYTES) != 0)
+		return mdt__tok_fail(why, -MDT_ECHAIN, (int)tok->nblocks - 1,
+		    "carried secret does not match the last block's next key");
+	return 0;
+}
+
 static int
 check_base(const mdt_token *tok, mdt_token_reason *why)
 {
-	if (!tok->verified)
-		return mdt__tok_fail(why, -MDT_EINVAL, -1,
-		    "only a verified token can be attenuated");
 	if (tok->sealed)
 		return mdt__tok_fail(why, -MDT_ESEALED, (int)tok->nblocks - 1,
 		    "token is sealed: no block can be appended");
 	if (tok->nblocks >= MDT_TOKEN_BLOCKS_MAX)
 		return mdt__tok_fail(why, -MDT_ETOOBIG, (int)tok->nblocks,
 		    "token already has %d blocks", MDT_TOKEN_BLOCKS_MAX);
-	return 0;
+	return tok->verified ? 0 : check_secret(tok, why);
 }
 
 int

@@ -59,8 +59,10 @@ finish(const mdt__tok_build *bd, mdt__mp_writer *env, mdt_token **out,
 		mdt_token_free(tok);
 		return rc;
 	}
+	/* Built on a verified prefix with our own signature: verified; on
+	 * an unverified one, only as trustworthy as that prefix. */
 	tok->root = *bd->root;
-	tok->verified = 1;
+	tok->verified = bd->prev == NULL || bd->prev->verified;
 	*out = tok;
 	return 0;
 }

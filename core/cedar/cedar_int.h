@@ -280,8 +280,20 @@ struct mdt_policy_answer {
 
 /* Evaluates one policy: 1 satisfied, 0 not, -1 error (msg filled). */
 typedef struct cedar_eval cedar_eval;
+/* Recent entity lookups of one evaluation, keyed by the uid's string
+ * pointers: the same variable or attribute value is looked up again and
+ * again across the policies of a set. */
+#define CEDAR_FIND_CACHE 8
+typedef struct cedar_find_memo {
+	const char *type, *id;
+	size_t type_len, id_len;
+	const cedar_entity *e;
+} cedar_find_memo;
+
 struct cedar_eval {
 	const mdt_entity_store *store;
+	cedar_find_memo memo[CEDAR_FIND_CACHE];
+	unsigned nmemo;
 	cedar_value vars[4];
 	cedar_arena *arena;
 	char msg[MDT_ERRMSG_MAX];
@@ -293,6 +305,8 @@ int cedar_eval_expr(cedar_eval *ev, const cedar_expr *e, cedar_value *out);
 /* Sets ev->msg; always returns -1. */
 int cedar_fail(cedar_eval *ev, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* cedar_store_find through the evaluation's memo (store may be NULL). */
+const cedar_entity *cedar_eval_find(cedar_eval *ev, const cedar_uid *u);
 /* e in target, over the entity hierarchy (bounded, cycle-safe). */
 int cedar_entity_in(cedar_eval *ev, const cedar_uid *e, const cedar_uid *target);
 /* Methods and extension functions (eval_ext.c). */

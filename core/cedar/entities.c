@@ -8,17 +8,55 @@
 #include "alloc_int.h"
 #include "cedar/cedar_int.h"
 
+/* Eight bytes at a time with a multiply-xorshift mix: ids are often long
+ * (SPIFFE URIs), and this is on every lookup. */
+static uint64_t
+hash_bytes(uint64_t h, const char *p, size_t n)
+{
+	const uint64_t k = UINT64_C(0x9E3779B97F4A7C15);
+	uint64_t w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	w = 0;
+	if (n > 0)
+		memcpy(&w, p, n);
+	h = (h ^ w ^ ((uint64_t)n << 56)) * k;
+	return h ^ (h >> 32);
+}
+
 uint64_t
 cedar_uid_hash(const cedar_uid *u)
 {
-	uint64_t h = UINT64_C(1469598103934665603);
+	uint64_t h = hash_bytes(UINT64_C(0x243F6A8885A308D3) ^ u->type.n,
+	    u->type.p, u->type.n);
 
-	for (size_t i = 0; i < u->type.n; i++)
-		h = (h ^ (unsigned char)u->type.p[i]) * UINT64_C(1099511628211);
-	h = (h ^ 0xFFu) * UINT64_C(1099511628211);
-	for (size_t i = 0; i < u->id.n; i++)
-		h = (h ^ (unsigned char)u->id.p[i]) * UINT64_C(1099511628211);
-	return h;
+	return hash_bytes(h ^ u->id.n, u->id.p, u->id.n);
+}
+
+const cedar_entity *
+cedar_eval_find(cedar_eval *ev, const cedar_uid *u)
+{
+	cedar_find_memo *m;
+
+	if (ev->store == NULL)
+		return NULL;
+	for (unsigned i = 0; i < CEDAR_FIND_CACHE && i < ev->nmemo; i++) {
+		m = &ev->memo[i];
+		if (m->id == u->id.p && m->type == u->type.p &&
+		    m->id_len == u->id.n && m->type_len == u->type.n)
+			return m->e;
+	}
+	m = &ev->memo[ev->nmemo++ % CEDAR_FIND_CACHE];
+	m->type = u->type.p;
+	m->id = u->id.p;
+	m->id_len = u->id.n;
+	m->type_len = u->type.n;
+	m->e = cedar_store_find(ev->store, u);
+	return m->e;
 }
 
 static const cedar_entity *
@@ -194,7 +232,7 @@ cedar_entity_in(cedar_eval *ev, const cedar_uid *e, const cedar_uid *target)
 	queue[tail++] = e;
 	level_end = tail;
 	while (head < tail) {
-		const cedar_entity *ent = cedar_store_find(ev->store, queue[head++]);
+		const cedar_entity *ent = cedar_eval_find(ev, queue[head++]);
 		for (size_t i = 0; ent != NULL && i < ent->nparents; i++) {
 			const cedar_uid *par = &ent->parents[i];
 			int seen = 0;

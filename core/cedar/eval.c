@@ -188,7 +188,7 @@ attrs_of(cedar_eval *ev, const cedar_value *v, const char *op,
 	}
 	if (v->kind != CK_ENTITY)
 		return type_error(ev, op, "an entity or a record", v);
-	ent = cedar_store_find(ev->store, &v->u.uid);
+	ent = cedar_eval_find(ev, &v->u.uid);
 	*rec = ent == NULL ? NULL : &ent->attrs;
 	return 0;
 }

@@ -89,7 +89,7 @@ static const cedar_value *
 tag_of(cedar_eval *ev, const cedar_value *r, const cedar_value *a,
     const cedar_entity **ent)
 {
-	*ent = ev->store == NULL ? NULL : cedar_store_find(ev->store, &r->u.uid);
+	*ent = cedar_eval_find(ev, &r->u.uid);
 	return *ent == NULL ? NULL : cedar_record_get(&(*ent)->tags, a->u.s);
 }
 

@@ -14,15 +14,14 @@ cedar_str_eq(cedar_str a, cedar_str b)
 	return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
 }
 
+/* Orders by length first, then bytes: record keys only need some total
+ * order, and this one settles most comparisons without touching bytes. */
 int
 cedar_str_cmp(cedar_str a, cedar_str b)
 {
-	size_t n = a.n < b.n ? a.n : b.n;
-	int c = n == 0 ? 0 : memcmp(a.p, b.p, n);
-
-	if (c != 0)
-		return c;
-	return a.n < b.n ? -1 : a.n > b.n;
+	if (a.n != b.n)
+		return a.n < b.n ? -1 : 1;
+	return a.n == 0 ? 0 : memcmp(a.p, b.p, a.n);
 }
 
 int

@@ -19,8 +19,9 @@
  * by base64url (no padding) of the binary form.  docs/token-format.md
  * gives the byte layout, signature inputs and verification algorithm.
  *
- * Life cycle: mint / attenuate / seal / single_action create verified
- * tokens; decode creates an unverified token (inspection only) that
+ * Life cycle: mint creates a verified token, and attenuate / seal /
+ * single_action keep the verified state of their input; decode creates an
+ * unverified token (inspection and offline attenuation only) that
  * mdt_token_verify turns into a verified one; mdt_token_open does both.
  * mdt_token_check answers a request at a given time and refuses
  * unverified tokens.  A token is immutable once verified; it may be read
@@ -158,10 +159,13 @@ typedef struct mdt_token_attenuate_params {
 } mdt_token_attenuate_params;
 
 /*
- * Appends one block to a verified, unsealed token, signed with the
- * secret it carries.  tok is unchanged.  MDT_ESEALED on a sealed token,
- * MDT_ESCOPE / MDT_EDEPTH / MDT_EAUDIENCE / MDT_EINVAL when the block
- * would widen anything.  Caller frees *out with mdt_token_free.
+ * Appends one block to an unsealed token, signed with the secret it
+ * carries.  tok is unchanged.  tok may be merely decoded (an agent need
+ * not hold the root key to attenuate offline): the result is verified
+ * only if tok was.  MDT_ESEALED on a sealed token, MDT_ECHAIN when the
+ * carried secret does not match, MDT_ESCOPE / MDT_EDEPTH / MDT_EAUDIENCE
+ * / MDT_EINVAL when the block would widen anything.  Caller frees *out
+ * with mdt_token_free.
  */
 MDT_API MDT_WUR int mdt_token_attenuate(const mdt_token *tok,
     const mdt_token_attenuate_params *p, mdt_token **out,

@@ -176,6 +176,19 @@ START_TEST(truncate_at_block_boundaries)
 		b = reencode(t, order, k, t->proof, &len);
 		ck_assert_int_eq(open_bytes(b, len, &why), -MDT_ECHAIN);
 		ck_assert_int_eq(why.block, (int)k - 1);
+		/* Nor can it be attenuated offline. */
+		{
+			mdt_token *d = NULL, *x = NULL;
+			mdt_token_attenuate_params p;
+
+			ck_assert_int_eq(mdt_token_decode(b, len, &d, &why), 0);
+			memset(&p, 0, sizeof(p));
+			p.depth = MDT_TOKEN_KEEP_DEPTH;
+			ck_assert_int_eq(mdt_token_attenuate(d, &p, &x, &why),
+			    -MDT_ECHAIN);
+			ck_assert_ptr_null(x);
+			mdt_token_free(d);
+		}
 		free(b);
 		/* Without any secret: an unsealed token must carry one. */
 		b = reencode(t, order, k, NULL, &len);
