@@ -5,9 +5,18 @@
 #ifndef MDT_SDK_INT_H
 #define MDT_SDK_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+
 #include <mandate/agent.h>
+#include <mandate/token.h>
+#include <mandate/wire.h>
+
+/* Largest message accepted from the broker (MDT_WIRE_MSG_MAX). */
+#define SDK_MSG_MAX (1u << 20)
 
 /* ---- bounded id sets (idset.c) ---- */
 
@@ -26,13 +35,147 @@ int sdk_idset_has(const sdk_idset *s, const char *id, size_t len,
     int64_t now);
 size_t sdk_idset_count(const sdk_idset *s);
 
+/* ---- the connection (conn.c) ---- */
+
+/* A result item received for a task of ours, kept until asked for. */
+typedef struct sdk_result {
+	struct sdk_result *next;
+	char *task;   /* the child task the result is for */
+	char *parent;
+	char *status; /* "result", "completed" or "cancelled" */
+	uint8_t *payload;
+	size_t len;
+} sdk_result;
+
+#define SDK_MAILBOX_MAX 4096 /* results held per connection */
+
+struct mdt_agent {
+	char url[MDT_AGENT_URL_MAX];
+	char spiffe_id[MDT_AGENT_ID_MAX];
+	char id_prefix[17];
+	mdt_keypair *key;
+	uint32_t timeout_ms;
+	uint32_t retry_ms;
+	nng_socket sock;
+	int sock_open;
+	atomic_uint_fast64_t seq;     /* request counter */
+	atomic_uint_fast64_t reauths; /* re-authentications after connect */
+	pthread_mutex_t mu;           /* guards the fields below */
+	pthread_cond_t cv;
+	uint64_t gen;                 /* successful authentications */
+	int authing;
+	int stopping;
+	nng_aio **aios;               /* in flight, for mdt_agent_stop */
+	size_t naios, caios;
+	sdk_result *mailbox;          /* results not yet asked for */
+	size_t nmail;
+};
+
+/* One request: writer, id, encoded bytes and the decoded reply. */
+typedef struct sdk_req {
+	char id[MDT_WIRE_ID_MAX + 1];
+	mdt_wire_writer *w;
+	const uint8_t *buf;
+	size_t len;
+	mdt_wire_msg *reply;
+} sdk_req;
+
+/* Starts a request with a fresh id; caller adds fields to r->w. */
+int sdk_req_begin(mdt_agent *a, mdt_wire_op op, sdk_req *r);
+/* Frees the writer and the reply. */
+void sdk_req_end(sdk_req *r);
+/* One send/receive of r, no re-authentication. */
+int sdk_req_send(mdt_agent *a, sdk_req *r, uint32_t wait_ms, char *err,
+    size_t errlen);
+/* Sends r and waits for its reply (timeout_ms + extra_ms in all),
+ * re-authenticating and resending after a pipe change.  0 when a reply
+ * (ok or error) is in r->reply. */
+int sdk_call(mdt_agent *a, sdk_req *r, uint32_t extra_ms, char *err,
+    size_t errlen);
+/* 0 for an ok reply, else its status with "reason: detail" in err. */
+int sdk_reply_status(const mdt_wire_msg *m, char *err, size_t errlen);
+/* Authenticates the connection unless generation `seen` is stale. */
+int sdk_authenticate(mdt_agent *a, uint64_t seen, char *err, size_t errlen);
+/* Frees every held result. */
+void sdk_mailbox_clear(mdt_agent *a);
+
+struct mdt_task {
+	mdt_agent *a;
+	char *id, *parent, *from, *clinician, *patient, *purpose, *scopes;
+	uint32_t depth;
+	int64_t expires;
+	uint8_t *token;
+	size_t token_len;
+	uint8_t *payload;
+	size_t payload_len;
+};
+
+/* Adds the "task" and "token" fields of t to a request. */
+int sdk_put_task(sdk_req *r, const mdt_task *t);
+
+/* ---- results held for later (mailbox.c) ---- */
+
+/* Keeps a `result` item of `next`. */
+int sdk_mailbox_put(mdt_agent *a, const mdt_wire_val *item, char *err,
+    size_t errlen);
+/* Takes the held result of task; -MDT_ENOTFOUND when none is held,
+ * -MDT_EREVOKED for a cancellation.  *payload: caller frees with free(). */
+int sdk_mailbox_take(mdt_agent *a, const char *task, uint8_t **payload,
+    size_t *len, char *err, size_t errlen);
+
+/* ---- events (events.c) ---- */
+
+/* Storage behind one decoded event. */
+typedef struct sdk_event_buf {
+	mdt_wire_msg *msg;
+	const char **ids;
+} sdk_event_buf;
+
+/* Decodes one published message into *ev (pointers into b, valid until
+ * the next decode or clear).  -MDT_EUNSUPPORTED for an unknown topic. */
+int sdk_event_decode(const uint8_t *buf, size_t len, sdk_event_buf *b,
+    mdt_event *ev);
+/* Frees what b holds and zeroes it. */
+void sdk_event_buf_clear(sdk_event_buf *b);
+/* Opens a sub0 socket subscribed to everything and dials url in the
+ * background (re-dialing while the broker is away). */
+int sdk_sub_dial(nng_socket *sock, const char *url, char *err,
+    size_t errlen);
+
+/* ---- proof-of-possession text (pop.c) ---- */
+
+#define SDK_NONCE_MAX 65 /* nonce text, NUL included */
+
+/* A fresh random nonce: 32 lowercase hex digits. */
+int sdk_pop_nonce(char nonce[SDK_NONCE_MAX]);
+/* "mdtpop1.<time>.<nonce>.<sig>" of a signed pop into out (cap bytes). */
+int sdk_pop_format(const mdt_token_pop *pop, char *out, size_t cap);
+/* Parses the text form: fills pop->time, pop->nonce (pointing at nonce)
+ * and pop->sig; audience, action and resource are left to the caller. */
+int sdk_pop_parse(const char *text, mdt_token_pop *pop,
+    char nonce[SDK_NONCE_MAX], char *err, size_t errlen);
+
 /* ---- helpers (util.c) ---- */
 
 /* Formats into err (may be NULL) like snprintf; returns status. */
 int sdk_err(char *err, size_t errlen, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+#define SDK_STR_MAX 16384u /* any string field of a reply */
+
+/* Copies string field key of map m (NUL-terminated, malloc'd).  When
+ * optional, a missing or nil field gives "". */
+int sdk_get_dup(const mdt_wire_val *m, const char *key, int optional,
+    char **out, char *err, size_t errlen);
+/* Copies binary field key of map m (malloc'd; NULL when empty or absent
+ * and optional). */
+int sdk_get_bin_dup(const mdt_wire_val *m, const char *key, size_t max,
+    int optional, uint8_t **out, size_t *len, char *err, size_t errlen);
 /* Current Unix time, seconds. */
 int64_t sdk_now(void);
+/* Monotonic clock, milliseconds. */
+uint64_t sdk_clock_ms(void);
+/* Sleeps ms milliseconds. */
+void sdk_sleep_ms(uint32_t ms);
 /* Copies a NUL-terminated string of at most max-1 bytes into dst (max
  * bytes); -MDT_ETOOBIG when longer, -MDT_EINVAL when NULL. */
 int sdk_strcpy(char *dst, size_t max, const char *src);

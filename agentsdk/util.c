@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "sdk_int.h"
@@ -42,4 +43,70 @@ sdk_strcpy(char *dst, size_t max, const char *src)
 		return -MDT_ETOOBIG;
 	memcpy(dst, src, n + 1);
 	return 0;
+}
+
+uint64_t
+sdk_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int
+sdk_get_dup(const mdt_wire_val *m, const char *key, int optional, char **out,
+    char *err, size_t errlen)
+{
+	const mdt_wire_val *v = mdt_wire_map_get(m, key);
+	const char *s = "";
+	size_t len = 0;
+
+	if (v == NULL || mdt_wire_val_type(v) == MDT_WIRE_NIL) {
+		if (!optional)
+			return sdk_err(err, errlen, -MDT_EPROTO,
+			    "reply: missing field %s", key);
+	} else if (mdt_wire_val_str(v, &s, &len) != 0) {
+		return sdk_err(err, errlen, -MDT_EPROTO,
+		    "reply: field %s: expected a string", key);
+	} else if (len > SDK_STR_MAX) {
+		return sdk_err(err, errlen, -MDT_ETOOBIG,
+		    "reply: field %s: longer than %u bytes", key, SDK_STR_MAX);
+	}
+	if ((*out = malloc(len + 1)) == NULL)
+		return -MDT_ENOMEM;
+	memcpy(*out, s, len);
+	(*out)[len] = '\0';
+	return 0;
+}
+
+int
+sdk_get_bin_dup(const mdt_wire_val *m, const char *key, size_t max,
+    int optional, uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+	const uint8_t *p = NULL;
+	int present = 1, rv;
+
+	*out = NULL;
+	*len = 0;
+	if (optional)
+		rv = mdt_wire_get_bin_opt(m, key, max, &p, len, &present, err,
+		    errlen);
+	else
+		rv = mdt_wire_get_bin(m, key, max, &p, len, err, errlen);
+	if (rv != 0 || !present || *len == 0)
+		return rv;
+	if ((*out = malloc(*len)) == NULL)
+		return -MDT_ENOMEM;
+	memcpy(*out, p, *len);
+	return 0;
+}
+
+void
+sdk_sleep_ms(uint32_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
 }

@@ -53,6 +53,7 @@
 #define MANDATE_AGENT_H
 
 #include <mandate/common.h>
+#include <mandate/key.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,16 +61,15 @@ extern "C" {
 
 /* ---- sizes and bounds (exceeding one is MDT_ETOOBIG) ---- */
 
-#define MDT_AGENT_PK_BYTES 32        /* Ed25519 public key */
-#define MDT_AGENT_SK_BYTES 64        /* Ed25519 secret key (libsodium form) */
 #define MDT_AGENT_ID_MAX 256         /* SPIFFE ids, task ids, request ids */
 #define MDT_AGENT_URL_MAX 512        /* broker and event URLs */
 #define MDT_AGENT_PAYLOAD_MAX (256u * 1024u) /* subtask payload / result */
 #define MDT_AGENT_ASSERTION_MAX (16u * 1024u) /* launch assertion JWT */
-#define MDT_AGENT_TOKEN_MAX (16u * 1024u)     /* encoded token bytes */
+#define MDT_AGENT_TOKEN_MAX 16384   /* binary token (MDT_TOKEN_BYTES_MAX) */
 #define MDT_AGENT_REASON_MAX 512     /* deny reason text */
-/* Base64url text of a single-action token or a proof, NUL included. */
-#define MDT_AGENT_HEADER_MAX (((MDT_AGENT_TOKEN_MAX + 2) / 3) * 4 + 1)
+/* Header text of a single-action token ("mdt1." + base64url) or of a
+ * proof of possession, NUL included. */
+#define MDT_AGENT_HEADER_MAX 21856
 
 /* HTTP header names a resource server reads the presentation from. */
 #define MDT_HTTP_TOKEN_HEADER "Mandate-Token"
@@ -91,8 +91,9 @@ typedef struct mdt_rs_verifier mdt_rs_verifier;
  *   url           broker request/reply URL ("ipc:///run/mandate/api",
  *                 "tcp://127.0.0.1:7450").
  *   spiffe_id     the agent's identity, as registered with the broker.
- *   secret_key    the agent's Ed25519 secret key (libsodium 64-byte form,
- *                 seed || public key); wiped from the handle on close.
+ *   key           the agent's key pair (<mandate/key.h>, e.g. from
+ *                 mdt_keypair_load); the handle keeps its own copy, wiped
+ *                 on close.
  *   timeout_ms    per-request timeout, including reconnection and
  *                 re-authentication (0 = 10000).
  *   retry_ms      delay between re-dial attempts (0 = 100).
@@ -100,7 +101,7 @@ typedef struct mdt_rs_verifier mdt_rs_verifier;
 typedef struct mdt_agent_opts {
 	const char *url;
 	const char *spiffe_id;
-	const uint8_t *secret_key;
+	const mdt_keypair *key;
 	uint32_t timeout_ms;
 	uint32_t retry_ms;
 } mdt_agent_opts;
@@ -312,11 +313,15 @@ MDT_API MDT_WUR int mdt_task_authorize(mdt_task *t, const char *action,
 
 /*
  * After a step-up answer `az` to a request made with t, waits up to
- * timeout_ms for the clinician's decision and then asks again with the
- * approval (the same action, resource, patient, boundary and audience).  On success *out (caller frees with
+ * timeout_ms for the clinician's decision, asking the broker again with
+ * the step-up id (the same action, resource, patient, boundary and
+ * audience) until it is decided.  On success *out (caller frees with
  * mdt_authz_free) is the final answer: allow (with a token, flagged
- * MDT_AUTHZ_FLAG_APPROVED) or deny ("rejected" / "step-up timed out").
- * MDT_EINVAL when az is not a step-up answer.
+ * MDT_AUTHZ_FLAG_APPROVED; the approval is used up) or deny
+ * ("step_up.rejected", or expired).  MDT_ETIMEDOUT while still undecided,
+ * MDT_EINVAL when az is not a step-up answer.  Asking with
+ * mdt_authz_request.wait_ms instead lets the broker hold the request until
+ * the decision, in one round trip.
  */
 MDT_API MDT_WUR int mdt_task_wait_step_up(mdt_task *t, const mdt_authz *az,
     uint32_t timeout_ms, mdt_authz **out, char *err, size_t errlen);
@@ -347,13 +352,16 @@ MDT_API const uint8_t *mdt_authz_token(const mdt_authz *az, size_t *len);
  * Builds what a resource server needs to accept an allowed request: the
  * single-action token and a fresh proof of possession of the holder's key
  * bound to that token, the action, the resource and the time `now` (Unix
- * seconds; 0 = current time), each as NUL-terminated base64url text for
- * the MDT_HTTP_TOKEN_HEADER and MDT_HTTP_PROOF_HEADER headers.
- * MDT_EINVAL when az is not an allow.  Buffers: MDT_AGENT_HEADER_MAX.
+ * seconds; 0 = current time) and a fresh random nonce, as NUL-terminated
+ * text for the MDT_HTTP_TOKEN_HEADER header (the token's text form,
+ * "mdt1.<base64url>") and the MDT_HTTP_PROOF_HEADER header
+ * ("mdtpop1.<time>.<nonce>.<base64url signature>", docs/sdk.md).  Each
+ * call makes a new proof; the token itself is accepted once.  MDT_EINVAL
+ * when az is not an allow.  Buffers: MDT_AGENT_HEADER_MAX bytes.
  */
 MDT_API MDT_WUR int mdt_task_present(mdt_task *t, const mdt_authz *az,
-    int64_t now, char token_b64[MDT_AGENT_HEADER_MAX],
-    char proof_b64[MDT_AGENT_HEADER_MAX]);
+    int64_t now, char token_text[MDT_AGENT_HEADER_MAX],
+    char proof_text[MDT_AGENT_HEADER_MAX]);
 
 /* ======================================================================
  * Clinician decisions and admin queries
@@ -389,21 +397,31 @@ typedef enum mdt_event_kind {
 } mdt_event_kind;
 
 /*
- * One event.  Strings are owned by the subscription and valid until the
- * next mdt_event_sub_next or mdt_event_sub_close.
- *   ids/nids   revoked ids (MDT_EVENT_REVOKED)
- *   task_id, request_id, agent, action, resource, patient, detail:
- *              filled where meaningful, else "".
+ * One event (docs/wire-protocol.md, "Events").  Strings are owned by the
+ * subscription and valid until the next mdt_event_sub_next or
+ * mdt_event_sub_close; a field the event does not carry is "".
+ *   MDT_EVENT_REVOKED  ids/nids: the revoked task ids; detail: "completed"
+ *                      or "cancelled"
+ *   MDT_EVENT_STEP_UP  request_id (the step-up id), task_id, agent,
+ *                      clinician, action, resource, patient, purpose;
+ *                      expires
+ *   MDT_EVENT_TASK     detail: "open", "dispatch", "delegate", "completed"
+ *                      or "cancelled"; task_id, parent, agent
+ *   MDT_EVENT_DECIDED  request_id, detail: "approved"/"rejected"/"expired"
  */
 typedef struct mdt_event {
 	mdt_event_kind kind;
 	int64_t time;
+	int64_t expires;
 	const char *task_id;
+	const char *parent;
 	const char *request_id;
 	const char *agent;
+	const char *clinician;
+	const char *patient;
+	const char *purpose;
 	const char *action;
 	const char *resource;
-	const char *patient;
 	const char *detail;
 	const char *const *ids;
 	size_t nids;
@@ -427,7 +445,7 @@ MDT_API void mdt_event_sub_close(mdt_event_sub *s);
 
 /*
  * Verifier options.  Copied by mdt_rs_verifier_new.
- *   broker_key   the broker's token-signing public key.
+ *   broker_key   the broker's token-signing (root) public key.
  *   audience     this resource server's identity; only single-action
  *                tokens minted for it are accepted.
  *   events_url   the broker's PUB URL; when not NULL a background
@@ -435,7 +453,7 @@ MDT_API void mdt_event_sub_close(mdt_event_sub *s);
  *   max_skew_s   accepted clock difference for proofs (0 = 30).
  */
 typedef struct mdt_rs_verifier_opts {
-	const uint8_t *broker_key;
+	const mdt_pubkey *broker_key;
 	const char *audience;
 	const char *events_url;
 	uint32_t max_skew_s;
@@ -466,32 +484,48 @@ MDT_API void mdt_rs_verifier_free(mdt_rs_verifier *v);
 MDT_API MDT_WUR int mdt_rs_verifier_revoke(mdt_rs_verifier *v,
     const char *id);
 
+/* 1 when the task or token id is in the revocation set, else 0. */
+MDT_API int mdt_rs_verifier_is_revoked(mdt_rs_verifier *v, const char *id);
+
 /* Number of revocations received or added so far (for tests/monitoring). */
 MDT_API uint64_t mdt_rs_verifier_revocations(const mdt_rs_verifier *v);
 
 /*
- * Verifies one presentation, entirely offline: the token (raw bytes) is a
- * well-formed, sealed single-action token whose chain verifies from the
- * broker key; it is for this audience, for exactly `action` on `resource`,
- * not expired at `now` (Unix seconds; 0 = current time); no task or token
- * id on its chain is revoked; the proof is a valid signature by the
- * token's holder key over this token, action, resource and a time within
- * max_skew_s of now; and the token has not been accepted before (single
- * use).  Returns 0 (allow; *grant filled when not NULL) or the first
- * failing check (MDT_ESIG, MDT_EEXPIRED, MDT_EAUDIENCE, MDT_ESCOPE,
- * MDT_EREVOKED, MDT_EHOLDER, MDT_EEXIST for a replay, ...), with a reason
- * in err.
+ * The request a presentation is checked against.  Strings borrowed.
+ *   action    the permission letter the server is about to perform ("r"
+ *             for a read, "s" for a search, ...)
+ *   resource  the reference it is about to serve ("Observation/obs-1",
+ *             "Observation?patient=pat-001")
+ *   patient   the patient whose compartment holds the resource, or NULL
+ *             when it is in none
+ *   now       Unix seconds; 0 = the current time
  */
-MDT_API MDT_WUR int mdt_rs_verify(mdt_rs_verifier *v, const uint8_t *token,
-    size_t token_len, const uint8_t *proof, size_t proof_len,
-    const char *action, const char *resource, int64_t now,
-    mdt_rs_grant *grant, char *err, size_t errlen);
+typedef struct mdt_rs_request {
+	const char *action;
+	const char *resource;
+	const char *patient;
+	int64_t now;
+} mdt_rs_request;
 
-/* As mdt_rs_verify, from the base64url header values (NUL-terminated). */
-MDT_API MDT_WUR int mdt_rs_verify_b64(mdt_rs_verifier *v,
-    const char *token_b64, const char *proof_b64, const char *action,
-    const char *resource, int64_t now, mdt_rs_grant *grant, char *err,
-    size_t errlen);
+/*
+ * Verifies one presentation, entirely offline: the token (text form,
+ * "mdt1.<base64url>", as in the MDT_HTTP_TOKEN_HEADER header) is a sealed
+ * single-action token whose chain verifies from the broker key; it is for
+ * this audience and for exactly req's action on req's resource in req's
+ * patient's compartment, not expired; no task on its chain is revoked;
+ * the proof (MDT_HTTP_PROOF_HEADER text, from mdt_task_present) is a
+ * signature by the token's holder key over this token, audience, action,
+ * resource, a fresh nonce and a time within max_skew_s of now; and
+ * neither the token nor the nonce was accepted before (single use).
+ * Returns 0 (allow; *grant filled when not NULL) or the first failing
+ * check (MDT_EDECODE, MDT_ESIG, MDT_EKEY, MDT_EEXPIRED, MDT_EAUDIENCE,
+ * MDT_ESCOPE, MDT_EPATIENT, MDT_EREVOKED, MDT_EHOLDER, MDT_EEXIST for a
+ * replay, MDT_EBUSY when the verifier could not record a revocation or a
+ * use and so refuses everything), with a reason in err.
+ */
+MDT_API MDT_WUR int mdt_rs_verify(mdt_rs_verifier *v, const char *token,
+    const char *proof, const mdt_rs_request *req, mdt_rs_grant *grant,
+    char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

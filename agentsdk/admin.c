@@ -1,0 +1,67 @@
+/*
+ * Clinician decisions on parked step-ups (approve / reject) and the
+ * read-only task-tree query, both sent over an authenticated connection.
+ */
+#include <string.h>
+
+#include "sdk_int.h"
+
+static int
+decide_fields(sdk_req *r, const char *request_id, const char *assertion,
+    const char *note)
+{
+	int rv;
+
+	if ((rv = mdt_wire_put_cstr(r->w, "stepup", request_id)) != 0 ||
+	    (rv = mdt_wire_put_cstr(r->w, "assertion", assertion)) != 0)
+		return rv;
+	return note == NULL ? 0 : mdt_wire_put_cstr(r->w, "note", note);
+}
+
+int
+mdt_agent_decide_step_up(mdt_agent *a, const char *request_id,
+    const char *assertion, int approve, const char *note, char *err,
+    size_t errlen)
+{
+	sdk_req r;
+	int rv;
+
+	if (a == NULL || request_id == NULL || assertion == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL,
+		    "step-up decision: request id and assertion are required");
+	if ((rv = sdk_req_begin(a, approve ? MDT_OP_APPROVE : MDT_OP_REJECT,
+	    &r)) == 0 &&
+	    (rv = decide_fields(&r, request_id, assertion, note)) == 0 &&
+	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0)
+		rv = sdk_reply_status(r.reply, err, errlen);
+	sdk_req_end(&r);
+	return rv;
+}
+
+int
+mdt_agent_task_graph(mdt_agent *a, const char *task_id, char **json,
+    char *err, size_t errlen)
+{
+	const mdt_wire_val *v;
+	const char *s;
+	size_t len;
+	sdk_req r;
+	int rv;
+
+	if (a == NULL || task_id == NULL || json == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL,
+		    "task graph: task id is required");
+	if ((rv = sdk_req_begin(a, MDT_OP_TREE, &r)) == 0 &&
+	    (rv = mdt_wire_put_cstr(r.w, "task", task_id)) == 0 &&
+	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&
+	    (rv = sdk_reply_status(r.reply, err, errlen)) == 0) {
+		v = mdt_wire_map_get(mdt_wire_msg_root(r.reply), "json");
+		if (mdt_wire_val_str(v, &s, &len) != 0)
+			rv = sdk_err(err, errlen, -MDT_EPROTO,
+			    "tree: reply field json: expected a string");
+		else if ((*json = strdup(s)) == NULL)
+			rv = -MDT_ENOMEM;
+	}
+	sdk_req_end(&r);
+	return rv;
+}

@@ -1,0 +1,294 @@
+"""Python objects over the C handles of <mandate/agent.h>."""
+
+import ctypes
+
+from ._lib import (lib, call, check, enc, dec, MandateError, AgentOpts,
+                   OpenOpts, AuthzRequest, Pubkey, VerifierOpts, RsRequest,
+                   RsGrant, Event, ID_MAX, HEADER_MAX)
+
+DENY, ALLOW, STEP_UP = 0, 1, 2
+FLAG_REVIEW, FLAG_APPROVED = 0x1, 0x2
+_EVENT_KINDS = {1: "revoked", 2: "step_up", 3: "decided", 4: "task"}
+
+
+class _Handle:
+    """Owns one C handle; close() frees it (idempotent)."""
+
+    _free = None
+
+    def __init__(self, ptr):
+        self._ptr = ptr
+
+    def close(self):
+        if self._ptr:
+            type(self)._free(self._ptr)
+            self._ptr = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    @property
+    def ptr(self):
+        if not self._ptr:
+            raise MandateError(-25, "handle is closed")
+        return self._ptr
+
+
+def _bytes_arg(data):
+    if data is None:
+        return None, 0
+    data = bytes(data)
+    return ctypes.c_char_p(data), len(data)
+
+
+class Keypair(_Handle):
+    """An Ed25519 key pair (secret wiped when closed)."""
+
+    _free = lib.mdt_keypair_free
+
+    @classmethod
+    def generate(cls):
+        p = ctypes.c_void_p()
+        check(lib.mdt_keypair_generate(ctypes.byref(p)))
+        return cls(p.value)
+
+    @classmethod
+    def load(cls, path):
+        p = ctypes.c_void_p()
+        call(lib.mdt_keypair_load, enc(path), ctypes.byref(p))
+        return cls(p.value)
+
+    def save(self, base):
+        """Writes base.key (0600) and base.pub."""
+        call(lib.mdt_keypair_save, self.ptr, enc(base))
+
+    def public_text(self):
+        """The public key as "mdtpk1.<base64url>"."""
+        pk = Pubkey()
+        lib.mdt_keypair_public(self.ptr, ctypes.byref(pk))
+        buf = (ctypes.c_char * 51)()
+        lib.mdt_pubkey_to_text(ctypes.byref(pk), buf)
+        return buf.value.decode()
+
+
+class Authz(_Handle):
+    """One authorize answer: .decision is ALLOW, DENY or STEP_UP."""
+
+    _free = lib.mdt_authz_free
+
+    decision = property(lambda s: lib.mdt_authz_decision_of(s.ptr))
+    flags = property(lambda s: lib.mdt_authz_flags(s.ptr))
+    reason = property(lambda s: dec(lib.mdt_authz_reason(s.ptr)))
+    detail = property(lambda s: dec(lib.mdt_authz_detail(s.ptr)))
+    policies = property(lambda s: [p for p in dec(
+        lib.mdt_authz_policies(s.ptr)).split(",") if p])
+    request_id = property(lambda s: dec(lib.mdt_authz_request_id(s.ptr)))
+    expires = property(lambda s: lib.mdt_authz_expires(s.ptr))
+
+    @property
+    def allowed(self):
+        return self.decision == ALLOW
+
+
+class Task(_Handle):
+    """A task held by this agent (root task or received work)."""
+
+    _free = lib.mdt_task_free
+
+    def __init__(self, ptr, agent):
+        super().__init__(ptr)
+        self._agent = agent  # keeps the connection alive
+
+    id = property(lambda s: dec(lib.mdt_task_id(s.ptr)))
+    parent = property(lambda s: dec(lib.mdt_task_parent(s.ptr)))
+    sender = property(lambda s: dec(lib.mdt_task_from(s.ptr)))
+    clinician = property(lambda s: dec(lib.mdt_task_clinician(s.ptr)))
+    patient = property(lambda s: dec(lib.mdt_task_patient(s.ptr)))
+    purpose = property(lambda s: dec(lib.mdt_task_purpose(s.ptr)))
+    scopes = property(lambda s: dec(lib.mdt_task_scopes(s.ptr)))
+    depth = property(lambda s: lib.mdt_task_depth(s.ptr))
+    expiry = property(lambda s: lib.mdt_task_expiry(s.ptr))
+
+    @property
+    def payload(self):
+        n = ctypes.c_size_t()
+        p = lib.mdt_task_payload(self.ptr, ctypes.byref(n))
+        return ctypes.string_at(p, n.value) if n.value else b""
+
+    def dispatch(self, target, scopes, payload=None):
+        """Sends a subtask to target; returns the child task id."""
+        buf, n = _bytes_arg(payload)
+        child = (ctypes.c_char * ID_MAX)()
+        call(lib.mdt_task_dispatch, self.ptr, enc(target), enc(scopes), buf,
+             n, child)
+        return child.value.decode()
+
+    def wait_result(self, child_id, timeout_ms=30000):
+        """The result bytes the child reported or completed with."""
+        p = ctypes.POINTER(ctypes.c_uint8)()
+        n = ctypes.c_size_t()
+        call(lib.mdt_task_wait_result, self.ptr, enc(child_id), timeout_ms,
+             ctypes.byref(p), ctypes.byref(n))
+        try:
+            return ctypes.string_at(p, n.value) if n.value else b""
+        finally:
+            lib.mdt_free(ctypes.cast(p, ctypes.c_void_p))
+
+    def report(self, result=b""):
+        buf, n = _bytes_arg(result)
+        call(lib.mdt_task_report, self.ptr, buf, n)
+
+    def complete(self, result=b""):
+        """Completes the task, revoking it and every descendant."""
+        buf, n = _bytes_arg(result)
+        call(lib.mdt_task_complete, self.ptr, buf, n)
+
+    def cancel(self, reason=None):
+        call(lib.mdt_task_cancel, self.ptr, enc(reason))
+
+    def authorize(self, action, resource, patient=None, boundary=None,
+                  audience=None, wait_ms=0):
+        """Asks the broker for one action now; returns an Authz."""
+        req = AuthzRequest(enc(action), enc(resource), enc(patient),
+                           enc(boundary), enc(audience), wait_ms)
+        out = ctypes.c_void_p()
+        call(lib.mdt_task_authorize_req, self.ptr, ctypes.byref(req),
+             ctypes.byref(out))
+        return Authz(out.value)
+
+    def wait_step_up(self, authz, timeout_ms=30000):
+        out = ctypes.c_void_p()
+        call(lib.mdt_task_wait_step_up, self.ptr, authz.ptr, timeout_ms,
+             ctypes.byref(out))
+        return Authz(out.value)
+
+    def present(self, authz, now=0):
+        """(token, proof) header values for a resource server."""
+        tok = (ctypes.c_char * HEADER_MAX)()
+        proof = (ctypes.c_char * HEADER_MAX)()
+        check(lib.mdt_task_present(self.ptr, authz.ptr, now, tok, proof),
+              "present")
+        return tok.value.decode(), proof.value.decode()
+
+
+class Agent(_Handle):
+    """An authenticated broker connection (reconnects by itself)."""
+
+    _free = lib.mdt_agent_close
+
+    def __init__(self, url, spiffe_id, key, timeout_ms=0, retry_ms=0):
+        self._key = key
+        opts = AgentOpts(enc(url), enc(spiffe_id), key.ptr, timeout_ms,
+                         retry_ms)
+        p = ctypes.c_void_p()
+        call(lib.mdt_agent_connect, ctypes.byref(opts), ctypes.byref(p))
+        super().__init__(p.value)
+
+    spiffe_id = property(lambda s: dec(lib.mdt_agent_spiffe_id(s.ptr)))
+    reconnects = property(lambda s: lib.mdt_agent_reconnects(s.ptr))
+
+    def open_task(self, assertion, patient, purpose, scopes):
+        opts = OpenOpts(enc(assertion), enc(patient), enc(purpose),
+                        enc(scopes))
+        p = ctypes.c_void_p()
+        call(lib.mdt_agent_open_task, self.ptr, ctypes.byref(opts),
+             ctypes.byref(p))
+        return Task(p.value, self)
+
+    def next(self, timeout_ms=30000):
+        """The next work item as a Task, or None when none came in time."""
+        p = ctypes.c_void_p()
+        try:
+            call(lib.mdt_agent_next, self.ptr, timeout_ms, ctypes.byref(p))
+        except MandateError as e:
+            if e.name == "ETIMEDOUT":
+                return None
+            raise
+        return Task(p.value, self)
+
+    def stop(self):
+        lib.mdt_agent_stop(self.ptr)
+
+    def decide_step_up(self, request_id, assertion, approve, note=None):
+        call(lib.mdt_agent_decide_step_up, self.ptr, enc(request_id),
+             enc(assertion), 1 if approve else 0, enc(note))
+
+    def task_graph(self, task_id):
+        """The task tree containing task_id, as JSON text."""
+        p = ctypes.c_void_p()
+        call(lib.mdt_agent_task_graph, self.ptr, enc(task_id),
+             ctypes.byref(p))
+        try:
+            return ctypes.string_at(p.value).decode()
+        finally:
+            lib.mdt_free(p)
+
+
+class Events(_Handle):
+    """A subscription to the broker's events."""
+
+    _free = lib.mdt_event_sub_close
+
+    def __init__(self, url):
+        p = ctypes.c_void_p()
+        call(lib.mdt_event_sub_open, enc(url), ctypes.byref(p))
+        super().__init__(p.value)
+
+    def next(self, timeout_ms=1000):
+        """The next event as a dict, or None on timeout."""
+        ev = Event()
+        rv = lib.mdt_event_sub_next(self.ptr, timeout_ms, ctypes.byref(ev))
+        if rv == -24:  # ETIMEDOUT
+            return None
+        check(rv, "event")
+        out = {"kind": _EVENT_KINDS.get(ev.kind, "?"), "time": ev.time,
+               "expires": ev.expires,
+               "ids": [dec(ev.ids[i]) for i in range(ev.nids)]}
+        for f in ("task_id", "parent", "request_id", "agent", "clinician",
+                  "patient", "purpose", "action", "resource", "detail"):
+            out[f] = dec(getattr(ev, f))
+        return out
+
+
+class Verifier(_Handle):
+    """Offline verification of single-action tokens (resource servers)."""
+
+    _free = lib.mdt_rs_verifier_free
+
+    def __init__(self, broker_key_file, audience, events_url=None,
+                 max_skew_s=0):
+        pk = Pubkey()
+        call(lib.mdt_pubkey_load, enc(broker_key_file), ctypes.byref(pk))
+        opts = VerifierOpts(ctypes.pointer(pk), enc(audience),
+                            enc(events_url), max_skew_s)
+        p = ctypes.c_void_p()
+        call(lib.mdt_rs_verifier_new, ctypes.byref(opts), ctypes.byref(p))
+        super().__init__(p.value)
+
+    def revoke(self, task_id):
+        check(lib.mdt_rs_verifier_revoke(self.ptr, enc(task_id)), task_id)
+
+    def is_revoked(self, task_id):
+        return lib.mdt_rs_verifier_is_revoked(self.ptr, enc(task_id)) == 1
+
+    @property
+    def revocations(self):
+        return lib.mdt_rs_verifier_revocations(self.ptr)
+
+    def verify(self, token, proof, action, resource, patient=None, now=0):
+        """A dict describing the grant; raises MandateError on refusal."""
+        req = RsRequest(enc(action), enc(resource), enc(patient), now)
+        g = RsGrant()
+        call(lib.mdt_rs_verify, self.ptr, enc(token), enc(proof),
+             ctypes.byref(req), ctypes.byref(g))
+        return {f: (getattr(g, f).decode() if f != "expiry" else g.expiry)
+                for f, _ in RsGrant._fields_}

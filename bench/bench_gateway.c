@@ -1,0 +1,159 @@
+/*
+ * Resource-server cost: offline verification by the SDK's verifier of a
+ * sealed single-action token with its proof of possession (decode, chain
+ * signatures, single-action/audience/expiry checks, proof signature,
+ * revocation and single-use bookkeeping), beside raw Ed25519
+ * verifications measured in the same run.
+ *
+ *   ratio gateway_verify_vs_ed25519: R   (one presentation, in units of
+ *                                        one raw Ed25519 verification)
+ *
+ * Each single-action token is accepted once, so the presentations are
+ * prepared (minted and signed) before the timed loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mandate/agent.h>
+#include <mandate/token.h>
+
+#include "benchutil.h"
+#include "sdk_int.h"
+
+#define AUD "spiffe://clinic.example/fhir-gateway"
+#define ROUNDS 7
+#define PER_ROUND 1000
+
+/* Identical single-action requests in one second give identical tokens,
+ * so each presentation names its own resource. */
+typedef struct presentation {
+	char *token;
+	char res[64];
+	char proof[256];
+} presentation;
+
+static void
+die(const char *what, int rv)
+{
+	fprintf(stderr, "bench_gateway: %s: %s\n", what, mdt_strerror(rv));
+	exit(1);
+}
+
+static mdt_token *
+mint(const mdt_keypair *root, const mdt_keypair *holder, int64_t now)
+{
+	mdt_token_mint_params p;
+	mdt_scope_set *sc;
+	mdt_pubkey hk;
+	mdt_token *t;
+	int rv;
+
+	mdt_keypair_public(holder, &hk);
+	if ((rv = mdt_scope_set_parse("patient/*.rs", 12, &sc, NULL, 0)) != 0)
+		die("scopes", rv);
+	memset(&p, 0, sizeof(p));
+	p.task_id = "task-bench";
+	p.clinician = "dr-alice";
+	p.patient = "pat-001";
+	p.purpose = "TREAT";
+	p.scopes = sc;
+	p.issued_at = now - 1;
+	p.expires_at = now + 900;
+	p.depth = 1;
+	p.holder_id = "spiffe://clinic.example/agent/summarizer";
+	p.holder_key = &hk;
+	if ((rv = mdt_token_mint(root, &p, &t, NULL)) != 0)
+		die("mint", rv);
+	mdt_scope_set_free(sc);
+	return t;
+}
+
+static void
+prepare(const mdt_token *task, const mdt_keypair *holder, int64_t now,
+    int i, presentation *out)
+{
+	mdt_token_single_params sp = {"r", out->res, AUD, now, 60};
+	char nonce[SDK_NONCE_MAX];
+	mdt_token_pop pop = {AUD, "r", out->res, nonce, now, {0}};
+	mdt_token *s;
+	int rv;
+
+	snprintf(out->res, sizeof(out->res), "Observation/obs-%d", i);
+	sdk_pop_nonce(nonce);
+	if ((rv = mdt_token_single_action(task, &sp, &s, NULL)) != 0 ||
+	    (rv = mdt_token_to_text(s, &out->token)) != 0 ||
+	    (rv = mdt_token_pop_sign(s, holder, &pop)) != 0 ||
+	    (rv = sdk_pop_format(&pop, out->proof, sizeof(out->proof))) != 0)
+		die("prepare", rv);
+	mdt_token_free(s);
+}
+
+/* One round: a fresh verifier, PER_ROUND presentations; ns per verify. */
+static double
+round_ns(const mdt_pubkey *pk, presentation *pres, double *lat)
+{
+	mdt_rs_verifier_opts o = {pk, AUD, NULL, 0};
+	mdt_rs_request rq = {"r", NULL, "pat-001", 0};
+	char err[MDT_ERRMSG_MAX];
+	mdt_rs_verifier *v;
+	uint64_t t0;
+	int rv;
+
+	if ((rv = mdt_rs_verifier_new(&o, &v, err, sizeof(err))) != 0)
+		die("verifier", rv);
+	t0 = bench_now_ns();
+	for (int i = 0; i < PER_ROUND; i++) {
+		uint64_t a = bench_now_ns();
+		rq.resource = pres[i].res;
+		if ((rv = mdt_rs_verify(v, pres[i].token, pres[i].proof, &rq,
+		    NULL, err, sizeof(err))) != 0) {
+			fprintf(stderr, "bench_gateway: verify: %s\n", err);
+			exit(1);
+		}
+		lat[i] = (double)(bench_now_ns() - a);
+	}
+	t0 = bench_now_ns() - t0;
+	mdt_rs_verifier_free(v);
+	return (double)t0 / PER_ROUND;
+}
+
+int
+main(void)
+{
+	presentation *pres = calloc(PER_ROUND, sizeof(*pres));
+	double samples[ROUNDS], *lat = calloc(PER_ROUND, sizeof(double));
+	mdt_keypair *root, *holder;
+	mdt_token *task;
+	mdt_pubkey pk;
+	int64_t now = sdk_now();
+	double ed, med;
+
+	if (pres == NULL || lat == NULL ||
+	    mdt_keypair_generate(&root) != 0 ||
+	    mdt_keypair_generate(&holder) != 0)
+		die("setup", -MDT_ENOMEM);
+	mdt_keypair_public(root, &pk);
+	task = mint(root, holder, now);
+	ed = bench_ed25519_verify_ns(ROUNDS, 2000);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < PER_ROUND; i++)
+			prepare(task, holder, now, r * PER_ROUND + i, &pres[i]);
+		samples[r] = round_ns(&pk, pres, lat);
+		for (int i = 0; i < PER_ROUND; i++)
+			mdt_token_text_free(pres[i].token);
+	}
+	med = bench_percentile(samples, ROUNDS, 50);
+	printf("ed25519 verify: %.0f ns\n", ed);
+	printf("gateway verify (single-action token + proof): %.0f ns median "
+	    "of %d rounds x %d; last round p50 %.0f ns, p99 %.0f ns\n", med,
+	    ROUNDS, PER_ROUND, bench_percentile(lat, PER_ROUND, 50),
+	    bench_percentile(lat, PER_ROUND, 99));
+	bench_ratio("gateway_verify_vs_ed25519", med / ed);
+	mdt_token_free(task);
+	mdt_keypair_free(root);
+	mdt_keypair_free(holder);
+	free(pres);
+	free(lat);
+	return 0;
+}
