@@ -189,23 +189,33 @@ MDT_API void mdt_policy_record_free(mdt_policy_record *rec);
 /* Empties the builder, keeping its memory for the next request. */
 MDT_API void mdt_policy_record_reset(mdt_policy_record *rec);
 
+/* Sets key to a string of len bytes (may contain NUL); the bytes are
+ * copied into the builder. */
 MDT_API MDT_WUR int mdt_policy_record_set_string(mdt_policy_record *rec,
     const char *key, const char *value, size_t len);
+/* Sets key to a Cedar long. */
 MDT_API MDT_WUR int mdt_policy_record_set_long(mdt_policy_record *rec,
     const char *key, int64_t value);
+/* Sets key to a Cedar bool (any non-zero value is true). */
 MDT_API MDT_WUR int mdt_policy_record_set_bool(mdt_policy_record *rec,
     const char *key, int value);
+/* Sets key to an entity reference; the uid's strings are copied.  The
+ * entity need not exist in any store. */
 MDT_API MDT_WUR int mdt_policy_record_set_entity(mdt_policy_record *rec,
     const char *key, const mdt_entity_uid *uid);
-/* A set of n strings (each NUL-terminated). */
+/* Sets key to a set of n strings (each NUL-terminated, copied). */
 MDT_API MDT_WUR int mdt_policy_record_set_strings(mdt_policy_record *rec,
     const char *key, const char *const *values, size_t n);
 /* An extension value, e.g. fn "datetime", arg "2026-01-01T00:00:00Z";
  * a malformed literal is -MDT_EINVAL. */
 MDT_API MDT_WUR int mdt_policy_record_set_extension(mdt_policy_record *rec,
     const char *key, const char *fn, const char *arg);
+/* Opens a nested record under key (at most 15 levels deep, else
+ * -MDT_ETOOBIG); close it with mdt_policy_record_end. */
 MDT_API MDT_WUR int mdt_policy_record_begin_record(mdt_policy_record *rec,
     const char *key);
+/* Opens a set under key; values set until mdt_policy_record_end are its
+ * elements (their keys are ignored). */
 MDT_API MDT_WUR int mdt_policy_record_begin_set(mdt_policy_record *rec,
     const char *key);
 /* Closes the innermost open container; -MDT_EINVAL if none is open. */
@@ -241,19 +251,25 @@ MDT_API MDT_WUR int mdt_policy_evaluate(const mdt_policy_set *set,
     const mdt_entity_store *store, const mdt_policy_request *req,
     mdt_policy_answer *ans);
 
+/* The decision of the last evaluation (DENY for a NULL answer, a fresh
+ * answer, or one whose evaluation failed). */
 MDT_API mdt_decision mdt_policy_answer_decision(const mdt_policy_answer *ans);
 
-/* Determining policies: ids of the satisfied forbids (DENY/STEP_UP) or of
- * the satisfied permits (ALLOW); empty for a default deny. */
+/* Number of determining policies: the satisfied forbids (DENY/STEP_UP) or
+ * the satisfied permits (ALLOW); 0 for a default deny. */
 MDT_API size_t mdt_policy_answer_reason_count(const mdt_policy_answer *ans);
+/* Id of determining policy i (in policy order), or NULL when out of
+ * range; owned by the policy set. */
 MDT_API const char *mdt_policy_answer_reason(const mdt_policy_answer *ans,
     size_t i);
 
-/* Policies skipped because their evaluation errored, with a message
- * ("policy3: type error: expected long, got string"). */
+/* Number of policies skipped because their evaluation errored. */
 MDT_API size_t mdt_policy_answer_error_count(const mdt_policy_answer *ans);
+/* Id of errored policy i, or NULL when out of range; owned by the set. */
 MDT_API const char *mdt_policy_answer_error_policy(
     const mdt_policy_answer *ans, size_t i);
+/* Message of error i, "policy3: type error: ...", or NULL; owned by the
+ * answer until its next evaluation. */
 MDT_API const char *mdt_policy_answer_error_message(
     const mdt_policy_answer *ans, size_t i);
 
@@ -296,9 +312,17 @@ typedef struct mdt_policy_expect {
 MDT_API MDT_WUR int mdt_policy_case_parse(mdt_policy_case **out,
     const char *line, size_t len, char *err, size_t errlen);
 
+/* Frees a case.  NULL is a no-op. */
 MDT_API void mdt_policy_case_free(mdt_policy_case *c);
+/* The case's name; owned by the case. */
 MDT_API const char *mdt_policy_case_name(const mdt_policy_case *c);
+/* Number of requests in the case. */
 MDT_API size_t mdt_policy_case_request_count(const mdt_policy_case *c);
+/* Why the case cannot be evaluated (it uses a feature documented as not
+ * supported yet: policy templates), or NULL.  Static string. */
+MDT_API const char *mdt_policy_case_skip_reason(const mdt_policy_case *c);
+/* The case's policies (NULL for a skipped case) and entities; owned by
+ * the case. */
 MDT_API const mdt_policy_set *mdt_policy_case_policies(
     const mdt_policy_case *c);
 MDT_API const mdt_entity_store *mdt_policy_case_entities(

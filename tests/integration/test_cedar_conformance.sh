@@ -31,7 +31,12 @@ if [[ ! "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ 
 	exit 1
 fi
 passed="${BASH_REMATCH[1]}" failed="${BASH_REMATCH[2]}" skipped="${BASH_REMATCH[3]}"
-if (( failed != 0 || skipped != 0 || status != 0 )); then
+# Only policy templates (documented as not supported yet) may be skipped.
+if grep '^SKIP' "$out" | grep -v 'policy templates are not supported yet$'; then
+	echo "FAIL: a case was skipped for a reason other than templates" >&2
+	exit 1
+fi
+if (( failed != 0 || status != 0 )); then
 	echo "FAIL: $failed failed, $skipped skipped (exit $status)" >&2
 	exit 1
 fi
@@ -54,5 +59,12 @@ if mandatectl policy conformance "$out.mut" >/dev/null; then
 	echo "FAIL: a wrong expected decision went unnoticed" >&2
 	exit 1
 fi
+# A case using a template slot is skipped, counted in requests, with its
+# reason; the other cases still run.
+printf '%s\n' '{"name":"tmpl","policies":"permit(principal == ?principal, action, resource);","entities":[],"requests":[{"description":"r0","principal":{"type":"U","id":"a"},"action":{"type":"A","id":"a"},"resource":{"type":"R","id":"r"},"context":{},"decision":"deny","reason":[],"errors":[]},{"description":"r1","principal":{"type":"U","id":"a"},"action":{"type":"A","id":"a"},"resource":{"type":"R","id":"r"},"context":{},"decision":"deny","reason":[],"errors":[]}]}' >"$out.mut"
+head -n 1 "$corpus" >>"$out.mut"
+mandatectl policy conformance "$out.mut" >"$out" || { rm -f "$out.mut"; echo "FAIL: template case" >&2; exit 1; }
+grep -q '^SKIP tmpl (2 requests): policy templates are not supported yet$' "$out" &&
+	grep -q ' passed, 0 failed, 2 skipped$' "$out" || { rm -f "$out.mut"; echo "FAIL: template skip: $(cat "$out")" >&2; exit 1; }
 rm -f "$out.mut"
 echo "PASS: conformance $passed requests"

@@ -2,6 +2,7 @@
  * Tokens: mint, attenuate, delegate, seal, single-action tokens, text
  * form, accessors, request checks, proofs of possession and the cache.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -507,6 +508,66 @@ START_TEST(cache_prefixes)
 }
 END_TEST
 
+/* Several threads verify through one cache; forged bytes never pass. */
+typedef struct par {
+	const uint8_t *good, *bad;
+	size_t good_len, bad_len;
+	mdt_token_cache *cache;
+	int failures;
+} par;
+
+static void *
+verify_loop(void *arg)
+{
+	par *p = arg;
+
+	for (int i = 0; i < 60; i++) {
+		mdt_token *x = NULL;
+
+		if (mdt_token_open(p->good, p->good_len, &root_pub, p->cache, &x,
+		    NULL) != 0)
+			p->failures++;
+		mdt_token_free(x);
+		x = NULL;
+		if (mdt_token_open(p->bad, p->bad_len, &root_pub, p->cache, &x,
+		    NULL) != -MDT_ESIG)
+			p->failures++;
+		mdt_token_free(x);
+	}
+	return NULL;
+}
+
+START_TEST(cache_shared_by_threads)
+{
+	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 2, 9);
+	mdt_token *d = tf_delegate(t, TF_AGENT, agent, NULL);
+	size_t glen, blen;
+	uint8_t *good = tf_bytes(d, &glen), *bad = tf_bytes(d, &blen);
+	mdt_token_block_view v;
+	mdt_token_cache *c;
+	pthread_t th[4];
+	par p[4];
+
+	ck_assert_int_eq(mdt_token_block(d, 1, &v), 0);
+	bad[v.signature - mdt_token_bytes(d, &blen) + 3] ^= 0x20;
+	ck_assert_int_eq(mdt_token_cache_new(8, &c), 0);
+	for (int i = 0; i < 4; i++) {
+		p[i] = (par){good, bad, glen, blen, c, 0};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, verify_loop, &p[i]),
+		    0);
+	}
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(p[i].failures, 0);
+	}
+	mdt_token_cache_free(c);
+	free(good);
+	free(bad);
+	mdt_token_free(d);
+	mdt_token_free(t);
+}
+END_TEST
+
 START_TEST(json_and_block_views)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 2, 9);
@@ -592,6 +653,7 @@ token_suite(void)
 	tcase_add_test(tc, single_action_tokens);
 	tcase_add_test(tc, proof_of_possession);
 	tcase_add_test(tc, cache_prefixes);
+	tcase_add_test(tc, cache_shared_by_threads);
 	tcase_add_test(tc, json_and_block_views);
 	tcase_add_test(tc, mint_rejects_bad_params);
 	suite_add_tcase(s, tc);
