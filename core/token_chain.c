@@ -274,8 +274,9 @@ mdt_token_verify(mdt_token *tok, const mdt_pubkey *root,
 	return 0;
 }
 
-int
-mdt_token_open(const uint8_t *buf, size_t len, const mdt_pubkey *root,
+/* Decode (binary or text form) then verify; *out only on success. */
+static int
+open_form(const void *in, size_t len, int text, const mdt_pubkey *root,
     mdt_token_cache *cache, mdt_token **out, mdt_token_reason *why)
 {
 	mdt_token *tok;
@@ -283,7 +284,9 @@ mdt_token_open(const uint8_t *buf, size_t len, const mdt_pubkey *root,
 
 	if (out == NULL)
 		return mdt__tok_fail(why, -MDT_EINVAL, -1, "no output");
-	if ((rc = mdt_token_decode(buf, len, &tok, why)) != 0)
+	rc = text ? mdt_token_decode_text(in, len, &tok, why) :
+	    mdt_token_decode(in, len, &tok, why);
+	if (rc != 0)
 		return rc;
 	if ((rc = mdt_token_verify(tok, root, cache, why)) != 0) {
 		mdt_token_free(tok);
@@ -294,22 +297,17 @@ mdt_token_open(const uint8_t *buf, size_t len, const mdt_pubkey *root,
 }
 
 int
+mdt_token_open(const uint8_t *buf, size_t len, const mdt_pubkey *root,
+    mdt_token_cache *cache, mdt_token **out, mdt_token_reason *why)
+{
+	return open_form(buf, len, 0, root, cache, out, why);
+}
+
+int
 mdt_token_open_text(const char *text, size_t len, const mdt_pubkey *root,
     mdt_token_cache *cache, mdt_token **out, mdt_token_reason *why)
 {
-	mdt_token *tok;
-	int rc;
-
-	if (out == NULL)
-		return mdt__tok_fail(why, -MDT_EINVAL, -1, "no output");
-	if ((rc = mdt_token_decode_text(text, len, &tok, why)) != 0)
-		return rc;
-	if ((rc = mdt_token_verify(tok, root, cache, why)) != 0) {
-		mdt_token_free(tok);
-		return rc;
-	}
-	*out = tok;
-	return 0;
+	return open_form(text, len, 1, root, cache, out, why);
 }
 
 int

@@ -32,7 +32,7 @@ enum {
 	MDT__TOK_ENV_PROOF = 3
 };
 
-#define MDT__TOK_HOLDER_MAX 2048   /* a SPIFFE id (MDT_SPIFFE_ID_MAX) */
+#define MDT__TOK_HOLDER_MAX MDT_TOKEN_HOLDER_MAX
 #define MDT__TOK_PURPOSE_MAX 32
 #define MDT__TOK_POP_STR_MAX 4096  /* each string of a PoP challenge */
 #define MDT__TOK_REF_MAX 1024      /* scratch for a parsed reference */

@@ -48,7 +48,8 @@ extern "C" {
 #define MDT_TOKEN_TEXT_MAX 21852       /* text form, prefix included */
 #define MDT_TOKEN_BLOCKS_MAX 32        /* blocks in one token */
 #define MDT_TOKEN_BLOCK_BYTES_MAX 4096 /* one encoded block */
-#define MDT_TOKEN_STR_MAX 255          /* any id or string field, bytes */
+#define MDT_TOKEN_STR_MAX 255          /* an id or string field, bytes */
+#define MDT_TOKEN_HOLDER_MAX 2048      /* the holder field (a SPIFFE id) */
 #define MDT_TOKEN_DEPTH_MAX 16         /* delegation depth in block 0 */
 #define MDT_TOKEN_SKEW_SECONDS 60      /* tolerated clock skew on issued-at */
 #define MDT_TOKEN_SINGLE_TTL_MAX 300   /* single-action token lifetime cap */
@@ -94,7 +95,8 @@ typedef struct mdt_token_reason {
 
 /*
  * Block 0 content.  Strings are NUL-terminated, 1..MDT_TOKEN_STR_MAX bytes
- * of printable UTF-8 (no control characters), borrowed for the call.
+ * (holder_id: MDT_TOKEN_HOLDER_MAX) of printable UTF-8 (no control
+ * characters), borrowed for the call.
  */
 typedef struct mdt_token_mint_params {
 	const char *task_id;        /* NULL: a random 128-bit id (hex) */
