@@ -164,6 +164,10 @@ mdt_policy_case_parse(mdt_policy_case **out, const char *line, size_t len,
 
 	if (out == NULL || line == NULL)
 		return -MDT_EINVAL;
+	if (len > MDT_ENTITY_JSON_MAX) {
+		snprintf(err, errlen, "case larger than %u bytes", MDT_ENTITY_JSON_MAX);
+		return -MDT_ETOOBIG;
+	}
 	if ((c = mdt__calloc(1, sizeof(*c))) == NULL)
 		return -MDT_ENOMEM;
 	cedar_arena_init(&c->arena, 0);

@@ -5,6 +5,7 @@
  * arena (doubling), and the root record is kept sorted by key so that it
  * can be used for evaluation without a copy.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc_int.h"
@@ -282,6 +283,11 @@ mdt_policy_record_load_json(mdt_policy_record *rec, const char *json,
 	mdt_policy_record_reset(rec);
 	if (name == NULL)
 		name = "<context>";
+	if (len > MDT_ENTITY_JSON_MAX) {
+		snprintf(err, errlen, "%s: larger than %u bytes", name,
+		    MDT_ENTITY_JSON_MAX);
+		return -MDT_ETOOBIG;
+	}
 	cedar_arena_init(&tree, 0);
 	memset(&jc, 0, sizeof(jc));
 	jc.a = &rec->arena;

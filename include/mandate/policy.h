@@ -45,7 +45,7 @@ extern "C" {
 #define MDT_POLICY_COUNT_MAX 4096          /* policies per set */
 #define MDT_POLICY_FILES_MAX 256           /* *.cedar files per directory */
 #define MDT_POLICY_NEST_MAX 128            /* expression nesting depth */
-#define MDT_ENTITY_JSON_MAX (64u << 20)    /* bytes of entities JSON */
+#define MDT_ENTITY_JSON_MAX (64u << 20)    /* bytes of entities or context JSON */
 #define MDT_ENTITY_HIERARCHY_MAX 64        /* ancestor levels followed by `in` */
 #define MDT_POLICY_ARENA_MAX (1u << 20)    /* per-evaluation arena bytes */
 #define MDT_POLICY_HASH_HEX 65             /* SHA-256 hex + NUL */

@@ -417,6 +417,34 @@ START_TEST(single_action_tokens)
 }
 END_TEST
 
+START_TEST(tool_scopes)
+{
+	mdt_token *t = tf_mint(root, orch, "tool/fax.x patient/Observation.r",
+	    2, 9);
+	mdt_token *s;
+	mdt_token_check_params p;
+	mdt_token_reason why;
+
+	ck_assert_int_eq(tf_check(t, "x", "tool/fax", TF_NOW, &why), 0);
+	ck_assert_int_eq(tf_check(t, "x", "tool/export", TF_NOW, &why),
+	    -MDT_ESCOPE);
+	s = single(t, "x", "tool/fax");
+	memset(&p, 0, sizeof(p));
+	p.action = "x";
+	p.resource = "tool/fax";
+	p.patient = TF_PATIENT;
+	p.now = TF_NOW + 1;
+	p.audience = "spiffe://clinic.example/fhir";
+	p.flags = MDT_TOKEN_CHECK_SINGLE_ACTION;
+	ck_assert_msg(mdt_token_check(s, &p, &why) == 0, "%s", why.message);
+	p.resource = "Observation/1";
+	p.action = "r";
+	ck_assert_int_eq(mdt_token_check(s, &p, &why), -MDT_ESCOPE);
+	mdt_token_free(s);
+	mdt_token_free(t);
+}
+END_TEST
+
 START_TEST(proof_of_possession)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 2, 9);
@@ -651,6 +679,7 @@ token_suite(void)
 	tcase_add_test(tc, patient_and_holder_checks);
 	tcase_add_test(tc, unverified_tokens_refused);
 	tcase_add_test(tc, single_action_tokens);
+	tcase_add_test(tc, tool_scopes);
 	tcase_add_test(tc, proof_of_possession);
 	tcase_add_test(tc, cache_prefixes);
 	tcase_add_test(tc, cache_shared_by_threads);
