@@ -185,7 +185,7 @@ spiffe_check(const char *s, size_t len, spiffe_span *span, char *err,
 int
 mdt_spiffe_validate(const char *s, size_t len, char *err, size_t errlen)
 {
-	spiffe_span span;
+	spiffe_span span = {0, 0};
 
 	return spiffe_check(s, len, &span, err, errlen);
 }
@@ -194,7 +194,7 @@ int
 mdt_spiffe_parse(const char *s, size_t len, mdt_spiffe_id *out, char *err,
     size_t errlen)
 {
-	spiffe_span span;
+	spiffe_span span = {0, 0};
 	int rc;
 
 	if (out == NULL)

@@ -32,6 +32,23 @@ decision_name(mdt_authz_decision d)
 	return (unsigned)d < 3 ? names[d] : "?";
 }
 
+/* The permission letters of the demo, spelled out for the narrative. */
+static const char *
+action_word(const char *a)
+{
+	static const struct {
+		const char *letter, *word;
+	} words[] = {
+		{"r", "read"}, {"s", "search"}, {"c", "create"},
+		{"u", "update"}, {"d", "delete"}, {"x", "use"},
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (strcmp(a, words[i].letter) == 0)
+			return words[i].word;
+	return a;
+}
+
 int
 clinic_present(const char *who, mdt_task *t, const mdt_authz *az,
     const char *method, const char *url)
@@ -76,7 +93,7 @@ clinic_access(const char *who, mdt_task *t, const clinic_access_req *r,
 	snprintf(out->reason, sizeof(out->reason), "%s",
 	    mdt_authz_reason(out->az));
 	clinic_log(who, "broker: %s %s %s%s%s%s%s", decision_name(out->decision),
-	    r->action, r->resource,
+	    action_word(r->action), r->resource,
 	    out->reason[0] ? " -- " : "", out->reason,
 	    mdt_authz_detail(out->az)[0] ? ": " : "", mdt_authz_detail(out->az));
 	if (out->decision == MDT_AUTHZ_ALLOW && r->url != NULL)

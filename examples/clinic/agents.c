@@ -373,11 +373,11 @@ main(int argc, char **argv)
 	char err[MDT_ERRMSG_MAX];
 	int rc;
 
-	if (clinic_parse_opts(argc, argv, clinic_arg_table, &args,
+	if ((rc = clinic_parse_opts(argc, argv, clinic_arg_table, &args,
 	    "usage: clinic-agent --role summarizer|coder|priorauth --broker URL "
 	    "--events URL --key FILE --id SPIFFE-ID --gateway URL "
-	    "[--payer-audience ID] [--timeout SECONDS]") != 0)
-		return 2;
+	    "[--payer-audience ID] [--timeout SECONDS]")) != 0)
+		return rc > 0 ? 0 : 2;
 	for (size_t i = 0; i < sizeof(roles) / sizeof(*roles); i++)
 		if (args.role != NULL && strcmp(args.role, roles[i].name) == 0)
 			r = &roles[i];

@@ -34,6 +34,10 @@ clinic_parse_opts(int argc, char **argv, const clinic_opt *opts, void *args,
 	for (int i = 1; i < argc; i++) {
 		const clinic_opt *o;
 
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("%s\n", usage);
+			return 1;
+		}
 		for (o = opts; o->name != NULL; o++)
 			if (strcmp(argv[i], o->name) == 0)
 				break;

@@ -20,8 +20,9 @@ typedef struct clinic_opt {
 	size_t off;
 } clinic_opt;
 
-/* Parses argv against the table into args; prints usage on error or
- * --help.  0 on success, -1 otherwise. */
+/* Parses argv against the table into args.  0 on success; 1 after
+ * printing usage for --help (exit 0); -1 after printing usage for a bad
+ * command line (exit 2). */
 int clinic_parse_opts(int argc, char **argv, const clinic_opt *opts,
     void *args, const char *usage);
 

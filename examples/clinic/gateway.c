@@ -33,6 +33,8 @@
 #include "clinic.h"
 #include "fhir_store.h"
 
+#define GW_BODY_MAX 4096 /* request bodies are not used; bound them */
+
 typedef struct gateway {
 	fhir_store *store;
 	mdt_rs_verifier *fhir;   /* audience: the gateway itself */
@@ -99,9 +101,11 @@ check(nng_aio *aio, nng_http_req *req, mdt_rs_verifier *v,
 	    nng_http_req_get_header(req, MDT_HTTP_PROOF_HEADER), &rq, &g, err,
 	    sizeof(err));
 	if (rv != 0) {
+		const char *what = rv == -MDT_EEXIST ? "replay" : mdt_strerror(rv);
+
 		clinic_log("gateway", "REFUSED %s %s: %s (%s)", label, resource,
-		    mdt_strerror(rv), err);
-		refuse(aio, status_of(rv), mdt_strerror(rv), err);
+		    what, err);
+		refuse(aio, status_of(rv), what, err);
 		return rv;
 	}
 	clinic_log("gateway", "served %s %s to %s (task %.12s, purpose %s)",
@@ -228,6 +232,8 @@ add_routes(nng_http_server *srv, gateway *g)
 		    routes[i].fn)) != 0 ||
 		    (rv = nng_http_handler_set_method(h, routes[i].method)) != 0 ||
 		    (rv = nng_http_handler_set_tree(h)) != 0 ||
+		    (rv = nng_http_handler_collect_body(h, true,
+		    GW_BODY_MAX)) != 0 ||
 		    (rv = nng_http_handler_set_data(h, g, NULL)) != 0 ||
 		    (rv = nng_http_server_add_handler(srv, h)) != 0) {
 			clinic_log("gateway", "route %s: %s", routes[i].path,
@@ -303,10 +309,13 @@ main(int argc, char **argv)
 	mdt_pubkey pk;
 	int rc = 1;
 
-	if (clinic_parse_opts(argc, argv, gw_opts, &a,
+	if ((rc = clinic_parse_opts(argc, argv, gw_opts, &a,
 	    "usage: fhir-gateway --broker-key FILE.pub [--listen URL] "
 	    "[--data FILE] [--audience ID] [--export-audience ID] "
-	    "[--events URL]") != 0 || clinic_load_pub(a.key, &pk) != 0)
+	    "[--events URL]")) != 0)
+		return rc > 0 ? 0 : 2;
+	rc = 1;
+	if (clinic_load_pub(a.key, &pk) != 0)
 		return 2;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

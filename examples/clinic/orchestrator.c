@@ -209,11 +209,12 @@ main(int argc, char **argv)
 	char err[MDT_ERRMSG_MAX];
 	mdt_task *t1, *t3;
 
-	if (clinic_parse_opts(argc, argv, clinic_arg_table, &args,
+	int rc = clinic_parse_opts(argc, argv, clinic_arg_table, &args,
 	    "usage: clinic-orchestrator --broker URL --events URL --key FILE "
-	    "--id SPIFFE-ID --assertion-pat-001 FILE --assertion-pat-003 FILE")
-	    != 0)
-		return 2;
+	    "--id SPIFFE-ID --assertion-pat-001 FILE --assertion-pat-003 FILE");
+
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
 	o.args = &args;
 	if ((o.assert1 = clinic_read_file(args.assert1 ? args.assert1 : "")) ==
 	    NULL || (o.assert3 = clinic_read_file(args.assert3 ?

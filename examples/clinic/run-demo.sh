@@ -23,7 +23,7 @@ mandated="$build/broker/mandated"
 ctl="$build/broker/mandatectl"
 ex="$build/examples/clinic"
 for p in "$mandated" "$ctl" "$ex/fhir-gateway" "$ex/clinic-agent" \
-	"$ex/clinic-orchestrator" "$ex/clinic-keygen"; do
+	"$ex/clinic-orchestrator"; do
 	[ -x "$p" ] || { echo "run-demo: $p is missing (build first)" >&2; exit 2; }
 done
 
@@ -75,8 +75,8 @@ declare -A agent_ids=(
 )
 keymap=()
 for name in "${!agent_ids[@]}"; do
-	pub=$("$ex/clinic-keygen" "$tmp/keys/$name")
-	keymap+=("${agent_ids[$name]}=$pub")
+	"$ctl" keygen --out "$tmp/keys/$name" >/dev/null
+	keymap+=("${agent_ids[$name]}=$(cat "$tmp/keys/$name.pub")")
 done
 python3 - "$src/policies/entities.json" "$tmp/entities.json" "${keymap[@]}" <<'EOF'
 import json, sys

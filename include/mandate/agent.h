@@ -178,8 +178,9 @@ typedef int (*mdt_work_fn)(mdt_agent *a, mdt_task *task, void *arg);
 MDT_API MDT_WUR int mdt_agent_serve(mdt_agent *a, mdt_work_fn fn,
     void *arg, uint32_t idle_ms);
 
-/* Makes mdt_agent_serve and pending mdt_agent_next calls return
- * MDT_ECLOSED.  Safe from any thread and from a signal-free context. */
+/* Makes mdt_agent_serve and every pending request return MDT_ECLOSED;
+ * afterwards every call on the connection fails with MDT_ECLOSED (close
+ * it).  Safe from any thread (not from a signal handler). */
 MDT_API void mdt_agent_stop(mdt_agent *a);
 
 /* Frees a task handle (the task itself lives on at the broker; see
