@@ -101,6 +101,44 @@ with_list(cedar_parser *p, cedar_expr *e, cedar_tok close, size_t off)
 	return tie(p, e, e->a, NULL, NULL, off);
 }
 
+/* A set or record literal whose elements are all literals becomes one
+ * value, built once in the policy set's arena instead of per request. */
+static cedar_expr *
+fold_literal(cedar_parser *p, cedar_expr *e)
+{
+	cedar_value *v;
+	cedar_field *f;
+
+	if (e == NULL)
+		return NULL;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (e->args[i]->kind != EX_LIT)
+			return e;
+	if (e->kind == EX_SET) {
+		if ((v = cedar_arena_alloc(p->a, (e->nargs + 1) * sizeof(*v))) == NULL)
+			return cp_error_at(p, p->tok.off, "out of memory"), NULL;
+		for (size_t i = 0; i < e->nargs; i++)
+			v[i] = e->args[i]->lit;
+		e->lit.kind = CK_SET;
+		e->lit.u.set.v = v;
+		e->lit.u.set.n = e->nargs;
+	} else {
+		if ((f = cedar_arena_alloc(p->a, (e->nargs + 1) * sizeof(*f))) == NULL)
+			return cp_error_at(p, p->tok.off, "out of memory"), NULL;
+		for (size_t i = 0; i < e->nargs; i++) {
+			f[i].key = e->keys[i];
+			f[i].val = e->args[i]->lit;
+		}
+		(void)cedar_record_sort(f, e->nargs, NULL); /* keys checked unique */
+		e->lit.kind = CK_RECORD;
+		e->lit.u.rec.f = f;
+		e->lit.u.rec.n = e->nargs;
+	}
+	e->kind = EX_LIT;
+	e->height = 1;
+	return e;
+}
+
 static int
 record_key(cedar_parser *p, cedar_str *key)
 {
@@ -151,7 +189,7 @@ record_lit(cedar_parser *p, size_t off)
 	memcpy(e->keys, keys, k * sizeof(*keys));
 	e->nargs = k;
 	e->height = h + 1;
-	return tie(p, e, NULL, NULL, NULL, off);
+	return fold_literal(p, tie(p, e, NULL, NULL, NULL, off));
 }
 
 static const char *const vars[] = {"principal", "action", "resource", "context"};
@@ -271,7 +309,8 @@ primary(cedar_parser *p)
 			return NULL;
 		return e;
 	case T_LBRACKET:
-		return with_list(p, node(p, EX_SET, off), T_RBRACKET, off);
+		return fold_literal(p, with_list(p, node(p, EX_SET, off),
+		    T_RBRACKET, off));
 	case T_LBRACE:
 		return record_lit(p, off);
 	case T_QUESTION:

@@ -295,6 +295,52 @@ START_TEST(errors_skip_the_policy)
 }
 END_TEST
 
+/* Resource exhaustion: a policy whose evaluation needs more scratch memory
+ * than the per-request bound makes the whole evaluation fail, and the
+ * answer reads deny with no reasons (fail closed, even with a permit). */
+START_TEST(arena_bound_fails_closed)
+{
+	static char text[160000];
+	size_t n = 0;
+	pt_result r;
+
+	n += (size_t)snprintf(text, sizeof(text),
+	    "permit(principal, action, resource);\n"
+	    "forbid(principal, action, resource) when { [");
+	for (int i = 0; i < 250; i++) {
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s[", i ? "," : "");
+		/* One non-literal element keeps the set from being folded into
+		 * a constant at parse time: it is built per request. */
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "principal");
+		for (int k = 1; k < 250; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, ",%d", k % 10);
+		ck_assert_uint_lt(n, sizeof(text) - 100);
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "]");
+	}
+	snprintf(text + n, sizeof(text) - n, "].isEmpty() };");
+	pt_eval(text, NULL, "U::\"u\"", "A::\"a\"", "R::\"r\"", NULL, &r);
+	ck_assert_int_eq(r.rc, -MDT_ETOOBIG);
+	ck_assert_int_eq(r.decision, MDT_DECISION_DENY);
+	ck_assert_str_eq(r.reasons, "");
+	/* Bad arguments: no decision, and the answer reads deny. */
+	{
+		mdt_policy_answer *ans;
+		mdt_policy_request req;
+		mdt_policy_set *set;
+		char err[MDT_ERRMSG_MAX];
+		ck_assert_int_eq(mdt_policy_set_parse(&set, "permit(principal, "
+		    "action, resource);", 36, "p", err, sizeof(err)), 0);
+		ck_assert_int_eq(mdt_policy_answer_new(&ans), 0);
+		memset(&req, 0, sizeof(req));
+		ck_assert_int_eq(mdt_policy_evaluate(set, NULL, &req, ans), -MDT_EINVAL);
+		ck_assert_int_eq(mdt_policy_answer_decision(ans), MDT_DECISION_DENY);
+		ck_assert_int_eq(mdt_policy_evaluate(NULL, NULL, &req, ans), -MDT_EINVAL);
+		mdt_policy_answer_free(ans);
+		mdt_policy_set_free(set);
+	}
+}
+END_TEST
+
 Suite *policy_eval_suite(void);
 
 Suite *
@@ -313,6 +359,7 @@ policy_eval_suite(void)
 	tcase_add_test(tc, hierarchy_depth_bound);
 	tcase_add_test(tc, tags_and_extensions);
 	tcase_add_test(tc, errors_skip_the_policy);
+	tcase_add_test(tc, arena_bound_fails_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }
