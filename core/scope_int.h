@@ -83,6 +83,14 @@ const char *mdt__scope_pvalue(const mdt__scope *sc, size_t i);
 int mdt__scope_param_cmp(const char *an, size_t anl, const char *av,
     size_t avl, const char *bn, size_t bnl, const char *bv, size_t bvl);
 
+/*
+ * mdt_scope_set_parse, leaving out every scope for which skip (if not
+ * NULL) returns 1: a JWT's scope claim skips SMART launch scopes.
+ */
+int mdt__scope_list_parse(const char *text, size_t len,
+    int (*skip)(const char *s, size_t n), mdt_scope_set **out, char *err,
+    size_t errlen);
+
 /* Appends a copy of *sc unless an identical scope is present. */
 int mdt__scope_set_push(mdt_scope_set *set, const mdt__scope *sc);
 

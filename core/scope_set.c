@@ -103,8 +103,9 @@ mdt_scope_set_add(mdt_scope_set *set, const char *text, size_t len,
 /* Scopes are separated by exactly one space: no leading, trailing or
  * doubled spaces, so one list has one reading. */
 int
-mdt_scope_set_parse(const char *text, size_t len, mdt_scope_set **out,
-    char *err, size_t errlen)
+mdt__scope_list_parse(const char *text, size_t len,
+    int (*skip)(const char *s, size_t n), mdt_scope_set **out, char *err,
+    size_t errlen)
 {
 	mdt_scope_set *set;
 	size_t start = 0;
@@ -118,17 +119,15 @@ mdt_scope_set_parse(const char *text, size_t len, mdt_scope_set **out,
 		    MDT_SCOPE_SET_MAX * (MDT_SCOPE_TEXT_MAX + 1));
 	if ((rc = mdt_scope_set_new(&set)) != 0)
 		return mdt__errmsg(rc, err, errlen, "%s", mdt_strerror(rc));
-	while (len > 0 && start <= len) {
+	while (rc == 0 && len > 0 && start <= len) {
 		const char *sp = memchr(text + start, ' ', len - start);
 		size_t end = sp != NULL ? (size_t)(sp - text) : len;
-		if (end == start) {
+		if (end == start)
 			rc = mdt__parse_err(-MDT_EPARSE, err, errlen, start,
 			    "empty scope (leading, trailing or doubled space)");
-			break;
-		}
-		if ((rc = add_at(set, text + start, end - start, start, err,
-		    errlen)) != 0)
-			break;
+		else if (skip == NULL || !skip(text + start, end - start))
+			rc = add_at(set, text + start, end - start, start, err,
+			    errlen);
 		start = end + 1;
 	}
 	if (rc != 0) {
@@ -137,6 +136,13 @@ mdt_scope_set_parse(const char *text, size_t len, mdt_scope_set **out,
 	}
 	*out = set;
 	return 0;
+}
+
+int
+mdt_scope_set_parse(const char *text, size_t len, mdt_scope_set **out,
+    char *err, size_t errlen)
+{
+	return mdt__scope_list_parse(text, len, NULL, out, err, errlen);
 }
 
 size_t

@@ -35,6 +35,7 @@ int ctl_wants_help(int argc, char **argv);
 
 /* Command groups (one per line, append-only). */
 int ctl_policy_main(int argc, char **argv);
+int ctl_idp_main(int argc, char **argv);
 int ctl_keygen_main(int argc, char **argv);
 int ctl_token_main(int argc, char **argv);
 

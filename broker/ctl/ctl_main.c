@@ -14,6 +14,7 @@
 
 static const ctl_command commands[] = {
 	{"policy", "check, evaluate and conformance-test Cedar policies", ctl_policy_main},
+	{"idp", "development identity provider: keys, launch assertions", ctl_idp_main},
 	{"keygen", "generate an Ed25519 key pair (NAME.key, NAME.pub)", ctl_keygen_main},
 	{"token", "mint, attenuate, seal, inspect and check tokens", ctl_token_main},
 	{NULL, NULL, NULL}

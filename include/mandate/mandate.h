@@ -9,6 +9,7 @@
 #include <mandate/common.h>
 #include <mandate/scope.h>
 #include <mandate/spiffe.h>
+#include <mandate/idp.h>
 #include <mandate/policy.h>
 #include <mandate/wire.h>
 #include <mandate/agent.h>
