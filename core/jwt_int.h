@@ -20,6 +20,7 @@ struct mdt_idp_key {
 	EVP_PKEY *pkey;
 	mdt_idp_alg alg;
 	int priv;
+	int dev; /* read from PEM marked MDT_IDP_DEV_MARKER */
 };
 
 /*

@@ -142,12 +142,23 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/* The marker line stands first, before any PEM block. */
+static int
+has_dev_marker(const char *pem, size_t len)
+{
+	size_t n = strlen(MDT_IDP_DEV_MARKER);
+
+	return len > n && memcmp(pem, MDT_IDP_DEV_MARKER, n) == 0 &&
+	    pem[n] == '\n';
+}
+
 int
 mdt_idp_key_from_pem(const char *pem, size_t len, int want_private,
     mdt_idp_key **out, char *err, size_t errlen)
 {
 	EVP_PKEY *pkey;
 	BIO *bio;
+	int rc;
 
 	if (pem == NULL || out == NULL)
 		return mdt__errmsg(-MDT_EINVAL, err, errlen, "no PEM text");
@@ -165,7 +176,9 @@ mdt_idp_key_from_pem(const char *pem, size_t len, int want_private,
 		return mdt__errmsg(-MDT_EKEY, err, errlen, "no unencrypted %s "
 		    "in the PEM text", want_private ? "PRIVATE KEY" :
 		    "PUBLIC KEY");
-	return wrap(pkey, want_private, out, err, errlen);
+	if ((rc = wrap(pkey, want_private, out, err, errlen)) == 0)
+		(*out)->dev = has_dev_marker(pem, len);
+	return rc;
 }
 
 /* Reads a whole key file (at most MDT_IDP_PEM_MAX bytes). */
@@ -243,13 +256,17 @@ mdt_idp_key_load_private(const char *path, mdt_idp_key **out, char *err,
 
 /* PEM of the private (priv) or public half into a memory BIO. */
 static BIO *
-pem_bio(const mdt_idp_key *key, int priv)
+pem_bio(const mdt_idp_key *key, int priv, int marked)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	int ok;
 
 	if (bio == NULL)
 		return NULL;
+	if (marked && BIO_puts(bio, MDT_IDP_DEV_MARKER "\n") <= 0) {
+		BIO_free(bio);
+		return NULL;
+	}
 	ok = priv ? PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0,
 	    NULL, NULL) : PEM_write_bio_PUBKEY(bio, key->pkey);
 	if (ok != 1) {
@@ -268,7 +285,7 @@ mdt_idp_key_public_pem(const mdt_idp_key *key, char **out)
 
 	if (key == NULL || out == NULL)
 		return -MDT_EINVAL;
-	if ((bio = pem_bio(key, 0)) == NULL)
+	if ((bio = pem_bio(key, 0, 0)) == NULL)
 		return -MDT_ECRYPTO;
 	n = BIO_get_mem_data(bio, &data);
 	s = n >= 0 ? mdt__strndup(data, (size_t)n) : NULL;
@@ -338,8 +355,8 @@ mdt_idp_key_save(const mdt_idp_key *key, const char *base, char *err,
 	if (lstat(pub, &st) == 0)
 		return mdt__errmsg(-MDT_EEXIST, err, errlen, "%s: already "
 		    "exists", pub);
-	if ((bpriv = pem_bio(key, 1)) == NULL || (bpub = pem_bio(key, 0)) ==
-	    NULL) {
+	if ((bpriv = pem_bio(key, 1, 1)) == NULL ||
+	    (bpub = pem_bio(key, 0, 1)) == NULL) {
 		rc = mdt__errmsg(-MDT_ECRYPTO, err, errlen, "PEM encoding "
 		    "failed");
 	} else if ((rc = write_new(priv, bpriv, 0600, err, errlen)) == 0 &&
@@ -355,6 +372,12 @@ mdt_idp_alg
 mdt_idp_key_alg(const mdt_idp_key *key)
 {
 	return key == NULL ? (mdt_idp_alg)0 : key->alg;
+}
+
+int
+mdt_idp_key_is_development(const mdt_idp_key *key)
+{
+	return key != NULL && key->dev;
 }
 
 int

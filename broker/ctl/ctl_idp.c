@@ -32,7 +32,8 @@ static const char idp_usage[] =
     "keygen\n"
     "    Generates a key pair and writes DIR/NAME.pem (private, PKCS#8,\n"
     "    mode 0600) and DIR/NAME.pub.pem (public).  Existing files are never\n"
-    "    overwritten.\n"
+    "    overwritten.  Both files start with a line marking them as\n"
+    "    development keys, which the broker reports when it trusts one.\n"
     "    --alg ALG        ES256 (P-256), RS256 (RSA 3072) or EdDSA (Ed25519)\n"
     "    --out DIR/NAME   path prefix of the two files\n"
     "\n"
@@ -271,6 +272,9 @@ idp_verify(const idp_opts *o)
 		ctl_error("%s", err);
 		return CTL_EXIT_INVALID;
 	}
+	if (mdt_idp_key_is_development(key))
+		ctl_error("warning: %s is a development identity provider key",
+		    o->pub);
 	if (read_token(o->token, &jwt, &len) != 0) {
 		mdt_idp_key_free(key);
 		return CTL_EXIT_INVALID;

@@ -41,6 +41,13 @@ extern "C" {
 #define MDT_IDP_RSA_MAX_BITS 8192 /* larger RSA keys are refused */
 #define MDT_IDP_PEM_MAX 16384     /* bytes in a PEM key file */
 
+/*
+ * Line written above the PEM block of keys saved by mdt_idp_key_save (the
+ * development IdP), so a broker can warn when it trusts one.
+ */
+#define MDT_IDP_DEV_MARKER "Mandate development identity provider key: " \
+    "not for production"
+
 typedef enum mdt_idp_alg {
 	MDT_IDP_ES256 = 1, /* ECDSA P-256 with SHA-256 */
 	MDT_IDP_RS256 = 2, /* RSASSA-PKCS1-v1_5 with SHA-256 */
@@ -90,7 +97,9 @@ MDT_API MDT_WUR int mdt_idp_key_load_private(const char *path,
 /*
  * Writes `base.pem` (private, PKCS#8, mode 0600) and `base.pub.pem`
  * (public, 0644), both created exclusively: MDT_EEXIST if either exists,
- * and nothing is overwritten.  MDT_EINVAL for a public-only key.
+ * and nothing is overwritten.  MDT_EINVAL for a public-only key.  Both
+ * files start with the line MDT_IDP_DEV_MARKER: this is the development
+ * IdP's key store.
  */
 MDT_API MDT_WUR int mdt_idp_key_save(const mdt_idp_key *key,
     const char *base, char *err, size_t errlen);
@@ -101,6 +110,12 @@ MDT_API MDT_WUR int mdt_idp_key_public_pem(const mdt_idp_key *key,
 
 /* The key's algorithm. */
 MDT_API mdt_idp_alg mdt_idp_key_alg(const mdt_idp_key *key);
+
+/*
+ * 1 when the PEM text the key was read from carried MDT_IDP_DEV_MARKER
+ * above its PEM block (a development IdP key), else 0.
+ */
+MDT_API int mdt_idp_key_is_development(const mdt_idp_key *key);
 
 /* 1 when the key holds a private half, else 0. */
 MDT_API int mdt_idp_key_is_private(const mdt_idp_key *key);

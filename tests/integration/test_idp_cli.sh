@@ -11,6 +11,8 @@ aud=spiffe://clinic.example/broker
 for alg in ES256 RS256 EdDSA; do
 	mandatectl idp keygen --alg "$alg" --out "$dir/$alg" >/dev/null
 	[ "$(stat -c %a "$dir/$alg.pem")" = 600 ] || fail "$alg key mode"
+	head -1 "$dir/$alg.pub.pem" | grep -q '^Mandate development identity' ||
+	    fail "$alg public key not marked as a development key"
 	jwt=$(mandatectl idp assert --key "$dir/$alg.pem" --iss "$iss" \
 	    --aud "$aud" --sub dr-lee --patient p-001 --fhir-user \
 	    Practitioner/7 --scope "openid patient/Observation.read tool/fax.x" \
@@ -20,9 +22,12 @@ for alg in ES256 RS256 EdDSA; do
 	grep -q '^scopes    patient/Observation.rs tool/fax.x$' <<<"$out" ||
 	    fail "$alg scopes: $out"
 	grep -q '^patient   p-001$' <<<"$out" || fail "$alg patient"
-	# standard input
-	echo "$jwt" | mandatectl idp verify --pub "$dir/$alg.pub.pem" \
-	    --iss "$iss" --aud "$aud" --token - >/dev/null || fail "$alg stdin"
+	# standard input; trusting a development key is reported
+	warn=$(echo "$jwt" | mandatectl idp verify --pub "$dir/$alg.pub.pem" \
+	    --iss "$iss" --aud "$aud" --token - 2>&1 >/dev/null) ||
+	    fail "$alg stdin"
+	grep -q 'development identity provider key' <<<"$warn" ||
+	    fail "$alg: no development-key warning"
 done
 
 # Existing files are never overwritten.

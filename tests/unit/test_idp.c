@@ -611,6 +611,7 @@ START_TEST(assert_checks_its_input)
 	ck_assert_int_eq(mdt_idp_key_from_pem(pem, strlen(pem), 0, &pub, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(mdt_idp_key_is_private(pub), 0);
+	ck_assert_int_eq(mdt_idp_key_is_development(pub), 0);
 	ao = aopts();
 	ck_assert_int_eq(mdt_idp_assert(pub, &ao, &jwt, err, sizeof(err)),
 	    -MDT_EINVAL);
@@ -652,6 +653,11 @@ START_TEST(key_files_round_trip)
 	snprintf(path, sizeof(path), "%s.pub.pem", base);
 	ck_assert_int_eq(mdt_idp_key_load_public(path, &pub, err,
 	    sizeof(err)), 0);
+	/* Saved keys are marked as the development IdP's; generated and
+	 * plain PEM keys are not. */
+	ck_assert_int_eq(mdt_idp_key_is_development(priv), 1);
+	ck_assert_int_eq(mdt_idp_key_is_development(pub), 1);
+	ck_assert_int_eq(mdt_idp_key_is_development(keys[MDT_IDP_ES256]), 0);
 	ck_assert_int_eq(mdt_idp_assert(priv, &ao, &jwt, err, sizeof(err)), 0);
 	o = vopts(pub);
 	ck_assert_int_eq(verify(jwt, &o, err), 0);
