@@ -17,6 +17,7 @@ static const ctl_command commands[] = {
 	{"idp", "development identity provider: keys, launch assertions", ctl_idp_main},
 	{"keygen", "generate an Ed25519 key pair (NAME.key, NAME.pub)", ctl_keygen_main},
 	{"token", "mint, attenuate, seal, inspect and check tokens", ctl_token_main},
+	{"audit", "verify, export and list the tamper-evident audit store", ctl_audit_main},
 	{NULL, NULL, NULL}
 };
 
