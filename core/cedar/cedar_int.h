@@ -213,6 +213,9 @@ struct cedar_entity {
 	cedar_value attrs;      /* record */
 	cedar_value tags;       /* record */
 	cedar_uid *parents;
+	/* parents[i] resolved to its entity when it was in the store (or its
+	 * base) at load time, else NULL (looked up when needed) */
+	const cedar_entity **pent;
 	size_t nparents;
 	uint64_t hash;
 	cedar_entity *next;     /* bucket chain */
@@ -231,6 +234,8 @@ struct mdt_entity_store {
 uint64_t cedar_uid_hash(const cedar_uid *u);
 const cedar_entity *cedar_store_find(const mdt_entity_store *s,
     const cedar_uid *u);
+/* Resolves the still unresolved parent links of every entity of s. */
+void cedar_store_resolve(mdt_entity_store *s);
 /* Inserts e (allocated in s->arena or adopted); -MDT_EEXIST, -MDT_ENOMEM. */
 int cedar_store_insert(mdt_entity_store *s, cedar_entity *e);
 
@@ -283,7 +288,7 @@ typedef struct cedar_eval cedar_eval;
 /* Recent entity lookups of one evaluation, keyed by the uid's string
  * pointers: the same variable or attribute value is looked up again and
  * again across the policies of a set. */
-#define CEDAR_FIND_CACHE 8
+#define CEDAR_FIND_CACHE 64   /* direct-mapped by the id pointer */
 typedef struct cedar_find_memo {
 	const char *type, *id;
 	size_t type_len, id_len;
@@ -292,8 +297,7 @@ typedef struct cedar_find_memo {
 
 struct cedar_eval {
 	const mdt_entity_store *store;
-	cedar_find_memo memo[CEDAR_FIND_CACHE];
-	unsigned nmemo;
+	cedar_find_memo memo[CEDAR_FIND_CACHE];   /* zeroed: id == NULL */
 	cedar_value vars[4];
 	cedar_arena *arena;
 	char msg[MDT_ERRMSG_MAX];

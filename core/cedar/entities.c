@@ -44,13 +44,10 @@ cedar_eval_find(cedar_eval *ev, const cedar_uid *u)
 
 	if (ev->store == NULL)
 		return NULL;
-	for (unsigned i = 0; i < CEDAR_FIND_CACHE && i < ev->nmemo; i++) {
-		m = &ev->memo[i];
-		if (m->id == u->id.p && m->type == u->type.p &&
-		    m->id_len == u->id.n && m->type_len == u->type.n)
-			return m->e;
-	}
-	m = &ev->memo[ev->nmemo++ % CEDAR_FIND_CACHE];
+	m = &ev->memo[((uintptr_t)u->id.p >> 3) % CEDAR_FIND_CACHE];
+	if (m->id == u->id.p && m->id != NULL && m->type == u->type.p &&
+	    m->id_len == u->id.n && m->type_len == u->type.n)
+		return m->e;
 	m->type = u->type.p;
 	m->id = u->id.p;
 	m->id_len = u->id.n;
@@ -171,6 +168,21 @@ mdt_entity_store_count(const mdt_entity_store *store)
 	return store == NULL ? 0 : store->count;
 }
 
+static void
+resolve(const mdt_entity_store *s, cedar_entity *e)
+{
+	for (size_t i = 0; i < e->nparents; i++)
+		if (e->pent[i] == NULL)
+			e->pent[i] = cedar_store_find(s, &e->parents[i]);
+}
+
+void
+cedar_store_resolve(mdt_entity_store *s)
+{
+	for (cedar_entity *e = s->first; e != NULL; e = e->all)
+		resolve(s, e);
+}
+
 static int
 uid_copy(cedar_arena *a, const mdt_entity_uid *in, cedar_uid *out)
 {
@@ -200,8 +212,11 @@ mdt_entity_store_add(mdt_entity_store *store, const mdt_entity_uid *uid,
 		return -MDT_EINVAL;
 	if ((e = cedar_arena_alloc(&store->arena, sizeof(*e))) == NULL ||
 	    (e->parents = cedar_arena_alloc(&store->arena,
-	    (nparents + 1) * sizeof(*e->parents))) == NULL)
+	    (nparents + 1) * sizeof(*e->parents))) == NULL ||
+	    (e->pent = cedar_arena_alloc(&store->arena,
+	    (nparents + 1) * sizeof(*e->pent))) == NULL)
 		return -MDT_ENOMEM;
+	memset(e->pent, 0, (nparents + 1) * sizeof(*e->pent));
 	if ((rc = uid_copy(&store->arena, uid, &e->uid)) != 0)
 		return rc;
 	for (size_t i = 0; i < nparents; i++)
@@ -214,37 +229,52 @@ mdt_entity_store_add(mdt_entity_store *store, const mdt_entity_uid *uid,
 	if (attrs != NULL && cedar_value_copy(&store->arena,
 	    cedar_record_root(attrs), &e->attrs) != 0)
 		return -MDT_ENOMEM;
-	return cedar_store_insert(store, e);
+	if ((rc = cedar_store_insert(store, e)) != 0)
+		return rc;
+	resolve(store, e);
+	return 0;
 }
 
 /* ---- hierarchy ---- */
 
+/*
+ * Breadth-first over parent links, remembering visited entities (cycles
+ * terminate) and bounded in breadth and depth.  Entities are compared by
+ * identity: a uid names at most one entity across a store and its base,
+ * and a parent that is not in the store only matches a target that is not
+ * either (by uid).
+ */
 int
 cedar_entity_in(cedar_eval *ev, const cedar_uid *e, const cedar_uid *target)
 {
 	enum { QMAX = 512 };
-	const cedar_uid *queue[QMAX];
+	const cedar_entity *queue[QMAX], *tent;
 	size_t head = 0, tail = 0, level_end;
 	int depth = 0;
 
 	if (cedar_uid_eq(e, target))
 		return 1;
-	queue[tail++] = e;
-	level_end = tail;
+	if ((queue[0] = cedar_eval_find(ev, e)) == NULL)
+		return 0;
+	tent = cedar_eval_find(ev, target);
+	tail = level_end = 1;
 	while (head < tail) {
-		const cedar_entity *ent = cedar_eval_find(ev, queue[head++]);
-		for (size_t i = 0; ent != NULL && i < ent->nparents; i++) {
+		const cedar_entity *ent = queue[head++];
+		for (size_t i = 0; i < ent->nparents; i++) {
 			const cedar_uid *par = &ent->parents[i];
-			int seen = 0;
-			if (cedar_uid_eq(par, target))
+			const cedar_entity *pe = ent->pent[i] != NULL ? ent->pent[i] :
+			    cedar_eval_find(ev, par);
+			size_t k = 0;
+			if (pe == NULL ? tent == NULL && cedar_uid_eq(par, target) :
+			    pe == tent)
 				return 1;
-			for (size_t k = 0; k < tail && !seen; k++)
-				seen = cedar_uid_eq(queue[k], par);
-			if (seen)
+			while (pe != NULL && k < tail && queue[k] != pe)
+				k++;
+			if (pe == NULL || k < tail)
 				continue;
 			if (tail == QMAX)
 				return cedar_fail(ev, "entity hierarchy too large");
-			queue[tail++] = par;
+			queue[tail++] = pe;
 		}
 		if (head == level_end) {
 			if (++depth > MDT_ENTITY_HIERARCHY_MAX && head < tail)

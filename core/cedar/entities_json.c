@@ -16,11 +16,14 @@ parents(cedar_jctx *jc, const cjnode *arr, cedar_entity *e)
 	if (arr->kind != CJ_ARR)
 		return cj_fail(jc, arr, "\"parents\" must be an array");
 	e->parents = cedar_arena_alloc(jc->a, (arr->n + 1) * sizeof(cedar_uid));
-	if (e->parents == NULL)
+	e->pent = cedar_arena_alloc(jc->a, (arr->n + 1) * sizeof(*e->pent));
+	if (e->parents == NULL || e->pent == NULL)
 		return cj_fail(jc, arr, "out of memory");
-	for (size_t i = 0; i < arr->n; i++)
+	for (size_t i = 0; i < arr->n; i++) {
+		e->pent[i] = NULL;
 		if (cj_uid(jc, arr->items[i], &e->parents[i]) != 0)
 			return -1;
+	}
 	e->nparents = arr->n;
 	return 0;
 }
@@ -77,6 +80,7 @@ commit(mdt_entity_store *store, mdt_entity_store *scratch, cedar_jctx *jc,
 			return cj_fail(jc, root, "out of memory");
 	}
 	cedar_arena_adopt(&store->arena, &scratch->arena);
+	cedar_store_resolve(store);
 	return 0;
 }
 

@@ -340,6 +340,31 @@ START_TEST(test_reauth_after_restart)
 }
 END_TEST
 
+static int
+take_one(mdt_agent *a, mdt_task *t, void *arg)
+{
+	(void)a;
+	*(int *)arg += strcmp(mdt_task_id(t), "task-7") == 0;
+	mdt_task_free(t);
+	return 1; /* stop after the first item */
+}
+
+START_TEST(test_serve_callback)
+{
+	mdt_agent *a = connect_ok();
+	int got = 0;
+
+	ck_assert_int_eq(mdt_agent_serve(a, take_one, &got, 1000), 0);
+	ck_assert_int_eq(got, 1);
+	/* no work within the idle time */
+	atomic_store(&F.swallow_next, 1);
+	ck_assert_int_eq(mdt_agent_serve(a, take_one, &got, 300),
+	    -MDT_ETIMEDOUT);
+	ck_assert_int_eq(got, 1);
+	mdt_agent_close(a);
+}
+END_TEST
+
 static void *
 stopper(void *arg)
 {
@@ -393,6 +418,7 @@ main(void)
 	tcase_add_test(tc, test_result_kept_in_mailbox);
 	tcase_add_test(tc, test_reauth_after_restart);
 	tcase_add_test(tc, test_stop_wakes_waiter);
+	tcase_add_test(tc, test_serve_callback);
 	tcase_add_test(tc, test_unreachable_times_out);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
