@@ -226,9 +226,10 @@ integer(struct dec *d, struct mdt_wire_val *v, uint8_t c, size_t at)
 	} else {
 		unsigned bits = (unsigned)(w * 8);
 		uint64_t sign = (uint64_t)1 << (bits - 1);
-		/* offset binary: no implementation-defined conversions */
-		i = bits == 64 ? (int64_t)(u ^ sign) + INT64_MIN :
-		    (int64_t)(u ^ sign) - (int64_t)sign;
+		uint64_t mask = bits == 64 ? UINT64_MAX : (sign << 1) - 1;
+		/* two's complement by hand: no implementation-defined
+		 * conversions, no overflow (~u & mask < 2^63) */
+		i = (u & sign) ? -(int64_t)(~u & mask) - 1 : (int64_t)u;
 	}
 	if (v != NULL) {
 		v->type = MDT_WIRE_INT;

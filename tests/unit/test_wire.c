@@ -155,6 +155,40 @@ START_TEST(strict_rules)
 }
 END_TEST
 
+/* Every signed width decodes to its value, positive or negative. */
+START_TEST(signed_widths)
+{
+	static const struct {
+		const char *bytes;
+		size_t n;
+		int64_t v;
+	} cases[] = {
+		{ "\xd0\xff", 2, -1 }, { "\xd0\x7f", 2, 127 },
+		{ "\xd1\x80\x00", 3, -32768 }, { "\xd2\xff\xff\xff\xfe", 5, -2 },
+		{ "\xd3\x00\x00\x00\x00\x00\x00\x00\x05", 9, 5 },
+		{ "\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 9, INT64_MIN },
+		{ "\xd3\xff\xff\xff\xff\xff\xff\xff\xff", 9, -1 },
+		{ "\xcf\x7f\xff\xff\xff\xff\xff\xff\xff", 9, INT64_MAX },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		size_t n = sizeof("\x84" ENV "\xa1" "a") - 1;
+		mdt_wire_msg *m;
+		int64_t v;
+
+		memcpy(buf, "\x84" ENV "\xa1" "a", n);
+		memcpy(buf + n, cases[i].bytes, cases[i].n);
+		ck_assert_int_eq(mdt_wire_decode(buf, n + cases[i].n, &m, NULL,
+		    0), 0);
+		ck_assert_int_eq(mdt_wire_val_int(mdt_wire_map_get(
+		    mdt_wire_msg_root(m), "a"), &v), 0);
+		ck_assert_msg(v == cases[i].v, "case %zu: %lld", i, (long long)v);
+		mdt_wire_msg_free(m);
+	}
+}
+END_TEST
+
 START_TEST(nesting_bound)
 {
 	char buf[64];
@@ -252,6 +286,7 @@ suite(void)
 	tcase_add_test(tc, error_reply);
 	tcase_add_test(tc, strict_rules);
 	tcase_add_test(tc, nesting_bound);
+	tcase_add_test(tc, signed_widths);
 	tcase_add_test(tc, writer_misuse);
 	tcase_add_test(tc, names_and_auth_message);
 	tcase_add_test(tc, event_round_trip);

@@ -1,0 +1,108 @@
+/*
+ * Launch assertions: the identity provider configured by idp_key,
+ * idp_issuer and idp_alg (loaded with the registry snapshot, so SIGHUP
+ * rotates it), and the verification of an assertion into the clinician,
+ * patient and granted scopes the broker uses.  The clinician id is the
+ * fhirUser with its "Practitioner/" prefix removed, or sub.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <mandate/idp.h>
+
+#include "alloc_int.h"
+#include "broker.h"
+
+#define MAX_LIFETIME (24 * 3600)
+
+int
+brk_idp_load(const struct brk_config *cfg, void **out, char *err,
+    size_t errlen)
+{
+	mdt_idp_key *key = NULL;
+	mdt_idp_alg alg;
+	int rc;
+
+	*out = NULL;
+	if (cfg->idp_key[0] == 0)
+		return 0; /* no IdP: every assertion is refused */
+	rc = mdt_idp_key_load_public(cfg->idp_key, &key, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (cfg->idp_alg[0] != 0 && (mdt_idp_alg_parse(cfg->idp_alg, &alg) != 0 ||
+	    alg != mdt_idp_key_alg(key))) {
+		snprintf(err, errlen, "idp_alg %s does not match the key in %s "
+		    "(%s)", cfg->idp_alg, cfg->idp_key,
+		    mdt_idp_alg_name(mdt_idp_key_alg(key)));
+		mdt_idp_key_free(key);
+		return -MDT_ECONFIG;
+	}
+	*out = key;
+	return 0;
+}
+
+void
+brk_idp_free(void *idp)
+{
+	mdt_idp_key_free(idp);
+}
+
+void
+brk_claims_clear(struct brk_claims *cl)
+{
+	mdt_scope_set_free(cl->scopes);
+	cl->scopes = NULL;
+}
+
+static const char *
+clinician_of(const mdt_idp_claims *c)
+{
+	const char *fu = mdt_idp_claims_fhir_user(c);
+	const char *slash;
+
+	if (fu == NULL || fu[0] == 0)
+		return mdt_idp_claims_sub(c);
+	slash = strrchr(fu, '/');
+	return slash != NULL ? slash + 1 : fu;
+}
+
+int
+brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
+    struct brk_claims *out, struct brk_deny *d)
+{
+	const struct brk_config *cfg = &c->snap->cfg;
+	mdt_idp_verify_opts o = {
+		.key = c->snap->idp,
+		.issuer = cfg->idp_issuer,
+		.audience = cfg->broker_id,
+		.now = brk_now_ms() / 1000,
+		.skew = 30,
+		.max_lifetime = MAX_LIFETIME,
+	};
+	mdt_idp_claims *cl = NULL;
+	char err[MDT_ERRMSG_MAX] = "";
+	int rc;
+
+	(void)b;
+	if (o.key == NULL) {
+		brk_deny_set(d, -MDT_EKEY, "assertion", "no identity provider "
+		    "is configured (idp_key)");
+		return -1;
+	}
+	rc = mdt_idp_verify(jwt, strlen(jwt), &o, &cl, err, sizeof(err));
+	if (rc == 0)
+		rc = mdt_scope_set_dup(mdt_idp_claims_scopes(cl), &out->scopes);
+	if (rc != 0) {
+		mdt_idp_claims_free(cl);
+		brk_deny_set(d, rc, "assertion", "launch assertion refused: %s",
+		    err[0] ? err : mdt_strerror(rc));
+		return -1;
+	}
+	snprintf(out->clinician, sizeof(out->clinician), "%s", clinician_of(cl));
+	snprintf(out->patient, sizeof(out->patient), "%s",
+	    mdt_idp_claims_patient(cl));
+	out->iat = mdt_idp_claims_iat(cl);
+	out->exp = mdt_idp_claims_exp(cl);
+	mdt_idp_claims_free(cl);
+	return 0;
+}

@@ -1,0 +1,399 @@
+/*
+ * Internals of mandated shared by the files of broker/daemon: the broker
+ * request contexts, the registry snapshot, and the functions each file
+ * provides.  Nothing here is public API.
+ */
+#ifndef BRK_BROKER_H
+#define BRK_BROKER_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+
+#include <mandate/audit.h>
+#include <mandate/common.h>
+#include <mandate/key.h>
+#include <mandate/policy.h>
+#include <mandate/scope.h>
+#include <mandate/token.h>
+#include <mandate/wire.h>
+
+#include "config.h"
+#include "log.h"
+
+#define BRK_ID_MAX 256        /* SPIFFE ids, task ids, patient ids */
+#define BRK_KEY_MAX (BRK_ID_MAX + MDT_WIRE_ID_MAX + 2)
+#define BRK_DETAIL_MAX 256
+#define BRK_ASSERTION_MAX (16u << 10)
+#define BRK_SCOPES_TEXT_MAX (MDT_SCOPE_TEXT_MAX * MDT_SCOPE_SET_MAX)
+
+typedef struct brk_broker brk_broker;
+struct brk_ctx;
+struct brk_worker;
+struct brk_sessions;
+struct brk_idem;
+struct brk_queues;
+struct brk_stepups;
+struct brk_clinicians;
+
+/* ---------------------------------------------------------- registry */
+
+/* One registered agent (entity type Mandate::Agent). */
+struct brk_agent {
+	char *id;
+	int has_key;           /* 0: registered without a key, cannot auth */
+	mdt_pubkey pk;
+	mdt_scope_set *ceiling;
+	char **targets;        /* allowed delegation targets */
+	size_t ntargets;
+	int64_t max_depth;
+	int64_t max_fanout;    /* 0: config max_fanout */
+};
+
+/*
+ * What SIGHUP replaces atomically: policies, entities, the agent registry
+ * and the reloadable settings.  Requests hold a reference for their whole
+ * life, so a reload never changes the rules under a running request.
+ */
+struct brk_snapshot {
+	atomic_int refs;
+	struct brk_config cfg;
+	mdt_policy_set *policies;
+	mdt_entity_store *entities;
+	struct brk_agent *agents;
+	size_t nagents;
+	void *idp;             /* identity provider verifier (assertion.c) */
+};
+
+int brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
+    char *err, size_t errlen);
+void brk_snapshot_release(struct brk_snapshot *s);
+struct brk_snapshot *brk_snapshot_acquire(brk_broker *b);
+const struct brk_agent *brk_agent_find(const struct brk_snapshot *s,
+    const char *id);
+int brk_agent_may_target(const struct brk_agent *a, const char *target);
+/* Reloads the config file's reloadable settings and the registry; on
+ * failure keeps the old snapshot and logs why. */
+void brk_reload(brk_broker *b);
+
+/* --------------------------------------------------------- requests */
+
+enum brk_ctx_state {
+	BRK_CTX_RECV = 1, /* waiting for a request */
+	BRK_CTX_WORK,     /* queued for or held by a worker */
+	BRK_CTX_PARKED,   /* long poll or step-up wait */
+	BRK_CTX_SEND,     /* reply being sent */
+	BRK_CTX_FOLLOW,   /* duplicate waiting for the first copy's reply */
+	BRK_CTX_DONE      /* stopped */
+};
+
+/* Why a request was refused: what travels in the reply's error map and
+ * in the audit record's reasons. */
+struct brk_deny {
+	int status;              /* negative MDT_E* */
+	const char *reason;      /* static machine-readable reason */
+	char detail[BRK_DETAIL_MAX];
+	char policies[BRK_DETAIL_MAX]; /* JSON array text, or "" */
+	char plist[BRK_DETAIL_MAX];    /* the same ids, comma-separated */
+};
+
+/* One request: owned by its nng context from receipt to reply. */
+struct brk_ctx {
+	brk_broker *b;
+	nng_ctx ctx;
+	nng_aio *aio;
+	atomic_int state;        /* enum brk_ctx_state; read by drain */
+	nng_msg *msg;            /* the request as received */
+	mdt_wire_msg *req;
+	const mdt_wire_val *root;
+	uint32_t pipe;
+	char agent[BRK_ID_MAX];  /* the pipe's authenticated agent, or "" */
+	char key[BRK_KEY_MAX];   /* idempotency key (agent or pipe, id) */
+	char audit_id[BRK_KEY_MAX]; /* request id recorded in the audit */
+	uint8_t hash[32];        /* BLAKE2b of the request bytes */
+	struct brk_snapshot *snap;
+	int64_t deadline_ms;     /* parked until */
+	struct brk_ctx *qnext;   /* job queue / follower list / waiters */
+	struct brk_ctx *followers;
+	void *park;              /* what it waits on (queue filter) */
+	int answered;
+	int resume;              /* re-run after a step-up decision */
+	char resume_stepup[64];  /* the approved step-up to consume */
+};
+
+/* Per-worker scratch reused across requests. */
+struct brk_worker {
+	brk_broker *b;
+	pthread_t thr;
+	mdt_policy_answer *ans;
+	mdt_policy_record *rec;     /* request context */
+	mdt_policy_record *attrs;   /* per-request entity attributes */
+	mdt_entity_store *overlay;  /* per-request entities over the base */
+	const mdt_entity_store *overlay_base;
+};
+
+/* ----------------------------------------------------------- broker */
+
+struct brk_broker {
+	struct brk_config cfg;
+	char config_path[BRK_PATH_MAX];
+	struct brk_logger log;
+	mdt_keypair *root;
+	mdt_pubkey root_pub;
+	mdt_store *store;
+	mdt_token_cache *tcache;
+	pthread_mutex_t snap_lock;
+	struct brk_snapshot *snap;
+
+	nng_socket rep, pub;
+	nng_listener *listeners;
+	size_t nlisteners;
+	nng_tls_config *tls;
+	struct brk_ctx *ctxs;
+	size_t nctx;
+	pthread_mutex_t pub_lock;
+
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_cond;
+	struct brk_ctx *jobs_head, *jobs_tail;
+	struct brk_worker *workers;
+	size_t nworkers;
+	pthread_t timer;
+	atomic_int stopping;     /* 1: draining, 2: stopping threads */
+	atomic_int busy;         /* contexts in WORK, PARKED, SEND, FOLLOW */
+
+	struct brk_sessions *sessions;
+	struct brk_idem *idem;
+	struct brk_queues *queues;
+	struct brk_stepups *stepups;
+	struct brk_clinicians *clinicians;
+};
+
+/* log.c */
+void brk_log_apply(brk_broker *b);
+#define BLOG(b, lvl, ev, ...) brk_log(&(b)->log, lvl, ev, __VA_ARGS__)
+
+/* util.c */
+int64_t brk_now_ms(void);
+void brk_random_id(const char *prefix, char *out, size_t len);
+int brk_mkdirs(const char *path, unsigned mode);
+/* JSON string escaping into out (without quotes); truncates safely. */
+void brk_json_escape(const char *s, char *out, size_t len);
+/* Parses space-separated scopes; NULL text gives an empty set. */
+int brk_scopes_parse(const char *text, mdt_scope_set **out, char *err,
+    size_t errlen);
+/* Canonical text of a set into buf. */
+void brk_scopes_text(const mdt_scope_set *s, char *buf, size_t len);
+int brk_word_in(const char *list, const char *word);
+
+/* keys.c: root key load or first-start generation. */
+int brk_root_key(brk_broker *b, char *err, size_t errlen);
+
+/* server.c: sockets, contexts, workers, replies. */
+int brk_server_start(brk_broker *b, char *err, size_t errlen);
+void brk_server_drain(brk_broker *b);
+void brk_server_stop(brk_broker *b);
+/* Sends the finished writer's bytes as the reply of c (and its
+ * followers), records it for resends, frees w.  Any thread. */
+void brk_reply(struct brk_ctx *c, mdt_wire_writer *w);
+/* Writes the reply's "error" map for d (with "policies" when any). */
+int brk_put_deny(mdt_wire_writer *w, const struct brk_deny *d);
+/* Builds and sends an error reply. */
+void brk_reply_deny(struct brk_ctx *c, const struct brk_deny *d);
+void brk_reply_error(struct brk_ctx *c, int status, const char *reason,
+    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* A writer for c's reply (ok or not); NULL on allocation failure. */
+mdt_wire_writer *brk_reply_writer(struct brk_ctx *c, int ok);
+/* Marks c parked until deadline_ms (the caller links it somewhere the
+ * timer or an event will find it). */
+void brk_park(struct brk_ctx *c, int64_t deadline_ms);
+/* Queues a parked request to run its op again (after a step-up). */
+void brk_resume(struct brk_ctx *c);
+
+/* session.c: per-pipe authentication. */
+int brk_sessions_new(struct brk_sessions **out);
+void brk_sessions_free(struct brk_sessions *s);
+void brk_session_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg);
+/* Copies the pipe's agent into out ("" when unauthenticated). */
+void brk_session_agent(brk_broker *b, uint32_t pipe, char *out, size_t len);
+void brk_op_hello(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_auth(struct brk_worker *w, struct brk_ctx *c);
+
+/* idem.c: replies kept for resent requests. */
+enum brk_idem_result { BRK_IDEM_NEW, BRK_IDEM_DONE, BRK_IDEM_FOLLOW,
+    BRK_IDEM_CONFLICT };
+int brk_idem_new(size_t max, int64_t ttl_s, struct brk_idem **out);
+void brk_idem_free(struct brk_idem *m);
+/* Registers c's key; DONE copies the stored reply into *reply. */
+enum brk_idem_result brk_idem_begin(brk_broker *b, struct brk_ctx *c,
+    nng_msg **reply);
+/* Stores the reply of c's key (NULL: forget it) and detaches the
+ * followers (returned). */
+struct brk_ctx *brk_idem_finish(brk_broker *b, struct brk_ctx *c,
+    const uint8_t *buf, size_t len);
+void brk_idem_sweep(brk_broker *b, int64_t now_ms);
+
+/* queue.c: work and result items, next long polls. */
+int brk_queues_new(struct brk_queues **out);
+void brk_queues_free(struct brk_queues *q);
+struct brk_item;
+struct brk_item *brk_item_task(const char *task, const char *parent,
+    const char *from, const char *op, const mdt_token *tok,
+    const char *scopes, const uint8_t *payload, size_t plen);
+struct brk_item *brk_item_result(const char *task, const char *parent,
+    const char *from, const char *status, const uint8_t *payload,
+    size_t plen);
+void brk_item_free(struct brk_item *it);
+/* Delivers it to agent (a parked next, or the queue of at most max
+ * items).  Takes it (NULL is -MDT_ENOMEM). */
+int brk_queue_push(brk_broker *b, int64_t max, const char *agent,
+    struct brk_item *it);
+void brk_op_next(struct brk_worker *w, struct brk_ctx *c);
+/* Expires parked nexts; answers them "no work". */
+void brk_queue_sweep(brk_broker *b, int64_t now_ms, int all);
+
+/* pubsub.c */
+void brk_publish(brk_broker *b, const char *topic, mdt_wire_writer *w);
+void brk_publish_revoke(brk_broker *b, const mdt_audit_revocation *rv,
+    const char *reason);
+void brk_publish_task(brk_broker *b, const char *event, const char *task,
+    const char *parent, const char *agent);
+
+/* clinician.c: the latest asserted scope of each clinician. */
+int brk_clinicians_new(struct brk_clinicians **out);
+void brk_clinicians_free(struct brk_clinicians *c);
+void brk_clinician_assert(brk_broker *b, const char *clinician,
+    int64_t iat, const mdt_scope_set *scopes);
+/* Copy of the latest asserted scope, or -MDT_ENOTFOUND. */
+int brk_clinician_scopes(brk_broker *b, const char *clinician,
+    mdt_scope_set **out);
+
+/* assertion.c: launch assertions through the identity provider. */
+struct brk_claims {
+	char clinician[BRK_ID_MAX];
+	char patient[BRK_ID_MAX];
+	mdt_scope_set *scopes;
+	int64_t iat, exp;
+};
+int brk_idp_load(const struct brk_config *cfg, void **out, char *err,
+    size_t errlen);
+void brk_idp_free(void *idp);
+/* Verifies a launch assertion; fills d on failure. */
+int brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
+    struct brk_claims *out, struct brk_deny *d);
+void brk_claims_clear(struct brk_claims *cl);
+
+/* checks.c: the per-hop and per-action checks. */
+struct brk_held {
+	mdt_token *tok;
+	mdt_audit_task *task;
+	const struct brk_agent *agent;   /* the caller's registry entry */
+	char chain_json[MDT_AUDIT_JSON_MAX / 4];
+	char token_id[MDT_TOKEN_ID_TEXT_BYTES];
+};
+void brk_deny_set(struct brk_deny *d, int status, const char *reason,
+    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* Reads task + token fields, verifies the token and its holder, the
+ * task and its chain.  0 or -1 with d filled. */
+int brk_check_held(struct brk_worker *w, struct brk_ctx *c,
+    struct brk_held *h, struct brk_deny *d);
+void brk_held_clear(struct brk_held *h);
+/* *out = token ∩ clinician (now) ∩ agent ceiling (now). */
+int brk_effective_scopes(brk_broker *b, const struct brk_held *h,
+    mdt_scope_set **out, struct brk_deny *d);
+
+/* policy.c: Cedar requests with the full context. */
+struct brk_pctx {
+	const char *action;       /* Mandate::Action id */
+	const char *principal;    /* acting agent */
+	const char *res_type;     /* Cedar resource type */
+	const char *res_id;
+	const char *fhir_type;    /* non-NULL: add a Mandate::Resource */
+	const char *fhir_id;      /* its id, NULL for type level / search */
+	const char *res_patient;  /* the resource's patient, or NULL */
+	const char *task_id;
+	const char *clinician, *patient, *purpose;
+	const char *tool;         /* tool name or NULL */
+	const char *boundary;     /* none, export, writeback */
+	const char *request_hash; /* hex, or NULL */
+	const char *chain_json;
+	int64_t depth;            /* task depth, root = 0 */
+	int64_t children;
+	bool approved;
+};
+/* Evaluates; d filled for deny/step-up/error; *decision out. */
+int brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
+    const struct brk_pctx *p, mdt_decision *decision, struct brk_deny *d,
+    char *policies_json, size_t plen);
+
+/* record.c: audit glue. */
+struct brk_record {
+	const char *op;
+	mdt_audit_verdict verdict;
+	uint32_t flags;
+	const struct brk_deny *deny; /* NULL for allow */
+	const char *policies_json;   /* allow: determining policies */
+	const char *task, *token_id, *clinician, *chain_json;
+	const char *patient, *purpose, *action, *resource;
+	const char *suffix;          /* distinguishes a second record */
+};
+/* Appends durably; -1 (with d filled as a store deny) on failure. */
+int brk_record(struct brk_ctx *c, const struct brk_record *r,
+    struct brk_deny *d);
+
+/* operations */
+void brk_op_open(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_end(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_result(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_tree(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_authorize(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_decide(struct brk_worker *w, struct brk_ctx *c);
+
+/* stepup.c: parked step-ups and approvals bound to a request hash. */
+struct brk_stepup_info {
+	char id[64];
+	char task[BRK_ID_MAX], agent[BRK_ID_MAX], clinician[BRK_ID_MAX];
+	char patient[BRK_ID_MAX], purpose[64];
+	char action[32], resource[MDT_AUDIT_FIELD_MAX];
+	uint8_t hash[32];
+	int64_t expires_ms;
+};
+int brk_stepups_new(struct brk_stepups **out);
+void brk_stepups_free(struct brk_stepups *s);
+/* The hash an approval is bound to. */
+void brk_stepup_hash(const char *task, const char *agent, const char *action,
+    const char *resource, const char *patient, const char *purpose,
+    const char *boundary, uint8_t out[32]);
+/* Adds a pending step-up; parked (may be NULL) waits on it. */
+int brk_stepup_add(brk_broker *b, const struct brk_stepup_info *in,
+    struct brk_ctx *parked);
+int brk_stepup_get(brk_broker *b, const char *id,
+    struct brk_stepup_info *out);
+/* Consumes an approval for a request of hash h: 0, or d filled. */
+int brk_stepup_consume(brk_broker *b, const char *id, const uint8_t h[32],
+    struct brk_deny *d);
+/* Records the decision in memory; *parked gets the waiting request. */
+int brk_stepup_decide(brk_broker *b, const char *id, int approve,
+    int64_t valid_until_ms, struct brk_ctx **parked);
+void brk_stepup_sweep(struct brk_worker *w, brk_broker *b, int64_t now_ms,
+    int all);
+void brk_stepup_publish_decided(brk_broker *b,
+    const struct brk_stepup_info *in, const char *decision);
+/* ops_authz.c: answers a parked authorize with a final deny. */
+void brk_authorize_final_deny(struct brk_ctx *c, int status,
+    const char *reason, const char *detail);
+
+#endif

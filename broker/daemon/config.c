@@ -1,0 +1,298 @@
+/*
+ * The configuration table of mandated and the code that fills a
+ * struct brk_config from defaults, a file and flags.  Adding a setting
+ * is one row here (and one line in broker/mandated.conf.example, which a
+ * test compares with this table).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+#define S(field) BRK_CFG_STR, offsetof(struct brk_config, field), \
+    sizeof(((struct brk_config *)0)->field), 0, 0
+#define I(field, lo, hi) BRK_CFG_INT, offsetof(struct brk_config, field), \
+    0, lo, hi
+#define B(field) BRK_CFG_BOOL, offsetof(struct brk_config, field), 0, 0, 1
+
+static const struct brk_cfg_entry table[] = {
+	{ "run_dir", S(run_dir), "", 0, "--run-dir",
+	  "directory of the ipc sockets (default $XDG_RUNTIME_DIR/mandate or /tmp/mandate-UID)", NULL },
+	{ "data_dir", S(data_dir), "", 0, "--data-dir",
+	  "directory of the audit store and root key (default $XDG_STATE_HOME/mandate or ~/.local/state/mandate)", NULL },
+	{ "listen", S(listen), "", 0, "--listen",
+	  "space-separated request/reply URLs: ipc://, tcp://, tls+tcp:// (default ipc://RUN_DIR/mandated.sock)", NULL },
+	{ "pub_listen", S(pub_listen), "", 0, "--pub",
+	  "space-separated event (PUB) URLs (default ipc://RUN_DIR/mandated-events.sock)", NULL },
+	{ "tls_ca", S(tls_ca), "", 0, NULL,
+	  "PEM CA bundle that client certificates must chain to (tls+tcp://; enables mutual TLS)", NULL },
+	{ "tls_cert", S(tls_cert), "", 0, NULL,
+	  "PEM certificate of the broker for tls+tcp:// listeners", NULL },
+	{ "tls_key", S(tls_key), "", 0, NULL,
+	  "PEM private key of tls_cert", NULL },
+	{ "policy_dir", S(policy_dir), "", 1, "--policy-dir",
+	  "directory of *.cedar policies (default: the source tree's policies/)", NULL },
+	{ "entities", S(entities), "", 1, "--entities",
+	  "Cedar entities JSON: agents registry, clinicians, care teams (default POLICY_DIR/entities.json)", NULL },
+	{ "store", S(store), "", 0, "--store",
+	  "SQLite audit and task store (default DATA_DIR/audit.db)", NULL },
+	{ "root_key", S(root_key), "", 0, "--root-key",
+	  "broker root signing key, generated on first start, mode 0600 (default DATA_DIR/root.key)", NULL },
+	{ "broker_id", S(broker_id), "spiffe://mandate.local/broker", 0, "--broker-id",
+	  "SPIFFE id of this broker (audience of launch assertions, auth challenges)", NULL },
+	{ "idp_issuer", S(idp_issuer), "mandate-dev-idp", 1, "--idp-issuer",
+	  "issuer (iss) launch assertions must carry", NULL },
+	{ "idp_key", S(idp_key), "", 1, "--idp-key",
+	  "public key (PEM) of the identity provider signing launch assertions", NULL },
+	{ "idp_alg", S(idp_alg), "", 1, NULL,
+	  "JWT algorithm of idp_key: ES256, RS256 or EdDSA (default: from the key type)", NULL },
+	{ "idp_dev", B(idp_dev), "0", 1, NULL,
+	  "1: idp_key is a development identity provider (a warning is logged)", NULL },
+	{ "gateway_audience", S(gateway_audience), "spiffe://mandate.local/gateway", 1, NULL,
+	  "default audience of single-action tokens", NULL },
+	{ "admins", S(admins), "", 1, NULL,
+	  "space-separated agent SPIFFE ids allowed the admin tree query", NULL },
+	{ "log_level", S(log_level), "info", 1, "--log-level",
+	  "debug, info, warn or error", brk_log_apply },
+	{ "workers", I(workers, 2, 1024), "32", 0, "--workers",
+	  "request worker threads", NULL },
+	{ "contexts", I(contexts, 8, 65536), "1024", 0, "--contexts",
+	  "concurrent requests (nng contexts), long polls included", NULL },
+	{ "token_ttl", I(token_ttl, 10, 86400), "900", 1, NULL,
+	  "lifetime of task tokens, seconds", NULL },
+	{ "action_ttl", I(action_ttl, 1, 300), "60", 1, NULL,
+	  "lifetime of single-action tokens, seconds", NULL },
+	{ "next_max_wait_ms", I(next_max_wait_ms, 0, 600000), "30000", 1, NULL,
+	  "longest long poll of next, milliseconds", NULL },
+	{ "stepup_timeout_ms", I(stepup_timeout_ms, 100, 3600000), "60000", 1, NULL,
+	  "a step-up nobody decides within this time is denied, milliseconds", NULL },
+	{ "approval_ttl_ms", I(approval_ttl_ms, 100, 600000), "10000", 1, NULL,
+	  "how long an approval may be used after the decision, milliseconds", NULL },
+	{ "max_fanout", I(max_fanout, 1, 100000), "16", 1, NULL,
+	  "children per task unless the agent's registry entry sets maxFanout", NULL },
+	{ "queue_max", I(queue_max, 1, 1000000), "1000", 1, NULL,
+	  "undelivered work items per agent", NULL },
+	{ "idem_ttl", I(idem_ttl, 1, 86400), "300", 0, NULL,
+	  "seconds a reply is kept to answer a resent request", NULL },
+	{ "idem_max", I(idem_max, 16, 10000000), "100000", 0, NULL,
+	  "replies kept for resent requests", NULL },
+	{ "auth_window", I(auth_window, 1, 600), "30", 1, NULL,
+	  "validity of an authentication challenge, seconds", NULL },
+	{ "drain_ms", I(drain_ms, 0, 600000), "5000", 1, NULL,
+	  "on SIGTERM, longest wait for in-flight requests, milliseconds", NULL },
+	{ "store_batch", I(store_batch, 1, 100000), "512", 0, NULL,
+	  "most audit records committed in one transaction (group commit)", NULL },
+	{ "checkpoint_every", I(checkpoint_every, 1, 1000000), "1000", 0, NULL,
+	  "audit records between signed checkpoints", NULL },
+};
+
+const struct brk_cfg_entry *
+brk_config_table(size_t *n)
+{
+	*n = sizeof(table) / sizeof(table[0]);
+	return table;
+}
+
+static const struct brk_cfg_entry *
+find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strlen(table[i].name) == len &&
+		    memcmp(table[i].name, name, len) == 0)
+			return &table[i];
+	return NULL;
+}
+
+static int
+set_entry(struct brk_config *cfg, const struct brk_cfg_entry *e,
+    const char *value, char *err, size_t errlen)
+{
+	char *p = (char *)cfg + e->offset;
+	char *end;
+	long long v;
+
+	if (e->type == BRK_CFG_STR) {
+		if (strlen(value) >= e->size) {
+			snprintf(err, errlen, "%s: value longer than %zu bytes",
+			    e->name, e->size - 1);
+			return -MDT_ECONFIG;
+		}
+		memcpy(p, value, strlen(value) + 1);
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != 0 || v < e->min ||
+	    v > e->max) {
+		snprintf(err, errlen, "%s: expected an integer in %" PRId64
+		    "..%" PRId64 ", got '%s'", e->name, e->min, e->max, value);
+		return -MDT_ECONFIG;
+	}
+	memcpy(p, &(int64_t){ v }, sizeof(int64_t));
+	return 0;
+}
+
+int
+brk_config_set(struct brk_config *cfg, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	const struct brk_cfg_entry *e = find(name, strlen(name));
+
+	if (e == NULL) {
+		snprintf(err, errlen, "unknown setting '%s'", name);
+		return -MDT_ECONFIG;
+	}
+	return set_entry(cfg, e, value, err, errlen);
+}
+
+void
+brk_config_defaults(struct brk_config *cfg)
+{
+	char err[64];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (set_entry(cfg, &table[i], table[i].def, err,
+		    sizeof(err)) != 0)
+			abort(); /* the table itself is wrong */
+}
+
+void
+brk_config_get(const struct brk_config *cfg, const struct brk_cfg_entry *e,
+    char *buf, size_t len)
+{
+	const char *p = (const char *)cfg + e->offset;
+	int64_t v;
+
+	if (e->type == BRK_CFG_STR) {
+		snprintf(buf, len, "%s", p);
+		return;
+	}
+	memcpy(&v, p, sizeof(v));
+	snprintf(buf, len, "%" PRId64, v);
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+	    e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+static int
+load_line(struct brk_config *cfg, char *line, int reloadable_only,
+    char *msg, size_t msglen)
+{
+	char *s = trim(line), *eq, *name;
+	const struct brk_cfg_entry *e;
+	struct brk_config scratch;
+
+	if (*s == 0 || *s == '#')
+		return 0;
+	eq = strchr(s, '=');
+	if (eq == NULL) {
+		snprintf(msg, msglen, "expected 'name = value'");
+		return -MDT_ECONFIG;
+	}
+	*eq = 0;
+	name = trim(s);
+	e = find(name, strlen(name));
+	if (e == NULL) {
+		snprintf(msg, msglen, "unknown setting '%s'", name);
+		return -MDT_ECONFIG;
+	}
+	if (reloadable_only && !e->reloadable)
+		return set_entry(&scratch, e, trim(eq + 1), msg, msglen);
+	return set_entry(cfg, e, trim(eq + 1), msg, msglen);
+}
+
+int
+brk_config_load_file(struct brk_config *cfg, const char *path,
+    int reloadable_only, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[2 * BRK_STR_MAX], msg[MDT_ERRMSG_MAX];
+	int lineno = 0, rc = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -MDT_ECONFIG;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(msg, sizeof(msg), "line too long");
+			rc = -MDT_ECONFIG;
+			break;
+		}
+		rc = load_line(cfg, line, reloadable_only, msg, sizeof(msg));
+	}
+	fclose(f);
+	if (rc != 0)
+		snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+	return rc;
+}
+
+/* Fills an empty path from a directory; a path too long is an error. */
+static int
+derive(char *dst, size_t len, const char *dir, const char *prefix,
+    const char *file)
+{
+	int n;
+
+	if (dst[0] != 0)
+		return 0;
+	n = snprintf(dst, len, "%s%s/%s", prefix, dir, file);
+	return n < 0 || (size_t)n >= len ? -MDT_ECONFIG : 0;
+}
+
+static int
+home_path(char *dst, size_t len, const char *base, const char *rest)
+{
+	int n = snprintf(dst, len, "%s%s", base, rest);
+
+	return n < 0 || (size_t)n >= len ? -MDT_ECONFIG : 0;
+}
+
+int
+brk_config_finish(struct brk_config *cfg)
+{
+	const char *xr = getenv("XDG_RUNTIME_DIR");
+	const char *xs = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	char uid[32];
+	int rc = 0;
+
+	snprintf(uid, sizeof(uid), "/tmp/mandate-%u", (unsigned)getuid());
+	if (cfg->run_dir[0] == 0)
+		rc = xr != NULL && xr[0] != 0 ?
+		    home_path(cfg->run_dir, sizeof(cfg->run_dir), xr, "/mandate") :
+		    home_path(cfg->run_dir, sizeof(cfg->run_dir), uid, "");
+	if (rc == 0 && cfg->data_dir[0] == 0)
+		rc = xs != NULL && xs[0] != 0 ?
+		    home_path(cfg->data_dir, sizeof(cfg->data_dir), xs,
+		    "/mandate") : home_path(cfg->data_dir,
+		    sizeof(cfg->data_dir), home != NULL ? home : ".",
+		    "/.local/state/mandate");
+	return rc || derive(cfg->listen, sizeof(cfg->listen), cfg->run_dir,
+	    "ipc://", "mandated.sock") ||
+	    derive(cfg->pub_listen, sizeof(cfg->pub_listen), cfg->run_dir,
+	    "ipc://", "mandated-events.sock") ||
+	    derive(cfg->store, sizeof(cfg->store), cfg->data_dir, "",
+	    "audit.db") ||
+	    derive(cfg->root_key, sizeof(cfg->root_key), cfg->data_dir, "",
+	    "root.key") ||
+	    derive(cfg->entities, sizeof(cfg->entities), cfg->policy_dir, "",
+	    "entities.json") ? -MDT_ECONFIG : 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * mandated configuration: one table of settings (name, type, bounds,
+ * default, reloadable, apply function), filled from embedded defaults,
+ * then a `name = value` file, then command-line flags.
+ */
+#ifndef BRK_CONFIG_H
+#define BRK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BRK_PATH_MAX 1024
+#define BRK_STR_MAX 1024
+
+struct brk_config {
+	char run_dir[BRK_PATH_MAX];
+	char data_dir[BRK_PATH_MAX];
+	char listen[BRK_STR_MAX];        /* space-separated URLs */
+	char pub_listen[BRK_STR_MAX];
+	char tls_ca[BRK_PATH_MAX];
+	char tls_cert[BRK_PATH_MAX];
+	char tls_key[BRK_PATH_MAX];
+	char policy_dir[BRK_PATH_MAX];
+	char entities[BRK_PATH_MAX];
+	char store[BRK_PATH_MAX];
+	char root_key[BRK_PATH_MAX];
+	char broker_id[BRK_STR_MAX];
+	char idp_issuer[BRK_STR_MAX];
+	char idp_key[BRK_PATH_MAX];
+	char idp_alg[16];
+	int64_t idp_dev;
+	char gateway_audience[BRK_STR_MAX];
+	char admins[BRK_STR_MAX];
+	char log_level[16];
+	int64_t workers;
+	int64_t contexts;
+	int64_t token_ttl;
+	int64_t action_ttl;
+	int64_t next_max_wait_ms;
+	int64_t stepup_timeout_ms;
+	int64_t approval_ttl_ms;
+	int64_t max_fanout;
+	int64_t queue_max;
+	int64_t idem_ttl;
+	int64_t idem_max;
+	int64_t auth_window;
+	int64_t drain_ms;
+	int64_t store_batch;
+	int64_t checkpoint_every;
+};
+
+enum brk_cfg_type { BRK_CFG_STR, BRK_CFG_INT, BRK_CFG_BOOL };
+
+struct brk_broker;
+
+struct brk_cfg_entry {
+	const char *name;
+	enum brk_cfg_type type;
+	size_t offset;
+	size_t size;          /* buffer size for strings */
+	int64_t min, max;     /* bounds for integers */
+	const char *def;      /* embedded default, as text */
+	int reloadable;       /* applied again on SIGHUP */
+	const char *flag;     /* command-line flag, or NULL */
+	const char *help;     /* one line for --help and the example file */
+	/* called after a reload changed the value; NULL when nothing to do */
+	void (*apply)(struct brk_broker *b);
+};
+
+/* The table, and its length. */
+const struct brk_cfg_entry *brk_config_table(size_t *n);
+
+/* Fills cfg with the embedded defaults (then derived paths). */
+void brk_config_defaults(struct brk_config *cfg);
+
+/* Sets one setting from text, checking type and bounds; err says why. */
+int brk_config_set(struct brk_config *cfg, const char *name,
+    const char *value, char *err, size_t errlen);
+
+/*
+ * Reads a `name = value` file (# comments, blank lines).  When
+ * reloadable_only, settings that are not reloadable are checked but
+ * ignored.  err names file:line.
+ */
+int brk_config_load_file(struct brk_config *cfg, const char *path,
+    int reloadable_only, char *err, size_t errlen);
+
+/* Derives the paths left empty (listen, store, ...) from run/data dirs;
+ * -MDT_ECONFIG when a derived path would be too long. */
+int brk_config_finish(struct brk_config *cfg);
+
+/* The value of a setting as text into buf. */
+void brk_config_get(const struct brk_config *cfg,
+    const struct brk_cfg_entry *e, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * mandated: the Mandate broker daemon.  main parses flags, loads the
+ * configuration, initialises (keys, store, registry, sockets), runs the
+ * signal loop (SIGHUP reloads, SIGTERM/SIGINT drain and stop), then tears
+ * down in reverse order.  Signal handlers only set flags.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "alloc_int.h"
+#include "broker.h"
+
+#ifndef MDT_DEFAULT_POLICY_DIR
+#define MDT_DEFAULT_POLICY_DIR "policies"
+#endif
+
+static volatile sig_atomic_t got_hup;
+static volatile sig_atomic_t got_term;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	size_t n;
+	const struct brk_cfg_entry *t = brk_config_table(&n);
+
+	fprintf(f,
+"NAME\n"
+"    mandated - Mandate delegation-chain broker for AI agents touching ePHI\n"
+"\n"
+"SYNOPSIS\n"
+"    mandated [--config FILE] [--set NAME=VALUE]... [OPTIONS]\n"
+"    mandated --check-config [--config FILE] [OPTIONS]\n"
+"    mandated --print-config [--config FILE] [OPTIONS]\n"
+"    mandated --help | --version\n"
+"\n"
+"DESCRIPTION\n"
+"    Carries tasks between agents over nng request/reply, attaches a\n"
+"    narrowing delegation token at each hop, checks every hop and action\n"
+"    against the clinician's scope, the agent's registered scope and the\n"
+"    Cedar policies in force, and records every decision durably in the\n"
+"    audit store before answering.  Without a configuration file it runs on\n"
+"    embedded defaults: an ipc:// socket under the run directory, the\n"
+"    SQLite store and a root key (generated on first start, mode 0600) in\n"
+"    the data directory, and the policies of the source tree.\n"
+"\n"
+"OPTIONS\n"
+"    --config FILE     read settings (name = value lines) from FILE\n"
+"    --set NAME=VALUE  set any setting (after the file)\n"
+"    --check-config    load configuration, policies and registry, then exit\n"
+"    --print-config    print the effective settings, then exit\n"
+"    --help            this text\n"
+"    --version         print the version\n");
+	for (size_t i = 0; i < n; i++)
+		if (t[i].flag != NULL)
+			fprintf(f, "    %-12s %-6s same as --set %s=...\n",
+			    t[i].flag, t[i].type == BRK_CFG_INT ? "N" : "VALUE",
+			    t[i].name);
+	fprintf(f,
+"\n"
+"SETTINGS (see broker/mandated.conf.example and docs/broker.md)\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "    %-18s %s%s\n", t[i].name, t[i].help,
+		    t[i].reloadable ? " [reloadable]" : "");
+	fprintf(f,
+"\n"
+"SIGNALS\n"
+"    SIGHUP            reload the reloadable settings, the policies and the\n"
+"                      agent registry atomically; a failed reload keeps the\n"
+"                      running set and logs why\n"
+"    SIGTERM, SIGINT   stop accepting requests, answer the ones in flight\n"
+"                      (up to drain_ms), close the store and exit 0\n"
+"\n"
+"FILES\n"
+"    RUN_DIR/mandated.sock, RUN_DIR/mandated-events.sock   ipc sockets\n"
+"    DATA_DIR/audit.db      audit and task store (SQLite, WAL)\n"
+"    DATA_DIR/root.key      root signing key (mode 0600); root.pub beside it\n"
+"\n"
+"EXIT STATUS\n"
+"    0 after a clean stop (or a good --check-config), 1 on a configuration\n"
+"    or start-up error, 2 on bad usage.\n"
+"\n"
+"EXAMPLE\n"
+"    mandated --data-dir /var/lib/mandate --run-dir /run/mandate \\\n"
+"        --idp-key /etc/mandate/idp.pem --set log_level=debug\n");
+}
+
+static const struct brk_cfg_entry *
+by_flag(const char *flag)
+{
+	size_t n;
+	const struct brk_cfg_entry *t = brk_config_table(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].flag != NULL && strcmp(t[i].flag, flag) == 0)
+			return &t[i];
+	return NULL;
+}
+
+enum mode { RUN, CHECK, PRINT };
+
+/* Two passes: --config first (the file comes before the flags). */
+static int
+parse_args(brk_broker *b, int argc, char **argv, enum mode *mode)
+{
+	char err[MDT_ERRMSG_MAX];
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			snprintf(b->config_path, sizeof(b->config_path), "%s",
+			    argv[++i]);
+			if (brk_config_load_file(&b->cfg, b->config_path, 0, err,
+			    sizeof(err)) != 0) {
+				fprintf(stderr, "mandated: %s\n", err);
+				return 1;
+			}
+		}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct brk_cfg_entry *e = by_flag(a);
+		int rc = 0;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "--version") == 0) {
+			printf("mandated %s\n", mdt_version());
+			exit(0);
+		} else if (strcmp(a, "--check-config") == 0) {
+			*mode = CHECK;
+		} else if (strcmp(a, "--print-config") == 0) {
+			*mode = PRINT;
+		} else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
+			i++;
+		} else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
+			char kv[BRK_STR_MAX * 2], *eq;
+			snprintf(kv, sizeof(kv), "%s", argv[++i]);
+			eq = strchr(kv, '=');
+			if (eq == NULL) {
+				fprintf(stderr, "mandated: --set needs NAME=VALUE\n");
+				return 2;
+			}
+			*eq = 0;
+			rc = brk_config_set(&b->cfg, kv, eq + 1, err, sizeof(err));
+		} else if (e != NULL && i + 1 < argc) {
+			rc = brk_config_set(&b->cfg, e->name, argv[++i], err,
+			    sizeof(err));
+		} else {
+			fprintf(stderr, "mandated: unknown or incomplete option "
+			    "'%s' (see --help)\n", a);
+			return 2;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "mandated: %s\n", err);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+print_config(const struct brk_config *cfg)
+{
+	size_t n;
+	const struct brk_cfg_entry *t = brk_config_table(&n);
+	char v[BRK_STR_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		brk_config_get(cfg, &t[i], v, sizeof(v));
+		printf("%s = %s\n", t[i].name, v);
+	}
+}
+
+static int
+init_state(brk_broker *b, char *err, size_t errlen)
+{
+	mdt_store_opts so = { 0 };
+	uint8_t seed[MDT_KEY_SEED_BYTES];
+	int rc;
+
+	if (brk_mkdirs(b->cfg.run_dir, 0700) != 0 ||
+	    brk_mkdirs(b->cfg.data_dir, 0700) != 0) {
+		snprintf(err, errlen, "cannot create the run or data directory "
+		    "(%.100s, %.100s)", b->cfg.run_dir, b->cfg.data_dir);
+		return -MDT_EIO;
+	}
+	rc = brk_root_key(b, err, errlen);
+	if (rc != 0)
+		return rc;
+	mdt_keypair_seed(b->root, seed);
+	so.seal_seed = seed;
+	so.checkpoint_every = (uint32_t)b->cfg.checkpoint_every;
+	so.max_batch = (uint32_t)b->cfg.store_batch;
+	rc = mdt_store_open(b->cfg.store, &so, &b->store, err, errlen);
+	sodium_memzero(seed, sizeof(seed));
+	if (rc != 0)
+		return rc;
+	if (brk_sessions_new(&b->sessions) || brk_idem_new(
+	    (size_t)b->cfg.idem_max, b->cfg.idem_ttl, &b->idem) || brk_queues_new(&b->queues) ||
+	    brk_stepups_new(&b->stepups) || brk_clinicians_new(&b->clinicians) ||
+	    mdt_token_cache_new(4096, &b->tcache)) {
+		snprintf(err, errlen, "out of memory");
+		return -MDT_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+teardown(brk_broker *b)
+{
+	brk_server_stop(b);
+	mdt_store_close(b->store);
+	brk_sessions_free(b->sessions);
+	brk_idem_free(b->idem);
+	brk_queues_free(b->queues);
+	brk_stepups_free(b->stepups);
+	brk_clinicians_free(b->clinicians);
+	mdt_token_cache_free(b->tcache);
+	brk_snapshot_release(b->snap);
+	mdt_keypair_free(b->root);
+	pthread_mutex_destroy(&b->snap_lock);
+	pthread_mutex_destroy(&b->jobs_lock);
+	pthread_mutex_destroy(&b->pub_lock);
+	pthread_cond_destroy(&b->jobs_cond);
+}
+
+static void
+signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int
+configure(brk_broker *b, int argc, char **argv, enum mode *mode)
+{
+	int rc;
+
+	brk_config_defaults(&b->cfg);
+	snprintf(b->cfg.policy_dir, sizeof(b->cfg.policy_dir), "%s",
+	    MDT_DEFAULT_POLICY_DIR);
+	rc = parse_args(b, argc, argv, mode);
+	if (rc != 0)
+		return rc;
+	if (brk_config_finish(&b->cfg) != 0) {
+		fprintf(stderr, "mandated: a derived path (run_dir, data_dir or "
+		    "policy_dir plus a file name) is too long\n");
+		return 1;
+	}
+	if (brk_log_level_parse(b->cfg.log_level) < 0) {
+		fprintf(stderr, "mandated: log_level: unknown level '%s'\n",
+		    b->cfg.log_level);
+		return 1;
+	}
+	atomic_init(&b->log.level, brk_log_level_parse(b->cfg.log_level));
+	return 0;
+}
+
+static void
+loop(brk_broker *b)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	while (!got_term) {
+		if (got_hup) {
+			got_hup = 0;
+			BLOG(b, BRK_INFO, "reload.start", "signal=SIGHUP");
+			brk_reload(b);
+		}
+		nanosleep(&ts, NULL);
+	}
+	BLOG(b, BRK_INFO, "stop", "signal received, draining");
+}
+
+int
+main(int argc, char **argv)
+{
+	static brk_broker b;
+	enum mode mode = RUN;
+	char err[MDT_ERRMSG_MAX] = "";
+	int rc;
+
+	pthread_mutex_init(&b.snap_lock, NULL);
+	pthread_mutex_init(&b.jobs_lock, NULL);
+	pthread_mutex_init(&b.pub_lock, NULL);
+	pthread_cond_init(&b.jobs_cond, NULL);
+	rc = configure(&b, argc, argv, &mode);
+	if (rc != 0)
+		return rc;
+	if (mode == PRINT) {
+		print_config(&b.cfg);
+		return 0;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "mandated: libsodium failed to initialise\n");
+		return 1;
+	}
+	rc = brk_snapshot_load(&b.cfg, &b.snap, err, sizeof(err));
+	if (rc != 0 || mode == CHECK) {
+		if (rc != 0)
+			BLOG(&b, BRK_ERROR, "config.invalid", "%s", err);
+		else
+			printf("configuration, policies and registry are valid\n");
+		brk_snapshot_release(b.snap);
+		return rc != 0 ? 1 : 0;
+	}
+	signals();
+	rc = init_state(&b, err, sizeof(err));
+	if (rc == 0)
+		rc = brk_server_start(&b, err, sizeof(err));
+	if (rc != 0) {
+		BLOG(&b, BRK_ERROR, "start.failed", "%s", err);
+		teardown(&b);
+		return 1;
+	}
+	if (b.cfg.idp_dev)
+		BLOG(&b, BRK_WARN, "idp.development", "trusting the development "
+		    "identity provider key %s: not for production", b.cfg.idp_key);
+	BLOG(&b, BRK_INFO, "ready", "pid=%ld listen=%s pub=%s store=%s "
+	    "policies=%zu agents=%zu", (long)getpid(), b.cfg.listen,
+	    b.cfg.pub_listen, b.cfg.store, mdt_policy_set_count(b.snap->policies),
+	    b.snap->nagents);
+	loop(&b);
+	brk_server_drain(&b);
+	teardown(&b);
+	BLOG(&b, BRK_INFO, "stopped", "clean shutdown");
+	return 0;
+}

@@ -1,0 +1,716 @@
+/*
+ * Task operations: open (root task for a clinician), dispatch/delegate
+ * (a narrower subtask to a named agent), result, complete/cancel (end a
+ * task and revoke its subtree), and the admin tree query.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc_int.h"
+#include "broker.h"
+
+#define TOKEN_DEPTH 3 /* hops below the root a task token allows */
+
+static int
+bad_field(struct brk_ctx *c, const char *err)
+{
+	brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
+	return -1;
+}
+
+/* Records a denied decision (when it can) and answers it. */
+static void
+deny(struct brk_ctx *c, const char *op, const struct brk_held *h,
+    struct brk_deny *d, const char *resource)
+{
+	const mdt_token *t = h != NULL ? h->tok : NULL;
+	struct brk_record r = {
+		.op = op, .verdict = d->status == -MDT_EPOLICY ?
+		    MDT_AUDIT_ERROR : MDT_AUDIT_DENY,
+		.deny = d, .policies_json = d->policies,
+		.task = t ? mdt_token_task_id(t) : NULL,
+		.token_id = t ? h->token_id : NULL,
+		.clinician = t ? mdt_token_clinician(t) : NULL,
+		.chain_json = t ? h->chain_json : NULL,
+		.patient = t ? mdt_token_patient(t) : NULL,
+		.purpose = t ? mdt_token_purpose(t) : NULL,
+		.resource = resource,
+	};
+	struct brk_deny sd;
+
+	if (d->status == -MDT_EPROTO || brk_record(c, &r, &sd) == 0)
+		brk_reply_deny(c, d);
+	else
+		brk_reply_deny(c, &sd);
+}
+
+/* ---------------------------------------------------------------- open */
+
+struct open_req {
+	const char *assertion, *patient, *purpose, *scopes;
+	int64_t ttl;
+};
+
+static int
+open_fields(struct brk_ctx *c, struct open_req *o)
+{
+	char err[MDT_ERRMSG_MAX];
+	int has;
+
+	o->ttl = c->snap->cfg.token_ttl;
+	if (mdt_wire_get_str(c->root, "assertion", BRK_ASSERTION_MAX,
+	    &o->assertion, err, sizeof(err)) ||
+	    mdt_wire_get_str(c->root, "patient", BRK_ID_MAX - 1, &o->patient,
+	    err, sizeof(err)) ||
+	    mdt_wire_get_str(c->root, "purpose", 63, &o->purpose, err,
+	    sizeof(err)) ||
+	    mdt_wire_get_str(c->root, "scopes", BRK_SCOPES_TEXT_MAX - 1,
+	    &o->scopes, err, sizeof(err)) ||
+	    mdt_wire_get_int_opt(c->root, "ttl", 1, c->snap->cfg.token_ttl,
+	    &o->ttl, &has, err, sizeof(err)))
+		return bad_field(c, err);
+	return 0;
+}
+
+/* requested ∩ clinician ∩ ceiling, non-empty. */
+static int
+open_scopes(const struct open_req *o, const struct brk_claims *cl,
+    const struct brk_agent *a, mdt_scope_set **out, struct brk_deny *d)
+{
+	mdt_scope_set *req = NULL, *t = NULL;
+	char err[MDT_ERRMSG_MAX] = "";
+	int rc = brk_scopes_parse(o->scopes, &req, err, sizeof(err));
+
+	if (rc != 0) {
+		brk_deny_set(d, rc, "field", "scopes: %s", err);
+		return -1;
+	}
+	rc = mdt_scope_set_intersect(req, cl->scopes, &t);
+	if (rc == 0)
+		rc = mdt_scope_set_intersect(t, a->ceiling, out);
+	mdt_scope_set_free(req);
+	mdt_scope_set_free(t);
+	if (rc != 0) {
+		brk_deny_set(d, rc, "internal", "scope intersection failed");
+		return -1;
+	}
+	if (mdt_scope_set_count(*out) == 0) {
+		mdt_scope_set_free(*out);
+		*out = NULL;
+		brk_deny_set(d, -MDT_ESCOPE, "scope.empty", "requested scopes "
+		    "share nothing with the clinician's grant and the "
+		    "orchestrator's ceiling");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_mint(struct brk_ctx *c, const struct open_req *o,
+    const struct brk_claims *cl, const mdt_scope_set *eff,
+    const char *task, mdt_token **tok, struct brk_deny *d)
+{
+	int64_t now = brk_now_ms() / 1000;
+	mdt_token_mint_params p = {
+		.task_id = task, .clinician = cl->clinician,
+		.patient = o->patient, .purpose = o->purpose, .scopes = eff,
+		.issued_at = now, .expires_at = now + o->ttl,
+		.depth = TOKEN_DEPTH, .holder_id = c->agent,
+		.holder_key = &brk_agent_find(c->snap, c->agent)->pk,
+	};
+	mdt_token_reason why;
+	int rc = mdt_token_mint(c->b->root, &p, tok, &why);
+
+	if (rc != 0)
+		brk_deny_set(d, rc, "internal", "mint: %s", why.message);
+	return rc != 0 ? -1 : 0;
+}
+
+static int
+open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
+    const char *scopes, const char *chain, struct brk_deny *d)
+{
+	char tid[MDT_TOKEN_ID_TEXT_BYTES];
+	const char *task = mdt_token_task_id(tok);
+	mdt_audit_task t = {
+		.task_id = task, .root_id = task, .operation = "open",
+		.clinician = mdt_token_clinician(tok), .patient = o->patient,
+		.purpose = o->purpose, .from_agent = c->agent,
+		.holder = c->agent, .scopes = scopes, .token_id = tid,
+		.expires_ms = mdt_token_expires_at(tok) * 1000,
+	};
+	int etreat = strcmp(o->purpose, "ETREAT") == 0;
+	struct brk_record r = {
+		.op = "open", .verdict = MDT_AUDIT_ALLOW,
+		.flags = etreat ? MDT_AUDIT_FLAG_BREAK_GLASS |
+		    MDT_AUDIT_FLAG_REVIEW : 0,
+		.policies_json = d->policies, .task = task, .token_id = tid,
+		.clinician = t.clinician, .chain_json = chain,
+		.patient = o->patient, .purpose = o->purpose,
+		.action = "open", .resource = o->patient,
+	};
+	int rc;
+
+	mdt_token_id_text(tok, tid);
+	rc = mdt_store_add_task(c->b->store, &t, 0, NULL);
+	if (rc != 0) {
+		brk_deny_set(d, -MDT_ESTORE, "store", "task store: %s",
+		    mdt_strerror(rc));
+		return -1;
+	}
+	return brk_record(c, &r, d);
+}
+
+static void
+open_reply(struct brk_ctx *c, const mdt_token *tok, const char *scopes)
+{
+	mdt_wire_writer *w = brk_reply_writer(c, 1);
+	size_t tl;
+	const uint8_t *tb = mdt_token_bytes(tok, &tl);
+
+	if (w != NULL && (mdt_wire_put_cstr(w, "task", mdt_token_task_id(tok)) ||
+	    mdt_wire_put_bin(w, "token", tb, tl) ||
+	    mdt_wire_put_cstr(w, "scopes", scopes) ||
+	    mdt_wire_put_int(w, "depth", mdt_token_depth(tok)) ||
+	    mdt_wire_put_int(w, "expires", mdt_token_expires_at(tok)) ||
+	    mdt_wire_put_cstr(w, "clinician", mdt_token_clinician(tok)))) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	brk_reply(c, w);
+}
+
+void
+brk_op_open(struct brk_worker *w, struct brk_ctx *c)
+{
+	struct open_req o;
+	struct brk_claims cl = { 0 };
+	struct brk_deny d = { 0 };
+	const struct brk_agent *a = brk_agent_find(c->snap, c->agent);
+	mdt_scope_set *eff = NULL;
+	mdt_token *tok = NULL;
+	char task[64], scopes[BRK_SCOPES_TEXT_MAX], chain[BRK_ID_MAX * 2 + 8];
+	char esc[BRK_ID_MAX * 2], pjson[BRK_DETAIL_MAX] = "[]";
+	mdt_decision dec;
+
+	if (open_fields(c, &o) != 0)
+		return;
+	brk_random_id("t-", task, sizeof(task));
+	brk_json_escape(c->agent, esc, sizeof(esc));
+	snprintf(chain, sizeof(chain), "[\"%s\"]", esc);
+	if (a == NULL) {
+		brk_deny_set(&d, -MDT_ENOTFOUND, "agent.unknown",
+		    "agent %s is not registered", c->agent);
+		goto refuse;
+	}
+	if (brk_assertion_verify(c->b, c, o.assertion, &cl, &d) != 0)
+		goto refuse;
+	if (strcmp(cl.patient, o.patient) != 0) {
+		brk_deny_set(&d, -MDT_EPATIENT, "patient", "the assertion is "
+		    "for patient %s, not %s", cl.patient, o.patient);
+		goto refuse;
+	}
+	brk_clinician_assert(c->b, cl.clinician, cl.iat, cl.scopes);
+	if (open_scopes(&o, &cl, a, &eff, &d) != 0)
+		goto refuse;
+	{
+		struct brk_pctx p = {
+			.action = "open", .principal = c->agent,
+			.res_type = "Mandate::Patient", .res_id = o.patient,
+			.task_id = task, .clinician = cl.clinician,
+			.patient = o.patient, .purpose = o.purpose,
+			.chain_json = chain,
+		};
+		if (brk_policy_eval(w, c, &p, &dec, &d, pjson,
+		    sizeof(pjson)) != 0 || dec != MDT_DECISION_ALLOW)
+			goto refuse;
+	}
+	snprintf(d.policies, sizeof(d.policies), "%s", pjson);
+	brk_scopes_text(eff, scopes, sizeof(scopes));
+	if (open_mint(c, &o, &cl, eff, task, &tok, &d) != 0 ||
+	    open_store(c, &o, tok, scopes, chain, &d) != 0)
+		goto refuse;
+	BLOG(c->b, BRK_INFO, "task.open", "task=%s agent=%s clinician=%s "
+	    "patient=%s purpose=%s", task, c->agent, cl.clinician, o.patient,
+	    o.purpose);
+	/* c belongs to the transport once answered: publish first */
+	brk_publish_task(c->b, "open", task, NULL, c->agent);
+	open_reply(c, tok, scopes);
+	goto out;
+refuse:
+	{
+		struct brk_record r = {
+			.op = "open", .verdict = d.status == -MDT_EPOLICY ?
+			    MDT_AUDIT_ERROR : MDT_AUDIT_DENY,
+			.deny = &d, .policies_json = d.policies, .task = task,
+			.clinician = cl.clinician[0] ? cl.clinician : NULL,
+			.chain_json = chain, .patient = o.patient,
+			.purpose = o.purpose, .action = "open",
+			.resource = o.patient,
+		};
+		struct brk_deny sd;
+		if (brk_record(c, &r, &sd) == 0)
+			brk_reply_deny(c, &d);
+		else
+			brk_reply_deny(c, &sd);
+	}
+out:
+	brk_claims_clear(&cl);
+	mdt_scope_set_free(eff);
+	mdt_token_free(tok);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+struct disp {
+	const char *to, *scopes;
+	const uint8_t *payload;
+	size_t plen;
+	int64_t ttl;
+	const struct brk_agent *target;
+	uint32_t children;
+	mdt_scope_set *child;
+	char child_text[BRK_SCOPES_TEXT_MAX];
+	char id[64];
+};
+
+static int
+disp_fields(struct brk_ctx *c, struct disp *x)
+{
+	char err[MDT_ERRMSG_MAX];
+	int has;
+
+	x->ttl = c->snap->cfg.token_ttl;
+	x->payload = (const uint8_t *)"";
+	if (mdt_wire_get_str(c->root, "to", BRK_ID_MAX - 1, &x->to, err,
+	    sizeof(err)) ||
+	    mdt_wire_get_str(c->root, "scopes", BRK_SCOPES_TEXT_MAX - 1,
+	    &x->scopes, err, sizeof(err)) ||
+	    mdt_wire_get_bin_opt(c->root, "payload", MDT_WIRE_PAYLOAD_MAX,
+	    &x->payload, &x->plen, &has, err, sizeof(err)) ||
+	    mdt_wire_get_int_opt(c->root, "ttl", 1, c->snap->cfg.token_ttl,
+	    &x->ttl, &has, err, sizeof(err)))
+		return bad_field(c, err);
+	return 0;
+}
+
+static int
+in_chain(const char *chain_json, const char *agent)
+{
+	char q[BRK_ID_MAX + 3];
+
+	snprintf(q, sizeof(q), "\"%s\"", agent);
+	return strstr(chain_json, q) != NULL;
+}
+
+/* Target, chain, depth and fan-out checks. */
+static int
+disp_limits(struct brk_ctx *c, const struct brk_held *h, struct disp *x,
+    struct brk_deny *d)
+{
+	int64_t fan = h->agent->max_fanout > 0 ? h->agent->max_fanout :
+	    c->snap->cfg.max_fanout;
+
+	x->target = brk_agent_find(c->snap, x->to);
+	if (x->target == NULL) {
+		brk_deny_set(d, -MDT_ENOTFOUND, "agent.unknown",
+		    "target agent %s is not registered", x->to);
+		return -1;
+	}
+	if (!brk_agent_may_target(h->agent, x->to)) {
+		brk_deny_set(d, -MDT_EDENIED, "target.not_allowed",
+		    "%s may not delegate to %s", c->agent, x->to);
+		return -1;
+	}
+	if (in_chain(h->chain_json, x->to)) {
+		brk_deny_set(d, -MDT_ECYCLE, "cycle",
+		    "%s is already on the task's agent chain", x->to);
+		return -1;
+	}
+	if (mdt_token_depth(h->tok) == 0 ||
+	    (int64_t)h->task->depth + 1 > x->target->max_depth) {
+		brk_deny_set(d, -MDT_EDEPTH, "depth", "delegation depth "
+		    "exhausted (token depth left %u, target %s max depth %lld)",
+		    mdt_token_depth(h->tok), x->to,
+		    (long long)x->target->max_depth);
+		return -1;
+	}
+	if (mdt_store_count_children(c->b->store, h->task->task_id,
+	    &x->children) != 0) {
+		brk_deny_set(d, -MDT_ESTORE, "store", "cannot count children");
+		return -1;
+	}
+	if ((int64_t)x->children >= fan) {
+		brk_deny_set(d, -MDT_EFANOUT, "fanout", "task %s already has "
+		    "%u subtasks (limit %lld)", h->task->task_id, x->children,
+		    (long long)fan);
+		return -1;
+	}
+	return 0;
+}
+
+/* Which layer refuses `req`: token, clinician now, or ceiling now. */
+static void
+widen_reason(brk_broker *b, const struct brk_held *h,
+    const mdt_scope_set *req, struct brk_deny *d)
+{
+	mdt_scope_set *ts = NULL, *cs = NULL;
+	int in = 0;
+
+	if (mdt_token_scopes(h->tok, &ts) == 0 &&
+	    mdt_scope_set_contains(ts, req, &in) == 0 && !in) {
+		brk_deny_set(d, -MDT_ESCOPE, "scope.widen", "requested scopes "
+		    "are not inside the task token's scopes");
+	} else if (brk_clinician_scopes(b, mdt_token_clinician(h->tok),
+	    &cs) == 0 && mdt_scope_set_contains(cs, req, &in) == 0 && !in) {
+		brk_deny_set(d, -MDT_ESCOPE, "scope.clinician", "requested "
+		    "scopes are not inside clinician %s's current grant",
+		    mdt_token_clinician(h->tok));
+	} else {
+		brk_deny_set(d, -MDT_ESCOPE, "scope.ceiling", "requested "
+		    "scopes are not inside the ceiling of %s",
+		    h->agent->id);
+	}
+	mdt_scope_set_free(ts);
+	mdt_scope_set_free(cs);
+}
+
+static int
+disp_scopes(struct brk_ctx *c, const struct brk_held *h, struct disp *x,
+    struct brk_deny *d)
+{
+	mdt_scope_set *req = NULL, *eff = NULL;
+	char err[MDT_ERRMSG_MAX] = "";
+	int in = 0, rc = brk_scopes_parse(x->scopes, &req, err, sizeof(err));
+
+	if (rc != 0) {
+		brk_deny_set(d, rc, "field", "scopes: %s", err);
+		return -1;
+	}
+	if (brk_effective_scopes(c->b, h, &eff, d) != 0)
+		rc = -1;
+	else if (mdt_scope_set_contains(eff, req, &in) != 0 || !in) {
+		widen_reason(c->b, h, req, d);
+		rc = -1;
+	} else if (mdt_scope_set_intersect(req, x->target->ceiling,
+	    &x->child) != 0 || mdt_scope_set_count(x->child) == 0) {
+		brk_deny_set(d, -MDT_ESCOPE, "scope.empty", "requested scopes "
+		    "share nothing with the ceiling of %s", x->to);
+		rc = -1;
+	}
+	mdt_scope_set_free(req);
+	mdt_scope_set_free(eff);
+	if (rc == 0)
+		brk_scopes_text(x->child, x->child_text,
+		    sizeof(x->child_text));
+	return rc;
+}
+
+static int
+disp_policy(struct brk_worker *w, struct brk_ctx *c, const char *op,
+    const struct brk_held *h, const struct disp *x, struct brk_deny *d,
+    char *pjson, size_t plen)
+{
+	const mdt_token *t = h->tok;
+	struct brk_pctx p = {
+		.action = op, .principal = c->agent,
+		.res_type = "Mandate::Agent", .res_id = x->to,
+		.task_id = h->task->task_id, .clinician = mdt_token_clinician(t),
+		.patient = mdt_token_patient(t), .purpose = mdt_token_purpose(t),
+		.chain_json = h->chain_json, .depth = h->task->depth,
+		.children = x->children,
+	};
+	mdt_decision dec;
+
+	if (brk_policy_eval(w, c, &p, &dec, d, pjson, plen) != 0)
+		return -1;
+	if (dec == MDT_DECISION_STEP_UP) /* no approval path for hops */
+		brk_deny_set(d, -MDT_EDENIED, "policy.deny",
+		    "delegation held for step-up, which hops do not support");
+	return dec == MDT_DECISION_ALLOW ? 0 : -1;
+}
+
+static int
+disp_apply(struct brk_ctx *c, const char *op, const struct brk_held *h,
+    struct disp *x, mdt_token **child, struct brk_deny *d)
+{
+	int64_t now = brk_now_ms() / 1000;
+	char tid[MDT_TOKEN_ID_TEXT_BYTES], chain[sizeof(h->chain_json) + 300];
+	char esc[BRK_ID_MAX * 2];
+	mdt_token_attenuate_params ap = {
+		.scopes = x->child, .expires_at = now + x->ttl,
+		.depth = MDT_TOKEN_KEEP_DEPTH, .holder_id = x->to,
+		.holder_key = &x->target->pk, .task_id = x->id,
+	};
+	mdt_token_reason why;
+	int rc;
+
+	if (ap.expires_at > mdt_token_expires_at(h->tok))
+		ap.expires_at = mdt_token_expires_at(h->tok);
+	rc = mdt_token_attenuate(h->tok, &ap, child, &why);
+	if (rc != 0) {
+		brk_deny_set(d, rc, rc == -MDT_ESCOPE ? "scope.widen" :
+		    rc == -MDT_EDEPTH ? "depth" : "internal",
+		    "attenuation refused: %s", why.message);
+		return -1;
+	}
+	mdt_token_id_text(*child, tid);
+	{
+		mdt_audit_task t = {
+			.task_id = x->id, .parent_id = h->task->task_id,
+			.root_id = h->task->root_id, .operation = op,
+			.depth = h->task->depth + 1,
+			.clinician = h->task->clinician,
+			.patient = h->task->patient, .purpose = h->task->purpose,
+			.from_agent = c->agent, .holder = x->to,
+			.scopes = x->child_text, .token_id = tid,
+			.expires_ms = mdt_token_expires_at(*child) * 1000,
+		};
+		int64_t fan = h->agent->max_fanout > 0 ?
+		    h->agent->max_fanout : c->snap->cfg.max_fanout;
+		rc = mdt_store_add_task(c->b->store, &t, (uint32_t)fan, NULL);
+	}
+	if (rc == -MDT_EFANOUT || rc == -MDT_EREVOKED) {
+		brk_deny_set(d, rc, rc == -MDT_EFANOUT ? "fanout" : "revoked",
+		    "the task store refused the subtask: %s", mdt_strerror(rc));
+		return -1;
+	}
+	if (rc != 0) {
+		brk_deny_set(d, -MDT_ESTORE, "store", "task store: %s",
+		    mdt_strerror(rc));
+		return -1;
+	}
+	brk_json_escape(x->to, esc, sizeof(esc));
+	snprintf(chain, sizeof(chain), "%.*s,\"%s\"]",
+	    (int)strlen(h->chain_json) - 1, h->chain_json, esc);
+	{
+		struct brk_record r = {
+			.op = op, .verdict = MDT_AUDIT_ALLOW,
+			.policies_json = d->policies, .task = x->id,
+			.token_id = tid, .clinician = h->task->clinician,
+			.chain_json = chain, .patient = h->task->patient,
+			.purpose = h->task->purpose, .action = op,
+			.resource = x->to,
+		};
+		return brk_record(c, &r, d);
+	}
+}
+
+static void
+disp_reply(struct brk_ctx *c, const struct disp *x, const mdt_token *child)
+{
+	mdt_wire_writer *w = brk_reply_writer(c, 1);
+
+	if (w != NULL && (mdt_wire_put_cstr(w, "task", x->id) ||
+	    mdt_wire_put_cstr(w, "scopes", x->child_text) ||
+	    mdt_wire_put_int(w, "depth", mdt_token_depth(child)) ||
+	    mdt_wire_put_int(w, "expires", mdt_token_expires_at(child)))) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	brk_reply(c, w);
+}
+
+void
+brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
+{
+	const char *op = mdt_wire_op_name(mdt_wire_msg_op(c->req));
+	struct brk_held h;
+	struct disp x = { 0 };
+	struct brk_deny d = { 0 };
+	mdt_token *child = NULL;
+	struct brk_item *it;
+	char pjson[BRK_DETAIL_MAX];
+
+	if (disp_fields(c, &x) != 0)
+		return;
+	brk_random_id("t-", x.id, sizeof(x.id));
+	if (brk_check_held(w, c, &h, &d) != 0 ||
+	    disp_limits(c, &h, &x, &d) != 0 ||
+	    disp_scopes(c, &h, &x, &d) != 0 ||
+	    disp_policy(w, c, op, &h, &x, &d, pjson, sizeof(pjson)) != 0 ||
+	    disp_apply(c, op, &h, &x, &child, &d) != 0) {
+		deny(c, op, &h, &d, x.to);
+		goto out;
+	}
+	it = brk_item_task(x.id, h.task->task_id, c->agent, op, child,
+	    x.child_text, x.payload, x.plen);
+	if (it == NULL || brk_queue_push(c->b, c->snap->cfg.queue_max, x.to,
+	    it) != 0)
+		BLOG(c->b, BRK_WARN, "queue.full", "agent=%s task=%s", x.to,
+		    x.id);
+	BLOG(c->b, BRK_INFO, "task.delegated", "op=%s task=%s parent=%s "
+	    "from=%s to=%s scopes=\"%s\"", op, x.id, h.task->task_id,
+	    c->agent, x.to, x.child_text);
+	brk_publish_task(c->b, op, x.id, h.task->task_id, x.to);
+	disp_reply(c, &x, child);
+out:
+	mdt_scope_set_free(x.child);
+	mdt_token_free(child);
+	brk_held_clear(&h);
+}
+
+/* ------------------------------------------------------ result and end */
+
+void
+brk_op_result(struct brk_worker *w, struct brk_ctx *c)
+{
+	struct brk_held h;
+	struct brk_deny d = { 0 };
+	const uint8_t *pl = (const uint8_t *)"";
+	size_t plen = 0;
+	char err[MDT_ERRMSG_MAX];
+	int has;
+	mdt_wire_writer *wr;
+
+	if (mdt_wire_get_bin_opt(c->root, "payload", MDT_WIRE_PAYLOAD_MAX, &pl,
+	    &plen, &has, err, sizeof(err)) != 0) {
+		bad_field(c, err);
+		return;
+	}
+	if (brk_check_held(w, c, &h, &d) != 0) {
+		brk_held_clear(&h);
+		brk_reply_deny(c, &d);
+		return;
+	}
+	if (h.task->parent_id != NULL && brk_queue_push(c->b,
+	    c->snap->cfg.queue_max, h.task->from_agent, brk_item_result(
+	    h.task->task_id, h.task->parent_id, c->agent, "result", pl,
+	    plen)) != 0) {
+		brk_held_clear(&h);
+		brk_reply_error(c, -MDT_EBUSY, "busy", "the parent's queue is full");
+		return;
+	}
+	wr = brk_reply_writer(c, 1);
+	if (wr != NULL && mdt_wire_put_cstr(wr, "task", h.task->task_id)) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	brk_held_clear(&h);
+	brk_reply(c, wr);
+}
+
+static void
+end_reply(struct brk_ctx *c, const char *task, const mdt_audit_revocation *rv)
+{
+	mdt_wire_writer *w = brk_reply_writer(c, 1);
+	int rc = w == NULL || mdt_wire_put_cstr(w, "task", task) ||
+	    mdt_wire_begin_array(w, "revoked", rv->count);
+
+	for (size_t i = 0; !rc && i < rv->count; i++)
+		rc = mdt_wire_put_cstr(w, NULL, rv->task_ids[i]);
+	if (rc || mdt_wire_end(w)) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	brk_reply(c, w);
+}
+
+void
+brk_op_end(struct brk_worker *w, struct brk_ctx *c)
+{
+	int cancel = mdt_wire_msg_op(c->req) == MDT_OP_CANCEL;
+	const char *op = cancel ? "cancel" : "complete";
+	const char *status = cancel ? "cancelled" : "completed";
+	const char *reason = NULL;
+	const uint8_t *pl = (const uint8_t *)"";
+	size_t plen = 0;
+	struct brk_held h;
+	struct brk_deny d = { 0 };
+	mdt_audit_revocation *rv = NULL;
+	char err[MDT_ERRMSG_MAX];
+	int has, rc;
+
+	if (mdt_wire_get_bin_opt(c->root, "payload", MDT_WIRE_PAYLOAD_MAX, &pl,
+	    &plen, &has, err, sizeof(err)) || mdt_wire_get_str_opt(c->root,
+	    "reason", MDT_AUDIT_FIELD_MAX - 1, &reason, &has, err,
+	    sizeof(err))) {
+		bad_field(c, err);
+		return;
+	}
+	if (brk_check_held(w, c, &h, &d) != 0) {
+		deny(c, op, &h, &d, NULL);
+		brk_held_clear(&h);
+		return;
+	}
+	{
+		struct brk_record r = {
+			.op = op, .verdict = MDT_AUDIT_ALLOW,
+			.task = h.task->task_id, .token_id = h.token_id,
+			.clinician = h.task->clinician,
+			.chain_json = h.chain_json, .patient = h.task->patient,
+			.purpose = h.task->purpose, .action = op,
+			.resource = h.task->task_id,
+		};
+		rc = brk_record(c, &r, &d);
+	}
+	if (rc == 0) {
+		rc = mdt_store_end_task(c->b->store, h.task->task_id,
+		    cancel ? MDT_TASK_CANCELLED : MDT_TASK_COMPLETED, c->agent,
+		    reason, 0, &rv);
+		if (rc != 0)
+			brk_deny_set(&d, rc == -MDT_EREVOKED ? rc : -MDT_ESTORE,
+			    rc == -MDT_EREVOKED ? "task.ended" : "store",
+			    "ending task %s: %s", h.task->task_id,
+			    mdt_strerror(rc));
+	}
+	if (rc != 0) {
+		brk_held_clear(&h);
+		brk_reply_deny(c, &d);
+		return;
+	}
+	brk_publish_revoke(c->b, rv, status);
+	if (h.task->parent_id != NULL)
+		(void)brk_queue_push(c->b, c->snap->cfg.queue_max,
+		    h.task->from_agent, brk_item_result(h.task->task_id,
+		    h.task->parent_id, c->agent, status, pl, plen));
+	BLOG(c->b, BRK_INFO, "task.ended", "task=%s status=%s revoked=%zu",
+	    h.task->task_id, status, rv->count);
+	end_reply(c, h.task->task_id, rv);
+	mdt_free(rv);
+	brk_held_clear(&h);
+}
+
+/* ---------------------------------------------------------------- tree */
+
+void
+brk_op_tree(struct brk_worker *w, struct brk_ctx *c)
+{
+	const char *task;
+	char err[MDT_ERRMSG_MAX];
+	mdt_audit_task *t = NULL, *root = NULL;
+	char *json = NULL;
+	mdt_wire_writer *wr;
+	int rc;
+
+	(void)w;
+	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &task, err,
+	    sizeof(err)) != 0) {
+		bad_field(c, err);
+		return;
+	}
+	rc = mdt_store_get_task(c->b->store, task, &t);
+	if (rc == 0)
+		rc = mdt_store_get_task(c->b->store, t->root_id, &root);
+	if (rc == 0 && !brk_word_in(c->snap->cfg.admins, c->agent) &&
+	    strcmp(root->holder, c->agent) != 0)
+		rc = -MDT_EAUTH;
+	if (rc == 0)
+		rc = mdt_store_task_tree_json(c->b->store, task, &json);
+	mdt_free(t);
+	mdt_free(root);
+	if (rc != 0) {
+		brk_reply_error(c, rc, rc == -MDT_EAUTH ? "admin.required" :
+		    rc == -MDT_ENOTFOUND ? "task.unknown" : "store",
+		    "tree of %s: %s", task, mdt_strerror(rc));
+		return;
+	}
+	wr = brk_reply_writer(c, 1);
+	if (wr != NULL && (mdt_wire_put_cstr(wr, "task", task) ||
+	    mdt_wire_put_cstr(wr, "json", json))) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	mdt_free(json);
+	brk_reply(c, wr);
+}

@@ -1,0 +1,193 @@
+/*
+ * Cedar glue: builds the principal, action, resource and the full request
+ * context the default policies rely on (docs/policy-guide.md), evaluates
+ * against the snapshot's policy set, and turns the answer into a decision
+ * with its determining policies.  Evaluation errors are denies.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker.h"
+
+#define AGENT "Mandate::Agent"
+
+static mdt_entity_uid
+uid(const char *type, const char *id)
+{
+	mdt_entity_uid u = { type, id, strlen(id) };
+	return u;
+}
+
+static int
+set_chain(mdt_policy_record *r, const struct brk_pctx *p)
+{
+	char buf[MDT_AUDIT_JSON_MAX / 4];
+	char *save = NULL;
+	int rc = mdt_policy_record_begin_set(r, "agentChain");
+
+	/* chain_json is ["a","b",...] of ids without quotes inside */
+	snprintf(buf, sizeof(buf), "%s", p->chain_json ? p->chain_json : "[]");
+	for (char *t = strtok_r(buf, "[],\"", &save); rc == 0 && t != NULL;
+	    t = strtok_r(NULL, "[],\"", &save)) {
+		mdt_entity_uid u = uid(AGENT, t);
+		rc = mdt_policy_record_set_entity(r, NULL, &u);
+	}
+	return rc != 0 ? rc : mdt_policy_record_end(r);
+}
+
+static int
+set_approval(mdt_policy_record *r, const struct brk_pctx *p)
+{
+	return mdt_policy_record_begin_record(r, "approval") ||
+	    mdt_policy_record_set_bool(r, "valid", p->approved) ||
+	    mdt_policy_record_set_string(r, "requestHash", p->approved ?
+	    p->request_hash : "", p->approved ? strlen(p->request_hash) : 0) ||
+	    mdt_policy_record_end(r);
+}
+
+/* context.time: datetime("YYYY-MM-DDTHH:MM:SS.mmmZ"), the clock now. */
+static int
+set_time(mdt_policy_record *r)
+{
+	int64_t ms = brk_now_ms();
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[40];
+	size_t n;
+
+	gmtime_r(&s, &tm);
+	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%03dZ", (int)(ms % 1000));
+	return mdt_policy_record_set_extension(r, "time", "datetime", buf);
+}
+
+static int
+build_context(mdt_policy_record *r, const struct brk_pctx *p)
+{
+	mdt_entity_uid cl = uid("Mandate::Clinician", p->clinician);
+	mdt_entity_uid pt = uid("Mandate::Patient", p->patient);
+	const char *boundary = p->boundary ? p->boundary : "none";
+	const char *tool = p->tool ? p->tool : "";
+	const char *hash = p->request_hash ? p->request_hash : "";
+
+	mdt_policy_record_reset(r);
+	if (mdt_policy_record_set_entity(r, "clinician", &cl) ||
+	    mdt_policy_record_set_entity(r, "patient", &pt) ||
+	    mdt_policy_record_set_string(r, "purpose", p->purpose,
+	    strlen(p->purpose)) ||
+	    mdt_policy_record_set_bool(r, "breakGlass",
+	    strcmp(p->purpose, "ETREAT") == 0) ||
+	    mdt_policy_record_set_long(r, "depth", p->depth) ||
+	    set_chain(r, p) ||
+	    mdt_policy_record_set_long(r, "children", p->children) ||
+	    mdt_policy_record_set_string(r, "tool", tool, strlen(tool)) ||
+	    mdt_policy_record_set_string(r, "boundary", boundary,
+	    strlen(boundary)) ||
+	    mdt_policy_record_set_string(r, "requestHash", hash,
+	    strlen(hash)) ||
+	    set_approval(r, p) ||
+	    set_time(r) ||
+	    mdt_policy_record_set_string(r, "taskId", p->task_id,
+	    strlen(p->task_id)))
+		return -MDT_EPOLICY;
+	return 0;
+}
+
+/* A per-request entity for a FHIR resource: type, id, patient, and the
+ * patient as parent. */
+static int
+add_resource(struct brk_worker *w, const struct brk_pctx *p)
+{
+	mdt_entity_uid u = uid("Mandate::Resource", p->res_id);
+	mdt_entity_uid pt = uid("Mandate::Patient", p->res_patient ?
+	    p->res_patient : p->patient);
+	const char *rid = p->fhir_id != NULL ? p->fhir_id : "";
+	mdt_policy_record *a = w->attrs;
+
+	mdt_policy_record_reset(a);
+	if (mdt_policy_record_set_string(a, "type", p->fhir_type,
+	    strlen(p->fhir_type)) ||
+	    mdt_policy_record_set_string(a, "id", rid, strlen(rid)) ||
+	    mdt_policy_record_set_entity(a, "patient", &pt))
+		return -MDT_EPOLICY;
+	return mdt_entity_store_add(w->overlay, &u, a, &pt, 1);
+}
+
+static int
+overlay(struct brk_worker *w, const struct brk_snapshot *s)
+{
+	if (w->overlay != NULL && w->overlay_base == s->entities) {
+		mdt_entity_store_clear(w->overlay);
+		return 0;
+	}
+	mdt_entity_store_free(w->overlay);
+	w->overlay = NULL;
+	w->overlay_base = s->entities;
+	return mdt_entity_store_new_overlay(&w->overlay, s->entities);
+}
+
+/* Joins the answer's reasons as a JSON array and a comma list. */
+static void
+reasons(const mdt_policy_answer *ans, char *json, size_t jlen, char *list,
+    size_t llen)
+{
+	size_t n = mdt_policy_answer_reason_count(ans), jo = 0, lo = 0;
+	char esc[256];
+
+	jo += (size_t)snprintf(json, jlen, "[");
+	list[0] = 0;
+	for (size_t i = 0; i < n && jo < jlen && lo < llen; i++) {
+		const char *id = mdt_policy_answer_reason(ans, i);
+		brk_json_escape(id, esc, sizeof(esc));
+		jo += (size_t)snprintf(json + jo, jlen - jo, "%s\"%s\"",
+		    i ? "," : "", esc);
+		lo += (size_t)snprintf(list + lo, llen - lo, "%s%s",
+		    i ? "," : "", id);
+	}
+	if (jo < jlen)
+		snprintf(json + jo, jlen - jo, "]");
+}
+
+int
+brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
+    const struct brk_pctx *p, mdt_decision *decision, struct brk_deny *d,
+    char *pjson, size_t plen)
+{
+	const struct brk_snapshot *s = c->snap;
+	mdt_policy_request req = {
+		.principal = uid(AGENT, p->principal),
+		.action = uid("Mandate::Action", p->action),
+		.resource = uid(p->res_type, p->res_id),
+		.context = w->rec,
+	};
+	char list[BRK_DETAIL_MAX];
+	int rc = overlay(w, s);
+
+	*decision = MDT_DECISION_DENY;
+	if (rc == 0)
+		rc = build_context(w->rec, p);
+	if (rc == 0 && p->fhir_type != NULL)
+		rc = add_resource(w, p);
+	if (rc == 0)
+		rc = mdt_policy_evaluate(s->policies, w->overlay, &req, w->ans);
+	if (rc != 0) {
+		snprintf(pjson, plen, "[]");
+		brk_deny_set(d, -MDT_EPOLICY, "policy.error",
+		    "policy evaluation failed: %s", mdt_strerror(rc));
+		return -1;
+	}
+	*decision = mdt_policy_answer_decision(w->ans);
+	reasons(w->ans, pjson, plen, list, sizeof(list));
+	snprintf(d->policies, sizeof(d->policies), "%s", pjson);
+	snprintf(d->plist, sizeof(d->plist), "%s", list);
+	if (*decision == MDT_DECISION_DENY)
+		brk_deny_set(d, -MDT_EDENIED, "policy.deny", "%s%s%s",
+		    list[0] ? "forbidden by " : "no policy permits this",
+		    list, mdt_policy_answer_error_count(w->ans) > 0 ?
+		    " (some policies errored)" : "");
+	else if (*decision == MDT_DECISION_STEP_UP)
+		brk_deny_set(d, -MDT_ESTEPUP, "step_up.required",
+		    "held for clinician approval by %s", list);
+	return 0;
+}

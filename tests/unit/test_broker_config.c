@@ -1,0 +1,160 @@
+/* mandated's configuration table: defaults within bounds, the example
+ * file documents every setting with its default, and loading checks
+ * types, bounds and unknown names. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "testutil.h"
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(example_matches_table)
+{
+	char path[1024], line[BRK_STR_MAX + 80], v[BRK_STR_MAX];
+	size_t n;
+	const struct brk_cfg_entry *t = brk_config_table(&n);
+	struct brk_config cfg;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/broker/mandated.conf.example",
+	    mdt_test_source_dir());
+	text = slurp(path);
+	brk_config_defaults(&cfg);
+	for (size_t i = 0; i < n; i++) {
+		brk_config_get(&cfg, &t[i], v, sizeof(v));
+		snprintf(line, sizeof(line), "\n# %s =%s%s\n", t[i].name,
+		    v[0] ? " " : "", v);
+		ck_assert_msg(strstr(text, line) != NULL,
+		    "example lacks the line '# %s =%s%s'", t[i].name,
+		    v[0] ? " " : "", v);
+		if (t[i].reloadable) {
+			/* the [reloadable] mark sits in the comment above */
+			const char *at = strstr(text, line);
+			const char *para = at;
+			while (para > text && !(para[0] == '\n' && para[1] == '\n'))
+				para--;
+			char *copy = strndup(para, (size_t)(at - para));
+			ck_assert_msg(strstr(copy, "[reloadable]") != NULL,
+			    "%s is reloadable but not marked so", t[i].name);
+			free(copy);
+		}
+	}
+	/* and every setting named in the example exists */
+	for (char *p = text; (p = strstr(p, "\n# ")) != NULL; p++) {
+		char name[64];
+		if (sscanf(p + 3, "%63[a-z_] =", name) == 1 &&
+		    strstr(p, " =") == p + 3 + strlen(name)) {
+			char err[256];
+			ck_assert_msg(brk_config_set(&cfg, name, v, err,
+			    sizeof(err)) != -MDT_ECONFIG ||
+			    strstr(err, "unknown") == NULL,
+			    "example names unknown setting %s", name);
+		}
+	}
+	free(text);
+}
+END_TEST
+
+START_TEST(bounds_and_types)
+{
+	struct brk_config cfg;
+	char err[256];
+
+	brk_config_defaults(&cfg);
+	ck_assert_int_eq(cfg.workers, 32);
+	ck_assert_int_eq(brk_config_set(&cfg, "workers", "0", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "workers"));
+	ck_assert_int_eq(brk_config_set(&cfg, "workers", "12x", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_int_eq(brk_config_set(&cfg, "workers", "8", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(cfg.workers, 8);
+	ck_assert_int_eq(brk_config_set(&cfg, "nope", "1", err, sizeof(err)),
+	    -MDT_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "unknown setting 'nope'"));
+}
+END_TEST
+
+START_TEST(file_errors_name_the_line)
+{
+	char path[] = "/tmp/mdt-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	struct brk_config cfg;
+	char err[512];
+	FILE *f = fdopen(fd, "w");
+
+	fputs("# comment\n\nlog_level = debug\ntoken_ttl = 5\n", f);
+	fclose(f);
+	brk_config_defaults(&cfg);
+	ck_assert_int_eq(brk_config_load_file(&cfg, path, 0, err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, ":4: token_ttl") != NULL, "%s", err);
+	ck_assert_str_eq(cfg.log_level, "debug");
+	f = fopen(path, "w");
+	fputs("workers = 4\nmax_fanout = 3\n", f);
+	fclose(f);
+	brk_config_defaults(&cfg);
+	/* a reload applies only reloadable settings */
+	ck_assert_int_eq(brk_config_load_file(&cfg, path, 1, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(cfg.workers, 32);
+	ck_assert_int_eq(cfg.max_fanout, 3);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(derived_paths)
+{
+	struct brk_config cfg;
+
+	brk_config_defaults(&cfg);
+	snprintf(cfg.run_dir, sizeof(cfg.run_dir), "/r");
+	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "/d");
+	snprintf(cfg.policy_dir, sizeof(cfg.policy_dir), "/p");
+	ck_assert_int_eq(brk_config_finish(&cfg), 0);
+	ck_assert_str_eq(cfg.listen, "ipc:///r/mandated.sock");
+	ck_assert_str_eq(cfg.pub_listen, "ipc:///r/mandated-events.sock");
+	ck_assert_str_eq(cfg.store, "/d/audit.db");
+	ck_assert_str_eq(cfg.root_key, "/d/root.key");
+	ck_assert_str_eq(cfg.entities, "/p/entities.json");
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("broker_config");
+	TCase *tc = tcase_create("table");
+
+	tcase_add_test(tc, example_matches_table);
+	tcase_add_test(tc, bounds_and_types);
+	tcase_add_test(tc, file_errors_name_the_line);
+	tcase_add_test(tc, derived_paths);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return mdt_test_run(suite());
+}
