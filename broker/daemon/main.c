@@ -335,7 +335,10 @@ main(int argc, char **argv)
 		teardown(&b);
 		return 1;
 	}
-	if (b.cfg.idp_dev)
+	if (b.cfg.idp_key[0] == 0)
+		BLOG(&b, BRK_WARN, "idp.none", "no identity provider (idp_key): "
+		    "open, approve and reject will be refused");
+	else if (b.cfg.idp_dev)
 		BLOG(&b, BRK_WARN, "idp.development", "trusting the development "
 		    "identity provider key %s: not for production", b.cfg.idp_key);
 	BLOG(&b, BRK_INFO, "ready", "pid=%ld listen=%s pub=%s store=%s "

@@ -1,10 +1,13 @@
 /* Audit store: every record kind written and read back, the checks made
  * inside the writer's transaction, idempotency, the task tree, reopen,
  * export and store errors. */
+#include <time.h>
+
 #include <jansson.h>
 
 #include <mandate/mandate.h>
 
+#include "alloc_int.h"
 #include "store/store_int.h"
 #include "store_fixture.h"
 #include "testutil.h"
@@ -503,6 +506,91 @@ START_TEST(export_jsonl)
 }
 END_TEST
 
+static int
+count_lines(void *arg, const char *line, size_t len)
+{
+	(void)line;
+	(void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Every allocation on the caller's thread fails in turn: each call
+ * reports MDT_ENOMEM (or succeeds) and leaks nothing. */
+START_TEST(allocation_failures)
+{
+	mdt_store_opts o = {.checkpoint_every = 10, .readers = 1};
+	mdt_audit_task *t;
+	mdt_store *s2;
+	char *json;
+	int done = 0, lines = 0, want;
+
+	fx_root(&F, "t1");
+	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
+	fx_decision(&F, "r1", "c1", MDT_AUDIT_DENY);
+	ck_assert_int_eq(mdt_store_checkpoint(F.s, NULL), 0); /* none later */
+	ck_assert_int_eq(mdt_store_export_jsonl(F.s, NULL, count_lines,
+	    &lines), 0);
+	want = lines;
+	ck_assert_int_eq(want, 5); /* header, three records, checkpoint */
+	for (long n = 0; !done; n++) {
+		int rc;
+		ck_assert_int_lt(n, 1000);
+		mdt__alloc_fail_after(n);
+		rc = mdt_store_open(F.path, &o, &s2, NULL, 0);
+		done = mdt__alloc_failures() == 0;
+		mdt__alloc_fail_after(-1);
+		ck_assert(rc == 0 || rc == -MDT_ENOMEM);
+		ck_assert(rc == 0 || !done);
+		if (rc == 0)
+			mdt_store_close(s2);
+	}
+	done = 0;
+	for (long n = 0; !done; n++) {
+		int r1, r2, r3;
+		ck_assert_int_lt(n, 1000);
+		lines = 0;
+		mdt__alloc_fail_after(n);
+		r1 = mdt_store_get_task(F.s, "c1", &t);
+		r2 = mdt_store_task_tree_json(F.s, "c1", &json);
+		r3 = mdt_store_export_jsonl(F.s, NULL, count_lines, &lines);
+		done = mdt__alloc_failures() == 0;
+		mdt__alloc_fail_after(-1);
+		ck_assert(r1 == 0 || r1 == -MDT_ENOMEM);
+		ck_assert(r2 == 0 || r2 == -MDT_ENOMEM);
+		ck_assert(r3 == 0 || r3 == -MDT_ENOMEM);
+		if (r1 == 0)
+			mdt_free(t);
+		if (r2 == 0)
+			mdt_free(json);
+		if (done)
+			ck_assert_msg(r1 == 0 && r2 == 0 && r3 == 0 && lines == want, "%d %d %d %d %d", r1, r2, r3, lines, want);
+	}
+}
+END_TEST
+
+START_TEST(idle_checkpoint_signs_the_tail)
+{
+	mdt_store_opts o = {.checkpoint_every = 1000, .checkpoint_ms = 100};
+	mdt_audit_report rep;
+	fx_issues is;
+	uint64_t seq;
+
+	fx_close(&F);
+	fx_open_opts(&F, &o);
+	seq = fx_decision(&F, "r1", NULL, MDT_AUDIT_ALLOW);
+	for (int i = 0; i < 100; i++) { /* up to 5 s on a loaded machine */
+		ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+		if (rep.unsigned_records == 0)
+			break;
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+	}
+	/* Verified live, while the store is open. */
+	ck_assert_uint_eq(rep.unsigned_records, 0);
+	ck_assert_uint_eq(rep.last_checkpoint_seq, seq);
+}
+END_TEST
+
 START_TEST(names)
 {
 	ck_assert_str_eq(mdt_audit_verdict_name(MDT_AUDIT_STEP_UP), "step_up");
@@ -537,6 +625,8 @@ main(void)
 	tcase_add_test(tc, not_a_store);
 	tcase_add_test(tc, newer_schema_refused);
 	tcase_add_test(tc, export_jsonl);
+	tcase_add_test(tc, allocation_failures);
+	tcase_add_test(tc, idle_checkpoint_signs_the_tail);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
