@@ -7,7 +7,9 @@ lib=$(find "$MDT_BINARY_DIR/agentsdk" -maxdepth 1 -name 'libmandate-agent.so' | 
 test -n "$lib"
 export MANDATE_AGENT_LIB="$lib"
 export PYTHONPATH="$MDT_SOURCE_DIR/agentsdk/python"
-if ldd "$lib" | grep -q libasan; then
+# (ldd output captured first: with pipefail, grep -q closing the pipe
+# early would make the test depend on timing)
+if [[ $(ldd "$lib") == *libasan* ]]; then
 	# ctypes loads an instrumented library into an uninstrumented python3:
 	# the sanitizer runtime must come first; leaks in python3 itself are
 	# not this library's.
