@@ -57,7 +57,7 @@ cedar_record_root(const mdt_policy_record *r)
 static int
 reserve(mdt_policy_record *r, cedar_frame *fr)
 {
-	size_t ncap = fr->cap == 0 ? 8 : fr->cap * 2;
+	size_t ncap = fr->cap == 0 ? 16 : fr->cap * 2;
 	cedar_field *nf;
 
 	if (fr->n < fr->cap)

@@ -7,9 +7,7 @@ lib=$(find "$MDT_BINARY_DIR/agentsdk" -maxdepth 1 -name 'libmandate-agent.so' | 
 test -n "$lib"
 export MANDATE_AGENT_LIB="$lib"
 export PYTHONPATH="$MDT_SOURCE_DIR/agentsdk/python"
-# (ldd output captured first: with pipefail, grep -q closing the pipe
-# early would make the test depend on timing)
-if [[ $(ldd "$lib") == *libasan* ]]; then
+if ldd "$lib" | grep libasan >/dev/null; then  # no -q: an early exit would SIGPIPE ldd under pipefail
 	# ctypes loads an instrumented library into an uninstrumented python3:
 	# the sanitizer runtime must come first; leaks in python3 itself are
 	# not this library's.
