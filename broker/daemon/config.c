@@ -60,7 +60,7 @@ static const struct brk_cfg_entry table[] = {
 	  "debug, info, warn or error", brk_log_apply },
 	{ "workers", I(workers, 2, 1024), "32", 0, "--workers",
 	  "request worker threads", NULL },
-	{ "contexts", I(contexts, 8, 65536), "1024", 0, "--contexts",
+	{ "contexts", I(contexts, 8, 65536), "4096", 0, "--contexts",
 	  "concurrent requests (nng contexts), long polls included", NULL },
 	{ "token_ttl", I(token_ttl, 10, 86400), "900", 1, NULL,
 	  "lifetime of task tokens, seconds", NULL },

@@ -96,7 +96,6 @@ init_sync(mdt_store *s)
 	pthread_condattr_destroy(&ca);
 	if (rc != 0)
 		return -1;
-	pthread_cond_init(&s->qdone, NULL);
 	pthread_mutex_init(&s->qmu, NULL);
 	pthread_mutex_init(&s->errmu, NULL);
 	return 0;
@@ -108,7 +107,6 @@ destroy(mdt_store *s)
 	mdt__writer_stop(s);
 	mdt__readers_close(s);
 	pthread_cond_destroy(&s->qwork);
-	pthread_cond_destroy(&s->qdone);
 	pthread_mutex_destroy(&s->qmu);
 	pthread_mutex_destroy(&s->errmu);
 	sodium_memzero(s->seal_sk, sizeof(s->seal_sk));

@@ -129,6 +129,7 @@ typedef struct mdt__op {
 	uint64_t seq;
 	void *result;          /* MDT__OP_END_TASK: mdt_audit_revocation * */
 	int done;
+	pthread_cond_t cv;     /* signalled (under qmu) when done */
 	struct mdt__op *next;
 } mdt__op;
 
@@ -182,7 +183,6 @@ struct mdt_store {
 
 	pthread_mutex_t qmu;
 	pthread_cond_t qwork;  /* signalled when work is queued or on close */
-	pthread_cond_t qdone;  /* broadcast when a batch is finished */
 	mdt__op *qhead, *qtail;
 	int closing;
 

@@ -294,11 +294,13 @@ writer_main(void *arg)
 		else if (deadline == 0)
 			deadline = mono_ms() + s->checkpoint_ms;
 		pthread_mutex_lock(&s->qmu);
+		/* Wake only this batch's callers; an op lives on its caller's
+		 * stack, so it is not touched once qmu is released. */
 		for (mdt__op *op = batch; op != end; op = next) {
 			next = op->next;
 			op->done = 1;
+			pthread_cond_signal(&op->cv);
 		}
-		pthread_cond_broadcast(&s->qdone);
 	}
 	pthread_mutex_unlock(&s->qmu);
 	idle_checkpoint(s);
@@ -312,9 +314,12 @@ mdt__writer_submit(mdt_store *s, mdt__op *op)
 	op->next = NULL;
 	op->rc = 0;
 	op->result = NULL;
+	if (pthread_cond_init(&op->cv, NULL) != 0)
+		return -MDT_ENOMEM;
 	pthread_mutex_lock(&s->qmu);
 	if (s->closing || !s->w.running) {
 		pthread_mutex_unlock(&s->qmu);
+		pthread_cond_destroy(&op->cv);
 		return -MDT_ECLOSED;
 	}
 	if (s->qtail != NULL)
@@ -324,8 +329,9 @@ mdt__writer_submit(mdt_store *s, mdt__op *op)
 	s->qtail = op;
 	pthread_cond_signal(&s->qwork);
 	while (!op->done)
-		pthread_cond_wait(&s->qdone, &s->qmu);
+		pthread_cond_wait(&op->cv, &s->qmu);
 	pthread_mutex_unlock(&s->qmu);
+	pthread_cond_destroy(&op->cv);
 	return op->rc;
 }
 

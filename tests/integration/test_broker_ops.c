@@ -232,6 +232,62 @@ START_TEST(revocations_published_and_tree)
 }
 END_TEST
 
+#define WAITERS 400
+
+/* Hundreds of agents parked in next hold no thread: the broker keeps
+ * answering others, then every poll gets its "no work" on time. */
+START_TEST(many_parked_long_polls)
+{
+	static struct bt_conn w[WAITERS];
+	struct bt_conn c;
+	const uint8_t *buf;
+	size_t len;
+	int64_t t0;
+	struct timespec ts;
+
+	const char *args[] = { "--set", "contexts=1024", NULL };
+
+	ck_assert_int_eq(bt_setup(&B, NULL), 0);
+	ck_assert_int_eq(bt_start(&B, args), 0);
+	for (int i = 0; i < WAITERS; i++) {
+		ck_assert_int_eq(bt_dial(&w[i], B.url), 0);
+		ck_assert_int_eq(bt_auth(&w[i], BT_SUMM, bt_key(&B, BT_SUMM)),
+		    0);
+	}
+	for (int i = 0; i < WAITERS; i++) {
+		mdt_wire_writer *wr;
+		nng_msg *m;
+		wr = bt_req(&w[i], MDT_OP_NEXT);
+		ck_assert_int_eq(mdt_wire_put_int(wr, "wait_ms", 4000), 0);
+		ck_assert_int_eq(mdt_wire_writer_finish(wr, &buf, &len), 0);
+		ck_assert_int_eq(nng_msg_alloc(&m, len), 0);
+		memcpy(nng_msg_body(m), buf, len);
+		mdt_wire_writer_free(wr);
+		ck_assert_int_eq(nng_sendmsg(w[i].s, m, 0), 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ck_assert_int_eq(bt_dial(&c, B.url), 0);
+	ck_assert_int_eq(bt_auth(&c, BT_ORCH, bt_key(&B, BT_ORCH)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ck_assert_int_lt(ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0, 2000);
+	bt_close(&c);
+	for (int i = 0; i < WAITERS; i++) {
+		void *r = NULL;
+		size_t rn = 0;
+		mdt_wire_msg *m = NULL;
+		ck_assert_int_eq(nng_recv(w[i].s, &r, &rn, NNG_FLAG_ALLOC), 0);
+		ck_assert_int_eq(mdt_wire_decode(r, rn, &m, NULL, 0), 0);
+		ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+		mdt_wire_msg_free(m);
+		nng_free(r, rn);
+		bt_close(&w[i]);
+	}
+	ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
+	bt_cleanup(&B);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -243,6 +299,7 @@ suite(void)
 	tcase_add_test(tc, sighup_reload_atomic);
 	tcase_add_test(tc, sigterm_answers_parked_polls);
 	tcase_add_test(tc, revocations_published_and_tree);
+	tcase_add_test(tc, many_parked_long_polls);
 	suite_add_tcase(s, tc);
 	return s;
 }
