@@ -48,7 +48,7 @@ main(void)
 C
 extra=()
 # A sanitizer build's libraries need the sanitizer runtime in the program.
-if ldd "$libdir/libmandate-agent.so" | grep -q libasan; then
+if [[ $(ldd "$libdir/libmandate-agent.so") == *libasan* ]]; then
 	extra=(-fsanitize=address,undefined)
 fi
 export PKG_CONFIG_PATH="$pcdir"
