@@ -124,6 +124,51 @@ refused(struct bt_conn *c, const struct bt_task *t, const char *action,
 	    NULL, NULL, 0), reason);
 }
 
+/*
+ * Cedar skips a policy whose condition errors.  A forbid that errors must
+ * not silently stop guarding: the broker denies any answer with errors.
+ */
+static void
+setup_erroring_forbid(void)
+{
+	static char pol[300];
+	const char *args[] = { "--policy-dir", pol, NULL };
+	char cmd[1024];
+	FILE *f;
+
+	ck_assert_int_eq(bt_setup(&B, extra), 0);
+	snprintf(pol, sizeof(pol), "%s/pol-err", B.dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s'/policies/*.cedar '%s'/",
+	    pol, mdt_test_source_dir(), pol);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/zz-erroring.cedar", pol);
+	ck_assert_ptr_nonnull(f = fopen(cmd, "w"));
+	fputs("@id(\"erroring-forbid\")\n"
+	    "forbid(principal, action == Mandate::Action::\"read\", resource)\n"
+	    "when { resource.noSuchAttribute == \"x\" };\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(bt_start(&B, args) == 0, "broker did not start (log %s)",
+	    B.log);
+}
+
+START_TEST(erroring_forbid_denies)
+{
+	struct bt_conn o, s;
+	struct bt_task root, sub;
+
+	as(&o, BT_ORCH);
+	as(&s, BT_SUMM);
+	open_root(&o, "dr-alice", "pat-001", "TREAT", "patient/*.rs", &root);
+	hand_on(&o, &s, MDT_OP_DISPATCH, &root, "patient/Observation.rs",
+	    &sub);
+	/* search is not guarded by the erroring forbid: still allowed */
+	allowed(&s, &sub, "s", "Observation?patient=pat-001");
+	refused(&s, &sub, "r", "Observation/obs-001-1", "policy.error");
+	bt_close(&o);
+	bt_close(&s);
+}
+END_TEST
+
 START_TEST(open_dispatch_delegate_authorize_complete)
 {
 	struct bt_conn o, s, k;
@@ -527,6 +572,11 @@ suite(void)
 	tcase_add_test(tc, step_up_parked_then_rejected);
 	tcase_add_test(tc, step_up_times_out);
 	tcase_add_test(tc, cancel_revokes_descendants);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("policy_errors");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup_erroring_forbid, teardown);
+	tcase_add_test(tc, erroring_forbid_denies);
 	suite_add_tcase(s, tc);
 	return s;
 }
