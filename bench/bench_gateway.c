@@ -74,7 +74,7 @@ static void
 prepare(const mdt_token *task, const mdt_keypair *holder, int64_t now,
     int i, presentation *out)
 {
-	mdt_token_single_params sp = {"r", out->res, AUD, now, 60};
+	mdt_token_single_params sp = {"r", out->res, AUD, now, 60, NULL};
 	char nonce[SDK_NONCE_MAX];
 	mdt_token_pop pop = {AUD, "r", out->res, nonce, now, {0}};
 	mdt_token *s;

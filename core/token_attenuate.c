@@ -138,6 +138,10 @@ mdt_token_attenuate(const mdt_token *tok, const mdt_token_attenuate_params *p,
 	b.sealed = p->seal != 0;
 	if (p->scopes != NULL)
 		b.has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_SCOPES);
+	if (p->nonce != NULL) {
+		b.nonce = p->nonce;
+		b.has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_NONCE);
+	}
 	if ((rc = set_numbers(tok, p, &b, bi, why)) != 0 ||
 	    (rc = set_holder(tok, p, &b, bi, why)) != 0 ||
 	    (rc = set_strings(p, &b, bi, why)) != 0)
@@ -235,6 +239,7 @@ mdt_token_single_action(const mdt_token *tok,
 {
 	mdt_token_attenuate_params ap;
 	mdt_scope_set *scopes = NULL;
+	uint8_t nonce[MDT_TOKEN_NONCE_BYTES];
 	int rc;
 
 	if (tok == NULL || p == NULL || out == NULL || p->action == NULL ||
@@ -244,7 +249,7 @@ mdt_token_single_action(const mdt_token *tok,
 		return mdt__tok_fail(why, -MDT_EINVAL, -1,
 		    "ttl must be 1..%d seconds after a positive now",
 		    MDT_TOKEN_SINGLE_TTL_MAX);
-	if ((rc = check_base(tok, why)) != 0 ||
+	if ((rc = mdt__sodium_init()) != 0 || (rc = check_base(tok, why)) != 0 ||
 	    (rc = narrowed_scopes(tok, p, &scopes, why)) != 0)
 		return rc;
 	memset(&ap, 0, sizeof(ap));
@@ -255,6 +260,13 @@ mdt_token_single_action(const mdt_token *tok,
 	ap.resource = p->resource;
 	ap.issued_at = p->now;
 	ap.seal = 1;
+	/* Resource servers accept a token id once: without fresh bytes, two
+	 * tokens for the same request in the same second would be equal. */
+	if (p->nonce != NULL)
+		memcpy(nonce, p->nonce, sizeof(nonce));
+	else
+		randombytes_buf(nonce, sizeof(nonce));
+	ap.nonce = nonce;
 	rc = mdt_token_attenuate(tok, &ap, out, why);
 	mdt_scope_set_free(scopes);
 	return rc;

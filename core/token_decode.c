@@ -64,6 +64,7 @@ static const char *const field_names[] = {
 	[MDT_TOKEN_FIELD_RESOURCE] = "resource",
 	[MDT_TOKEN_FIELD_NEXT_KEY] = "next_key",
 	[MDT_TOKEN_FIELD_SEALED] = "sealed",
+	[MDT_TOKEN_FIELD_NONCE] = "nonce",
 };
 
 const char *
@@ -110,15 +111,22 @@ rd_str(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
 	return 0;
 }
 
+size_t
+mdt__tok_bin_len(unsigned key)
+{
+	return key == MDT_TOKEN_FIELD_KEY_ID ? MDT_KEY_ID_BYTES :
+	    key == MDT_TOKEN_FIELD_NONCE ? MDT_TOKEN_NONCE_BYTES :
+	    MDT_KEY_PUBLIC_BYTES;
+}
+
+/* A fixed-length byte string: key id, a public key or the nonce. */
 static int
 rd_key(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
 {
 	dctx *c = ctx;
-	size_t n = f->key == MDT_TOKEN_FIELD_KEY_ID ? MDT_KEY_ID_BYTES :
-	    MDT_KEY_PUBLIC_BYTES;
 
 	return mdt__mp_read_bin_fixed(r, SLOT(const uint8_t *, c->b, f->arg),
-	    n);
+	    mdt__tok_bin_len(f->key));
 }
 
 static int
@@ -250,6 +258,7 @@ static const mdt__mp_field block_fields[] = {
 	F(RESOURCE, rd_str, resource),
 	F(NEXT_KEY, rd_key, next_key),
 	F(SEALED, rd_sealed, sealed),
+	F(NONCE, rd_key, nonce),
 };
 
 /* ---------------------------------------------------- per-block rules */
@@ -288,6 +297,9 @@ check_presence(const mdt__tok_block *b, size_t i, size_t nblocks,
 		return mdt__tok_fail(why, -MDT_EDECODE, bi,
 		    "block 0: required field %s missing",
 		    mdt__tok_field_name((unsigned)first_bit(missing)));
+	if (i == 0 && (b->has & MDT_TOKEN_F(MDT_TOKEN_FIELD_NONCE)))
+		return mdt__tok_fail(why, -MDT_EDECODE, 0,
+		    "block 0: field nonce may only appear in later blocks");
 	if (i > 0 && extra != 0)
 		return mdt__tok_fail(why, -MDT_EDECODE, bi,
 		    "block %zu: field %s may only appear in block 0", i,

@@ -37,6 +37,7 @@ static const struct {
 	W(RESOURCE, W_STR, resource),
 	W(NEXT_KEY, W_BIN, next_key),
 	W(SEALED, W_SEALED, sealed),
+	W(NONCE, W_BIN, nonce),
 };
 
 #define FIELD(type, b, off) (*(type const *)(const void *)((const char *)(b) + (off)))
@@ -72,8 +73,7 @@ static int
 write_field(mdt__mp_writer *w, const mdt__tok_block *b, unsigned i,
     const mdt_scope_set *scopes)
 {
-	size_t binlen = wtab[i].key == MDT_TOKEN_FIELD_KEY_ID ?
-	    MDT_KEY_ID_BYTES : MDT_KEY_PUBLIC_BYTES;
+	size_t binlen = mdt__tok_bin_len(wtab[i].key);
 
 	mdt__mp_write_uint(w, wtab[i].key);
 	switch (wtab[i].kind) {

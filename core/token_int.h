@@ -87,6 +87,7 @@ typedef struct mdt__tok_block {
 	const char *resource;
 	const uint8_t *next_key;
 	int sealed;
+	const uint8_t *nonce;
 } mdt__tok_block;
 
 struct mdt_token {
@@ -126,6 +127,8 @@ int mdt__tok_decode(const uint8_t *buf, size_t len, mdt_token **out,
     mdt_token_reason *why);
 /* 1 when s is a purpose-of-use code (1..32 of A-Z). */
 int mdt__tok_purpose_ok(const char *s);
+/* Byte length of a fixed-length bin field (key id, keys, nonce). */
+size_t mdt__tok_bin_len(unsigned key);
 /* Field name of a key, for messages. */
 const char *mdt__tok_field_name(unsigned key);
 

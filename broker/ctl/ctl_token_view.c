@@ -147,6 +147,8 @@ print_block(const mdt_token_block_view *v)
 		print_key("next_key", v->next_key);
 	if (v->sealed)
 		printf("  %-12s yes\n", "sealed");
+	if (HAS(NONCE))
+		print_hex("nonce", v->nonce, MDT_TOKEN_NONCE_BYTES);
 	print_hex("signature", v->signature, MDT_KEY_SIG_BYTES);
 #undef HAS
 }

@@ -2,7 +2,8 @@
  * Cedar glue: builds the principal, action, resource and the full request
  * context the default policies rely on (docs/policy-guide.md), evaluates
  * against the snapshot's policy set, and turns the answer into a decision
- * with its determining policies.  Evaluation errors are denies.
+ * with its determining policies.  Evaluation failures, and answers that
+ * list any policy error, are denies.
  */
 #include <stdio.h>
 #include <string.h>
@@ -181,6 +182,18 @@ brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
 	reasons(w->ans, pjson, plen, list, sizeof(list));
 	snprintf(d->policies, sizeof(d->policies), "%s", pjson);
 	snprintf(d->plist, sizeof(d->plist), "%s", list);
+	/*
+	 * Cedar skips a policy whose condition errors, so an erroring forbid
+	 * would silently stop guarding.  Fail closed: any error is a deny.
+	 */
+	if (*decision != MDT_DECISION_DENY &&
+	    mdt_policy_answer_error_count(w->ans) > 0) {
+		*decision = MDT_DECISION_DENY;
+		brk_deny_set(d, -MDT_EPOLICY, "policy.error",
+		    "%zu policies errored during evaluation; denied",
+		    (size_t)mdt_policy_answer_error_count(w->ans));
+		return 0;
+	}
 	if (*decision == MDT_DECISION_DENY)
 		brk_deny_set(d, -MDT_EDENIED, "policy.deny", "%s%s%s",
 		    list[0] ? "forbidden by " : "no policy permits this",

@@ -53,6 +53,7 @@ extern "C" {
 #define MDT_TOKEN_DEPTH_MAX 16         /* delegation depth in block 0 */
 #define MDT_TOKEN_SKEW_SECONDS 60      /* tolerated clock skew on issued-at */
 #define MDT_TOKEN_SINGLE_TTL_MAX 300   /* single-action token lifetime cap */
+#define MDT_TOKEN_NONCE_BYTES 16       /* the nonce field: exactly this long */
 
 /* Field keys of a block (the msgpack map keys; see docs/token-format.md).
  * MDT_TOKEN_F(key) is the bit of mdt_token_block_view.fields. */
@@ -73,7 +74,8 @@ enum mdt_token_field {
 	MDT_TOKEN_FIELD_AUDIENCE = 14,
 	MDT_TOKEN_FIELD_RESOURCE = 15,
 	MDT_TOKEN_FIELD_NEXT_KEY = 16,
-	MDT_TOKEN_FIELD_SEALED = 17
+	MDT_TOKEN_FIELD_SEALED = 17,
+	MDT_TOKEN_FIELD_NONCE = 18
 };
 #define MDT_TOKEN_F(key) (1u << (key))
 
@@ -145,6 +147,9 @@ MDT_API MDT_WUR int mdt_token_mint(const mdt_keypair *root,
  *   issued_at   recorded when nonzero; the block is not valid before it
  *   seal        nonzero: the block is the last (the result is sealed)
  *   next_seed   as for mint (test vectors only)
+ *   nonce       MDT_TOKEN_NONCE_BYTES bytes recorded in the block (and
+ *               signed with it) so that the token differs from every
+ *               other, or NULL for none
  */
 typedef struct mdt_token_attenuate_params {
 	const mdt_scope_set *scopes;
@@ -158,6 +163,7 @@ typedef struct mdt_token_attenuate_params {
 	int64_t issued_at;
 	int seal;
 	const uint8_t *next_seed;
+	const uint8_t *nonce;
 } mdt_token_attenuate_params;
 
 /*
@@ -181,8 +187,11 @@ MDT_API MDT_WUR int mdt_token_seal(const mdt_token *tok, mdt_token **out,
  * A single-action token for a resource server: one block that narrows to
  * exactly one action (a permission or tool letter) on one resource
  * reference for one audience, expiring at min(effective expiry, now +
- * ttl), and seals.  ttl is 1..MDT_TOKEN_SINGLE_TTL_MAX.  MDT_ESCOPE when
- * the token does not authorize that action at all.  Caller frees *out.
+ * ttl), and seals.  ttl is 1..MDT_TOKEN_SINGLE_TTL_MAX.  The block
+ * carries a nonce, so two single-action tokens made for the same request
+ * in the same second still differ (resource servers accept each token id
+ * once).  MDT_ESCOPE when the token does not authorize that action at
+ * all.  Caller frees *out.
  */
 typedef struct mdt_token_single_params {
 	const char *action;
@@ -190,6 +199,10 @@ typedef struct mdt_token_single_params {
 	const char *audience;
 	int64_t now;
 	int64_t ttl;
+	/* NULL (always, outside test vectors): MDT_TOKEN_NONCE_BYTES fresh
+	 * random bytes.  Otherwise the nonce to use, for reproducible
+	 * vectors; reusing one makes tokens collide. */
+	const uint8_t *nonce;
 } mdt_token_single_params;
 
 MDT_API MDT_WUR int mdt_token_single_action(const mdt_token *tok,
@@ -322,6 +335,7 @@ typedef struct mdt_token_block_view {
 	const uint8_t *next_key;    /* MDT_KEY_PUBLIC_BYTES, NULL if sealed */
 	int sealed;
 	const uint8_t *signature;   /* MDT_KEY_SIG_BYTES */
+	const uint8_t *nonce;       /* MDT_TOKEN_NONCE_BYTES, or NULL */
 } mdt_token_block_view;
 
 /* Fills *out with block i; MDT_EINVAL if i is out of range. */

@@ -12,6 +12,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 
+#include <mandate/token.h>
+
 #include "brk_test.h"
 #include "testutil.h"
 
@@ -124,6 +126,51 @@ refused(struct bt_conn *c, const struct bt_task *t, const char *action,
 	    NULL, NULL, 0), reason);
 }
 
+/*
+ * Cedar skips a policy whose condition errors.  A forbid that errors must
+ * not silently stop guarding: the broker denies any answer with errors.
+ */
+static void
+setup_erroring_forbid(void)
+{
+	static char pol[300];
+	const char *args[] = { "--policy-dir", pol, NULL };
+	char cmd[1024];
+	FILE *f;
+
+	ck_assert_int_eq(bt_setup(&B, extra), 0);
+	snprintf(pol, sizeof(pol), "%s/pol-err", B.dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s'/policies/*.cedar '%s'/",
+	    pol, mdt_test_source_dir(), pol);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/zz-erroring.cedar", pol);
+	ck_assert_ptr_nonnull(f = fopen(cmd, "w"));
+	fputs("@id(\"erroring-forbid\")\n"
+	    "forbid(principal, action == Mandate::Action::\"read\", resource)\n"
+	    "when { resource.noSuchAttribute == \"x\" };\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(bt_start(&B, args) == 0, "broker did not start (log %s)",
+	    B.log);
+}
+
+START_TEST(erroring_forbid_denies)
+{
+	struct bt_conn o, s;
+	struct bt_task root, sub;
+
+	as(&o, BT_ORCH);
+	as(&s, BT_SUMM);
+	open_root(&o, "dr-alice", "pat-001", "TREAT", "patient/*.rs", &root);
+	hand_on(&o, &s, MDT_OP_DISPATCH, &root, "patient/Observation.rs",
+	    &sub);
+	/* search is not guarded by the erroring forbid: still allowed */
+	allowed(&s, &sub, "s", "Observation?patient=pat-001");
+	refused(&s, &sub, "r", "Observation/obs-001-1", "policy.error");
+	bt_close(&o);
+	bt_close(&s);
+}
+END_TEST
+
 START_TEST(open_dispatch_delegate_authorize_complete)
 {
 	struct bt_conn o, s, k;
@@ -168,6 +215,60 @@ START_TEST(open_dispatch_delegate_authorize_complete)
 	bt_close(&o);
 	bt_close(&s);
 	bt_close(&k);
+}
+END_TEST
+
+/* The single-action token of an allow, decoded (caller frees). */
+static mdt_token *
+allow_token(struct bt_conn *c, const struct bt_task *t, const char *action,
+    const char *resource)
+{
+	mdt_wire_msg *m = bt_authorize(c, t->id, t->tok, t->tlen, action,
+	    resource, NULL, NULL, 0);
+	const uint8_t *b;
+	size_t n = 0;
+	mdt_token *tok = NULL;
+
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "refused: %s", bt_reason(m));
+	b = bt_bin(m, "token", &n);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(mdt_token_decode(b, n, &tok, NULL), 0);
+	mdt_wire_msg_free(m);
+	return tok;
+}
+
+/* The same request twice in a row (within a second): two distinct
+ * tokens, so a resource server accepting each token once takes both. */
+START_TEST(repeated_authorize_distinct_tokens)
+{
+	struct bt_conn o, s;
+	struct bt_task root, sub;
+	mdt_token *a, *b;
+	mdt_token_block_view va, vb;
+	uint8_t ida[MDT_TOKEN_ID_BYTES], idb[MDT_TOKEN_ID_BYTES];
+
+	as(&o, BT_ORCH);
+	as(&s, BT_SUMM);
+	open_root(&o, "dr-alice", "pat-001", "TREAT", "patient/*.rs", &root);
+	hand_on(&o, &s, MDT_OP_DISPATCH, &root, "patient/Observation.rs",
+	    &sub);
+	a = allow_token(&s, &sub, "r", "Observation/obs-001-1");
+	b = allow_token(&s, &sub, "r", "Observation/obs-001-1");
+	mdt_token_id(a, ida);
+	mdt_token_id(b, idb);
+	ck_assert(memcmp(ida, idb, sizeof(ida)) != 0);
+	ck_assert_int_eq(mdt_token_block(a, mdt_token_block_count(a) - 1, &va),
+	    0);
+	ck_assert_int_eq(mdt_token_block(b, mdt_token_block_count(b) - 1, &vb),
+	    0);
+	ck_assert(va.sealed && vb.sealed);
+	ck_assert_ptr_nonnull(va.nonce);
+	ck_assert_ptr_nonnull(vb.nonce);
+	ck_assert(memcmp(va.nonce, vb.nonce, MDT_TOKEN_NONCE_BYTES) != 0);
+	mdt_token_free(a);
+	mdt_token_free(b);
+	bt_close(&o);
+	bt_close(&s);
 }
 END_TEST
 
@@ -518,6 +619,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, open_dispatch_delegate_authorize_complete);
+	tcase_add_test(tc, repeated_authorize_distinct_tokens);
 	tcase_add_test(tc, widening_refused_at_every_hop);
 	tcase_add_test(tc, targets_depth_cycles);
 	tcase_add_test(tc, fanout_limit);
@@ -527,6 +629,11 @@ suite(void)
 	tcase_add_test(tc, step_up_parked_then_rejected);
 	tcase_add_test(tc, step_up_times_out);
 	tcase_add_test(tc, cancel_revokes_descendants);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("policy_errors");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup_erroring_forbid, teardown);
+	tcase_add_test(tc, erroring_forbid_denies);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -61,7 +61,7 @@ mint_task(const mdt_keypair *r, const char *task)
 static mdt_token *
 make_single(const mdt_token *t, const char *action, const char *res)
 {
-	mdt_token_single_params sp = {action, res, AUD, NOW, 60};
+	mdt_token_single_params sp = {action, res, AUD, NOW, 60, NULL};
 	mdt_token *s;
 
 	ck_assert_int_eq(mdt_token_single_action(t, &sp, &s, NULL), 0);
@@ -159,6 +159,33 @@ START_TEST(test_accept_once)
 	ck_assert_int_eq(verify(v, text, proof2, "r", "Observation/obs-001-1",
 	    NOW, &g, err), -MDT_EEXIST);
 	mdt_token_text_free(text);
+	mdt_rs_verifier_free(v);
+}
+END_TEST
+
+/* Two tokens for the same request in the same second (a retry) are
+ * distinct, so each is accepted once and neither is taken for a replay. */
+START_TEST(test_same_second_tokens_each_once)
+{
+	mdt_rs_verifier *v = verifier(AUD, NULL);
+	mdt_token *again = make_single(task_tok, "r", "Observation/obs-001-1");
+	char *text, *text2, proof[512], proof2[512], err[MDT_ERRMSG_MAX];
+
+	present(single, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
+	present(again, holder, "r", "Observation/obs-001-1", NOW, &text2,
+	    proof2);
+	ck_assert_str_ne(text, text2);
+	ck_assert_msg(verify(v, text, proof, "r", "Observation/obs-001-1", NOW,
+	    NULL, err) == 0, "%s", err);
+	ck_assert_msg(verify(v, text2, proof2, "r", "Observation/obs-001-1",
+	    NOW, NULL, err) == 0, "%s", err);
+	ck_assert_int_eq(verify(v, text, proof, "r", "Observation/obs-001-1",
+	    NOW, NULL, err), -MDT_EEXIST);
+	ck_assert_int_eq(verify(v, text2, proof2, "r", "Observation/obs-001-1",
+	    NOW, NULL, err), -MDT_EEXIST);
+	mdt_token_text_free(text);
+	mdt_token_text_free(text2);
+	mdt_token_free(again);
 	mdt_rs_verifier_free(v);
 }
 END_TEST
@@ -398,6 +425,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_accept_once);
+	tcase_add_test(tc, test_same_second_tokens_each_once);
 	tcase_add_test(tc, test_exact_action_and_resource);
 	tcase_add_test(tc, test_proof_mismatch_refused);
 	tcase_add_test(tc, test_wrong_agent_refused);

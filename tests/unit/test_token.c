@@ -345,7 +345,7 @@ static mdt_token *
 single(const mdt_token *t, const char *action, const char *res)
 {
 	mdt_token_single_params sp = {action, res,
-	    "spiffe://clinic.example/fhir", TF_NOW, 60};
+	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL};
 	mdt_token_reason why;
 	mdt_token *out = NULL;
 
@@ -362,7 +362,7 @@ START_TEST(single_action_tokens)
 	mdt_token *s = single(d, "r", "Observation/42");
 	mdt_token *r;
 	mdt_token_single_params sp = {"d", "Observation/42",
-	    "spiffe://clinic.example/fhir", TF_NOW, 60};
+	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL};
 	mdt_token_check_params p;
 	mdt_token_reason why;
 	mdt_token_pop pop;

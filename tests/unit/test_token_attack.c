@@ -124,7 +124,7 @@ START_TEST(tamper_every_byte)
 {
 	mdt_token *t = chain3();
 	mdt_token_single_params sp = {"r", "Observation/1",
-	    "spiffe://clinic.example/fhir", TF_NOW, 60};
+	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL};
 	mdt_token_reason why;
 	mdt_token *s = NULL;
 
@@ -558,13 +558,13 @@ START_TEST(non_canonical_encodings)
 	raw[4] = 0x00;
 	ck_assert_int_eq(open_forged_raw(t, raw, n + 1, &why), -MDT_EDECODE);
 	ck_assert_ptr_nonnull(strstr(why.message, "repeated"));
-	/* Unknown field 18. */
+	/* Unknown field 19 (18 is the nonce). */
 	raw[0] = 0x82;
 	raw[1] = 0x10;
 	raw[2] = 0xc4;
 	raw[3] = 0x20;
 	memcpy(raw + 4, pk, 32);
-	raw[36] = 0x12;
+	raw[36] = 0x13;
 	raw[37] = 0x01;
 	ck_assert_int_eq(open_forged_raw(t, raw, 38, &why), -MDT_EDECODE);
 	ck_assert_ptr_nonnull(strstr(why.message, "unknown field"));

@@ -142,10 +142,13 @@ make_delegated(vec *v)
 static mdt_token *
 make_single(vec *v)
 {
+	uint8_t nonce[MDT_TOKEN_NONCE_BYTES];
 	mdt_token_single_params p = {"r", "Observation/obs-1", AUD, T0 + 20,
-	    60};
+	    60, nonce};
 	mdt_token_reason why;
 	mdt_token *t = NULL;
+
+	memset(nonce, 0x13, sizeof(nonce));
 
 	ck_assert_msg(mdt_token_single_action(v->delegated, &p, &t, &why) == 0,
 	    "%s", why.message);

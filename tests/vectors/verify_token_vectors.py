@@ -197,7 +197,7 @@ FIELDS = {1: "version", 2: "key_id", 3: "task", 4: "parent_task",
           5: "issued_at", 6: "expires_at", 7: "holder", 8: "holder_key",
           9: "clinician", 10: "patient", 11: "purpose", 12: "scopes",
           13: "depth", 14: "audience", 15: "resource", 16: "next_key",
-          17: "sealed"}
+          17: "sealed", 18: "nonce"}
 B0_ONLY = {"version", "key_id", "parent_task", "clinician", "patient",
            "purpose"}
 B0_REQUIRED = {"version", "key_id", "task", "issued_at", "expires_at",
@@ -217,7 +217,7 @@ def read_block(raw, index):
         name = FIELDS[k]
         if name in ("version", "issued_at", "expires_at", "depth"):
             b[name] = r.uint()
-        elif name == "key_id":
+        elif name in ("key_id", "nonce"):
             b[name] = r.bin(16)
         elif name in ("holder_key", "next_key"):
             b[name] = r.bin(32)
@@ -235,6 +235,8 @@ def read_block(raw, index):
     if index == 0 and not B0_REQUIRED <= b.keys():
         r.fail()
     if index > 0 and B0_ONLY & b.keys():
+        r.fail()
+    if index == 0 and "nonce" in b:
         r.fail()
     if ("holder" in b) != ("holder_key" in b):
         r.fail()
