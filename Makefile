@@ -27,13 +27,20 @@ build-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMDT_SANITIZE=ON -DMDT_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# Conformance counts (in requests) from the ctest log, so they show in
+# the test output even though ctest hides passing tests' output.
+CONFORMANCE_COUNTS = grep -h -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$$' \
+	$(1)/Testing/Temporary/LastTest.log | sed 's/^/Cedar conformance corpus, requests -- /' || true
+
 test-normal: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(call CONFORMANCE_COUNTS,$(BUILD))
 
 test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS)
+	@$(call CONFORMANCE_COUNTS,$(ASAN_BUILD))
 
 test: test-normal test-asan
 	@echo "make test: normal and sanitizer builds passed"
