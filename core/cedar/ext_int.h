@@ -15,6 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Value of one hexadecimal digit (either case), or -1.  Shared by the
+ * string-escape reader and the IPv6 parser. */
+static inline int
+cedar_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* ---- decimal: the value scaled by 10^4, in an int64 ---- */
 
 #define CEDAR_DECIMAL_SCALE 10000

@@ -24,18 +24,6 @@ count_char(const char *s, size_t len, char c)
 	return n;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One IPv4 octet at s[i]: 1-3 digits, <= 255, "0" or no leading zero. */
 static size_t
 read_octet(const char *s, size_t len, size_t i, uint8_t *out)
@@ -79,10 +67,10 @@ read_group(const char *s, size_t len, size_t i, uint16_t *out)
 	size_t n = 0;
 	unsigned v = 0;
 
-	while (i + n < len && hex_value(s[i + n]) >= 0) {
+	while (i + n < len && cedar_hex_digit(s[i + n]) >= 0) {
 		if (++n > 4)
 			return 0;
-		v = v * 16 + (unsigned)hex_value(s[i + n - 1]);
+		v = v * 16 + (unsigned)cedar_hex_digit(s[i + n - 1]);
 	}
 	*out = (uint16_t)v;
 	return n;

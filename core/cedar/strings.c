@@ -9,18 +9,6 @@
 #include "cedar/cedar_int.h"
 #include "cedar/parse_int.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t
 cedar_utf8_put(char *o, uint32_t cp)
 {
@@ -56,7 +44,7 @@ unicode_escape(const char *s, size_t n, uint32_t *cp)
 	if (n < 3 || s[0] != '{')
 		return 0;
 	for (; i < n && s[i] != '}'; i++) {
-		int h = hexval(s[i]);
+		int h = cedar_hex_digit(s[i]);
 		if (h < 0 || i > 6)
 			return 0;
 		v = v * 16 + (uint32_t)h;
@@ -87,9 +75,9 @@ escape(const char *s, size_t n, char *o, size_t *olen)
 			*olen = 1;
 			return 1;
 		}
-	if (s[0] == 'x' && n >= 3 && hexval(s[1]) >= 0 && hexval(s[2]) >= 0 &&
-	    hexval(s[1]) < 8) {
-		o[0] = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+	if (s[0] == 'x' && n >= 3 && cedar_hex_digit(s[1]) >= 0 && cedar_hex_digit(s[2]) >= 0 &&
+	    cedar_hex_digit(s[1]) < 8) {
+		o[0] = (char)(cedar_hex_digit(s[1]) * 16 + cedar_hex_digit(s[2]));
 		*olen = 1;
 		return 3;
 	}
