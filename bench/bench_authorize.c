@@ -294,7 +294,7 @@ show(const char *name, struct result r)
 int
 main(void)
 {
-	const char *args[] = { "--set", "workers=96", "--set", "contexts=512",
+	const char *args[] = { "--set", "workers=4", "--set", "contexts=512",
 	    "--set", "log_level=warn", NULL };
 	static struct ectx ctxs[ECHO_CTX];
 	struct result a1, a16, a64, e64, ah, eh;
