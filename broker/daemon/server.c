@@ -563,28 +563,28 @@ listen_all(brk_broker *b, nng_socket s, const char *list, char *err,
 }
 
 static int
+scratch_init(brk_broker *b, struct brk_worker *w)
+{
+	w->b = b;
+	return mdt_policy_answer_new(&w->ans) != 0 ||
+	    mdt_policy_record_new(&w->rec) != 0 ||
+	    mdt_policy_record_new(&w->attrs) != 0 ? -MDT_ENOMEM : 0;
+}
+
+static int
 workers_start(brk_broker *b)
 {
 	b->nworkers = (size_t)b->cfg.workers;
 	b->workers = mdt__calloc(b->nworkers, sizeof(*b->workers));
 	if (b->workers == NULL)
 		return -MDT_ENOMEM;
-	for (size_t i = 0; i < b->nworkers; i++) {
-		struct brk_worker *w = &b->workers[i];
-		w->b = b;
-		if (mdt_policy_answer_new(&w->ans) != 0 ||
-		    mdt_policy_record_new(&w->rec) != 0 ||
-		    mdt_policy_record_new(&w->attrs) != 0)
+	for (size_t i = 0; i < b->nworkers; i++)
+		if (scratch_init(b, &b->workers[i]) != 0)
 			return -MDT_ENOMEM;
-	}
 	for (size_t i = 0; i < BRK_POOL; i++) {
-		struct brk_worker *w = &b->pool_mem[i];
-		w->b = b;
-		if (mdt_policy_answer_new(&w->ans) != 0 ||
-		    mdt_policy_record_new(&w->rec) != 0 ||
-		    mdt_policy_record_new(&w->attrs) != 0)
+		if (scratch_init(b, &b->pool_mem[i]) != 0)
 			return -MDT_ENOMEM;
-		b->pool[b->npool++] = w;
+		b->pool[b->npool++] = &b->pool_mem[i];
 	}
 	for (size_t i = 1; i < b->nworkers; i++)
 		if (pthread_create(&b->workers[i].thr, NULL, worker_main,
