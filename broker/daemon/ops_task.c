@@ -10,6 +10,9 @@
 #include "broker.h"
 
 #define TOKEN_DEPTH 3 /* hops below the root a task token allows */
+/* The forbid of the default set that refuses cycles: a deny it determines
+ * for a hop whose target is on the chain is answered as reason "cycle". */
+#define CYCLE_POLICY "no-delegation-cycles"
 
 static int
 bad_field(struct brk_ctx *c, const char *err)
@@ -269,6 +272,7 @@ struct disp {
 	int64_t ttl;
 	const struct brk_agent *target;
 	uint32_t children;
+	int cycle;                /* the target is already on the chain */
 	mdt_scope_set *child;
 	char child_text[BRK_SCOPES_TEXT_MAX];
 	char id[64];
@@ -294,16 +298,29 @@ disp_fields(struct brk_ctx *c, struct disp *x)
 	return 0;
 }
 
+/*
+ * Whether agent holds or held the token: some block names it as holder,
+ * which is the chain Cedar sees as context.agentChain.  1 or 0; -1 when a
+ * block cannot be read, and the caller denies (fail closed).
+ */
 static int
-in_chain(const char *chain_json, const char *agent)
+on_chain(const mdt_token *tok, const char *agent)
 {
-	char q[BRK_ID_MAX + 3];
+	size_t n = mdt_token_block_count(tok);
 
-	snprintf(q, sizeof(q), "\"%s\"", agent);
-	return strstr(chain_json, q) != NULL;
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		mdt_token_block_view v;
+		if (mdt_token_block(tok, i, &v) != 0)
+			return -1;
+		if (v.holder_id != NULL && strcmp(v.holder_id, agent) == 0)
+			return 1;
+	}
+	return 0;
 }
 
-/* Target, chain, depth and fan-out checks. */
+/* Target, depth and fan-out checks; notes whether the hop is a cycle. */
 static int
 disp_limits(struct brk_ctx *c, const struct brk_held *h, struct disp *x,
     struct brk_deny *d)
@@ -322,9 +339,11 @@ disp_limits(struct brk_ctx *c, const struct brk_held *h, struct disp *x,
 		    "%s may not delegate to %s", c->agent, x->to);
 		return -1;
 	}
-	if (in_chain(h->chain_json, x->to)) {
-		brk_deny_set(d, -MDT_ECYCLE, "cycle",
-		    "%s is already on the task's agent chain", x->to);
+	/* a cycle is the policy's call (disp_policy); depth below bounds it */
+	x->cycle = on_chain(h->tok, x->to);
+	if (x->cycle < 0) {
+		brk_deny_set(d, -MDT_ECHAIN, "internal", "the agent chain of "
+		    "task %s cannot be read", h->task->task_id);
 		return -1;
 	}
 	if (mdt_token_depth(h->tok) == 0 ||
@@ -406,6 +425,21 @@ disp_scopes(struct brk_ctx *c, const struct brk_held *h, struct disp *x,
 	return rc;
 }
 
+/* Whether id is an element of list (comma-separated policy ids). */
+static int
+id_listed(const char *list, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (const char *p = list; *p != 0; p += *p == ',') {
+		size_t l = strcspn(p, ",");
+		if (l == n && memcmp(p, id, n) == 0)
+			return 1;
+		p += l;
+	}
+	return 0;
+}
+
 static int
 disp_policy(struct brk_worker *w, struct brk_ctx *c, const char *op,
     const struct brk_held *h, const struct disp *x, struct brk_deny *d,
@@ -427,6 +461,10 @@ disp_policy(struct brk_worker *w, struct brk_ctx *c, const char *op,
 	if (dec == MDT_DECISION_STEP_UP) /* no approval path for hops */
 		brk_deny_set(d, -MDT_EDENIED, "policy.deny",
 		    "delegation held for step-up, which hops do not support");
+	else if (dec == MDT_DECISION_DENY && x->cycle &&
+	    id_listed(d->plist, CYCLE_POLICY))
+		brk_deny_set(d, -MDT_ECYCLE, "cycle", "%s is already on the "
+		    "task's agent chain (forbidden by %s)", x->to, d->plist);
 	return dec == MDT_DECISION_ALLOW ? 0 : -1;
 }
 
@@ -540,8 +578,8 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 		BLOG(c->b, BRK_WARN, "queue.full", "agent=%s task=%s", x.to,
 		    x.id);
 	BLOG(c->b, BRK_INFO, "task.delegated", "op=%s task=%s parent=%s "
-	    "from=%s to=%s scopes=\"%s\"", op, x.id, h.task->task_id,
-	    c->agent, x.to, x.child_text);
+	    "from=%s to=%s scopes=\"%s\"%s", op, x.id, h.task->task_id,
+	    c->agent, x.to, x.child_text, x.cycle ? " cycle=allowed" : "");
 	brk_publish_task(c->b, op, x.id, h.task->task_id, x.to);
 	disp_reply(c, &x, child);
 out:

@@ -20,20 +20,61 @@ uid(const char *type, const char *id)
 	return u;
 }
 
+/*
+ * One id of the chain at *pp, a JSON string as brk_json_escape writes it
+ * (token holders are printable, so only \" and \\ occur), unescaped into
+ * out; *pp moves past it.  -1 for anything else or an id that does not
+ * fit.
+ */
+static int
+chain_id(const char **pp, char *out, size_t len)
+{
+	const char *s = *pp;
+	size_t o = 0;
+
+	if (*s++ != '"')
+		return -1;
+	for (; *s != '"'; s++) {
+		if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+			s++;
+		else if (*s == '\\' || *s == 0)
+			return -1;
+		if (o + 1 >= len)
+			return -1;
+		out[o++] = *s;
+	}
+	out[o] = 0;
+	*pp = s + 1;
+	return 0;
+}
+
+/*
+ * context.agentChain from chain_json, ["a","b",...].  The default set's
+ * cycle guard is this set, so a chain that is absent, truncated or not
+ * exactly that shape fails the evaluation (a deny) instead of reaching
+ * Cedar with members missing.
+ */
 static int
 set_chain(mdt_policy_record *r, const struct brk_pctx *p)
 {
-	char buf[MDT_AUDIT_JSON_MAX / 4];
-	char *save = NULL;
-	int rc = mdt_policy_record_begin_set(r, "agentChain");
+	const char *s = p->chain_json;
+	char id[MDT_TOKEN_HOLDER_MAX + 1];
+	int rc;
 
-	/* chain_json is ["a","b",...] of ids without quotes inside */
-	snprintf(buf, sizeof(buf), "%s", p->chain_json ? p->chain_json : "[]");
-	for (char *t = strtok_r(buf, "[],\"", &save); rc == 0 && t != NULL;
-	    t = strtok_r(NULL, "[],\"", &save)) {
-		mdt_entity_uid u = uid(AGENT, t);
+	if (s == NULL || *s++ != '[')
+		return -MDT_EPARSE;
+	rc = mdt_policy_record_begin_set(r, "agentChain");
+	while (rc == 0 && *s != ']') {
+		mdt_entity_uid u;
+		if (chain_id(&s, id, sizeof(id)) != 0 ||
+		    (*s != ',' && *s != ']') || (*s == ',' && s[1] == ']'))
+			return -MDT_EPARSE;
+		s += *s == ',';
+		u = uid(AGENT, id);
 		rc = mdt_policy_record_set_entity(r, NULL, &u);
 	}
+	if (rc == 0 && s[1] != 0)
+		return -MDT_EPARSE;
 	return rc != 0 ? rc : mdt_policy_record_end(r);
 }
 
