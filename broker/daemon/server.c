@@ -64,6 +64,8 @@ ctx_reset(struct brk_ctx *c)
 	c->qnext = NULL;
 	c->followers = NULL;
 	c->answered = 0;
+	mdt_wire_writer_free(c->pending);
+	c->pending = NULL;
 	c->resume = 0;
 	c->resume_stepup[0] = 0;
 }
@@ -628,6 +630,19 @@ brk_server_drain(brk_broker *b)
 void
 brk_server_stop(brk_broker *b)
 {
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int64_t next_log = brk_now_ms() + 5000;
+
+	/* the store's writer answers these; it always finishes a batch
+	 * (committed or failed), and the contexts must outlive it */
+	while (atomic_load(&b->recording) > 0) {
+		if (brk_now_ms() >= next_log) {
+			BLOG(b, BRK_WARN, "stop.waiting", "audit_pending=%d",
+			    atomic_load(&b->recording));
+			next_log += 5000;
+		}
+		nanosleep(&ts, NULL);
+	}
 	pthread_mutex_lock(&b->jobs_lock);
 	atomic_store(&b->stopping, 2);
 	pthread_cond_broadcast(&b->jobs_cond);
