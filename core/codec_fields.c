@@ -154,9 +154,16 @@ mdt__mp_text_ok(const char *s, size_t n)
 	const uint8_t *p = (const uint8_t *)s;
 
 	for (size_t i = 0; i < n;) {
-		size_t k = utf8_len(p[i]);
+		size_t k;
 		uint32_t cp;
 
+		/* Printable ASCII, nearly every byte of ids and scopes, passes
+		 * every test below: skip the decoding. */
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			i++;
+			continue;
+		}
+		k = utf8_len(p[i]);
 		if (k == 0 || k > n - i)
 			return 0;
 		cp = utf8_cp(p + i, k);

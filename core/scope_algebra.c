@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include "alloc_int.h"
 #include "scope_int.h"
 
 /* Narrowness of a FHIR context: a context contains those at least as
@@ -207,21 +206,18 @@ static int
 intersect_into(const mdt_scope_set *a, const mdt_scope_set *b,
     mdt_scope_set *r)
 {
-	mdt__scope *tmp = mdt__malloc(sizeof(*tmp));
+	mdt__scope tmp;
 	int rc = 0;
 
-	if (tmp == NULL)
-		return -MDT_ENOMEM;
 	for (size_t i = 0; i < a->n && rc == 0; i++) {
 		for (size_t j = 0; j < b->n && rc == 0; j++) {
-			rc = scope_intersect(&a->v[i], &b->v[j], tmp);
+			rc = scope_intersect(&a->v[i], &b->v[j], &tmp);
 			if (rc == 0)
-				rc = push_or_compact(r, tmp);
+				rc = push_or_compact(r, &tmp);
 			else if (rc == 1)
 				rc = 0;
 		}
 	}
-	mdt__free(tmp);
 	return rc;
 }
 

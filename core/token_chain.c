@@ -146,27 +146,43 @@ typedef struct digests {
 /*
  * Hash of the root key and every byte verified: for each block its
  * length, bytes and signature; for the whole token also the proof.
+ * Runs over blocks 0..n-1 of tok; when prefix is not NULL, prefix[i] gets
+ * the digest of blocks 0..i.
  */
 static void
-compute_digests(const mdt_token *tok, const mdt_pubkey *root, digests *d)
+hash_chain(const mdt_token *tok, const mdt_pubkey *root,
+    crypto_generichash_state *st, uint8_t (*prefix)[32])
 {
-	crypto_generichash_state st, tmp;
-	uint8_t len[4], one = 1;
+	crypto_generichash_state tmp;
+	uint8_t len[4];
 
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)MDT__TOK_DOMAIN_CACHE,
+	crypto_generichash_init(st, NULL, 0, 32);
+	crypto_generichash_update(st, (const uint8_t *)MDT__TOK_DOMAIN_CACHE,
 	    sizeof(MDT__TOK_DOMAIN_CACHE));
-	crypto_generichash_update(&st, root->bytes, MDT_KEY_PUBLIC_BYTES);
+	crypto_generichash_update(st, root->bytes, MDT_KEY_PUBLIC_BYTES);
 	for (size_t i = 0; i < tok->nblocks; i++) {
 		const mdt__tok_block *b = &tok->blocks[i];
 
 		put_u32be(len, (uint32_t)b->raw_len);
-		crypto_generichash_update(&st, len, 4);
-		crypto_generichash_update(&st, b->raw, b->raw_len);
-		crypto_generichash_update(&st, b->sig, MDT_KEY_SIG_BYTES);
-		tmp = st;
-		crypto_generichash_final(&tmp, d->prefix[i], 32);
+		crypto_generichash_update(st, len, 4);
+		crypto_generichash_update(st, b->raw, b->raw_len);
+		crypto_generichash_update(st, b->sig, MDT_KEY_SIG_BYTES);
+		if (prefix != NULL) {
+			tmp = *st;
+			crypto_generichash_final(&tmp, prefix[i], 32);
+		}
 	}
+}
+
+/* d->full, and d->prefix too when `prefixes`. */
+static void
+compute_digests(const mdt_token *tok, const mdt_pubkey *root, digests *d,
+    int prefixes)
+{
+	crypto_generichash_state st;
+	uint8_t one = 1;
+
+	hash_chain(tok, root, &st, prefixes ? d->prefix : NULL);
 	if (tok->proof != NULL) {
 		crypto_generichash_update(&st, &one, 1);
 		crypto_generichash_update(&st, tok->proof, MDT_KEY_SEED_BYTES);
@@ -175,13 +191,19 @@ compute_digests(const mdt_token *tok, const mdt_pubkey *root, digests *d)
 	sodium_memzero(&st, sizeof(st));
 }
 
-/* Blocks already verified according to the cache (all + proof: n+1). */
+/*
+ * Blocks already verified according to the cache (all + proof: n+1).
+ * The whole token is looked up first: a repeat presentation needs neither
+ * the prefix digests nor any insertion.
+ */
 static size_t
 cached_prefix(mdt_token_cache *cache, const mdt_token *tok,
-    const digests *d)
+    const mdt_pubkey *root, digests *d)
 {
+	compute_digests(tok, root, d, 0);
 	if (mdt__tok_cache_has(cache, d->full))
 		return tok->nblocks + 1;
+	compute_digests(tok, root, d, 1);
 	for (size_t k = tok->nblocks; k > 0; k--)
 		if (mdt__tok_cache_has(cache, d->prefix[k - 1]))
 			return k;
@@ -256,17 +278,15 @@ mdt_token_verify(mdt_token *tok, const mdt_pubkey *root,
 	tok->verified = 0;
 	if ((rc = check_key_id(tok, root, why)) != 0)
 		return rc;
-	if (cache != NULL) {
-		compute_digests(tok, root, &d);
-		done = cached_prefix(cache, tok, &d);
-	}
+	if (cache != NULL)
+		done = cached_prefix(cache, tok, root, &d);
 	if ((rc = verify_signatures(tok, root, done, why)) != 0)
 		return rc;
 	if (done <= tok->nblocks && (rc = check_proof(tok, why)) != 0)
 		return rc;
 	if ((rc = mdt__tok_rules(tok, why)) != 0)
 		return rc;
-	if (cache != NULL)
+	if (cache != NULL && done <= tok->nblocks)
 		cache_all(cache, tok, &d);
 	tok->root = *root;
 	tok->verified = 1;

@@ -1,7 +1,8 @@
 /*
  * Strict decoding of tokens: the envelope (version, blocks, proof), each
  * block's fields through one table, the per-block field rules, and the
- * fold of effective values (task chain, holder, expiry, depth, ...).
+ * fold of effective values (task chain, holder, expiry, depth, ...), and
+ * taking over the blocks of a decoded prefix when a token is built on it.
  * Nothing here checks signatures: see token_chain.c.
  */
 #include <stdarg.h>
@@ -79,6 +80,8 @@ mdt__tok_field_name(unsigned key)
 /* ------------------------------------------------------ field readers */
 
 #define SLOT(type, b, off) ((type *)(void *)((char *)(b) + (off)))
+#define CSLOT(type, b, off) \
+	(*(type const *)(const void *)((const char *)(b) + (off)))
 
 static const char *
 arena_add(mdt_token *tok, const char *s, size_t n)
@@ -175,30 +178,43 @@ rd_sealed(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
 	return 0;
 }
 
+/* Byte order of two texts, a prefix first (strcmp's order). */
+static int
+text_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	return c != 0 ? c : (an > bn) - (an < bn);
+}
+
 /*
  * Canonical scope list: every entry parses, and the list equals the
- * scope module's canonical text of the set (same scopes, same order).
+ * scope module's canonical text of the set (mdt_scope_set_format: each
+ * scope's canonical text, sorted by byte order).  With no entry merged
+ * into another (count), set scope i is entry i, so this holds exactly
+ * when each entry is its scope's canonical text and the entries ascend
+ * strictly; checked so, without formatting the whole set.
  */
 static int
 check_scopes_canonical(mdt__mp_reader *r, const mdt_scope_set *set,
     const char *const *s, const size_t *n, size_t count)
 {
-	char *text = NULL;
-	size_t off = 0;
-	int rc = mdt_scope_set_format(set, &text);
+	char text[MDT_SCOPE_TEXT_MAX + 1];
+	int rc;
 
-	if (rc != 0)
-		return rc;
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		if (mdt_scope_set_count(set) != count ||
-		    strncmp(text + off, s[i], n[i]) != 0 ||
-		    (text[off + n[i]] != (i + 1 < count ? ' ' : '\0')))
-			rc = mdt__mp_fail(r, -MDT_EDECODE,
+	if (mdt_scope_set_count(set) != count)
+		return mdt__mp_fail(r, -MDT_EDECODE,
+		    "scope list repeats a scope");
+	for (size_t i = 0; i < count; i++) {
+		if ((rc = mdt_scope_set_get(set, i, text, sizeof(text))) != 0)
+			return mdt__mp_fail(r, rc, "scope %zu cannot be written",
+			    i);
+		if (strlen(text) != n[i] || memcmp(text, s[i], n[i]) != 0 ||
+		    (i > 0 && text_cmp(s[i - 1], n[i - 1], s[i], n[i]) >= 0))
+			return mdt__mp_fail(r, -MDT_EDECODE,
 			    "scope %zu not in canonical form or order", i);
-		off += n[i] + 1;
 	}
-	mdt_free(text);
-	return rc;
+	return 0;
 }
 
 static int
@@ -492,23 +508,130 @@ decode_envelope(mdt_token *tok, mdt_token_reason *why)
 	return 0;
 }
 
+/* A token around mem (mem_len bytes, the binary form in its first len). */
 static int
-token_alloc(const uint8_t *buf, size_t len, mdt_token **out)
+token_wrap(uint8_t *mem, size_t mem_len, size_t len, mdt_token **out)
 {
 	mdt_token *tok = mdt__calloc(1, sizeof(*tok));
 
 	if (tok == NULL)
 		return -MDT_ENOMEM;
-	tok->mem_len = 2 * len;
-	if ((tok->mem = mdt__malloc(tok->mem_len)) == NULL) {
-		mdt__free(tok);
-		return -MDT_ENOMEM;
-	}
-	memcpy(tok->mem, buf, len);
-	tok->enc = tok->mem;
+	tok->mem = mem;
+	tok->mem_len = mem_len;
+	tok->enc = mem;
 	tok->enc_len = len;
-	tok->arena = (char *)tok->mem + len;
-	tok->arena_cap = len;
+	tok->arena = (char *)mem + len;
+	tok->arena_cap = mem_len - len;
+	*out = tok;
+	return 0;
+}
+
+/* ------------------------------------------------ blocks of a prefix */
+
+/*
+ * Decoding is a function of a block's bytes and its index (and, through
+ * check_presence only, of the block count), so a block whose bytes and
+ * signature equal those of a decoded token's block at the same index
+ * decodes to that block: copy it, repointing what points into its bytes
+ * and the arena, and owning a copy of its scopes.
+ */
+static int
+same_block(const mdt_token *tok, size_t i, const mdt_token *prefix)
+{
+	const mdt__tok_block *a = &tok->blocks[i], *b;
+
+	if (prefix == NULL || i >= prefix->nblocks)
+		return 0;
+	b = &prefix->blocks[i];
+	return a->raw_len == b->raw_len &&
+	    memcmp(a->raw, b->raw, a->raw_len) == 0 &&
+	    memcmp(a->sig, b->sig, MDT_KEY_SIG_BYTES) == 0;
+}
+
+static void
+copy_pointers(mdt_token *tok, mdt__tok_block *b, const mdt__tok_block *src)
+{
+	for (size_t k = 0; k < sizeof(block_fields) / sizeof(block_fields[0]);
+	    k++) {
+		const mdt__mp_field *f = &block_fields[k];
+		const uint8_t *from;
+		const char *sfrom;
+
+		if (f->read == rd_key &&
+		    (from = CSLOT(const uint8_t *, src, f->arg)) != NULL)
+			*SLOT(const uint8_t *, b, f->arg) =
+			    b->raw + (from - src->raw);
+		else if (f->read == rd_str &&
+		    (sfrom = CSLOT(const char *, src, f->arg)) != NULL)
+			*SLOT(const char *, b, f->arg) = arena_add(tok, sfrom,
+			    strlen(sfrom));
+	}
+}
+
+static int
+copy_block(mdt_token *tok, size_t i, const mdt_token *prefix,
+    mdt_token_reason *why)
+{
+	mdt__tok_block *b = &tok->blocks[i];
+	const mdt__tok_block *src = &prefix->blocks[i];
+	mdt__tok_block own = *b; /* raw, raw_len, sig from the envelope */
+	int rc;
+
+	*b = *src;
+	b->raw = own.raw;
+	b->raw_len = own.raw_len;
+	b->sig = own.sig;
+	b->scopes = NULL;
+	copy_pointers(tok, b, src);
+	if (src->scopes != NULL &&
+	    (rc = mdt_scope_set_dup(src->scopes, &b->scopes)) != 0)
+		return mdt__tok_fail(why, rc, (int)i, "out of memory");
+	return check_presence(b, i, tok->nblocks, why);
+}
+
+/* Decodes the blocks (copying those prefix has) and folds. */
+static int
+decode_blocks(mdt_token *tok, const mdt_token *prefix, mdt_token_reason *why)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < tok->nblocks; i++)
+		rc = same_block(tok, i, prefix) ?
+		    copy_block(tok, i, prefix, why) : decode_block(tok, i, why);
+	if (rc == 0 && (tok->proof == NULL) != tok->blocks[tok->nblocks - 1].sealed)
+		rc = mdt__tok_fail(why, -MDT_EDECODE, (int)tok->nblocks - 1,
+		    tok->proof == NULL ? "unsealed token without its secret" :
+		    "sealed token carries a secret");
+	if (rc == 0)
+		fold(tok);
+	return rc;
+}
+
+int
+mdt__tok_decode_owned(uint8_t *mem, size_t mem_len, size_t len,
+    const mdt_token *prefix, mdt_token **out, mdt_token_reason *why)
+{
+	mdt_token *tok = NULL;
+	int rc;
+
+	if (len == 0 || mem_len < 2 * len)
+		rc = mdt__tok_fail(why, -MDT_EINVAL, -1, "no token bytes");
+	else if (len > MDT_TOKEN_BYTES_MAX)
+		rc = mdt__tok_fail(why, -MDT_ETOOBIG, -1,
+		    "token of %zu bytes exceeds %d", len, MDT_TOKEN_BYTES_MAX);
+	else if ((rc = token_wrap(mem, mem_len, len, &tok)) != 0)
+		rc = mdt__tok_fail(why, rc, -1, "out of memory");
+	if (rc != 0) {
+		sodium_memzero(mem, mem_len);
+		mdt__free(mem);
+		return rc;
+	}
+	if ((rc = decode_envelope(tok, why)) != 0 ||
+	    (rc = decode_blocks(tok, prefix, why)) != 0) {
+		mdt_token_free(tok);
+		return rc;
+	}
+	mdt__tok_ok(why);
 	*out = tok;
 	return 0;
 }
@@ -517,31 +640,17 @@ int
 mdt__tok_decode(const uint8_t *buf, size_t len, mdt_token **out,
     mdt_token_reason *why)
 {
-	mdt_token *tok;
-	int rc;
+	uint8_t *mem;
 
 	if (buf == NULL || out == NULL || len == 0)
 		return mdt__tok_fail(why, -MDT_EINVAL, -1, "no token bytes");
 	if (len > MDT_TOKEN_BYTES_MAX)
 		return mdt__tok_fail(why, -MDT_ETOOBIG, -1,
 		    "token of %zu bytes exceeds %d", len, MDT_TOKEN_BYTES_MAX);
-	if ((rc = token_alloc(buf, len, &tok)) != 0)
-		return mdt__tok_fail(why, rc, -1, "out of memory");
-	rc = decode_envelope(tok, why);
-	for (size_t i = 0; rc == 0 && i < tok->nblocks; i++)
-		rc = decode_block(tok, i, why);
-	if (rc == 0 && (tok->proof == NULL) != tok->blocks[tok->nblocks - 1].sealed)
-		rc = mdt__tok_fail(why, -MDT_EDECODE, (int)tok->nblocks - 1,
-		    tok->proof == NULL ? "unsealed token without its secret" :
-		    "sealed token carries a secret");
-	if (rc != 0) {
-		mdt_token_free(tok);
-		return rc;
-	}
-	fold(tok);
-	mdt__tok_ok(why);
-	*out = tok;
-	return 0;
+	if ((mem = mdt__malloc(2 * len)) == NULL)
+		return mdt__tok_fail(why, -MDT_ENOMEM, -1, "out of memory");
+	memcpy(mem, buf, len);
+	return mdt__tok_decode_owned(mem, 2 * len, len, NULL, out, why);
 }
 
 int

@@ -42,6 +42,33 @@ static const struct {
 
 #define FIELD(type, b, off) (*(type const *)(const void *)((const char *)(b) + (off)))
 
+/*
+ * Writes the set's scopes as they stand when they are in canonical order
+ * already (strictly ascending texts, as in every set an intersection
+ * made): 1 when written, 0 when not in order (nothing written).
+ */
+static int
+write_scopes_ordered(mdt__mp_writer *w, const mdt_scope_set *set)
+{
+	char a[MDT_SCOPE_TEXT_MAX + 1], b[MDT_SCOPE_TEXT_MAX + 1];
+	size_t count = mdt_scope_set_count(set);
+
+	for (size_t i = 0; i < count; i++) {
+		char *cur = i % 2 ? b : a, *prev = i % 2 ? a : b;
+
+		if (mdt_scope_set_get(set, i, cur, sizeof(a)) != 0 ||
+		    (i > 0 && strcmp(prev, cur) >= 0))
+			return 0;
+	}
+	mdt__mp_write_array(w, count);
+	for (size_t i = 0; i < count; i++) {
+		if (mdt_scope_set_get(set, i, a, sizeof(a)) != 0)
+			return -MDT_EINVAL;
+		mdt__mp_write_str(w, a, strlen(a));
+	}
+	return 1;
+}
+
 /* The scope list: the set's canonical text, split at spaces. */
 static int
 write_scopes(mdt__mp_writer *w, const mdt_scope_set *set)
@@ -52,6 +79,8 @@ write_scopes(mdt__mp_writer *w, const mdt_scope_set *set)
 
 	if (set == NULL)
 		return -MDT_EINVAL;
+	if ((rc = write_scopes_ordered(w, set)) != 0)
+		return rc < 0 ? rc : 0;
 	if ((rc = mdt_scope_set_format(set, &text)) != 0)
 		return rc;
 	for (p = text; *p != '\0'; p++)

@@ -125,6 +125,17 @@ void mdt__tok_ok(mdt_token_reason *why);
 /* token_decode.c: strict decode of the binary form (unverified). */
 int mdt__tok_decode(const uint8_t *buf, size_t len, mdt_token **out,
     mdt_token_reason *why);
+/*
+ * As mdt__tok_decode, from mem (mem_len bytes, the binary form in its
+ * first len, mem_len >= 2 * len), which is the result's memory on success
+ * and wiped and freed on failure.  prefix (if not NULL) is a decoded
+ * token: a block equal to its block at the same index (bytes and
+ * signature) is copied from it rather than decoded again, which gives the
+ * same result, since decoding depends only on those bytes, the index and
+ * the block count (whose rule is checked again).
+ */
+int mdt__tok_decode_owned(uint8_t *mem, size_t mem_len, size_t len,
+    const mdt_token *prefix, mdt_token **out, mdt_token_reason *why);
 /* 1 when s is a purpose-of-use code (1..32 of A-Z). */
 int mdt__tok_purpose_ok(const char *s);
 /* Byte length of a fixed-length bin field (key id, keys, nonce). */
@@ -169,7 +180,9 @@ typedef struct mdt__tok_build {
 } mdt__tok_build;
 /*
  * Completes block b (next key or sealed), writes and signs it, appends it
- * to bd->prev, decodes the result and applies the attenuation rules.
+ * to bd->prev, decodes the result (taking a verified bd->prev's blocks
+ * over rather than decoding them again) and applies the attenuation rules
+ * to the whole chain.
  * Caller frees *out with mdt_token_free.
  */
 int mdt__tok_assemble(const mdt__tok_build *bd, mdt__tok_block *b,

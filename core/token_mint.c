@@ -1,8 +1,10 @@
 /*
  * Creating tokens: mint (block 0, root key), attenuate (a block signed
- * with the carried secret), seal, and single-action tokens.  Every token
- * made here goes through the same strict decoder and attenuation rules as
- * a token received from elsewhere before it is handed out.
+ * with the carried secret), seal, and single-action tokens.  Every block
+ * made here goes through the same strict decoder, and every token through
+ * the same attenuation rules, as a token received from elsewhere before
+ * it is handed out.  A verified prefix's blocks, decoded already from the
+ * same bytes, are taken over rather than decoded again.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,23 @@ next_key(const mdt__tok_build *bd, mdt_keypair **kp)
 {
 	return bd->next_seed != NULL ? mdt_keypair_from_seed(bd->next_seed, kp) :
 	    mdt_keypair_generate(kp);
+}
+
+/*
+ * Room for the envelope: the previous one, plus the new block with its
+ * array, bin and signature headers (at most 70 bytes), the proof (35), and
+ * a blocks array header that may grow by 2.  Capped at the format's bound,
+ * so that a token too large fails exactly as it would in any writer.
+ */
+#define ENVELOPE_SLACK 256
+
+static size_t
+envelope_cap(const mdt_token *prev, size_t raw_len)
+{
+	size_t n = (prev == NULL ? 0 : prev->enc_len) + raw_len +
+	    ENVELOPE_SLACK;
+
+	return n < MDT_TOKEN_BYTES_MAX ? n : MDT_TOKEN_BYTES_MAX;
 }
 
 /* Signs the written block and writes the whole envelope into env. */
@@ -39,20 +58,21 @@ seal_envelope(const mdt__tok_build *bd, const uint8_t *raw, size_t raw_len,
 	return mdt__tok_write_envelope(env, p, &extra, proof);
 }
 
+/*
+ * Decodes the envelope written at the start of mem (taken over) and
+ * applies the rules.  A verified prefix's blocks are strictly decoded
+ * already: they are copied rather than decoded again, the new block is
+ * decoded, and the rules run over the whole chain as for any token.
+ */
 static int
-finish(const mdt__tok_build *bd, mdt__mp_writer *env, mdt_token **out,
-    mdt_token_reason *why)
+finish(const mdt__tok_build *bd, uint8_t *mem, size_t mem_len, size_t len,
+    mdt_token **out, mdt_token_reason *why)
 {
-	uint8_t *bytes;
-	size_t len;
+	const mdt_token *prefix = bd->prev != NULL && bd->prev->verified ?
+	    bd->prev : NULL;
 	mdt_token *tok;
-	int rc = mdt__mp_writer_take(env, &bytes, &len);
+	int rc = mdt__tok_decode_owned(mem, mem_len, len, prefix, &tok, why);
 
-	if (rc != 0)
-		return mdt__tok_fail(why, rc, -1, "token too large to encode");
-	rc = mdt__tok_decode(bytes, len, &tok, why);
-	sodium_memzero(bytes, len);
-	mdt__free(bytes);
 	if (rc != 0)
 		return rc;
 	if ((rc = mdt__tok_rules(tok, why)) != 0) {
@@ -67,42 +87,72 @@ finish(const mdt__tok_build *bd, mdt__mp_writer *env, mdt_token **out,
 	return 0;
 }
 
+/* Completes b with its next key (or the sealed flag); *seed gets the key's
+ * secret, which the token will carry. */
+static int
+complete_block(const mdt__tok_build *bd, mdt__tok_block *b, mdt_pubkey *npk,
+    uint8_t seed[MDT_KEY_SEED_BYTES], mdt_token_reason *why)
+{
+	mdt_keypair *nk = NULL;
+	int rc;
+
+	if (b->sealed) {
+		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_SEALED);
+		return 0;
+	}
+	if ((rc = next_key(bd, &nk)) != 0)
+		return mdt__tok_fail(why, rc, -1, "no next key");
+	mdt_keypair_public(nk, npk);
+	mdt_keypair_seed(nk, seed);
+	mdt_keypair_free(nk);
+	b->next_key = npk->bytes;
+	b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_NEXT_KEY);
+	return 0;
+}
+
+/* Signs raw and writes the envelope into fresh memory, then finishes. */
+static int
+write_token(const mdt__tok_build *bd, const uint8_t *raw, size_t raw_len,
+    const uint8_t *proof, mdt_token **out, mdt_token_reason *why)
+{
+	size_t cap = envelope_cap(bd->prev, raw_len);
+	uint8_t *mem = mdt__malloc(2 * cap); /* envelope, then arena */
+	mdt__mp_writer env;
+	int rc;
+
+	if (mem == NULL)
+		return mdt__tok_fail(why, -MDT_ENOMEM, -1, "out of memory");
+	mdt__mp_writer_init(&env, mem, cap);
+	if ((rc = seal_envelope(bd, raw, raw_len, proof, &env)) != 0) {
+		sodium_memzero(mem, 2 * cap);
+		mdt__free(mem);
+		return mdt__tok_fail(why, rc, -1, rc == -MDT_ETOOBIG ?
+		    "token exceeds %d bytes" : "cannot sign the block",
+		    MDT_TOKEN_BYTES_MAX);
+	}
+	return finish(bd, mem, 2 * cap, env.len, out, why);
+}
+
 /* Writes block b, signs it, appends it and decodes the result. */
 int
 mdt__tok_assemble(const mdt__tok_build *bd, mdt__tok_block *b, mdt_token **out,
     mdt_token_reason *why)
 {
 	uint8_t raw[MDT_TOKEN_BLOCK_BYTES_MAX], seed[MDT_KEY_SEED_BYTES];
-	mdt_keypair *nk = NULL;
 	mdt_pubkey npk;
-	mdt__mp_writer w, env;
+	mdt__mp_writer w;
 	int rc;
 
-	if (!b->sealed) {
-		if ((rc = next_key(bd, &nk)) != 0)
-			return mdt__tok_fail(why, rc, -1, "no next key");
-		mdt_keypair_public(nk, &npk);
-		mdt_keypair_seed(nk, seed);
-		mdt_keypair_free(nk);
-		b->next_key = npk.bytes;
-		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_NEXT_KEY);
-	} else {
-		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_SEALED);
-	}
+	if ((rc = complete_block(bd, b, &npk, seed, why)) != 0)
+		return rc;
 	mdt__mp_writer_init(&w, raw, sizeof(raw));
-	mdt__mp_writer_init_dyn(&env, MDT_TOKEN_BYTES_MAX);
 	if ((rc = mdt__tok_write_block(&w, b, bd->scopes)) != 0)
 		rc = mdt__tok_fail(why, rc, -1, rc == -MDT_ETOOBIG ?
 		    "block exceeds %d bytes" : "block cannot be encoded",
 		    MDT_TOKEN_BLOCK_BYTES_MAX);
-	else if ((rc = seal_envelope(bd, raw, w.len, b->sealed ? NULL : seed,
-	    &env)) != 0)
-		rc = mdt__tok_fail(why, rc, -1, rc == -MDT_ETOOBIG ?
-		    "token exceeds %d bytes" : "cannot sign the block",
-		    MDT_TOKEN_BYTES_MAX);
 	else
-		rc = finish(bd, &env, out, why);
-	mdt__mp_writer_dispose(&env);
+		rc = write_token(bd, raw, w.len, b->sealed ? NULL : seed, out,
+		    why);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
 }

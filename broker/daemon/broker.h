@@ -29,6 +29,7 @@
 #define BRK_KEY_MAX (BRK_ID_MAX + MDT_WIRE_ID_MAX + 2)
 #define BRK_DETAIL_MAX 256
 #define BRK_ASSERTION_MAX (16u << 10)
+#define BRK_RID_MAX (BRK_KEY_MAX + 16) /* audit request id + suffix */
 #define BRK_SCOPES_TEXT_MAX (MDT_SCOPE_TEXT_MAX * MDT_SCOPE_SET_MAX)
 
 typedef struct brk_broker brk_broker;
@@ -121,6 +122,11 @@ struct brk_ctx {
 	struct brk_ctx *followers;
 	void *park;              /* what it waits on (queue filter) */
 	int answered;
+	/* an answer waiting for its audit record's commit (record.c) */
+	mdt_wire_writer *pending;
+	int pending_verdict;
+	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
+	char pending_rid[BRK_RID_MAX];
 	int resume;              /* re-run after a step-up decision */
 	char resume_stepup[64];  /* the approved step-up to consume */
 };
@@ -162,9 +168,16 @@ struct brk_broker {
 	struct brk_ctx *jobs_head, *jobs_tail;
 	struct brk_worker *workers;
 	size_t nworkers;
+	/* scratch for requests run on nng's callback threads (server.c) */
+#define BRK_POOL 16
+	pthread_mutex_t pool_lock;
+	struct brk_worker pool_mem[BRK_POOL];
+	struct brk_worker *pool[BRK_POOL];
+	size_t npool;
 	pthread_t timer;
 	atomic_int stopping;     /* 1: draining, 2: stopping threads */
 	atomic_int busy;         /* contexts in WORK, PARKED, SEND, FOLLOW */
+	atomic_int recording;    /* answers waiting for their audit commit */
 
 	struct brk_sessions *sessions;
 	struct brk_idem *idem;
@@ -352,6 +365,17 @@ struct brk_record {
 /* Appends durably; -1 (with d filled as a store deny) on failure. */
 int brk_record(struct brk_ctx *c, const struct brk_record *r,
     struct brk_deny *d);
+/*
+ * Audit before answer without holding a thread: queues r's record and
+ * returns; once it is committed the store's writer thread sends reply
+ * (taken) as c's answer, or calls fail(c, store deny) when it could not
+ * be recorded.  0: c now belongs to that callback and must not be
+ * touched.  -1: nothing queued, reply freed, d filled; the caller still
+ * answers c.
+ */
+typedef void (*brk_fail_fn)(struct brk_ctx *c, const struct brk_deny *d);
+int brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
+    mdt_wire_writer *reply, brk_fail_fn fail, struct brk_deny *d);
 
 /* operations */
 void brk_op_open(struct brk_worker *w, struct brk_ctx *c);

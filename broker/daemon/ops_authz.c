@@ -176,26 +176,24 @@ az_policy(struct brk_worker *w, struct brk_ctx *c, const struct brk_held *h,
 	return brk_policy_eval(w, c, &p, dec, d, pjson, sizeof(pjson));
 }
 
-static void
-az_record(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
+static struct brk_record
+az_rec(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     mdt_audit_verdict v, uint32_t flags, const struct brk_deny *deny,
-    const char *policies, const char *suffix, struct brk_deny *sd, int *rc)
+    const char *policies)
 {
-	struct brk_record r = {
+	return (struct brk_record){
 		.op = "authorize", .verdict = v, .flags = flags, .deny = deny,
 		.policies_json = policies, .task = h->task->task_id,
 		.token_id = h->token_id, .clinician = h->task->clinician,
 		.chain_json = h->chain_json, .patient = h->task->patient,
 		.purpose = h->task->purpose, .action = x->action,
-		.resource = x->resource, .suffix = suffix,
+		.resource = x->resource, .suffix = c->resume ? "#final" : NULL,
 	};
-
-	*rc = brk_record(c, &r, sd);
 }
 
-/* A deny or step-up answer with its decision field. */
-static void
-reply_refusal(struct brk_ctx *c, const struct brk_deny *d,
+/* A deny or step-up answer with its decision field; NULL on no memory. */
+static mdt_wire_writer *
+refusal_writer(struct brk_ctx *c, const struct brk_deny *d,
     const char *decision, const char *stepup, int64_t expires)
 {
 	mdt_wire_writer *w = brk_reply_writer(c, 0);
@@ -207,21 +205,52 @@ reply_refusal(struct brk_ctx *c, const struct brk_deny *d,
 		mdt_wire_writer_free(w);
 		w = NULL;
 	}
-	brk_reply(c, w);
+	return w;
+}
+
+static void
+reply_refusal(struct brk_ctx *c, const struct brk_deny *d,
+    const char *decision, const char *stepup, int64_t expires)
+{
+	brk_reply(c, refusal_writer(c, d, decision, stepup, expires));
+}
+
+/* The answer when a decision could not be recorded: a store deny. */
+static void
+refusal_fail(struct brk_ctx *c, const struct brk_deny *d)
+{
+	reply_refusal(c, d, "deny", NULL, 0);
+}
+
+/* Records the decision, then sends w (taken) once it is durable. */
+static void
+az_answer(struct brk_ctx *c, const struct brk_record *r, mdt_wire_writer *w)
+{
+	struct brk_deny sd;
+
+	if (w == NULL) {
+		/* not even the refusal could be built: let the client
+		 * resend rather than answer without a record */
+		brk_reply(c, NULL);
+		return;
+	}
+	if (brk_record_then_reply(c, r, w, refusal_fail, &sd) != 0)
+		reply_refusal(c, &sd, "deny", NULL, 0);
 }
 
 static void
 az_deny(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     const struct brk_deny *d)
 {
-	struct brk_deny sd;
-	int rc = 0;
+	struct brk_record r;
 
-	if (d->status != -MDT_EPROTO && h->task != NULL)
-		az_record(c, h, x, d->status == -MDT_EPOLICY ? MDT_AUDIT_ERROR :
-		    MDT_AUDIT_DENY, 0, d, d->policies, c->resume ? "#final" :
-		    NULL, &sd, &rc);
-	reply_refusal(c, rc == 0 ? d : &sd, "deny", NULL, 0);
+	if (d->status == -MDT_EPROTO || h->task == NULL) {
+		reply_refusal(c, d, "deny", NULL, 0);
+		return;
+	}
+	r = az_rec(c, h, x, d->status == -MDT_EPOLICY ? MDT_AUDIT_ERROR :
+	    MDT_AUDIT_DENY, 0, d, d->policies);
+	az_answer(c, &r, refusal_writer(c, d, "deny", NULL, 0));
 }
 
 static uint32_t
@@ -252,6 +281,33 @@ put_policies(mdt_wire_writer *w, const char *list)
 	return rc != 0 ? rc : mdt_wire_end(w);
 }
 
+/* The allow answer: the single-action token and what decided it. */
+static mdt_wire_writer *
+allow_writer(struct brk_ctx *c, const mdt_token *st, const char *plist,
+    uint32_t flags)
+{
+	mdt_wire_writer *w = brk_reply_writer(c, 1);
+	const uint8_t *tb;
+	size_t tl;
+
+	tb = mdt_token_bytes(st, &tl);
+	if (w != NULL && (mdt_wire_put_cstr(w, "decision", "allow") ||
+	    mdt_wire_put_bin(w, "token", tb, tl) ||
+	    mdt_wire_put_int(w, "expires", mdt_token_expires_at(st)) ||
+	    put_policies(w, plist) ||
+	    mdt_wire_begin_array(w, "flags", (flags & MDT_AUDIT_FLAG_REVIEW ?
+	    1u : 0u) + (flags & MDT_AUDIT_FLAG_APPROVED ? 1u : 0u)) ||
+	    ((flags & MDT_AUDIT_FLAG_REVIEW) &&
+	    mdt_wire_put_cstr(w, NULL, "break_glass")) ||
+	    ((flags & MDT_AUDIT_FLAG_APPROVED) &&
+	    mdt_wire_put_cstr(w, NULL, "approved")) ||
+	    mdt_wire_end(w))) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	return w;
+}
+
 static void
 az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     const struct brk_deny *d)
@@ -264,10 +320,9 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	mdt_token *st = NULL;
 	mdt_token_reason why;
 	struct brk_deny sd;
+	struct brk_record r;
 	uint32_t flags = az_flags(h, x);
 	mdt_wire_writer *w;
-	const uint8_t *tb;
-	size_t tl;
 	int rc = mdt_token_single_action(h->tok, &sp, &st, &why);
 
 	if (rc != 0) {
@@ -276,31 +331,15 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		az_deny(c, h, x, &sd);
 		return;
 	}
-	az_record(c, h, x, MDT_AUDIT_ALLOW, flags, NULL, d->policies,
-	    c->resume ? "#final" : NULL, &sd, &rc);
-	if (rc != 0) {
-		mdt_token_free(st);
-		reply_refusal(c, &sd, "deny", NULL, 0);
+	w = allow_writer(c, st, d->plist, flags);
+	mdt_token_free(st);
+	if (w == NULL) {
+		brk_deny_set(&sd, -MDT_ENOMEM, "internal", "out of memory");
+		az_deny(c, h, x, &sd);
 		return;
 	}
-	tb = mdt_token_bytes(st, &tl);
-	w = brk_reply_writer(c, 1);
-	if (w != NULL && (mdt_wire_put_cstr(w, "decision", "allow") ||
-	    mdt_wire_put_bin(w, "token", tb, tl) ||
-	    mdt_wire_put_int(w, "expires", mdt_token_expires_at(st)) ||
-	    put_policies(w, d->plist) ||
-	    mdt_wire_begin_array(w, "flags", (flags & MDT_AUDIT_FLAG_REVIEW ?
-	    1u : 0u) + (flags & MDT_AUDIT_FLAG_APPROVED ? 1u : 0u)) ||
-	    ((flags & MDT_AUDIT_FLAG_REVIEW) &&
-	    mdt_wire_put_cstr(w, NULL, "break_glass")) ||
-	    ((flags & MDT_AUDIT_FLAG_APPROVED) &&
-	    mdt_wire_put_cstr(w, NULL, "approved")) ||
-	    mdt_wire_end(w))) {
-		mdt_wire_writer_free(w);
-		w = NULL;
-	}
-	mdt_token_free(st);
-	brk_reply(c, w);
+	r = az_rec(c, h, x, MDT_AUDIT_ALLOW, flags, NULL, d->policies);
+	az_answer(c, &r, w);
 }
 
 /* ------------------------------------------------------------- step-up */
@@ -334,6 +373,7 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 {
 	struct brk_stepup_info in = { 0 };
 	mdt_audit_approval ap = { 0 };
+	struct brk_record r;
 	struct brk_deny sd;
 	int64_t now = brk_now_ms();
 	int64_t wait = x->wait > 0 ? x->wait : 0;
@@ -365,9 +405,9 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		az_deny(c, h, x, &sd);
 		return;
 	}
-	az_record(c, h, x, MDT_AUDIT_STEP_UP, 0, d, d->policies, NULL, &sd,
-	    &rc);
-	if (rc != 0) {
+	r = az_rec(c, h, x, MDT_AUDIT_STEP_UP, 0, d, d->policies);
+	r.suffix = NULL;
+	if (brk_record(c, &r, &sd) != 0) {
 		reply_refusal(c, &sd, "deny", NULL, 0);
 		return;
 	}

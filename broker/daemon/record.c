@@ -26,12 +26,12 @@ reasons_json(const struct brk_record *r, char *out, size_t len)
 	    "\"detail\":\"%s\"}", r->deny->reason, code ? code : "?", detail);
 }
 
-int
-brk_record(struct brk_ctx *c, const struct brk_record *r,
-    struct brk_deny *d)
+/* The decision record of r for c; rid and reasons are its buffers. */
+static void
+decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
+    char *reasons, size_t rlen, mdt_audit_decision *rec)
 {
-	char rid[BRK_KEY_MAX + 16], reasons[BRK_DETAIL_MAX * 3];
-	mdt_audit_decision rec = {
+	*rec = (mdt_audit_decision){
 		.request_id = rid,
 		.operation = r->op,
 		.verdict = r->verdict,
@@ -51,26 +51,99 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 		.action = r->action,
 		.resource = r->resource,
 	};
-	mdt_audit_decision *old = NULL;
-	int rc;
+	reasons_json(r, reasons, rlen);
+}
 
-	snprintf(rid, sizeof(rid), "%s%s", c->audit_id,
-	    r->suffix ? r->suffix : "");
-	reasons_json(r, reasons, sizeof(reasons));
-	rc = mdt_store_append_decision(c->b->store, &rec, NULL);
-	if (rc == -MDT_EEXIST &&
-	    mdt_store_find_decision(c->b->store, rid, &old) == 0) {
-		/* resent after a restart: the earlier decision stands, and
-		 * only the same verdict may be answered again */
-		rc = old->verdict == r->verdict ? 0 : -MDT_EEXIST;
+/* An append refused with EEXIST: a resend after a restart, whose earlier
+ * decision stands, so only the same verdict may be answered again. */
+static int
+earlier(brk_broker *b, const char *rid, mdt_audit_verdict v)
+{
+	mdt_audit_decision *old = NULL;
+	int rc = -MDT_EEXIST;
+
+	if (mdt_store_find_decision(b->store, rid, &old) == 0) {
+		rc = old->verdict == v ? 0 : -MDT_EEXIST;
 		mdt_free(old);
 	}
-	if (rc == 0)
-		return 0;
-	BLOG(c->b, BRK_ERROR, "audit.failed", "request=%s op=%s error=%s",
-	    rid, r->op, mdt_strerror(rc));
+	return rc;
+}
+
+static int
+failed(brk_broker *b, const char *rid, const char *op, int rc,
+    struct brk_deny *d)
+{
+	BLOG(b, BRK_ERROR, "audit.failed", "request=%s op=%s error=%s",
+	    rid, op, mdt_strerror(rc));
 	brk_deny_set(d, rc == -MDT_EEXIST ? -MDT_EEXIST : -MDT_ESTORE,
 	    rc == -MDT_EEXIST ? "id.reused" : "store",
 	    "the decision could not be recorded durably: %s", mdt_strerror(rc));
 	return -1;
+}
+
+int
+brk_record(struct brk_ctx *c, const struct brk_record *r,
+    struct brk_deny *d)
+{
+	char rid[BRK_RID_MAX], reasons[BRK_DETAIL_MAX * 3];
+	mdt_audit_decision rec;
+	int rc;
+
+	snprintf(rid, sizeof(rid), "%s%s", c->audit_id,
+	    r->suffix ? r->suffix : "");
+	decision_of(c, r, rid, reasons, sizeof(reasons), &rec);
+	rc = mdt_store_append_decision(c->b->store, &rec, NULL);
+	if (rc == -MDT_EEXIST)
+		rc = earlier(c->b, rid, r->verdict);
+	return rc == 0 ? 0 : failed(c->b, rid, r->op, rc, d);
+}
+
+/* Runs on the store's writer thread once the record is committed. */
+static void
+record_done(void *arg, int rc, uint64_t seq)
+{
+	struct brk_ctx *c = arg;
+	mdt_wire_writer *w = c->pending;
+	struct brk_deny d = { 0 };
+
+	brk_broker *b = c->b;
+
+	(void)seq;
+	c->pending = NULL;
+	if (rc == -MDT_EEXIST)
+		rc = earlier(b, c->pending_rid, c->pending_verdict);
+	if (rc == 0) {
+		brk_reply(c, w);
+	} else {
+		mdt_wire_writer_free(w);
+		(void)failed(b, c->pending_rid, "authorize", rc, &d);
+		c->pending_fail(c, &d);
+	}
+	atomic_fetch_sub(&b->recording, 1);
+}
+
+int
+brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
+    mdt_wire_writer *reply, brk_fail_fn fail, struct brk_deny *d)
+{
+	char reasons[BRK_DETAIL_MAX * 3];
+	mdt_audit_decision rec;
+	int rc;
+
+	snprintf(c->pending_rid, sizeof(c->pending_rid), "%s%s", c->audit_id,
+	    r->suffix ? r->suffix : "");
+	decision_of(c, r, c->pending_rid, reasons, sizeof(reasons), &rec);
+	c->pending = reply;
+	c->pending_verdict = r->verdict;
+	c->pending_fail = fail;
+	atomic_fetch_add(&c->b->recording, 1);
+	/* from here on the writer thread may answer c at any moment */
+	rc = mdt_store_append_decision_async(c->b->store, &rec, record_done,
+	    c);
+	if (rc == 0)
+		return 0;
+	atomic_fetch_sub(&c->b->recording, 1);
+	c->pending = NULL;
+	mdt_wire_writer_free(reply);
+	return failed(c->b, c->pending_rid, r->op, rc, d);
 }

@@ -9,8 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "alloc_int.h"
 #include "store_int.h"
 
 _Static_assert(sizeof(mdt_audit_verdict) == sizeof(int), "enum as int");
@@ -208,27 +207,6 @@ utf8_ok(const unsigned char *p, size_t n)
 	return 1;
 }
 
-/* 1: any JSON value; 2: an array whose elements are all strings. */
-static int
-json_ok(const char *text, int want)
-{
-	json_error_t je;
-	json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-	    &je);
-	int ok = j != NULL;
-
-	if (ok && want == 2) {
-		size_t i;
-		json_t *e;
-		ok = json_is_array(j);
-		json_array_foreach(j, i, e)
-			if (!json_is_string(e))
-				ok = 0;
-	}
-	json_decref(j);
-	return ok;
-}
-
 int
 mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
     size_t errlen)
@@ -250,7 +228,7 @@ mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
 			    c->name);
 			return -MDT_EPARSE;
 		}
-		if (c->json != 0 && !json_ok(v.p, c->json)) {
+		if (c->json != 0 && !mdt__json_ok(v.p, c->json)) {
 			snprintf(err, errlen, "%s.%s: not %s", d->name,
 			    c->name, c->json == 2 ? "a JSON array of strings" :
 			    "valid JSON");
@@ -258,4 +236,40 @@ mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
 		}
 	}
 	return 0;
+}
+
+void *
+mdt__kind_dup(const mdt__kind_desc *d, const void *rec, size_t extra)
+{
+	size_t bytes = 0, o;
+	unsigned char *base;
+	char *text;
+
+	for (size_t i = 0; i < d->ncols; i++) {
+		const char *s;
+		if (d->cols[i].type != 'T')
+			continue;
+		memcpy(&s, (const unsigned char *)rec + d->cols[i].off,
+		    sizeof(s));
+		if (s != NULL)
+			bytes += strlen(s) + 1;
+	}
+	if ((base = mdt__malloc(extra + d->struct_size + bytes)) == NULL)
+		return NULL;
+	memcpy(base + extra, rec, d->struct_size);
+	text = (char *)base + extra + d->struct_size;
+	for (size_t i = 0, n; i < d->ncols; i++) {
+		const char *s;
+		if (d->cols[i].type != 'T')
+			continue;
+		o = extra + d->cols[i].off;
+		memcpy(&s, base + o, sizeof(s));
+		if (s == NULL)
+			continue;
+		n = strlen(s) + 1;
+		memcpy(text, s, n);
+		memcpy(base + o, &text, sizeof(text));
+		text += n;
+	}
+	return base;
 }

@@ -108,10 +108,22 @@ int
 mdt_store_get_task(mdt_store *store, const char *task_id,
     mdt_audit_task **out)
 {
-	if (task_id == NULL)
+	uint64_t gen = 0;
+	int rc;
+
+	if (store == NULL || task_id == NULL || out == NULL)
 		return -MDT_EINVAL;
-	return one_row(store, MDT__R_GET_TASK, task_id, 0,
-	    mdt__unpack_task, (void **)out);
+	if (store->tcache != NULL) {
+		rc = mdt__tcache_get(store->tcache, task_id, out);
+		if (rc != -MDT_ENOTFOUND)
+			return rc;
+		gen = mdt__tcache_gen(store->tcache);
+	}
+	rc = one_row(store, MDT__R_GET_TASK, task_id, 0, mdt__unpack_task,
+	    (void **)out);
+	if (rc == 0 && store->tcache != NULL)
+		mdt__tcache_put(store->tcache, gen, *out);
+	return rc;
 }
 
 static int
@@ -255,6 +267,41 @@ chain_hop(mdt_store *s, mdt__reader *r, const char *id, int *exists,
 
 /* Walks from task_id up to its root (at most MDT__STORE_TREE_DEPTH_MAX
  * hops) and reports the nearest ended task on the way. */
+/* The same walk over cached task rows (a writable handle). */
+static int
+chain_revoked_cached(mdt_store *s, const char *task_id, int *revoked,
+    char *revoked_by, size_t len)
+{
+	mdt_audit_task *t = NULL, *prev = NULL;
+	const char *id = task_id;
+	int rc = 0, found = 0;
+
+	for (int n = 0; n <= MDT__STORE_TREE_DEPTH_MAX; n++) {
+		rc = mdt_store_get_task(s, id, &t);
+		if (rc == -MDT_ENOTFOUND && n > 0)
+			rc = 0; /* a missing ancestor ends the walk */
+		if (rc != 0 || t == NULL)
+			break;
+		if (t->state != MDT_TASK_OPEN) {
+			found = 1;
+			if (revoked_by != NULL && len > 0)
+				snprintf(revoked_by, len, "%s", id);
+			break;
+		}
+		if (t->parent_id == NULL)
+			break;
+		mdt__free(prev);
+		prev = t;
+		id = t->parent_id;
+		t = NULL;
+	}
+	mdt__free(prev);
+	mdt__free(t);
+	if (rc == 0)
+		*revoked = found;
+	return rc;
+}
+
 int
 mdt_store_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
     char *revoked_by, size_t len)
@@ -265,6 +312,9 @@ mdt_store_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
 
 	if (store == NULL || task_id == NULL || revoked == NULL)
 		return -MDT_EINVAL;
+	if (store->tcache != NULL)
+		return chain_revoked_cached(store, task_id, revoked, revoked_by,
+		    len);
 	r = mdt__reader_acquire(store);
 	for (int n = 0; rc == 0; n++) {
 		rc = chain_hop(store, r, id != NULL ? id : task_id, &exists,

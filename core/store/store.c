@@ -106,6 +106,7 @@ destroy(mdt_store *s)
 {
 	mdt__writer_stop(s);
 	mdt__readers_close(s);
+	mdt__tcache_free(s->tcache);
 	pthread_cond_destroy(&s->qwork);
 	pthread_mutex_destroy(&s->qmu);
 	pthread_mutex_destroy(&s->errmu);
@@ -144,7 +145,8 @@ mdt_store_open(const char *path, const mdt_store_opts *opts,
 		rc = -MDT_ENOMEM;
 		goto fail;
 	}
-	if (!s->read_only && (rc = mdt__writer_start(s, err, errlen)) != 0)
+	if (!s->read_only && ((rc = mdt__tcache_new(&s->tcache)) != 0 ||
+	    (rc = mdt__writer_start(s, err, errlen)) != 0))
 		goto fail;
 	if ((rc = mdt__readers_open(s, err, errlen)) != 0)
 		goto fail;

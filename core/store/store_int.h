@@ -81,6 +81,18 @@ void mdt__kind_vals(const mdt__kind_desc *d, const void *rec, mdt__val *vals);
 /* Checks text bounds and JSON columns; err names the field. */
 int mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
     size_t errlen);
+/* One allocation of `extra` bytes (a multiple of the maximum alignment),
+ * then a copy of the kind's struct rec whose text columns point into the
+ * same allocation.  The struct starts at extra.  NULL on no memory;
+ * caller frees with mdt__free. */
+void *mdt__kind_dup(const mdt__kind_desc *d, const void *rec, size_t extra);
+
+/* ---- jsoncheck.c ---------------------------------------------- */
+/* 1 when text is JSON (want 1) or a JSON array of strings (want 2),
+ * duplicate object keys refused; text is known to be UTF-8. */
+int mdt__json_ok(const char *text, int want);
+/* The same through jansson alone: the rule mdt__json_ok must agree with. */
+int mdt__json_ok_jansson(const char *text, int want);
 
 /* ---- json.c ---------------------------------------------------- */
 /* {"seq": seq, "kind": name, column: value, ...}; NULL on no memory. */
@@ -130,6 +142,10 @@ typedef struct mdt__op {
 	void *result;          /* MDT__OP_END_TASK: mdt_audit_revocation * */
 	int done;
 	pthread_cond_t cv;     /* signalled (under qmu) when done */
+	/* Asynchronous ops (done_fn set) live on the heap, are freed by the
+	 * writer after done_fn has run, and have no cv. */
+	mdt_store_done_fn done_fn;
+	void *done_arg;
 	struct mdt__op *next;
 } mdt__op;
 
@@ -186,6 +202,8 @@ struct mdt_store {
 	mdt__op *qhead, *qtail;
 	int closing;
 
+	struct mdt__tcache *tcache; /* NULL on read-only handles */
+
 	mdt__reader readers[MDT__STORE_READERS_MAX];
 	uint32_t nreaders;
 	unsigned rr;           /* round-robin start, under qmu-free atomics */
@@ -203,6 +221,9 @@ void mdt__store_seterr(mdt_store *s, const char *fmt, ...)
 
 int mdt__writer_start(mdt_store *s, char *err, size_t errlen);
 void mdt__writer_stop(mdt_store *s);
+/* Queues a heap op with done_fn set and returns; the writer reports and
+ * frees it.  -MDT_ECLOSED when closing (op not taken). */
+int mdt__writer_enqueue(mdt_store *s, mdt__op *op);
 /* Queues op and waits until its batch is finished; returns op->rc. */
 int mdt__writer_submit(mdt_store *s, mdt__op *op);
 /* Test hook: runs sql on the writer connection inside the next batch. */
@@ -245,6 +266,27 @@ typedef struct mdt__visit {
 int mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v);
 /* Fills the derived state of a task from columns at first..first+2. */
 void mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_audit_task *t);
+
+/* ---- tcache.c: the task rows the request path reads -------------- */
+/*
+ * Task rows change in one way only, when an end-task op of this handle's
+ * writer commits, so a writable handle keeps recent rows in memory and
+ * the writer drops the ended ones after each commit.  A row read from
+ * SQLite while an end was committing is not cached (generation check).
+ */
+typedef struct mdt__tcache mdt__tcache;
+int mdt__tcache_new(mdt__tcache **out);
+void mdt__tcache_free(mdt__tcache *c);
+/* A copy of the cached row (caller frees with mdt__free): 0, or
+ * -MDT_ENOTFOUND when not cached, -MDT_ENOMEM. */
+int mdt__tcache_get(mdt__tcache *c, const char *task_id,
+    mdt_audit_task **out);
+/* The generation to pass to put, read before reading the row. */
+uint64_t mdt__tcache_gen(mdt__tcache *c);
+/* Caches a copy of t unless an end committed since gen. */
+void mdt__tcache_put(mdt__tcache *c, uint64_t gen, const mdt_audit_task *t);
+/* Drops the rows of the ended tasks ids[0..n). */
+void mdt__tcache_ended(mdt__tcache *c, const char *const *ids, size_t n);
 
 /* ---- merge.c: all chained records in seq order ------------------ */
 typedef struct mdt__merge mdt__merge;

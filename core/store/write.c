@@ -4,6 +4,7 @@
  * defaults, then hands one operation to the writer and waits for the
  * commit of its batch.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "alloc_int.h"
@@ -56,6 +57,25 @@ submit(mdt_store *s, int type, const void *rec, uint32_t max_children,
 	return rc;
 }
 
+/* Defaults and checks of a decision about to be appended, into *r. */
+static int
+decision_ready(mdt_store *s, const mdt_audit_decision *rec,
+    mdt_audit_decision *r)
+{
+	int rc;
+
+	if ((rc = writable(s, rec)) != 0)
+		return rc;
+	*r = *rec;
+	if (r->time_ms == 0)
+		r->time_ms = mdt_store_now_ms();
+	if (r->operation == NULL)
+		return invalid(s, "decision.operation is required");
+	if (r->verdict < MDT_AUDIT_ALLOW || r->verdict > MDT_AUDIT_ERROR)
+		return invalid(s, "decision.verdict out of range");
+	return check_kind(s, MDT__KIND_DECISION, r);
+}
+
 int
 mdt_store_append_decision(mdt_store *store, const mdt_audit_decision *rec,
     uint64_t *seq_out)
@@ -63,18 +83,39 @@ mdt_store_append_decision(mdt_store *store, const mdt_audit_decision *rec,
 	mdt_audit_decision r;
 	int rc;
 
-	if ((rc = writable(store, rec)) != 0)
-		return rc;
-	r = *rec;
-	if (r.time_ms == 0)
-		r.time_ms = mdt_store_now_ms();
-	if (r.operation == NULL)
-		return invalid(store, "decision.operation is required");
-	if (r.verdict < MDT_AUDIT_ALLOW || r.verdict > MDT_AUDIT_ERROR)
-		return invalid(store, "decision.verdict out of range");
-	if ((rc = check_kind(store, MDT__KIND_DECISION, &r)) != 0)
+	if ((rc = decision_ready(store, rec, &r)) != 0)
 		return rc;
 	return submit(store, MDT__OP_DECISION, &r, 0, seq_out, NULL);
+}
+
+/* The op and its record share one allocation; the record follows the op
+ * at an offset that keeps it aligned. */
+#define OP_SPACE ((sizeof(mdt__op) + _Alignof(max_align_t) - 1) / \
+	_Alignof(max_align_t) * _Alignof(max_align_t))
+
+int
+mdt_store_append_decision_async(mdt_store *store,
+    const mdt_audit_decision *rec, mdt_store_done_fn done, void *arg)
+{
+	mdt_audit_decision r;
+	mdt__op *op;
+	int rc;
+
+	if (done == NULL)
+		return -MDT_EINVAL;
+	if ((rc = decision_ready(store, rec, &r)) != 0)
+		return rc;
+	op = mdt__kind_dup(mdt__kind_get(MDT__KIND_DECISION), &r, OP_SPACE);
+	if (op == NULL)
+		return -MDT_ENOMEM;
+	memset(op, 0, sizeof(*op));
+	op->type = MDT__OP_DECISION;
+	op->rec = (unsigned char *)op + OP_SPACE;
+	op->done_fn = done;
+	op->done_arg = arg;
+	if ((rc = mdt__writer_enqueue(store, op)) != 0)
+		mdt__free(op);
+	return rc;
 }
 
 static int

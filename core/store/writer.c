@@ -186,6 +186,19 @@ checkpoint_due(mdt_store *s, uint64_t deadline)
 	    (deadline != 0 && mono_ms() >= deadline);
 }
 
+/* After a commit: the task rows that ended are no longer what the cache
+ * holds. */
+static void
+forget_ended(mdt_store *s, mdt__op *batch, mdt__op *end)
+{
+	for (mdt__op *op = batch; op != end; op = op->next) {
+		const mdt_audit_revocation *rv = op->result;
+		if (op->type == MDT__OP_END_TASK && op->rc == 0 && rv != NULL &&
+		    s->tcache != NULL)
+			mdt__tcache_ended(s->tcache, rv->task_ids, rv->count);
+	}
+}
+
 /* Commits ops [batch, end) as one transaction; sets every op's rc. */
 static void
 run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
@@ -206,8 +219,10 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 		rc = mdt__rec_checkpoint(s, mdt_store_now_ms());
 	if (rc == 0)
 		rc = wexec(s, MDT__W_COMMIT, "commit");
-	if (rc == 0)
+	if (rc == 0) {
+		forget_ended(s, batch, end);
 		return;
+	}
 	if (!txn_gone(s))
 		(void)wexec(s, MDT__W_ROLLBACK, "rollback");
 	w->head_seq = seq0;
@@ -269,6 +284,45 @@ idle_checkpoint(mdt_store *s)
 		run_batch(s, &op, NULL, 0);
 }
 
+/* Reports the batch's outcome: runs the asynchronous ops' callbacks,
+ * then wakes the waiting callers, so a caller's write that follows an
+ * asynchronous one returns only after that one was reported. */
+static void
+finish_batch(mdt_store *s, mdt__op *batch, mdt__op *end)
+{
+	mdt__op *async = NULL, *sync = NULL, *next;
+	mdt__op **at = &async, **st = &sync;
+
+	/* Every op of the batch is the writer's until it is reported; the
+	 * callbacks run in commit order. */
+	for (mdt__op *op = batch; op != end; op = next) {
+		next = op->next;
+		op->next = NULL;
+		if (op->done_fn != NULL) {
+			*at = op;
+			at = &op->next;
+		} else {
+			*st = op;
+			st = &op->next;
+		}
+	}
+	for (mdt__op *op = async; op != NULL; op = next) {
+		next = op->next;
+		op->done_fn(op->done_arg, op->rc, op->rc == 0 ? op->seq : 0);
+		mdt__free(op->result);
+		mdt__free(op);
+	}
+	pthread_mutex_lock(&s->qmu);
+	/* A waited-for op lives on its caller's stack: it is not touched
+	 * once qmu is released. */
+	for (mdt__op *op = sync; op != NULL; op = next) {
+		next = op->next;
+		op->done = 1;
+		pthread_cond_signal(&op->cv);
+	}
+	pthread_mutex_unlock(&s->qmu);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -277,7 +331,7 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&s->qmu);
 	for (;;) {
-		mdt__op *batch, *end = NULL, *next;
+		mdt__op *batch, *end = NULL;
 		int fired = 0;
 		while (s->qhead == NULL && !s->closing && !fired)
 			fired = wait_work(s, deadline);
@@ -293,18 +347,41 @@ writer_main(void *arg)
 			deadline = 0;
 		else if (deadline == 0)
 			deadline = mono_ms() + s->checkpoint_ms;
+		finish_batch(s, batch, end);
 		pthread_mutex_lock(&s->qmu);
-		/* Wake only this batch's callers; an op lives on its caller's
-		 * stack, so it is not touched once qmu is released. */
-		for (mdt__op *op = batch; op != end; op = next) {
-			next = op->next;
-			op->done = 1;
-			pthread_cond_signal(&op->cv);
-		}
 	}
 	pthread_mutex_unlock(&s->qmu);
 	idle_checkpoint(s);
 	return NULL;
+}
+
+/* Links op at the queue's tail (caller holds qmu). */
+static int
+link_op(mdt_store *s, mdt__op *op)
+{
+	if (s->closing || !s->w.running)
+		return -MDT_ECLOSED;
+	op->next = NULL;
+	if (s->qtail != NULL)
+		s->qtail->next = op;
+	else
+		s->qhead = op;
+	s->qtail = op;
+	pthread_cond_signal(&s->qwork);
+	return 0;
+}
+
+int
+mdt__writer_enqueue(mdt_store *s, mdt__op *op)
+{
+	int rc;
+
+	op->rc = 0;
+	op->result = NULL;
+	pthread_mutex_lock(&s->qmu);
+	rc = link_op(s, op);
+	pthread_mutex_unlock(&s->qmu);
+	return rc;
 }
 
 int
@@ -317,17 +394,11 @@ mdt__writer_submit(mdt_store *s, mdt__op *op)
 	if (pthread_cond_init(&op->cv, NULL) != 0)
 		return -MDT_ENOMEM;
 	pthread_mutex_lock(&s->qmu);
-	if (s->closing || !s->w.running) {
+	if (link_op(s, op) != 0) {
 		pthread_mutex_unlock(&s->qmu);
 		pthread_cond_destroy(&op->cv);
 		return -MDT_ECLOSED;
 	}
-	if (s->qtail != NULL)
-		s->qtail->next = op;
-	else
-		s->qhead = op;
-	s->qtail = op;
-	pthread_cond_signal(&s->qwork);
 	while (!op->done)
 		pthread_cond_wait(&op->cv, &s->qmu);
 	pthread_mutex_unlock(&s->qmu);

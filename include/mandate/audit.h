@@ -182,6 +182,27 @@ MDT_API MDT_WUR int mdt_store_append_decision(mdt_store *store,
     const mdt_audit_decision *rec, uint64_t *seq_out);
 
 /*
+ * Called once per asynchronous append, from the store's writer thread,
+ * after the transaction holding the record has committed (rc 0, seq its
+ * sequence number) or failed (rc as for mdt_store_append_decision, seq
+ * 0).  It runs outside the store's locks but on the writer's time: it
+ * must be short and must not wait for another write of the same store.
+ */
+typedef void (*mdt_store_done_fn)(void *arg, int rc, uint64_t seq);
+
+/*
+ * mdt_store_append_decision without waiting: checks and copies rec (its
+ * strings need not outlive the call), queues it for the next group
+ * commit and returns 0; done(arg, ...) then reports the outcome exactly
+ * once.  A server answers from done, so a thread is not held per
+ * decision while the batch's fsync runs.  On a non-zero return (bad
+ * input as for the synchronous call, MDT_ENOMEM, MDT_ECLOSED) nothing is
+ * queued and done is never called.
+ */
+MDT_API MDT_WUR int mdt_store_append_decision_async(mdt_store *store,
+    const mdt_audit_decision *rec, mdt_store_done_fn done, void *arg);
+
+/*
  * Idempotency: the decision recorded for request_id.  *out (caller frees
  * with mdt_free; one allocation) or MDT_ENOTFOUND.
  */

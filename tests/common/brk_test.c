@@ -190,6 +190,22 @@ child(struct bt_broker *b, const char *const *args)
 	for (size_t i = 0; args != NULL && args[i] != NULL && n < 62; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
+	/* MDT_BROKER_WRAP="valgrind --tool=callgrind" and the like run the
+	 * broker under a profiler: words split on spaces, found on PATH */
+	if (getenv("MDT_BROKER_WRAP") != NULL) {
+		static char wrap[512];
+		const char *wv[80];
+		size_t k = 0;
+		char *save = NULL;
+		snprintf(wrap, sizeof(wrap), "%s", getenv("MDT_BROKER_WRAP"));
+		for (char *t = strtok_r(wrap, " ", &save); t != NULL && k < 16;
+		    t = strtok_r(NULL, " ", &save))
+			wv[k++] = t;
+		for (size_t i = 0; i <= n; i++)
+			wv[k + i] = argv[i];
+		execvp(wv[0], (char *const *)(uintptr_t)wv);
+		_exit(127);
+	}
 	execv(bin, (char *const *)(uintptr_t)argv);
 	_exit(127);
 }

@@ -79,15 +79,15 @@ START_TEST(bounds_and_types)
 	char err[256];
 
 	brk_config_defaults(&cfg);
-	ck_assert_int_eq(cfg.workers, 32);
+	ck_assert_int_eq(cfg.workers, 8);
 	ck_assert_int_eq(brk_config_set(&cfg, "workers", "0", err,
 	    sizeof(err)), -MDT_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "workers"));
 	ck_assert_int_eq(brk_config_set(&cfg, "workers", "12x", err,
 	    sizeof(err)), -MDT_ECONFIG);
-	ck_assert_int_eq(brk_config_set(&cfg, "workers", "8", err,
+	ck_assert_int_eq(brk_config_set(&cfg, "workers", "12", err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(cfg.workers, 8);
+	ck_assert_int_eq(cfg.workers, 12);
 	ck_assert_int_eq(brk_config_set(&cfg, "nope", "1", err, sizeof(err)),
 	    -MDT_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "unknown setting 'nope'"));
@@ -116,7 +116,7 @@ START_TEST(file_errors_name_the_line)
 	/* a reload applies only reloadable settings */
 	ck_assert_int_eq(brk_config_load_file(&cfg, path, 1, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(cfg.workers, 32);
+	ck_assert_int_eq(cfg.workers, 8);
 	ck_assert_int_eq(cfg.max_fanout, 3);
 	unlink(path);
 }

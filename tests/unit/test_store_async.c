@@ -1,0 +1,318 @@
+/* Audit store: asynchronous appends (each reported once, after its
+ * commit, in order with waited-for writes, all reported before close),
+ * the task-row cache (ended and revoked tasks seen at once, never a stale
+ * row after an end returns) and the allocation-free JSON check, which
+ * must agree with jansson on every input. */
+#include <pthread.h>
+#include <time.h>
+
+#include <mandate/mandate.h>
+
+#include "store/store_int.h"
+#include "store_fixture.h"
+#include "testutil.h"
+
+static fx F;
+
+struct done_log {
+	pthread_mutex_t mu;
+	size_t calls, ok, eexist;
+	uint64_t max_seq;
+	int bad_arg;
+};
+
+struct done_arg {
+	struct done_log *log;
+	int calls;
+	char req[32];
+};
+
+static void
+on_done(void *arg, int rc, uint64_t seq)
+{
+	struct done_arg *a = arg;
+	struct done_log *l = a->log;
+
+	pthread_mutex_lock(&l->mu);
+	a->calls++;
+	l->calls++;
+	if (rc == 0 && seq > 0)
+		l->ok++;
+	else if (rc == -MDT_EEXIST && seq == 0)
+		l->eexist++;
+	else
+		l->bad_arg++;
+	if (seq > l->max_seq)
+		l->max_seq = seq;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static mdt_audit_decision
+decision(const char *req)
+{
+	return (mdt_audit_decision){.request_id = req,
+	    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+	    .reasons = "{\"decision\":\"allow\"}",
+	    .policy_ids = "[\"permit-care-team\"]", .task_id = "t1",
+	    .agent_chain = "[\"spiffe://clinic.example/orchestrator\"]",
+	    .action = "r", .resource = "Observation/obs-1"};
+}
+
+#define N_ASYNC 400
+
+START_TEST(async_each_reported_once)
+{
+	static struct done_arg args[N_ASYNC];
+	struct done_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	mdt_audit_decision *got = NULL;
+	fx_issues is;
+	mdt_audit_report rep;
+	uint64_t seq = 0;
+
+	fx_init(&F);
+	fx_open(&F);
+	for (int i = 0; i < N_ASYNC; i++) {
+		mdt_audit_decision d;
+		args[i] = (struct done_arg){.log = &log};
+		snprintf(args[i].req, sizeof(args[i].req), "a#%d", i);
+		d = decision(args[i].req);
+		ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d,
+		    on_done, &args[i]), 0);
+	}
+	/* a waited-for write queued after them returns after they are
+	 * reported */
+	seq = fx_decision(&F, "sync#1", "t1", MDT_AUDIT_DENY);
+	pthread_mutex_lock(&log.mu);
+	ck_assert_uint_eq(log.calls, N_ASYNC);
+	ck_assert_uint_eq(log.ok, N_ASYNC);
+	ck_assert_int_eq(log.bad_arg, 0);
+	ck_assert_uint_lt(log.max_seq, seq);
+	pthread_mutex_unlock(&log.mu);
+	for (int i = 0; i < N_ASYNC; i++)
+		ck_assert_int_eq(args[i].calls, 1);
+	ck_assert_int_eq(mdt_store_find_decision(F.s, "a#399", &got), 0);
+	ck_assert_str_eq(got->resource, "Observation/obs-1");
+	mdt_free(got);
+	fx_close(&F);
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+	ck_assert_uint_eq(is.n, 0);
+	fx_cleanup(&F);
+}
+END_TEST
+
+START_TEST(async_duplicate_and_bad_input)
+{
+	struct done_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct done_arg a1 = {.log = &log}, a2 = {.log = &log};
+	struct done_arg a3 = {.log = &log};
+	mdt_audit_decision d = decision("dup#1");
+
+	fx_init(&F);
+	fx_open(&F);
+	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, on_done,
+	    &a1), 0);
+	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, on_done,
+	    &a2), 0);
+	/* refused at once: never queued, never reported */
+	d.request_id = "bad#1";
+	d.reasons = "{\"failed\":";
+	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, on_done,
+	    &a3), -MDT_EPARSE);
+	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, NULL,
+	    NULL), -MDT_EINVAL);
+	fx_close(&F); /* reports everything queued before it returns */
+	ck_assert_uint_eq(log.calls, 2);
+	ck_assert_uint_eq(log.ok, 1);
+	ck_assert_uint_eq(log.eexist, 1);
+	ck_assert_int_eq(a3.calls, 0);
+	fx_cleanup(&F);
+}
+END_TEST
+
+/* Copied strings: the caller's buffers may change right after the call. */
+START_TEST(async_copies_the_record)
+{
+	struct done_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct done_arg a = {.log = &log};
+	char res[64];
+	mdt_audit_decision d = decision("copy#1"), *got = NULL;
+
+	fx_init(&F);
+	fx_open(&F);
+	snprintf(res, sizeof(res), "Observation/obs-77");
+	d.resource = res;
+	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, on_done,
+	    &a), 0);
+	memset(res, 'x', sizeof(res) - 1);
+	(void)fx_decision(&F, "sync#2", "t1", MDT_AUDIT_ALLOW);
+	ck_assert_int_eq(mdt_store_find_decision(F.s, "copy#1", &got), 0);
+	ck_assert_str_eq(got->resource, "Observation/obs-77");
+	mdt_free(got);
+	fx_cleanup(&F);
+}
+END_TEST
+
+START_TEST(cache_sees_ends_at_once)
+{
+	mdt_audit_task *t = NULL;
+	char by[MDT_AUDIT_FIELD_MAX + 1];
+	int revoked = -1;
+
+	fx_init(&F);
+	fx_open(&F);
+	fx_root(&F, "r1");
+	ck_assert_int_eq(fx_child(&F, "c1", "r1", 1, 0), 0);
+	ck_assert_int_eq(fx_child(&F, "g1", "c1", 2, 0), 0);
+	/* warm the cache with open rows */
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "g1", &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(revoked, 0);
+	ck_assert_int_eq(mdt_store_get_task(F.s, "c1", &t), 0);
+	ck_assert_int_eq(t->state, MDT_TASK_OPEN);
+	mdt_free(t);
+	ck_assert_int_eq(mdt_store_end_task(F.s, "c1", MDT_TASK_COMPLETED,
+	    "spiffe://clinic.example/labs", NULL, 0, NULL), 0);
+	ck_assert_int_eq(mdt_store_get_task(F.s, "c1", &t), 0);
+	ck_assert_int_eq(t->state, MDT_TASK_COMPLETED);
+	mdt_free(t);
+	ck_assert_int_eq(mdt_store_get_task(F.s, "g1", &t), 0);
+	ck_assert_int_eq(t->state, MDT_TASK_REVOKED);
+	mdt_free(t);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "g1", &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(revoked, 1);
+	ck_assert_str_eq(by, "g1");
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "r1", &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(revoked, 0);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "nope", &revoked, by,
+	    sizeof(by)), -MDT_ENOTFOUND);
+	ck_assert_int_eq(mdt_store_get_task(F.s, "nope", &t), -MDT_ENOTFOUND);
+	fx_cleanup(&F);
+}
+END_TEST
+
+/* Readers hammer a chain while tasks end: once an end has returned, no
+ * reader may see any task of its subtree open again. */
+#define RACE_TASKS 40
+
+struct race {
+	volatile int ended;      /* index of the last ended task, -1 none */
+	volatile int stop;
+	int stale;
+};
+
+static void *
+race_reader(void *arg)
+{
+	struct race *r = arg;
+	char id[32];
+
+	while (!r->stop) {
+		int upto = r->ended, revoked = 0;
+		for (int i = 0; i <= upto; i++) {
+			snprintf(id, sizeof(id), "leaf%d", i);
+			if (mdt_store_chain_revoked(F.s, id, &revoked, NULL,
+			    0) != 0 || !revoked)
+				r->stale++;
+		}
+		/* and warms rows of tasks about to end */
+		snprintf(id, sizeof(id), "leaf%d", RACE_TASKS - 1);
+		if (mdt_store_chain_revoked(F.s, id, &revoked, NULL, 0) != 0)
+			r->stale++;
+	}
+	return NULL;
+}
+
+START_TEST(cache_never_stale_after_end)
+{
+	struct race r = {.ended = -1};
+	pthread_t th[3];
+	char id[32], mid[32];
+
+	fx_init(&F);
+	fx_open(&F);
+	fx_root(&F, "root");
+	for (int i = 0; i < RACE_TASKS; i++) {
+		snprintf(mid, sizeof(mid), "mid%d", i);
+		snprintf(id, sizeof(id), "leaf%d", i);
+		ck_assert_int_eq(fx_child(&F, mid, "root", 1, 0), 0);
+		ck_assert_int_eq(fx_child(&F, id, mid, 2, 0), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race_reader, &r),
+		    0);
+	for (int i = 0; i < RACE_TASKS; i++) {
+		snprintf(mid, sizeof(mid), "mid%d", i);
+		ck_assert_int_eq(mdt_store_end_task(F.s, mid,
+		    MDT_TASK_CANCELLED, "test", NULL, 0, NULL), 0);
+		__atomic_store_n(&r.ended, i, __ATOMIC_SEQ_CST);
+	}
+	r.stop = 1;
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(r.stale, 0);
+	fx_cleanup(&F);
+}
+END_TEST
+
+START_TEST(json_check_agrees_with_jansson)
+{
+	static const char *const fixed[] = {
+		"[]", "{}", "[\"a\"]", "[\"a\",\"b\"]", "{\"a\":\"b\"}",
+		"{\"a\":\"b\",\"a\":\"c\"}", "{\"a\":\"b\",\"\\u0061\":\"c\"}",
+		"[\"a\\\"]", "[\"\\q\"]", "[\"a\",]", "[,\"a\"]", "{\"a\":1}",
+		"[\"\\u00e9\"]", "[\"\\ud800\"]", "{\"a\":\"b\",}", "[\"a\"]x",
+		"{\"\\/\":\"1\",\"/\":\"2\"}", "\"s\"", "{\"a\" :\"b\"}", "[\"\\",
+		"{\"k1\":\"v\",\"k2\":\"v\",\"k3\":\"v\",\"k4\":\"v\",\"k5\":\"v\","
+		"\"k6\":\"v\",\"k7\":\"v\",\"k8\":\"v\",\"k9\":\"v\",\"k1\":\"v\"}",
+	};
+	/* pieces of the two shapes and of what breaks them */
+	static const char *const piece[] = {"\"a\"", "\"b\"", "\"\\n\"",
+	    "\"\\u0061\"", "\"\\/\"", ",", ":", "[", "]", "{", "}", " ",
+	    "1", "\"", "\\", "\"a\":\"b\"", "\"a\",", "\t"};
+	char buf[128];
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		for (int want = 1; want <= 2; want++)
+			ck_assert_msg(mdt__json_ok(fixed[i], want) ==
+			    mdt__json_ok_jansson(fixed[i], want), "%s (want %d)",
+			    fixed[i], want);
+	for (int n = 0; n < 200000; n++) {
+		size_t np = 1 + (x >> 9) % 9, o = 0;
+		buf[o++] = n % 2 ? '[' : '{';
+		for (size_t i = 0; i < np; i++) {
+			const char *p;
+			x = x * 1103515245u + 12345u;
+			p = piece[(x >> 16) % (sizeof(piece) / sizeof(piece[0]))];
+			memcpy(buf + o, p, strlen(p));
+			o += strlen(p);
+		}
+		x = x * 1103515245u + 12345u;
+		if ((x >> 16) % 4 != 0)
+			buf[o++] = n % 2 ? ']' : '}';
+		buf[o] = 0;
+		for (int want = 1; want <= 2; want++)
+			ck_assert_msg(mdt__json_ok(buf, want) ==
+			    mdt__json_ok_jansson(buf, want), "%s (want %d)", buf, want);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store_async");
+	TCase *tc = tcase_create("async");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, async_each_reported_once);
+	tcase_add_test(tc, async_duplicate_and_bad_input);
+	tcase_add_test(tc, async_copies_the_record);
+	tcase_add_test(tc, cache_sees_ends_at_once);
+	tcase_add_test(tc, cache_never_stale_after_end);
+	tcase_add_test(tc, json_check_agrees_with_jansson);
+	suite_add_tcase(s, tc);
+	return mdt_test_run(s);
+}
