@@ -168,6 +168,12 @@ struct brk_broker {
 	struct brk_ctx *jobs_head, *jobs_tail;
 	struct brk_worker *workers;
 	size_t nworkers;
+	/* scratch for requests run on nng's callback threads (server.c) */
+#define BRK_POOL 16
+	pthread_mutex_t pool_lock;
+	struct brk_worker pool_mem[BRK_POOL];
+	struct brk_worker *pool[BRK_POOL];
+	size_t npool;
 	pthread_t timer;
 	atomic_int stopping;     /* 1: draining, 2: stopping threads */
 	atomic_int busy;         /* contexts in WORK, PARKED, SEND, FOLLOW */

@@ -319,6 +319,7 @@ main(int argc, char **argv)
 	tune_malloc();
 	pthread_mutex_init(&b.snap_lock, NULL);
 	pthread_mutex_init(&b.jobs_lock, NULL);
+	pthread_mutex_init(&b.pool_lock, NULL);
 	pthread_mutex_init(&b.pub_lock, NULL);
 	pthread_cond_init(&b.jobs_cond, NULL);
 	rc = configure(&b, argc, argv, &mode);

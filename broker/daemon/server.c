@@ -112,6 +112,40 @@ enqueue(brk_broker *b, struct brk_ctx *c)
 	pthread_mutex_unlock(&b->jobs_lock);
 }
 
+static void handle(struct brk_worker *w, struct brk_ctx *c);
+static int decode(struct brk_ctx *c);
+
+/*
+ * An authorize runs on the nng thread that received it: it never waits
+ * for the store (its answer leaves from the writer once the record is
+ * committed), so handing it to a worker would only add a thread switch.
+ * Operations that wait for commits go to the workers.  Scratch comes
+ * from a small pool sized for nng's callback threads; when it is empty
+ * the request goes to the workers too.
+ */
+static int
+run_here(struct brk_ctx *c)
+{
+	brk_broker *b = c->b;
+	struct brk_worker *w = NULL;
+
+	if (decode(c) != 0)
+		return 1; /* answered with the decode error */
+	if (mdt_wire_msg_op(c->req) != MDT_OP_AUTHORIZE)
+		return 0;
+	pthread_mutex_lock(&b->pool_lock);
+	if (b->npool > 0)
+		w = b->pool[--b->npool];
+	pthread_mutex_unlock(&b->pool_lock);
+	if (w == NULL)
+		return 0;
+	handle(w, c);
+	pthread_mutex_lock(&b->pool_lock);
+	b->pool[b->npool++] = w;
+	pthread_mutex_unlock(&b->pool_lock);
+	return 1;
+}
+
 static void
 ctx_cb(void *arg)
 {
@@ -137,6 +171,8 @@ ctx_cb(void *arg)
 	c->pipe = nng_pipe_id(nng_msg_get_pipe(c->msg));
 	c->state = BRK_CTX_WORK;
 	atomic_fetch_add(&c->b->busy, 1);
+	if (run_here(c))
+		return;
 	enqueue(c->b, c);
 }
 
@@ -309,7 +345,7 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 		ops[mdt_wire_msg_op(c->req)].fn(w, c);
 		return;
 	}
-	if (decode(c) != 0)
+	if (c->req == NULL && decode(c) != 0)
 		return;
 	op = mdt_wire_msg_op(c->req);
 	c->root = mdt_wire_msg_root(c->req);
@@ -527,19 +563,28 @@ listen_all(brk_broker *b, nng_socket s, const char *list, char *err,
 }
 
 static int
+scratch_init(brk_broker *b, struct brk_worker *w)
+{
+	w->b = b;
+	return mdt_policy_answer_new(&w->ans) != 0 ||
+	    mdt_policy_record_new(&w->rec) != 0 ||
+	    mdt_policy_record_new(&w->attrs) != 0 ? -MDT_ENOMEM : 0;
+}
+
+static int
 workers_start(brk_broker *b)
 {
 	b->nworkers = (size_t)b->cfg.workers;
 	b->workers = mdt__calloc(b->nworkers, sizeof(*b->workers));
 	if (b->workers == NULL)
 		return -MDT_ENOMEM;
-	for (size_t i = 0; i < b->nworkers; i++) {
-		struct brk_worker *w = &b->workers[i];
-		w->b = b;
-		if (mdt_policy_answer_new(&w->ans) != 0 ||
-		    mdt_policy_record_new(&w->rec) != 0 ||
-		    mdt_policy_record_new(&w->attrs) != 0)
+	for (size_t i = 0; i < b->nworkers; i++)
+		if (scratch_init(b, &b->workers[i]) != 0)
 			return -MDT_ENOMEM;
+	for (size_t i = 0; i < BRK_POOL; i++) {
+		if (scratch_init(b, &b->pool_mem[i]) != 0)
+			return -MDT_ENOMEM;
+		b->pool[b->npool++] = &b->pool_mem[i];
 	}
 	for (size_t i = 1; i < b->nworkers; i++)
 		if (pthread_create(&b->workers[i].thr, NULL, worker_main,
@@ -627,6 +672,15 @@ brk_server_drain(brk_broker *b)
 		nng_listener_close(b->listeners[i]);
 }
 
+static void
+scratch_free(struct brk_worker *w)
+{
+	mdt_policy_answer_free(w->ans);
+	mdt_policy_record_free(w->rec);
+	mdt_policy_record_free(w->attrs);
+	mdt_entity_store_free(w->overlay);
+}
+
 void
 brk_server_stop(brk_broker *b)
 {
@@ -661,12 +715,10 @@ brk_server_stop(brk_broker *b)
 	nng_close(b->pub);
 	if (b->tls != NULL)
 		nng_tls_config_free(b->tls);
-	for (size_t i = 0; i < b->nworkers; i++) {
-		mdt_policy_answer_free(b->workers[i].ans);
-		mdt_policy_record_free(b->workers[i].rec);
-		mdt_policy_record_free(b->workers[i].attrs);
-		mdt_entity_store_free(b->workers[i].overlay);
-	}
+	for (size_t i = 0; i < b->nworkers; i++)
+		scratch_free(&b->workers[i]);
+	for (size_t i = 0; i < BRK_POOL; i++)
+		scratch_free(&b->pool_mem[i]);
 	mdt__free(b->workers);
 	mdt__free(b->ctxs);
 	mdt__free(b->listeners);
