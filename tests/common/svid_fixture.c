@@ -135,6 +135,18 @@ svf_cert(EVP_PKEY *key, const struct svf_opts *o, X509 *issuer,
 	return x;
 }
 
+X509 *
+svf_root(const char *td, EVP_PKEY **key)
+{
+	char id[300];
+	struct svf_opts o;
+
+	snprintf(id, sizeof(id), "spiffe://%s", td);
+	o = svf_ca_opts(id);
+	*key = svf_key(SVF_P256);
+	return *key != NULL ? svf_cert(*key, &o, NULL, NULL) : NULL;
+}
+
 uint8_t *
 svf_der(X509 *x, size_t *len)
 {

@@ -40,6 +40,10 @@ struct svf_opts svf_ca_opts(const char *spiffe_id);
 X509 *svf_cert(EVP_PKEY *key, const struct svf_opts *o, X509 *issuer,
     EVP_PKEY *issuer_key);
 
+/* A fresh P-256 key (into *key) and its self-signed CA certificate for
+ * trust domain td (bare name); NULL on failure.  Caller frees both. */
+X509 *svf_root(const char *td, EVP_PKEY **key);
+
 /* DER of x into a fresh buffer; caller frees with OPENSSL_free. */
 uint8_t *svf_der(X509 *x, size_t *len);
 

@@ -31,18 +31,14 @@ static char dir[64];
 static void
 pki_setup(void)
 {
-	struct svf_opts o = svf_ca_opts("spiffe://" TD);
 	char *pem = NULL;
 	long n;
 	BIO *bio = BIO_new(BIO_s_mem());
 	char err[MDT_ERRMSG_MAX];
 
-	ca_key = svf_key(SVF_P256);
-	other_key = svf_key(SVF_P256);
-	ca = svf_cert(ca_key, &o, NULL, NULL);
-	other = svf_cert(other_key, &o, NULL, NULL);
-	ck_assert_ptr_nonnull(ca);
-	ck_assert_ptr_nonnull(other);
+	ca = svf_root(TD, &ca_key);
+	other = svf_root(TD, &other_key);
+	ck_assert(ca != NULL && other != NULL);
 	ck_assert_int_eq(PEM_write_bio_X509(bio, ca), 1);
 	n = BIO_get_mem_data(bio, &pem);
 	ck_assert_msg(mdt_svid_bundle_from_pem(pem, (size_t)n, TD, &bundle,
