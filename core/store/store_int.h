@@ -89,7 +89,7 @@ void *mdt__kind_dup(const mdt__kind_desc *d, const void *rec, size_t extra);
 
 /* ---- jsoncheck.c ---------------------------------------------- */
 /* 1 when text is JSON (want 1) or a JSON array of strings (want 2),
- * duplicate object keys refused; text is known to be UTF-8. */
+ * duplicate object keys refused. */
 int mdt__json_ok(const char *text, int want);
 /* The same through jansson alone: the rule mdt__json_ok must agree with. */
 int mdt__json_ok_jansson(const char *text, int want);
