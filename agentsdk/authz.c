@@ -342,6 +342,8 @@ present_proof(mdt_task *t, const mdt_authz *az, const mdt_token *tok,
 	mdt_token_pop pop;
 	int rv;
 
+	if (t->a->key == NULL) /* connected with an SVID and no holder key */
+		return -MDT_EKEY;
 	memset(&pop, 0, sizeof(pop));
 	sdk_pop_nonce(nonce);
 	pop.audience = mdt_token_audience(tok);

@@ -1,6 +1,7 @@
 /*
  * mdt_agent: one req0 connection to the broker, its challenge-response
- * authentication and the request/reply engine every operation uses.
+ * authentication (Ed25519 key or X.509-SVID) and the request/reply engine
+ * every operation uses.
  *
  * Each request runs on its own nng context, so any number of threads can
  * share a connection.  The broker binds a session to a pipe; when the
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include <sodium.h>
+
+#include <mandate/svid.h>
 
 #include "sdk_int.h"
 
@@ -38,24 +41,59 @@ conn_key_copy(mdt_agent *a, const mdt_keypair *key)
 	return rv;
 }
 
+/* The SVID files, read once here so that a bad file fails the connect;
+ * the SPIFFE id comes from the SVID unless opts name one. */
 static int
-conn_opts(mdt_agent *a, const mdt_agent_opts *o, char *err, size_t errlen)
+conn_svid(mdt_agent *a, const mdt_agent_opts *o,
+    const mdt_agent_svid_opts *svid, char *err, size_t errlen)
+{
+	mdt_svid *s = NULL;
+	int rv;
+
+	if (svid->cert_file == NULL || svid->key_file == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL,
+		    "svid options: cert_file and key_file are required");
+	if (sdk_strcpy(a->svid_cert, sizeof(a->svid_cert),
+	    svid->cert_file) != 0 || sdk_strcpy(a->svid_key,
+	    sizeof(a->svid_key), svid->key_file) != 0)
+		return sdk_err(err, errlen, -MDT_ETOOBIG,
+		    "svid options: path too long");
+	if ((rv = mdt_svid_load(a->svid_cert, a->svid_key, &s, err,
+	    errlen)) != 0)
+		return rv;
+	if (o->spiffe_id == NULL)
+		rv = sdk_strcpy(a->spiffe_id, sizeof(a->spiffe_id),
+		    mdt_svid_spiffe_id(s));
+	else if (strcmp(o->spiffe_id, mdt_svid_spiffe_id(s)) != 0)
+		rv = sdk_err(err, errlen, -MDT_EAUTH, "the SVID names %s, not "
+		    "%s", mdt_svid_spiffe_id(s), o->spiffe_id);
+	mdt_svid_free(s);
+	return rv;
+}
+
+static int
+conn_opts(mdt_agent *a, const mdt_agent_opts *o,
+    const mdt_agent_svid_opts *svid, char *err, size_t errlen)
 {
 	uint8_t r[8];
+	int rv;
 
-	if (o == NULL || o->url == NULL || o->spiffe_id == NULL ||
-	    o->key == NULL)
+	if (o == NULL || o->url == NULL || (svid == NULL &&
+	    (o->spiffe_id == NULL || o->key == NULL)))
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "agent options: url, spiffe_id and key are required");
 	if (sdk_strcpy(a->url, sizeof(a->url), o->url) != 0 ||
-	    sdk_strcpy(a->spiffe_id, sizeof(a->spiffe_id), o->spiffe_id) != 0)
+	    (o->spiffe_id != NULL && sdk_strcpy(a->spiffe_id,
+	    sizeof(a->spiffe_id), o->spiffe_id) != 0))
 		return sdk_err(err, errlen, -MDT_ETOOBIG,
 		    "agent options: url or spiffe_id too long");
 	a->timeout_ms = o->timeout_ms ? o->timeout_ms : CONN_TIMEOUT_DEFAULT;
 	a->retry_ms = o->retry_ms ? o->retry_ms : CONN_RETRY_DEFAULT;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(a->id_prefix, sizeof(a->id_prefix), r, sizeof(r));
-	return conn_key_copy(a, o->key);
+	if (svid != NULL && (rv = conn_svid(a, o, svid, err, errlen)) != 0)
+		return rv;
+	return o->key != NULL ? conn_key_copy(a, o->key) : 0;
 }
 
 static int
@@ -81,9 +119,9 @@ conn_dial(mdt_agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-int
-mdt_agent_connect(const mdt_agent_opts *opts, mdt_agent **out, char *err,
-    size_t errlen)
+static int
+connect_with(const mdt_agent_opts *opts, const mdt_agent_svid_opts *svid,
+    mdt_agent **out, char *err, size_t errlen)
 {
 	mdt_agent *a;
 	int rv;
@@ -94,7 +132,7 @@ mdt_agent_connect(const mdt_agent_opts *opts, mdt_agent **out, char *err,
 		return -MDT_ENOMEM;
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	if ((rv = conn_opts(a, opts, err, errlen)) != 0 ||
+	if ((rv = conn_opts(a, opts, svid, err, errlen)) != 0 ||
 	    (rv = conn_dial(a, err, errlen)) != 0 ||
 	    (rv = sdk_authenticate(a, 0, err, errlen)) != 0) {
 		mdt_agent_close(a);
@@ -102,6 +140,24 @@ mdt_agent_connect(const mdt_agent_opts *opts, mdt_agent **out, char *err,
 	}
 	*out = a;
 	return 0;
+}
+
+int
+mdt_agent_connect(const mdt_agent_opts *opts, mdt_agent **out, char *err,
+    size_t errlen)
+{
+	return connect_with(opts, NULL, out, err, errlen);
+}
+
+int
+mdt_agent_connect_svid(const mdt_agent_opts *opts,
+    const mdt_agent_svid_opts *svid, mdt_agent **out, char *err,
+    size_t errlen)
+{
+	if (svid == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL, "svid options are "
+		    "required");
+	return connect_with(opts, svid, out, err, errlen);
 }
 
 void
@@ -289,23 +345,72 @@ out:
 	return rv;
 }
 
+/* Sends auth with the signature (and the SVID chain, n > 0). */
+static int
+auth_send(mdt_agent *a, uint32_t wait_ms, const mdt_svid_cert *chain,
+    size_t n, const uint8_t *sig, size_t siglen, char *err, size_t errlen)
+{
+	sdk_req r;
+	int rv;
+
+	if ((rv = sdk_req_begin(a, MDT_OP_AUTH, &r)) == 0 &&
+	    (rv = mdt_wire_put_cstr(r.w, "agent", a->spiffe_id)) == 0 &&
+	    n > 0 && (rv = mdt_wire_begin_array(r.w, "svid", n)) == 0) {
+		for (size_t i = 0; rv == 0 && i < n; i++)
+			rv = mdt_wire_put_bin(r.w, NULL, chain[i].der,
+			    chain[i].len);
+		if (rv == 0)
+			rv = mdt_wire_end(r.w);
+	}
+	if (rv == 0 && (rv = mdt_wire_put_bin(r.w, "sig", sig, siglen)) == 0 &&
+	    (rv = sdk_req_send(a, &r, wait_ms, err, errlen)) == 0)
+		rv = sdk_reply_status(r.reply, err, errlen);
+	sdk_req_end(&r);
+	return rv;
+}
+
+/* Reads the SVID files again (they may have been rotated) and signs. */
+static int
+auth_answer_svid(mdt_agent *a, uint32_t wait_ms, const uint8_t *chal,
+    size_t n, char *err, size_t errlen)
+{
+	uint8_t msg[sizeof(MDT_WIRE_AUTH_DOMAIN) + MDT_WIRE_CHALLENGE_MAX];
+	uint8_t sig[MDT_SVID_SIG_MAX];
+	size_t mlen = 0, siglen = 0, nc = 0;
+	const mdt_svid_cert *chain;
+	mdt_svid *s = NULL;
+	int rv;
+
+	if ((rv = mdt_svid_load(a->svid_cert, a->svid_key, &s, err,
+	    errlen)) != 0)
+		return rv;
+	if (strcmp(mdt_svid_spiffe_id(s), a->spiffe_id) != 0)
+		rv = sdk_err(err, errlen, -MDT_EAUTH, "the SVID now names %s, "
+		    "not %s", mdt_svid_spiffe_id(s), a->spiffe_id);
+	else if ((rv = mdt_wire_auth_message(chal, n, msg, sizeof(msg),
+	    &mlen)) != 0 || (rv = mdt_svid_sign(s, msg, mlen, sig,
+	    sizeof(sig), &siglen)) != 0)
+		rv = sdk_err(err, errlen, rv, "signing the challenge with the "
+		    "SVID key");
+	chain = mdt_svid_chain(s, &nc);
+	if (rv == 0)
+		rv = auth_send(a, wait_ms, chain, nc, sig, siglen, err, errlen);
+	mdt_svid_free(s);
+	return rv;
+}
+
 static int
 auth_answer(mdt_agent *a, uint32_t wait_ms, const uint8_t *chal, size_t n,
     char *err, size_t errlen)
 {
 	uint8_t sig[MDT_KEY_SIG_BYTES];
-	sdk_req r;
 	int rv;
 
+	if (a->svid_cert[0] != 0)
+		return auth_answer_svid(a, wait_ms, chal, n, err, errlen);
 	if ((rv = mdt_key_sign(a->key, MDT_WIRE_AUTH_DOMAIN, chal, n, sig)) != 0)
 		return sdk_err(err, errlen, rv, "signing the challenge");
-	if ((rv = sdk_req_begin(a, MDT_OP_AUTH, &r)) == 0 &&
-	    (rv = mdt_wire_put_cstr(r.w, "agent", a->spiffe_id)) == 0 &&
-	    (rv = mdt_wire_put_bin(r.w, "sig", sig, sizeof(sig))) == 0 &&
-	    (rv = sdk_req_send(a, &r, wait_ms, err, errlen)) == 0)
-		rv = sdk_reply_status(r.reply, err, errlen);
-	sdk_req_end(&r);
-	return rv;
+	return auth_send(a, wait_ms, NULL, 0, sig, sizeof(sig), err, errlen);
 }
 
 static int

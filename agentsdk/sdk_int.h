@@ -17,6 +17,8 @@
 
 /* Largest message accepted from the broker (MDT_WIRE_MSG_MAX). */
 #define SDK_MSG_MAX (1u << 20)
+/* Longest SVID file path. */
+#define SDK_PATH_MAX 1024
 
 /* ---- bounded id sets (idset.c) ---- */
 
@@ -53,7 +55,9 @@ struct mdt_agent {
 	char url[MDT_AGENT_URL_MAX];
 	char spiffe_id[MDT_AGENT_ID_MAX];
 	char id_prefix[17];
-	mdt_keypair *key;
+	mdt_keypair *key;             /* NULL: SVID only, no holder key */
+	char svid_cert[SDK_PATH_MAX]; /* "": authenticate with key */
+	char svid_key[SDK_PATH_MAX];
 	uint32_t timeout_ms;
 	uint32_t retry_ms;
 	nng_socket sock;

@@ -453,6 +453,7 @@ rd_env_blocks(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
 	for (size_t i = 0; i < n; i++) {
 		mdt__tok_block *b = &c->tok->blocks[i];
 
+		memset(b, 0, sizeof(*b));
 		if ((rc = mdt__mp_read_array(r, &two, 2)) != 0)
 			return rc;
 		if (two != 2)
@@ -508,20 +509,18 @@ decode_envelope(mdt_token *tok, mdt_token_reason *why)
 	return 0;
 }
 
-/* A token around mem (mem_len bytes, the binary form in its first len). */
-static int
-token_wrap(uint8_t *mem, size_t mem_len, size_t len, mdt_token **out)
+int
+mdt__tok_alloc(size_t cap, mdt_token **out)
 {
-	mdt_token *tok = mdt__calloc(1, sizeof(*tok));
+	mdt_token *tok;
 
-	if (tok == NULL)
+	if (cap == 0 || cap > MDT_TOKEN_BYTES_MAX)
+		return -MDT_EINVAL;
+	if ((tok = mdt__malloc(sizeof(*tok) + 2 * cap)) == NULL)
 		return -MDT_ENOMEM;
-	tok->mem = mem;
-	tok->mem_len = mem_len;
-	tok->enc = mem;
-	tok->enc_len = len;
-	tok->arena = (char *)mem + len;
-	tok->arena_cap = mem_len - len;
+	memset(tok, 0, offsetof(mdt_token, blocks));
+	tok->mem = (uint8_t *)tok + sizeof(*tok);
+	tok->mem_len = 2 * cap;
 	*out = tok;
 	return 0;
 }
@@ -608,31 +607,27 @@ decode_blocks(mdt_token *tok, const mdt_token *prefix, mdt_token_reason *why)
 }
 
 int
-mdt__tok_decode_owned(uint8_t *mem, size_t mem_len, size_t len,
-    const mdt_token *prefix, mdt_token **out, mdt_token_reason *why)
+mdt__tok_decode_into(mdt_token *tok, size_t len, const mdt_token *prefix,
+    mdt_token_reason *why)
 {
-	mdt_token *tok = NULL;
 	int rc;
 
-	if (len == 0 || mem_len < 2 * len)
-		rc = mdt__tok_fail(why, -MDT_EINVAL, -1, "no token bytes");
-	else if (len > MDT_TOKEN_BYTES_MAX)
-		rc = mdt__tok_fail(why, -MDT_ETOOBIG, -1,
-		    "token of %zu bytes exceeds %d", len, MDT_TOKEN_BYTES_MAX);
-	else if ((rc = token_wrap(mem, mem_len, len, &tok)) != 0)
-		rc = mdt__tok_fail(why, rc, -1, "out of memory");
-	if (rc != 0) {
-		sodium_memzero(mem, mem_len);
-		mdt__free(mem);
-		return rc;
+	if (len == 0 || len > tok->mem_len / 2) {
+		mdt_token_free(tok);
+		return mdt__tok_fail(why, -MDT_EINVAL, -1, "no token bytes");
 	}
+	/* Cannot overflow: every string costs at least one header byte in
+	 * the binary form, so len bytes of arena hold them all. */
+	tok->enc = tok->mem;
+	tok->enc_len = len;
+	tok->arena = (char *)tok->mem + len;
+	tok->arena_cap = tok->mem_len - len;
 	if ((rc = decode_envelope(tok, why)) != 0 ||
 	    (rc = decode_blocks(tok, prefix, why)) != 0) {
 		mdt_token_free(tok);
 		return rc;
 	}
 	mdt__tok_ok(why);
-	*out = tok;
 	return 0;
 }
 
@@ -640,17 +635,21 @@ int
 mdt__tok_decode(const uint8_t *buf, size_t len, mdt_token **out,
     mdt_token_reason *why)
 {
-	uint8_t *mem;
+	mdt_token *tok;
+	int rc;
 
 	if (buf == NULL || out == NULL || len == 0)
 		return mdt__tok_fail(why, -MDT_EINVAL, -1, "no token bytes");
 	if (len > MDT_TOKEN_BYTES_MAX)
 		return mdt__tok_fail(why, -MDT_ETOOBIG, -1,
 		    "token of %zu bytes exceeds %d", len, MDT_TOKEN_BYTES_MAX);
-	if ((mem = mdt__malloc(2 * len)) == NULL)
-		return mdt__tok_fail(why, -MDT_ENOMEM, -1, "out of memory");
-	memcpy(mem, buf, len);
-	return mdt__tok_decode_owned(mem, 2 * len, len, NULL, out, why);
+	if ((rc = mdt__tok_alloc(len, &tok)) != 0)
+		return mdt__tok_fail(why, rc, -1, "out of memory");
+	memcpy(tok->mem, buf, len);
+	if ((rc = mdt__tok_decode_into(tok, len, NULL, why)) != 0)
+		return rc;
+	*out = tok;
+	return 0;
 }
 
 int
@@ -698,11 +697,8 @@ mdt_token_free(mdt_token *tok)
 {
 	if (tok == NULL)
 		return;
-	for (size_t i = 0; i < MDT_TOKEN_BLOCKS_MAX; i++)
+	for (size_t i = 0; i < tok->nblocks; i++)
 		mdt_scope_set_free(tok->blocks[i].scopes);
-	if (tok->mem != NULL) {
-		sodium_memzero(tok->mem, tok->mem_len);
-		mdt__free(tok->mem);
-	}
+	sodium_memzero(tok->mem, tok->mem_len); /* may hold the secret */
 	mdt__free(tok);
 }

@@ -91,7 +91,7 @@ typedef struct mdt__tok_block {
 } mdt__tok_block;
 
 struct mdt_token {
-	uint8_t *mem;          /* one allocation: binary form, then arena */
+	uint8_t *mem;          /* after the struct: binary form, then arena */
 	size_t mem_len;
 	const uint8_t *enc;    /* the binary form (mem) */
 	size_t enc_len;
@@ -99,7 +99,6 @@ struct mdt_token {
 	size_t arena_used, arena_cap;
 	const uint8_t *proof;  /* carried next secret (seed), NULL if sealed */
 	size_t nblocks;
-	mdt__tok_block blocks[MDT_TOKEN_BLOCKS_MAX];
 	int verified;
 	mdt_pubkey root;
 	/* Effective values, folded over the blocks at decode. */
@@ -114,6 +113,9 @@ struct mdt_token {
 	int exp_block;
 	uint32_t depth;
 	int sealed;
+	/* Last: only blocks[0..nblocks) are ever initialised (each as the
+	 * envelope is read), which spares zeroing the rest at every decode. */
+	mdt__tok_block blocks[MDT_TOKEN_BLOCKS_MAX];
 };
 
 /* Fills why (if not NULL) and returns code.  block < 0: none. */
@@ -126,16 +128,21 @@ void mdt__tok_ok(mdt_token_reason *why);
 int mdt__tok_decode(const uint8_t *buf, size_t len, mdt_token **out,
     mdt_token_reason *why);
 /*
- * As mdt__tok_decode, from mem (mem_len bytes, the binary form in its
- * first len, mem_len >= 2 * len), which is the result's memory on success
- * and wiped and freed on failure.  prefix (if not NULL) is a decoded
- * token: a block equal to its block at the same index (bytes and
- * signature) is copied from it rather than decoded again, which gives the
- * same result, since decoding depends only on those bytes, the index and
- * the block count (whose rule is checked again).
+ * A token with room for a binary form of up to cap bytes and its arena,
+ * in one allocation: write the binary form at tok->mem, then decode it
+ * with mdt__tok_decode_into.  Free with mdt_token_free.
  */
-int mdt__tok_decode_owned(uint8_t *mem, size_t mem_len, size_t len,
-    const mdt_token *prefix, mdt_token **out, mdt_token_reason *why);
+int mdt__tok_alloc(size_t cap, mdt_token **out);
+/*
+ * As mdt__tok_decode, of the len bytes at tok->mem; tok is freed on
+ * failure.  prefix (if not NULL) is a decoded token: a block equal to its
+ * block at the same index (bytes and signature) is copied from it rather
+ * than decoded again, which gives the same result, since decoding depends
+ * only on those bytes, the index and the block count (whose rule is
+ * checked again).
+ */
+int mdt__tok_decode_into(mdt_token *tok, size_t len, const mdt_token *prefix,
+    mdt_token_reason *why);
 /* 1 when s is a purpose-of-use code (1..32 of A-Z). */
 int mdt__tok_purpose_ok(const char *s);
 /* Byte length of a fixed-length bin field (key id, keys, nonce). */

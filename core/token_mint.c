@@ -59,19 +59,18 @@ seal_envelope(const mdt__tok_build *bd, const uint8_t *raw, size_t raw_len,
 }
 
 /*
- * Decodes the envelope written at the start of mem (taken over) and
- * applies the rules.  A verified prefix's blocks are strictly decoded
- * already: they are copied rather than decoded again, the new block is
- * decoded, and the rules run over the whole chain as for any token.
+ * Decodes the envelope written into tok and applies the rules.  A
+ * verified prefix's blocks are strictly decoded already: they are copied
+ * rather than decoded again, the new block is decoded, and the rules run
+ * over the whole chain as for any token.
  */
 static int
-finish(const mdt__tok_build *bd, uint8_t *mem, size_t mem_len, size_t len,
+finish(const mdt__tok_build *bd, mdt_token *tok, size_t len,
     mdt_token **out, mdt_token_reason *why)
 {
 	const mdt_token *prefix = bd->prev != NULL && bd->prev->verified ?
 	    bd->prev : NULL;
-	mdt_token *tok;
-	int rc = mdt__tok_decode_owned(mem, mem_len, len, prefix, &tok, why);
+	int rc = mdt__tok_decode_into(tok, len, prefix, why);
 
 	if (rc != 0)
 		return rc;
@@ -110,27 +109,26 @@ complete_block(const mdt__tok_build *bd, mdt__tok_block *b, mdt_pubkey *npk,
 	return 0;
 }
 
-/* Signs raw and writes the envelope into fresh memory, then finishes. */
+/* Signs raw and writes the envelope into a new token, then finishes. */
 static int
 write_token(const mdt__tok_build *bd, const uint8_t *raw, size_t raw_len,
     const uint8_t *proof, mdt_token **out, mdt_token_reason *why)
 {
 	size_t cap = envelope_cap(bd->prev, raw_len);
-	uint8_t *mem = mdt__malloc(2 * cap); /* envelope, then arena */
+	mdt_token *tok;
 	mdt__mp_writer env;
 	int rc;
 
-	if (mem == NULL)
-		return mdt__tok_fail(why, -MDT_ENOMEM, -1, "out of memory");
-	mdt__mp_writer_init(&env, mem, cap);
+	if ((rc = mdt__tok_alloc(cap, &tok)) != 0)
+		return mdt__tok_fail(why, rc, -1, "out of memory");
+	mdt__mp_writer_init(&env, tok->mem, cap);
 	if ((rc = seal_envelope(bd, raw, raw_len, proof, &env)) != 0) {
-		sodium_memzero(mem, 2 * cap);
-		mdt__free(mem);
+		mdt_token_free(tok);
 		return mdt__tok_fail(why, rc, -1, rc == -MDT_ETOOBIG ?
 		    "token exceeds %d bytes" : "cannot sign the block",
 		    MDT_TOKEN_BYTES_MAX);
 	}
-	return finish(bd, mem, 2 * cap, env.len, out, why);
+	return finish(bd, tok, env.len, out, why);
 }
 
 /* Writes block b, signs it, appends it and decodes the result. */

@@ -20,6 +20,8 @@ struct brk_config {
 	char tls_ca[BRK_PATH_MAX];
 	char tls_cert[BRK_PATH_MAX];
 	char tls_key[BRK_PATH_MAX];
+	char svid_bundle[BRK_PATH_MAX];  /* "": X.509-SVID auth off */
+	char svid_trust_domain[256];     /* "": broker_id's trust domain */
 	char policy_dir[BRK_PATH_MAX];
 	char entities[BRK_PATH_MAX];
 	char store[BRK_PATH_MAX];

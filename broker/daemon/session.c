@@ -1,14 +1,22 @@
 /*
  * Sessions: authentication bound to an nng pipe.  hello issues a
  * challenge (nonce, time, broker id, agent id) for one pipe; auth checks
- * the agent's Ed25519 signature over it with the registered key and marks
- * the pipe as that agent's until the pipe closes.  A challenge is used at
- * most once, successful or not.
+ * a signature over it, either the agent's Ed25519 signature with the
+ * registered key or, when svid_bundle is set, a signature by the key of
+ * an X.509-SVID that chains to the trust bundle and names the agent
+ * (below), and marks the pipe as that agent's until the pipe
+ * closes (or the SVID expires).  A challenge is used at most once,
+ * successful or not.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
+
+#include <mandate/spiffe.h>
+#include <mandate/svid.h>
 
 #include "alloc_int.h"
 #include "broker.h"
@@ -21,14 +29,34 @@ struct sess {
 	char agent[BRK_ID_MAX];
 	uint8_t challenge[MDT_WIRE_CHALLENGE_MAX];
 	size_t clen;
-	int64_t expires_ms;
+	int64_t expires_ms;      /* of the challenge */
+	int64_t valid_until_ms;  /* of the session; 0: until the pipe closes */
 	struct sess *next;
+};
+
+/* A loaded SVID trust bundle, shared by the authentications using it. */
+struct bundle_ref {
+	atomic_int refs;
+	mdt_svid_bundle *bundle;
+};
+
+/* The bundle of svid_bundle as last loaded and what it came from: a new
+ * setting, trust domain or file (replaced or rewritten) loads it again. */
+struct svid_cache {
+	pthread_mutex_t lock;
+	struct bundle_ref *ref;
+	char path[BRK_PATH_MAX];
+	char td[MDT_SPIFFE_TRUST_DOMAIN_MAX + 1];
+	struct stat st;
 };
 
 struct brk_sessions {
 	pthread_mutex_t lock;
 	struct sess *b[NBUCKETS];
+	struct svid_cache svid;
 };
+
+static void bundle_release(struct bundle_ref *r);
 
 int
 brk_sessions_new(struct brk_sessions **out)
@@ -38,6 +66,7 @@ brk_sessions_new(struct brk_sessions **out)
 	if (s == NULL)
 		return -MDT_ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->svid.lock, NULL);
 	*out = s;
 	return 0;
 }
@@ -52,6 +81,8 @@ brk_sessions_free(struct brk_sessions *s)
 			n = e->next;
 			mdt__free(e);
 		}
+	bundle_release(s->svid.ref);
+	pthread_mutex_destroy(&s->svid.lock);
 	pthread_mutex_destroy(&s->lock);
 	mdt__free(s);
 }
@@ -97,6 +128,10 @@ brk_session_agent(brk_broker *b, uint32_t pipe, char *out, size_t len)
 
 	pthread_mutex_lock(&s->lock);
 	e = *slot(s, pipe);
+	/* a session of an expired SVID ends: the agent authenticates anew */
+	if (e != NULL && e->authed && e->valid_until_ms != 0 &&
+	    brk_now_ms() >= e->valid_until_ms)
+		e->authed = 0;
 	snprintf(out, len, "%s", e != NULL && e->authed ? e->agent : "");
 	pthread_mutex_unlock(&s->lock);
 }
@@ -202,16 +237,295 @@ take_challenge(brk_broker *b, uint32_t pipe, const char *agent,
 }
 
 static void
-mark_authed(brk_broker *b, uint32_t pipe, const char *agent)
+mark_authed(brk_broker *b, uint32_t pipe, const char *agent,
+    int64_t valid_until_ms)
 {
 	struct brk_sessions *s = b->sessions;
 	struct sess *e;
 
 	pthread_mutex_lock(&s->lock);
 	e = *slot(s, pipe);
-	if (e != NULL && strcmp(e->agent, agent) == 0)
+	if (e != NULL && strcmp(e->agent, agent) == 0) {
 		e->authed = 1;
+		e->valid_until_ms = valid_until_ms;
+	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* The reply {agent, expires?} of a successful auth. */
+static void
+reply_ok(struct brk_ctx *c, const char *agent,
+    int64_t expires_s)
+{
+	mdt_wire_writer *wr = brk_reply_writer(c, 1);
+
+	if (wr != NULL && (mdt_wire_put_cstr(wr, "agent", agent) != 0 ||
+	    (expires_s != 0 && mdt_wire_put_int(wr, "expires",
+	    expires_s) != 0))) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	brk_reply(c, wr);
+}
+
+static void
+no_challenge(struct brk_ctx *c, const char *agent)
+{
+	brk_reply_error(c, -MDT_EAUTH, "auth.failed",
+	    "no valid challenge for %s on this connection (hello first; "
+	    "challenges expire and are used once)", agent);
+}
+
+/* ---- X.509-SVID authentication ---- */
+
+static void
+bundle_release(struct bundle_ref *r)
+{
+	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1) {
+		mdt_svid_bundle_free(r->bundle);
+		mdt__free(r);
+	}
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The trust domain SVIDs must belong to: svid_trust_domain, else that of
+ * broker_id. */
+static int
+svid_trust_domain(const struct brk_config *cfg, char *td, size_t len,
+    char *err, size_t errlen)
+{
+	mdt_spiffe_id id;
+	char why[MDT_ERRMSG_MAX];
+
+	if (cfg->svid_trust_domain[0] != 0) {
+		snprintf(td, len, "%s", cfg->svid_trust_domain);
+		return 0;
+	}
+	if (mdt_spiffe_parse(cfg->broker_id, strlen(cfg->broker_id), &id, why,
+	    sizeof(why)) != 0) {
+		snprintf(err, errlen, "broker_id: %.200s", why);
+		return -MDT_ECONFIG;
+	}
+	snprintf(td, len, "%.*s", (int)id.td_len, id.id + id.td_off);
+	return 0;
+}
+
+/* Loads the bundle and makes it the cache's; *out holds a reference. */
+static int
+bundle_reload(brk_broker *b, const char *path, const char *td,
+    const struct stat *st, struct bundle_ref **out, char *err,
+    size_t errlen)
+{
+	struct svid_cache *k = &b->sessions->svid;
+	struct bundle_ref *r = mdt__calloc(1, sizeof(*r)), *old;
+	int rc;
+
+	if (r == NULL)
+		return -MDT_ENOMEM;
+	if ((rc = mdt_svid_bundle_load(path, td, &r->bundle, err,
+	    errlen)) != 0) {
+		mdt__free(r);
+		return rc;
+	}
+	atomic_init(&r->refs, 2); /* the cache's and the caller's */
+	pthread_mutex_lock(&k->lock);
+	old = k->ref;
+	k->ref = r;
+	snprintf(k->path, sizeof(k->path), "%s", path);
+	snprintf(k->td, sizeof(k->td), "%s", td);
+	k->st = *st;
+	pthread_mutex_unlock(&k->lock);
+	bundle_release(old);
+	BLOG(b, BRK_INFO, "svid.bundle", "path=%s trust_domain=%s cas=%zu",
+	    path, td, mdt_svid_bundle_count(r->bundle));
+	*out = r;
+	return 0;
+}
+
+/* The trust bundle of cfg, loaded again when anything it came from
+ * changed.  Caller releases *out with bundle_release. */
+static int
+bundle_get(brk_broker *b, const struct brk_config *cfg,
+    struct bundle_ref **out, char *err, size_t errlen)
+{
+	struct svid_cache *k = &b->sessions->svid;
+	char td[MDT_SPIFFE_TRUST_DOMAIN_MAX + 1];
+	struct bundle_ref *r = NULL;
+	struct stat st;
+	int rc;
+
+	if ((rc = svid_trust_domain(cfg, td, sizeof(td), err, errlen)) != 0)
+		return rc;
+	if (stat(cfg->svid_bundle, &st) != 0) {
+		snprintf(err, errlen, "%.180s: %.60s", cfg->svid_bundle,
+		    strerror(errno));
+		return -MDT_EIO;
+	}
+	pthread_mutex_lock(&k->lock);
+	if (k->ref != NULL && strcmp(k->path, cfg->svid_bundle) == 0 &&
+	    strcmp(k->td, td) == 0 && same_file(&k->st, &st)) {
+		r = k->ref;
+		atomic_fetch_add(&r->refs, 1);
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (r == NULL)
+		return bundle_reload(b, cfg->svid_bundle, td, &st, out, err,
+		    errlen);
+	*out = r;
+	return 0;
+}
+
+/* The "svid" field: 1..MDT_SVID_CHAIN_MAX binary DER certificates. */
+static int
+read_chain(const mdt_wire_val *v, mdt_svid_cert *chain, size_t *n,
+    char *err, size_t errlen)
+{
+	size_t count = mdt_wire_val_count(v);
+
+	if (mdt_wire_val_type(v) != MDT_WIRE_ARRAY || count == 0) {
+		snprintf(err, errlen, "field svid: expected a non-empty array "
+		    "of DER certificates");
+		return -MDT_EPROTO;
+	}
+	if (count > MDT_SVID_CHAIN_MAX) {
+		snprintf(err, errlen, "field svid: %zu certificates (at most "
+		    "%d)", count, MDT_SVID_CHAIN_MAX);
+		return -MDT_ETOOBIG;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (mdt_wire_val_bin(mdt_wire_array_at(v, i), &chain[i].der,
+		    &chain[i].len) != 0) {
+			snprintf(err, errlen, "field svid[%zu]: expected bin", i);
+			return -MDT_EPROTO;
+		}
+		if (chain[i].len > MDT_SVID_CERT_MAX) {
+			snprintf(err, errlen, "field svid[%zu]: %zu bytes (at "
+			    "most %d)", i, chain[i].len, MDT_SVID_CERT_MAX);
+			return -MDT_ETOOBIG;
+		}
+	}
+	*n = count;
+	return 0;
+}
+
+/* What an SVID auth presents. */
+struct svid_req {
+	const char *agent;
+	mdt_svid_cert chain[MDT_SVID_CHAIN_MAX];
+	size_t n;
+	const uint8_t *sig;
+	size_t siglen;
+};
+
+static int
+read_svid_req(struct brk_ctx *c, const mdt_wire_val *v, struct svid_req *r)
+{
+	char err[MDT_ERRMSG_MAX];
+	int rc;
+
+	if ((rc = mdt_wire_get_str(c->root, "agent", BRK_ID_MAX - 1,
+	    &r->agent, err, sizeof(err))) == 0 &&
+	    (rc = mdt_wire_get_bin(c->root, "sig", MDT_SVID_SIG_MAX, &r->sig,
+	    &r->siglen, err, sizeof(err))) == 0)
+		rc = read_chain(v, r->chain, &r->n, err, sizeof(err));
+	if (rc != 0)
+		brk_reply_error(c, rc == -MDT_ETOOBIG ? -MDT_ETOOBIG :
+		    -MDT_EPROTO, rc == -MDT_ETOOBIG ? "toobig" : "field", "%s",
+		    err);
+	return rc;
+}
+
+/* Refuses an SVID auth: logged with the detail, answered with it. */
+static void
+svid_refuse(struct brk_ctx *c, const char *agent, const char *detail)
+{
+	BLOG(c->b, BRK_WARN, "auth.failed", "pipe=%u agent=%s method=svid "
+	    "why=%s", c->pipe, agent, detail);
+	brk_reply_error(c, -MDT_EAUTH, "auth.failed", "%s", detail);
+}
+
+/*
+ * The checks, in order: the chain and the signature over the challenge
+ * (mdt_svid_verify_signed), the SVID's id equal to the claimed agent, the
+ * agent registered.  0, or detail says which check failed.
+ */
+static int
+svid_check(struct brk_ctx *c, const struct svid_req *r,
+    const mdt_svid_bundle *bundle, const uint8_t *chal, size_t clen,
+    int64_t *not_after, char *detail, size_t len)
+{
+	uint8_t msg[sizeof(MDT_WIRE_AUTH_DOMAIN) + MDT_WIRE_CHALLENGE_MAX];
+	mdt_svid_info info;
+	char err[MDT_ERRMSG_MAX];
+	size_t mlen = 0;
+
+	if (mdt_wire_auth_message(chal, clen, msg, sizeof(msg), &mlen) != 0 ||
+	    mdt_svid_verify_signed(bundle, r->chain, r->n, brk_now_ms() / 1000,
+	    msg, mlen, r->sig, r->siglen, &info, err, sizeof(err)) != 0) {
+		snprintf(detail, len, "SVID refused: %.230s", err);
+		return -1;
+	}
+	if (strcmp(info.id.id, r->agent) != 0) {
+		snprintf(detail, len, "SVID names %.200s, not the claimed agent",
+		    info.id.id);
+		return -1;
+	}
+	if (brk_agent_find(c->snap, r->agent) == NULL) {
+		snprintf(detail, len, "agent %.200s is not registered", r->agent);
+		return -1;
+	}
+	*not_after = info.not_after;
+	return 0;
+}
+
+static void
+svid_auth(struct brk_ctx *c, const mdt_wire_val *v)
+{
+	const struct brk_config *cfg = &c->snap->cfg;
+	struct svid_req r;
+	struct bundle_ref *ref = NULL;
+	uint8_t chal[MDT_WIRE_CHALLENGE_MAX];
+	char detail[BRK_DETAIL_MAX], err[MDT_ERRMSG_MAX];
+	size_t clen = 0;
+	int64_t not_after = 0;
+	int rc;
+
+	if (read_svid_req(c, v, &r) != 0)
+		return;
+	if (take_challenge(c->b, c->pipe, r.agent, chal, &clen) != 0) {
+		no_challenge(c, r.agent);
+		return;
+	}
+	if (cfg->svid_bundle[0] == 0) {
+		brk_reply_error(c, -MDT_EUNSUPPORTED, "auth.unsupported",
+		    "X.509-SVID authentication is off on this broker "
+		    "(svid_bundle is not set)");
+		return;
+	}
+	if (bundle_get(c->b, cfg, &ref, err, sizeof(err)) != 0) {
+		BLOG(c->b, BRK_ERROR, "svid.bundle", "unusable: %s", err);
+		svid_refuse(c, r.agent, "the broker's SVID trust bundle cannot "
+		    "be loaded");
+		return;
+	}
+	rc = svid_check(c, &r, ref->bundle, chal, clen, &not_after, detail,
+	    sizeof(detail));
+	bundle_release(ref);
+	if (rc != 0) {
+		svid_refuse(c, r.agent, detail);
+		return;
+	}
+	mark_authed(c->b, c->pipe, r.agent, not_after * 1000);
+	BLOG(c->b, BRK_INFO, "auth.ok", "pipe=%u agent=%s method=svid "
+	    "until=%lld", c->pipe, r.agent, (long long)not_after);
+	reply_ok(c, r.agent, not_after);
 }
 
 void
@@ -223,9 +537,12 @@ brk_op_auth(struct brk_worker *w, struct brk_ctx *c)
 	uint8_t chal[MDT_WIRE_CHALLENGE_MAX];
 	char err[MDT_ERRMSG_MAX];
 	const struct brk_agent *a;
-	mdt_wire_writer *wr;
 
 	(void)w;
+	if (mdt_wire_map_get(c->root, "svid") != NULL) {
+		svid_auth(c, mdt_wire_map_get(c->root, "svid"));
+		return;
+	}
 	if (mdt_wire_get_str(c->root, "agent", BRK_ID_MAX - 1, &agent, err,
 	    sizeof(err)) != 0 || mdt_wire_get_bin(c->root, "sig",
 	    MDT_KEY_SIG_BYTES, &sig, &siglen, err, sizeof(err)) != 0) {
@@ -233,10 +550,9 @@ brk_op_auth(struct brk_worker *w, struct brk_ctx *c)
 		return;
 	}
 	a = brk_agent_find(c->snap, agent);
-	if (take_challenge(c->b, c->pipe, agent, chal, &clen) != 0) {
-		brk_reply_error(c, -MDT_EAUTH, "auth.failed",
-		    "no valid challenge for %s on this connection (hello first; "
-		    "challenges expire and are used once)", agent);
+	if (take_challenge(c->b, c->pipe, agent, chal,
+	    &clen) != 0) {
+		no_challenge(c, agent);
 		return;
 	}
 	if (a == NULL || !a->has_key || siglen != MDT_KEY_SIG_BYTES ||
@@ -247,12 +563,8 @@ brk_op_auth(struct brk_worker *w, struct brk_ctx *c)
 		    "authentication of %s failed", agent);
 		return;
 	}
-	mark_authed(c->b, c->pipe, agent);
-	BLOG(c->b, BRK_INFO, "auth.ok", "pipe=%u agent=%s", c->pipe, agent);
-	wr = brk_reply_writer(c, 1);
-	if (wr != NULL && mdt_wire_put_cstr(wr, "agent", agent) != 0) {
-		mdt_wire_writer_free(wr);
-		wr = NULL;
-	}
-	brk_reply(c, wr);
+	mark_authed(c->b, c->pipe, agent, 0);
+	BLOG(c->b, BRK_INFO, "auth.ok", "pipe=%u agent=%s method=key",
+	    c->pipe, agent);
+	reply_ok(c, agent, 0);
 }

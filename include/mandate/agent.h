@@ -107,6 +107,20 @@ typedef struct mdt_agent_opts {
 } mdt_agent_opts;
 
 /*
+ * X.509-SVID authentication (mdt_agent_connect_svid).  Paths are copied.
+ * The files are read again at every authentication, so an SVID rotated on
+ * disk (by a SPIFFE agent or helper) is used from the next reconnect on.
+ *   cert_file  PEM certificates: the SVID (leaf) first, then any
+ *              intermediates.
+ *   key_file   the SVID's unencrypted private key (PEM, mode 0600):
+ *              ECDSA P-256, P-384 or Ed25519.
+ */
+typedef struct mdt_agent_svid_opts {
+	const char *cert_file;
+	const char *key_file;
+} mdt_agent_svid_opts;
+
+/*
  * Dials the broker and authenticates (hello + signed challenge).  Fails
  * with MDT_EAUTH when the broker refuses the identity or key,
  * MDT_ETRANSPORT / MDT_ETIMEDOUT when it cannot be reached in time.  On
@@ -114,6 +128,21 @@ typedef struct mdt_agent_opts {
  */
 MDT_API MDT_WUR int mdt_agent_connect(const mdt_agent_opts *opts,
     mdt_agent **out, char *err, size_t errlen);
+
+/*
+ * As mdt_agent_connect, but answers the challenge with an X.509-SVID (the
+ * chain and a signature by its key) instead of the Ed25519 key; the broker
+ * must be configured with svid_bundle (MDT_EUNSUPPORTED otherwise).
+ * opts->spiffe_id may be NULL: the SVID's id is used; when set it must
+ * equal the SVID's (MDT_EAUTH).  opts->key may be NULL: the Ed25519 key
+ * is then needed only to present tokens to resource servers, which
+ * mdt_task_present refuses with MDT_EKEY without it.  Unreadable or
+ * malformed SVID files fail here, before dialing.  On success *out owns
+ * the connection; caller frees with mdt_agent_close.
+ */
+MDT_API MDT_WUR int mdt_agent_connect_svid(const mdt_agent_opts *opts,
+    const mdt_agent_svid_opts *svid, mdt_agent **out, char *err,
+    size_t errlen);
 
 /* Closes the connection, wakes any waiter with MDT_ECLOSED, wipes the key
  * and frees the handle.  NULL is a no-op.  Free every mdt_task first. */

@@ -16,5 +16,6 @@
 #include <mandate/audit.h>
 #include <mandate/key.h>
 #include <mandate/token.h>
+#include <mandate/svid.h>
 
 #endif /* MANDATE_MANDATE_H */

@@ -436,12 +436,11 @@ START_TEST(prefix_hint_checked)
 	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
 		mdt_token *d = NULL;
 		mdt_token_reason why;
-		uint8_t *mem = mdt__malloc(2 * len);
 
-		ck_assert_ptr_nonnull(mem);
-		memcpy(mem, bytes, len);
-		ck_assert_msg(mdt__tok_decode_owned(mem, 2 * len, len,
-		    hints[i], &d, &why) == 0, "%s", why.message);
+		ck_assert_int_eq(mdt__tok_alloc(len, &d), 0);
+		memcpy(d->mem, bytes, len);
+		ck_assert_msg(mdt__tok_decode_into(d, len, hints[i], &why) == 0,
+		    "%s", why.message);
 		assert_same_token(c, d, "hint");
 		assert_owns_memory(d);
 		mdt_token_free(d);
