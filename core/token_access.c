@@ -107,26 +107,30 @@ mdt_token_resource(const mdt_token *tok)
 	return tok->resource;
 }
 
+/* Block 0's scopes are read in place: a copy is made only when no later
+ * block intersects them into a new set. */
 int
 mdt_token_scopes(const mdt_token *tok, mdt_scope_set **out)
 {
-	mdt_scope_set *acc = NULL, *next;
+	const mdt_scope_set *acc;
+	mdt_scope_set *own = NULL, *next;
 	int rc;
 
 	if (tok == NULL || out == NULL)
 		return -MDT_EINVAL;
-	if ((rc = mdt_scope_set_dup(tok->blocks[0].scopes, &acc)) != 0)
-		return rc;
+	acc = tok->blocks[0].scopes;
 	for (size_t i = 1; i < tok->nblocks; i++) {
 		if (tok->blocks[i].scopes == NULL)
 			continue;
 		rc = mdt_scope_set_intersect(acc, tok->blocks[i].scopes, &next);
-		mdt_scope_set_free(acc);
+		mdt_scope_set_free(own);
 		if (rc != 0)
 			return rc;
-		acc = next;
+		acc = own = next;
 	}
-	*out = acc;
+	if (own == NULL)
+		return mdt_scope_set_dup(acc, out);
+	*out = own;
 	return 0;
 }
 

@@ -282,6 +282,20 @@ START_TEST(leaf_without_basic_constraints_is_a_leaf)
 }
 END_TEST
 
+/* SPIFFE 3.1 and RFC 5280: without a subject the SAN must be critical. */
+START_TEST(empty_subject_needs_critical_san)
+{
+	struct svf_opts o = svf_leaf_opts(NULL);
+	char err[MDT_ERRMSG_MAX] = "";
+
+	o.cn = NULL;
+	o.san = "URI:" AGENT;
+	EXPECT_REFUSED(o, -MDT_EAUTH, "depth 0");
+	o.san = "critical,URI:" AGENT;
+	ck_assert_msg(verify_leaf_opts(&o, err, sizeof(err)) == 0, "%s", err);
+}
+END_TEST
+
 START_TEST(signed_by_another_ca)
 {
 	EVP_PKEY *k = svf_key(SVF_P256);
@@ -701,6 +715,7 @@ svid_suite(void)
 	tcase_add_test(t, intermediate_that_is_not_a_ca);
 	tcase_add_test(t, leaf_rules);
 	tcase_add_test(t, leaf_without_basic_constraints_is_a_leaf);
+	tcase_add_test(t, empty_subject_needs_critical_san);
 	tcase_add_test(t, signed_by_another_ca);
 	tcase_add_test(t, time_is_the_callers);
 	tcase_add_test(t, der_and_bounds);

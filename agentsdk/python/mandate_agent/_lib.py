@@ -50,6 +50,10 @@ class AgentOpts(ctypes.Structure):
                 ("timeout_ms", c_u32), ("retry_ms", c_u32)]
 
 
+class AgentSvidOpts(ctypes.Structure):
+    _fields_ = [("cert_file", c_s), ("key_file", c_s)]
+
+
 class OpenOpts(ctypes.Structure):
     _fields_ = [("assertion", c_s), ("patient", c_s), ("purpose", c_s),
                 ("scopes", c_s)]
@@ -109,6 +113,9 @@ _SIGS = {
                                   ctypes.c_char * 51]),
     "mdt_agent_connect": (c_i, [ctypes.POINTER(AgentOpts),
                                 ctypes.POINTER(c_p), _E, c_sz]),
+    "mdt_agent_connect_svid": (c_i, [ctypes.POINTER(AgentOpts),
+                                     ctypes.POINTER(AgentSvidOpts),
+                                     ctypes.POINTER(c_p), _E, c_sz]),
     "mdt_agent_close": (None, [c_p]),
     "mdt_agent_spiffe_id": (c_s, [c_p]),
     "mdt_agent_reconnects": (ctypes.c_uint64, [c_p]),

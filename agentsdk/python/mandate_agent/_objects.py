@@ -3,7 +3,7 @@
 import ctypes
 
 from ._lib import (lib, call, check, enc, dec, MandateError, AgentOpts,
-                   OpenOpts, AuthzRequest, Pubkey, VerifierOpts, RsRequest,
+                   AgentSvidOpts, OpenOpts, AuthzRequest, Pubkey, VerifierOpts, RsRequest,
                    RsGrant, Event, ID_MAX, HEADER_MAX)
 
 DENY, ALLOW, STEP_UP = 0, 1, 2
@@ -185,12 +185,22 @@ class Agent(_Handle):
 
     _free = lib.mdt_agent_close
 
-    def __init__(self, url, spiffe_id, key, timeout_ms=0, retry_ms=0):
+    def __init__(self, url, spiffe_id, key, timeout_ms=0, retry_ms=0,
+                 svid=None):
+        """svid=(cert_file, key_file) authenticates with an X.509-SVID;
+        then spiffe_id may be None (the SVID's) and key None (no token
+        presentation), see docs/sdk.md."""
         self._key = key
-        opts = AgentOpts(enc(url), enc(spiffe_id), key.ptr, timeout_ms,
+        opts = AgentOpts(enc(url), enc(spiffe_id),
+                         key.ptr if key is not None else None, timeout_ms,
                          retry_ms)
         p = ctypes.c_void_p()
-        call(lib.mdt_agent_connect, ctypes.byref(opts), ctypes.byref(p))
+        if svid is None:
+            call(lib.mdt_agent_connect, ctypes.byref(opts), ctypes.byref(p))
+        else:
+            so = AgentSvidOpts(enc(svid[0]), enc(svid[1]))
+            call(lib.mdt_agent_connect_svid, ctypes.byref(opts),
+                 ctypes.byref(so), ctypes.byref(p))
         super().__init__(p.value)
 
     spiffe_id = property(lambda s: dec(lib.mdt_agent_spiffe_id(s.ptr)))

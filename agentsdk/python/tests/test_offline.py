@@ -97,6 +97,22 @@ class TransportTest(unittest.TestCase):
                         "spiffe://example/a", k, timeout_ms=300)
             self.assertEqual(cm.exception.name, "ETIMEDOUT")
 
+    def test_connect_svid_files_checked_first(self):
+        with tempfile.TemporaryDirectory() as d:
+            cert, key = d + "/svid.pem", d + "/svid.key"
+            with self.assertRaises(m.MandateError) as cm:
+                m.Agent("ipc:///tmp/mdt-py-nobody-%d.sock" % os.getpid(),
+                        None, None, timeout_ms=300, svid=(cert, key))
+            self.assertEqual(cm.exception.name, "ENOTFOUND")
+            self.assertIn(cert, cm.exception.detail)
+            with open(cert, "w") as f:
+                f.write("not a certificate\n")
+            with self.assertRaises(m.MandateError) as cm:
+                m.Agent("ipc:///tmp/mdt-py-nobody-%d.sock" % os.getpid(),
+                        None, None, timeout_ms=300, svid=(cert, key))
+            self.assertEqual(cm.exception.name, "EPARSE")
+            self.assertIn("no CERTIFICATE block", cm.exception.detail)
+
 
 if __name__ == "__main__":
     unittest.main()
