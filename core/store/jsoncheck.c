@@ -5,8 +5,7 @@
  * plain strings.  Those shapes are recognised here by a scan that
  * allocates nothing; anything else -- numbers, nesting, \u escapes, odd
  * spacing -- goes to jansson, so the scan only ever accepts a subset of
- * what jansson accepts and the rules stay jansson's.  The text is
- * already known to be UTF-8.
+ * what jansson accepts and the rules stay jansson's.
  */
 #include <string.h>
 
@@ -16,7 +15,7 @@
 
 #define FLAT_KEYS_MAX 8
 
-/* A string without \u escapes or control bytes: the offset past its
+/* A string of printable ASCII without \u escapes: the offset past its
  * closing quote, or 0. */
 static size_t
 plain_string(const char *s, size_t i)
@@ -27,7 +26,7 @@ plain_string(const char *s, size_t i)
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"')
 			return i + 1;
-		if (c < 0x20)
+		if (c < 0x20 || c >= 0x80) /* non-ASCII: jansson decides */
 			return 0;
 		if (c == '\\' && (s[i + 1] == 0 ||
 		    strchr("\"\\/bfnrt", s[i + 1]) == NULL))

@@ -89,7 +89,7 @@ void *mdt__kind_dup(const mdt__kind_desc *d, const void *rec, size_t extra);
 
 /* ---- jsoncheck.c ---------------------------------------------- */
 /* 1 when text is JSON (want 1) or a JSON array of strings (want 2),
- * duplicate object keys refused; text is known to be UTF-8. */
+ * duplicate object keys refused. */
 int mdt__json_ok(const char *text, int want);
 /* The same through jansson alone: the rule mdt__json_ok must agree with. */
 int mdt__json_ok_jansson(const char *text, int want);
@@ -203,6 +203,7 @@ struct mdt_store {
 	int closing;
 
 	struct mdt__tcache *tcache; /* NULL on read-only handles */
+	struct mdt__walckpt *walckpt; /* NULL on read-only handles */
 
 	mdt__reader readers[MDT__STORE_READERS_MAX];
 	uint32_t nreaders;
@@ -266,6 +267,17 @@ typedef struct mdt__visit {
 int mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v);
 /* Fills the derived state of a task from columns at first..first+2. */
 void mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_audit_task *t);
+
+/* ---- walckpt.c: WAL checkpoints on their own thread --------------- */
+typedef struct mdt__walckpt mdt__walckpt;
+/* Opens the checkpoint connection and thread and takes over the writer
+ * connection's automatic checkpoint. */
+int mdt__walckpt_start(mdt_store *s, sqlite3 *writer, char *err,
+    size_t errlen);
+/* Call after the writer thread has stopped, before closing writer. */
+void mdt__walckpt_stop(mdt_store *s, sqlite3 *writer);
+/* Checkpoints run so far (tests). */
+uint64_t mdt__walckpt_runs(mdt_store *s);
 
 /* ---- tcache.c: the task rows the request path reads -------------- */
 /*

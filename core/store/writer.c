@@ -423,7 +423,8 @@ mdt__writer_start(mdt_store *s, char *err, size_t errlen)
 	    errlen)) != 0)
 		return rc;
 	if ((rc = prepare_all(s, err, errlen)) != 0 ||
-	    (rc = load_head(s, err, errlen)) != 0)
+	    (rc = load_head(s, err, errlen)) != 0 ||
+	    (rc = mdt__walckpt_start(s, s->w.db, err, errlen)) != 0)
 		return rc;
 	if (pthread_create(&s->w.thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
@@ -446,6 +447,7 @@ mdt__writer_stop(mdt_store *s)
 		pthread_join(w->thread, NULL);
 		w->running = 0;
 	}
+	mdt__walckpt_stop(s, w->db);
 	for (int i = 0; i < MDT__W_COUNT_; i++)
 		sqlite3_finalize(w->st[i]);
 	for (int k = 0; k < MDT__KIND_COUNT_; k++)

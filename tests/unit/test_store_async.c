@@ -256,6 +256,57 @@ START_TEST(cache_never_stale_after_end)
 }
 END_TEST
 
+static long
+file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n = -1;
+
+	if (f != NULL && fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+/* Past SQLite's threshold the WAL is copied into the database file by the
+ * checkpoint thread while the store stays open and writing. */
+START_TEST(wal_checkpoints_while_writing)
+{
+	struct done_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	static struct done_arg args[3000];
+	long db0, db1;
+	char res[1000];
+
+	fx_init(&F);
+	fx_open(&F);
+	db0 = file_size(F.path);
+	memset(res, 'r', sizeof(res) - 1);
+	res[sizeof(res) - 1] = 0;
+	for (int i = 0; i < 3000; i++) {
+		mdt_audit_decision d;
+		args[i] = (struct done_arg){.log = &log};
+		snprintf(args[i].req, sizeof(args[i].req), "w#%d", i);
+		d = decision(args[i].req);
+		d.resource = res;
+		ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d,
+		    on_done, &args[i]), 0);
+		if (i % 100 == 99) { /* a commit per 100 at least */
+			char rid[32];
+			snprintf(rid, sizeof(rid), "s#%d", i);
+			(void)fx_decision(&F, rid, "t1", MDT_AUDIT_ALLOW);
+		}
+	}
+	for (int t = 0; t < 500 && mdt__walckpt_runs(F.s) == 0; t++)
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	ck_assert_uint_gt(mdt__walckpt_runs(F.s), 0);
+	db1 = file_size(F.path);
+	ck_assert_msg(db1 > db0, "database file %ld -> %ld bytes", db0, db1);
+	ck_assert_uint_eq(log.ok, 3000);
+	fx_cleanup(&F);
+}
+END_TEST
+
 START_TEST(json_check_agrees_with_jansson)
 {
 	static const char *const fixed[] = {
@@ -312,6 +363,7 @@ main(void)
 	tcase_add_test(tc, async_copies_the_record);
 	tcase_add_test(tc, cache_sees_ends_at_once);
 	tcase_add_test(tc, cache_never_stale_after_end);
+	tcase_add_test(tc, wal_checkpoints_while_writing);
 	tcase_add_test(tc, json_check_agrees_with_jansson);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
