@@ -488,6 +488,35 @@ START_TEST(sdk_connects_with_svid)
 }
 END_TEST
 
+/* The broker ends the session of an expiring SVID; the SDK authenticates
+ * again by itself, with the SVID rotated on disk meanwhile. */
+START_TEST(sdk_picks_up_rotated_svid)
+{
+	struct svf_opts o = svf_leaf_opts(BT_SUMM);
+	struct svid old, fresh = valid_svid(BT_SUMM, SVF_ED25519);
+	char cert[600], key[600], err[MDT_ERRMSG_MAX] = "";
+	mdt_agent_svid_opts so = { cert, key };
+	mdt_agent_opts ao = { B.url, NULL, NULL, 5000, 20 };
+	mdt_agent *a = NULL;
+	mdt_task *t = NULL;
+
+	o.not_after = 2;
+	old = make_svid(SVF_P256, &o, NULL, NULL);
+	svid_files(&old, "rot", cert, key);
+	ck_assert_msg(mdt_agent_connect_svid(&ao, &so, &a, err, sizeof(err)) ==
+	    0, "%s", err);
+	ck_assert_int_eq(unlink(key), 0);
+	svid_files(&fresh, "rot", cert, key);
+	pause_ms(3100);
+	ck_assert_int_eq(mdt_agent_next(a, 100, &t, err, sizeof(err)),
+	    -MDT_ETIMEDOUT);
+	ck_assert_uint_eq(mdt_agent_reconnects(a), 1);
+	mdt_agent_close(a);
+	svid_free(&old);
+	svid_free(&fresh);
+}
+END_TEST
+
 /* Broker operations work on an SVID connection without a holder key;
  * presenting a token to a resource server needs the key. */
 START_TEST(sdk_svid_holder_key)
@@ -578,6 +607,7 @@ svid_suite(void)
 	tcase_add_test(t, intermediate_and_rotated_bundle);
 	tcase_add_test(t, sdk_connects_with_svid);
 	tcase_add_test(t, sdk_svid_holder_key);
+	tcase_add_test(t, sdk_picks_up_rotated_svid);
 	suite_add_tcase(s, t);
 	tcase_add_checked_fixture(off, setup_off, teardown);
 	tcase_set_timeout(off, 60);
