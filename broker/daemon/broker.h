@@ -238,6 +238,9 @@ void brk_session_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg);
 /* Copies the pipe's agent into out ("" when unauthenticated). */
 void brk_session_agent(brk_broker *b, uint32_t pipe, char *out, size_t len);
 void brk_op_hello(struct brk_worker *w, struct brk_ctx *c);
+/* Loads svid_bundle (when set) as authentication would: 0, or err says
+ * what is wrong with it. */
+int brk_svid_check(const struct brk_config *cfg, char *err, size_t errlen);
 void brk_op_auth(struct brk_worker *w, struct brk_ctx *c);
 
 /* idem.c: replies kept for resent requests. */

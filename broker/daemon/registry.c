@@ -263,6 +263,10 @@ brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
 		rc = load_agents(s, cfg->entities, err, errlen);
 	if (rc == 0)
 		rc = brk_idp_load(cfg, &s->idp, err, errlen);
+	/* a bad trust bundle is refused here, at start or on reload, not at
+	 * the first SVID login */
+	if (rc == 0)
+		rc = brk_svid_check(cfg, err, errlen);
 	if (rc != 0) {
 		snapshot_free(s);
 		return rc;

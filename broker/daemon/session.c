@@ -317,6 +317,23 @@ svid_trust_domain(const struct brk_config *cfg, char *td, size_t len,
 	return 0;
 }
 
+int
+brk_svid_check(const struct brk_config *cfg, char *err, size_t errlen)
+{
+	char td[MDT_SPIFFE_TRUST_DOMAIN_MAX + 1];
+	mdt_svid_bundle *bundle = NULL;
+	int rc;
+
+	if (cfg->svid_bundle[0] == 0)
+		return 0;
+	if ((rc = svid_trust_domain(cfg, td, sizeof(td), err, errlen)) != 0 ||
+	    (rc = mdt_svid_bundle_load(cfg->svid_bundle, td, &bundle, err,
+	    errlen)) != 0)
+		return rc;
+	mdt_svid_bundle_free(bundle);
+	return 0;
+}
+
 /* Loads the bundle and makes it the cache's; *out holds a reference. */
 static int
 bundle_reload(brk_broker *b, const char *path, const char *td,

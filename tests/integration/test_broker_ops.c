@@ -47,7 +47,7 @@ run_cmd(const char *args, char *out, size_t len)
 START_TEST(command_line)
 {
 	static char out[65536];
-	char args[1024];
+	char args[2048];
 
 	ck_assert_int_eq(run_cmd("--help", out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "SYNOPSIS"));
@@ -75,6 +75,13 @@ START_TEST(command_line)
 	    "--check-config");
 	ck_assert_int_eq(run_cmd(args, out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/nonexistent.json"));
+	/* an SVID trust bundle that cannot be loaded stops the start, not
+	 * the first SVID login; the entities file is no bundle */
+	snprintf(args, sizeof(args), "--policy-dir %s/policies --entities %s "
+	    "--set svid_bundle=%s --check-config", mdt_test_source_dir(),
+	    B.entities, B.entities);
+	ck_assert_int_eq(run_cmd(args, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, B.entities) != NULL, "%s", out);
 	bt_cleanup(&B);
 }
 END_TEST
