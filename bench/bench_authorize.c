@@ -7,9 +7,16 @@
  *                                    throughput(echo, 64 clients)
  *   ratio authorize_p99_vs_nng_echo_p99: p99 latency of each, both driven
  *                                    at half of authorize's peak rate
+ *
+ * The paced runs are open loop: each client sends at the instants of a
+ * Poisson process of its share of the rate (independent exponential
+ * gaps, so the clients are not in step and the total is Poisson too), and
+ * latency counts from the instant a request was due, so a request held up
+ * behind a slow one is charged for the wait.
  */
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +48,7 @@ static size_t per_client_cap = 200000;
 
 struct worker {
 	int kind;              /* 0 authorize, 1 echo */
+	int index;
 	const char *url;
 	double rate;           /* requests/s for this worker, 0 = closed loop */
 	uint64_t until;
@@ -60,6 +68,22 @@ sleep_until(uint64_t t)
 		    (long)((t - now) % 1000000000u) };
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* An exponentially distributed gap of the given mean (ns): the next
+ * arrival of a Poisson process (xorshift64* for the uniform draw). */
+static uint64_t
+exp_gap(uint64_t *state, double mean)
+{
+	uint64_t x = *state;
+	double u;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	u = (double)((x * 0x2545f4914f6cdd1du) >> 11) / 9007199254740992.0;
+	return (uint64_t)(-log(1.0 - u) * mean);
 }
 
 static int
@@ -93,6 +117,7 @@ worker_main(void *arg)
 	uint8_t *payload = calloc(1, req_size);
 	uint64_t start, next;
 	double gap = w->rate > 0 ? 1e9 / w->rate : 0;
+	uint64_t rng = 0x9e3779b97f4a7c15u * (uint64_t)(w->index + 1);
 
 	if (bt_dial(&c, w->url) != 0 || (w->kind == 0 &&
 	    bt_auth(&c, BT_SUMM, bt_key(&B, BT_SUMM)) != 0)) {
@@ -101,12 +126,14 @@ worker_main(void *arg)
 		return NULL;
 	}
 	start = next = bench_now_ns();
+	if (gap > 0)
+		next += exp_gap(&rng, gap);
 	while (bench_now_ns() < w->until && w->n < w->cap) {
 		uint64_t t0;
 		if (gap > 0) {
 			sleep_until(next);
 			t0 = next; /* latency from the scheduled time */
-			next += (uint64_t)gap;
+			next += exp_gap(&rng, gap);
 		} else {
 			t0 = bench_now_ns();
 		}
@@ -139,7 +166,7 @@ run(int kind, const char *url, int clients, double seconds, double rate)
 	size_t total = 0;
 
 	for (int i = 0; i < clients; i++) {
-		w[i] = (struct worker){ .kind = kind, .url = url,
+		w[i] = (struct worker){ .kind = kind, .index = i, .url = url,
 		    .rate = rate / clients, .until = until,
 		    .cap = per_client_cap };
 		w[i].lat = malloc(w[i].cap * sizeof(double));
@@ -412,6 +439,16 @@ main(void)
 		per_client_cap = (size_t)atol(getenv("MDT_BENCH_COUNT")) / 16;
 		r = run(0, B.url, 16, 600.0, 0);
 		printf("authorize: %zu requests answered\n", r.n);
+		nng_close(es);
+		(void)bt_stop(&B, SIGTERM);
+		bt_cleanup(&B);
+		return 0;
+	}
+	if (getenv("MDT_BENCH_RATE") != NULL) {
+		/* one paced run at a given rate, beside the echo */
+		double rate = atof(getenv("MDT_BENCH_RATE"));
+		show("authorize at the rate", run(0, B.url, 16, 3.0, rate));
+		show("nng echo at the rate", run(1, echo_url, 16, 3.0, rate));
 		nng_close(es);
 		(void)bt_stop(&B, SIGTERM);
 		bt_cleanup(&B);

@@ -125,6 +125,8 @@ struct brk_ctx {
 	/* an answer waiting for its audit record's commit (record.c) */
 	mdt_wire_writer *pending;
 	int pending_verdict;
+	int pending_rc;          /* the store's outcome, set by the writer */
+	int delivering;          /* queued to send the pending answer */
 	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
 	char pending_rid[BRK_RID_MAX];
 	int resume;              /* re-run after a step-up decision */
@@ -230,6 +232,9 @@ mdt_wire_writer *brk_reply_writer(struct brk_ctx *c, int ok);
 void brk_park(struct brk_ctx *c, int64_t deadline_ms);
 /* Queues a parked request to run its op again (after a step-up). */
 void brk_resume(struct brk_ctx *c);
+/* Queues c to a worker to send the answer its audit record was waiting
+ * for (brk_record_deliver).  Any thread. */
+void brk_defer_reply(struct brk_ctx *c);
 
 /* session.c: per-pipe authentication. */
 int brk_sessions_new(struct brk_sessions **out);
@@ -379,6 +384,8 @@ int brk_record(struct brk_ctx *c, const struct brk_record *r,
 typedef void (*brk_fail_fn)(struct brk_ctx *c, const struct brk_deny *d);
 int brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
     mdt_wire_writer *reply, brk_fail_fn fail, struct brk_deny *d);
+/* Sends the answer of a committed (or failed) record; run by a worker. */
+void brk_record_deliver(struct brk_ctx *c);
 
 /* operations */
 void brk_op_open(struct brk_worker *w, struct brk_ctx *c);

@@ -98,17 +98,27 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 	return rc == 0 ? 0 : failed(c->b, rid, r->op, rc, d);
 }
 
-/* Runs on the store's writer thread once the record is committed. */
+/* Runs on the store's writer thread once the record is committed: the
+ * answer is sent from a worker, so the writer goes back to committing
+ * instead of spending its time in socket writes. */
 static void
 record_done(void *arg, int rc, uint64_t seq)
 {
 	struct brk_ctx *c = arg;
-	mdt_wire_writer *w = c->pending;
-	struct brk_deny d = { 0 };
-
-	brk_broker *b = c->b;
 
 	(void)seq;
+	c->pending_rc = rc;
+	brk_defer_reply(c);
+}
+
+void
+brk_record_deliver(struct brk_ctx *c)
+{
+	mdt_wire_writer *w = c->pending;
+	brk_broker *b = c->b;
+	struct brk_deny d = { 0 };
+	int rc = c->pending_rc;
+
 	c->pending = NULL;
 	if (rc == -MDT_EEXIST)
 		rc = earlier(b, c->pending_rid, c->pending_verdict);

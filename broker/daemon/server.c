@@ -66,6 +66,7 @@ ctx_reset(struct brk_ctx *c)
 	c->answered = 0;
 	mdt_wire_writer_free(c->pending);
 	c->pending = NULL;
+	c->delivering = 0;
 	c->resume = 0;
 	c->resume_stepup[0] = 0;
 }
@@ -287,6 +288,13 @@ brk_park(struct brk_ctx *c, int64_t deadline_ms)
 }
 
 void
+brk_defer_reply(struct brk_ctx *c)
+{
+	c->delivering = 1;
+	enqueue(c->b, c);
+}
+
+void
 brk_resume(struct brk_ctx *c)
 {
 	c->resume = 1;
@@ -341,6 +349,11 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 	mdt_wire_op op;
 	nng_msg *stored = NULL;
 
+	if (c->delivering) {
+		c->delivering = 0;
+		brk_record_deliver(c);
+		return;
+	}
 	if (c->resume) {
 		ops[mdt_wire_msg_op(c->req)].fn(w, c);
 		return;

@@ -274,6 +274,9 @@ typedef struct mdt__walckpt mdt__walckpt;
  * connection's automatic checkpoint. */
 int mdt__walckpt_start(mdt_store *s, sqlite3 *writer, char *err,
     size_t errlen);
+/* Run by the writer between batches: finishes a checkpoint the thread
+ * has done most of, so the next transaction can restart the WAL. */
+void mdt__walckpt_between(mdt_store *s, sqlite3 *writer);
 /* Call after the writer thread has stopped, before closing writer. */
 void mdt__walckpt_stop(mdt_store *s, sqlite3 *writer);
 /* Checkpoints run so far (tests). */

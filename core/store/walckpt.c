@@ -2,10 +2,15 @@
  * WAL checkpoints off the commit path.  SQLite's automatic checkpoint runs
  * inside the COMMIT that pushes the WAL past its threshold: that commit
  * then also copies the WAL into the database file and syncs it, and every
- * answer waiting on the batch waits for that too.  Here the writer's
- * commit hook only notes the WAL's size; a thread with its own connection
- * runs PASSIVE checkpoints, which never take the write lock, so batches
- * keep committing while the database file is brought up to date.
+ * answer waiting on the batch waits for that too.  Here a thread with its
+ * own connection does the copying with PASSIVE checkpoints, which never
+ * take the write lock, while batches keep committing.  A checkpoint that
+ * runs beside commits cannot copy the frames committed meanwhile, and the
+ * WAL only starts over from its beginning once every frame is copied; so
+ * when the thread's pass is done, the writer itself copies the few frames
+ * left, between two batches, and its next transaction restarts the WAL.
+ * Without that last step the WAL would grow for as long as the load
+ * lasts.
  */
 #include <stdio.h>
 
@@ -19,7 +24,11 @@ struct mdt__walckpt {
 	pthread_cond_t cv;
 	sqlite3 *db;
 	pthread_t thread;
-	int due, closing;
+	int frames;    /* WAL frames after the writer's last commit */
+	int due;       /* the thread should make a pass */
+	int running;   /* a pass is under way */
+	int passed;    /* a pass ended since the WAL last started over */
+	int closing;
 	uint64_t runs;
 };
 
@@ -31,14 +40,15 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
 	(void)db;
 	(void)name;
-	if (frames >= WAL_FRAMES) {
-		pthread_mutex_lock(&c->mu);
-		if (!c->due) {
-			c->due = 1;
-			pthread_cond_signal(&c->cv);
-		}
-		pthread_mutex_unlock(&c->mu);
+	pthread_mutex_lock(&c->mu);
+	c->frames = frames;
+	if (frames < WAL_FRAMES)
+		c->passed = 0;
+	else if (!c->running && !c->passed && !c->due) {
+		c->due = 1;
+		pthread_cond_signal(&c->cv);
 	}
+	pthread_mutex_unlock(&c->mu);
 	return SQLITE_OK;
 }
 
@@ -54,16 +64,37 @@ ckpt_main(void *arg)
 		if (c->closing)
 			break;
 		c->due = 0;
+		c->running = 1;
 		pthread_mutex_unlock(&c->mu);
-		/* busy (another checkpoint, a reader at the WAL's start) is
-		 * fine: the next commit past the threshold asks again */
+		/* busy (a reader at the WAL's start, say) is fine: the
+		 * writer's catch-up or the next pass copies the rest */
 		(void)sqlite3_wal_checkpoint_v2(c->db, "main",
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->mu);
+		c->running = 0;
+		c->passed = 1;
 		c->runs++;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
+}
+
+void
+mdt__walckpt_between(mdt_store *s, sqlite3 *writer)
+{
+	mdt__walckpt *c = s->walckpt;
+	int go;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	go = c->frames >= WAL_FRAMES && c->passed && !c->running;
+	if (go)
+		c->passed = 0; /* the next crossing asks the thread again */
+	pthread_mutex_unlock(&c->mu);
+	if (go)
+		(void)sqlite3_wal_checkpoint_v2(writer, "main",
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 int

@@ -348,6 +348,7 @@ writer_main(void *arg)
 		else if (deadline == 0)
 			deadline = mono_ms() + s->checkpoint_ms;
 		finish_batch(s, batch, end);
+		mdt__walckpt_between(s, s->w.db);
 		pthread_mutex_lock(&s->qmu);
 	}
 	pthread_mutex_unlock(&s->qmu);
