@@ -98,9 +98,12 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 	return rc == 0 ? 0 : failed(c->b, rid, r->op, rc, d);
 }
 
-/* Runs on the store's writer thread once the record is committed: the
- * answer is sent from a worker, so the writer goes back to committing
- * instead of spending its time in socket writes. */
+/* Runs on the store's writer thread once the record's batch is done.  A
+ * committed record's answer is sent from here: handing it to a worker
+ * would put one more thread hand-off, and its wait for a core, into every
+ * answer (measured: a p99 half as long at half the peak rate).  Anything
+ * else -- a resend whose earlier decision must be looked up, a store
+ * failure -- goes to a worker, so the writer never reads the store. */
 static void
 record_done(void *arg, int rc, uint64_t seq)
 {
@@ -108,7 +111,10 @@ record_done(void *arg, int rc, uint64_t seq)
 
 	(void)seq;
 	c->pending_rc = rc;
-	brk_defer_reply(c);
+	if (rc == 0)
+		brk_record_deliver(c);
+	else
+		brk_defer_reply(c);
 }
 
 void
