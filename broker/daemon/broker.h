@@ -130,6 +130,7 @@ struct brk_ctx {
 	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
 	char pending_rid[BRK_RID_MAX];
 	int resume;              /* re-run after a step-up decision */
+	int rerun;               /* run again on a worker (must not block) */
 	char resume_stepup[64];  /* the approved step-up to consume */
 };
 
@@ -142,6 +143,7 @@ struct brk_worker {
 	mdt_policy_record *attrs;   /* per-request entity attributes */
 	mdt_entity_store *overlay;  /* per-request entities over the base */
 	const mdt_entity_store *overlay_base;
+	int on_nng;                 /* scratch of an nng callback thread */
 };
 
 /* ----------------------------------------------------------- broker */
@@ -235,6 +237,10 @@ void brk_resume(struct brk_ctx *c);
 /* Queues c to a worker to send the answer its audit record was waiting
  * for (brk_record_deliver).  Any thread. */
 void brk_defer_reply(struct brk_ctx *c);
+/* Queues a request that was running on an nng thread to run its op again
+ * from the start on a worker, because it is about to wait for the store.
+ * Nothing of it may have been recorded or answered yet. */
+void brk_rerun_on_worker(struct brk_ctx *c);
 
 /* session.c: per-pipe authentication. */
 int brk_sessions_new(struct brk_sessions **out);

@@ -478,12 +478,18 @@ brk_op_authorize(struct brk_worker *w, struct brk_ctx *c)
 	}
 	if (az_policy(w, c, &h, &x, &dec, &d) != 0)
 		goto refuse;
-	if (dec == MDT_DECISION_ALLOW)
+	if (dec == MDT_DECISION_ALLOW) {
 		az_allow(c, &h, &x, &d);
-	else if (dec == MDT_DECISION_STEP_UP && !x.approved)
+	} else if (dec == MDT_DECISION_STEP_UP && !x.approved && w->on_nng) {
+		/* a step-up waits for two records: not on an nng thread */
+		brk_held_clear(&h);
+		brk_rerun_on_worker(c);
+		return;
+	} else if (dec == MDT_DECISION_STEP_UP && !x.approved) {
 		az_stepup(c, &h, &x, &d);
-	else
+	} else {
 		az_deny(c, &h, &x, &d);
+	}
 	brk_held_clear(&h);
 	return;
 refuse:

@@ -68,6 +68,7 @@ ctx_reset(struct brk_ctx *c)
 	c->pending = NULL;
 	c->delivering = 0;
 	c->resume = 0;
+	c->rerun = 0;
 	c->resume_stepup[0] = 0;
 }
 
@@ -120,9 +121,10 @@ static int decode(struct brk_ctx *c);
  * An authorize runs on the nng thread that received it: it never waits
  * for the store (its answer leaves from the writer once the record is
  * committed), so handing it to a worker would only add a thread switch.
- * Operations that wait for commits go to the workers.  Scratch comes
- * from a small pool sized for nng's callback threads; when it is empty
- * the request goes to the workers too.
+ * Operations that wait for commits go to the workers, and so does an
+ * authorize that turns out to need a step-up (whose records it waits
+ * for).  Scratch comes from a small pool sized for nng's callback
+ * threads; when it is empty the request goes to the workers too.
  */
 static int
 run_here(struct brk_ctx *c)
@@ -288,6 +290,13 @@ brk_park(struct brk_ctx *c, int64_t deadline_ms)
 }
 
 void
+brk_rerun_on_worker(struct brk_ctx *c)
+{
+	c->rerun = 1;
+	enqueue(c->b, c);
+}
+
+void
 brk_defer_reply(struct brk_ctx *c)
 {
 	c->delivering = 1;
@@ -354,7 +363,8 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 		brk_record_deliver(c);
 		return;
 	}
-	if (c->resume) {
+	if (c->resume || c->rerun) {
+		c->rerun = 0;
 		ops[mdt_wire_msg_op(c->req)].fn(w, c);
 		return;
 	}
@@ -597,6 +607,7 @@ workers_start(brk_broker *b)
 	for (size_t i = 0; i < BRK_POOL; i++) {
 		if (scratch_init(b, &b->pool_mem[i]) != 0)
 			return -MDT_ENOMEM;
+		b->pool_mem[i].on_nng = 1;
 		b->pool[b->npool++] = &b->pool_mem[i];
 	}
 	for (size_t i = 1; i < b->nworkers; i++)
