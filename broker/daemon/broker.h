@@ -210,7 +210,12 @@ int brk_word_in(const char *list, const char *word);
 /* keys.c: root key load or first-start generation. */
 int brk_root_key(brk_broker *b, char *err, size_t errlen);
 
-/* server.c: sockets, contexts, workers, replies. */
+/* listen.c: starts a listener for each space-separated URL of list on
+ * s (tls+tcp:// with the broker's TLS configuration). */
+int brk_listen_all(brk_broker *b, nng_socket s, const char *list, char *err,
+    size_t errlen);
+
+/* server.c: contexts, workers, replies. */
 int brk_server_start(brk_broker *b, char *err, size_t errlen);
 void brk_server_drain(brk_broker *b);
 void brk_server_stop(brk_broker *b);
