@@ -343,39 +343,6 @@ self_cpu_s(void)
 
 #define ROUNDS 3
 
-static int
-by_rps(const void *a, const void *b)
-{
-	double x = ((const struct result *)a)->rps;
-	double y = ((const struct result *)b)->rps;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
-by_p99(const void *a, const void *b)
-{
-	double x = ((const struct result *)a)->p99;
-	double y = ((const struct result *)b)->p99;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The round with the median throughput (or p99) of ROUNDS rounds. */
-static struct result
-median_rps(struct result *r)
-{
-	qsort(r, ROUNDS, sizeof(*r), by_rps);
-	return r[ROUNDS / 2];
-}
-
-static struct result
-median_p99(struct result *r)
-{
-	qsort(r, ROUNDS, sizeof(*r), by_p99);
-	return r[ROUNDS / 2];
-}
-
 /* An authorize run with the CPU per request beside it. */
 static struct result
 run_cpu(const char *name, int clients)
@@ -452,7 +419,8 @@ main(void)
 	const char *args[] = { "--set", "workers=8", "--set", "contexts=512",
 	    "--set", "log_level=warn", NULL };
 	static struct ectx ctxs[ECHO_CTX];
-	struct result a16, a64, e64, ah, eh, ra[ROUNDS], re[ROUNDS];
+	struct result a16, r;
+	double a64, e64, ah, eh, va[ROUNDS], ve[ROUNDS];
 	char echo_url[600];
 	nng_socket es;
 	double half, sig, f50, f99;
@@ -473,7 +441,6 @@ main(void)
 	if (getenv("MDT_BENCH_COUNT") != NULL) {
 		/* a fixed amount of work, for a broker run under a profiler
 		 * (MDT_BROKER_WRAP): 16 clients, then a clean stop */
-		struct result r;
 		per_client_cap = (size_t)atol(getenv("MDT_BENCH_COUNT")) / 16;
 		r = run(0, B.url, 16, 600.0, 0);
 		printf("authorize: %zu requests answered\n", r.n);
@@ -500,24 +467,27 @@ main(void)
 	 * take each side's median, so a passing disturbance of a shared
 	 * machine weighs on one round of one side, not on the ratio. */
 	for (int i = 0; i < ROUNDS; i++) {
-		ra[i] = run_cpu("authorize 64 clients", 64);
-		re[i] = run(1, echo_url, 64, 2.0, 0);
-		show("nng echo 64 clients", re[i]);
+		va[i] = run_cpu("authorize 64 clients", 64).rps;
+		r = run(1, echo_url, 64, 2.0, 0);
+		show("nng echo 64 clients", r);
+		ve[i] = r.rps;
 	}
-	a64 = median_rps(ra);
-	e64 = median_rps(re);
-	half = 0.5 * (a64.rps > a16.rps ? a64.rps : a16.rps);
+	a64 = bench_percentile(va, ROUNDS, 50);
+	e64 = bench_percentile(ve, ROUNDS, 50);
+	half = 0.5 * (a64 > a16.rps ? a64 : a16.rps);
 	for (int i = 0; i < ROUNDS; i++) {
-		ra[i] = run(0, B.url, 16, 2.0, half);
-		show("authorize at half peak", ra[i]);
-		re[i] = run(1, echo_url, 16, 2.0, half);
-		show("nng echo at the same rate", re[i]);
+		r = run(0, B.url, 16, 2.0, half);
+		show("authorize at half peak", r);
+		va[i] = r.p99;
+		r = run(1, echo_url, 16, 2.0, half);
+		show("nng echo at the same rate", r);
+		ve[i] = r.p99;
 	}
-	ah = median_p99(ra);
-	eh = median_p99(re);
+	ah = bench_percentile(va, ROUNDS, 50);
+	eh = bench_percentile(ve, ROUNDS, 50);
 	printf("medians of %d rounds: authorize %.0f req/s, echo %.0f req/s; "
 	    "at %.0f req/s p99 authorize %.1f us, echo %.1f us\n", ROUNDS,
-	    a64.rps, e64.rps, half, ah.p99, eh.p99);
+	    a64, e64, half, ah, eh);
 	/* What no implementation of the issue's checks can go below on
 	 * this machine, measured now: one signature per allow, one commit
 	 * (fdatasync) before each answer. */
@@ -525,12 +495,12 @@ main(void)
 	fsync_us(B.dir, &f50, &f99);
 	printf("floor: one Ed25519 signature %.1f us; the echo uses %.1f us "
 	    "of machine CPU per request (%ld CPUs / echo rate)\n", sig,
-	    (double)sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / e64.rps,
+	    (double)sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / e64,
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	printf("floor: 4 KiB write + fdatasync on the store's filesystem "
 	    "p50 %.0f us, p99 %.0f us\n", f50, f99);
-	bench_ratio("authorize_64c_vs_nng_echo", a64.rps / e64.rps);
-	bench_ratio("authorize_p99_vs_nng_echo_p99", ah.p99 / eh.p99);
+	bench_ratio("authorize_64c_vs_nng_echo", a64 / e64);
+	bench_ratio("authorize_p99_vs_nng_echo_p99", ah / eh);
 	nng_close(es);
 	(void)bt_stop(&B, SIGTERM);
 	bt_cleanup(&B);

@@ -126,7 +126,6 @@ struct brk_ctx {
 	mdt_wire_writer *pending;
 	int pending_verdict;
 	int pending_rc;          /* the store's outcome, set by the writer */
-	int delivering;          /* queued to send the pending answer */
 	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
 	char pending_rid[BRK_RID_MAX];
 	int resume;              /* re-run after a step-up decision */
@@ -240,7 +239,8 @@ void brk_park(struct brk_ctx *c, int64_t deadline_ms);
 /* Queues a parked request to run its op again (after a step-up). */
 void brk_resume(struct brk_ctx *c);
 /* Queues c to a worker to send the answer its audit record was waiting
- * for (brk_record_deliver).  Any thread. */
+ * for (brk_record_deliver); the worker knows it by c->pending.  Any
+ * thread. */
 void brk_defer_reply(struct brk_ctx *c);
 /* Queues a request that was running on an nng thread to run its op again
  * from the start on a worker, because it is about to wait for the store.

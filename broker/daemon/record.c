@@ -54,6 +54,15 @@ decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
 	reasons_json(r, reasons, rlen);
 }
 
+/* The audit request id of r: the request's key, plus r's suffix when it
+ * records a second decision of the same request. */
+static void
+rid_of(const struct brk_ctx *c, const struct brk_record *r, char *rid,
+    size_t len)
+{
+	snprintf(rid, len, "%s%s", c->audit_id, r->suffix ? r->suffix : "");
+}
+
 /* An append refused with EEXIST: a resend after a restart, whose earlier
  * decision stands, so only the same verdict may be answered again. */
 static int
@@ -89,8 +98,7 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 	mdt_audit_decision rec;
 	int rc;
 
-	snprintf(rid, sizeof(rid), "%s%s", c->audit_id,
-	    r->suffix ? r->suffix : "");
+	rid_of(c, r, rid, sizeof(rid));
 	decision_of(c, r, rid, reasons, sizeof(reasons), &rec);
 	rc = mdt_store_append_decision(c->b->store, &rec, NULL);
 	if (rc == -MDT_EEXIST)
@@ -146,8 +154,7 @@ brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
 	mdt_audit_decision rec;
 	int rc;
 
-	snprintf(c->pending_rid, sizeof(c->pending_rid), "%s%s", c->audit_id,
-	    r->suffix ? r->suffix : "");
+	rid_of(c, r, c->pending_rid, sizeof(c->pending_rid));
 	decision_of(c, r, c->pending_rid, reasons, sizeof(reasons), &rec);
 	c->pending = reply;
 	c->pending_verdict = r->verdict;

@@ -68,7 +68,6 @@ ctx_reset(struct brk_ctx *c)
 	c->answered = 0;
 	mdt_wire_writer_free(c->pending);
 	c->pending = NULL;
-	c->delivering = 0;
 	c->resume = 0;
 	c->rerun = 0;
 	c->resume_stepup[0] = 0;
@@ -301,7 +300,6 @@ brk_rerun_on_worker(struct brk_ctx *c)
 void
 brk_defer_reply(struct brk_ctx *c)
 {
-	c->delivering = 1;
 	enqueue(c->b, c);
 }
 
@@ -360,8 +358,8 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 	mdt_wire_op op;
 	nng_msg *stored = NULL;
 
-	if (c->delivering) {
-		c->delivering = 0;
+	/* an answer kept aside for its audit record, which is now done */
+	if (c->pending != NULL) {
 		brk_record_deliver(c);
 		return;
 	}
