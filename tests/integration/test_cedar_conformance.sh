@@ -5,19 +5,22 @@
 # summary line, and when an unreadable corpus file does not fail.
 set -euo pipefail
 
-# The shared folder sits beside the checkout (<source>/../shared); a git
-# worktree under <checkout>/../wt/NAME finds it one level further up.
-corpus="${MDT_SHARED_DIR:?MDT_SHARED_DIR must be set}/cedar-corpus/cases.jsonl"
-if [[ ! -r "$corpus" && -n "${MDT_SOURCE_DIR:-}" ]]; then
-	corpus="$MDT_SOURCE_DIR/../../shared/cedar-corpus/cases.jsonl"
-fi
+# The corpus ships with the repository, xz-compressed
+# (tests/data/cedar-corpus: origin and licence in its README); it is
+# unpacked into a temporary file for the run.  MDT_CEDAR_CORPUS names
+# another cases.jsonl (plain or .xz) instead.
+src="${MDT_CEDAR_CORPUS:-${MDT_SOURCE_DIR:?MDT_SOURCE_DIR must be set}/tests/data/cedar-corpus/cases.jsonl.xz}"
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
-
-if [[ ! -r "$corpus" ]]; then
-	echo "FAIL: corpus not readable at $corpus" >&2
+corpus="$(mktemp --suffix=.jsonl)"
+trap 'rm -f "$out" "$corpus"' EXIT
+if [[ ! -r "$src" ]]; then
+	echo "FAIL: corpus not readable at $src" >&2
 	exit 1
 fi
+case "$src" in
+*.xz) xz -dc "$src" >"$corpus" || { echo "FAIL: cannot unpack $src" >&2; exit 1; } ;;
+*) cp "$src" "$corpus" ;;
+esac
 
 status=0
 mandatectl policy conformance "$corpus" >"$out" || status=$?
