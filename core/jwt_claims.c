@@ -23,6 +23,8 @@ struct mdt_idp_claims {
 	char *patient;
 	char *jti;
 	char *scope_text;
+	char *stepup;          /* mandate_stepup: the step-up this act decides */
+	char *purpose_of_use;  /* purpose_of_use: an emergency the clinician declares */
 	int64_t iat;
 	int64_t exp;
 	mdt_scope_set *scopes;
@@ -197,7 +199,11 @@ read_claims(json_t *obj, mdt_idp_claims *c, const mdt_idp_verify_opts *o,
 	    (rc = get_str(obj, "patient", 1, &c->patient, err, errlen)) != 0 ||
 	    (rc = get_str(obj, "fhirUser", 0, &c->fhir_user, err,
 	    errlen)) != 0 ||
-	    (rc = get_str(obj, "jti", 0, &c->jti, err, errlen)) != 0)
+	    (rc = get_str(obj, "jti", 0, &c->jti, err, errlen)) != 0 ||
+	    (rc = get_str(obj, "mandate_stepup", 0, &c->stepup, err,
+	    errlen)) != 0 ||
+	    (rc = get_str(obj, "purpose_of_use", 0, &c->purpose_of_use, err,
+	    errlen)) != 0)
 		return rc;
 	if (strcmp(c->iss, o->issuer) != 0)
 		return mdt__errmsg(-MDT_EAUTH, err, errlen, "claim iss: not the "
@@ -251,6 +257,8 @@ mdt_idp_claims_free(mdt_idp_claims *c)
 	mdt__free(c->patient);
 	mdt__free(c->jti);
 	mdt__free(c->scope_text);
+	mdt__free(c->stepup);
+	mdt__free(c->purpose_of_use);
 	mdt_scope_set_free(c->scopes);
 	mdt__free(c);
 }
@@ -289,6 +297,18 @@ const char *
 mdt_idp_claims_scope_text(const mdt_idp_claims *c)
 {
 	return c->scope_text;
+}
+
+const char *
+mdt_idp_claims_stepup(const mdt_idp_claims *c)
+{
+	return c->stepup;
+}
+
+const char *
+mdt_idp_claims_purpose_of_use(const mdt_idp_claims *c)
+{
+	return c->purpose_of_use;
 }
 
 int64_t

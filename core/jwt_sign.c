@@ -57,7 +57,8 @@ static int
 check_assert_opts(const mdt_idp_assert_opts *o, char *err, size_t errlen)
 {
 	const char *req[] = {o->iss, o->aud, o->sub, o->patient};
-	const char *opt[] = {o->fhir_user, o->kid};
+	const char *opt[] = {o->fhir_user, o->kid, o->stepup,
+	    o->purpose_of_use};
 
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
 		if (req[i] == NULL || req[i][0] == '\0' ||
@@ -68,8 +69,9 @@ check_assert_opts(const mdt_idp_assert_opts *o, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
 		if (opt[i] != NULL && (opt[i][0] == '\0' ||
 		    strlen(opt[i]) > 256))
-			return mdt__errmsg(-MDT_EINVAL, err, errlen, "fhirUser "
-			    "and kid must be 1..256 bytes when given");
+			return mdt__errmsg(-MDT_EINVAL, err, errlen, "fhirUser, "
+			    "kid, stepup and purpose_of_use must be 1..256 "
+			    "bytes when given");
 	if (o->ttl < 1 || o->ttl > TTL_MAX || o->iat < 0 ||
 	    o->iat > 253402300799LL - TTL_MAX)
 		return mdt__errmsg(-MDT_EINVAL, err, errlen, "ttl must be "
@@ -93,6 +95,13 @@ assert_header(const mdt_idp_key *key, const mdt_idp_assert_opts *o)
 	return h;
 }
 
+/* Adds a string claim when v is given. */
+static int
+opt_claim(json_t *p, const char *name, const char *v)
+{
+	return v == NULL ? 0 : json_object_set_new(p, name, json_string(v));
+}
+
 static json_t *
 assert_payload(const mdt_idp_assert_opts *o)
 {
@@ -108,9 +117,9 @@ assert_payload(const mdt_idp_assert_opts *o)
 	    "iss", o->iss, "aud", o->aud, "sub", o->sub, "patient", o->patient,
 	    "scope", o->scope, "iat", (json_int_t)o->iat,
 	    "exp", (json_int_t)(o->iat + o->ttl), "jti", jti);
-	if (p != NULL && o->fhir_user != NULL &&
-	    json_object_set_new(p, "fhirUser", json_string(o->fhir_user)) !=
-	    0) {
+	if (p != NULL && (opt_claim(p, "fhirUser", o->fhir_user) != 0 ||
+	    opt_claim(p, "mandate_stepup", o->stepup) != 0 ||
+	    opt_claim(p, "purpose_of_use", o->purpose_of_use) != 0)) {
 		json_decref(p);
 		return NULL;
 	}

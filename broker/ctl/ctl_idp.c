@@ -19,7 +19,8 @@ static const char idp_usage[] =
     "       mandatectl idp assert --key NAME.pem --iss ISS --aud AUD\n"
     "                             --sub CLINICIAN --patient ID --scope \"S S\"\n"
     "                             --ttl SECONDS [--fhir-user REF] [--kid KID]\n"
-    "                             [--iat UNIX_SECONDS]\n"
+    "                             [--iat UNIX_SECONDS] [--stepup ID]\n"
+    "                             [--purpose-of-use ETREAT|BTG]\n"
     "       mandatectl idp verify --pub NAME.pub.pem --iss ISS --aud AUD\n"
     "                             --token JWT|- [--now UNIX_SECONDS]\n"
     "                             [--skew SECONDS]\n"
@@ -49,6 +50,13 @@ static const char idp_usage[] =
     "    --fhir-user REF  fhirUser claim, e.g. Practitioner/123 (optional)\n"
     "    --kid KID        key id put in the header (optional)\n"
     "    --iat SECONDS    issue time (default: now)\n"
+    "    --stepup ID      mandate_stepup claim: this assertion is the\n"
+    "                     clinician's decision of step-up ID (approve or\n"
+    "                     reject); the broker accepts it once, and only when\n"
+    "                     issued after the step-up\n"
+    "    --purpose-of-use P  purpose_of_use claim: the clinician declares an\n"
+    "                     emergency (ETREAT, BTG); the broker opens an\n"
+    "                     emergency task only with such an assertion\n"
     "\n"
     "verify\n"
     "    Verifies an assertion as the broker does and prints its claims.\n"
@@ -73,6 +81,7 @@ static const char idp_usage[] =
 typedef struct idp_opts {
 	const char *alg, *out, *key, *pub, *iss, *aud, *sub, *patient, *scope;
 	const char *ttl, *fhir_user, *kid, *iat, *token, *now, *skew;
+	const char *stepup, *purpose_of_use;
 } idp_opts;
 
 static const struct {
@@ -95,6 +104,8 @@ static const struct {
 	{"--token", offsetof(idp_opts, token)},
 	{"--now", offsetof(idp_opts, now)},
 	{"--skew", offsetof(idp_opts, skew)},
+	{"--stepup", offsetof(idp_opts, stepup)},
+	{"--purpose-of-use", offsetof(idp_opts, purpose_of_use)},
 };
 
 static int
@@ -195,6 +206,8 @@ idp_assert(const idp_opts *o)
 	a.scope = o->scope;
 	a.fhir_user = o->fhir_user;
 	a.kid = o->kid;
+	a.stepup = o->stepup;
+	a.purpose_of_use = o->purpose_of_use;
 	if ((rc = mdt_idp_key_load_private(o->key, &key, err,
 	    sizeof(err))) != 0) {
 		ctl_error("%s", err);
@@ -225,6 +238,10 @@ print_claims(const mdt_idp_claims *c)
 	printf("iat       %" PRId64 "\n", mdt_idp_claims_iat(c));
 	printf("exp       %" PRId64 "\n", mdt_idp_claims_exp(c));
 	printf("jti       %s\n", jti != NULL ? jti : "-");
+	if (mdt_idp_claims_stepup(c) != NULL)
+		printf("stepup    %s\n", mdt_idp_claims_stepup(c));
+	if (mdt_idp_claims_purpose_of_use(c) != NULL)
+		printf("purpose_of_use %s\n", mdt_idp_claims_purpose_of_use(c));
 	if (mdt_scope_set_format(mdt_idp_claims_scopes(c), &scopes) == 0)
 		printf("scopes    %s\n", scopes);
 	mdt_free(scopes);

@@ -166,6 +166,16 @@ MDT_API const char *mdt_idp_claims_patient(const mdt_idp_claims *c);
 MDT_API const char *mdt_idp_claims_jti(const mdt_idp_claims *c);
 /* The scope claim as sent. */
 MDT_API const char *mdt_idp_claims_scope_text(const mdt_idp_claims *c);
+/*
+ * Claims of a clinician's act, NULL when absent: "mandate_stepup", the id
+ * of the step-up an approval or rejection decides (the broker accepts a
+ * decision only from an assertion that names its step-up and was issued
+ * after it); "purpose_of_use", an emergency purpose (ETREAT, BTG) the
+ * clinician declared when signing in (the broker opens an emergency task
+ * only with one).  Owned by c.
+ */
+MDT_API const char *mdt_idp_claims_stepup(const mdt_idp_claims *c);
+MDT_API const char *mdt_idp_claims_purpose_of_use(const mdt_idp_claims *c);
 MDT_API int64_t mdt_idp_claims_iat(const mdt_idp_claims *c);
 MDT_API int64_t mdt_idp_claims_exp(const mdt_idp_claims *c);
 
@@ -188,6 +198,8 @@ typedef struct mdt_idp_assert_opts {
 	int64_t iat;           /* unix seconds */
 	int64_t ttl;           /* exp = iat + ttl; 1..86400 */
 	const char *kid;       /* header kid, or NULL */
+	const char *stepup;    /* mandate_stepup claim, or NULL */
+	const char *purpose_of_use; /* purpose_of_use claim, or NULL */
 } mdt_idp_assert_opts;
 
 /*

@@ -587,6 +587,45 @@ START_TEST(claims_are_typed_and_required)
 }
 END_TEST
 
+/* The claims of a clinician's act round-trip, are absent by default and
+ * must be strings. */
+START_TEST(act_claims)
+{
+	const mdt_idp_key *k = keys[MDT_IDP_EDDSA];
+	mdt_idp_verify_opts o = vopts(k);
+	mdt_idp_assert_opts ao = aopts();
+	mdt_idp_claims *c = NULL;
+	char *jwt = NULL, err[MDT_ERRMSG_MAX];
+
+	ck_assert_int_eq(mdt_idp_assert(k, &ao, &jwt, err, sizeof(err)), 0);
+	ck_assert_int_eq(mdt_idp_verify(jwt, strlen(jwt), &o, &c, err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_null(mdt_idp_claims_stepup(c));
+	ck_assert_ptr_null(mdt_idp_claims_purpose_of_use(c));
+	mdt_idp_claims_free(c);
+	mdt_free(jwt);
+	ao.stepup = "su-0123";
+	ao.purpose_of_use = "ETREAT";
+	ck_assert_int_eq(mdt_idp_assert(k, &ao, &jwt, err, sizeof(err)), 0);
+	ck_assert_int_eq(mdt_idp_verify(jwt, strlen(jwt), &o, &c, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(mdt_idp_claims_stepup(c), "su-0123");
+	ck_assert_str_eq(mdt_idp_claims_purpose_of_use(c), "ETREAT");
+	mdt_idp_claims_free(c);
+	mdt_free(jwt);
+	ao.stepup = "";
+	ck_assert_int_eq(mdt_idp_assert(k, &ao, &jwt, err, sizeof(err)),
+	    -MDT_EINVAL);
+	jwt = forge(k, "{\"alg\":\"EdDSA\"}", payload(",\"mandate_stepup\":7"));
+	expect(jwt, &o, -MDT_EPARSE, "mandate_stepup: not a string");
+	mdt_free(jwt);
+	jwt = forge(k, "{\"alg\":\"EdDSA\"}",
+	    payload(",\"purpose_of_use\":[\"ETREAT\"]"));
+	expect(jwt, &o, -MDT_EPARSE, "purpose_of_use: not a string");
+	mdt_free(jwt);
+}
+END_TEST
+
 START_TEST(assert_checks_its_input)
 {
 	mdt_idp_assert_opts ao = aopts();
@@ -760,6 +799,7 @@ idp_suite(void)
 	tcase_add_test(tc, times_are_checked_with_skew);
 	tcase_add_test(tc, issuer_and_audience);
 	tcase_add_test(tc, tampering_at_every_position_is_refused);
+	tcase_add_test(tc, act_claims);
 	tcase_add_test(tc, tampered_payload_is_a_bad_signature);
 	tcase_add_test(tc, non_canonical_base64url_is_refused);
 	tcase_add_test(tc, shape_and_size_bounds);
