@@ -197,6 +197,10 @@ void brk_log_apply(brk_broker *b);
 int64_t brk_now_ms(void);
 void brk_random_id(const char *prefix, char *out, size_t len);
 int brk_mkdirs(const char *path, unsigned mode);
+/* Creates path 0700 (with its parents) or, when it exists, checks that
+ * it is a directory owned by this user and drops any group or other
+ * bit.  0, or -MDT_EIO with err naming the path and its mode. */
+int brk_private_dir(const char *path, char *err, size_t errlen);
 /* JSON string escaping into out (without quotes); truncates safely. */
 void brk_json_escape(const char *s, char *out, size_t len);
 /* Parses space-separated scopes; NULL text gives an empty set. */

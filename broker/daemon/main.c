@@ -193,12 +193,9 @@ init_state(brk_broker *b, char *err, size_t errlen)
 	uint8_t seed[MDT_KEY_SEED_BYTES];
 	int rc;
 
-	if (brk_mkdirs(b->cfg.run_dir, 0700) != 0 ||
-	    brk_mkdirs(b->cfg.data_dir, 0700) != 0) {
-		snprintf(err, errlen, "cannot create the run or data directory "
-		    "(%.100s, %.100s)", b->cfg.run_dir, b->cfg.data_dir);
-		return -MDT_EIO;
-	}
+	if ((rc = brk_private_dir(b->cfg.run_dir, err, errlen)) != 0 ||
+	    (rc = brk_private_dir(b->cfg.data_dir, err, errlen)) != 0)
+		return rc;
 	rc = brk_root_key(b, err, errlen);
 	if (rc != 0)
 		return rc;
@@ -206,6 +203,8 @@ init_state(brk_broker *b, char *err, size_t errlen)
 	so.seal_seed = seed;
 	so.checkpoint_every = (uint32_t)b->cfg.checkpoint_every;
 	so.max_batch = (uint32_t)b->cfg.store_batch;
+	/* Before any listener: a second broker on this store (EBUSY, err
+	 * naming the holder's pid) must not take the first one's sockets. */
 	rc = mdt_store_open(b->cfg.store, &so, &b->store, err, errlen);
 	sodium_memzero(seed, sizeof(seed));
 	if (rc != 0)

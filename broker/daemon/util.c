@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -49,6 +50,34 @@ brk_mkdirs(const char *path, unsigned mode)
 	}
 	if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
 		return -MDT_EIO;
+	return 0;
+}
+
+int
+brk_private_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (brk_mkdirs(path, 0700) != 0 || stat(path, &st) != 0) {
+		snprintf(err, errlen, "cannot create directory %.200s: %s",
+		    path, strerror(errno));
+		return -MDT_EIO;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		snprintf(err, errlen, "directory %.200s (mode %04o, owner uid "
+		    "%ld) is not a directory owned by this user (uid %ld): "
+		    "refusing to keep the audit store there", path,
+		    (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+		    (long)geteuid());
+		return -MDT_EIO;
+	}
+	/* The store holds patient and clinician identifiers. */
+	if ((st.st_mode & 077) != 0 && chmod(path, st.st_mode & 07700) != 0) {
+		snprintf(err, errlen, "directory %.200s (mode %04o) is open "
+		    "to group or other and cannot be made 0700: %s", path,
+		    (unsigned)(st.st_mode & 07777), strerror(errno));
+		return -MDT_EIO;
+	}
 	return 0;
 }
 

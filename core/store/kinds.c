@@ -58,6 +58,8 @@ static const mdt__col decision_cols[] = {
 	TC(mdt_audit_decision, purpose),
 	TC(mdt_audit_decision, action),
 	TC(mdt_audit_decision, resource),
+	/* schema 2: after every column of schema 1 (see nhash_min) */
+	IC(mdt_audit_decision, request_hash, 'P'),
 };
 
 static const mdt__col approval_cols[] = {
@@ -92,6 +94,14 @@ static const mdt__col revocation_cols[] = {
 	{"revoked", 'T', offsetof(mdt__revocation_row, revoked), 0, 2},
 };
 
+static const mdt__col act_use_cols[] = {
+	IC(mdt__act_row, time_ms, 'L'),
+	IC(mdt__act_row, act_hash, 'H'),
+	TC(mdt__act_row, kind),
+	TC(mdt__act_row, clinician),
+	IC(mdt__act_row, expires_ms, 'L'),
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
@@ -101,7 +111,7 @@ static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
 	[MDT__KIND_DECISION] = {MDT__KIND_DECISION, "decision", "decisions",
 	    decision_cols, N(decision_cols),
 	    offsetof(mdt_audit_decision, seq), sizeof(mdt_audit_decision),
-	    "task_id"},
+	    "task_id", N(decision_cols) - 1},
 	[MDT__KIND_APPROVAL] = {MDT__KIND_APPROVAL, "approval", "approvals",
 	    approval_cols, N(approval_cols), offsetof(mdt_audit_approval, seq),
 	    sizeof(mdt_audit_approval), "task_id"},
@@ -114,6 +124,9 @@ static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
 	    "revocations", revocation_cols, N(revocation_cols),
 	    offsetof(mdt__revocation_row, seq), sizeof(mdt__revocation_row),
 	    "task_id"},
+	[MDT__KIND_ACT_USE] = {MDT__KIND_ACT_USE, "act_use", "act_uses",
+	    act_use_cols, N(act_use_cols), offsetof(mdt__act_row, seq),
+	    sizeof(mdt__act_row), NULL},
 };
 
 const mdt__kind_desc *
@@ -156,12 +169,29 @@ col_val(const mdt__col *c, const unsigned char *base, mdt__val *v)
 		v->i = e;
 		break;
 	}
+	case 'P':
+		memcpy(&v->p, p, sizeof(const uint8_t *));
+		if (v->p != NULL) {
+			v->type = 'B';
+			v->len = MDT_AUDIT_HASH_BYTES;
+		}
+		break;
 	default: /* 'H' */
 		v->type = 'B';
 		v->p = p;
 		v->len = MDT_AUDIT_HASH_BYTES;
 		break;
 	}
+}
+
+size_t
+mdt__kind_nhashed(const mdt__kind_desc *d, const mdt__val *vals)
+{
+	size_t n = d->ncols;
+
+	while (n > d->nhash_min && d->nhash_min != 0 && vals[n - 1].type == 0)
+		n--;
+	return n;
 }
 
 void
@@ -238,6 +268,20 @@ mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
 	return 0;
 }
 
+/* Bytes a pointer column refers to (0 for NULL and inline columns). */
+static size_t
+ref_bytes(const mdt__col *c, const void *rec)
+{
+	const char *p;
+
+	if (c->type != 'T' && c->type != 'P')
+		return 0;
+	memcpy(&p, (const unsigned char *)rec + c->off, sizeof(p));
+	if (p == NULL)
+		return 0;
+	return c->type == 'P' ? MDT_AUDIT_HASH_BYTES : strlen(p) + 1;
+}
+
 void *
 mdt__kind_dup(const mdt__kind_desc *d, const void *rec, size_t extra)
 {
@@ -245,28 +289,18 @@ mdt__kind_dup(const mdt__kind_desc *d, const void *rec, size_t extra)
 	unsigned char *base;
 	char *text;
 
-	for (size_t i = 0; i < d->ncols; i++) {
-		const char *s;
-		if (d->cols[i].type != 'T')
-			continue;
-		memcpy(&s, (const unsigned char *)rec + d->cols[i].off,
-		    sizeof(s));
-		if (s != NULL)
-			bytes += strlen(s) + 1;
-	}
+	for (size_t i = 0; i < d->ncols; i++)
+		bytes += ref_bytes(&d->cols[i], rec);
 	if ((base = mdt__malloc(extra + d->struct_size + bytes)) == NULL)
 		return NULL;
 	memcpy(base + extra, rec, d->struct_size);
 	text = (char *)base + extra + d->struct_size;
 	for (size_t i = 0, n; i < d->ncols; i++) {
 		const char *s;
-		if (d->cols[i].type != 'T')
+		if ((n = ref_bytes(&d->cols[i], base + extra)) == 0)
 			continue;
 		o = extra + d->cols[i].off;
 		memcpy(&s, base + o, sizeof(s));
-		if (s == NULL)
-			continue;
-		n = strlen(s) + 1;
 		memcpy(text, s, n);
 		memcpy(base + o, &text, sizeof(text));
 		text += n;

@@ -33,6 +33,9 @@ cursor_sql(const mdt__kind_desc *d, int filtered)
 		if (!filtered)
 			snprintf(sql, cap, "SELECT %s FROM %s ORDER BY seq", cols,
 			    d->table);
+		else if (d->kind == MDT__KIND_ACT_USE) /* about no task */
+			snprintf(sql, cap, TREE_CTE "SELECT %s FROM %s WHERE 0",
+			    cols, d->table);
 		else if (d->task_col != NULL)
 			snprintf(sql, cap, TREE_CTE "SELECT %s FROM %s WHERE %s"
 			    " IN (SELECT id FROM tree) ORDER BY seq", cols,

@@ -191,13 +191,32 @@ text_bytes(sqlite3_stmt *st, const mdt__seg *segs, size_t nsegs)
 	for (size_t g = 0; g < nsegs; g++)
 		for (size_t i = 0; i < segs[g].d->ncols; i++) {
 			int col = segs[g].first + 3 + (int)i;
-			if (segs[g].d->cols[i].type == 'T' &&
+			char t = segs[g].d->cols[i].type;
+			if (t == 'P' && sqlite3_column_type(st, col) ==
+			    SQLITE_BLOB)
+				n += MDT_AUDIT_HASH_BYTES;
+			if (t == 'T' &&
 			    sqlite3_column_type(st, col) != SQLITE_NULL) {
 				(void)sqlite3_column_text(st, col);
 				n += (size_t)sqlite3_column_bytes(st, col) + 1;
 			}
 		}
 	return n;
+}
+
+/* A 'P' column: the hash copied after the struct and pointed to; a
+ * value that is not a 32-byte blob reads as none (verify reports it). */
+static void
+put_hash_ref(sqlite3_stmt *st, int col, unsigned char *field, char **text)
+{
+	char *dst = *text;
+
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB ||
+	    sqlite3_column_bytes(st, col) != MDT_AUDIT_HASH_BYTES)
+		return;
+	memcpy(dst, sqlite3_column_blob(st, col), MDT_AUDIT_HASH_BYTES);
+	memcpy(field, &dst, sizeof(dst));
+	*text += MDT_AUDIT_HASH_BYTES;
 }
 
 /* Copies one column into the struct; NULL columns leave the zero. */
@@ -234,6 +253,9 @@ put_col(sqlite3_stmt *st, int col, const mdt__col *c, unsigned char *base,
 		memcpy(base + c->off, &e, sizeof(e));
 		break;
 	}
+	case 'P':
+		put_hash_ref(st, col, base + c->off, text);
+		break;
 	default:
 		if (sqlite3_column_bytes(st, col) == MDT_AUDIT_HASH_BYTES)
 			memcpy(base + c->off, sqlite3_column_blob(st, col),

@@ -74,7 +74,8 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	int rc;
 
 	mdt__kind_vals(d, rec, vals);
-	mdt__chain_hash(kind, w->head_hash, vals, d->ncols, hash);
+	mdt__chain_hash(kind, w->head_hash, vals, mdt__kind_nhashed(d, vals),
+	    hash);
 	rc = sqlite3_bind_int64(st, 1, (int64_t)seq);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_blob(st, 2, w->head_hash, MDT_AUDIT_HASH_BYTES,
@@ -215,6 +216,13 @@ op_approval_decision(mdt_store *s, mdt__op *op)
 		return rc == 0 ? -MDT_ENOTFOUND : rc;
 	sqlite3_reset(s->w.st[MDT__W_APPROVAL_EXISTS]);
 	return chain_append(s, MDT__KIND_APPROVAL_DECISION, ap, &op->seq);
+}
+
+/* A replayed act is the UNIQUE act_hash refusing the row (EEXIST). */
+static int
+op_use_act(mdt_store *s, mdt__op *op)
+{
+	return chain_append(s, MDT__KIND_ACT_USE, op->rec, &op->seq);
 }
 
 /* Collects task_id and its not-yet-ended descendants, preorder. */
@@ -408,6 +416,7 @@ static const op_fn ops[] = {
 	[MDT__OP_APPROVAL_DECISION] = op_approval_decision,
 	[MDT__OP_END_TASK] = op_end_task,
 	[MDT__OP_CHECKPOINT] = op_checkpoint,
+	[MDT__OP_USE_ACT] = op_use_act,
 	[MDT__OP_EXEC] = op_exec,
 };
 

@@ -58,6 +58,14 @@ static const char *const migrations[] = {
 	"CREATE VIEW edges AS SELECT seq, time_ms, parent_id, task_id AS"
 	" child_id, from_agent, holder AS to_agent, scopes, operation"
 	" FROM tasks WHERE parent_id IS NOT NULL;",
+	/* 1 -> 2: the request's content hash on decisions (hashed only when
+	 * present, so version 1 records verify unchanged) and the chained
+	 * record of single-use clinician acts. */
+	"ALTER TABLE decisions ADD COLUMN request_hash BLOB;"
+	"CREATE TABLE act_uses(seq INTEGER PRIMARY KEY, prev BLOB NOT NULL,"
+	" hash BLOB NOT NULL, time_ms INTEGER NOT NULL,"
+	" act_hash BLOB NOT NULL UNIQUE, kind TEXT, clinician TEXT,"
+	" expires_ms INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -218,10 +226,15 @@ check_version(sqlite3 *db, int read_only, char *err, size_t errlen)
 	if (v < MDT__STORE_SCHEMA_VERSION) {
 		if (!read_only)
 			return migrate(db, (int)v, err, errlen);
-		if (err != NULL)
+		if (err != NULL && v == 0)
 			snprintf(err, errlen, "not a Mandate audit store "
-			    "(schema version %lld)", (long long)v);
-		return -MDT_ESTORE;
+			    "(schema version 0)");
+		else if (err != NULL)
+			snprintf(err, errlen, "schema version %lld is older "
+			    "than this library's %d: open the store for writing "
+			    "once (start mandated) to migrate it", (long long)v,
+			    MDT__STORE_SCHEMA_VERSION);
+		return v == 0 ? -MDT_ESTORE : -MDT_EVERSION;
 	}
 	return 0;
 }

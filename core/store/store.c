@@ -107,6 +107,7 @@ destroy(mdt_store *s)
 	mdt__writer_stop(s);
 	mdt__readers_close(s);
 	mdt__tcache_free(s->tcache);
+	mdt__files_unlock(s);
 	pthread_cond_destroy(&s->qwork);
 	pthread_mutex_destroy(&s->qmu);
 	pthread_mutex_destroy(&s->errmu);
@@ -136,6 +137,7 @@ mdt_store_open(const char *path, const mdt_store_opts *opts,
 		return -MDT_ECRYPTO;
 	if ((s = mdt__calloc(1, sizeof(*s))) == NULL)
 		return -MDT_ENOMEM;
+	s->lock_fd = -1;
 	if (init_sync(s) != 0) {
 		mdt__free(s);
 		return -MDT_ENOMEM;
@@ -145,7 +147,10 @@ mdt_store_open(const char *path, const mdt_store_opts *opts,
 		rc = -MDT_ENOMEM;
 		goto fail;
 	}
-	if (!s->read_only && ((rc = mdt__tcache_new(&s->tcache)) != 0 ||
+	/* The lock first: a second writer must not touch the files. */
+	if (!s->read_only && ((rc = mdt__files_lock(s, err, errlen)) != 0 ||
+	    (rc = mdt__files_private(s->path, err, errlen)) != 0 ||
+	    (rc = mdt__tcache_new(&s->tcache)) != 0 ||
 	    (rc = mdt__writer_start(s, err, errlen)) != 0))
 		goto fail;
 	if ((rc = mdt__readers_open(s, err, errlen)) != 0)

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <sqlite3.h>
 
@@ -16,7 +17,7 @@
 
 #include "key_int.h" /* mdt__hex */
 
-#define MDT__STORE_SCHEMA_VERSION 1
+#define MDT__STORE_SCHEMA_VERSION 2
 #define MDT__STORE_ID_BYTES 16
 #define MDT__STORE_TREE_DEPTH_MAX 256 /* bounds recursive queries */
 #define MDT__STORE_READERS_MAX 32
@@ -28,12 +29,14 @@ enum mdt__kind {
 	MDT__KIND_APPROVAL = 3,
 	MDT__KIND_APPROVAL_DECISION = 4,
 	MDT__KIND_REVOCATION = 5,
-	MDT__KIND_COUNT_ = 6
+	MDT__KIND_ACT_USE = 6,
+	MDT__KIND_COUNT_ = 7
 };
 
 /*
  * Column types.  'T' text (NULL allowed), 'L' int64_t, 'U' uint32_t,
- * 'E' an enum stored in an int, 'H' a 32-byte hash stored inline.
+ * 'E' an enum stored in an int, 'H' a 32-byte hash stored inline,
+ * 'P' a pointer to a 32-byte hash (NULL allowed).
  */
 typedef struct mdt__col {
 	const char *name;
@@ -52,6 +55,10 @@ typedef struct mdt__kind_desc {
 	size_t seq_off;       /* where the seq goes in the C struct */
 	size_t struct_size;
 	const char *task_col; /* column naming the task (export filter) */
+	/* Columns always hashed; later ones (added by a newer schema) are
+	 * left out of the encoding while they are NULL from the last one
+	 * back, so records written before them verify unchanged.  0: all. */
+	size_t nhash_min;
 } mdt__kind_desc;
 
 /* Row of the revocation kind (internal; the public API returns a list). */
@@ -64,6 +71,16 @@ typedef struct mdt__revocation_row {
 	const char *revoked; /* JSON array of task ids */
 	uint64_t seq;
 } mdt__revocation_row;
+
+/* Row of the single-use act kind (internal; see mdt_store_use_act). */
+typedef struct mdt__act_row {
+	int64_t time_ms;
+	uint8_t act_hash[MDT_AUDIT_HASH_BYTES];
+	const char *kind;
+	const char *clinician;
+	int64_t expires_ms;
+	uint64_t seq;
+} mdt__act_row;
 
 /* One field value, as bound and hashed. */
 typedef struct mdt__val {
@@ -78,6 +95,8 @@ typedef struct mdt__val {
 const mdt__kind_desc *mdt__kind_get(int kind);
 /* Fills vals[desc->ncols] from a C struct of the kind. */
 void mdt__kind_vals(const mdt__kind_desc *d, const void *rec, mdt__val *vals);
+/* How many of vals[d->ncols] the chain hash covers (see nhash_min). */
+size_t mdt__kind_nhashed(const mdt__kind_desc *d, const mdt__val *vals);
 /* Checks text bounds and JSON columns; err names the field. */
 int mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
     size_t errlen);
@@ -130,6 +149,7 @@ enum mdt__op_type {
 	MDT__OP_APPROVAL_DECISION,
 	MDT__OP_END_TASK,
 	MDT__OP_CHECKPOINT,
+	MDT__OP_USE_ACT,
 	MDT__OP_EXEC          /* test hook: run SQL on the writer connection */
 };
 
@@ -168,6 +188,13 @@ typedef struct mdt__writer {
 	uint64_t last_cp;      /* seq covered by the last checkpoint */
 	pthread_t thread;
 	int running;
+	/* Identity of the files at open, checked before every commit; once
+	 * a file is found removed or replaced the writer stays failed. */
+	dev_t db_dev, wal_dev;
+	ino_t db_ino, wal_ino;
+	int wal_known;
+	int failed;
+	char *wal_path;
 } mdt__writer;
 
 /* Reader statements, prepared once per read connection. */
@@ -191,6 +218,7 @@ struct mdt_store {
 	uint8_t seal_sk[64];
 	int have_key;
 	int read_only;
+	int lock_fd;           /* <path>.lock, held by a writable handle */
 	uint32_t checkpoint_every;
 	uint32_t checkpoint_ms;
 	uint32_t max_batch;
@@ -221,6 +249,24 @@ void mdt__store_seterr(mdt_store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 int mdt__writer_start(mdt_store *s, char *err, size_t errlen);
+
+/* ---- files.c: the lock and the modes of a writable store --------- */
+/* Takes the exclusive lock <path>.lock into s->lock_fd: 0, -MDT_EBUSY
+ * (err names the holder's pid), -MDT_EIO or -MDT_ENOMEM. */
+int mdt__files_lock(mdt_store *s, char *err, size_t errlen);
+void mdt__files_unlock(mdt_store *s);
+/* Creates the database file 0600 when absent and tightens the store's
+ * existing files to 0600: 0 or -MDT_EIO (reason in err). */
+int mdt__files_private(const char *path, char *err, size_t errlen);
+/* Remembers the identity (device, inode) of the database and -wal files
+ * of the writer (at open). */
+int mdt__files_remember(mdt_store *s, char *err, size_t errlen);
+/* Before a commit: 0 when both files are still the ones remembered;
+ * else -MDT_ESTORE, the reason in the handle's message, and the writer
+ * failed for good (this and every later call fail). */
+int mdt__files_check(mdt_store *s);
+/* After a commit: names a -wal that was not there at open. */
+void mdt__files_committed(mdt_store *s);
 void mdt__writer_stop(mdt_store *s);
 /* Queues a heap op with done_fn set and returns; the writer reports and
  * frees it.  -MDT_ECLOSED when closing (op not taken). */

@@ -194,7 +194,8 @@ read_row(const mdt__mrow *m, vrow *r)
 	r->d = m->d;
 	ok = blob32(m->st, 1, r->prev) & blob32(m->st, 2, r->hash);
 	if (ok && mdt__row_vals(m->st, m->d, vals) == 0) {
-		mdt__chain_hash(m->d->kind, r->prev, vals, m->d->ncols, h);
+		mdt__chain_hash(m->d->kind, r->prev, vals,
+		    mdt__kind_nhashed(m->d, vals), h);
 		ok = sodium_memcmp(h, r->hash, HASH) == 0;
 	} else {
 		ok = 0;

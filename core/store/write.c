@@ -214,6 +214,23 @@ mdt_store_decide_approval(mdt_store *store, const char *approval_id,
 }
 
 int
+mdt_store_use_act(mdt_store *store, const uint8_t hash[MDT_AUDIT_HASH_BYTES],
+    const char *kind, const char *clinician, int64_t expires_ms)
+{
+	mdt__act_row a = {.kind = kind, .clinician = clinician,
+	    .expires_ms = expires_ms};
+	int rc;
+
+	if ((rc = writable(store, hash)) != 0)
+		return rc;
+	memcpy(a.act_hash, hash, sizeof(a.act_hash));
+	a.time_ms = mdt_store_now_ms();
+	if ((rc = check_kind(store, MDT__KIND_ACT_USE, &a)) != 0)
+		return rc;
+	return submit(store, MDT__OP_USE_ACT, &a, 0, NULL, NULL);
+}
+
+int
 mdt_store_checkpoint(mdt_store *store, uint64_t *seq_out)
 {
 	int rc;

@@ -199,6 +199,19 @@ forget_ended(mdt_store *s, mdt__op *batch, mdt__op *end)
 	}
 }
 
+/* A failed batch: nothing of it is recorded.  gone: the store file was
+ * removed or replaced, and every op reports the store's failure. */
+static void
+fail_batch(mdt__op *batch, mdt__op *end, int gone)
+{
+	for (mdt__op *op = batch; op != end; op = op->next) {
+		if (gone || op->rc == 0 || op->rc == -MDT_EEXIST)
+			op->rc = -MDT_ESTORE;
+		mdt__free(op->result);
+		op->result = NULL;
+	}
+}
+
 /* Commits ops [batch, end) as one transaction; sets every op's rc. */
 static void
 run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
@@ -206,8 +219,12 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	mdt__writer *w = &s->w;
 	uint64_t seq0 = w->head_seq, cp0 = w->last_cp;
 	uint8_t h0[MDT_AUDIT_HASH_BYTES];
-	int rc;
+	int rc, gone = w->failed;
 
+	if (gone) {
+		fail_batch(batch, end, 1);
+		return;
+	}
 	memcpy(h0, w->head_hash, sizeof(h0));
 	rc = wexec(s, MDT__W_BEGIN, "begin");
 	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next) {
@@ -217,9 +234,14 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	}
 	if (rc == 0 && checkpoint_due(s, deadline))
 		rc = mdt__rec_checkpoint(s, mdt_store_now_ms());
+	/* A commit into a file no longer at the path would be lost on the
+	 * next open: fail closed instead. */
+	if (rc == 0 && (rc = mdt__files_check(s)) != 0)
+		gone = 1;
 	if (rc == 0)
 		rc = wexec(s, MDT__W_COMMIT, "commit");
 	if (rc == 0) {
+		mdt__files_committed(s);
 		forget_ended(s, batch, end);
 		return;
 	}
@@ -228,12 +250,7 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	w->head_seq = seq0;
 	w->last_cp = cp0;
 	memcpy(w->head_hash, h0, sizeof(h0));
-	for (mdt__op *op = batch; op != end; op = op->next) {
-		if (op->rc == 0 || op->rc == -MDT_EEXIST)
-			op->rc = -MDT_ESTORE;
-		mdt__free(op->result);
-		op->result = NULL;
-	}
+	fail_batch(batch, end, gone);
 }
 
 /* Waits for work; returns 1 when the idle checkpoint timer fired. */
@@ -425,7 +442,8 @@ mdt__writer_start(mdt_store *s, char *err, size_t errlen)
 		return rc;
 	if ((rc = prepare_all(s, err, errlen)) != 0 ||
 	    (rc = load_head(s, err, errlen)) != 0 ||
-	    (rc = mdt__walckpt_start(s, s->w.db, err, errlen)) != 0)
+	    (rc = mdt__walckpt_start(s, s->w.db, err, errlen)) != 0 ||
+	    (rc = mdt__files_remember(s, err, errlen)) != 0)
 		return rc;
 	if (pthread_create(&s->w.thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
@@ -455,4 +473,6 @@ mdt__writer_stop(mdt_store *s)
 		sqlite3_finalize(w->ins[k]);
 	sqlite3_close(w->db);
 	w->db = NULL;
+	mdt__free(w->wal_path);
+	w->wal_path = NULL;
 }

@@ -74,7 +74,8 @@ typedef struct mdt_store_opts {
 	uint32_t max_batch;
 	uint32_t readers;           /* read connections for queries; 0 = 4 */
 	int read_only;              /* 1: queries only; writes are MDT_EINVAL,
-	                               no writer thread, file must exist */
+	                               no writer thread, file must exist,
+	                               no lock taken (works beside a writer) */
 } mdt_store_opts;
 
 /*
@@ -82,9 +83,24 @@ typedef struct mdt_store_opts {
  * starts its writer thread.  Creates or migrates the schema (schema
  * version in PRAGMA user_version; a newer version than this library
  * knows is MDT_EVERSION).  opts may be NULL (defaults, no checkpoints).
+ *
+ * A writable open takes an exclusive lock on "<path>.lock" (created
+ * 0600, holding the owner's pid as text) for the life of the handle: a
+ * second writable open of the same store, from this or another process,
+ * fails with MDT_EBUSY and err "store <path> is locked by process <pid>
+ * (another mandated?)".  The database, its -wal and -shm files and the
+ * lock file are created 0600, and an existing store whose files grant
+ * any group or other permission is tightened to 0600 (silently; a file
+ * that cannot be tightened fails the open with MDT_EIO).  The identity
+ * (device, inode) of the database and WAL files is remembered: when
+ * either is removed or replaced while the handle is open, the batch
+ * being committed and every later write fail with MDT_ESTORE until the
+ * store is closed and reopened.
+ *
  * On success *out (caller closes with mdt_store_close).  On failure
- * returns MDT_ESTORE / MDT_EVERSION / MDT_ENOMEM / MDT_EINVAL and, when
- * err is not NULL, writes the reason (with SQLite's message) into err.
+ * returns MDT_ESTORE / MDT_EVERSION / MDT_EBUSY / MDT_EIO / MDT_ENOMEM /
+ * MDT_EINVAL and, when err is not NULL, writes the reason (with SQLite's
+ * message) into err.
  */
 MDT_API MDT_WUR int mdt_store_open(const char *path,
     const mdt_store_opts *opts, mdt_store **out, char *err, size_t errlen);
@@ -148,6 +164,11 @@ typedef enum mdt_audit_verdict {
  *                orchestrator to the acting agent
  *   action, resource  what was asked ("read", "Observation/obs-1")
  *   seq          output only: the record's sequence number
+ *   request_hash MDT_AUDIT_HASH_BYTES bytes: a hash of the request's
+ *                content, so a request id reused for a different request
+ *                can be told apart from a resend (NULL = none).  Chained
+ *                like the other fields.  On output it points into the
+ *                record's allocation, or is NULL when none was stored
  */
 typedef struct mdt_audit_decision {
 	int64_t time_ms;
@@ -168,6 +189,7 @@ typedef struct mdt_audit_decision {
 	const char *action;
 	const char *resource;
 	uint64_t seq;
+	const uint8_t *request_hash;
 } mdt_audit_decision;
 
 /*
@@ -395,6 +417,19 @@ MDT_API MDT_WUR int mdt_store_decide_approval(mdt_store *store,
     const char *approval_id, mdt_approval_state state,
     const char *decided_by, int64_t decided_ms, int64_t valid_until_ms,
     const char *note, uint64_t *seq_out);
+
+/*
+ * Records that a single-use clinician act (e.g. a signed assertion,
+ * identified by a BLAKE2b-256 hash of its bytes) was used: kind names
+ * what it is ("assertion", ...), clinician who made it, expires_ms when
+ * it stops being acceptable anyway.  Chained like every record and
+ * durable on return.  0 the first time the hash is seen, MDT_EEXIST when
+ * it was recorded before (the act is being replayed: refuse it),
+ * MDT_ESTORE on store failure.
+ */
+MDT_API MDT_WUR int mdt_store_use_act(mdt_store *store,
+    const uint8_t hash[MDT_AUDIT_HASH_BYTES], const char *kind,
+    const char *clinician, int64_t expires_ms);
 
 /* The approval approval_id with its decision, if any.  *out (caller frees
  * with mdt_free; one allocation) or MDT_ENOTFOUND. */

@@ -17,5 +17,6 @@
 #include <mandate/key.h>
 #include <mandate/token.h>
 #include <mandate/svid.h>
+#include <mandate/fhir.h>
 
 #endif /* MANDATE_MANDATE_H */

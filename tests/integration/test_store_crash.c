@@ -214,11 +214,10 @@ main(void)
 	}
 	printf("ok: %zu acknowledged records survived %d SIGKILLs\n", total,
 	    ROUNDS);
-	for (const char *sfx = ""; sfx != NULL;
-	    sfx = *sfx == '\0' ? "-wal" : strcmp(sfx, "-wal") == 0 ? "-shm" :
-	    NULL) {
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const sfx[] = {"", "-wal", "-shm", ".lock"};
 		char p[160];
-		snprintf(p, sizeof(p), "%s%s", path, sfx);
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
 		unlink(p);
 	}
 	rmdir(dir);

@@ -78,11 +78,11 @@ fx_close(fx *f)
 static inline void
 fx_cleanup(fx *f)
 {
-	static const char *const sfx[] = {"", "-wal", "-shm"};
+	static const char *const sfx[] = {"", "-wal", "-shm", ".lock"};
 	char p[160];
 
 	fx_close(f);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		snprintf(p, sizeof(p), "%s%s", f->path, sfx[i]);
 		unlink(p);
 	}

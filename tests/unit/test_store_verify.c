@@ -135,7 +135,8 @@ insert_forged(sqlite3 *db, uint64_t seq, const uint8_t prev[32])
 	size_t o;
 
 	mdt__kind_vals(k, &d, vals);
-	mdt__chain_hash(MDT__KIND_DECISION, prev, vals, k->ncols, h);
+	mdt__chain_hash(MDT__KIND_DECISION, prev, vals,
+	    mdt__kind_nhashed(k, vals), h);
 	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO decisions VALUES"
 	    "(?1, ?2, ?3");
 	for (size_t i = 0; i < k->ncols; i++)
@@ -334,7 +335,8 @@ rehash_range(sqlite3 *db, uint64_t from, uint64_t to)
 		ck_assert_int_eq(mdt__row_vals(row.st, row.d, vals), 0);
 		if (row.seq >= from && row.seq <= to) {
 			memcpy(u[n].prev, prev, 32);
-			mdt__chain_hash(row.d->kind, prev, vals, row.d->ncols,
+			mdt__chain_hash(row.d->kind, prev, vals,
+			    mdt__kind_nhashed(row.d, vals),
 			    u[n].hash);
 		} else {
 			memcpy(u[n].prev, sqlite3_column_blob(row.st, 1), 32);

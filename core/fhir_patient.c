@@ -1,0 +1,290 @@
+/*
+ * mdt_fhir_patient_of: the patient a FHIR request reference touches,
+ * derived from the reference by the Patient compartment rules, with a
+ * caller's claim accepted only where the reference cannot name the
+ * patient (docs/scopes.md, "The patient of a request").  Everything that
+ * could name two patients, or a patient in a form a server might resolve
+ * differently, is refused.
+ */
+#include <string.h>
+
+#include <mandate/scope.h>
+
+#include "fhir_int.h"
+#include "parse_err_int.h"
+
+#define PREFIX "Patient/"
+#define PREFIX_LEN 8
+
+#define REFUSE(...) mdt__errmsg(-MDT_EPATIENT, err, errlen, __VA_ARGS__)
+
+/* The patient named so far, and what named it (for messages). */
+typedef struct found {
+	char id[MDT_FHIR_ID_BUF]; /* "" until something names a patient */
+	const char *by;           /* parameter name, or NULL for the id */
+} found;
+
+/* How a search parameter of a compartment type bears on the patient. */
+typedef enum param_kind {
+	PARAM_OTHER,       /* a filter: names no patient */
+	PARAM_COMPARTMENT, /* a compartment parameter, plain or :Patient */
+	PARAM_ID           /* Patient's own _id */
+} param_kind;
+
+
+static int
+names_equal(const char *a, size_t n, const char *word)
+{
+	return strlen(word) == n && memcmp(a, word, n) == 0;
+}
+
+/* Records that `by` names patient id[0..n); refuses a second patient. */
+static int
+agree(found *f, const char *id, size_t n, const char *by, char *err,
+    size_t errlen)
+{
+	if (f->id[0] == '\0') {
+		memcpy(f->id, id, n);
+		f->id[n] = '\0';
+		f->by = by;
+		return 0;
+	}
+	if (names_equal(id, n, f->id))
+		return 0;
+	return mdt__errmsg(-MDT_EPATIENT, err, errlen, "%s%s names patient "
+	    "%s but %s%s names %.*s", f->by != NULL ? "parameter " : "",
+	    f->by != NULL ? f->by : "the id", f->id, by != NULL ?
+	    "parameter " : "", by != NULL ? by : "the id", (int)n, id);
+}
+
+/* Whether `base` (n bytes) is one of t's compartment parameters: 1 yes,
+ * 0 no, -MDT_EINVAL when it is one but for case. */
+static int
+is_compartment(const mdt__fhir_type *t, const char *base, size_t n,
+    const char *name, char *err, size_t errlen)
+{
+	for (size_t k = 0; t->params[k] != NULL; k++) {
+		if (names_equal(base, n, t->params[k]))
+			return 1;
+		if (mdt__fhir_eq_nocase(base, n, t->params[k]))
+			return mdt__errmsg(-MDT_EINVAL, err, errlen, "parameter "
+			    "%s: search parameter names are case-sensitive "
+			    "(%s)", name, t->params[k]);
+	}
+	return 0;
+}
+
+/* A modifier or chain after a compartment parameter: only :Patient. */
+static int
+check_suffix(const char *name, const char *suffix, char *err, size_t errlen)
+{
+	if (suffix[0] == '\0' || strcmp(suffix, ":Patient") == 0)
+		return 0;
+	if (strchr(suffix, '.') != NULL)
+		return REFUSE("parameter %s: a chained parameter "
+		    "(%s) selects by what the reference points to, not by "
+		    "one patient", name, suffix);
+	return REFUSE("parameter %s: modifier %s (only :Patient "
+	    "names a patient)", name, suffix);
+}
+
+static int
+classify(const mdt__fhir_type *t, const char *name, param_kind *kind,
+    char *err, size_t errlen)
+{
+	size_t n = strcspn(name, ":.");
+	int rc;
+
+	*kind = PARAM_OTHER;
+	if (names_equal(name, n, "_include") ||
+	    names_equal(name, n, "_revinclude"))
+		return REFUSE("parameter %s: adds resources from "
+		    "outside the compartment the search names", name);
+	if (strcmp(t->type, "Patient") == 0 && names_equal(name, n, "_id")) {
+		if (name[n] != '\0')
+			return REFUSE("parameter %s: _id takes no "
+			    "modifier", name);
+		*kind = PARAM_ID;
+		return 0;
+	}
+	if ((rc = is_compartment(t, name, n, name, err, errlen)) <= 0)
+		return rc;
+	*kind = PARAM_COMPARTMENT;
+	return check_suffix(name, name + n, err, errlen);
+}
+
+/* The Patient id the value of a compartment parameter names. */
+static int
+value_id(const mdt_scope_param *p, param_kind kind, const char **id,
+    size_t *n, char *err, size_t errlen)
+{
+	const char *v = p->value;
+	size_t vl = p->value_len;
+
+	if (kind == PARAM_COMPARTMENT && vl >= PREFIX_LEN &&
+	    memcmp(v, PREFIX, PREFIX_LEN) == 0) {
+		v += PREFIX_LEN;
+		vl -= PREFIX_LEN;
+	} else if (memchr(v, ':', vl) != NULL) {
+		return REFUSE("parameter %s=%s: an absolute URL or "
+		    "URN (only Patient/<id> or <id> names a patient)", p->name,
+		    p->value);
+	} else if (memchr(v, '/', vl) != NULL) {
+		return REFUSE("parameter %s=%s: a reference to "
+		    "another type (only Patient/<id> or <id> names a patient)",
+		    p->name, p->value);
+	}
+	if (!mdt__fhir_id_ok(v, vl))
+		return REFUSE("parameter %s=%s: not a FHIR id "
+		    "(1 to 64 of A-Z a-z 0-9 - .)", p->name, p->value);
+	*id = v;
+	*n = vl;
+	return 0;
+}
+
+static int
+param_patient(const mdt__fhir_type *t, const mdt_scope_request *req,
+    const mdt_scope_param *p, found *f, char *err, size_t errlen)
+{
+	param_kind kind;
+	const char *id = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = classify(t, p->name, &kind, err, errlen)) != 0 ||
+	    kind == PARAM_OTHER)
+		return rc;
+	if (req->id != NULL)
+		return REFUSE("parameter %s on the instance %s: a "
+		    "read ignores search parameters, so it cannot name the "
+		    "patient", p->name, req->id);
+	if ((rc = value_id(p, kind, &id, &n, err, errlen)) != 0)
+		return rc;
+	return agree(f, id, n, p->name, err, errlen);
+}
+
+/* Every patient the reference names, into f (all the same one). */
+static int
+derive(const mdt__fhir_type *t, const mdt_scope_request *req, found *f,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if (strcmp(t->type, "Patient") == 0 && req->id != NULL &&
+	    (rc = agree(f, req->id, strlen(req->id), NULL, err, errlen)) != 0)
+		return rc;
+	for (size_t i = 0; i < req->nparams; i++)
+		if ((rc = param_patient(t, req, &req->params[i], f, err,
+		    errlen)) != 0)
+			return rc;
+	return 0;
+}
+
+/* The type's table entry; refuses unknown types. */
+static int
+type_of(const mdt_scope_request *req, const mdt__fhir_type **out, char *err,
+    size_t errlen)
+{
+	const mdt__fhir_type *t;
+
+	if (req->context == MDT_SCOPE_TOOL)
+		return mdt__errmsg(-MDT_EINVAL, err, errlen, "tool/%s is not a "
+		    "FHIR resource", req->type);
+	if ((*out = mdt__fhir_lookup(req->type)) != NULL)
+		return 0;
+	if ((t = mdt__fhir_lookup_nocase(req->type)) != NULL)
+		return mdt__errmsg(-MDT_EINVAL, err, errlen, "resource type %s: "
+		    "types are case-sensitive (%s)", req->type, t->type);
+	return REFUSE("resource type %s is not a FHIR R4 type: "
+	    "its patient compartment is unknown", req->type);
+}
+
+/* A compartment type searched with none of its compartment parameters. */
+static int
+no_param(const mdt__fhir_type *t, char *err, size_t errlen)
+{
+	char names[MDT__FHIR_PARAMS_MAX * 20] = "";
+
+	for (size_t k = 0; t->params[k] != NULL; k++) {
+		if (k > 0)
+			strcat(names, ", ");
+		strcat(names, t->params[k]);
+	}
+	return REFUSE("the %s search names no patient through a compartment "
+	    "parameter (%s) and none is claimed", t->type, names);
+}
+
+/* The patient of a compartment type, from what was derived and claimed. */
+static int
+decide(const mdt__fhir_type *t, const mdt_scope_request *req, found *f,
+    const char *claimed, mdt_fhir_patient_source *src, char *err,
+    size_t errlen)
+{
+	if (f->id[0] != '\0') {
+		if (claimed[0] != '\0' && strcmp(claimed, f->id) != 0)
+			return mdt__errmsg(-MDT_EPATIENT, err, errlen, "the "
+			    "reference names patient %s (%s%s) but patient %s "
+			    "is claimed", f->id, f->by != NULL ? "parameter " :
+			    "the id", f->by != NULL ? f->by : "", claimed);
+		*src = MDT_FHIR_PATIENT_REFERENCE;
+		return 0;
+	}
+	if (strcmp(t->type, "Patient") == 0)
+		return REFUSE("%s: a search across patients (name one with "
+		    "Patient/<id>, _id or link)", req->nparams > 0 ?
+		    "a Patient search with no _id or link" : "Patient");
+	if (claimed[0] == '\0' && req->id != NULL)
+		return REFUSE("%s/%s names no patient and none is claimed (an "
+		    "instance of a compartment type needs the caller's claim, "
+		    "which the resource server checks)", req->type, req->id);
+	if (claimed[0] == '\0')
+		return no_param(t, err, errlen);
+	memcpy(f->id, claimed, strlen(claimed) + 1);
+	*src = MDT_FHIR_PATIENT_CLAIMED;
+	return 0;
+}
+
+static int
+finish(const found *f, mdt_fhir_patient_source s, char *out, size_t outlen,
+    mdt_fhir_patient_source *src, char *err, size_t errlen)
+{
+	size_t n = strlen(f->id);
+
+	if (n >= outlen)
+		return mdt__errmsg(-MDT_ETOOBIG, err, errlen, "output buffer of "
+		    "%zu bytes too small for the patient id", outlen);
+	memcpy(out, f->id, n + 1);
+	*src = s;
+	return 0;
+}
+
+int
+mdt_fhir_patient_of(const char *resource, const char *claimed, char *out,
+    size_t outlen, mdt_fhir_patient_source *src, char *err, size_t errlen)
+{
+	char buf[MDT_SCOPE_REF_MAX + 2 * MDT_SCOPE_PARAMS_MAX + 8];
+	mdt_scope_param params[MDT_SCOPE_PARAMS_MAX];
+	mdt_scope_request req;
+	const mdt__fhir_type *t;
+	mdt_fhir_patient_source s = MDT_FHIR_PATIENT_NONE;
+	found f = {"", NULL};
+	int rc;
+
+	if (resource == NULL || out == NULL || src == NULL)
+		return mdt__errmsg(-MDT_EINVAL, err, errlen, "bad arguments");
+	if (claimed == NULL)
+		claimed = "";
+	if (claimed[0] != '\0' && !mdt_fhir_id_valid(claimed))
+		return mdt__errmsg(-MDT_EINVAL, err, errlen, "the claimed "
+		    "patient is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)");
+	if (mdt_scope_request_parse(resource, &req, buf, sizeof(buf), params,
+	    MDT_SCOPE_PARAMS_MAX, err, errlen) != 0)
+		return -MDT_EINVAL;
+	if ((rc = type_of(&req, &t, err, errlen)) != 0)
+		return rc;
+	if (t->params[0] != NULL &&
+	    ((rc = derive(t, &req, &f, err, errlen)) != 0 ||
+	    (rc = decide(t, &req, &f, claimed, &s, err, errlen)) != 0))
+		return rc;
+	return finish(&f, s, out, outlen, src, err, errlen);
+}
