@@ -217,7 +217,8 @@ authorize_fields(sdk_req *r, const mdt_task *t, const mdt_authz_request *q,
 	if ((rv = sdk_put_task(r, t)) != 0 ||
 	    (rv = mdt_wire_put_cstr(r->w, "action", q->action)) != 0 ||
 	    (rv = mdt_wire_put_cstr(r->w, "resource", q->resource)) != 0 ||
-	    (rv = put_opt(r, "patient", q->patient)) != 0 ||
+	    (rv = put_opt(r, "patient", q->patient != NULL &&
+	    q->patient[0] != '\0' ? q->patient : mdt_task_patient(t))) != 0 ||
 	    (rv = put_opt(r, "boundary", q->boundary)) != 0 ||
 	    (rv = put_opt(r, "audience", q->audience)) != 0 ||
 	    (rv = put_opt(r, "stepup", stepup)) != 0)

@@ -27,6 +27,7 @@ static const topic_kind topics[] = {
 	{"stepup", MDT_EVENT_STEP_UP},
 	{"task", MDT_EVENT_TASK},
 	{"decided", MDT_EVENT_DECIDED},
+	{"epoch", MDT_EVENT_EPOCH},
 };
 
 /* String fields of an event map and where they go in mdt_event. */

@@ -28,6 +28,7 @@ struct mdt_rs_verifier {
 	int64_t skew;
 	mdt_token_cache *cache;
 	atomic_uint_fast64_t nrevocations;
+	atomic_int_fast64_t epoch; /* single-action tokens before it: refused */
 	pthread_mutex_t mu; /* guards everything below */
 	sdk_idset *revoked;
 	sdk_idset *used;
@@ -59,6 +60,8 @@ rs_apply_event(mdt_rs_verifier *v, const mdt_event *ev)
 {
 	int64_t now = sdk_now();
 
+	if (ev->kind == MDT_EVENT_EPOCH)
+		mdt_rs_verifier_set_epoch(v, ev->time);
 	if (ev->kind != MDT_EVENT_REVOKED)
 		return;
 	pthread_mutex_lock(&v->mu);
@@ -202,6 +205,43 @@ mdt_rs_verifier_revocations(const mdt_rs_verifier *v)
 	return (uint64_t)atomic_load(&v->nrevocations);
 }
 
+void
+mdt_rs_verifier_set_epoch(mdt_rs_verifier *v, int64_t epoch)
+{
+	int_fast64_t cur = atomic_load(&v->epoch);
+
+	while (epoch > cur && !atomic_compare_exchange_weak(&v->epoch, &cur,
+	    epoch))
+		;
+}
+
+int64_t
+mdt_rs_verifier_epoch(const mdt_rs_verifier *v)
+{
+	return (int64_t)atomic_load(&v->epoch);
+}
+
+/* The single-action block (the last) was issued under the rules of the
+ * policy epoch in force, or it is refused: a reload that changed the
+ * rules ends every grant decided before it (check, then use). */
+static int
+rs_epoch_check(mdt_rs_verifier *v, const mdt_token *tok, char *err,
+    size_t errlen)
+{
+	mdt_token_block_view b;
+	size_t n = mdt_token_block_count(tok);
+	int64_t epoch = (int64_t)atomic_load(&v->epoch);
+
+	if (n == 0 || mdt_token_block(tok, n - 1, &b) != 0)
+		return sdk_err(err, errlen, -MDT_EDECODE, "token has no blocks");
+	if (b.issued_at < epoch)
+		return sdk_err(err, errlen, -MDT_EREVOKED, "single-action token "
+		    "issued at %lld, before the policy epoch %lld (the broker's "
+		    "rules changed since): ask again", (long long)b.issued_at,
+		    (long long)epoch);
+	return 0;
+}
+
 /* Revocation and single-use checks, then records the use. */
 static int
 rs_state_check(mdt_rs_verifier *v, const mdt_token *tok, const char *nonce,
@@ -313,6 +353,7 @@ mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 	    v->cache, &tok, &why)) != 0)
 		return sdk_err(err, errlen, rv, "token: %s", why.message);
 	if ((rv = rs_token_check(v, tok, &pop, req, now, err, errlen)) == 0 &&
+	    (rv = rs_epoch_check(v, tok, err, errlen)) == 0 &&
 	    (rv = rs_state_check(v, tok, nonce, now, err, errlen)) == 0 &&
 	    grant != NULL)
 		rs_fill_grant(tok, grant);

@@ -93,7 +93,7 @@ static int
 one_authorize(struct bt_conn *c)
 {
 	mdt_wire_msg *m = bt_authorize(c, task.id, task.tok, task.tlen, "r",
-	    "Observation/obs-001-1", NULL, NULL, 0);
+	    "Observation/obs-001-1", "pat-001", NULL, NULL, 0);
 	int ok = m != NULL && mdt_wire_msg_ok(m) == 1;
 
 	mdt_wire_msg_free(m);

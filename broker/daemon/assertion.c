@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <mandate/idp.h>
 
 #include "alloc_int.h"
@@ -101,8 +103,32 @@ brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
 	snprintf(out->clinician, sizeof(out->clinician), "%s", clinician_of(cl));
 	snprintf(out->patient, sizeof(out->patient), "%s",
 	    mdt_idp_claims_patient(cl));
+	snprintf(out->stepup, sizeof(out->stepup), "%s",
+	    mdt_idp_claims_stepup(cl) ? mdt_idp_claims_stepup(cl) : "");
+	snprintf(out->purpose_of_use, sizeof(out->purpose_of_use), "%s",
+	    mdt_idp_claims_purpose_of_use(cl) ?
+	    mdt_idp_claims_purpose_of_use(cl) : "");
+	crypto_generichash(out->act, sizeof(out->act), (const uint8_t *)jwt,
+	    strlen(jwt), NULL, 0);
 	out->iat = mdt_idp_claims_iat(cl);
 	out->exp = mdt_idp_claims_exp(cl);
 	mdt_idp_claims_free(cl);
 	return 0;
+}
+
+int
+brk_act_use(struct brk_ctx *c, const struct brk_claims *cl, const char *kind,
+    struct brk_deny *d)
+{
+	int rc = mdt_store_use_act(c->b->store, cl->act, kind, cl->clinician,
+	    cl->exp * 1000);
+
+	if (rc == -MDT_EEXIST)
+		brk_deny_set(d, -MDT_EEXIST, "act.reused", "this assertion was "
+		    "already used for an act of the clinician (%s): each act "
+		    "needs an assertion of its own", kind);
+	else if (rc != 0)
+		brk_deny_set(d, -MDT_ESTORE, "store", "the clinician's act "
+		    "could not be recorded: %s", mdt_strerror(rc));
+	return rc == 0 ? 0 : -1;
 }

@@ -92,6 +92,21 @@ enum brk_ctx_state {
 	BRK_CTX_DONE      /* stopped */
 };
 
+/*
+ * Where a request is in its life, which decides what a worker does with
+ * it: each phase is one step of the state machine, named rather than
+ * inferred from flags.
+ */
+enum brk_phase {
+	BRK_PHASE_NEW = 0,  /* received: decode, authenticate, run the op */
+	BRK_PHASE_WORKER,   /* run the op again from the start on a worker,
+	                       because it is about to wait for the store */
+	BRK_PHASE_RESUME,   /* its step-up was approved: authorize again,
+	                       consuming the approval */
+	BRK_PHASE_DELIVER   /* its audit record is done (or failed): send
+	                       the answer kept in pending */
+};
+
 /* Why a request was refused: what travels in the reply's error map and
  * in the audit record's reasons. */
 struct brk_deny {
@@ -128,9 +143,8 @@ struct brk_ctx {
 	int pending_rc;          /* the store's outcome, set by the writer */
 	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
 	char pending_rid[BRK_RID_MAX];
-	int resume;              /* re-run after a step-up decision */
-	int rerun;               /* run again on a worker (must not block) */
-	char resume_stepup[64];  /* the approved step-up to consume */
+	enum brk_phase phase;
+	char resume_stepup[64];  /* RESUME: the approved step-up to consume */
 };
 
 /* Per-worker scratch reused across requests. */
@@ -181,6 +195,10 @@ struct brk_broker {
 	atomic_int stopping;     /* 1: draining, 2: stopping threads */
 	atomic_int busy;         /* contexts in WORK, PARKED, SEND, FOLLOW */
 	atomic_int recording;    /* answers waiting for their audit commit */
+	atomic_long unrecorded;  /* refusals answered without a record */
+	/* unix seconds: the rules in force apply to single-action tokens
+	 * issued from then on; verifiers refuse the earlier ones */
+	atomic_llong epoch;
 
 	struct brk_sessions *sessions;
 	struct brk_idem *idem;
@@ -302,6 +320,9 @@ void brk_publish_revoke(brk_broker *b, const mdt_audit_revocation *rv,
     const char *reason);
 void brk_publish_task(brk_broker *b, const char *event, const char *task,
     const char *parent, const char *agent);
+/* The policy epoch (docs/broker.md, Reload): on each reload and every
+ * second, so a verifier that subscribes late learns it too. */
+void brk_publish_epoch(brk_broker *b);
 
 /* clinician.c: the latest asserted scope of each clinician. */
 int brk_clinicians_new(struct brk_clinicians **out);
@@ -316,6 +337,9 @@ int brk_clinician_scopes(brk_broker *b, const char *clinician,
 struct brk_claims {
 	char clinician[BRK_ID_MAX];
 	char patient[BRK_ID_MAX];
+	char stepup[64];          /* mandate_stepup, "" when absent */
+	char purpose_of_use[64];  /* purpose_of_use, "" when absent */
+	uint8_t act[32];          /* BLAKE2b of the assertion: the act's id */
 	mdt_scope_set *scopes;
 	int64_t iat, exp;
 };
@@ -326,11 +350,16 @@ void brk_idp_free(void *idp);
 int brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
     struct brk_claims *out, struct brk_deny *d);
 void brk_claims_clear(struct brk_claims *cl);
+/* Records that the act cl (kind "approval", "emergency") is used; once
+ * only: -1 with d filled (act.reused, or store) otherwise. */
+int brk_act_use(struct brk_ctx *c, const struct brk_claims *cl,
+    const char *kind, struct brk_deny *d);
 
 /* checks.c: the per-hop and per-action checks. */
 struct brk_held {
-	mdt_token *tok;
-	mdt_audit_task *task;
+	const char *claimed_task;        /* the request's task field */
+	mdt_token *tok;                  /* verified; NULL before */
+	mdt_audit_task *task;            /* the task's record; NULL before */
 	const struct brk_agent *agent;   /* the caller's registry entry */
 	char chain_json[MDT_AUDIT_JSON_MAX / 4];
 	char token_id[MDT_TOKEN_ID_TEXT_BYTES];
@@ -385,6 +414,19 @@ struct brk_record {
 	const char *patient, *purpose, *action, *resource;
 	const char *suffix;          /* distinguishes a second record */
 };
+/* The record of op on h as far as it is known: the task's record, else
+ * the verified token's facts, else the claimed task id. */
+struct brk_record brk_held_record(const struct brk_ctx *c,
+    const struct brk_held *h, const char *op, mdt_audit_verdict v,
+    const struct brk_deny *deny);
+/*
+ * Whether c's request id may be used for this content: 0 when it is not
+ * recorded yet, or recorded for the same content (a resend); -1 with d
+ * filled when it was recorded for other content (the refusal, id.reused,
+ * is recorded) or the store failed.  Ops with effects before their record
+ * call it first, so nothing is applied under a reused id.  Workers only.
+ */
+int brk_id_check(struct brk_ctx *c, const char *op, struct brk_deny *d);
 /* Appends durably; -1 (with d filled as a store deny) on failure. */
 int brk_record(struct brk_ctx *c, const struct brk_record *r,
     struct brk_deny *d);
@@ -418,6 +460,7 @@ struct brk_stepup_info {
 	char patient[BRK_ID_MAX], purpose[64];
 	char action[32], resource[MDT_AUDIT_FIELD_MAX];
 	uint8_t hash[32];
+	int64_t created_ms;
 	int64_t expires_ms;
 };
 int brk_stepups_new(struct brk_stepups **out);
@@ -425,7 +468,7 @@ void brk_stepups_free(struct brk_stepups *s);
 /* The hash an approval is bound to. */
 void brk_stepup_hash(const char *task, const char *agent, const char *action,
     const char *resource, const char *patient, const char *purpose,
-    const char *boundary, uint8_t out[32]);
+    const char *boundary, const char *audience, uint8_t out[32]);
 /* Adds a pending step-up; parked (may be NULL) waits on it. */
 int brk_stepup_add(brk_broker *b, const struct brk_stepup_info *in,
     struct brk_ctx *parked);

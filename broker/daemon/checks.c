@@ -34,6 +34,34 @@ brk_held_clear(struct brk_held *h)
 	h->task = NULL;
 }
 
+struct brk_record
+brk_held_record(const struct brk_ctx *c, const struct brk_held *h,
+    const char *op, mdt_audit_verdict v, const struct brk_deny *deny)
+{
+	const mdt_audit_task *t = h->task;
+	const mdt_token *k = h->tok;
+	struct brk_record r = {
+		.op = op, .verdict = v, .deny = deny,
+		.policies_json = deny != NULL ? deny->policies : NULL,
+		.task = t ? t->task_id : k ? mdt_token_task_id(k) :
+		    h->claimed_task,
+		.token_id = k ? h->token_id : NULL,
+		.clinician = t ? t->clinician : k ? mdt_token_clinician(k) :
+		    NULL,
+		.chain_json = k ? h->chain_json : NULL,
+		.patient = t ? t->patient : k ? mdt_token_patient(k) : NULL,
+		.purpose = t ? t->purpose : k ? mdt_token_purpose(k) : NULL,
+	};
+	const char *claimed = NULL;
+	char err[MDT_ERRMSG_MAX];
+
+	/* a refusal before the fields were read still names the task */
+	if (r.task == NULL && c->root != NULL && mdt_wire_get_str(c->root,
+	    "task", BRK_ID_MAX - 1, &claimed, err, sizeof(err)) == 0)
+		r.task = claimed;
+	return r;
+}
+
 /* The agent chain of the token (holders in block order) as JSON. */
 static void
 chain_json(const mdt_token *tok, char *out, size_t len)
@@ -57,10 +85,18 @@ chain_json(const mdt_token *tok, char *out, size_t len)
 		snprintf(out + o, len - o, "]");
 }
 
+/*
+ * The presented token against the task's record: its task, its holder
+ * (one holder rule: the pipe's agent, the holder the broker recorded for
+ * the task when it made the hop, and the key registered for that agent
+ * now, all three; a token whose holder the broker never set does not even
+ * verify, docs/token-format.md), block 0's facts, and its expiry.
+ */
 static int
-token_checks(brk_broker *b, struct brk_ctx *c, struct brk_held *h,
-    const char *task, const struct brk_agent *a, struct brk_deny *d)
+token_checks(struct brk_ctx *c, struct brk_held *h, const char *task,
+    struct brk_deny *d)
 {
+	const mdt_audit_task *t = h->task;
 	const char *holder = mdt_token_holder_id(h->tok);
 	mdt_pubkey hk;
 
@@ -72,10 +108,19 @@ token_checks(brk_broker *b, struct brk_ctx *c, struct brk_held *h,
 	}
 	mdt_token_holder_key(h->tok, &hk);
 	if (holder == NULL || strcmp(holder, c->agent) != 0 ||
-	    !mdt_pubkey_equal(&hk, &a->pk)) {
-		brk_deny_set(d, -MDT_EHOLDER, "token.holder",
-		    "token of task %s is held by %s, not by %s", task,
-		    holder ? holder : "?", c->agent);
+	    t->holder == NULL || strcmp(t->holder, c->agent) != 0 ||
+	    !mdt_pubkey_equal(&hk, &h->agent->pk)) {
+		brk_deny_set(d, -MDT_EHOLDER, "token.holder", "task %s is held "
+		    "by %s (token names %s), not by %s", task,
+		    t->holder ? t->holder : "?", holder ? holder : "?",
+		    c->agent);
+		return -1;
+	}
+	if (strcmp(mdt_token_patient(h->tok), t->patient) != 0 ||
+	    strcmp(mdt_token_clinician(h->tok), t->clinician) != 0 ||
+	    strcmp(mdt_token_purpose(h->tok), t->purpose) != 0) {
+		brk_deny_set(d, -MDT_EINVAL, "token.task", "the token's "
+		    "clinician, patient or purpose differs from task %s's", task);
 		return -1;
 	}
 	if (mdt_token_expires_at(h->tok) <= brk_now_ms() / 1000) {
@@ -84,7 +129,6 @@ token_checks(brk_broker *b, struct brk_ctx *c, struct brk_held *h,
 		    (long long)mdt_token_expires_at(h->tok));
 		return -1;
 	}
-	(void)b;
 	return 0;
 }
 
@@ -125,7 +169,6 @@ brk_check_held(struct brk_worker *w, struct brk_ctx *c, struct brk_held *h,
     struct brk_deny *d)
 {
 	brk_broker *b = c->b;
-	const char *task;
 	const uint8_t *tb;
 	size_t tl;
 	char err[MDT_ERRMSG_MAX];
@@ -134,8 +177,8 @@ brk_check_held(struct brk_worker *w, struct brk_ctx *c, struct brk_held *h,
 
 	(void)w;
 	memset(h, 0, sizeof(*h));
-	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &task, err,
-	    sizeof(err)) != 0 || mdt_wire_get_bin(c->root, "token",
+	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &h->claimed_task,
+	    err, sizeof(err)) != 0 || mdt_wire_get_bin(c->root, "token",
 	    MDT_TOKEN_BYTES_MAX, &tb, &tl, err, sizeof(err)) != 0) {
 		brk_deny_set(d, -MDT_EPROTO, "field", "%s", err);
 		return -1;
@@ -148,15 +191,15 @@ brk_check_held(struct brk_worker *w, struct brk_ctx *c, struct brk_held *h,
 	}
 	rc = mdt_token_open(tb, tl, &b->root_pub, b->tcache, &h->tok, &why);
 	if (rc != 0) {
-		brk_deny_set(d, rc, "token", "token does not verify: %s",
-		    why.message);
+		brk_deny_set(d, rc, rc == -MDT_EHOLDER ? "token.holder" :
+		    "token", "token does not verify: %s", why.message);
 		return -1;
 	}
 	mdt_token_id_text(h->tok, h->token_id);
 	chain_json(h->tok, h->chain_json, sizeof(h->chain_json));
-	if (token_checks(b, c, h, task, h->agent, d) != 0)
+	if (task_checks(b, h, h->claimed_task, d) != 0)
 		return -1;
-	return task_checks(b, h, task, d);
+	return token_checks(c, h, h->claimed_task, d);
 }
 
 /* token scopes ∩ clinician now (when asserted since start) ∩ ceiling. */

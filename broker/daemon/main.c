@@ -342,6 +342,7 @@ main(int argc, char **argv)
 		return rc != 0 ? 1 : 0;
 	}
 	signals();
+	atomic_store(&b.epoch, brk_now_ms() / 1000);
 	rc = init_state(&b, err, sizeof(err));
 	if (rc == 0)
 		rc = brk_server_start(&b, err, sizeof(err));

@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include <mandate/fhir.h>
+
 #include "broker.h"
 
 #define PARAMS_MAX MDT_SCOPE_PARAMS_MAX
@@ -22,12 +24,16 @@ static const struct {
 };
 
 struct az {
-	const char *action, *resource, *patient, *boundary, *audience;
+	const char *action, *resource, *claimed, *boundary, *audience;
 	const char *stepup;
 	int64_t wait;
 	mdt_scope_request req;
 	mdt_scope_param params[PARAMS_MAX];
 	char buf[MDT_AUDIT_FIELD_MAX + 16];
+	/* the patient whose compartment the resource is in ("": none) */
+	char patient[BRK_ID_MAX];
+	/* the patient the record names: the resource's, else the task's */
+	const char *rec_patient;
 	const char *cedar_action;
 	uint8_t hash[32];
 	char hash_hex[65];
@@ -46,7 +52,7 @@ az_fields(struct brk_ctx *c, struct az *x, struct brk_deny *d)
 	if (mdt_wire_get_str(r, "action", 31, &x->action, err, sizeof(err)) ||
 	    mdt_wire_get_str(r, "resource", MDT_AUDIT_FIELD_MAX - 1,
 	    &x->resource, err, sizeof(err)) ||
-	    mdt_wire_get_str_opt(r, "patient", BRK_ID_MAX - 1, &x->patient,
+	    mdt_wire_get_str_opt(r, "patient", BRK_ID_MAX - 1, &x->claimed,
 	    &has, err, sizeof(err)) ||
 	    mdt_wire_get_str_opt(r, "boundary", 15, &x->boundary, &has, err,
 	    sizeof(err)) ||
@@ -68,8 +74,50 @@ az_fields(struct brk_ctx *c, struct az *x, struct brk_deny *d)
 	}
 	if (x->wait > c->snap->cfg.stepup_timeout_ms)
 		x->wait = c->snap->cfg.stepup_timeout_ms;
-	if (c->resume_stepup[0] != 0)
+	if (c->phase == BRK_PHASE_RESUME)
 		x->stepup = c->resume_stepup;
+	return 0;
+}
+
+/*
+ * The patient of a FHIR request comes from the request itself (the
+ * resource's Patient compartment, docs/scopes.md), never from the task:
+ * a reference to another patient, or a compartment type that names no
+ * patient at all, is refused.  A type outside every patient compartment
+ * is read in the task's patient context.
+ */
+static int
+az_patient(const struct brk_held *h, struct az *x, struct brk_deny *d)
+{
+	char err[MDT_ERRMSG_MAX] = "";
+	mdt_fhir_patient_source src;
+	int rc = mdt_fhir_patient_of(x->resource, x->claimed, x->patient,
+	    sizeof(x->patient), &src, err, sizeof(err));
+
+	if (rc != 0) {
+		brk_deny_set(d, rc == -MDT_EPATIENT ? rc : -MDT_EPROTO,
+		    rc == -MDT_EPATIENT ? "patient" : "field", "resource %s: %s",
+		    x->resource, err);
+		return -1;
+	}
+	if (src == MDT_FHIR_PATIENT_NONE) {
+		x->rec_patient = h->task->patient;
+		return 0;
+	}
+	if (src == MDT_FHIR_PATIENT_CLAIMED && x->req.id == NULL) {
+		/* a claim cannot narrow what a search returns */
+		brk_deny_set(d, -MDT_EPATIENT, "patient", "the search %s names "
+		    "no patient: name it with a compartment parameter "
+		    "(patient=, subject=, ...)", x->resource);
+		return -1;
+	}
+	x->rec_patient = x->patient;
+	if (strcmp(x->patient, h->task->patient) != 0) {
+		brk_deny_set(d, -MDT_EPATIENT, "patient", "task %s is for "
+		    "patient %s; %s belongs to %s", h->task->task_id,
+		    h->task->patient, x->resource, x->patient);
+		return -1;
+	}
 	return 0;
 }
 
@@ -86,15 +134,21 @@ az_request(const struct brk_held *h, struct az *x, struct brk_deny *d)
 		return -1;
 	}
 	x->req.action = x->action;
-	if (x->patient == NULL)
-		x->patient = h->task->patient;
-	x->req.patient = x->patient;
-	if (strcmp(x->patient, h->task->patient) != 0) {
-		brk_deny_set(d, -MDT_EPATIENT, "patient", "task %s is for "
-		    "patient %s; %s belongs to %s", h->task->task_id,
-		    h->task->patient, x->resource, x->patient);
+	if (x->req.context == MDT_SCOPE_TOOL) {
+		/* a tool acts in the task's patient context */
+		if (x->claimed != NULL && strcmp(x->claimed,
+		    h->task->patient) != 0) {
+			x->rec_patient = x->claimed;
+			brk_deny_set(d, -MDT_EPATIENT, "patient", "task %s is "
+			    "for patient %s, not %s", h->task->task_id,
+			    h->task->patient, x->claimed);
+			return -1;
+		}
+		x->rec_patient = h->task->patient;
+	} else if (az_patient(h, x, d) != 0) {
 		return -1;
 	}
+	x->req.patient = h->task->patient;
 	x->cedar_action = x->req.context == MDT_SCOPE_TOOL ? x->req.type : NULL;
 	for (size_t i = 0; x->cedar_action == NULL &&
 	    i < sizeof(fhir_actions) / sizeof(fhir_actions[0]); i++)
@@ -116,7 +170,7 @@ az_scopes(brk_broker *b, const struct brk_held *h, struct az *x,
 {
 	mdt_token_check_params p = {
 		.action = x->action, .resource = x->resource,
-		.patient = x->patient, .attrs = x->req.params,
+		.patient = x->req.patient, .attrs = x->req.params,
 		.nattrs = x->req.nparams, .now = brk_now_ms() / 1000,
 		.holder_id = agent,
 	};
@@ -164,7 +218,7 @@ az_policy(struct brk_worker *w, struct brk_ctx *c, const struct brk_held *h,
 		.res_id = tool ? x->req.type : x->resource,
 		.fhir_type = tool ? NULL : x->req.type,
 		.fhir_id = tool ? NULL : x->req.id,
-		.res_patient = x->patient, .task_id = h->task->task_id,
+		.res_patient = x->rec_patient, .task_id = h->task->task_id,
 		.clinician = h->task->clinician, .patient = h->task->patient,
 		.purpose = h->task->purpose, .tool = tool ? x->req.type : "",
 		.boundary = x->boundary, .request_hash = x->hash_hex,
@@ -176,19 +230,24 @@ az_policy(struct brk_worker *w, struct brk_ctx *c, const struct brk_held *h,
 	return brk_policy_eval(w, c, &p, dec, d, pjson, sizeof(pjson));
 }
 
+/* The record of this authorize, with as much as is known of it: a
+ * refusal before the task or the resource is known still names the
+ * claimed task, the token's facts and the request's action and resource. */
 static struct brk_record
 az_rec(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     mdt_audit_verdict v, uint32_t flags, const struct brk_deny *deny,
     const char *policies)
 {
-	return (struct brk_record){
-		.op = "authorize", .verdict = v, .flags = flags, .deny = deny,
-		.policies_json = policies, .task = h->task->task_id,
-		.token_id = h->token_id, .clinician = h->task->clinician,
-		.chain_json = h->chain_json, .patient = h->task->patient,
-		.purpose = h->task->purpose, .action = x->action,
-		.resource = x->resource, .suffix = c->resume ? "#final" : NULL,
-	};
+	struct brk_record r = brk_held_record(c, h, "authorize", v, deny);
+
+	r.flags = flags;
+	r.policies_json = policies;
+	r.action = x->action;
+	r.resource = x->resource;
+	if (x->rec_patient != NULL)
+		r.patient = x->rec_patient;
+	r.suffix = c->phase == BRK_PHASE_RESUME ? "#final" : NULL;
+	return r;
 }
 
 /* A deny or step-up answer with its decision field; NULL on no memory. */
@@ -238,27 +297,24 @@ az_answer(struct brk_ctx *c, const struct brk_record *r, mdt_wire_writer *w)
 		reply_refusal(c, &sd, "deny", NULL, 0);
 }
 
+/* Every refusal is recorded before it is answered, the ones raised
+ * before the task or the token is known included. */
 static void
 az_deny(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     const struct brk_deny *d)
 {
-	struct brk_record r;
+	struct brk_record r = az_rec(c, h, x, d->status == -MDT_EPOLICY ?
+	    MDT_AUDIT_ERROR : MDT_AUDIT_DENY, 0, d, d->policies);
 
-	if (d->status == -MDT_EPROTO || h->task == NULL) {
-		reply_refusal(c, d, "deny", NULL, 0);
-		return;
-	}
-	r = az_rec(c, h, x, d->status == -MDT_EPOLICY ? MDT_AUDIT_ERROR :
-	    MDT_AUDIT_DENY, 0, d, d->policies);
 	az_answer(c, &r, refusal_writer(c, d, "deny", NULL, 0));
 }
 
 static uint32_t
-az_flags(const struct brk_held *h, const struct az *x)
+az_flags(struct brk_ctx *c, const struct brk_held *h, const struct az *x)
 {
 	uint32_t f = x->approved ? MDT_AUDIT_FLAG_APPROVED : 0;
 
-	if (strcmp(h->task->purpose, "ETREAT") == 0)
+	if (brk_word_in(c->snap->cfg.emergency_purposes, h->task->purpose))
 		f |= MDT_AUDIT_FLAG_BREAK_GLASS | MDT_AUDIT_FLAG_REVIEW;
 	return f;
 }
@@ -321,7 +377,7 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	mdt_token_reason why;
 	struct brk_deny sd;
 	struct brk_record r;
-	uint32_t flags = az_flags(h, x);
+	uint32_t flags = az_flags(c, h, x);
 	mdt_wire_writer *w;
 	int rc = mdt_token_single_action(h->tok, &sp, &st, &why);
 
@@ -379,6 +435,10 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	int64_t wait = x->wait > 0 ? x->wait : 0;
 	int rc;
 
+	if (brk_id_check(c, "authorize", &sd) != 0) {
+		reply_refusal(c, &sd, "deny", NULL, 0);
+		return;
+	}
 	brk_random_id("su-", in.id, sizeof(in.id));
 	snprintf(in.task, sizeof(in.task), "%s", h->task->task_id);
 	snprintf(in.agent, sizeof(in.agent), "%s", c->agent);
@@ -388,6 +448,7 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	snprintf(in.action, sizeof(in.action), "%s", x->action);
 	snprintf(in.resource, sizeof(in.resource), "%s", x->resource);
 	memcpy(in.hash, x->hash, 32);
+	in.created_ms = now;
 	in.expires_ms = now + c->snap->cfg.stepup_timeout_ms;
 	ap.approval_id = in.id;
 	memcpy(ap.request_hash, x->hash, 32);
@@ -406,7 +467,6 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		return;
 	}
 	r = az_rec(c, h, x, MDT_AUDIT_STEP_UP, 0, d, d->policies);
-	r.suffix = NULL;
 	if (brk_record(c, &r, &sd) != 0) {
 		reply_refusal(c, &sd, "deny", NULL, 0);
 		return;
@@ -451,6 +511,26 @@ brk_authorize_final_deny(struct brk_ctx *c, int status, const char *reason,
 		reply_refusal(c, &sd, "deny", NULL, 0);
 }
 
+/* Everything up to the policy's answer; -1 with d filled on a refusal. */
+static int
+az_check(struct brk_worker *w, struct brk_ctx *c, struct brk_held *h,
+    struct az *x, mdt_decision *dec, struct brk_deny *d)
+{
+	if (az_fields(c, x, d) != 0 || brk_check_held(w, c, h, d) != 0 ||
+	    az_request(h, x, d) != 0 || az_scopes(c->b, h, x, c->agent, d) != 0)
+		return -1;
+	brk_stepup_hash(h->task->task_id, c->agent, x->action, x->resource,
+	    x->rec_patient, h->task->purpose, x->boundary, x->audience,
+	    x->hash);
+	sodium_bin2hex(x->hash_hex, sizeof(x->hash_hex), x->hash, 32);
+	if (x->stepup != NULL) {
+		if (brk_stepup_consume(c->b, x->stepup, x->hash, d) != 0)
+			return -1;
+		x->approved = 1;
+	}
+	return az_policy(w, c, h, x, dec, d);
+}
+
 void
 brk_op_authorize(struct brk_worker *w, struct brk_ctx *c)
 {
@@ -461,24 +541,9 @@ brk_op_authorize(struct brk_worker *w, struct brk_ctx *c)
 
 	memset(&x, 0, sizeof(x));
 	memset(&h, 0, sizeof(h));
-	if (az_fields(c, &x, &d) != 0) {
-		reply_refusal(c, &d, "deny", NULL, 0);
-		return;
-	}
-	if (brk_check_held(w, c, &h, &d) != 0 || az_request(&h, &x, &d) != 0 ||
-	    az_scopes(c->b, &h, &x, c->agent, &d) != 0)
-		goto refuse;
-	brk_stepup_hash(h.task->task_id, c->agent, x.action, x.resource,
-	    x.patient, h.task->purpose, x.boundary, x.hash);
-	sodium_bin2hex(x.hash_hex, sizeof(x.hash_hex), x.hash, 32);
-	if (x.stepup != NULL) {
-		if (brk_stepup_consume(c->b, x.stepup, x.hash, &d) != 0)
-			goto refuse;
-		x.approved = 1;
-	}
-	if (az_policy(w, c, &h, &x, &dec, &d) != 0)
-		goto refuse;
-	if (dec == MDT_DECISION_ALLOW) {
+	if (az_check(w, c, &h, &x, &dec, &d) != 0) {
+		az_deny(c, &h, &x, &d);
+	} else if (dec == MDT_DECISION_ALLOW) {
 		az_allow(c, &h, &x, &d);
 	} else if (dec == MDT_DECISION_STEP_UP && !x.approved && w->on_nng) {
 		/* a step-up waits for two records: not on an nng thread */
@@ -491,96 +556,151 @@ brk_op_authorize(struct brk_worker *w, struct brk_ctx *c)
 		az_deny(c, &h, &x, &d);
 	}
 	brk_held_clear(&h);
-	return;
-refuse:
-	az_deny(c, &h, &x, &d);
-	brk_held_clear(&h);
 }
 
 /* ------------------------------------------------------ approve/reject */
+
+/*
+ * A decision is the clinician's own act: an assertion of the step-up's
+ * clinician and patient that names this step-up (mandate_stepup) and was
+ * issued after it.  A launch assertion the caller already held names no
+ * step-up, and one step-up is decided once, so no act is used twice.
+ */
+static int
+decide_act(const struct brk_claims *cl, const struct brk_stepup_info *in,
+    struct brk_deny *d)
+{
+	if (strcmp(cl->clinician, in->clinician) != 0 ||
+	    strcmp(cl->patient, in->patient) != 0) {
+		brk_deny_set(d, -MDT_EAUTH, "assertion", "the assertion is for "
+		    "%s and patient %s; step-up %s needs %s and %s",
+		    cl->clinician, cl->patient, in->id, in->clinician,
+		    in->patient);
+		return -1;
+	}
+	if (strcmp(cl->stepup, in->id) != 0) {
+		brk_deny_set(d, -MDT_EAUTH, "approval.unbound", "the assertion "
+		    "does not decide step-up %s (its mandate_stepup claim is "
+		    "\"%s\"): a decision needs a fresh assertion naming it",
+		    in->id, cl->stepup);
+		return -1;
+	}
+	if (cl->iat * 1000 < in->created_ms - 999) {
+		brk_deny_set(d, -MDT_EAUTH, "approval.stale", "the assertion "
+		    "was issued at %lld, before step-up %s was asked",
+		    (long long)cl->iat, in->id);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+decide_reply(struct brk_ctx *c, const char *id, int approve, int64_t until)
+{
+	mdt_wire_writer *wr = brk_reply_writer(c, 1);
+
+	if (wr != NULL && (mdt_wire_put_cstr(wr, "stepup", id) ||
+	    mdt_wire_put_cstr(wr, "decision", approve ? "approved" :
+	    "rejected") || mdt_wire_put_int(wr, "expires", until / 1000))) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	brk_reply(c, wr);
+}
+
+/* Records the decision (allow) or its refusal (deny) of step-up in. */
+static int
+decide_record(struct brk_ctx *c, int approve, const struct brk_stepup_info *in,
+    const char *clinician, const struct brk_deny *deny, struct brk_deny *d)
+{
+	struct brk_record r = {
+		.op = approve ? "approve" : "reject",
+		.verdict = deny != NULL ? MDT_AUDIT_DENY : MDT_AUDIT_ALLOW,
+		.deny = deny, .task = in->task[0] ? in->task : NULL,
+		.clinician = clinician, .patient = in->patient[0] ?
+		    in->patient : NULL, .purpose = in->purpose[0] ?
+		    in->purpose : NULL, .action = in->action[0] ? in->action :
+		    NULL, .resource = in->resource[0] ? in->resource : in->id,
+	};
+
+	return brk_record(c, &r, d);
+}
+
+/* Applies a decision whose act checked out: store, record, memory. */
+static int
+decide_apply(struct brk_ctx *c, int approve, const struct brk_stepup_info *in,
+    const struct brk_claims *cl, const char *note, int64_t until,
+    struct brk_ctx **parked, struct brk_deny *d)
+{
+	int64_t now = brk_now_ms();
+	int rc = mdt_store_decide_approval(c->b->store, in->id, approve ?
+	    MDT_APPROVAL_APPROVED : MDT_APPROVAL_REJECTED, cl->clinician, now,
+	    until, note, NULL);
+
+	if (rc != 0) {
+		brk_deny_set(d, rc == -MDT_EEXIST ? -MDT_EEXIST : -MDT_ESTORE,
+		    rc == -MDT_EEXIST ? "step_up.unknown" : "store",
+		    "step-up %s: %s", in->id, rc == -MDT_EEXIST ?
+		    "already decided" : mdt_strerror(rc));
+		return -1;
+	}
+	if (decide_record(c, approve, in, cl->clinician, NULL, d) != 0)
+		return -1;
+	if (brk_stepup_decide(c->b, in->id, approve, until, parked) != 0) {
+		brk_deny_set(d, -MDT_EEXIST, "step_up.unknown",
+		    "step-up %s was already decided or expired", in->id);
+		return -1;
+	}
+	return 0;
+}
 
 void
 brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 {
 	int approve = mdt_wire_msg_op(c->req) == MDT_OP_APPROVE;
-	const char *rid, *jwt, *note = NULL;
-	char id[64];
+	const char *rid = NULL, *jwt, *note = NULL;
 	char err[MDT_ERRMSG_MAX];
-	struct brk_stepup_info in;
+	struct brk_stepup_info in = { 0 };
 	struct brk_claims cl = { 0 };
-	struct brk_deny d = { 0 };
+	struct brk_deny d = { 0 }, sd;
 	struct brk_ctx *parked = NULL;
-	int64_t now = brk_now_ms();
-	int64_t until = approve ? now + c->snap->cfg.approval_ttl_ms : 0;
-	int has, rc;
+	int64_t until = approve ? brk_now_ms() + c->snap->cfg.approval_ttl_ms :
+	    0;
+	int has;
 
 	(void)w;
 	if (mdt_wire_get_str(c->root, "stepup", 63, &rid, err, sizeof(err)) ||
 	    mdt_wire_get_str(c->root, "assertion", BRK_ASSERTION_MAX, &jwt,
 	    err, sizeof(err)) || mdt_wire_get_str_opt(c->root, "note",
 	    MDT_AUDIT_FIELD_MAX - 1, &note, &has, err, sizeof(err))) {
-		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
-		return;
-	}
-	snprintf(id, sizeof(id), "%s", rid); /* outlives the request */
-	if (brk_stepup_get(c->b, id, &in) != 0) {
-		brk_reply_error(c, -MDT_ENOTFOUND, "step_up.unknown",
-		    "no step-up %s", id);
-		return;
-	}
-	if (brk_assertion_verify(c->b, c, jwt, &cl, &d) != 0)
-		goto refuse;
-	if (strcmp(cl.clinician, in.clinician) != 0 ||
-	    strcmp(cl.patient, in.patient) != 0) {
-		brk_deny_set(&d, -MDT_EAUTH, "assertion", "the assertion is for "
-		    "%s and patient %s; step-up %s needs %s and %s",
-		    cl.clinician, cl.patient, id, in.clinician, in.patient);
+		brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
+		snprintf(in.id, sizeof(in.id), "%s", rid ? rid : "");
 		goto refuse;
 	}
+	snprintf(in.id, sizeof(in.id), "%s", rid); /* outlives the request */
+	if (brk_id_check(c, approve ? "approve" : "reject", &d) != 0) {
+		brk_reply_deny(c, &d); /* recorded, or a store failure */
+		return;
+	}
+	if (brk_stepup_get(c->b, in.id, &in) != 0) {
+		brk_deny_set(&d, -MDT_ENOTFOUND, "step_up.unknown",
+		    "no step-up %s", in.id);
+		goto refuse;
+	}
+	if (brk_assertion_verify(c->b, c, jwt, &cl, &d) != 0 ||
+	    decide_act(&cl, &in, &d) != 0 ||
+	    brk_act_use(c, &cl, "approval", &d) != 0)
+		goto refuse;
 	brk_clinician_assert(c->b, cl.clinician, cl.iat, cl.scopes);
-	rc = mdt_store_decide_approval(c->b->store, id, approve ?
-	    MDT_APPROVAL_APPROVED : MDT_APPROVAL_REJECTED, cl.clinician, now,
-	    until, note, NULL);
-	if (rc != 0) {
-		brk_deny_set(&d, rc == -MDT_EEXIST ? -MDT_EEXIST : -MDT_ESTORE,
-		    rc == -MDT_EEXIST ? "step_up.unknown" : "store",
-		    "step-up %s: %s", id, rc == -MDT_EEXIST ?
-		    "already decided" : mdt_strerror(rc));
+	if (decide_apply(c, approve, &in, &cl, note, until, &parked, &d) != 0)
 		goto refuse;
-	}
-	{
-		struct brk_record r = {
-			.op = approve ? "approve" : "reject",
-			.verdict = MDT_AUDIT_ALLOW, .task = in.task,
-			.clinician = cl.clinician, .patient = in.patient,
-			.purpose = in.purpose, .action = in.action,
-			.resource = in.resource,
-		};
-		if (brk_record(c, &r, &d) != 0)
-			goto refuse;
-	}
-	if (brk_stepup_decide(c->b, id, approve, until, &parked) != 0) {
-		brk_deny_set(&d, -MDT_EEXIST, "step_up.unknown",
-		    "step-up %s was already decided or expired", id);
-		goto refuse;
-	}
 	brk_stepup_publish_decided(c->b, &in, approve ? "approved" : "rejected");
 	BLOG(c->b, BRK_INFO, "stepup.decided", "stepup=%s decision=%s by=%s",
-	    id, approve ? "approved" : "rejected", cl.clinician);
-	{
-		mdt_wire_writer *wr = brk_reply_writer(c, 1);
-		if (wr != NULL && (mdt_wire_put_cstr(wr, "stepup", id) ||
-		    mdt_wire_put_cstr(wr, "decision", approve ? "approved" :
-		    "rejected") || mdt_wire_put_int(wr, "expires",
-		    until / 1000))) {
-			mdt_wire_writer_free(wr);
-			wr = NULL;
-		}
-		brk_reply(c, wr);
-	}
+	    in.id, approve ? "approved" : "rejected", cl.clinician);
+	decide_reply(c, in.id, approve, until);
 	if (parked != NULL && approve) {
 		snprintf(parked->resume_stepup, sizeof(parked->resume_stepup),
-		    "%s", id);
+		    "%s", in.id);
 		brk_resume(parked);
 	} else if (parked != NULL) {
 		brk_authorize_final_deny(parked, -MDT_EDENIED,
@@ -589,17 +709,9 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 	brk_claims_clear(&cl);
 	return;
 refuse:
-	{
-		struct brk_record r = {
-			.op = approve ? "approve" : "reject",
-			.verdict = MDT_AUDIT_DENY, .deny = &d, .task = in.task,
-			.patient = in.patient, .purpose = in.purpose,
-			.action = in.action, .resource = in.resource,
-		};
-		struct brk_deny sd;
-		if (d.status != -MDT_EEXIST && brk_record(c, &r, &sd) != 0)
-			d = sd;
-	}
+	if (decide_record(c, approve, &in, cl.clinician[0] ? cl.clinician :
+	    NULL, &d, &sd) != 0)
+		d = sd;
 	brk_claims_clear(&cl);
 	brk_reply_deny(c, &d);
 }

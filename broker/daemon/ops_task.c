@@ -14,37 +14,34 @@
  * for a hop whose target is on the chain is answered as reason "cycle". */
 #define CYCLE_POLICY "no-delegation-cycles"
 
-static int
-bad_field(struct brk_ctx *c, const char *err)
-{
-	brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
-	return -1;
-}
-
-/* Records a denied decision (when it can) and answers it. */
+/* Records a refusal, then answers it; a refusal that cannot be recorded
+ * is still a refusal, answered as a store deny. */
 static void
 deny(struct brk_ctx *c, const char *op, const struct brk_held *h,
     struct brk_deny *d, const char *resource)
 {
-	const mdt_token *t = h != NULL ? h->tok : NULL;
-	struct brk_record r = {
-		.op = op, .verdict = d->status == -MDT_EPOLICY ?
-		    MDT_AUDIT_ERROR : MDT_AUDIT_DENY,
-		.deny = d, .policies_json = d->policies,
-		.task = t ? mdt_token_task_id(t) : NULL,
-		.token_id = t ? h->token_id : NULL,
-		.clinician = t ? mdt_token_clinician(t) : NULL,
-		.chain_json = t ? h->chain_json : NULL,
-		.patient = t ? mdt_token_patient(t) : NULL,
-		.purpose = t ? mdt_token_purpose(t) : NULL,
-		.resource = resource,
-	};
+	struct brk_record r = brk_held_record(c, h, op, d->status ==
+	    -MDT_EPOLICY ? MDT_AUDIT_ERROR : MDT_AUDIT_DENY, d);
 	struct brk_deny sd;
 
-	if (d->status == -MDT_EPROTO || brk_record(c, &r, &sd) == 0)
+	r.action = op;
+	r.resource = resource;
+	if (brk_record(c, &r, &sd) == 0)
 		brk_reply_deny(c, d);
 	else
 		brk_reply_deny(c, &sd);
+}
+
+/* A malformed field of op: recorded like any refusal. */
+static int
+field_deny(struct brk_ctx *c, const char *op, const char *err)
+{
+	struct brk_held h = { 0 };
+	struct brk_deny d = { 0 };
+
+	brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
+	deny(c, op, &h, &d, NULL);
+	return -1;
 }
 
 /* ---------------------------------------------------------------- open */
@@ -71,7 +68,7 @@ open_fields(struct brk_ctx *c, struct open_req *o)
 	    &o->scopes, err, sizeof(err)) ||
 	    mdt_wire_get_int_opt(c->root, "ttl", 1, c->snap->cfg.token_ttl,
 	    &o->ttl, &has, err, sizeof(err)))
-		return bad_field(c, err);
+		return field_deny(c, "open", err);
 	return 0;
 }
 
@@ -108,6 +105,27 @@ open_scopes(const struct open_req *o, const struct brk_claims *cl,
 	return 0;
 }
 
+/*
+ * An emergency purpose (break-the-glass) is the clinician's own act: the
+ * assertion must declare it (purpose_of_use), and is used for one task.
+ * Software holding an ordinary launch assertion cannot choose it.
+ */
+static int
+open_emergency(struct brk_ctx *c, const struct open_req *o,
+    const struct brk_claims *cl, struct brk_deny *d)
+{
+	if (!brk_word_in(c->snap->cfg.emergency_purposes, o->purpose))
+		return 0;
+	if (strcmp(cl->purpose_of_use, o->purpose) != 0) {
+		brk_deny_set(d, -MDT_EDENIED, "emergency.unasserted", "purpose "
+		    "%s declares an emergency, which only the clinician can: "
+		    "the assertion carries no purpose_of_use %s", o->purpose,
+		    o->purpose);
+		return -1;
+	}
+	return brk_act_use(c, cl, "emergency", d);
+}
+
 static int
 open_mint(struct brk_ctx *c, const struct open_req *o,
     const struct brk_claims *cl, const mdt_scope_set *eff,
@@ -142,7 +160,7 @@ open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
 		.holder = c->agent, .scopes = scopes, .token_id = tid,
 		.expires_ms = mdt_token_expires_at(tok) * 1000,
 	};
-	int etreat = strcmp(o->purpose, "ETREAT") == 0;
+	int etreat = brk_word_in(c->snap->cfg.emergency_purposes, o->purpose);
 	struct brk_record r = {
 		.op = "open", .verdict = MDT_AUDIT_ALLOW,
 		.flags = etreat ? MDT_AUDIT_FLAG_BREAK_GLASS |
@@ -198,6 +216,10 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 
 	if (open_fields(c, &o) != 0)
 		return;
+	if (brk_id_check(c, "open", &d) != 0) {
+		brk_reply_deny(c, &d); /* recorded, or a store failure */
+		return;
+	}
 	brk_random_id("t-", task, sizeof(task));
 	brk_json_escape(c->agent, esc, sizeof(esc));
 	snprintf(chain, sizeof(chain), "[\"%s\"]", esc);
@@ -213,6 +235,8 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 		    "for patient %s, not %s", cl.patient, o.patient);
 		goto refuse;
 	}
+	if (open_emergency(c, &o, &cl, &d) != 0)
+		goto refuse;
 	brk_clinician_assert(c->b, cl.clinician, cl.iat, cl.scopes);
 	if (open_scopes(&o, &cl, a, &eff, &d) != 0)
 		goto refuse;
@@ -294,7 +318,8 @@ disp_fields(struct brk_ctx *c, struct disp *x)
 	    &x->payload, &x->plen, &has, err, sizeof(err)) ||
 	    mdt_wire_get_int_opt(c->root, "ttl", 1, c->snap->cfg.token_ttl,
 	    &x->ttl, &has, err, sizeof(err)))
-		return bad_field(c, err);
+		return field_deny(c, mdt_wire_op_name(mdt_wire_msg_op(c->req)),
+		    err);
 	return 0;
 }
 
@@ -562,6 +587,10 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 
 	if (disp_fields(c, &x) != 0)
 		return;
+	if (brk_id_check(c, op, &d) != 0) {
+		brk_reply_deny(c, &d);
+		return;
+	}
 	brk_random_id("t-", x.id, sizeof(x.id));
 	if (brk_check_held(w, c, &h, &d) != 0 ||
 	    disp_limits(c, &h, &x, &d) != 0 ||
@@ -603,13 +632,25 @@ brk_op_result(struct brk_worker *w, struct brk_ctx *c)
 
 	if (mdt_wire_get_bin_opt(c->root, "payload", MDT_WIRE_PAYLOAD_MAX, &pl,
 	    &plen, &has, err, sizeof(err)) != 0) {
-		bad_field(c, err);
+		field_deny(c, "result", err);
 		return;
 	}
-	if (brk_check_held(w, c, &h, &d) != 0) {
-		brk_held_clear(&h);
+	if (brk_id_check(c, "result", &d) != 0) {
 		brk_reply_deny(c, &d);
 		return;
+	}
+	if (brk_check_held(w, c, &h, &d) != 0)
+		goto refuse;
+	{
+		struct brk_record r = brk_held_record(c, &h, "result",
+		    MDT_AUDIT_ALLOW, NULL);
+		r.action = "result";
+		r.resource = h.task->parent_id;
+		if (brk_record(c, &r, &d) != 0) {
+			brk_held_clear(&h);
+			brk_reply_deny(c, &d);
+			return;
+		}
 	}
 	if (h.task->parent_id != NULL && brk_queue_push(c->b,
 	    c->snap->cfg.queue_max, h.task->from_agent, brk_item_result(
@@ -626,6 +667,10 @@ brk_op_result(struct brk_worker *w, struct brk_ctx *c)
 	}
 	brk_held_clear(&h);
 	brk_reply(c, wr);
+	return;
+refuse:
+	deny(c, "result", &h, &d, NULL);
+	brk_held_clear(&h);
 }
 
 static void
@@ -663,7 +708,11 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 	    &plen, &has, err, sizeof(err)) || mdt_wire_get_str_opt(c->root,
 	    "reason", MDT_AUDIT_FIELD_MAX - 1, &reason, &has, err,
 	    sizeof(err))) {
-		bad_field(c, err);
+		field_deny(c, op, err);
+		return;
+	}
+	if (brk_id_check(c, op, &d) != 0) {
+		brk_reply_deny(c, &d);
 		return;
 	}
 	if (brk_check_held(w, c, &h, &d) != 0) {
@@ -693,8 +742,8 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 			    mdt_strerror(rc));
 	}
 	if (rc != 0) {
+		deny(c, op, &h, &d, NULL);
 		brk_held_clear(&h);
-		brk_reply_deny(c, &d);
 		return;
 	}
 	brk_publish_revoke(c->b, rv, status);
@@ -711,36 +760,50 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 
 /* ---------------------------------------------------------------- tree */
 
-void
-brk_op_tree(struct brk_worker *w, struct brk_ctx *c)
+/* Whether c may read the tree of t: an admin, or the holder of its root
+ * task (the orchestrator that opened it). */
+static int
+tree_access(struct brk_ctx *c, const char *task)
 {
-	const char *task;
-	char err[MDT_ERRMSG_MAX];
 	mdt_audit_task *t = NULL, *root = NULL;
-	char *json = NULL;
-	mdt_wire_writer *wr;
-	int rc;
+	int rc = mdt_store_get_task(c->b->store, task, &t);
 
-	(void)w;
-	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &task, err,
-	    sizeof(err)) != 0) {
-		bad_field(c, err);
-		return;
-	}
-	rc = mdt_store_get_task(c->b->store, task, &t);
 	if (rc == 0)
 		rc = mdt_store_get_task(c->b->store, t->root_id, &root);
 	if (rc == 0 && !brk_word_in(c->snap->cfg.admins, c->agent) &&
 	    strcmp(root->holder, c->agent) != 0)
 		rc = -MDT_EAUTH;
-	if (rc == 0)
-		rc = mdt_store_task_tree_json(c->b->store, task, &json);
 	mdt_free(t);
 	mdt_free(root);
+	return rc;
+}
+
+void
+brk_op_tree(struct brk_worker *w, struct brk_ctx *c)
+{
+	const char *task;
+	char err[MDT_ERRMSG_MAX];
+	char *json = NULL;
+	mdt_wire_writer *wr;
+	struct brk_held h = { 0 };
+	struct brk_deny d = { 0 };
+	int rc;
+
+	(void)w;
+	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &task, err,
+	    sizeof(err)) != 0) {
+		field_deny(c, "tree", err);
+		return;
+	}
+	rc = tree_access(c, task);
+	if (rc == 0)
+		rc = mdt_store_task_tree_json(c->b->store, task, &json);
 	if (rc != 0) {
-		brk_reply_error(c, rc, rc == -MDT_EAUTH ? "admin.required" :
+		brk_deny_set(&d, rc, rc == -MDT_EAUTH ? "admin.required" :
 		    rc == -MDT_ENOTFOUND ? "task.unknown" : "store",
 		    "tree of %s: %s", task, mdt_strerror(rc));
+		h.claimed_task = task;
+		deny(c, "tree", &h, &d, task);
 		return;
 	}
 	wr = brk_reply_writer(c, 1);

@@ -80,3 +80,16 @@ brk_publish_task(brk_broker *b, const char *ev, const char *task,
 	}
 	brk_publish(b, MDT_WIRE_TOPIC_TASK, w);
 }
+
+void
+brk_publish_epoch(brk_broker *b)
+{
+	mdt_wire_writer *w = NULL;
+
+	if (mdt_wire_event_writer_new(&w, MDT_WIRE_TOPIC_EPOCH) == 0 &&
+	    mdt_wire_put_int(w, "time", atomic_load(&b->epoch)) != 0) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	brk_publish(b, MDT_WIRE_TOPIC_EPOCH, w);
+}

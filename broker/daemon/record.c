@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "broker.h"
 
 static void
@@ -50,6 +52,7 @@ decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
 		.purpose = r->purpose,
 		.action = r->action,
 		.resource = r->resource,
+		.request_hash = c->hash,
 	};
 	reasons_json(r, reasons, rlen);
 }
@@ -63,31 +66,93 @@ rid_of(const struct brk_ctx *c, const struct brk_record *r, char *rid,
 	snprintf(rid, len, "%s%s", c->audit_id, r->suffix ? r->suffix : "");
 }
 
-/* An append refused with EEXIST: a resend after a restart, whose earlier
- * decision stands, so only the same verdict may be answered again. */
+/*
+ * The refusal of a request whose id is already recorded for other
+ * content, or for another verdict: recorded under a derived id (the id
+ * plus the content hash, so a resend of it is recorded once), then
+ * answered.  Blocks on the store: workers only.
+ */
 static int
-earlier(brk_broker *b, const char *rid, mdt_audit_verdict v)
+reused(struct brk_ctx *c, const char *rid, const char *op, struct brk_deny *d)
+{
+	char rid2[BRK_RID_MAX + 32], hx[17], reasons[BRK_DETAIL_MAX * 3];
+	struct brk_deny rd;
+	struct brk_record r = { .op = op, .verdict = MDT_AUDIT_DENY,
+	    .deny = &rd };
+	mdt_audit_decision rec;
+	int rc;
+
+	brk_deny_set(&rd, -MDT_EEXIST, "id.reused", "request id %s was "
+	    "already decided for other content or with another verdict; send "
+	    "this request under a new id", rid);
+	sodium_bin2hex(hx, sizeof(hx), c->hash, 8);
+	snprintf(rid2, sizeof(rid2), "%s#reused.%s", rid, hx);
+	decision_of(c, &r, rid2, reasons, sizeof(reasons), &rec);
+	rc = mdt_store_append_decision(c->b->store, &rec, NULL);
+	if (rc != 0 && rc != -MDT_EEXIST) {
+		atomic_fetch_add(&c->b->unrecorded, 1);
+		BLOG(c->b, BRK_ERROR, "audit.failed", "request=%s op=%s "
+		    "error=%s", rid2, op, mdt_strerror(rc));
+		brk_deny_set(d, -MDT_ESTORE, "store", "the refusal of a reused "
+		    "request id could not be recorded: %s", mdt_strerror(rc));
+		return -1;
+	}
+	*d = rd;
+	return -1;
+}
+
+/*
+ * An append refused with EEXIST: the id is recorded.  The same content
+ * with the same verdict is a resend (after a restart or past the reply
+ * cache), whose earlier decision stands and is answered again; anything
+ * else is a reused id, refused whatever the reply cache holds.
+ */
+static int
+earlier(struct brk_ctx *c, const char *rid, const char *op,
+    mdt_audit_verdict v, struct brk_deny *d)
 {
 	mdt_audit_decision *old = NULL;
-	int rc = -MDT_EEXIST;
+	int rc = mdt_store_find_decision(c->b->store, rid, &old);
+	int same;
 
-	if (mdt_store_find_decision(b->store, rid, &old) == 0) {
-		rc = old->verdict == v ? 0 : -MDT_EEXIST;
-		mdt_free(old);
+	if (rc != 0) {
+		brk_deny_set(d, -MDT_ESTORE, "store", "request id %s is "
+		    "recorded but cannot be read: %s", rid, mdt_strerror(rc));
+		return -1;
 	}
-	return rc;
+	same = old->request_hash != NULL && old->verdict == v &&
+	    sodium_memcmp(old->request_hash, c->hash, 32) == 0;
+	mdt_free(old);
+	return same ? 0 : reused(c, rid, op, d);
 }
 
 static int
 failed(brk_broker *b, const char *rid, const char *op, int rc,
     struct brk_deny *d)
 {
+	atomic_fetch_add(&b->unrecorded, 1);
 	BLOG(b, BRK_ERROR, "audit.failed", "request=%s op=%s error=%s",
 	    rid, op, mdt_strerror(rc));
-	brk_deny_set(d, rc == -MDT_EEXIST ? -MDT_EEXIST : -MDT_ESTORE,
-	    rc == -MDT_EEXIST ? "id.reused" : "store",
+	brk_deny_set(d, -MDT_ESTORE, "store",
 	    "the decision could not be recorded durably: %s", mdt_strerror(rc));
 	return -1;
+}
+
+int
+brk_id_check(struct brk_ctx *c, const char *op, struct brk_deny *d)
+{
+	mdt_audit_decision *old = NULL;
+	int rc = mdt_store_find_decision(c->b->store, c->audit_id, &old);
+	int same;
+
+	if (rc == -MDT_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return failed(c->b, c->audit_id, op, rc, d);
+	same = old->request_hash != NULL &&
+	    sodium_memcmp(old->request_hash, c->hash, 32) == 0;
+	mdt_free(old);
+	return same ? 0 : reused(c, c->audit_id, op, d);
 }
 
 int
@@ -102,7 +167,7 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 	decision_of(c, r, rid, reasons, sizeof(reasons), &rec);
 	rc = mdt_store_append_decision(c->b->store, &rec, NULL);
 	if (rc == -MDT_EEXIST)
-		rc = earlier(c->b, rid, r->verdict);
+		return earlier(c, rid, r->op, r->verdict, d);
 	return rc == 0 ? 0 : failed(c->b, rid, r->op, rc, d);
 }
 
@@ -135,12 +200,14 @@ brk_record_deliver(struct brk_ctx *c)
 
 	c->pending = NULL;
 	if (rc == -MDT_EEXIST)
-		rc = earlier(b, c->pending_rid, c->pending_verdict);
+		rc = earlier(c, c->pending_rid, "authorize", c->pending_verdict,
+		    &d);
+	else if (rc != 0)
+		rc = failed(b, c->pending_rid, "authorize", rc, &d);
 	if (rc == 0) {
 		brk_reply(c, w);
 	} else {
 		mdt_wire_writer_free(w);
-		(void)failed(b, c->pending_rid, "authorize", rc, &d);
 		c->pending_fail(c, &d);
 	}
 	atomic_fetch_sub(&b->recording, 1);

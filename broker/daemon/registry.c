@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -275,6 +276,27 @@ brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
 	return 0;
 }
 
+/*
+ * A reload changes the rules (policies, registry, care teams), so the
+ * single-action tokens decided under the old ones must end: the new
+ * epoch is the next whole second, and the old rules stay in force until
+ * the clock reaches it.  Every token issued under the old rules then has
+ * issued_at < epoch (verifiers refuse it), every one under the new rules
+ * issued_at >= epoch.  Costs the reload at most one second.
+ */
+static void
+brk_epoch_wait(brk_broker *b)
+{
+	int64_t epoch = brk_now_ms() / 1000 + 1;
+
+	atomic_store(&b->epoch, epoch);
+	for (int64_t now = brk_now_ms(); now < epoch * 1000;
+	    now = brk_now_ms()) {
+		struct timespec ts = { 0, (long)(epoch * 1000 - now) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
 void
 brk_reload(brk_broker *b)
 {
@@ -298,11 +320,13 @@ brk_reload(brk_broker *b)
 		    "keeping the running policies and registry: %s", err);
 		return;
 	}
+	brk_epoch_wait(b);
 	pthread_mutex_lock(&b->snap_lock);
 	old = b->snap;
 	b->snap = s;
 	b->cfg = cfg;
 	pthread_mutex_unlock(&b->snap_lock);
+	brk_publish_epoch(b);
 	brk_snapshot_release(old);
 	brk_log_apply(b);
 	BLOG(b, BRK_INFO, "reload.done", "policies=%zu hash=%s agents=%zu",

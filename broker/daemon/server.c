@@ -68,8 +68,7 @@ ctx_reset(struct brk_ctx *c)
 	c->answered = 0;
 	mdt_wire_writer_free(c->pending);
 	c->pending = NULL;
-	c->resume = 0;
-	c->rerun = 0;
+	c->phase = BRK_PHASE_NEW;
 	c->resume_stepup[0] = 0;
 }
 
@@ -293,20 +292,21 @@ brk_park(struct brk_ctx *c, int64_t deadline_ms)
 void
 brk_rerun_on_worker(struct brk_ctx *c)
 {
-	c->rerun = 1;
+	c->phase = BRK_PHASE_WORKER;
 	enqueue(c->b, c);
 }
 
 void
 brk_defer_reply(struct brk_ctx *c)
 {
+	c->phase = BRK_PHASE_DELIVER;
 	enqueue(c->b, c);
 }
 
 void
 brk_resume(struct brk_ctx *c)
 {
-	c->resume = 1;
+	c->phase = BRK_PHASE_RESUME;
 	c->state = BRK_CTX_WORK;
 	enqueue(c->b, c);
 }
@@ -358,15 +358,16 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 	mdt_wire_op op;
 	nng_msg *stored = NULL;
 
-	/* an answer kept aside for its audit record, which is now done */
-	if (c->pending != NULL) {
+	switch (c->phase) {
+	case BRK_PHASE_DELIVER:
 		brk_record_deliver(c);
 		return;
-	}
-	if (c->resume || c->rerun) {
-		c->rerun = 0;
+	case BRK_PHASE_WORKER:
+	case BRK_PHASE_RESUME:
 		ops[mdt_wire_msg_op(c->req)].fn(w, c);
 		return;
+	case BRK_PHASE_NEW:
+		break;
 	}
 	if (c->req == NULL && decode(c) != 0)
 		return;
@@ -401,11 +402,11 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 	case BRK_IDEM_FOLLOW:
 		return; /* answered with the first copy's reply */
 	case BRK_IDEM_CONFLICT:
+		/* the id was answered for other content: the op runs, finds
+		 * the id recorded for that content (brk_id_check, or its
+		 * append), and records and answers the refusal id.reused */
 		c->key[0] = 0;
-		brk_reply_error(c, -MDT_EEXIST, "id.reused",
-		    "request id %s was used for a different request",
-		    mdt_wire_msg_id(c->req));
-		return;
+		break;
 	case BRK_IDEM_NEW:
 		break;
 	}
@@ -453,6 +454,7 @@ timer_main(void *arg)
 		brk_stepup_sweep(&b->workers[0], b, now, all);
 		if (now - last_idem > 1000) {
 			brk_idem_sweep(b, now);
+			brk_publish_epoch(b);
 			last_idem = now;
 		}
 		nanosleep(&ts, NULL);

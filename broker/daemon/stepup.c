@@ -1,7 +1,8 @@
 /*
  * Step-ups: an authorize that policy holds for a clinician is parked
  * under a step-up id.  The clinician's approval is bound to a hash of
- * exactly (task, agent, action, resource, patient, purpose, boundary), lives
+ * everything that changes what is released (task, agent, action,
+ * resource, patient, purpose, boundary, audience), lives
  * approval_ttl_ms after the decision and is used once; a step-up nobody
  * decides within stepup_timeout_ms is a deny.  Durable state (the pending
  * request and its decision) is in the audit store; this table holds what
@@ -59,10 +60,10 @@ brk_stepups_free(struct brk_stepups *s)
 void
 brk_stepup_hash(const char *task, const char *agent, const char *action,
     const char *resource, const char *patient, const char *purpose,
-    const char *boundary, uint8_t out[32])
+    const char *boundary, const char *audience, uint8_t out[32])
 {
-	const char *parts[] = { "mandate/stepup/v1", task, agent, action,
-	    resource, patient, purpose, boundary };
+	const char *parts[] = { "mandate/stepup/v2", task, agent, action,
+	    resource, patient, purpose, boundary, audience };
 	crypto_hash_sha256_state st;
 
 	crypto_hash_sha256_init(&st);

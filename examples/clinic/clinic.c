@@ -184,6 +184,8 @@ const clinic_opt clinic_arg_table[] = {
 	{"--payer-audience", offsetof(clinic_args, payer)},
 	{"--assertion-pat-001", offsetof(clinic_args, assert1)},
 	{"--assertion-pat-003", offsetof(clinic_args, assert3)},
+	{"--emergency-pat-003", offsetof(clinic_args, emerg3)},
+	{"--acts", offsetof(clinic_args, acts)},
 	{"--timeout", offsetof(clinic_args, timeout)},
 	{NULL, 0},
 };

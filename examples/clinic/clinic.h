@@ -108,6 +108,8 @@ typedef struct clinic_args {
 	const char *payer;    /* audience of the payer exchange (exports) */
 	const char *assert1;  /* orchestrator: assertion file, pat-001 */
 	const char *assert3;  /* orchestrator: assertion file, pat-003 */
+	const char *emerg3;   /* orchestrator: dr-alice's emergency act (ETREAT) */
+	const char *acts;     /* orchestrator: where dr-alice's UI answers */
 	const char *timeout;  /* seconds the program may run */
 } clinic_args;
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -27,7 +28,7 @@ typedef struct orch {
 	const clinic_args *args;
 	mdt_agent *a;
 	mdt_event_sub *ev;
-	char *assert1, *assert3;
+	char *assert1, *assert3, *emerg3;
 	int failures;
 } orch;
 
@@ -88,12 +89,44 @@ wait_result(orch *o, mdt_task *t, const char *child, const char *name)
 	mdt_free(res);
 }
 
+/*
+ * The clinician's act: the orchestrator shows dr-alice the step-up (it
+ * writes its id to ACTS/stepup.id) and her UI answers with a fresh
+ * assertion from the identity provider naming it (ACTS/stepup.jwt).  The
+ * launch assertion the orchestrator holds is not an approval.
+ */
+static char *
+ask_clinician(orch *o, const char *stepup)
+{
+	char path[1024], tmp[1100];
+	FILE *f;
+	char *jwt = NULL;
+
+	snprintf(path, sizeof(path), "%s/stepup.id", o->args->acts);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return NULL;
+	fprintf(f, "%s\n", stepup);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/stepup.jwt", o->args->acts);
+	for (int i = 0; i < STEP_UP_EVENT_MS / 100 && jwt == NULL; i++) {
+		jwt = clinic_read_file(path);
+		if (jwt == NULL) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return jwt;
+}
+
 /* As the clinician's UI: wait for the parked export, then approve it. */
 static void
 approve_export(orch *o)
 {
 	char err[MDT_ERRMSG_MAX];
 	mdt_event e;
+	char *act;
 	int found = 0, rv;
 
 	for (int i = 0; i < STEP_UP_EVENT_MS / 100 && !found; i++)
@@ -107,8 +140,17 @@ approve_export(orch *o)
 	    "(purpose %s)", e.agent, e.action, e.resource, e.patient,
 	    e.purpose);
 	rv = mdt_agent_decide_step_up(o->a, e.request_id, o->assert1, 1,
+	    "the launch assertion, not an approval", err, sizeof(err));
+	check(o, "approval-without-act-refused", rv != 0, rv != 0 ? err :
+	    "the launch assertion was taken as the clinician's approval");
+	if ((act = ask_clinician(o, e.request_id)) == NULL) {
+		check(o, "clinician-approved", 0, "dr-alice's UI did not answer");
+		return;
+	}
+	rv = mdt_agent_decide_step_up(o->a, e.request_id, act, 1,
 	    "prior authorization for the scheduled colonoscopy", err,
 	    sizeof(err));
+	free(act);
 	check(o, "clinician-approved", rv == 0, rv == 0 ?
 	    "dr-alice approved this one export" : err);
 }
@@ -156,8 +198,14 @@ break_glass(orch *o)
 	t = NULL;
 	rv = open_task(o, o->assert3, "pat-003", "ETREAT", "patient/*.rs", &t,
 	    err, sizeof(err));
+	check(o, "emergency-by-software-refused", rv != 0, rv != 0 ? err :
+	    "software declared an emergency with a plain launch assertion");
+	mdt_task_free(t);
+	t = NULL;
+	rv = open_task(o, o->emerg3, "pat-003", "ETREAT", "patient/*.rs", &t,
+	    err, sizeof(err));
 	check(o, "break-glass-open", rv == 0, rv == 0 ? "emergency access "
-	    "opened, flagged for review" : err);
+	    "declared by dr-alice, opened, flagged for review" : err);
 	if (rv != 0)
 		return NULL;
 	if (dispatch(o, t, SUMMARIZER, "patient/Patient.rs",
@@ -211,16 +259,19 @@ main(int argc, char **argv)
 
 	int rc = clinic_parse_opts(argc, argv, clinic_arg_table, &args,
 	    "usage: clinic-orchestrator --broker URL --events URL --key FILE "
-	    "--id SPIFFE-ID --assertion-pat-001 FILE --assertion-pat-003 FILE");
+	    "--id SPIFFE-ID --assertion-pat-001 FILE --assertion-pat-003 FILE "
+	    "--emergency-pat-003 FILE --acts DIR");
 
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	o.args = &args;
 	if ((o.assert1 = clinic_read_file(args.assert1 ? args.assert1 : "")) ==
 	    NULL || (o.assert3 = clinic_read_file(args.assert3 ?
-	    args.assert3 : "")) == NULL || args.events == NULL) {
-		fprintf(stderr, "clinic-orchestrator: assertion files and "
-		    "--events are required\n");
+	    args.assert3 : "")) == NULL || (o.emerg3 = clinic_read_file(
+	    args.emerg3 ? args.emerg3 : "")) == NULL || args.events == NULL ||
+	    args.acts == NULL) {
+		fprintf(stderr, "clinic-orchestrator: assertion files, --acts "
+		    "and --events are required\n");
 		return 2;
 	}
 	if (mdt_event_sub_open(args.events, &o.ev, err, sizeof(err)) != 0 ||
@@ -240,5 +291,6 @@ main(int argc, char **argv)
 	mdt_event_sub_close(o.ev);
 	free(o.assert1);
 	free(o.assert3);
+	free(o.emerg3);
 	return o.failures == 0 ? 0 : 1;
 }

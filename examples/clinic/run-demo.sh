@@ -90,13 +90,18 @@ EOF
 "$ctl" idp keygen --alg EdDSA --out "$tmp/idp" >>"$log" 2>&1
 broker_id=spiffe://mandate.local/broker
 issuer=https://idp.clinic.example
-assertion() { # PATIENT FILE
+assertion() { # PATIENT FILE [IDP-ASSERT-OPTION...]
+	local patient=$1 file=$2
+	shift 2
 	"$ctl" idp assert --key "$tmp/idp.pem" --iss "$issuer" --aud "$broker_id" \
-		--sub dr-alice --patient "$1" --scope "patient/*.rs tool/export.x" \
-		--ttl 600 >"$2"
+		--sub dr-alice --patient "$patient" --scope "patient/*.rs tool/export.x" \
+		--ttl 600 "$@" >"$file"
 }
 assertion pat-001 "$tmp/alice-pat-001.jwt"
 assertion pat-003 "$tmp/alice-pat-003.jwt"
+# dr-alice herself declares the emergency when she signs in for pat-003
+assertion pat-003 "$tmp/alice-pat-003-etreat.jwt" --purpose-of-use ETREAT
+mkdir -m 700 "$tmp/acts"
 echo "[setup] 4 agent keys, registry with their public keys, dr-alice's launch assertions for pat-001 and pat-003" >>"$log"
 
 cat >"$tmp/mandated.conf" <<EOF
@@ -144,7 +149,25 @@ orc_rc=0
 "$ex/clinic-orchestrator" --broker "$api" --events "$events" \
 	--key "$tmp/keys/orchestrator.key" --id "${agent_ids[orchestrator]}" \
 	--assertion-pat-001 "$tmp/alice-pat-001.jwt" \
-	--assertion-pat-003 "$tmp/alice-pat-003.jwt" >>"$log" 2>&1 || orc_rc=$?
+	--assertion-pat-003 "$tmp/alice-pat-003.jwt" \
+	--emergency-pat-003 "$tmp/alice-pat-003-etreat.jwt" \
+	--acts "$tmp/acts" >>"$log" 2>&1 &
+orc_pid=$!
+pids+=("$orc_pid")
+# dr-alice's UI: when the orchestrator shows her a step-up, she signs in
+# again and the identity provider issues an assertion naming it.
+for _ in $(seq 300); do
+	[ -s "$tmp/acts/stepup.id" ] && break
+	kill -0 "$orc_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -s "$tmp/acts/stepup.id" ]; then
+	stepup=$(cat "$tmp/acts/stepup.id")
+	echo "[clinician] dr-alice reviews step-up $stepup and approves it with a fresh sign-in naming it" >>"$log"
+	assertion pat-001 "$tmp/acts/stepup.jwt.tmp" --stepup "$stepup"
+	mv "$tmp/acts/stepup.jwt.tmp" "$tmp/acts/stepup.jwt"
+fi
+wait "$orc_pid" || orc_rc=$?
 agents_rc=0
 for p in "${agent_pids[@]}"; do wait "$p" || agents_rc=$?; done
 
@@ -162,8 +185,9 @@ expected=(
 	open-task read-in-scope search-in-scope replay-refused
 	other-patient-refused delegation-allowed delegation-narrowed coder-read
 	coder-widen-refused coder-delegate-refused coder-result priorauth-read
-	export-held-for-step-up clinician-approved export-approved
-	priorauth-result summary-result care-team-refused break-glass-open
+	export-held-for-step-up approval-without-act-refused clinician-approved
+	export-approved priorauth-result summary-result care-team-refused
+	emergency-by-software-refused break-glass-open
 	break-glass-read break-glass-result complete-break-glass complete-task
 	late-request-refused delegation-graph
 )

@@ -306,8 +306,13 @@ typedef enum mdt_authz_decision {
  *   action    one permission letter: "c" "r" "u" "d" "s" for FHIR, or a
  *             tool letter for tool/ resources (docs/scopes.md).
  *   resource  "Type/id", "Type", "Type?name=value&..." or "tool/NAME".
- *   patient   patient whose compartment holds the resource (NULL = the
- *             task's patient).
+ *   patient   the patient the caller says the resource belongs to (NULL:
+ *             the task's patient).  The broker derives the patient from
+ *             the reference itself and refuses a reference naming
+ *             another patient, or a search naming none, whatever this
+ *             says; for an instance read ("Observation/obs-1") this
+ *             claim is all there is, and the resource server checks it
+ *             against the record (docs/scopes.md).
  *   boundary  NULL or "none", "export" (data leaves the organisation) or
  *             "writeback" (chart write-back): boundary crossings may be
  *             held for a clinician's step-up by policy.
@@ -423,7 +428,8 @@ typedef enum mdt_event_kind {
 	MDT_EVENT_REVOKED = 1,   /* ids: revoked task and token ids */
 	MDT_EVENT_STEP_UP = 2,   /* a step-up request was parked */
 	MDT_EVENT_DECIDED = 3,   /* a step-up was approved/rejected/expired */
-	MDT_EVENT_TASK = 4       /* task opened, dispatched, completed */
+	MDT_EVENT_TASK = 4,      /* task opened, dispatched, completed */
+	MDT_EVENT_EPOCH = 5      /* the rules changed: earlier grants end */
 } mdt_event_kind;
 
 /*
@@ -438,6 +444,11 @@ typedef enum mdt_event_kind {
  *   MDT_EVENT_TASK     detail: "open", "dispatch", "delegate", "completed"
  *                      or "cancelled"; task_id, parent, agent
  *   MDT_EVENT_DECIDED  request_id, detail: "approved"/"rejected"/"expired"
+ *   MDT_EVENT_EPOCH    time: the policy epoch.  The broker reloaded its
+ *                      policies, registry or care teams; single-action
+ *                      tokens issued before the epoch were decided under
+ *                      the old rules and are refused by resource servers.
+ *                      Published on every reload and again every second.
  */
 typedef struct mdt_event {
 	mdt_event_kind kind;
@@ -519,6 +530,14 @@ MDT_API int mdt_rs_verifier_is_revoked(mdt_rs_verifier *v, const char *id);
 
 /* Number of revocations received or added so far (for tests/monitoring). */
 MDT_API uint64_t mdt_rs_verifier_revocations(const mdt_rs_verifier *v);
+
+/* Raises the policy epoch (unix seconds; a lower value is ignored): a
+ * single-action token issued before it is refused with MDT_EREVOKED.
+ * The subscription does this on each MDT_EVENT_EPOCH. */
+MDT_API void mdt_rs_verifier_set_epoch(mdt_rs_verifier *v, int64_t epoch);
+
+/* The policy epoch in force (0 before any). */
+MDT_API int64_t mdt_rs_verifier_epoch(const mdt_rs_verifier *v);
 
 /*
  * The request a presentation is checked against.  Strings borrowed.

@@ -275,6 +275,7 @@ MDT_API MDT_WUR int mdt_wire_decode_event(const void *buf, size_t len,
 #define MDT_WIRE_TOPIC_TASK "task"
 #define MDT_WIRE_TOPIC_STEPUP "stepup"
 #define MDT_WIRE_TOPIC_DECIDED "decided"
+#define MDT_WIRE_TOPIC_EPOCH "epoch"
 
 #ifdef __cplusplus
 }

@@ -483,7 +483,8 @@ bt_next(struct bt_conn *c, int64_t wait_ms)
 mdt_wire_msg *
 bt_authorize(struct bt_conn *c, const char *task, const uint8_t *tok,
     size_t tlen, const char *action, const char *resource,
-    const char *boundary, const char *stepup, int64_t wait_ms)
+    const char *patient, const char *boundary, const char *stepup,
+    int64_t wait_ms)
 {
 	mdt_wire_writer *w = bt_req(c, MDT_OP_AUTHORIZE);
 
@@ -491,6 +492,7 @@ bt_authorize(struct bt_conn *c, const char *task, const uint8_t *tok,
 	    mdt_wire_put_bin(w, "token", tok, tlen) ||
 	    mdt_wire_put_cstr(w, "action", action) ||
 	    mdt_wire_put_cstr(w, "resource", resource) ||
+	    (patient != NULL && mdt_wire_put_cstr(w, "patient", patient)) ||
 	    (boundary != NULL && mdt_wire_put_cstr(w, "boundary", boundary)) ||
 	    (stepup != NULL && mdt_wire_put_cstr(w, "stepup", stepup)) ||
 	    (wait_ms > 0 && mdt_wire_put_int(w, "wait_ms", wait_ms)));

@@ -59,6 +59,12 @@ const mdt_keypair *bt_key(const struct bt_broker *b, const char *agent);
  * Caller frees with free(). */
 char *bt_assertion(struct bt_broker *b, const char *clinician,
     const char *patient, const char *scopes, long iat_offset);
+/* An assertion that is also a clinician's act: the decision of step-up
+ * stepup (mandate_stepup), or the declaration of an emergency purpose
+ * (purpose_of_use); either may be NULL.  Caller frees. */
+char *bt_assertion_act(struct bt_broker *b, const char *clinician,
+    const char *patient, const char *scopes, long iat_offset,
+    const char *stepup, const char *purpose_of_use);
 
 struct bt_conn {
 	nng_socket s;
@@ -94,8 +100,8 @@ mdt_wire_msg *bt_delegate(struct bt_conn *c, mdt_wire_op op,
 mdt_wire_msg *bt_next(struct bt_conn *c, int64_t wait_ms);
 mdt_wire_msg *bt_authorize(struct bt_conn *c, const char *task,
     const uint8_t *tok, size_t tlen, const char *action,
-    const char *resource, const char *boundary, const char *stepup,
-    int64_t wait_ms);
+    const char *resource, const char *patient, const char *boundary,
+    const char *stepup, int64_t wait_ms);
 mdt_wire_msg *bt_end(struct bt_conn *c, mdt_wire_op op, const char *task,
     const uint8_t *tok, size_t tlen);
 

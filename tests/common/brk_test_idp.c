@@ -60,11 +60,21 @@ char *
 bt_assertion(struct bt_broker *b, const char *clinician, const char *patient,
     const char *scopes, long iat_offset)
 {
+	return bt_assertion_act(b, clinician, patient, scopes, iat_offset, NULL,
+	    NULL);
+}
+
+char *
+bt_assertion_act(struct bt_broker *b, const char *clinician,
+    const char *patient, const char *scopes, long iat_offset,
+    const char *stepup, const char *purpose_of_use)
+{
 	char fu[300], err[256], *jwt = NULL, *copy;
 	mdt_idp_assert_opts o = {
 		.iss = BT_ISSUER, .aud = BT_AUDIENCE, .sub = clinician,
 		.fhir_user = fu, .patient = patient, .scope = scopes,
 		.iat = (int64_t)time(NULL) + iat_offset, .ttl = 600,
+		.stepup = stepup, .purpose_of_use = purpose_of_use,
 	};
 
 	snprintf(fu, sizeof(fu), "Practitioner/%s", clinician);

@@ -45,7 +45,7 @@ load(void *arg)
 		mdt_wire_msg *m;
 
 		snprintf(res, sizeof(res), "Observation/obs-%u", seq);
-		m = bt_authorize(&cl->c, task.id, task.tok, task.tlen, "r", res,
+		m = bt_authorize(&cl->c, task.id, task.tok, task.tlen, "r", res, "pat-001",
 		    NULL, NULL, 0);
 		if (m == NULL)
 			break; /* the broker is gone: nothing was received */
@@ -143,7 +143,7 @@ START_TEST(kill_9_under_load)
 		ck_assert_int_eq(bt_dial(&s, B.url), 0);
 		ck_assert_int_eq(bt_auth(&s, BT_SUMM, bt_key(&B, BT_SUMM)), 0);
 		m = bt_authorize(&s, task.id, task.tok, task.tlen, "r",
-		    "Observation/after-restart", NULL, NULL, 0);
+		    "Observation/after-restart", "pat-001", NULL, NULL, 0);
 		ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
 		mdt_wire_msg_free(m);
 		bt_close(&s);

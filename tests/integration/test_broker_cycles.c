@@ -319,7 +319,7 @@ START_TEST(cycle_allowed_by_policy_depth_still_bounds)
 	 * the summarizer twice, is what the decision is recorded with and
 	 * (as a set) what Cedar evaluates */
 	m = bt_authorize(&s, again.id, again.tok, again.tlen, "r",
-	    "Condition/c-1", NULL, NULL, 0);
+	    "Condition/c-1", "pat-001", NULL, NULL, 0);
 	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "authorize refused: %s",
 	    bt_reason(m));
 	mdt_wire_msg_free(m);

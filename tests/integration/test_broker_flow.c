@@ -83,12 +83,21 @@ expect(mdt_wire_msg *m, const char *reason)
 	bf_expect(m, reason);
 }
 
+/* What a client names as the patient: the task's (pat-001), for an
+ * instance read or a tool; a search names its patient itself. */
+static const char *
+claim(const char *resource)
+{
+	return strchr(resource, '?') == NULL && strchr(resource, '/') != NULL ?
+	    "pat-001" : NULL;
+}
+
 static void
 allowed(struct bt_conn *c, const struct bt_task *t, const char *action,
     const char *resource)
 {
 	mdt_wire_msg *m = bt_authorize(c, t->id, t->tok, t->tlen, action,
-	    resource, NULL, NULL, 0);
+	    resource, claim(resource), NULL, NULL, 0);
 	size_t n = 0;
 
 	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s %s refused: %s", action,
@@ -104,7 +113,7 @@ refused(struct bt_conn *c, const struct bt_task *t, const char *action,
     const char *resource, const char *reason)
 {
 	expect(bt_authorize(c, t->id, t->tok, t->tlen, action, resource,
-	    NULL, NULL, 0), reason);
+	    claim(resource), NULL, NULL, 0), reason);
 }
 
 /*
@@ -164,7 +173,7 @@ START_TEST(open_dispatch_delegate_authorize_complete)
 	allowed(&s, &sub, "r", "Observation/obs-001-1");
 	hand_on(&s, &k, MDT_OP_DELEGATE, &sub, "patient/Condition.rs", &leaf);
 	allowed(&k, &leaf, "r", "Condition/c-1");
-	allowed(&k, &leaf, "s", "Condition?code=I10");
+	allowed(&k, &leaf, "s", "Condition?patient=pat-001&code=I10");
 	refused(&k, &leaf, "r", "Observation/obs-001-1", "scope.token");
 	/* the coder completes: its parent's holder gets the result */
 	m = bt_end(&k, MDT_OP_COMPLETE, leaf.id, leaf.tok, leaf.tlen);
@@ -202,7 +211,7 @@ allow_token(struct bt_conn *c, const struct bt_task *t, const char *action,
     const char *resource)
 {
 	mdt_wire_msg *m = bt_authorize(c, t->id, t->tok, t->tlen, action,
-	    resource, NULL, NULL, 0);
+	    resource, claim(resource), NULL, NULL, 0);
 	const uint8_t *b;
 	size_t n = 0;
 	mdt_token *tok = NULL;
@@ -406,12 +415,26 @@ export_task(struct bt_conn *o, struct bt_conn *p, struct bt_task *sub)
 	    sub);
 }
 
+/* The clinician's decision: a fresh assertion naming the step-up. */
+static mdt_wire_msg *
+decide_with(struct bt_conn *c, mdt_wire_op op, const char *id,
+    const char *jwt)
+{
+	mdt_wire_writer *w = bt_req(c, op);
+	mdt_wire_msg *m = NULL;
+
+	ck_assert_int_eq(mdt_wire_put_cstr(w, "stepup", id) ||
+	    mdt_wire_put_cstr(w, "assertion", jwt), 0);
+	ck_assert_int_eq(bt_call(c, w, &m), 0);
+	return m;
+}
+
 static mdt_wire_msg *
 decide(struct bt_conn *c, mdt_wire_op op, const char *id,
     const char *clinician)
 {
-	char *jwt = bt_assertion(&B, clinician, "pat-001",
-	    "patient/*.rs tool/export.x", 0);
+	char *jwt = bt_assertion_act(&B, clinician, "pat-001",
+	    "patient/*.rs tool/export.x", 0, id, NULL);
 	mdt_wire_writer *w = bt_req(c, op);
 	mdt_wire_msg *m = NULL;
 
@@ -430,26 +453,40 @@ START_TEST(step_up_approved_once)
 	char id[64];
 
 	export_task(&o, &p, &sub);
-	m = bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export",
+	m = bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export", NULL,
 	    NULL, NULL, 0);
 	ck_assert_str_eq(bt_str(m, "decision"), "step_up");
 	snprintf(id, sizeof(id), "%s", bt_str(m, "stepup"));
 	expect(m, "step_up.required");
 	/* another clinician cannot approve it */
 	expect(decide(&o, MDT_OP_APPROVE, id, "dr-bob"), "assertion");
+	/* nor can software holding the clinician's launch assertion: it names
+	 * no step-up; nor an act naming it but issued before it was asked */
+	{
+		char *launch = bt_assertion(&B, "dr-alice", "pat-001",
+		    "patient/*.rs tool/export.x", 0);
+		char *old = bt_assertion_act(&B, "dr-alice", "pat-001",
+		    "patient/*.rs tool/export.x", -5, id, NULL);
+		expect(decide_with(&o, MDT_OP_APPROVE, id, launch),
+		    "approval.unbound");
+		expect(decide_with(&o, MDT_OP_APPROVE, id, old),
+		    "approval.stale");
+		free(launch);
+		free(old);
+	}
 	m = decide(&o, MDT_OP_APPROVE, id, "dr-alice");
 	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
 	ck_assert_str_eq(bt_str(m, "decision"), "approved");
 	mdt_wire_msg_free(m);
 	/* the approval unlocks exactly this request, not another one */
-	expect(bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export",
+	expect(bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export", NULL,
 	    "export", id, 0), "step_up.mismatch");
-	m = bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export",
+	m = bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export", NULL,
 	    NULL, id, 0);
 	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
 	mdt_wire_msg_free(m);
 	/* and only once */
-	expect(bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export",
+	expect(bt_authorize(&p, sub.id, sub.tok, sub.tlen, "x", "tool/export", NULL,
 	    NULL, id, 0), "step_up.unknown");
 	bt_close(&o);
 	bt_close(&p);
@@ -468,7 +505,7 @@ wait_authorize(void *arg)
 	struct waiter *w = arg;
 
 	w->m = bt_authorize(w->c, w->t->id, w->t->tok, w->t->tlen, "x",
-	    "tool/export", NULL, NULL, 5000);
+	    "tool/export", NULL, NULL, NULL, 5000);
 	return NULL;
 }
 

@@ -23,7 +23,7 @@ static mdt_wire_msg *
 authorize(struct bt_conn *c, const struct bt_task *t)
 {
 	return bt_authorize(c, t->id, t->tok, t->tlen, "r",
-	    "Observation/obs-001-1", NULL, NULL, 0);
+	    "Observation/obs-001-1", "pat-001", NULL, NULL, 0);
 }
 
 static const char *

@@ -140,7 +140,7 @@ START_TEST(forged_and_tampered_tokens)
 	ck_assert_int_eq(bt_task_from(&t, m, 0), 0);
 	mdt_wire_msg_free(m);
 	t.tok[t.tlen / 2] ^= 0x01;
-	m = bt_authorize(&o, t.id, t.tok, t.tlen, "r", "Condition/c-1", NULL,
+	m = bt_authorize(&o, t.id, t.tok, t.tlen, "r", "Condition/c-1", "pat-001", NULL,
 	    NULL, 0);
 	ck_assert_msg(strncmp(bt_reason(m), "token", 5) == 0, "%s",
 	    bt_reason(m));
@@ -153,8 +153,8 @@ START_TEST(forged_and_tampered_tokens)
 	mdt_wire_msg_free(m);
 	/* a token of one task presented for another */
 	m = bt_authorize(&o, "t-not-this-one", t.tok, t.tlen, "r",
-	    "Condition/c-1", NULL, NULL, 0);
-	ck_assert_str_eq(bt_reason(m), "token.task");
+	    "Condition/c-1", "pat-001", NULL, NULL, 0);
+	ck_assert_str_eq(bt_reason(m), "task.unknown");
 	mdt_wire_msg_free(m);
 	free(jwt);
 	bt_close(&o);

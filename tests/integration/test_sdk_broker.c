@@ -329,6 +329,7 @@ decide_next_step_up(mdt_agent *orch, mdt_event_sub *ev, int approve)
 {
 	char err[MDT_ERRMSG_MAX];
 	mdt_event e;
+	char *act;
 	int found = 0;
 
 	for (int i = 0; i < 100 && !found; i++)
@@ -337,8 +338,13 @@ decide_next_step_up(mdt_agent *orch, mdt_event_sub *ev, int approve)
 	ck_assert_msg(found, "no step-up event");
 	ck_assert_str_eq(e.agent, BT_PRIOR);
 	ck_assert_str_eq(e.resource, "tool/export");
-	ck_assert_msg(mdt_agent_decide_step_up(orch, e.request_id, jwt, approve,
+	/* the clinician's act: a fresh assertion naming this step-up */
+	act = bt_assertion_act(&B, "dr-alice", "pat-001",
+	    "patient/*.rs tool/export.x", 0, e.request_id, NULL);
+	ck_assert_ptr_nonnull(act);
+	ck_assert_msg(mdt_agent_decide_step_up(orch, e.request_id, act, approve,
 	    "test", err, sizeof(err)) == 0, "decide: %s", err);
+	free(act);
 }
 
 typedef struct asker {
