@@ -99,6 +99,9 @@ classify(const mdt__fhir_type *t, const char *name, param_kind *kind,
 	    names_equal(name, n, "_revinclude"))
 		return REFUSE("parameter %s: adds resources from "
 		    "outside the compartment the search names", name);
+	if (names_equal(name, n, "_query"))
+		return REFUSE("parameter %s: a named query means what the "
+		    "server defines, not what the parameters say", name);
 	if (strcmp(t->type, "Patient") == 0 && names_equal(name, n, "_id")) {
 		if (name[n] != '\0')
 			return REFUSE("parameter %s: _id takes no "

@@ -146,6 +146,8 @@ static const pcase cases[] = {
 	    "instance"},
 	{"Observation?subject=pat-001&_include=Observation:performer", NULL,
 	    EPAT, 0, NULL, "_include"},
+	{"Observation?_query=all&subject=pat-001", "pat-001", EPAT, 0, NULL,
+	    "named query"},
 	{"Foo/1", NULL, EPAT, 0, NULL, "not a FHIR R4 type"},
 	{"Foo/1", "pat-001", EPAT, 0, NULL, "not a FHIR R4 type"},
 	/* Malformed references and claims, case differences. */
