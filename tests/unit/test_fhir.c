@@ -51,7 +51,8 @@ static const pcase cases[] = {
 	{"Patient?name=Rivera", "pat-001", EPAT, 0, NULL, "across patients"},
 	{"Patient?_id=pat-001&link=pat-002", NULL, EPAT, 0, NULL,
 	    "names pat-002"},
-	{"Patient?_id=Patient/pat-001", NULL, EPAT, 0, NULL, "_id"},
+	{"Patient?_id=Patient/pat-001", NULL, EPAT, 0, NULL,
+	    "_id=Patient/pat-001: not a FHIR id"},
 	{"Patient?_id:exact=pat-001", NULL, EPAT, 0, NULL, "modifier"},
 	{"Patient/pat-001?_id=pat-001", NULL, EPAT, 0, NULL, "instance"},
 	{"Patient?_id=pat-001&_revinclude=Provenance:target", NULL, EPAT, 0,
@@ -145,6 +146,8 @@ static const pcase cases[] = {
 	    "instance"},
 	{"Observation?subject=pat-001&_include=Observation:performer", NULL,
 	    EPAT, 0, NULL, "_include"},
+	{"Observation?_query=all&subject=pat-001", "pat-001", EPAT, 0, NULL,
+	    "named query"},
 	{"Foo/1", NULL, EPAT, 0, NULL, "not a FHIR R4 type"},
 	{"Foo/1", "pat-001", EPAT, 0, NULL, "not a FHIR R4 type"},
 	/* Malformed references and claims, case differences. */
