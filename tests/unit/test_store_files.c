@@ -88,21 +88,30 @@ on_done(void *arg, int rc, uint64_t seq)
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* The hash is copied at the call: h is overwritten before the commit. */
 static int
-append_async(const char *req)
+append_async_hash(const char *req, uint8_t *h)
 {
 	struct async_rc a = {PTHREAD_MUTEX_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER, 0, 0};
 	mdt_audit_decision d = {.request_id = req, .operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW};
+	    .verdict = MDT_AUDIT_ALLOW, .request_hash = h};
 
 	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, on_done,
 	    &a), 0);
+	if (h != NULL)
+		memset(h, 0xee, 32);
 	pthread_mutex_lock(&a.mu);
 	while (!a.done)
 		pthread_cond_wait(&a.cv, &a.mu);
 	pthread_mutex_unlock(&a.mu);
 	return a.rc;
+}
+
+static int
+append_async(const char *req)
+{
+	return append_async_hash(req, NULL);
 }
 
 /* Every kind of write fails with ESTORE, again and again. */
@@ -340,6 +349,20 @@ export_line(uint64_t seq)
 	return found;
 }
 
+START_TEST(request_hash_async)
+{
+	uint8_t h[32], want[32];
+	mdt_audit_decision *d = NULL;
+
+	randombytes_buf(want, sizeof(want));
+	memcpy(h, want, sizeof(h));
+	ck_assert_int_eq(append_async_hash("r1", h), 0);
+	ck_assert_int_eq(mdt_store_find_decision(F.s, "r1", &d), 0);
+	ck_assert_mem_eq(d->request_hash, want, 32);
+	mdt_free(d);
+}
+END_TEST
+
 START_TEST(request_hash_exported)
 {
 	uint8_t h[32];
@@ -526,6 +549,7 @@ main(void)
 	tcase_add_test(tc, created_private);
 	tcase_add_test(tc, existing_store_tightened);
 	tcase_add_test(tc, request_hash_round_trip);
+	tcase_add_test(tc, request_hash_async);
 	tcase_add_test(tc, request_hash_exported);
 	tcase_add_test(tc, changed_request_hash_detected);
 	tcase_add_test(tc, reused_request_id_keeps_the_first);
