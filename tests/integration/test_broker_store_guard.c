@@ -4,7 +4,8 @@
  * first one's pid while the first keeps answering and its log stays
  * intact; a store removed under a running broker turns every authorize
  * into a deny naming the store; a data directory created too open is
- * tightened to 0700 and the store's files are 0600.
+ * tightened to 0700 and the store's files are 0600, and one of another
+ * user is refused.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -193,6 +194,42 @@ START_TEST(open_data_dir_tightened)
 }
 END_TEST
 
+START_TEST(foreign_data_dir_refused)
+{
+	char own[600], want[700], *log;
+	const char *dir = own;
+	const char *args[] = {"--data-dir", NULL, NULL};
+	struct stat st;
+
+	ck_assert_int_eq(bt_setup(&B, NULL), 0);
+	/* A directory of another user: made so as root; otherwise /usr,
+	 * which is root's and which a root broker would not be given. */
+	snprintf(own, sizeof(own), "%s/foreign", B.dir);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(mkdir(own, 0755), 0);
+		ck_assert_int_eq(chmod(own, 0755), 0);
+		ck_assert_int_eq(chown(own, 65534, 65534), 0);
+	} else {
+		dir = "/usr";
+	}
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_uint_ne(st.st_uid, geteuid());
+	args[1] = dir;
+	ck_assert_int_eq(bt_start(&B, args), -1);
+	ck_assert(WIFEXITED(B.exit_status));
+	ck_assert_int_ne(WEXITSTATUS(B.exit_status), 0);
+	snprintf(want, sizeof(want), "directory %s (mode %04o", dir,
+	    (unsigned)(st.st_mode & 07777));
+	log = slurp(B.log);
+	ck_assert_msg(strstr(log, want) != NULL, "log lacks \"%s\":\n%s",
+	    want, log);
+	free(log);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_uint_ne(st.st_mode & 077, 0); /* left alone */
+	bt_cleanup(&B);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -203,6 +240,7 @@ main(void)
 	tcase_add_test(tc, second_broker_refused);
 	tcase_add_test(tc, removed_store_denies);
 	tcase_add_test(tc, open_data_dir_tightened);
+	tcase_add_test(tc, foreign_data_dir_refused);
 	suite_add_tcase(su, tc);
 	return mdt_test_run(su);
 }
