@@ -97,7 +97,7 @@ static const mdt__col revocation_cols[] = {
 static const mdt__col act_use_cols[] = {
 	IC(mdt__act_row, time_ms, 'L'),
 	IC(mdt__act_row, act_hash, 'H'),
-	TC(mdt__act_row, kind),
+	TC(mdt__act_row, act_kind),
 	TC(mdt__act_row, clinician),
 	IC(mdt__act_row, expires_ms, 'L'),
 };
