@@ -56,12 +56,53 @@ agree(found *f, const char *id, size_t n, const char *by, char *err,
 	    "the id", (int)n, id);
 }
 
+/*
+ * The types R4's common search parameter `patient` (clinical-patient:
+ * "who the resource is about, if a patient") is defined on, sorted.  On
+ * them `patient=X` names the patient as the compartment parameters do,
+ * e.g. Observation?patient=X, which R4 defines as subject restricted to
+ * Patient.  On any other type a server may not know the parameter and
+ * ignore it, so there it names nothing.
+ */
+static const char *const clinical_patient[] = {
+	"AllergyIntolerance", "CarePlan", "CareTeam", "ClinicalImpression",
+	"Composition", "Condition", "Consent", "DetectedIssue",
+	"DeviceRequest", "DeviceUseStatement", "DiagnosticReport",
+	"DocumentManifest", "DocumentReference", "Encounter", "EpisodeOfCare",
+	"FamilyMemberHistory", "Flag", "Goal", "ImagingStudy", "Immunization",
+	"List", "MedicationAdministration", "MedicationDispense",
+	"MedicationRequest", "MedicationStatement", "NutritionOrder",
+	"Observation", "Procedure", "RiskAssessment", "ServiceRequest",
+	"SupplyDelivery", "VisionPrescription",
+};
+
+static int
+has_clinical_patient(const char *type)
+{
+	size_t lo = 0, hi = sizeof(clinical_patient) /
+	    sizeof(clinical_patient[0]);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(type, clinical_patient[mid]);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
 /* Whether `base` (n bytes) is one of t's compartment parameters: 1 yes,
  * 0 no, -MDT_EINVAL when it is one but for case. */
 static int
 is_compartment(const mdt__fhir_type *t, const char *base, size_t n,
     const char *name, char *err, size_t errlen)
 {
+	if (names_equal(base, n, "patient") && has_clinical_patient(t->type))
+		return 1;
 	for (size_t k = 0; t->params[k] != NULL; k++) {
 		if (names_equal(base, n, t->params[k]))
 			return 1;

@@ -26,7 +26,7 @@ static struct bt_broker B;
 static mdt_wire_msg *
 authorize(struct bt_conn *c, const struct bt_task *t, const char *res)
 {
-	return bt_authorize(c, t->id, t->tok, t->tlen, "r", res, NULL, NULL,
+	return bt_authorize(c, t->id, t->tok, t->tlen, "r", res, "pat-001", NULL, NULL,
 	    0);
 }
 

@@ -108,9 +108,20 @@ static const pcase cases[] = {
 	{"Observation?code=x", NULL, EPAT, 0, NULL, "none is claimed"},
 	{"Observation/obs-1", NULL, EPAT, 0, NULL, "none is claimed"},
 	{"Observation/obs-1", "", EPAT, 0, NULL, "none is claimed"},
-	{"Observation?patient=pat-001", NULL, EPAT, 0, NULL, "none is claimed"},
+	/* R4's clinical-patient parameter names the patient where defined */
+	{"Observation?patient=pat-001", NULL, 0, REF, "pat-001", NULL},
+	{"Observation?patient=Patient/pat-001", NULL, 0, REF, "pat-001", NULL},
+	{"DiagnosticReport?patient=pat-001&code=x", NULL, 0, REF, "pat-001",
+	    NULL},
 	{"Observation?patient=pat-001&patient=pat-002", NULL, EPAT, 0, NULL,
-	    "none is claimed"},
+	    "names pat-002"},
+	{"Observation?patient=pat-001&subject=pat-002", NULL, EPAT, 0, NULL,
+	    "names pat-002"},
+	{"Observation?patient=pat-001", "pat-002", EPAT, 0, NULL, "claimed"},
+	/* ... and nothing where R4 does not define it */
+	{"Claim?patient=pat-001", NULL, 0, REF, "pat-001", NULL},
+	{"Specimen?patient=pat-001", NULL, EPAT, 0, NULL, "none is claimed"},
+	{"Media?patient=pat-001", NULL, EPAT, 0, NULL, "none is claimed"},
 	/* Two patients, or reference and claim disagreeing. */
 	{"Condition?patient=pat-001&patient=pat-002", NULL, EPAT, 0, NULL,
 	    "names pat-002"},
