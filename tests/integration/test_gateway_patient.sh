@@ -42,11 +42,11 @@ expect() {
 expect 401 '' '/fhir/Observation?subject=Patient/pat-001'
 expect 401 '' '/fhir/Observation?subject:Patient=pat-001'
 expect 401 '' '/fhir/Condition?patient=pat-002'
+expect 401 '' '/fhir/Observation?patient=pat-001'
 expect 401 '' '/fhir/Patient?_id=pat-001'
 expect 401 '' '/fhir/Observation/obs-001-1'
 expect 401 '' '/fhir/Patient/pat-003'
 # Refused for the patient, before any token is looked at.
-expect 401 '' '/fhir/Observation?patient=pat-001'
 expect 403 'another type' '/fhir/Observation?subject=Group/g1'
 expect 403 'absolute URL' '/fhir/Observation?subject=http://x/Patient/pat-001'
 expect 403 'names pat-002' '/fhir/Condition?patient=pat-001&patient=pat-002'
