@@ -1,7 +1,6 @@
 /*
  * Structure on top of the canonical reader: table-driven maps with
- * ascending integer keys, skipping a whole value, and the text rule for
- * strings (printable UTF-8).
+ * ascending integer keys, and skipping a whole value.
  */
 #include <mandate/common.h>
 
@@ -115,64 +114,4 @@ int
 mdt__mp_skip(mdt__mp_reader *r)
 {
 	return skip_value(r);
-}
-
-/* Length of the UTF-8 sequence led by b, 0 if b cannot lead one. */
-static size_t
-utf8_len(uint8_t b)
-{
-	if (b < 0x80)
-		return 1;
-	if (b >= 0xc2 && b <= 0xdf)
-		return 2;
-	if (b >= 0xe0 && b <= 0xef)
-		return 3;
-	if (b >= 0xf0 && b <= 0xf4)
-		return 4;
-	return 0;
-}
-
-/* Decodes one sequence of length n at p (continuation bytes checked). */
-static uint32_t
-utf8_cp(const uint8_t *p, size_t n)
-{
-	uint32_t cp = n == 1 ? p[0] : n == 2 ? p[0] & 0x1fu :
-	    n == 3 ? p[0] & 0x0fu : p[0] & 0x07u;
-
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return UINT32_MAX;
-		cp = (cp << 6) | (p[i] & 0x3fu);
-	}
-	return cp;
-}
-
-int
-mdt__mp_text_ok(const char *s, size_t n)
-{
-	static const uint32_t minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-	const uint8_t *p = (const uint8_t *)s;
-
-	for (size_t i = 0; i < n;) {
-		size_t k;
-		uint32_t cp;
-
-		/* Printable ASCII, nearly every byte of ids and scopes, passes
-		 * every test below: skip the decoding. */
-		if (p[i] >= 0x20 && p[i] < 0x7f) {
-			i++;
-			continue;
-		}
-		k = utf8_len(p[i]);
-		if (k == 0 || k > n - i)
-			return 0;
-		cp = utf8_cp(p + i, k);
-		if (cp == UINT32_MAX || cp < minimum[k] || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-			return 0;
-		i += k;
-	}
-	return 1;
 }

@@ -7,8 +7,10 @@
  *     shortest encoding for its value or length (a non-negative integer is
  *     always a positive fixint or uintN; intN only for negatives that do
  *     not fit a negative fixint);
- *   - strings are valid UTF-8 without NUL or other control characters
- *     (so they are safe C strings and safe to print);
+ *   - strings are valid UTF-8 (utf8_int.h) without NUL or other control
+ *     characters (so they are safe C strings and safe to print): the
+ *     text_refuse flags of readers and writers, which a user of the
+ *     layer with another text rule sets after init;
  *   - maps have unsigned integer keys in strictly ascending order (hence
  *     no duplicates), and a table names every key allowed;
  *   - floats, extension types and the reserved byte 0xc1 do not occur;
@@ -28,6 +30,8 @@
 #include <stdint.h>
 
 #include <msgpack.h>
+
+#include "utf8_int.h"
 
 #define MDT__MP_DEPTH_MAX 16 /* default nesting bound of a reader */
 
@@ -55,6 +59,7 @@ typedef struct mdt__mp_reader {
 	size_t off;
 	unsigned depth;     /* containers currently open (maps/arrays) */
 	unsigned max_depth;
+	unsigned text_refuse; /* MDT__UTF8_* a string may not hold */
 	char err[192];
 } mdt__mp_reader;
 
@@ -120,6 +125,7 @@ typedef struct mdt__mp_writer {
 	size_t max;      /* growing writers: hard upper bound */
 	int owned;       /* buf grows with mdt__realloc and is owned */
 	int status;      /* sticky: 0 or the first error */
+	unsigned text_refuse; /* MDT__UTF8_* a string may not hold */
 	msgpack_packer pk;
 } mdt__mp_writer;
 
@@ -150,11 +156,5 @@ void mdt__mp_write_array(mdt__mp_writer *w, size_t n);
 void mdt__mp_write_map(mdt__mp_writer *w, size_t n);
 /* Sticky status: 0 or the first error. */
 int mdt__mp_writer_status(const mdt__mp_writer *w);
-
-/*
- * 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates) without
- * control characters (C0, DEL, C1), else 0.
- */
-int mdt__mp_text_ok(const char *s, size_t n);
 
 #endif

@@ -19,6 +19,7 @@ mdt__mp_reader_init(mdt__mp_reader *r, const uint8_t *buf, size_t len)
 	r->off = 0;
 	r->depth = 0;
 	r->max_depth = MDT__MP_DEPTH_MAX;
+	r->text_refuse = MDT__UTF8_CONTROLS;
 	r->err[0] = '\0';
 }
 
@@ -315,19 +316,31 @@ read_bytes(mdt__mp_reader *r, mdt__mp_kind kind, const uint8_t **p,
 	return 0;
 }
 
+/* What is wrong with the first refused character, led by b then c. */
+static const char *
+text_fault(uint8_t b, uint8_t c)
+{
+	if (b == 0)
+		return "holds a NUL byte";
+	if (b < 0x20 || b == 0x7f || (b == 0xc2 && c >= 0x80 && c <= 0x9f))
+		return "holds a control character";
+	return "is not valid UTF-8";
+}
+
 int
 mdt__mp_read_str(mdt__mp_reader *r, const char **s, size_t *n, size_t max)
 {
 	const uint8_t *p = NULL;
-	size_t len = 0;
+	size_t len = 0, bad;
 	int rc = read_bytes(r, MDT__MP_STR, &p, &len, max);
 
 	if (rc != 0)
 		return rc;
-	if (!mdt__mp_text_ok((const char *)p, len)) {
-		r->off -= len;
-		return mdt__mp_fail(r, -MDT_EDECODE,
-		    "string is not printable UTF-8");
+	bad = mdt__utf8_check((const char *)p, len, r->text_refuse);
+	if (bad != len) {
+		r->off -= len - bad;
+		return mdt__mp_fail(r, -MDT_EDECODE, "string %s",
+		    text_fault(p[bad], len - bad > 1 ? p[bad + 1] : 0));
 	}
 	*s = (const char *)p;
 	*n = len;

@@ -66,6 +66,7 @@ mdt__mp_writer_init(mdt__mp_writer *w, uint8_t *buf, size_t cap)
 	w->buf = buf;
 	w->cap = cap;
 	w->max = cap;
+	w->text_refuse = MDT__UTF8_CONTROLS;
 	msgpack_packer_init(&w->pk, w, sink);
 }
 
@@ -75,6 +76,7 @@ mdt__mp_writer_init_dyn(mdt__mp_writer *w, size_t max)
 	memset(w, 0, sizeof(*w));
 	w->max = max;
 	w->owned = 1;
+	w->text_refuse = MDT__UTF8_CONTROLS;
 	msgpack_packer_init(&w->pk, w, sink);
 }
 
@@ -147,7 +149,7 @@ mdt__mp_write_str(mdt__mp_writer *w, const char *s, size_t n)
 {
 	if (w->status != 0)
 		return;
-	if (n > UINT32_MAX || !mdt__mp_text_ok(s, n)) {
+	if (n > UINT32_MAX || !mdt__utf8_ok(s, n, w->text_refuse)) {
 		w->status = -MDT_EINVAL;
 		return;
 	}

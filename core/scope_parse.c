@@ -13,6 +13,7 @@
 
 #include "parse_err_int.h"
 #include "scope_int.h"
+#include "utf8_int.h"
 
 #define PERR(off, ...) \
 	mdt__parse_err(-MDT_EPARSE, err, errlen, base + (off), __VA_ARGS__)
@@ -96,23 +97,30 @@ lower_eq(const char *s, size_t n, const char *word)
 	return 1;
 }
 
-/* Bytes no scope may contain anywhere, each with its own reason. */
+/*
+ * Bytes no scope may contain anywhere, each with its own reason.  Scopes
+ * are printable ASCII: the validator finds the first byte outside it, and
+ * a '%' or space before that byte comes first.
+ */
 static int
 check_bytes(const char *s, size_t len, size_t base, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t bad = mdt__utf8_check(s, len,
+	    MDT__UTF8_ASCII | MDT__UTF8_CONTROLS);
+	unsigned char c;
 
-		if (c == '%')
+	for (size_t i = 0; i < bad; i++) {
+		if (s[i] == '%')
 			return PERR(i, "percent-encoding is not allowed");
-		if (c == ' ')
+		if (s[i] == ' ')
 			return PERR(i, "space inside a scope");
-		if (c < 0x20 || c == 0x7f)
-			return PERR(i, "control byte 0x%02x", c);
-		if (c >= 0x80)
-			return PERR(i, "non-ASCII byte 0x%02x", c);
 	}
-	return 0;
+	if (bad == len)
+		return 0;
+	c = (unsigned char)s[bad];
+	if (c < 0x20 || c == 0x7f)
+		return PERR(bad, "control byte 0x%02x", c);
+	return PERR(bad, "non-ASCII byte 0x%02x", c);
 }
 
 static int

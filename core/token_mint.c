@@ -170,7 +170,7 @@ mdt__tok_check_str(const char *s, size_t max, const char *name, int block,
 	if (n == 0 || n > max)
 		return mdt__tok_fail(why, n == 0 ? -MDT_EINVAL : -MDT_ETOOBIG,
 		    block, "%s must be 1..%zu bytes", name, max);
-	if (!mdt__mp_text_ok(s, n))
+	if (!mdt__utf8_ok(s, n, MDT__UTF8_CONTROLS))
 		return mdt__tok_fail(why, -MDT_EPARSE, block,
 		    "%s is not printable UTF-8", name);
 	return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
+#include "utf8_int.h"
 #include "wire_int.h"
 
 struct dec {
@@ -62,41 +63,6 @@ take_be(struct dec *d, size_t n, uint64_t *out)
 	return rc;
 }
 
-static int
-utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) { k = 1; cp = c & 0x1fu; }
-		else if (c >= 0xe0 && c <= 0xef) { k = 2; cp = c & 0x0fu; }
-		else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 0x07u; }
-		else return 0;
-		if (n - i <= k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3fu);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
-
 static struct mdt_wire_val *
 node(struct dec *d)
 {
@@ -118,7 +84,8 @@ bytes(struct dec *d, struct mdt_wire_val *v, mdt_wire_type t, uint64_t n,
 	rc = take(d, (size_t)n, &b);
 	if (rc != 0)
 		return rc;
-	if (t == MDT_WIRE_STR && !utf8_ok(b, (size_t)n))
+	if (t == MDT_WIRE_STR &&
+	    !mdt__utf8_ok((const char *)b, (size_t)n, MDT__UTF8_NUL))
 		return fail(d, -MDT_EDECODE, at,
 		    "string is not valid UTF-8 or contains NUL");
 	if (v != NULL) {

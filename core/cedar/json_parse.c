@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cedar/json_int.h"
+#include "utf8_int.h"
 
 typedef struct jp {
 	const char *t;
@@ -97,18 +98,19 @@ static const char json_esc[][2] = {
 	{'n', '\n'}, {'r', '\r'}, {'t', '\t'},
 };
 
-/* Validates one UTF-8 sequence at s; returns its length or 0. */
+/*
+ * Length of the run of non-ASCII bytes at s[0..n): a valid character is
+ * either ASCII or made only of bytes >= 0x80, so each run must be valid
+ * UTF-8 by itself.
+ */
 static size_t
-utf8_len(const unsigned char *s, size_t n)
+high_run(const char *s, size_t n)
 {
-	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+	size_t e = 0;
 
-	if (s[0] > 0xF4 || len == 0 || len > n)
-		return 0;
-	for (size_t k = 1; k < len; k++)
-		if ((s[k] & 0xC0) != 0x80)
-			return 0;
-	return len;
+	while (e < n && (unsigned char)s[e] >= 0x80)
+		e++;
+	return e;
 }
 
 static int
@@ -127,9 +129,10 @@ string(jp *p, cedar_str *out)
 		if (c < 0x20)
 			return jp_fail(p, i, "control character in string");
 		if (c >= 0x80) {
-			size_t l = utf8_len((const unsigned char *)p->t + i, p->n - i);
-			if (l == 0)
-				return jp_fail(p, i, "invalid UTF-8 in string");
+			size_t l = high_run(p->t + i, p->n - i);
+			size_t bad = mdt__utf8_check(p->t + i, l, 0);
+			if (bad != l)
+				return jp_fail(p, i + bad, "invalid UTF-8 in string");
 			memcpy(buf + o, p->t + i, l);
 			o += l;
 			i += l;

@@ -3,20 +3,35 @@
  * carries three of them (reasons, policy ids, agent chain), almost always
  * in two small shapes: an array of plain strings, or a flat object of
  * plain strings.  Those shapes are recognised here by a scan that
- * allocates nothing; anything else -- numbers, nesting, \u escapes, odd
- * spacing -- goes to jansson, so the scan only ever accepts a subset of
- * what jansson accepts and the rules stay jansson's.
+ * allocates nothing (UTF-8 checked by the one validator, whose rule is
+ * jansson's: RFC 3629); anything else -- numbers, nesting, \u escapes,
+ * odd spacing -- goes to jansson, so the scan only ever accepts a subset
+ * of what jansson accepts and the rules stay jansson's.
  */
 #include <string.h>
 
 #include <jansson.h>
 
 #include "store_int.h"
+#include "utf8_int.h"
 
 #define FLAT_KEYS_MAX 8
 
-/* A string of printable ASCII without \u escapes: the offset past its
- * closing quote, or 0. */
+/* Length of the run of non-ASCII bytes at s: a valid character is ASCII
+ * or made only of bytes >= 0x80, so each run must be UTF-8 by itself. */
+static size_t
+high_run(const char *s)
+{
+	size_t e = 0;
+
+	while ((unsigned char)s[e] >= 0x80)
+		e++;
+	return e;
+}
+
+/* A string of characters without \u escapes: the offset past its closing
+ * quote, or 0.  Raw text is jansson's rule: any character but a control
+ * below U+0020, in valid UTF-8. */
 static size_t
 plain_string(const char *s, size_t i)
 {
@@ -24,10 +39,18 @@ plain_string(const char *s, size_t i)
 		return 0;
 	for (;; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t run;
 		if (c == '"')
 			return i + 1;
-		if (c < 0x20 || c >= 0x80) /* non-ASCII: jansson decides */
+		if (c < 0x20)
 			return 0;
+		if (c >= 0x80) {
+			run = high_run(s + i);
+			if (!mdt__utf8_ok(s + i, run, 0))
+				return 0;
+			i += run - 1;
+			continue;
+		}
 		if (c == '\\' && (s[i + 1] == 0 ||
 		    strchr("\"\\/bfnrt", s[i + 1]) == NULL))
 			return 0;

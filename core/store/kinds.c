@@ -11,6 +11,7 @@
 
 #include "alloc_int.h"
 #include "store_int.h"
+#include "utf8_int.h"
 
 _Static_assert(sizeof(mdt_audit_verdict) == sizeof(int), "enum as int");
 _Static_assert(sizeof(mdt_task_state) == sizeof(int), "enum as int");
@@ -201,42 +202,6 @@ mdt__kind_vals(const mdt__kind_desc *d, const void *rec, mdt__val *vals)
 		col_val(&d->cols[i], rec, &vals[i]);
 }
 
-/* Strict UTF-8: shortest forms, no surrogates, at most U+10FFFF. */
-static int
-utf8_ok(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = p[i], need, min;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1, min = 0x80, cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2, min = 0x800, cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3, min = 0x10000, cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i <= need)
-			return 0;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
 int
 mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
     size_t errlen)
@@ -253,7 +218,7 @@ mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
 			    d->name, c->name, v.len, c->max);
 			return -MDT_ETOOBIG;
 		}
-		if (!utf8_ok(v.p, v.len)) {
+		if (!mdt__utf8_ok((const char *)v.p, v.len, 0)) {
 			snprintf(err, errlen, "%s.%s: not UTF-8", d->name,
 			    c->name);
 			return -MDT_EPARSE;

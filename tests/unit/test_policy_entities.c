@@ -119,6 +119,49 @@ START_TEST(escapes_and_nul_keys)
 }
 END_TEST
 
+/*
+ * Strings in JSON data are UTF-8 by RFC 3629: overlong forms, surrogates
+ * and code points above U+10FFFF are refused at their first byte; every
+ * other character, C1 controls and noncharacters included, is text.
+ */
+static void
+json_utf8(void)
+{
+	static const struct {
+		const char *json;
+		const char *want; /* NULL: accepted */
+	} t[] = {
+		{"{\"a\":\"x\xe0\x80\x80\"}", "c.json:1:8: invalid UTF-8"},
+		{"{\"a\":\"\xed\xa0\x80\"}", "c.json:1:7: invalid UTF-8"},
+		{"{\"a\":\"\xed\xbf\xbf\"}", "c.json:1:7: invalid UTF-8"},
+		{"{\"a\":\"\xc0\x80\"}", "c.json:1:7: invalid UTF-8"},
+		{"{\"a\":\"\xf0\x80\x80\x80\"}", "c.json:1:7: invalid UTF-8"},
+		{"{\"a\":\"\xf4\x90\x80\x80\"}", "c.json:1:7: invalid UTF-8"},
+		{"{\"a\":\"\xc3\xa9\xa9\"}", "c.json:1:8: invalid UTF-8"},
+		{"{\"a\":\"\xe2\x82\"}", "c.json:1:7: invalid UTF-8"},
+		{"{\"a\":\"\xc2\x85\xef\xbf\xbf\xf4\x8f\xbf\xbf\"}", NULL},
+		{"{\"\xc3\xa9\":\"\xed\x9f\xbf\xee\x80\x80\"}", NULL},
+	};
+	char err[MDT_ERRMSG_MAX];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mdt_policy_record *rec;
+		int rc;
+
+		ck_assert_int_eq(mdt_policy_record_new(&rec), 0);
+		err[0] = '\0';
+		rc = mdt_policy_record_load_json(rec, t[i].json,
+		    strlen(t[i].json), "c.json", err, sizeof(err));
+		if (t[i].want == NULL)
+			ck_assert_msg(rc == 0, "case %zu: %s", i, err);
+		else
+			ck_assert_msg(rc == -MDT_EPARSE &&
+			    strncmp(err, t[i].want, strlen(t[i].want)) == 0,
+			    "case %zu: rc %d '%s'", i, rc, err);
+		mdt_policy_record_free(rec);
+	}
+}
+
 START_TEST(context_json)
 {
 	mdt_policy_record *rec;
@@ -135,6 +178,7 @@ START_TEST(context_json)
 	    "c.json", err, sizeof(err)), -MDT_EPARSE);
 	ck_assert_str_eq(err, "c.json:1:10: trailing characters after the JSON value");
 	mdt_policy_record_free(rec);
+	json_utf8();
 	ck_assert_int_eq(pt_expr("context.a.b == [1, \"x\"]",
 	    "{\"a\":{\"b\":[\"x\",1]}}"), 'T');
 }

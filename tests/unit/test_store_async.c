@@ -330,11 +330,18 @@ START_TEST(json_check_agrees_with_jansson)
 		"{\"\\/\":\"1\",\"/\":\"2\"}", "\"s\"", "{\"a\" :\"b\"}", "[\"\\",
 		("{\"k1\":\"v\",\"k2\":\"v\",\"k3\":\"v\",\"k4\":\"v\",\"k5\":\"v\","
 		"\"k6\":\"v\",\"k7\":\"v\",\"k8\":\"v\",\"k9\":\"v\",\"k1\":\"v\"}"),
+		/* raw UTF-8: RFC 3629 exactly, controls from U+0080 on allowed */
+		"[\"\xc3\xa9\"]", "[\"\xe0\x80\x80\"]", "[\"\xed\xa0\x80\"]",
+		"[\"\xf4\x8f\xbf\xbf\"]", "[\"\xf4\x90\x80\x80\"]",
+		"{\"\xc3\xa9\":\"\xc2\x85\"}", "[\"\xc3\"]",
+		"[\"a\xc3\xa9\xa9\"]", "[\"\xc0\xaf\"]", "[\"\xef\xbf\xbf\"]",
 	};
 	/* pieces of the two shapes and of what breaks them */
 	static const char *const piece[] = {"\"a\"", "\"b\"", "\"\\n\"",
 	    "\"\\u0061\"", "\"\\/\"", ",", ":", "[", "]", "{", "}", " ",
-	    "1", "\"", "\\", "\"a\":\"b\"", "\"a\",", "\t"};
+	    "1", "\"", "\\", "\"a\":\"b\"", "\"a\",", "\t",
+	    "\"\xc3\xa9\"", "\xc2\x85", "\xe0\x80\x80", "\xed\xa0\x80",
+	    "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xc3", "\xa9"};
 	char buf[128];
 	uint32_t x = 12345;
 
