@@ -1,6 +1,6 @@
 /*
  * Structure on top of the canonical reader: table-driven maps with
- * ascending integer keys, and skipping a whole value.
+ * ascending integer keys, string keys, and skipping a whole value.
  */
 #include <mandate/common.h>
 
@@ -53,6 +53,30 @@ mdt__mp_read_fields(mdt__mp_reader *r, const mdt__mp_field *fields,
 	return 0;
 }
 
+int
+mdt__mp_read_key(mdt__mp_reader *r, const char **s, size_t *n, size_t max)
+{
+	size_t at = r->off;
+	uint8_t b;
+	int rc;
+
+	if (at >= r->len)
+		return mdt__mp_fail(r, -MDT_EDECODE,
+		    "truncated: map key expected, input ends");
+	b = r->buf[at];
+	if (!((b >= 0xa0 && b <= 0xbf) || b == 0xd9))
+		return mdt__mp_fail(r, -MDT_EDECODE,
+		    "map key is not a short string");
+	if ((rc = mdt__mp_read_str(r, s, n, SIZE_MAX)) != 0)
+		return rc;
+	if (*n == 0 || *n > max) {
+		r->off = at;
+		return mdt__mp_fail(r, -MDT_EDECODE,
+		    "map key empty or longer than %zu bytes", max);
+	}
+	return 0;
+}
+
 static int skip_value(mdt__mp_reader *r);
 
 static int
@@ -67,47 +91,16 @@ skip_entries(mdt__mp_reader *r, size_t n)
 	return 0;
 }
 
-/* Recursion is bounded by the reader's depth limit (read_container). */
+/* Recursion is bounded by the reader's depth limit. */
 static int
 skip_value(mdt__mp_reader *r)
 {
-	mdt__mp_kind k = MDT__MP_OTHER;
-	uint64_t u;
-	int64_t i;
-	int b;
-	const uint8_t *p;
-	const char *s;
-	size_t n;
-	int rc = mdt__mp_peek(r, &k);
+	mdt__mp_item it;
+	int rc = mdt__mp_read_item(r, &it, SIZE_MAX, SIZE_MAX / 2);
 
-	if (rc != 0)
+	if (rc != 0 || (it.kind != MDT__MP_ARRAY && it.kind != MDT__MP_MAP))
 		return rc;
-	switch (k) {
-	case MDT__MP_NIL:
-		return mdt__mp_read_nil(r);
-	case MDT__MP_BOOL:
-		return mdt__mp_read_bool(r, &b);
-	case MDT__MP_UINT:
-		return mdt__mp_read_uint(r, &u);
-	case MDT__MP_NINT:
-		return mdt__mp_read_int(r, &i);
-	case MDT__MP_STR:
-		return mdt__mp_read_str(r, &s, &n, SIZE_MAX);
-	case MDT__MP_BIN:
-		return mdt__mp_read_bin(r, &p, &n, SIZE_MAX);
-	case MDT__MP_ARRAY:
-		if ((rc = mdt__mp_read_array(r, &n, SIZE_MAX)) != 0)
-			return rc;
-		return skip_entries(r, n);
-	case MDT__MP_MAP:
-		if ((rc = mdt__mp_read_map(r, &n, SIZE_MAX / 2)) != 0)
-			return rc;
-		return skip_entries(r, 2 * n);
-	case MDT__MP_OTHER:
-	default:
-		return mdt__mp_fail(r, -MDT_EDECODE,
-		    "tag 0x%02x is not allowed", r->buf[r->off]);
-	}
+	return skip_entries(r, it.kind == MDT__MP_MAP ? 2 * it.n : it.n);
 }
 
 int

@@ -18,6 +18,11 @@
  *   - every length is bounded by the caller and by the bytes present,
  *     and nesting by the reader's depth limit.
  *
+ * The broker's wire protocol reads a dialect of its own through the same
+ * reader (any_width): any width for an integer or a length, and a signed
+ * form for any integer, because the protocol lets other encoders choose;
+ * string map keys (mdt__mp_read_key) instead of integer ones.
+ *
  * The reader never allocates: strings and binaries are returned as
  * pointers into the input.  The writer packs with msgpack-c's packer into
  * a caller buffer (fixed) or a growing buffer with an upper bound; an
@@ -40,7 +45,7 @@ typedef enum mdt__mp_kind {
 	MDT__MP_NIL = 1,
 	MDT__MP_BOOL,
 	MDT__MP_UINT,
-	MDT__MP_NINT,  /* negative integer */
+	MDT__MP_NINT,  /* signed form: negative unless any_width */
 	MDT__MP_STR,
 	MDT__MP_BIN,
 	MDT__MP_ARRAY,
@@ -60,6 +65,11 @@ typedef struct mdt__mp_reader {
 	unsigned depth;     /* containers currently open (maps/arrays) */
 	unsigned max_depth;
 	unsigned text_refuse; /* MDT__UTF8_* a string may not hold */
+	int any_width;        /* accept every width, not just the shortest */
+	/* Strings are not checked again: set only to re-read bytes that a
+	 * reader with the same text rule has accepted whole. */
+	int text_known_good;
+	const char *where;    /* prefix of the offset in messages: "byte" */
 	char err[192];
 } mdt__mp_reader;
 
@@ -88,6 +98,32 @@ int mdt__mp_read_bin_fixed(mdt__mp_reader *r, const uint8_t **p, size_t n);
 int mdt__mp_read_array(mdt__mp_reader *r, size_t *n, size_t max);
 int mdt__mp_read_map(mdt__mp_reader *r, size_t *n, size_t max);
 void mdt__mp_leave(mdt__mp_reader *r);
+/*
+ * Any one value, for readers that build a tree or skip: its kind, and
+ *   BOOL, UINT, NINT: i (0/1 for booleans; an unsigned integer above
+ *                     INT64_MAX is MDT_EDECODE);
+ *   STR, BIN:        p and n (no bound but the bytes present; strings
+ *                    under the text rule);
+ *   ARRAY, MAP:      n items or pairs, at most max_array / max_map; the
+ *                    container is open (mdt__mp_leave once its items are
+ *                    read).
+ * Float, extension and reserved tags are MDT_EDECODE.
+ */
+typedef struct mdt__mp_item {
+	mdt__mp_kind kind;
+	size_t n;
+	int64_t i;
+	const uint8_t *p;
+} mdt__mp_item;
+
+int mdt__mp_read_item(mdt__mp_reader *r, mdt__mp_item *it, size_t max_array,
+    size_t max_map);
+/*
+ * A string map key of 1..max bytes (max < 256) in a short form (fixstr or
+ * str8); an empty or longer key is MDT_EDECODE.  *s points into the input.
+ */
+int mdt__mp_read_key(mdt__mp_reader *r, const char **s, size_t *n,
+    size_t max);
 /* Consumes any one canonical value (nested ones too, within max_depth). */
 int mdt__mp_skip(mdt__mp_reader *r);
 /* MDT_EDECODE unless every byte has been consumed. */
@@ -126,6 +162,10 @@ typedef struct mdt__mp_writer {
 	int owned;       /* buf grows with mdt__realloc and is owned */
 	int status;      /* sticky: 0 or the first error */
 	unsigned text_refuse; /* MDT__UTF8_* a string may not hold */
+	/* 1 (the default): strings are checked against text_refuse.  The
+	 * wire writer sets 0: its callers vouch for their strings and the
+	 * receiving decoder checks them, as the protocol always has. */
+	int text_checked;
 	msgpack_packer pk;
 } mdt__mp_writer;
 
@@ -154,6 +194,11 @@ void mdt__mp_write_cstr(mdt__mp_writer *w, const char *s);
 void mdt__mp_write_bin(mdt__mp_writer *w, const uint8_t *p, size_t n);
 void mdt__mp_write_array(mdt__mp_writer *w, size_t n);
 void mdt__mp_write_map(mdt__mp_writer *w, size_t n);
+/*
+ * Appends n zero bytes, room for a header known only at the end (the
+ * caller writes it into buf later); returns their offset.
+ */
+size_t mdt__mp_writer_reserve(mdt__mp_writer *w, size_t n);
 /* Sticky status: 0 or the first error. */
 int mdt__mp_writer_status(const mdt__mp_writer *w);
 

@@ -20,6 +20,9 @@ mdt__mp_reader_init(mdt__mp_reader *r, const uint8_t *buf, size_t len)
 	r->depth = 0;
 	r->max_depth = MDT__MP_DEPTH_MAX;
 	r->text_refuse = MDT__UTF8_CONTROLS;
+	r->any_width = 0;
+	r->text_known_good = 0;
+	r->where = "byte";
 	r->err[0] = '\0';
 }
 
@@ -31,7 +34,7 @@ mdt__mp_fail(mdt__mp_reader *r, int status, const char *fmt, ...)
 
 	if (r->err[0] != '\0')
 		return status;
-	n = snprintf(r->err, sizeof(r->err), "byte %zu: ", r->off);
+	n = snprintf(r->err, sizeof(r->err), "%s %zu: ", r->where, r->off);
 	if (n < 0 || (size_t)n >= sizeof(r->err))
 		return status;
 	va_start(ap, fmt);
@@ -89,21 +92,24 @@ classify_fix(uint8_t b, head *h)
 	return 1;
 }
 
-/* Tags 0xc0..0xdf: kind and width; 0 for float/ext/reserved. */
+/* Tags 0xc0..0xdf, indexed by tag - 0xc0: kind and width (float, ext
+ * and reserved tags stay 0, that is no kind). */
 static const struct {
-	uint8_t tag;
-	mdt__mp_kind kind;
+	uint8_t kind;
 	uint8_t width;
-} tagtab[] = {
-	{0xc0, MDT__MP_NIL, 0}, {0xc2, MDT__MP_BOOL, 0}, {0xc3, MDT__MP_BOOL, 0},
-	{0xc4, MDT__MP_BIN, 1}, {0xc5, MDT__MP_BIN, 2}, {0xc6, MDT__MP_BIN, 4},
-	{0xcc, MDT__MP_UINT, 1}, {0xcd, MDT__MP_UINT, 2},
-	{0xce, MDT__MP_UINT, 4}, {0xcf, MDT__MP_UINT, 8},
-	{0xd0, MDT__MP_NINT, 1}, {0xd1, MDT__MP_NINT, 2},
-	{0xd2, MDT__MP_NINT, 4}, {0xd3, MDT__MP_NINT, 8},
-	{0xd9, MDT__MP_STR, 1}, {0xda, MDT__MP_STR, 2}, {0xdb, MDT__MP_STR, 4},
-	{0xdc, MDT__MP_ARRAY, 2}, {0xdd, MDT__MP_ARRAY, 4},
-	{0xde, MDT__MP_MAP, 2}, {0xdf, MDT__MP_MAP, 4},
+} tagtab[32] = {
+	[0x00] = {MDT__MP_NIL, 0}, [0x02] = {MDT__MP_BOOL, 0},
+	[0x03] = {MDT__MP_BOOL, 0},
+	[0x04] = {MDT__MP_BIN, 1}, [0x05] = {MDT__MP_BIN, 2},
+	[0x06] = {MDT__MP_BIN, 4},
+	[0x0c] = {MDT__MP_UINT, 1}, [0x0d] = {MDT__MP_UINT, 2},
+	[0x0e] = {MDT__MP_UINT, 4}, [0x0f] = {MDT__MP_UINT, 8},
+	[0x10] = {MDT__MP_NINT, 1}, [0x11] = {MDT__MP_NINT, 2},
+	[0x12] = {MDT__MP_NINT, 4}, [0x13] = {MDT__MP_NINT, 8},
+	[0x19] = {MDT__MP_STR, 1}, [0x1a] = {MDT__MP_STR, 2},
+	[0x1b] = {MDT__MP_STR, 4},
+	[0x1c] = {MDT__MP_ARRAY, 2}, [0x1d] = {MDT__MP_ARRAY, 4},
+	[0x1e] = {MDT__MP_MAP, 2}, [0x1f] = {MDT__MP_MAP, 4},
 };
 
 static int
@@ -111,17 +117,15 @@ classify(uint8_t b, head *h)
 {
 	if (classify_fix(b, h))
 		return 1;
-	for (size_t i = 0; i < sizeof(tagtab) / sizeof(tagtab[0]); i++) {
-		if (tagtab[i].tag == b) {
-			h->kind = tagtab[i].kind;
-			h->width = tagtab[i].width;
-			h->fixval = b;
-			h->neg = tagtab[i].kind == MDT__MP_NINT;
-			return 1;
-		}
+	if (tagtab[b - 0xc0].kind == 0) {
+		h->kind = MDT__MP_OTHER;
+		return 0;
 	}
-	h->kind = MDT__MP_OTHER;
-	return 0;
+	h->kind = (mdt__mp_kind)tagtab[b - 0xc0].kind;
+	h->width = tagtab[b - 0xc0].width;
+	h->fixval = b;
+	h->neg = h->kind == MDT__MP_NINT;
+	return 1;
 }
 
 int
@@ -130,28 +134,31 @@ mdt__mp_peek(mdt__mp_reader *r, mdt__mp_kind *kind)
 	head h;
 
 	if (r->off >= r->len)
-		return mdt__mp_fail(r, -MDT_EDECODE, "unexpected end of input");
+		return mdt__mp_fail(r, -MDT_EDECODE, "truncated: input ends");
 	classify(r->buf[r->off], &h);
 	*kind = h.kind;
 	return 0;
 }
 
-/*
- * Reads a header of the expected kind: *v is the value (integers) or the
- * length (containers, strings, binaries).  Enforces the shortest width.
- */
+/* Classifies the tag at r->off without consuming it. */
 static int
-read_head(mdt__mp_reader *r, mdt__mp_kind want, const char *what,
-    uint64_t *v, head *h)
+head_at(mdt__mp_reader *r, head *h, const char *what)
 {
-	*v = 0;
 	*h = (head){MDT__MP_OTHER, 0, 0, 0};
 	if (r->off >= r->len)
-		return mdt__mp_fail(r, -MDT_EDECODE, "%s expected, input ends",
-		    what);
-	if (!classify(r->buf[r->off], h) || h->kind != want)
-		return mdt__mp_fail(r, -MDT_EDECODE, "%s expected, tag 0x%02x",
-		    what, r->buf[r->off]);
+		return mdt__mp_fail(r, -MDT_EDECODE,
+		    "truncated: %s expected, input ends", what);
+	classify(r->buf[r->off], h);
+	return 0;
+}
+
+/*
+ * Consumes the classified header at r->off: *v is the value (integers),
+ * the length (strings, binaries, containers) or the tag (nil, booleans).
+ */
+static int
+take_head(mdt__mp_reader *r, const head *h, uint64_t *v, const char *what)
+{
 	if (h->width == 0) {
 		*v = h->fixval;
 		r->off++;
@@ -163,6 +170,22 @@ read_head(mdt__mp_reader *r, mdt__mp_kind want, const char *what,
 	*v = be(r->buf + r->off + 1, h->width);
 	r->off += 1 + h->width;
 	return 0;
+}
+
+/* Reads a header of the expected kind. */
+static int
+read_head(mdt__mp_reader *r, mdt__mp_kind want, const char *what,
+    uint64_t *v, head *h)
+{
+	int rc = head_at(r, h, what);
+
+	*v = 0;
+	if (rc != 0)
+		return rc;
+	if (h->kind != want)
+		return mdt__mp_fail(r, -MDT_EDECODE, "%s expected, tag 0x%02x",
+		    what, r->buf[r->off]);
+	return take_head(r, h, v, what);
 }
 
 /* Smallest width (in bytes after the tag) a length n needs for a kind
@@ -183,7 +206,7 @@ static int
 check_len_form(mdt__mp_reader *r, const head *h, uint64_t n,
     uint64_t fixmax, int has_w1, const char *what)
 {
-	if (h->width != min_len_width(n, fixmax, has_w1)) {
+	if (!r->any_width && h->width != min_len_width(n, fixmax, has_w1)) {
 		r->off -= 1 + h->width;
 		return mdt__mp_fail(r, -MDT_EDECODE,
 		    "%s length %llu not in its shortest form", what,
@@ -213,26 +236,32 @@ mdt__mp_read_bool(mdt__mp_reader *r, int *out)
 	return rc;
 }
 
+/* The form of an unsigned integer v just read. */
+static int
+uint_form(mdt__mp_reader *r, const head *h, uint64_t v)
+{
+	size_t need = v <= 0x7f ? 0 : v <= 0xff ? 1 : v <= 0xffff ? 2 :
+	    v <= 0xffffffffu ? 4 : 8;
+
+	if (!r->any_width && h->width != need) {
+		r->off -= 1 + h->width;
+		return mdt__mp_fail(r, -MDT_EDECODE,
+		    "integer %llu not in its shortest form",
+		    (unsigned long long)v);
+	}
+	return 0;
+}
+
 int
 mdt__mp_read_uint(mdt__mp_reader *r, uint64_t *out)
 {
 	uint64_t v = 0;
 	head h;
 	int rc = read_head(r, MDT__MP_UINT, "unsigned integer", &v, &h);
-	size_t need;
 
-	if (rc != 0)
-		return rc;
-	need = v <= 0x7f ? 0 : v <= 0xff ? 1 : v <= 0xffff ? 2 :
-	    v <= 0xffffffffu ? 4 : 8;
-	if (h.width != need) {
-		r->off -= 1 + h.width;
-		return mdt__mp_fail(r, -MDT_EDECODE,
-		    "integer %llu not in its shortest form",
-		    (unsigned long long)v);
-	}
-	*out = v;
-	return 0;
+	if (rc == 0 && (rc = uint_form(r, &h, v)) == 0)
+		*out = v;
+	return rc;
 }
 
 /* Sign-extends a big-endian two's complement value of `width` bytes. */
@@ -246,23 +275,17 @@ sign_extend(uint64_t v, size_t width)
 	return (int64_t)v;
 }
 
+/* The value and form of a signed integer whose header gave raw. */
 static int
-read_nint(mdt__mp_reader *r, int64_t *out)
+nint_value(mdt__mp_reader *r, const head *h, uint64_t raw, int64_t *out)
 {
-	uint64_t raw = 0;
-	head h;
-	int64_t v;
-	size_t need;
-	int rc = read_head(r, MDT__MP_NINT, "integer", &raw, &h);
-
-	if (rc != 0)
-		return rc;
-	v = h.width == 0 ? (int64_t)(int8_t)(uint8_t)raw :
-	    sign_extend(raw, h.width);
-	need = v >= -32 ? 0 : v >= INT8_MIN ? 1 : v >= INT16_MIN ? 2 :
+	int64_t v = h->width == 0 ? (int64_t)(int8_t)(uint8_t)raw :
+	    sign_extend(raw, h->width);
+	size_t need = v >= -32 ? 0 : v >= INT8_MIN ? 1 : v >= INT16_MIN ? 2 :
 	    v >= INT32_MIN ? 4 : 8;
-	if (v >= 0 || h.width != need) {
-		r->off -= 1 + h.width;
+
+	if (!r->any_width && (v >= 0 || h->width != need)) {
+		r->off -= 1 + h->width;
 		return mdt__mp_fail(r, -MDT_EDECODE,
 		    "integer %lld not in its shortest form", (long long)v);
 	}
@@ -270,50 +293,36 @@ read_nint(mdt__mp_reader *r, int64_t *out)
 	return 0;
 }
 
-int
-mdt__mp_read_int(mdt__mp_reader *r, int64_t *out)
+/* An unsigned integer v, just read, as an int64. */
+static int
+uint_as_int(mdt__mp_reader *r, const head *h, uint64_t v, int64_t *out)
 {
-	mdt__mp_kind k = MDT__MP_OTHER;
-	uint64_t u = 0;
-	int rc = mdt__mp_peek(r, &k);
+	int rc = uint_form(r, h, v);
 
 	if (rc != 0)
 		return rc;
-	if (k == MDT__MP_NINT)
-		return read_nint(r, out);
-	if ((rc = mdt__mp_read_uint(r, &u)) != 0)
-		return rc;
-	if (u > INT64_MAX)
-		return mdt__mp_fail(r, -MDT_EDECODE, "integer out of range");
-	*out = (int64_t)u;
+	if (v > INT64_MAX)
+		return mdt__mp_fail(r, -MDT_EDECODE, "integer exceeds int64");
+	*out = (int64_t)v;
 	return 0;
 }
 
-/* Common part of str and bin: header, form, bound, bytes present. */
-static int
-read_bytes(mdt__mp_reader *r, mdt__mp_kind kind, const uint8_t **p,
-    size_t *n, size_t max)
+int
+mdt__mp_read_int(mdt__mp_reader *r, int64_t *out)
 {
-	const char *what = kind == MDT__MP_STR ? "string" : "binary";
-	uint64_t len = 0;
+	uint64_t v = 0;
 	head h;
-	int rc = read_head(r, kind, what, &len, &h);
+	int rc = head_at(r, &h, "integer");
 
 	if (rc != 0)
 		return rc;
-	rc = check_len_form(r, &h, len, kind == MDT__MP_STR ? 31 : 0, 1, what);
-	if (rc != 0)
+	if (h.kind != MDT__MP_NINT && h.kind != MDT__MP_UINT)
+		return mdt__mp_fail(r, -MDT_EDECODE,
+		    "integer expected, tag 0x%02x", r->buf[r->off]);
+	if ((rc = take_head(r, &h, &v, "integer")) != 0)
 		return rc;
-	if (len > max)
-		return mdt__mp_fail(r, -MDT_ETOOBIG,
-		    "%s of %llu bytes exceeds %zu", what,
-		    (unsigned long long)len, max);
-	if (len > r->len - r->off)
-		return mdt__mp_fail(r, -MDT_EDECODE, "%s truncated", what);
-	*p = r->buf + r->off;
-	*n = (size_t)len;
-	r->off += (size_t)len;
-	return 0;
+	return h.kind == MDT__MP_NINT ? nint_value(r, &h, v, out) :
+	    uint_as_int(r, &h, v, out);
 }
 
 /* What is wrong with the first refused character, led by b then c. */
@@ -327,24 +336,60 @@ text_fault(uint8_t b, uint8_t c)
 	return "is not valid UTF-8";
 }
 
+/* The body of a string or binary whose header gave len: form, bound,
+ * bytes present, and the text rule for strings. */
+static int
+bytes_body(mdt__mp_reader *r, const head *h, uint64_t len, size_t max,
+    const uint8_t **p)
+{
+	int str = h->kind == MDT__MP_STR;
+	const char *what = str ? "string" : "binary";
+	size_t bad;
+	int rc = check_len_form(r, h, len, str ? 31 : 0, 1, what);
+
+	if (rc != 0)
+		return rc;
+	if (len > max)
+		return mdt__mp_fail(r, -MDT_ETOOBIG,
+		    "%s of %llu bytes exceeds %zu", what,
+		    (unsigned long long)len, max);
+	if (len > r->len - r->off)
+		return mdt__mp_fail(r, -MDT_EDECODE, "%s truncated", what);
+	*p = r->buf + r->off;
+	r->off += (size_t)len;
+	if (!str || r->text_known_good)
+		return 0;
+	bad = mdt__utf8_check((const char *)*p, (size_t)len, r->text_refuse);
+	if (bad == len)
+		return 0;
+	r->off -= (size_t)len - bad;
+	return mdt__mp_fail(r, -MDT_EDECODE, "string %s",
+	    text_fault((*p)[bad], len - bad > 1 ? (*p)[bad + 1] : 0));
+}
+
+static int
+read_bytes(mdt__mp_reader *r, mdt__mp_kind kind, const uint8_t **p,
+    size_t *n, size_t max)
+{
+	uint64_t len = 0;
+	head h;
+	int rc = read_head(r, kind, kind == MDT__MP_STR ? "string" : "binary",
+	    &len, &h);
+
+	if (rc == 0 && (rc = bytes_body(r, &h, len, max, p)) == 0)
+		*n = (size_t)len;
+	return rc;
+}
+
 int
 mdt__mp_read_str(mdt__mp_reader *r, const char **s, size_t *n, size_t max)
 {
 	const uint8_t *p = NULL;
-	size_t len = 0, bad;
-	int rc = read_bytes(r, MDT__MP_STR, &p, &len, max);
+	int rc = read_bytes(r, MDT__MP_STR, &p, n, max);
 
-	if (rc != 0)
-		return rc;
-	bad = mdt__utf8_check((const char *)p, len, r->text_refuse);
-	if (bad != len) {
-		r->off -= len - bad;
-		return mdt__mp_fail(r, -MDT_EDECODE, "string %s",
-		    text_fault(p[bad], len - bad > 1 ? p[bad + 1] : 0));
-	}
-	*s = (const char *)p;
-	*n = len;
-	return 0;
+	if (rc == 0)
+		*s = (const char *)p;
+	return rc;
 }
 
 int
@@ -372,31 +417,79 @@ mdt__mp_read_bin_fixed(mdt__mp_reader *r, const uint8_t **p, size_t n)
 	return 0;
 }
 
+/* Opens a container whose header gave len entries: form, bound, bytes
+ * present, nesting. */
 static int
-read_container(mdt__mp_reader *r, mdt__mp_kind kind, size_t *n, size_t max)
+container_open(mdt__mp_reader *r, const head *h, uint64_t len, size_t max)
 {
-	const char *what = kind == MDT__MP_MAP ? "map" : "array";
-	uint64_t len = 0;
-	head h;
-	int rc = read_head(r, kind, what, &len, &h);
+	int map = h->kind == MDT__MP_MAP;
+	const char *what = map ? "map" : "array";
+	int rc = check_len_form(r, h, len, 15, 0, what);
 
 	if (rc != 0)
 		return rc;
-	if ((rc = check_len_form(r, &h, len, 15, 0, what)) != 0)
-		return rc;
 	if (len > max)
 		return mdt__mp_fail(r, -MDT_ETOOBIG,
-		    "%s of %llu entries exceeds %zu", what,
+		    "%s of %llu entries: too many (at most %zu)", what,
 		    (unsigned long long)len, max);
-	/* Each entry takes at least one byte: cheap early truncation check. */
-	if (len > r->len - r->off)
+	/* Each value takes at least one byte: cheap early truncation check. */
+	if ((map ? 2 * len : len) > r->len - r->off)
 		return mdt__mp_fail(r, -MDT_EDECODE, "%s truncated", what);
 	if (r->depth >= r->max_depth)
 		return mdt__mp_fail(r, -MDT_ETOOBIG,
 		    "nesting deeper than %u", r->max_depth);
 	r->depth++;
-	*n = (size_t)len;
 	return 0;
+}
+
+static int
+read_container(mdt__mp_reader *r, mdt__mp_kind kind, size_t *n, size_t max)
+{
+	uint64_t len = 0;
+	head h;
+	int rc = read_head(r, kind, kind == MDT__MP_MAP ? "map" : "array",
+	    &len, &h);
+
+	if (rc == 0 && (rc = container_open(r, &h, len, max)) == 0)
+		*n = (size_t)len;
+	return rc;
+}
+
+int
+mdt__mp_read_item(mdt__mp_reader *r, mdt__mp_item *it, size_t max_array,
+    size_t max_map)
+{
+	uint64_t v = 0;
+	head h;
+	int rc = head_at(r, &h, "value");
+
+	if (rc != 0)
+		return rc;
+	if (h.kind == MDT__MP_OTHER)
+		return mdt__mp_fail(r, -MDT_EDECODE, "tag 0x%02x is not allowed "
+		    "(float, extension or reserved)", r->buf[r->off]);
+	if ((rc = take_head(r, &h, &v, "value")) != 0)
+		return rc;
+	it->kind = h.kind;
+	it->n = (size_t)v;
+	switch (h.kind) {
+	case MDT__MP_BOOL:
+		it->i = v == 0xc3;
+		return 0;
+	case MDT__MP_UINT:
+		return uint_as_int(r, &h, v, &it->i);
+	case MDT__MP_NINT:
+		return nint_value(r, &h, v, &it->i);
+	case MDT__MP_STR:
+	case MDT__MP_BIN:
+		return bytes_body(r, &h, v, SIZE_MAX, &it->p);
+	case MDT__MP_ARRAY:
+	case MDT__MP_MAP:
+		return container_open(r, &h, v,
+		    h.kind == MDT__MP_MAP ? max_map : max_array);
+	default:
+		return 0; /* nil */
+	}
 }
 
 int
@@ -423,6 +516,6 @@ mdt__mp_read_end(mdt__mp_reader *r)
 {
 	if (r->off != r->len)
 		return mdt__mp_fail(r, -MDT_EDECODE,
-		    "%zu trailing bytes", r->len - r->off);
+		    "trailing bytes (%zu)", r->len - r->off);
 	return 0;
 }

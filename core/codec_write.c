@@ -2,7 +2,8 @@
  * The canonical msgpack writer: msgpack-c's packer (which always picks the
  * shortest form) writing into a bounded buffer.  Callers write map keys in
  * ascending order themselves; strings are checked against the reader's
- * text rule so nothing the writer emits is refused by the reader.
+ * text rule so nothing the writer emits is refused by the reader (unless
+ * a user of the layer turns the check off, see codec_int.h).
  */
 #include <string.h>
 
@@ -13,7 +14,8 @@
 #include "alloc_int.h"
 #include "codec_int.h"
 
-static int
+/* Out of line: the packer's appends are many and small, growth rare. */
+__attribute__((noinline)) static int
 grow(mdt__mp_writer *w, size_t need)
 {
 	size_t cap = w->cap < 256 ? 256 : w->cap;
@@ -39,6 +41,7 @@ grow(mdt__mp_writer *w, size_t need)
 	return 0;
 }
 
+/* The packer's output: a bound, growth (out of line) and the copy. */
 static int
 sink(void *data, const char *buf, size_t len)
 {
@@ -54,7 +57,11 @@ sink(void *data, const char *buf, size_t len)
 		if ((w->status = grow(w, w->len + len)) != 0)
 			return -1;
 	}
-	memcpy(w->buf + w->len, buf, len);
+	/* Most pieces are one-byte headers: no call for those. */
+	if (len == 1)
+		w->buf[w->len] = (uint8_t)buf[0];
+	else
+		memcpy(w->buf + w->len, buf, len);
 	w->len += len;
 	return 0;
 }
@@ -67,6 +74,7 @@ mdt__mp_writer_init(mdt__mp_writer *w, uint8_t *buf, size_t cap)
 	w->cap = cap;
 	w->max = cap;
 	w->text_refuse = MDT__UTF8_CONTROLS;
+	w->text_checked = 1;
 	msgpack_packer_init(&w->pk, w, sink);
 }
 
@@ -77,6 +85,7 @@ mdt__mp_writer_init_dyn(mdt__mp_writer *w, size_t max)
 	w->max = max;
 	w->owned = 1;
 	w->text_refuse = MDT__UTF8_CONTROLS;
+	w->text_checked = 1;
 	msgpack_packer_init(&w->pk, w, sink);
 }
 
@@ -109,6 +118,22 @@ mdt__mp_writer_take(mdt__mp_writer *w, uint8_t **out, size_t *len)
 	w->buf = NULL;
 	w->len = w->cap = 0;
 	return 0;
+}
+
+size_t
+mdt__mp_writer_reserve(mdt__mp_writer *w, size_t n)
+{
+	static const uint8_t zero[16];
+	size_t at = w->len;
+
+	/* The packer's own append path: the same bound, growth and wiping. */
+	while (n > 0 && w->status == 0) {
+		size_t k = n < sizeof(zero) ? n : sizeof(zero);
+
+		sink(w, (const char *)zero, k);
+		n -= k;
+	}
+	return at;
 }
 
 int
@@ -149,11 +174,14 @@ mdt__mp_write_str(mdt__mp_writer *w, const char *s, size_t n)
 {
 	if (w->status != 0)
 		return;
-	if (n > UINT32_MAX || !mdt__utf8_ok(s, n, w->text_refuse)) {
+	if (n > UINT32_MAX || (w->text_checked &&
+	    !mdt__utf8_ok(s, n, w->text_refuse))) {
 		w->status = -MDT_EINVAL;
 		return;
 	}
-	msgpack_pack_str_with_body(&w->pk, s, n);
+	/* The body goes straight to the sink, not through the packer. */
+	msgpack_pack_str(&w->pk, n);
+	sink(w, s, n);
 }
 
 void
@@ -171,7 +199,8 @@ mdt__mp_write_bin(mdt__mp_writer *w, const uint8_t *p, size_t n)
 		w->status = -MDT_ETOOBIG;
 		return;
 	}
-	msgpack_pack_bin_with_body(&w->pk, p, n);
+	msgpack_pack_bin(&w->pk, n);
+	sink(w, (const char *)p, n);
 }
 
 void

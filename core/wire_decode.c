@@ -1,113 +1,85 @@
 /*
- * Strict, bounded msgpack decoder of wire messages.  Two passes over the
- * bytes: the first validates and counts nodes and string bytes, so the
- * second fills exactly-sized arrays; nothing is allocated from a size the
- * input claims before that claim is checked against the bytes present.
+ * Decoder of wire messages on the msgpack layer of codec_int.h, read in
+ * the wire's dialect: any integer or length width, strings valid UTF-8
+ * without NUL, string map keys of 1..MDT_WIRE_KEY_MAX bytes without
+ * duplicates, and the MDT_WIRE_* bounds.
+ *
+ * One pass.  The message is copied once; strings and binaries point into
+ * the copy, each string NUL-terminated in place (the byte after a string
+ * is the next header, which is read from the caller's bytes, never from
+ * the copy).  Nodes live in one array that grows as containers are met; a
+ * container reserves its items' slots only after the reader has checked
+ * that enough bytes remain for them, so nothing is sized from an
+ * unchecked claim.  Containers refer to their items by index until the
+ * array stops moving.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "alloc_int.h"
-#include "utf8_int.h"
+#include "codec_int.h"
 #include "wire_int.h"
 
 struct dec {
-	const uint8_t *p;
-	size_t len;
-	size_t off;
-	size_t nnodes;       /* nodes used (or counted) so far */
-	size_t nbytes;       /* arena bytes used (or counted) so far */
-	struct mdt_wire_val *nodes; /* NULL in the counting pass */
-	uint8_t *arena;
-	char *err;
-	size_t errlen;
+	mdt__mp_reader r;
+	struct mdt_wire_val *nodes;
+	size_t nnodes, cap;
+	uint8_t *copy;       /* len + 1 bytes */
 };
 
+/* n more node slots; *first is the index of the first. */
 static int
-fail(struct dec *d, int code, size_t at, const char *what)
+reserve(struct dec *d, size_t n, size_t *first)
 {
-	if (d->err != NULL && d->errlen > 0)
-		snprintf(d->err, d->errlen, "byte offset %zu: %s", at, what);
-	return code;
-}
+	size_t cap = d->cap;
+	struct mdt_wire_val *nb;
 
-static int
-take(struct dec *d, size_t n, const uint8_t **out)
-{
-	if (d->len - d->off < n)
-		return fail(d, -MDT_EDECODE, d->off, "truncated message");
-	*out = d->p + d->off;
-	d->off += n;
-	return 0;
-}
-
-static uint64_t
-be(const uint8_t *b, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-/* Reads an n-byte big-endian length or value. */
-static int
-take_be(struct dec *d, size_t n, uint64_t *out)
-{
-	const uint8_t *b;
-	int rc = take(d, n, &b);
-
-	if (rc == 0)
-		*out = be(b, n);
-	return rc;
-}
-
-static struct mdt_wire_val *
-node(struct dec *d)
-{
-	struct mdt_wire_val *v = d->nodes != NULL ? &d->nodes[d->nnodes] : NULL;
-
-	d->nnodes++;
-	return v;
-}
-
-static int
-bytes(struct dec *d, struct mdt_wire_val *v, mdt_wire_type t, uint64_t n,
-    size_t at)
-{
-	const uint8_t *b;
-	int rc;
-
-	if (n > d->len - d->off)
-		return fail(d, -MDT_EDECODE, at, "truncated string or binary");
-	rc = take(d, (size_t)n, &b);
-	if (rc != 0)
-		return rc;
-	if (t == MDT_WIRE_STR &&
-	    !mdt__utf8_ok((const char *)b, (size_t)n, MDT__UTF8_NUL))
-		return fail(d, -MDT_EDECODE, at,
-		    "string is not valid UTF-8 or contains NUL");
-	if (v != NULL) {
-		v->type = t;
-		v->n = (uint32_t)n;
-		memcpy(d->arena + d->nbytes, b, (size_t)n);
-		d->arena[d->nbytes + n] = 0;
-		v->u.p = d->arena + d->nbytes;
+	if (n > cap - d->nnodes) {
+		while (n > cap - d->nnodes)
+			cap *= 2;
+		if ((nb = mdt__realloc(d->nodes, cap * sizeof(*nb))) == NULL)
+			return mdt__mp_fail(&d->r, -MDT_ENOMEM, "out of memory");
+		d->nodes = nb;
+		d->cap = cap;
 	}
-	d->nbytes += (size_t)n + 1;
+	*first = d->nnodes;
+	d->nnodes += n;
 	return 0;
 }
 
-static int value(struct dec *d, struct mdt_wire_val *v, int depth);
-
-static int
-dup_key(const struct mdt_wire_val *items, size_t nkeys)
+/* A string or binary at p in the caller's bytes, as node vi. */
+static void
+keep(struct dec *d, size_t vi, mdt_wire_type t, const uint8_t *p, size_t n)
 {
-	const struct mdt_wire_val *k = &items[2 * nkeys];
+	size_t at = (size_t)(p - d->r.buf);
+	struct mdt_wire_val *v = &d->nodes[vi];
 
-	for (size_t i = 0; i < nkeys; i++) {
-		const struct mdt_wire_val *o = &items[2 * i];
+	v->type = t;
+	v->n = (uint32_t)n;
+	v->u.p = d->copy + at;
+	if (t == MDT_WIRE_STR)
+		d->copy[at + n] = 0;
+}
+
+static void
+scalar(struct dec *d, size_t vi, mdt_wire_type t, int64_t i)
+{
+	d->nodes[vi].type = t;
+	d->nodes[vi].u.i = i;
+}
+
+static int value(struct dec *d, size_t vi);
+
+/* 1 when key slot i of the map at `first` repeats an earlier key. */
+static int
+dup_key(const struct dec *d, size_t first, size_t i)
+{
+	const struct mdt_wire_val *k = &d->nodes[first + 2 * i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct mdt_wire_val *o = &d->nodes[first + 2 * j];
 		if (o->n == k->n && memcmp(o->u.p, k->u.p, k->n) == 0)
 			return 1;
 	}
@@ -115,185 +87,109 @@ dup_key(const struct mdt_wire_val *items, size_t nkeys)
 }
 
 static int
-map_key(struct dec *d, struct mdt_wire_val *items, size_t i)
+map_key(struct dec *d, size_t first, size_t i)
 {
-	size_t at = d->off;
-	uint8_t c = d->off < d->len ? d->p[d->off] : 0;
-	int rc;
+	size_t at = d->r.off;
+	const char *s;
+	size_t n;
+	int rc = mdt__mp_read_key(&d->r, &s, &n, MDT_WIRE_KEY_MAX);
 
-	if (d->off >= d->len)
-		return fail(d, -MDT_EDECODE, at, "truncated message");
-	if (!((c >= 0xa0 && c <= 0xbf) || c == 0xd9))
-		return fail(d, -MDT_EDECODE, at, "map key is not a short string");
-	rc = value(d, items != NULL ? &items[2 * i] : NULL, 1);
 	if (rc != 0)
 		return rc;
-	if (items == NULL)
+	keep(d, first + 2 * i, MDT_WIRE_STR, (const uint8_t *)s, n);
+	if (dup_key(d, first, i)) {
+		d->r.off = at;
+		return mdt__mp_fail(&d->r, -MDT_EDECODE, "duplicate map key");
+	}
+	return 0;
+}
+
+static int
+container(struct dec *d, size_t vi, const mdt__mp_item *it)
+{
+	int is_map = it->kind == MDT__MP_MAP;
+	size_t first = 0;
+	int rc = reserve(d, is_map ? 2 * it->n : it->n, &first);
+
+	if (rc != 0)
+		return rc;
+	d->nodes[vi].type = is_map ? MDT_WIRE_MAP : MDT_WIRE_ARRAY;
+	d->nodes[vi].n = (uint32_t)it->n;
+	d->nodes[vi].u.i = (int64_t)first; /* an index until the end */
+	for (size_t i = 0; i < it->n; i++) {
+		if (is_map && (rc = map_key(d, first, i)) != 0)
+			return rc;
+		if ((rc = value(d, is_map ? first + 2 * i + 1 : first + i)) != 0)
+			return rc;
+	}
+	mdt__mp_leave(&d->r);
+	return 0;
+}
+
+static int
+value(struct dec *d, size_t vi)
+{
+	mdt__mp_item it;
+	int rc = mdt__mp_read_item(&d->r, &it, MDT_WIRE_ARRAY_MAX,
+	    MDT_WIRE_MAP_MAX);
+
+	if (rc != 0)
+		return rc;
+	switch (it.kind) {
+	case MDT__MP_BOOL:
+		scalar(d, vi, MDT_WIRE_BOOL, it.i);
 		return 0;
-	if (items[2 * i].n == 0 || items[2 * i].n > MDT_WIRE_KEY_MAX)
-		return fail(d, -MDT_EDECODE, at, "map key empty or too long");
-	if (dup_key(items, i))
-		return fail(d, -MDT_EDECODE, at, "duplicate map key");
-	return 0;
+	case MDT__MP_UINT:
+	case MDT__MP_NINT:
+		scalar(d, vi, MDT_WIRE_INT, it.i);
+		return 0;
+	case MDT__MP_STR:
+	case MDT__MP_BIN:
+		keep(d, vi, it.kind == MDT__MP_STR ? MDT_WIRE_STR :
+		    MDT_WIRE_BIN, it.p, it.n);
+		return 0;
+	case MDT__MP_ARRAY:
+	case MDT__MP_MAP:
+		return container(d, vi, &it);
+	default:
+		scalar(d, vi, MDT_WIRE_NIL, 0);
+		return 0;
+	}
+}
+
+/* Containers' item indexes into pointers, now that the array is final. */
+static void
+link_items(struct dec *d)
+{
+	for (size_t i = 0; i < d->nnodes; i++) {
+		struct mdt_wire_val *v = &d->nodes[i];
+		if (v->type == MDT_WIRE_MAP || v->type == MDT_WIRE_ARRAY)
+			v->u.items = &d->nodes[(size_t)v->u.i];
+	}
 }
 
 static int
-container(struct dec *d, struct mdt_wire_val *v, mdt_wire_type t,
-    uint64_t n, int depth, size_t at)
+run(struct dec *d, const uint8_t *p, size_t len)
 {
-	uint64_t slots = t == MDT_WIRE_MAP ? 2 * n : n;
-	struct mdt_wire_val *items = NULL;
+	mdt__mp_kind k = MDT__MP_OTHER;
+	size_t root = 0;
 	int rc;
 
-	if (depth >= MDT_WIRE_DEPTH_MAX)
-		return fail(d, -MDT_ETOOBIG, at, "nesting too deep");
-	if ((t == MDT_WIRE_MAP && n > MDT_WIRE_MAP_MAX) ||
-	    (t == MDT_WIRE_ARRAY && n > MDT_WIRE_ARRAY_MAX))
-		return fail(d, -MDT_ETOOBIG, at, "too many entries");
-	if (slots > d->len - d->off)
-		return fail(d, -MDT_EDECODE, at, "truncated container");
-	if (v != NULL) {
-		items = &d->nodes[d->nnodes];
-		v->type = t;
-		v->n = (uint32_t)n;
-		v->u.items = items;
-	}
-	d->nnodes += (size_t)slots;
-	for (size_t i = 0; i < n; i++) {
-		if (t == MDT_WIRE_MAP) {
-			rc = map_key(d, items, i);
-			if (rc == 0)
-				rc = value(d, items != NULL ?
-				    &items[2 * i + 1] : NULL, depth + 1);
-		} else {
-			rc = value(d, items != NULL ? &items[i] : NULL,
-			    depth + 1);
-		}
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int
-integer(struct dec *d, struct mdt_wire_val *v, uint8_t c, size_t at)
-{
-	static const size_t width[8] = { 1, 2, 4, 8, 1, 2, 4, 8 };
-	size_t w = width[(c - 0xcc) & 7];
-	uint64_t u;
-	int64_t i;
-	int rc = take_be(d, w, &u);
-
-	if (rc != 0)
+	mdt__mp_reader_init(&d->r, p, len);
+	d->r.any_width = 1;
+	d->r.text_refuse = MDT__UTF8_NUL;
+	d->r.max_depth = MDT_WIRE_DEPTH_MAX;
+	d->r.where = "byte offset";
+	if (len == 0)
+		return mdt__mp_fail(&d->r, -MDT_EDECODE, "empty message");
+	if (mdt__mp_peek(&d->r, &k) != 0 || k != MDT__MP_MAP)
+		return mdt__mp_fail(&d->r, -MDT_EDECODE, "message is not a map");
+	if ((rc = reserve(d, 1, &root)) != 0 || (rc = value(d, root)) != 0)
 		return rc;
-	if (c <= 0xcf) {
-		if (u > (uint64_t)INT64_MAX)
-			return fail(d, -MDT_EDECODE, at, "integer exceeds int64");
-		i = (int64_t)u;
-	} else {
-		unsigned bits = (unsigned)(w * 8);
-		uint64_t sign = (uint64_t)1 << (bits - 1);
-		uint64_t mask = bits == 64 ? UINT64_MAX : (sign << 1) - 1;
-		/* two's complement by hand: no implementation-defined
-		 * conversions, no overflow (~u & mask < 2^63) */
-		i = (u & sign) ? -(int64_t)(~u & mask) - 1 : (int64_t)u;
-	}
-	if (v != NULL) {
-		v->type = MDT_WIRE_INT;
-		v->u.i = i;
-	}
-	return 0;
-}
-
-static int
-scalar(struct mdt_wire_val *v, mdt_wire_type t, int64_t i)
-{
-	if (v != NULL) {
-		v->type = t;
-		v->u.i = i;
-	}
-	return 0;
-}
-
-/* Length-prefixed forms: {first byte, type, width of the length}. */
-static const struct {
-	uint8_t c;
-	mdt_wire_type t;
-	uint8_t w;
-} sized[] = {
-	{ 0xc4, MDT_WIRE_BIN, 1 }, { 0xc5, MDT_WIRE_BIN, 2 },
-	{ 0xc6, MDT_WIRE_BIN, 4 }, { 0xd9, MDT_WIRE_STR, 1 },
-	{ 0xda, MDT_WIRE_STR, 2 }, { 0xdb, MDT_WIRE_STR, 4 },
-	{ 0xdc, MDT_WIRE_ARRAY, 2 }, { 0xdd, MDT_WIRE_ARRAY, 4 },
-	{ 0xde, MDT_WIRE_MAP, 2 }, { 0xdf, MDT_WIRE_MAP, 4 },
-};
-
-static int
-sized_value(struct dec *d, struct mdt_wire_val *v, mdt_wire_type t,
-    uint64_t n, int depth, size_t at)
-{
-	if (t == MDT_WIRE_STR || t == MDT_WIRE_BIN)
-		return bytes(d, v, t, n, at);
-	return container(d, v, t, n, depth, at);
-}
-
-static int
-value(struct dec *d, struct mdt_wire_val *v, int depth)
-{
-	size_t at = d->off;
-	const uint8_t *b;
-	uint64_t n;
-	uint8_t c;
-	int rc = take(d, 1, &b);
-
-	if (rc != 0)
+	if ((rc = mdt__mp_read_end(&d->r)) != 0)
 		return rc;
-	c = *b;
-	if (c <= 0x7f)
-		return scalar(v, MDT_WIRE_INT, c);
-	if (c >= 0xe0)
-		return scalar(v, MDT_WIRE_INT, (int64_t)c - 256);
-	if (c <= 0x8f)
-		return container(d, v, MDT_WIRE_MAP, c & 0x0fu, depth, at);
-	if (c <= 0x9f)
-		return container(d, v, MDT_WIRE_ARRAY, c & 0x0fu, depth, at);
-	if (c <= 0xbf)
-		return bytes(d, v, MDT_WIRE_STR, c & 0x1fu, at);
-	if (c == 0xc0)
-		return scalar(v, MDT_WIRE_NIL, 0);
-	if (c == 0xc2 || c == 0xc3)
-		return scalar(v, MDT_WIRE_BOOL, c == 0xc3);
-	if (c >= 0xcc && c <= 0xd3)
-		return integer(d, v, c, at);
-	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
-		if (sized[i].c != c)
-			continue;
-		rc = take_be(d, sized[i].w, &n);
-		if (rc != 0)
-			return rc;
-		return sized_value(d, v, sized[i].t, n, depth, at);
-	}
-	return fail(d, -MDT_EDECODE, at,
-	    "unsupported msgpack type (float, extension or reserved)");
-}
-
-static int
-run(struct dec *d)
-{
-	int rc;
-
-	d->off = 0;
-	d->nnodes = 0;
-	d->nbytes = 0;
-	if (d->len == 0)
-		return fail(d, -MDT_EDECODE, 0, "empty message");
-	if (!(d->p[0] >= 0x80 && d->p[0] <= 0x8f) && d->p[0] != 0xde &&
-	    d->p[0] != 0xdf)
-		return fail(d, -MDT_EDECODE, 0, "message is not a map");
-	rc = value(d, node(d), 0);
-	if (rc == 0 && d->off != d->len)
-		return fail(d, -MDT_EDECODE, d->off, "trailing bytes");
-	return rc;
+	link_items(d);
+	return 0;
 }
 
 static int
@@ -399,35 +295,49 @@ mdt_wire_decode_event(const void *buf, size_t len, mdt_wire_msg **out,
 	    (const char *)p, (size_t)(z - p), err, errlen);
 }
 
+/* The reader's message (offset and rule) into the caller's buffer. */
+static int
+dec_fail(const struct dec *d, int rc, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", d->r.err);
+	return rc;
+}
+
 static int
 decode_any(const void *buf, size_t len, mdt_wire_msg **out,
     const char *topic, size_t tl, char *err, size_t errlen)
 {
-	struct dec d = { .p = buf, .len = len, .err = err, .errlen = errlen };
+	struct dec d = { .cap = 32 };
 	mdt_wire_msg *m;
 	int rc;
 
 	if (buf == NULL || out == NULL)
 		return -MDT_EINVAL;
-	if (len > MDT_WIRE_MSG_MAX)
-		return fail(&d, -MDT_ETOOBIG, MDT_WIRE_MSG_MAX,
-		    "message exceeds 1 MiB");
-	rc = run(&d);
-	if (rc != 0)
-		return rc;
+	if (len > MDT_WIRE_MSG_MAX) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "byte offset %u: message exceeds "
+			    "1 MiB", MDT_WIRE_MSG_MAX);
+		return -MDT_ETOOBIG;
+	}
 	m = mdt__calloc(1, sizeof(*m));
-	if (m == NULL)
-		return -MDT_ENOMEM;
-	m->nodes = mdt__calloc(d.nnodes, sizeof(*m->nodes));
-	m->arena = mdt__malloc(d.nbytes + 1);
-	if (m->nodes == NULL || m->arena == NULL) {
-		mdt_wire_msg_free(m);
+	d.nodes = mdt__malloc(d.cap * sizeof(*d.nodes));
+	d.copy = mdt__malloc(len + 1);
+	if (m == NULL || d.nodes == NULL || d.copy == NULL) {
+		mdt__free(m);
+		mdt__free(d.nodes);
+		mdt__free(d.copy);
 		return -MDT_ENOMEM;
 	}
-	d.nodes = m->nodes;
-	d.arena = m->arena;
-	rc = run(&d);
-	if (rc == 0)
+	memcpy(d.copy, buf, len);
+	m->nodes = d.nodes;
+	m->arena = d.copy;
+	m->arena_len = len + 1;
+	rc = run(&d, buf, len);
+	m->nodes = d.nodes; /* run may have moved them */
+	if (rc != 0)
+		rc = dec_fail(&d, rc, err, errlen);
+	else
 		rc = topic != NULL ? event_envelope(m, topic, tl, err, errlen) :
 		    envelope(m, err, errlen);
 	if (rc != 0) {
@@ -444,6 +354,8 @@ mdt_wire_msg_free(mdt_wire_msg *msg)
 	if (msg == NULL)
 		return;
 	mdt__free(msg->nodes);
+	/* The copy holds the message's bytes: tokens, payloads. */
+	sodium_memzero(msg->arena, msg->arena_len);
 	mdt__free(msg->arena);
 	mdt__free(msg);
 }
