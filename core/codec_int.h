@@ -66,9 +66,6 @@ typedef struct mdt__mp_reader {
 	unsigned max_depth;
 	unsigned text_refuse; /* MDT__UTF8_* a string may not hold */
 	int any_width;        /* accept every width, not just the shortest */
-	/* Strings are not checked again: set only to re-read bytes that a
-	 * reader with the same text rule has accepted whole. */
-	int text_known_good;
 	const char *where;    /* prefix of the offset in messages: "byte" */
 	char err[192];
 } mdt__mp_reader;
@@ -78,7 +75,6 @@ void mdt__mp_reader_init(mdt__mp_reader *r, const uint8_t *buf, size_t len);
 /* Kind of the next value, without consuming it; MDT_EDECODE at the end. */
 int mdt__mp_peek(mdt__mp_reader *r, mdt__mp_kind *kind);
 
-int mdt__mp_read_nil(mdt__mp_reader *r);
 int mdt__mp_read_bool(mdt__mp_reader *r, int *v);
 int mdt__mp_read_uint(mdt__mp_reader *r, uint64_t *v);
 /* Any integer that fits int64 (uint above INT64_MAX is MDT_EDECODE). */

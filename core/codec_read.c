@@ -21,7 +21,6 @@ mdt__mp_reader_init(mdt__mp_reader *r, const uint8_t *buf, size_t len)
 	r->max_depth = MDT__MP_DEPTH_MAX;
 	r->text_refuse = MDT__UTF8_CONTROLS;
 	r->any_width = 0;
-	r->text_known_good = 0;
 	r->where = "byte";
 	r->err[0] = '\0';
 }
@@ -216,15 +215,6 @@ check_len_form(mdt__mp_reader *r, const head *h, uint64_t n,
 }
 
 int
-mdt__mp_read_nil(mdt__mp_reader *r)
-{
-	uint64_t v = 0;
-	head h;
-
-	return read_head(r, MDT__MP_NIL, "nil", &v, &h);
-}
-
-int
 mdt__mp_read_bool(mdt__mp_reader *r, int *out)
 {
 	uint64_t v = 0;
@@ -357,7 +347,7 @@ bytes_body(mdt__mp_reader *r, const head *h, uint64_t len, size_t max,
 		return mdt__mp_fail(r, -MDT_EDECODE, "%s truncated", what);
 	*p = r->buf + r->off;
 	r->off += (size_t)len;
-	if (!str || r->text_known_good)
+	if (!str)
 		return 0;
 	bad = mdt__utf8_check((const char *)*p, (size_t)len, r->text_refuse);
 	if (bad == len)

@@ -210,6 +210,41 @@ START_TEST(four_byte_boundaries)
 }
 END_TEST
 
+/*
+ * Long strings take a word-at-a-time path: every byte value at every
+ * position of a printable run, and random mixtures of printable text,
+ * controls and multi-byte sequences, against the reference.
+ */
+START_TEST(long_strings)
+{
+	static const uint8_t piece[] = {'a', '~', ' ', 0x00, 0x09, 0x1f, 0x7f,
+	    0x80, 0xbf, 0xc2, 0x85, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xed, 0xa0,
+	    0xf0, 0x9f, 0x98, 0x80, 0xf4, 0x90, 0xff};
+	uint8_t b[48];
+	uint32_t x = 2463534242u;
+
+	for (size_t pos = 0; pos < 24; pos++)
+		for (unsigned v = 0; v < 0x100; v++) {
+			memset(b, 'q', 24);
+			b[pos] = (uint8_t)v;
+			for (unsigned f = 0; f < NFLAGS; f++)
+				agree(b, 24, flag_sets[f]);
+		}
+	for (int it = 0; it < 400000; it++) {
+		size_t n;
+
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		n = x % sizeof(b);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			b[i] = (x >> 8) % 4 != 0 ? (uint8_t)(0x20 + (x >> 12) % 95) :
+			    piece[(x >> 16) % sizeof(piece)];
+		}
+		agree(b, n, flag_sets[(x >> 24) % NFLAGS]);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -221,6 +256,7 @@ suite(void)
 	tcase_add_test(tc, every_short_sequence);
 	tcase_add_loop_test(tc, every_three_byte_sequence, 0, (int)NFLAGS);
 	tcase_add_test(tc, four_byte_boundaries);
+	tcase_add_test(tc, long_strings);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,6 +4,7 @@
 
 #include <mandate/wire.h>
 
+#include "alloc_int.h"
 #include "testutil.h"
 
 static size_t
@@ -276,6 +277,162 @@ START_TEST(event_round_trip)
 }
 END_TEST
 
+/* Appends n bytes to a growing expectation. */
+static void
+add(uint8_t *b, size_t *len, const void *p, size_t n)
+{
+	memcpy(b + *len, p, n);
+	*len += n;
+}
+
+#define ADD(lit) add(want, &wn, lit, sizeof(lit) - 1)
+
+/*
+ * The encoder's bytes, pinned: the shortest form of every integer width
+ * on both sides, every string, binary and array length form, and a
+ * top-level map that needs map16.
+ */
+START_TEST(encoder_golden_bytes)
+{
+	static const struct {
+		int64_t v;
+		const char *bytes;
+		size_t n;
+	} ints[] = {
+		{127, "\x7f", 1}, {128, "\xcc\x80", 2}, {65535, "\xcd\xff\xff", 3},
+		{65536, "\xce\x00\x01\x00\x00", 5},
+		{4294967296LL, "\xcf\x00\x00\x00\x01\x00\x00\x00\x00", 9},
+		{-32, "\xe0", 1}, {-33, "\xd0\xdf", 2}, {-129, "\xd1\xff\x7f", 3},
+		{-32769, "\xd2\xff\xff\x7f\xff", 5},
+		{INT64_MIN, "\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 9},
+	};
+	static uint8_t want[2048], body[300];
+	size_t wn = 0;
+	mdt_wire_writer *w;
+	const uint8_t *b;
+	size_t n;
+	char key[2] = "a";
+
+	memset(body, 'x', sizeof(body));
+	ck_assert_int_eq(mdt_wire_writer_new(&w, MDT_OP_NEXT, "i", 0, 0), 0);
+	ADD("\xde\x00\x13\xa1v\x01\xa2op\xa4next\xa2id\xa1i");
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++, key[0]++) {
+		ck_assert_int_eq(mdt_wire_put_int(w, key, ints[i].v), 0);
+		add(want, &wn, "\xa1", 1);
+		add(want, &wn, key, 1);
+		add(want, &wn, ints[i].bytes, ints[i].n);
+	}
+	ck_assert_int_eq(mdt_wire_put_str(w, "k", (char *)body, 31), 0);
+	ADD("\xa1k\xbf");
+	add(want, &wn, body, 31);
+	ck_assert_int_eq(mdt_wire_put_str(w, "l", (char *)body, 32), 0);
+	ADD("\xa1l\xd9\x20");
+	add(want, &wn, body, 32);
+	ck_assert_int_eq(mdt_wire_put_str(w, "m", (char *)body, 256), 0);
+	ADD("\xa1m\xda\x01\x00");
+	add(want, &wn, body, 256);
+	ck_assert_int_eq(mdt_wire_put_bin(w, "n", NULL, 0), 0);
+	ADD("\xa1n\xc4\x00");
+	ck_assert_int_eq(mdt_wire_put_bin(w, "o", body, 256), 0);
+	ADD("\xa1o\xc5\x01\x00");
+	add(want, &wn, body, 256);
+	ck_assert_int_eq(mdt_wire_begin_array(w, "p", 16), 0);
+	ADD("\xa1p\xdc\x00\x10");
+	for (int i = 0; i < 16; i++) {
+		ck_assert_int_eq(mdt_wire_put_nil(w, NULL), 0);
+		ADD("\xc0");
+	}
+	ck_assert_int_eq(mdt_wire_end(w), 0);
+	ck_assert_int_eq(mdt_wire_writer_finish(w, &b, &n), 0);
+	ck_assert_uint_eq(n, wn);
+	ck_assert_mem_eq(b, want, wn);
+	mdt_wire_writer_free(w);
+}
+END_TEST
+
+/*
+ * The wire's dialect of the msgpack layer: any width is read (other
+ * encoders choose their own), strings may hold any character but NUL,
+ * and a refused string names the offset of its first bad byte.
+ */
+START_TEST(any_width_and_text_rule)
+{
+	static const char wide[] = "\xde\x00\x04\xd9\x01v\xcc\x01\xa2op"
+	    "\xda\x00\x04next\xa2id\xdb\x00\x00\x00\x01" "1\xa1" "a"
+	    "\xdc\x00\x02\xd1\x00\x05\xa4\t\x7f\xc2\x85";
+	mdt_wire_msg *m;
+	const mdt_wire_val *a;
+	const char *s;
+	size_t n;
+	int64_t v;
+
+	ck_assert_int_eq(mdt_wire_decode(R(wide), &m, NULL, 0), 0);
+	a = mdt_wire_map_get(mdt_wire_msg_root(m), "a");
+	ck_assert_uint_eq(mdt_wire_val_count(a), 2);
+	ck_assert_int_eq(mdt_wire_val_int(mdt_wire_array_at(a, 0), &v), 0);
+	ck_assert_int_eq(v, 5);
+	ck_assert_int_eq(mdt_wire_val_str(mdt_wire_array_at(a, 1), &s, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_mem_eq(s, "\t\x7f\xc2\x85", 5); /* NUL-terminated */
+	ck_assert_str_eq(mdt_wire_msg_id(m), "1");
+	mdt_wire_msg_free(m);
+	refused(R("\x84" ENV "\xa1s\xa4" "ab\xe0\x80"), -MDT_EDECODE,
+	    "offset 22: string is not valid UTF-8");
+	refused(R("\x84" ENV "\xa1s\xa3" "ab\x00"), -MDT_EDECODE,
+	    "offset 22: string holds a NUL byte");
+	refused(R("\x84" ENV "\xa1s\xa3\xed\xa0\x80"), -MDT_EDECODE,
+	    "offset 20: string is not valid UTF-8");
+	/* a key is a short string: fixstr or str8, 1..64 bytes */
+	refused(R("\x84" ENV "\xda\x00\x01" "a\x01"), -MDT_EDECODE,
+	    "offset 17: map key is not a short string");
+	refused(R("\x84" ENV "\xa0\x01"), -MDT_EDECODE, "offset 17: map key");
+}
+END_TEST
+
+/* Every allocation of a decode and an encode may fail: an error, nothing
+ * leaked (the sanitizer build checks), and success once memory returns. */
+START_TEST(allocation_failures)
+{
+	uint8_t buf[512];
+	size_t n = build(buf, sizeof(buf), MDT_OP_AUTHORIZE, "req-1");
+	int done = 0;
+
+	for (long k = 0; !done && k < 64; k++) {
+		mdt_wire_msg *m = NULL;
+		int rc;
+
+		mdt__alloc_fail_after(k);
+		rc = mdt_wire_decode(buf, n, &m, NULL, 0);
+		mdt__alloc_fail_after(-1);
+		ck_assert(rc == 0 || rc == -MDT_ENOMEM);
+		done = rc == 0;
+		mdt_wire_msg_free(m);
+	}
+	ck_assert(done);
+	for (long k = 0, ok = 0; !ok && k < 64; k++) {
+		mdt_wire_writer *w = NULL;
+		const uint8_t *b;
+		size_t len;
+		static uint8_t big[4000];
+		int rc;
+
+		mdt__alloc_fail_after(k);
+		rc = mdt_wire_writer_new(&w, MDT_OP_NEXT, "x", 0, 0);
+		if (rc == 0) {
+			rc = mdt_wire_put_bin(w, "big", big, sizeof(big));
+			if (rc == 0)
+				rc = mdt_wire_writer_finish(w, &b, &len);
+			mdt_wire_writer_free(w);
+		}
+		mdt__alloc_fail_after(-1);
+		ck_assert(rc == 0 || rc == -MDT_ENOMEM);
+		ok = rc == 0;
+		if (k == 63)
+			ck_assert(ok);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -290,6 +447,9 @@ suite(void)
 	tcase_add_test(tc, writer_misuse);
 	tcase_add_test(tc, names_and_auth_message);
 	tcase_add_test(tc, event_round_trip);
+	tcase_add_test(tc, encoder_golden_bytes);
+	tcase_add_test(tc, any_width_and_text_rule);
+	tcase_add_test(tc, allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }
