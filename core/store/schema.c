@@ -58,6 +58,17 @@ static const char *const migrations[] = {
 	"CREATE VIEW edges AS SELECT seq, time_ms, parent_id, task_id AS"
 	" child_id, from_agent, holder AS to_agent, scopes, operation"
 	" FROM tasks WHERE parent_id IS NOT NULL;",
+	/* 1 -> 2: work items waiting for delivery (work.c); not chained */
+	"CREATE TABLE work(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" item_id TEXT NOT NULL UNIQUE, agent TEXT NOT NULL,"
+	" kind INTEGER NOT NULL, task_id TEXT NOT NULL, parent_id TEXT,"
+	" from_agent TEXT, op TEXT, status TEXT, scopes TEXT, patient TEXT,"
+	" purpose TEXT, clinician TEXT, depth INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL, token BLOB, payload BLOB,"
+	" time_ms INTEGER NOT NULL, lease_until INTEGER NOT NULL DEFAULT 0,"
+	" deliveries INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX work_agent ON work(agent, seq);"
+	"CREATE INDEX work_task ON work(task_id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
