@@ -117,6 +117,11 @@ class Task(_Handle):
     scopes = property(lambda s: dec(lib.mdt_task_scopes(s.ptr)))
     depth = property(lambda s: lib.mdt_task_depth(s.ptr))
     expiry = property(lambda s: lib.mdt_task_expiry(s.ptr))
+    # The work item that delivered the task: the same id on every
+    # redelivery ('' and 0 for an opened task).  Delivery is at least
+    # once: see ack().
+    item_id = property(lambda s: dec(lib.mdt_task_item_id(s.ptr)))
+    deliveries = property(lambda s: lib.mdt_task_deliveries(s.ptr))
 
     @property
     def payload(self):
@@ -142,6 +147,11 @@ class Task(_Handle):
             return ctypes.string_at(p, n.value) if n.value else b""
         finally:
             lib.mdt_free(ctypes.cast(p, ctypes.c_void_p))
+
+    def ack(self):
+        """Acknowledges the work item, so it is not delivered again while
+        the task stays open (complete() and cancel() acknowledge it too)."""
+        call(lib.mdt_task_ack, self.ptr)
 
     def report(self, result=b""):
         buf, n = _bytes_arg(result)
