@@ -410,6 +410,8 @@ void brk_op_result(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_tree(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_authorize(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_decide(struct brk_worker *w, struct brk_ctx *c);
+/* ops_admin.c: an admin ends a task it does not hold. */
+void brk_op_abort(struct brk_worker *w, struct brk_ctx *c);
 
 /* stepup.c: parked step-ups and approvals bound to a request hash. */
 struct brk_stepup_info {

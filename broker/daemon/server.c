@@ -45,6 +45,7 @@ static const struct {
 	[MDT_OP_RESULT] = { brk_op_result, 1 },
 	[MDT_OP_TREE] = { brk_op_tree, 1 },
 	[MDT_OP_ACK] = { brk_op_ack, 1 },
+	[MDT_OP_ABORT] = { brk_op_abort, 1 },
 };
 
 static void ctx_recv(struct brk_ctx *c);

@@ -435,6 +435,19 @@ MDT_API MDT_WUR int mdt_agent_decide_step_up(mdt_agent *a,
     const char *note, char *err, size_t errlen);
 
 /*
+ * Admin action: ends task_id as cancelled (revoking its subtree, as its
+ * holder's mdt_task_cancel would) although the caller does not hold it,
+ * for a task left open by an agent that is gone.  The broker allows it
+ * to agents listed in its `admins` setting only (MDT_EAUTH otherwise),
+ * records the decision, publishes the revocation and sends the parent's
+ * holder a `cancelled` result.  reason (may be NULL) goes to the audit
+ * record.  *revoked (may be NULL) gets how many tasks ended.
+ * MDT_ENOTFOUND for an unknown task, MDT_EREVOKED when it already ended.
+ */
+MDT_API MDT_WUR int mdt_agent_abort_task(mdt_agent *a, const char *task_id,
+    const char *reason, size_t *revoked, char *err, size_t errlen);
+
+/*
  * Read-only admin query: the task tree rooted at (or containing) task_id
  * with its delegation edges and decisions, as JSON text (documented in
  * docs/wire-protocol.md).  Caller frees *json with mdt_free.
