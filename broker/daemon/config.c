@@ -59,7 +59,7 @@ static const struct brk_cfg_entry table[] = {
 	{ "gateway_audience", S(gateway_audience), "spiffe://mandate.local/gateway", 1, NULL,
 	  "default audience of single-action tokens", NULL },
 	{ "admins", S(admins), "", 1, NULL,
-	  "space-separated agent SPIFFE ids allowed the admin tree query", NULL },
+	  "space-separated agent SPIFFE ids allowed the admin tree query and abort", NULL },
 	{ "log_level", S(log_level), "info", 1, "--log-level",
 	  "debug, info, warn or error", brk_log_apply },
 	{ "workers", I(workers, 2, 1024), "8", 0, "--workers",
