@@ -124,6 +124,8 @@ _SIGS = {
     "mdt_agent_next": (c_i, [c_p, c_u32, ctypes.POINTER(c_p), _E, c_sz]),
     "mdt_agent_stop": (None, [c_p]),
     "mdt_agent_decide_step_up": (c_i, [c_p, c_s, c_s, c_i, c_s, _E, c_sz]),
+    "mdt_agent_abort_task": (c_i, [c_p, c_s, c_s, ctypes.POINTER(c_sz),
+                                   _E, c_sz]),
     "mdt_agent_task_graph": (c_i, [c_p, c_s, ctypes.POINTER(c_p), _E,
                                    c_sz]),
     "mdt_task_free": (None, [c_p]),

@@ -242,6 +242,14 @@ class Agent(_Handle):
         call(lib.mdt_agent_decide_step_up, self.ptr, enc(request_id),
              enc(assertion), 1 if approve else 0, enc(note))
 
+    def abort_task(self, task_id, reason=None):
+        """Admin: cancels a task this agent does not hold (the broker's
+        `admins` only); returns how many tasks ended."""
+        n = ctypes.c_size_t()
+        call(lib.mdt_agent_abort_task, self.ptr, enc(task_id), enc(reason),
+             ctypes.byref(n))
+        return n.value
+
     def task_graph(self, task_id):
         """The task tree containing task_id, as JSON text."""
         p = ctypes.c_void_p()

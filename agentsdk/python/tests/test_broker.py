@@ -74,7 +74,7 @@ class Broker:
             "--set", "idp_issuer=" + ISSUER, "--set", "idp_alg=EdDSA",
             "--set", "idp_dev=1", "--set", "broker_id=" + BROKER_ID,
             "--set", "workers=4", "--set", "contexts=128",
-            "--set", "work_lease_ms=400"],
+            "--set", "work_lease_ms=400", "--set", "admins=" + ORCH],
             stderr=self.log)
         for _ in range(100):
             if os.path.exists(d + "/api.sock") and \
@@ -178,6 +178,22 @@ class BrokerTest(unittest.TestCase):
         work.ack()  # nothing left to acknowledge: still fine
         root.ack()  # an opened task has no item
         self.assertIsNone(self.summ.next(1000))
+
+    def test_abort_drops_the_work(self):
+        root = self.orch.open_task(self.b.assertion("pat-001"), "pat-001",
+                                   "TREAT", SCOPES)
+        child = root.dispatch(SUMM, "patient/Observation.rs")
+        self.assertEqual(self.orch.abort_task(child, "agent gone"), 1)
+        self.assertIsNone(self.summ.next(800))
+        with self.assertRaises(m.MandateError) as cm:
+            self.orch.abort_task(child)
+        self.assertEqual(cm.exception.name, "EREVOKED")
+        with self.assertRaises(m.MandateError) as cm:
+            self.summ.abort_task(root.id)
+        self.assertEqual(cm.exception.name, "EAUTH")
+        with self.assertRaises(m.MandateError) as cm:
+            root.wait_result(child, 3000)
+        self.assertEqual(cm.exception.name, "EREVOKED")
 
     def test_restart(self):
         root = self.orch.open_task(self.b.assertion("pat-001"), "pat-001",
