@@ -284,6 +284,30 @@ START_TEST(ending_a_task_drops_its_items)
 }
 END_TEST
 
+START_TEST(migrates_a_version_1_store)
+{
+	fx F;
+	fx_issues is;
+	mdt_work_item *it;
+
+	fx_init(&F);
+	fx_open(&F);
+	fx_root(&F, "t-root");
+	fx_decision(&F, "r-1", "t-root", MDT_AUDIT_ALLOW);
+	fx_close(&F);
+	/* what a store written before work items looks like */
+	fx_sql(&F, "DROP TABLE work; PRAGMA user_version = 1");
+	fx_open(&F);
+	push_task(&F, "t-1", LABS);
+	it = lease(&F, LABS, NULL, 0, 0);
+	ck_assert_str_eq(it->id, "t-1");
+	mdt_free(it);
+	fx_close(&F);
+	ck_assert_int_eq(fx_verify(&F, &is, NULL), 0);
+	fx_cleanup(&F);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
 	fx F;
@@ -371,6 +395,7 @@ main(void)
 	tcase_add_test(tc, bounded_per_agent);
 	tcase_add_test(tc, survives_reopen);
 	tcase_add_test(tc, ending_a_task_drops_its_items);
+	tcase_add_test(tc, migrates_a_version_1_store);
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, concurrent_leases_never_share);
 	suite_add_tcase(s, tc);
