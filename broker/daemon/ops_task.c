@@ -574,14 +574,14 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 	}
 	it = brk_item_task(x.id, h.task->task_id, c->agent, op, child,
 	    x.child_text, x.payload, x.plen);
-	/* durable before the answer; an item that cannot be stored
-	 * cancelled its subtask */
+	/* durable before the answer; brk_queue_push cancels a subtask
+	 * whose item it cannot store */
 	if ((qrc = brk_queue_push(c->b, c->snap->cfg.queue_max, x.to,
 	    it)) != 0) {
 		brk_reply_error(c, qrc == -MDT_EBUSY ? qrc : -MDT_ESTORE,
 		    qrc == -MDT_EBUSY ? "queue.full" : "store", "subtask %s "
-		    "could not be queued for %s and was cancelled: %s", x.id,
-		    x.to, mdt_strerror(qrc));
+		    "could not be queued for %s: %s", x.id, x.to,
+		    mdt_strerror(qrc));
 		goto out;
 	}
 	BLOG(c->b, BRK_INFO, "task.delegated", "op=%s task=%s parent=%s "
