@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <mandate/audit.h>
+
 #include "brk_flow.h"
 #include "brk_test.h"
 #include "testutil.h"
@@ -266,6 +268,51 @@ START_TEST(lease_end_redelivers)
 }
 END_TEST
 
+START_TEST(full_queue_cancels_the_subtask)
+{
+	static const char *const small[] = { "--set", "queue_max=1", NULL };
+	struct conns c;
+	struct bt_task root;
+	char first[128];
+	mdt_wire_msg *m;
+	mdt_store_opts ro = { .read_only = 1 };
+	mdt_store *st = NULL;
+	mdt_audit_task *t = NULL;
+	char err[256];
+
+	ck_assert_int_eq(bt_setup(&B, NULL), 0);
+	ck_assert_msg(bt_start(&B, small) == 0, "start failed (log %s)",
+	    B.log);
+	connect_all(&c);
+	bf_open_root(&B, &c.o, "dr-alice", "pat-001", "TREAT",
+	    "patient/*.rs", &root);
+	dispatch(&c, &root, BT_SUMM, "patient/Observation.rs", first);
+	m = bt_delegate(&c.o, MDT_OP_DISPATCH, root.id, root.tok, root.tlen,
+	    BT_SUMM, "patient/Observation.rs");
+	ck_assert_str_eq(bt_reason(m), "queue.full");
+	/* the refused subtask was recorded, then cancelled at once */
+	{
+		const char *d = NULL;
+		char id[128];
+		ck_assert_int_eq(mdt_wire_msg_error(m, NULL, &d), -MDT_EBUSY);
+		ck_assert_int_eq(sscanf(d, "subtask %127s", id), 1);
+		mdt_wire_msg_free(m);
+		ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
+		ck_assert_int_eq(mdt_store_open(B.store, &ro, &st, err,
+		    sizeof(err)), 0);
+		ck_assert_int_eq(mdt_store_get_task(st, id, &t), 0);
+		ck_assert_int_eq(t->state, MDT_TASK_CANCELLED);
+		mdt_free(t);
+		ck_assert_int_eq(mdt_store_get_task(st, first, &t), 0);
+		ck_assert_int_eq(t->state, MDT_TASK_OPEN);
+		mdt_free(t);
+		mdt_store_close(st);
+	}
+	close_all(&c);
+	bt_cleanup(&B);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -275,6 +322,7 @@ main(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, work_survives_restarts);
 	tcase_add_test(tc, lease_end_redelivers);
+	tcase_add_test(tc, full_queue_cancels_the_subtask);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
 }
