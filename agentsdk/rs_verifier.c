@@ -29,6 +29,7 @@ struct mdt_rs_verifier {
 	mdt_token_cache *cache;
 	atomic_uint_fast64_t nrevocations;
 	atomic_int_fast64_t epoch; /* single-action tokens before it: refused */
+	int64_t since;             /* start: its single-use memory begins */
 	pthread_mutex_t mu; /* guards everything below */
 	sdk_idset *revoked;
 	sdk_idset *used;
@@ -137,6 +138,7 @@ mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -MDT_ENOMEM;
 	v->root = *opts->broker_key;
+	v->since = sdk_now();
 	v->skew = opts->max_skew_s ? opts->max_skew_s : RS_SKEW_DEFAULT;
 	pthread_mutex_init(&v->mu, NULL);
 	if ((rv = sdk_strcpy(v->audience, sizeof(v->audience),
@@ -239,6 +241,13 @@ rs_epoch_check(mdt_rs_verifier *v, const mdt_token *tok, char *err,
 		    "issued at %lld, before the policy epoch %lld (the broker's "
 		    "rules changed since): ask again", (long long)b.issued_at,
 		    (long long)epoch);
+	/* the set of used tokens lives in memory: a token issued before
+	 * this verifier started may have been used at its predecessor */
+	if (b.issued_at < v->since)
+		return sdk_err(err, errlen, -MDT_EREVOKED, "single-action token "
+		    "issued at %lld, before this verifier started (%lld), which "
+		    "cannot know whether it was used already: ask again",
+		    (long long)b.issued_at, (long long)v->since);
 	return 0;
 }
 

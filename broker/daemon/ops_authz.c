@@ -154,6 +154,12 @@ az_patient(const struct brk_held *h, struct az *x, struct brk_deny *d)
 		brk_deny_set(d, rc == -MDT_EPATIENT ? rc : -MDT_EPROTO,
 		    rc == -MDT_EPATIENT ? "patient" : "field", "resource %s: %s",
 		    x->resource, err);
+		/* a claim never vouches: the record names the patient the
+		 * reference itself names, when it names one */
+		if (x->claimed != NULL && mdt_fhir_patient_of(x->resource, NULL,
+		    x->patient, sizeof(x->patient), &src, err, sizeof(err)) == 0
+		    && src == MDT_FHIR_PATIENT_REFERENCE)
+			x->rec_patient = x->patient;
 		return -1;
 	}
 	if (src == MDT_FHIR_PATIENT_NONE) {
