@@ -124,8 +124,10 @@ at_refused(const struct bt_broker *b, const struct bt_conn *c,
 	    d->reasons ? d->reasons : "", spec);
 	if (patient != NULL)
 		ck_assert_msg(d->patient != NULL && strcmp(d->patient,
-		    patient) == 0, "%s: recorded patient %s, expected %s", rid,
-		    d->patient ? d->patient : "(null)", patient);
+		    patient) == 0, "%s: recorded patient %s, expected %s "
+		    "(resource %s, reasons %s)", rid, d->patient ? d->patient :
+		    "(null)", patient, d->resource ? d->resource : "(null)",
+		    d->reasons ? d->reasons : "");
 	mdt_free(d);
 }
 
