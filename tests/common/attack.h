@@ -31,6 +31,11 @@ void at_last_id(const struct bt_conn *c, char *out, size_t len);
  * with mdt_free. */
 mdt_audit_decision *at_record(const struct bt_broker *b, const char *rid);
 
+/* The last decision whose audit id starts with prefix, or NULL.  Caller
+ * frees with mdt_free. */
+mdt_audit_decision *at_record_prefix(const struct bt_broker *b,
+    const char *prefix);
+
 /* 1 when reason matches spec: alternatives separated by '|', an
  * alternative ending in '*' matching as a prefix. */
 int at_reason_is(const char *reason, const char *spec);
@@ -45,6 +50,11 @@ const char *at_failed(const mdt_audit_decision *d);
  */
 void at_refused(const struct bt_broker *b, const struct bt_conn *c,
     mdt_wire_msg *m, const char *op, const char *spec, const char *patient);
+/* The same for a request sent by agent under audit id rid; a refusal
+ * recorded as a second decision of rid ("RID#...") is found too. */
+void at_refused_rid(const struct bt_broker *b, const char *agent,
+    const char *rid, mdt_wire_msg *m, const char *op, const char *spec,
+    const char *patient);
 /* m is an allow of the last request on c with a token, recorded as an
  * allow for op; the token into *tok / *tlen when not NULL (caller frees
  * with free()).  Frees m. */
