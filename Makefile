@@ -5,6 +5,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 BENCH_BUILD ?= build-bench
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -12,7 +13,7 @@ PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build build-asan test test-normal test-asan demo bench fuzz install clean
+.PHONY: all deps build build-asan build-tsan test test-normal test-asan test-tsan demo bench fuzz install clean
 
 all: build
 
@@ -26,6 +27,16 @@ build: deps
 build-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMDT_SANITIZE=ON -DMDT_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+build-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMDT_TSAN=ON -DMDT_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+
+# The threaded parts under ThreadSanitizer: the store (one writer thread,
+# readers, the checkpoint thread), the broker (nng callback threads,
+# workers, the timer, the store's writer) through its integration tests,
+# and the SDK's verifier and connection threads.
+TSAN_TESTS = 'unit/test_store|unit/test_sdk|integration/test_broker|integration/test_sdk_broker|integration/test_attack'
 
 # Conformance counts (in requests) from the ctest log, so they show in
 # the test output even though ctest hides passing tests' output.
@@ -42,8 +53,12 @@ test-asan: build-asan
 	    ctest --output-on-failure -j $(JOBS)
 	@$(call CONFORMANCE_COUNTS,$(ASAN_BUILD))
 
-test: test-normal test-asan
-	@echo "make test: normal and sanitizer builds passed"
+test-tsan: build-tsan
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    ctest --output-on-failure -j $(JOBS) -R $(TSAN_TESTS)
+
+test: test-normal test-asan test-tsan
+	@echo "make test: normal, address/undefined and thread sanitizer builds passed"
 
 demo: build
 	@bash examples/demo.sh $(BUILD)
@@ -63,4 +78,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

@@ -64,10 +64,10 @@ appender(void *arg)
 static void
 remove_store(const char *path)
 {
-	static const char *const sfx[] = {"", "-wal", "-shm"};
+	static const char *const sfx[] = {"", "-wal", "-shm", ".lock"};
 	char p[300];
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
 		unlink(p);
 	}

@@ -31,7 +31,6 @@ typedef enum param_kind {
 	PARAM_ID           /* Patient's own _id */
 } param_kind;
 
-
 static int
 names_equal(const char *a, size_t n, const char *word)
 {
@@ -51,10 +50,49 @@ agree(found *f, const char *id, size_t n, const char *by, char *err,
 	}
 	if (names_equal(id, n, f->id))
 		return 0;
-	return mdt__errmsg(-MDT_EPATIENT, err, errlen, "%s%s names patient "
-	    "%s but %s%s names %.*s", f->by != NULL ? "parameter " : "",
-	    f->by != NULL ? f->by : "the id", f->id, by != NULL ?
-	    "parameter " : "", by != NULL ? by : "the id", (int)n, id);
+	return REFUSE("%s%s names patient %s but %s%s names %.*s",
+	    f->by != NULL ? "parameter " : "", f->by != NULL ? f->by :
+	    "the id", f->id, by != NULL ? "parameter " : "", by != NULL ? by :
+	    "the id", (int)n, id);
+}
+
+/*
+ * The types R4's common search parameter `patient` (clinical-patient:
+ * "who the resource is about, if a patient") is defined on, sorted.  On
+ * them `patient=X` names the patient as the compartment parameters do,
+ * e.g. Observation?patient=X, which R4 defines as subject restricted to
+ * Patient.  On any other type a server may not know the parameter and
+ * ignore it, so there it names nothing.
+ */
+static const char *const clinical_patient[] = {
+	"AllergyIntolerance", "CarePlan", "CareTeam", "ClinicalImpression",
+	"Composition", "Condition", "Consent", "DetectedIssue",
+	"DeviceRequest", "DeviceUseStatement", "DiagnosticReport",
+	"DocumentManifest", "DocumentReference", "Encounter", "EpisodeOfCare",
+	"FamilyMemberHistory", "Flag", "Goal", "ImagingStudy", "Immunization",
+	"List", "MedicationAdministration", "MedicationDispense",
+	"MedicationRequest", "MedicationStatement", "NutritionOrder",
+	"Observation", "Procedure", "RiskAssessment", "ServiceRequest",
+	"SupplyDelivery", "VisionPrescription",
+};
+
+static int
+has_clinical_patient(const char *type)
+{
+	size_t lo = 0, hi = sizeof(clinical_patient) /
+	    sizeof(clinical_patient[0]);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(type, clinical_patient[mid]);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
 }
 
 /* Whether `base` (n bytes) is one of t's compartment parameters: 1 yes,
@@ -63,6 +101,8 @@ static int
 is_compartment(const mdt__fhir_type *t, const char *base, size_t n,
     const char *name, char *err, size_t errlen)
 {
+	if (names_equal(base, n, "patient") && has_clinical_patient(t->type))
+		return 1;
 	for (size_t k = 0; t->params[k] != NULL; k++) {
 		if (names_equal(base, n, t->params[k]))
 			return 1;
@@ -100,6 +140,9 @@ classify(const mdt__fhir_type *t, const char *name, param_kind *kind,
 	    names_equal(name, n, "_revinclude"))
 		return REFUSE("parameter %s: adds resources from "
 		    "outside the compartment the search names", name);
+	if (names_equal(name, n, "_query"))
+		return REFUSE("parameter %s: a named query means what the "
+		    "server defines, not what the parameters say", name);
 	if (strcmp(t->type, "Patient") == 0 && names_equal(name, n, "_id")) {
 		if (name[n] != '\0')
 			return REFUSE("parameter %s: _id takes no "
@@ -113,30 +156,43 @@ classify(const mdt__fhir_type *t, const char *name, param_kind *kind,
 	return check_suffix(name, name + n, err, errlen);
 }
 
-/* The Patient id the value of a compartment parameter names. */
+/* A reference value: Patient/<id> loses its prefix, a bare value stays;
+ * a URL, a URN or a reference to another type is refused. */
+static int
+strip_reference(const mdt_scope_param *p, const char **v, size_t *vl,
+    char *err, size_t errlen)
+{
+	if (*vl >= PREFIX_LEN && memcmp(*v, PREFIX, PREFIX_LEN) == 0) {
+		*v += PREFIX_LEN;
+		*vl -= PREFIX_LEN;
+		return 0;
+	}
+	if (memchr(*v, ':', *vl) != NULL)
+		return REFUSE("parameter %s=%s: an absolute URL or URN (only "
+		    "Patient/<id> or <id> names a patient)", p->name, p->value);
+	if (memchr(*v, '/', *vl) != NULL)
+		return REFUSE("parameter %s=%s: a reference to another type "
+		    "(only Patient/<id> or <id> names a patient)", p->name,
+		    p->value);
+	return 0;
+}
+
+/* The Patient id the value of a compartment parameter (or, for Patient,
+ * of _id, a token: a bare id) names. */
 static int
 value_id(const mdt_scope_param *p, param_kind kind, const char **id,
     size_t *n, char *err, size_t errlen)
 {
 	const char *v = p->value;
 	size_t vl = p->value_len;
+	int rc;
 
-	if (kind == PARAM_COMPARTMENT && vl >= PREFIX_LEN &&
-	    memcmp(v, PREFIX, PREFIX_LEN) == 0) {
-		v += PREFIX_LEN;
-		vl -= PREFIX_LEN;
-	} else if (memchr(v, ':', vl) != NULL) {
-		return REFUSE("parameter %s=%s: an absolute URL or "
-		    "URN (only Patient/<id> or <id> names a patient)", p->name,
-		    p->value);
-	} else if (memchr(v, '/', vl) != NULL) {
-		return REFUSE("parameter %s=%s: a reference to "
-		    "another type (only Patient/<id> or <id> names a patient)",
-		    p->name, p->value);
-	}
+	if (kind == PARAM_COMPARTMENT &&
+	    (rc = strip_reference(p, &v, &vl, err, errlen)) != 0)
+		return rc;
 	if (!mdt__fhir_id_ok(v, vl))
-		return REFUSE("parameter %s=%s: not a FHIR id "
-		    "(1 to 64 of A-Z a-z 0-9 - .)", p->name, p->value);
+		return REFUSE("parameter %s=%s: not a FHIR id (1 to 64 of A-Z "
+		    "a-z 0-9 - .)", p->name, p->value);
 	*id = v;
 	*n = vl;
 	return 0;
@@ -222,9 +278,8 @@ decide(const mdt__fhir_type *t, const mdt_scope_request *req, found *f,
 {
 	if (f->id[0] != '\0') {
 		if (claimed[0] != '\0' && strcmp(claimed, f->id) != 0)
-			return mdt__errmsg(-MDT_EPATIENT, err, errlen, "the "
-			    "reference names patient %s (%s%s) but patient %s "
-			    "is claimed", f->id, f->by != NULL ? "parameter " :
+			return REFUSE("the reference names patient %s (%s%s) "
+			    "but patient %s is claimed", f->id, f->by != NULL ? "parameter " :
 			    "the id", f->by != NULL ? f->by : "", claimed);
 		*src = MDT_FHIR_PATIENT_REFERENCE;
 		return 0;

@@ -47,7 +47,8 @@ static const char audit_usage[] =
     "\n"
     "list\n"
     "    One line per decision: seq, time (Unix ms), verdict, operation,\n"
-    "    task, agent, action, resource and reasons.\n"
+    "    task, agent, action, resource, request_hash (hex, - when none)\n"
+    "    and reasons.\n"
     "    --after SEQ      start after this sequence number (default 0)\n"
     "    --limit N        at most N decisions (default all)\n"
     "\n"
@@ -249,12 +250,17 @@ audit_export(const audit_opts *o)
 static int
 print_decision(void *arg, const mdt_audit_decision *d)
 {
+	char hash[2 * MDT_AUDIT_HASH_BYTES + 1] = "-";
+
 	(void)arg;
+	if (d->request_hash != NULL)
+		for (size_t i = 0; i < MDT_AUDIT_HASH_BYTES; i++)
+			snprintf(hash + 2 * i, 3, "%02x", d->request_hash[i]);
 #define S(x) ((x) != NULL ? (x) : "-")
-	printf("%" PRIu64 " %" PRId64 " %s %s task=%s agent=%s %s %s %s\n",
-	    d->seq, d->time_ms, mdt_audit_verdict_name(d->verdict),
-	    d->operation, S(d->task_id), S(d->agent), S(d->action),
-	    S(d->resource), S(d->reasons));
+	printf("%" PRIu64 " %" PRId64 " %s %s task=%s agent=%s %s %s "
+	    "request_hash=%s %s\n", d->seq, d->time_ms,
+	    mdt_audit_verdict_name(d->verdict), d->operation, S(d->task_id),
+	    S(d->agent), S(d->action), S(d->resource), hash, S(d->reasons));
 #undef S
 	return 0;
 }

@@ -285,7 +285,7 @@ refusal_fail(struct brk_ctx *c, const struct brk_deny *d)
 static void
 az_answer(struct brk_ctx *c, const struct brk_record *r, mdt_wire_writer *w)
 {
-	struct brk_deny sd;
+	struct brk_deny sd = { 0 };
 
 	if (w == NULL) {
 		/* not even the refusal could be built: let the client
@@ -375,7 +375,7 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	};
 	mdt_token *st = NULL;
 	mdt_token_reason why;
-	struct brk_deny sd;
+	struct brk_deny sd = { 0 };
 	struct brk_record r;
 	uint32_t flags = az_flags(c, h, x);
 	mdt_wire_writer *w;
@@ -430,7 +430,7 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	struct brk_stepup_info in = { 0 };
 	mdt_audit_approval ap = { 0 };
 	struct brk_record r;
-	struct brk_deny sd;
+	struct brk_deny sd = { 0 };
 	int64_t now = brk_now_ms();
 	int64_t wait = x->wait > 0 ? x->wait : 0;
 	int rc;
@@ -502,7 +502,7 @@ brk_authorize_final_deny(struct brk_ctx *c, int status, const char *reason,
 		.op = "authorize", .verdict = MDT_AUDIT_DENY, .deny = &d,
 		.suffix = "#final",
 	};
-	struct brk_deny sd;
+	struct brk_deny sd = { 0 };
 
 	brk_deny_set(&d, status, reason, "%s", detail);
 	if (brk_record(c, &r, &sd) == 0)
@@ -662,7 +662,7 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 	char err[MDT_ERRMSG_MAX];
 	struct brk_stepup_info in = { 0 };
 	struct brk_claims cl = { 0 };
-	struct brk_deny d = { 0 }, sd;
+	struct brk_deny d = { 0 }, sd = { 0 };
 	struct brk_ctx *parked = NULL;
 	int64_t until = approve ? brk_now_ms() + c->snap->cfg.approval_ttl_ms :
 	    0;

@@ -22,7 +22,7 @@ deny(struct brk_ctx *c, const char *op, const struct brk_held *h,
 {
 	struct brk_record r = brk_held_record(c, h, op, d->status ==
 	    -MDT_EPOLICY ? MDT_AUDIT_ERROR : MDT_AUDIT_DENY, d);
-	struct brk_deny sd;
+	struct brk_deny sd = { 0 };
 
 	r.action = op;
 	r.resource = resource;
@@ -275,7 +275,7 @@ refuse:
 			.purpose = o.purpose, .action = "open",
 			.resource = o.patient,
 		};
-		struct brk_deny sd;
+		struct brk_deny sd = { 0 };
 		if (brk_record(c, &r, &sd) == 0)
 			brk_reply_deny(c, &d);
 		else

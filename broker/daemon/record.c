@@ -76,7 +76,7 @@ static int
 reused(struct brk_ctx *c, const char *rid, const char *op, struct brk_deny *d)
 {
 	char rid2[BRK_RID_MAX + 32], hx[17], reasons[BRK_DETAIL_MAX * 3];
-	struct brk_deny rd;
+	struct brk_deny rd = { 0 };
 	struct brk_record r = { .op = op, .verdict = MDT_AUDIT_DENY,
 	    .deny = &rd };
 	mdt_audit_decision rec;

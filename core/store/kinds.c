@@ -97,7 +97,7 @@ static const mdt__col revocation_cols[] = {
 static const mdt__col act_use_cols[] = {
 	IC(mdt__act_row, time_ms, 'L'),
 	IC(mdt__act_row, act_hash, 'H'),
-	TC(mdt__act_row, kind),
+	TC(mdt__act_row, act_kind),
 	TC(mdt__act_row, clinician),
 	IC(mdt__act_row, expires_ms, 'L'),
 };
@@ -107,26 +107,26 @@ static const mdt__col act_use_cols[] = {
 static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
 	[MDT__KIND_TASK] = {MDT__KIND_TASK, "task", "tasks", task_cols,
 	    N(task_cols), offsetof(mdt_audit_task, seq),
-	    sizeof(mdt_audit_task), "task_id"},
+	    sizeof(mdt_audit_task), "task_id", 0},
 	[MDT__KIND_DECISION] = {MDT__KIND_DECISION, "decision", "decisions",
 	    decision_cols, N(decision_cols),
 	    offsetof(mdt_audit_decision, seq), sizeof(mdt_audit_decision),
 	    "task_id", N(decision_cols) - 1},
 	[MDT__KIND_APPROVAL] = {MDT__KIND_APPROVAL, "approval", "approvals",
 	    approval_cols, N(approval_cols), offsetof(mdt_audit_approval, seq),
-	    sizeof(mdt_audit_approval), "task_id"},
+	    sizeof(mdt_audit_approval), "task_id", 0},
 	[MDT__KIND_APPROVAL_DECISION] = {MDT__KIND_APPROVAL_DECISION,
 	    "approval_decision", "approval_decisions", approval_decision_cols,
 	    N(approval_decision_cols),
 	    offsetof(mdt_audit_approval, decision_seq),
-	    sizeof(mdt_audit_approval), NULL},
+	    sizeof(mdt_audit_approval), NULL, 0},
 	[MDT__KIND_REVOCATION] = {MDT__KIND_REVOCATION, "revocation",
 	    "revocations", revocation_cols, N(revocation_cols),
 	    offsetof(mdt__revocation_row, seq), sizeof(mdt__revocation_row),
-	    "task_id"},
+	    "task_id", 0},
 	[MDT__KIND_ACT_USE] = {MDT__KIND_ACT_USE, "act_use", "act_uses",
 	    act_use_cols, N(act_use_cols), offsetof(mdt__act_row, seq),
-	    sizeof(mdt__act_row), NULL},
+	    sizeof(mdt__act_row), NULL, 0},
 };
 
 const mdt__kind_desc *

@@ -64,7 +64,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE decisions ADD COLUMN request_hash BLOB;"
 	"CREATE TABLE act_uses(seq INTEGER PRIMARY KEY, prev BLOB NOT NULL,"
 	" hash BLOB NOT NULL, time_ms INTEGER NOT NULL,"
-	" act_hash BLOB NOT NULL UNIQUE, kind TEXT, clinician TEXT,"
+	" act_hash BLOB NOT NULL UNIQUE, act_kind TEXT, clinician TEXT,"
 	" expires_ms INTEGER NOT NULL);",
 };
 

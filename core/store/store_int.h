@@ -76,7 +76,7 @@ typedef struct mdt__revocation_row {
 typedef struct mdt__act_row {
 	int64_t time_ms;
 	uint8_t act_hash[MDT_AUDIT_HASH_BYTES];
-	const char *kind;
+	const char *act_kind; /* not "kind": export lines name the record's */
 	const char *clinician;
 	int64_t expires_ms;
 	uint64_t seq;

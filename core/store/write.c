@@ -217,7 +217,7 @@ int
 mdt_store_use_act(mdt_store *store, const uint8_t hash[MDT_AUDIT_HASH_BYTES],
     const char *kind, const char *clinician, int64_t expires_ms)
 {
-	mdt__act_row a = {.kind = kind, .clinician = clinician,
+	mdt__act_row a = {.act_kind = kind, .clinician = clinician,
 	    .expires_ms = expires_ms};
 	int rc;
 

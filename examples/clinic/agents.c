@@ -62,12 +62,20 @@ fetch_in(agent_ctx *c, mdt_task *t, const char *action, const char *resource,
 	return res->http_status;
 }
 
-/* Authorizes and fetches a resource of the task's own patient. */
+/*
+ * Authorizes and fetches a resource of the task's own patient.  A search
+ * names the patient itself, in a compartment parameter; an instance read
+ * (Type/id) cannot, so the agent claims the task's patient for it and the
+ * gateway checks the claim against the record.
+ */
 static int
 fetch(agent_ctx *c, mdt_task *t, const char *action, const char *resource,
     const char *path, clinic_access_res *res)
 {
-	return fetch_in(c, t, action, resource, NULL, path, res);
+	const char *claim = strchr(resource, '?') == NULL ?
+	    mdt_task_patient(t) : NULL;
+
+	return fetch_in(c, t, action, resource, claim, path, res);
 }
 
 /* ---- summarizer ---- */
@@ -104,7 +112,7 @@ summarize_reads(agent_ctx *c, mdt_task *t, const char *pat)
 	    "task's scope served by the gateway");
 	mdt_authz_free(res.az);
 
-	snprintf(ref, sizeof(ref), "Observation?patient=%s", pat);
+	snprintf(ref, sizeof(ref), "Observation?subject=Patient/%s", pat);
 	snprintf(path, sizeof(path), "/fhir/%s", ref);
 	st = fetch(c, t, "s", ref, path, &res);
 	check(c, "search-in-scope", st == 200, "Observation search served");
@@ -271,7 +279,7 @@ code(agent_ctx *c, mdt_task *t)
 	check(c, "coder-read", fetch(c, t, "s", ref, path, &res) == 200,
 	    "Condition search inside the narrowed scope served");
 	mdt_authz_free(res.az);
-	snprintf(ref, sizeof(ref), "Observation?patient=%s", pat);
+	snprintf(ref, sizeof(ref), "Observation?subject=Patient/%s", pat);
 	snprintf(path, sizeof(path), "/fhir/%s", ref);
 	clinic_log(c->who, "trying to widen: an Observation search");
 	fetch(c, t, "s", ref, path, &res);

@@ -23,12 +23,13 @@ struct fhir_store {
 	size_t n;
 };
 
+/* Copies a non-empty src that fits in cap bytes; -1 otherwise. */
 static int
-copy_name(char *dst, const char *src)
+copy_span(char *dst, size_t cap, const char *src)
 {
 	size_t n = src != NULL ? strlen(src) : 0;
 
-	if (n == 0 || n >= FHIR_NAME_MAX)
+	if (n == 0 || n >= cap)
 		return -1;
 	memcpy(dst, src, n + 1);
 	return 0;
@@ -55,8 +56,10 @@ index_entry(fhir_entry *e, json_t *r)
 	const char *type = json_string_value(json_object_get(r, "resourceType"));
 	const char *id = json_string_value(json_object_get(r, "id"));
 
-	if (copy_name(e->type, type) != 0 || copy_name(e->id, id) != 0 ||
-	    copy_name(e->patient, compartment(r, e->type, e->id)) != 0)
+	if (copy_span(e->type, FHIR_NAME_MAX, type) != 0 ||
+	    copy_span(e->id, FHIR_NAME_MAX, id) != 0 ||
+	    copy_span(e->patient, FHIR_NAME_MAX,
+	    compartment(r, e->type, e->id)) != 0)
 		return -1;
 	e->res = r;
 	return 0;
@@ -105,58 +108,47 @@ fhir_store_free(fhir_store *s)
 	free(s);
 }
 
-/* Length of the leading run of name characters of s. */
-static size_t
-name_len(const char *s)
-{
-	size_t n = 0;
-
-	while ((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z') ||
-	    (s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '.')
-		n++;
-	return n;
-}
-
+/* The search parameters the store applies (it indexes one patient per
+ * resource: the subject, or a Patient's own id). */
 static int
-take_name(const char **p, char dst[FHIR_NAME_MAX])
+store_applies(const char *type, const char *name)
 {
-	size_t n = name_len(*p);
+	static const char *const names[] = {"subject", "subject:Patient",
+	    "patient", "patient:Patient"};
 
-	if (n == 0 || n >= FHIR_NAME_MAX)
-		return -1;
-	memcpy(dst, *p, n);
-	dst[n] = '\0';
-	*p += n;
+	if (strcmp(type, "Patient") == 0)
+		return strcmp(name, "_id") == 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
 	return 0;
 }
 
 int
 fhir_parse_uri(const char *uri, const char *prefix, fhir_query *q)
 {
-	const char *p = uri;
+	char buf[MDT_SCOPE_REF_MAX + 2 * MDT_SCOPE_PARAMS_MAX + 8];
+	mdt_scope_param params[MDT_SCOPE_PARAMS_MAX];
+	mdt_scope_request req;
+	const char *ref;
 
 	memset(q, 0, sizeof(*q));
-	if (uri == NULL || strncmp(p, prefix, strlen(prefix)) != 0)
+	if (uri == NULL || strncmp(uri, prefix, strlen(prefix)) != 0)
 		return -1;
-	p += strlen(prefix);
-	if (take_name(&p, q->type) != 0)
+	ref = uri + strlen(prefix);
+	if (mdt_scope_request_parse(ref, &req, buf, sizeof(buf), params,
+	    MDT_SCOPE_PARAMS_MAX, NULL, 0) != 0 ||
+	    req.context == MDT_SCOPE_TOOL ||
+	    copy_span(q->resource, sizeof(q->resource), ref) != 0 ||
+	    copy_span(q->type, sizeof(q->type), req.type) != 0)
 		return -1;
-	if (*p == '/') {
-		p++;
-		if (take_name(&p, q->id) != 0 || *p != '\0')
+	if (req.id != NULL)
+		return req.nparams == 0 ? copy_span(q->id, sizeof(q->id),
+		    req.id) : -1;
+	for (size_t i = 0; i < req.nparams; i++)
+		if (!store_applies(req.type, params[i].name))
 			return -1;
-		snprintf(q->resource, sizeof(q->resource), "%s/%s", q->type,
-		    q->id);
-		return 0;
-	}
-	if (strncmp(p, "?patient=", 9) != 0)
-		return -1;
-	p += 9;
-	if (take_name(&p, q->patient) != 0 || *p != '\0')
-		return -1;
 	q->search = 1;
-	snprintf(q->resource, sizeof(q->resource), "%s?patient=%s", q->type,
-	    q->patient);
 	return 0;
 }
 

@@ -8,13 +8,21 @@
  * PUB socket.
  *
  *   GET  /fhir/Type/id              read    (action "r")
- *   GET  /fhir/Type?patient=ID      search  (action "s")
+ *   GET  /fhir/Type?param=ID        search  (action "s"), param a
+ *                                   compartment parameter naming the
+ *                                   patient: Observation?subject=...,
+ *                                   Condition?patient=..., Patient?_id=...
  *   POST /export/Type/id            send a resource to the payer: a
  *                                   boundary crossing, accepted only with
  *                                   an export-tool token (x on
  *                                   tool/export) for the export audience
  *   GET  /status                    revocations seen (no patient data)
  *   GET  /status/revoked/TASK       whether TASK's revocation arrived
+ *
+ * The patient a request touches comes from the FHIR compartment rules
+ * (mdt_fhir_patient_of): a search must name it through a compartment
+ * parameter; for a read it is the stored record's patient.  Either way the
+ * token must be for that patient.
  *
  * Uses only the public Mandate headers.
  */
@@ -119,6 +127,30 @@ gw_of(nng_aio *aio)
 	return nng_http_handler_get_data(nng_aio_get_input(aio, 1));
 }
 
+/*
+ * The patient of the request by the compartment rules: a search names it
+ * in a compartment parameter (no claim is made for it); a read's claim is
+ * the stored record's patient, as read by fhir_store_read.  Sets
+ * q->patient ("" outside the compartment); on refusal answers, non-zero.
+ */
+static int
+patient_of(nng_aio *aio, fhir_query *q)
+{
+	char err[MDT_ERRMSG_MAX], id[MDT_FHIR_ID_BUF];
+	mdt_fhir_patient_source src;
+	int rv = mdt_fhir_patient_of(q->resource, q->search ? NULL :
+	    q->patient, id, sizeof(id), &src, err, sizeof(err));
+
+	if (rv != 0) {
+		clinic_log("gateway", "REFUSED %s %s: %s (%s)", q->search ?
+		    "search" : "read", q->resource, mdt_strerror(rv), err);
+		refuse(aio, 403, mdt_strerror(rv), err);
+		return rv;
+	}
+	memcpy(q->patient, id, sizeof(id));
+	return 0;
+}
+
 static void
 handle_fhir(nng_aio *aio)
 {
@@ -131,13 +163,21 @@ handle_fhir(nng_aio *aio)
 		refuse(aio, 400, "bad request", "unsupported FHIR request");
 		return;
 	}
-	if (q.search ? fhir_store_search(g->store, &q, &body) :
-	    fhir_store_read(g->store, &q, &body)) {
+	if (!q.search && fhir_store_read(g->store, &q, &body) != 0) {
+		refuse(aio, 404, "not found", q.resource);
+		return;
+	}
+	if (patient_of(aio, &q) != 0) {
+		free(body);
+		return;
+	}
+	if (q.search && fhir_store_search(g->store, &q, &body) != 0) {
 		refuse(aio, 404, "not found", q.resource);
 		return;
 	}
 	if (check(aio, req, g->fhir, q.search ? "s" : "r", q.resource,
-	    q.patient, q.search ? "search" : "read") == 0)
+	    q.patient[0] != '\0' ? q.patient : NULL, q.search ? "search" :
+	    "read") == 0)
 		reply(aio, 200, body);
 	free(body);
 }
@@ -182,7 +222,7 @@ handle_export(nng_aio *aio)
 		snprintf(receipt, sizeof(receipt),
 		    "{\"resourceType\":\"OperationOutcome\",\"issue\":[{"
 		    "\"severity\":\"information\",\"code\":\"informational\","
-		    "\"diagnostics\":\"%s sent to the payer (%zu bytes)\"}]}",
+		    "\"diagnostics\":\"%.200s sent to the payer (%zu bytes)\"}]}",
 		    q.resource, strlen(body));
 		reply(aio, 200, receipt);
 	}

@@ -61,7 +61,8 @@ typedef enum mdt_fhir_patient_source {
  *   - a compartment parameter on an instance ("Observation/o1?subject=p"),
  *     which a server ignores when it reads the instance;
  *   - _include or _revinclude, which add resources from outside the
- *     compartment the search names;
+ *     compartment the search names, and _query (a named query means what
+ *     the server defines);
  *   - a resource type that is not an R4 resource type (its compartment is
  *     unknown).
  * -MDT_EINVAL for a malformed reference (err: byte offset and reason; the

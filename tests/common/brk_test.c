@@ -223,6 +223,7 @@ bt_start(struct bt_broker *b, const char *const *args)
 		child(b, args);
 	for (int i = 0; i < 200; i++) {
 		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
+			b->exit_status = status;
 			b->pid = 0;
 			return -1;
 		}

@@ -40,6 +40,8 @@ struct bt_broker {
 	size_t nagents;
 	void *idp;              /* development identity provider */
 	char idp_pub[600];      /* its public key file */
+	int exit_status;        /* waitpid status when bt_start saw the
+	                           broker exit before it answered */
 };
 
 /* Prepares a temp broker: keys for the default agents (and any in

@@ -76,6 +76,10 @@ write_store(void)
 		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
 		    .task_id = "t1", .action = "read",
 		    .resource = "Observation/obs-1"};
+		uint8_t h[MDT_AUDIT_HASH_BYTES];
+		memset(h, 0xab, sizeof(h));
+		if (i == 9)
+			d.request_hash = h;
 		snprintf(req, sizeof(req), "r%d", i);
 		CHECK(mdt_store_append_decision(s, &d, NULL) == 0, "append");
 	}
@@ -129,11 +133,15 @@ main(void)
 	CHECK(strncmp(out, "{\"kind\":\"store\"", 15) == 0, "header line");
 	CHECK(strstr(out, "\"kind\":\"checkpoint\"") != NULL, "checkpoints");
 	CHECK(strstr(out, "\"request_id\":\"r9\"") != NULL, "decision r9");
+	CHECK(strstr(out, "\"request_hash\":\"abababab") != NULL,
+	    "request_hash as hex");
 
 	snprintf(args, sizeof(args), "audit list --db %s --after 9", db);
 	CHECK(run(args) == 0, "list");
 	CHECK(strncmp(out, "10 ", 3) == 0 && strstr(out, "\n11 ") != NULL,
 	    "list after 9");
+	CHECK(strstr(out, " request_hash=- ") != NULL &&
+	    strstr(out, " request_hash=abababab") != NULL, "list request_hash");
 
 	snprintf(args, sizeof(args), "audit tree --db %s --task t1", db);
 	CHECK(run(args) == 0 && strstr(out, "\"decisions\"") != NULL, "tree");

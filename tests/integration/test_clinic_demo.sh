@@ -18,8 +18,8 @@ expect() { # NAME PATTERN: a CHECK line and a narrative line
 	grep -Eq "$2" "$out" || { echo "missing narrative for $1: $2" >&2; exit 1; }
 }
 expect read-in-scope 'gateway\] served read Patient/pat-001'
-expect search-in-scope 'gateway\] served search Observation\?patient=pat-001'
-expect replay-refused 'gateway\] REFUSED read Observation\?patient=pat-001|gateway\] REFUSED search Observation\?patient=pat-001'
+expect search-in-scope 'gateway\] served search Observation\?subject=Patient/pat-001'
+expect replay-refused 'gateway\] REFUSED read Observation\?subject=Patient/pat-001|gateway\] REFUSED search Observation\?subject=Patient/pat-001'
 expect other-patient-refused 'broker: DENY read Patient/pat-002'
 expect delegation-narrowed '\[coder\] task .* scopes: .*Condition'
 expect coder-widen-refused '\[coder\] broker: DENY search Observation'

@@ -473,6 +473,8 @@ START_TEST(not_a_store)
 	    sizeof(err)), -MDT_ESTORE);
 	ck_assert_ptr_nonnull(strstr(err, "not a database"));
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/junk.db.lock", F.dir);
+	unlink(path);
 }
 END_TEST
 

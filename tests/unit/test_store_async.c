@@ -197,9 +197,9 @@ END_TEST
 #define RACE_TASKS 40
 
 struct race {
-	volatile int ended;      /* index of the last ended task, -1 none */
-	volatile int stop;
-	int stale;
+	int ended;      /* index of the last ended task, -1 none (atomic) */
+	int stop;       /* atomic */
+	int stale;      /* atomic: three readers count into it */
 };
 
 static void *
@@ -208,18 +208,20 @@ race_reader(void *arg)
 	struct race *r = arg;
 	char id[32];
 
-	while (!r->stop) {
-		int upto = r->ended, revoked = 0;
+	while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+		int upto = __atomic_load_n(&r->ended, __ATOMIC_SEQ_CST);
+		int revoked = 0;
 		for (int i = 0; i <= upto; i++) {
 			snprintf(id, sizeof(id), "leaf%d", i);
 			if (mdt_store_chain_revoked(F.s, id, &revoked, NULL,
 			    0) != 0 || !revoked)
-				r->stale++;
+				__atomic_fetch_add(&r->stale, 1,
+				    __ATOMIC_SEQ_CST);
 		}
 		/* and warms rows of tasks about to end */
 		snprintf(id, sizeof(id), "leaf%d", RACE_TASKS - 1);
 		if (mdt_store_chain_revoked(F.s, id, &revoked, NULL, 0) != 0)
-			r->stale++;
+			__atomic_fetch_add(&r->stale, 1, __ATOMIC_SEQ_CST);
 	}
 	return NULL;
 }
@@ -248,7 +250,7 @@ START_TEST(cache_never_stale_after_end)
 		    MDT_TASK_CANCELLED, "test", NULL, 0, NULL), 0);
 		__atomic_store_n(&r.ended, i, __ATOMIC_SEQ_CST);
 	}
-	r.stop = 1;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
 	ck_assert_int_eq(r.stale, 0);
