@@ -72,7 +72,7 @@ START_TEST(search_subject_parameter)
 {
 	refused(&S, &Sub, "s", "Observation?subject=Patient/pat-002", NULL,
 	    "pat-002");
-	refused(&S, &Sub, "s", "Condition?subject=pat-002", NULL, "pat-002");
+	refused(&S, &Sub, "s", "Condition?patient=pat-002", NULL, "pat-002");
 }
 END_TEST
 
@@ -104,6 +104,8 @@ START_TEST(no_patient_derivable)
 	/* a search over every patient */
 	refused(&S, &Sub, "s", "Observation", NULL, NULL);
 	refused(&S, &Sub, "s", "Observation?code=1234-5", NULL, NULL);
+	/* subject is not a Patient-compartment parameter of Condition */
+	refused(&S, &Sub, "s", "Condition?subject=pat-002", NULL, NULL);
 	/* a read by id says nothing of whose it is */
 	refused(&S, &Sub, "r", "Observation/obs-9", NULL, NULL);
 	/* and a patient field naming the task's patient does not make it so */
