@@ -236,10 +236,21 @@ int brk_root_key(brk_broker *b, char *err, size_t errlen);
 int brk_listen_all(brk_broker *b, nng_socket s, const char *list, char *err,
     size_t errlen);
 
-/* server.c: contexts, workers, replies. */
+/* server.c: the op table, contexts, workers, the timer. */
 int brk_server_start(brk_broker *b, char *err, size_t errlen);
 void brk_server_drain(brk_broker *b);
 void brk_server_stop(brk_broker *b);
+
+/* reply.c: below the operations.  Context life, the job queue, and what
+ * an operation calls to answer, park or hand on a request. */
+void brk_ctx_recv(struct brk_ctx *c);
+/* Frees what the context holds of its last request. */
+void brk_ctx_reset(struct brk_ctx *c);
+/* Back to receiving (or stopped when draining). */
+void brk_ctx_recycle(struct brk_ctx *c);
+void brk_jobs_push(brk_broker *b, struct brk_ctx *c);
+/* The next job; NULL once the broker stops (stopping == 2). */
+struct brk_ctx *brk_jobs_pop(brk_broker *b);
 /* Sends the finished writer's bytes as the reply of c (and its
  * followers), records it for resends, frees w.  Any thread. */
 void brk_reply(struct brk_ctx *c, mdt_wire_writer *w);

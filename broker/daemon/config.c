@@ -58,6 +58,8 @@ static const struct brk_cfg_entry table[] = {
 	  "1: idp_key is a development identity provider (a warning is logged)", NULL },
 	{ "gateway_audience", S(gateway_audience), "spiffe://mandate.local/gateway", 1, NULL,
 	  "default audience of single-action tokens", NULL },
+	{ "audiences", S(audiences), "", 1, NULL,
+	  "space-separated AUDIENCE=BOUNDARY pairs: the resource servers single-action tokens may be made for besides gateway_audience (whose boundary is none), and the boundary (none, export, writeback) that sending data to each crosses", NULL },
 	{ "emergency_purposes", S(emergency_purposes), "ETREAT BTG", 1, NULL,
 	  "space-separated purposes of use that declare an emergency (break-the-glass): a task opens under one only with a launch assertion whose purpose_of_use claim names it", NULL },
 	{ "admins", S(admins), "", 1, NULL,

@@ -32,6 +32,7 @@ struct brk_config {
 	char idp_alg[16];
 	int64_t idp_dev;
 	char gateway_audience[BRK_STR_MAX];
+	char audiences[BRK_STR_MAX];
 	char emergency_purposes[BRK_STR_MAX];
 	char admins[BRK_STR_MAX];
 	char log_level[16];

@@ -364,6 +364,7 @@ main(int argc, char **argv)
 	loop(&b);
 	brk_server_drain(&b);
 	teardown(&b);
-	BLOG(&b, BRK_INFO, "stopped", "clean shutdown");
+	BLOG(&b, BRK_INFO, "stopped", "clean shutdown; refusals answered "
+	    "without a record (store failures): %ld", atomic_load(&b.unrecorded));
 	return 0;
 }

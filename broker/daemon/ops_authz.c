@@ -40,6 +40,60 @@ struct az {
 	int approved;
 };
 
+/*
+ * Where a single-action token may go, and the boundary that crosses, are
+ * the broker's facts (gateway_audience: none; `audiences`), not the
+ * caller's: an unknown audience is refused, and a declared boundary may
+ * only add a crossing to one the audience does not already imply.
+ */
+/* The boundary `audiences` (AUDIENCE=BOUNDARY ...) gives aud, or NULL
+ * when it lists none, or none with a known boundary word. */
+static const char *
+listed_boundary(const char *list, const char *aud)
+{
+	static const char *const words[] = { "none", "export", "writeback" };
+	size_t n = strlen(aud);
+
+	for (const char *p = list; *p != 0;) {
+		size_t l = strcspn(p, " ");
+		for (size_t k = 0; l > n && memcmp(p, aud, n) == 0 &&
+		    p[n] == '=' && k < 3; k++)
+			if (l - n - 1 == strlen(words[k]) &&
+			    memcmp(p + n + 1, words[k], l - n - 1) == 0)
+				return words[k];
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	return NULL;
+}
+
+static int
+az_boundary(const struct brk_config *cfg, struct az *x, struct brk_deny *d)
+{
+	const char *implied = strcmp(x->audience, cfg->gateway_audience) == 0 ?
+	    "none" : listed_boundary(cfg->audiences, x->audience);
+
+	if (implied == NULL) {
+		brk_deny_set(d, -MDT_EAUDIENCE, "audience.unknown", "audience %s "
+		    "is not a resource server of this broker (gateway_audience, "
+		    "audiences)", x->audience);
+		return -1;
+	}
+	if (strcmp(x->boundary, "none") == 0 || strcmp(implied, "none") == 0) {
+		if (strcmp(x->boundary, "none") == 0)
+			x->boundary = implied;
+		return 0;
+	}
+	if (strcmp(x->boundary, implied) != 0) {
+		brk_deny_set(d, -MDT_EPROTO, "field", "field boundary: %s, but "
+		    "sending to %s crosses %s", x->boundary, x->audience,
+		    implied);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 az_fields(struct brk_ctx *c, struct az *x, struct brk_deny *d)
 {
@@ -72,6 +126,8 @@ az_fields(struct brk_ctx *c, struct az *x, struct brk_deny *d)
 		    "none, export or writeback");
 		return -1;
 	}
+	if (az_boundary(&c->snap->cfg, x, d) != 0)
+		return -1;
 	if (x->wait > c->snap->cfg.stepup_timeout_ms)
 		x->wait = c->snap->cfg.stepup_timeout_ms;
 	if (c->phase == BRK_PHASE_RESUME)

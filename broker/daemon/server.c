@@ -5,7 +5,8 @@
  * threads for the operations that wait for the store, and a timer thread
  * that expires parked long polls and step-ups.  A parked request holds
  * its context but no thread, so thousands of agents can wait at once.
- * The listeners are in listen.c.
+ * The listeners are in listen.c; what the operations call to answer,
+ * park or hand a request on is in reply.c, below them.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,74 +46,6 @@ static const struct {
 	[MDT_OP_RESULT] = { brk_op_result, 1 },
 	[MDT_OP_TREE] = { brk_op_tree, 1 },
 };
-
-static void ctx_recv(struct brk_ctx *c);
-
-static void
-ctx_reset(struct brk_ctx *c)
-{
-	mdt_wire_msg_free(c->req);
-	c->req = NULL;
-	c->root = NULL;
-	if (c->msg != NULL)
-		nng_msg_free(c->msg);
-	c->msg = NULL;
-	brk_snapshot_release(c->snap);
-	c->snap = NULL;
-	c->agent[0] = 0;
-	c->key[0] = 0;
-	c->audit_id[0] = 0;
-	c->park = NULL;
-	c->qnext = NULL;
-	c->followers = NULL;
-	c->answered = 0;
-	mdt_wire_writer_free(c->pending);
-	c->pending = NULL;
-	c->phase = BRK_PHASE_NEW;
-	c->resume_stepup[0] = 0;
-}
-
-/* Back to receiving (or stopped when draining). */
-static void
-ctx_recycle(struct brk_ctx *c)
-{
-	ctx_reset(c);
-	atomic_fetch_sub(&c->b->busy, 1);
-	if (atomic_load(&c->b->stopping)) {
-		c->state = BRK_CTX_DONE;
-		return;
-	}
-	ctx_recv(c);
-}
-
-static void
-ctx_send_bytes(struct brk_ctx *c, const uint8_t *buf, size_t len)
-{
-	nng_msg *m;
-
-	if (nng_msg_alloc(&m, len) != 0) {
-		ctx_recycle(c);
-		return;
-	}
-	memcpy(nng_msg_body(m), buf, len);
-	c->state = BRK_CTX_SEND;
-	nng_aio_set_msg(c->aio, m);
-	nng_ctx_send(c->ctx, c->aio);
-}
-
-static void
-enqueue(brk_broker *b, struct brk_ctx *c)
-{
-	pthread_mutex_lock(&b->jobs_lock);
-	c->qnext = NULL;
-	if (b->jobs_tail != NULL)
-		b->jobs_tail->qnext = c;
-	else
-		b->jobs_head = c;
-	b->jobs_tail = c;
-	pthread_cond_signal(&b->jobs_cond);
-	pthread_mutex_unlock(&b->jobs_lock);
-}
 
 static void handle(struct brk_worker *w, struct brk_ctx *c);
 static int decode(struct brk_ctx *c);
@@ -158,7 +91,7 @@ ctx_cb(void *arg)
 	if (c->state == BRK_CTX_SEND) {
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(c->aio));
-		ctx_recycle(c);
+		brk_ctx_recycle(c);
 		return;
 	}
 	/* BRK_CTX_RECV */
@@ -167,7 +100,7 @@ ctx_cb(void *arg)
 		return;
 	}
 	if (rv != 0) {
-		ctx_recv(c);
+		brk_ctx_recv(c);
 		return;
 	}
 	c->msg = nng_aio_get_msg(c->aio);
@@ -176,139 +109,7 @@ ctx_cb(void *arg)
 	atomic_fetch_add(&c->b->busy, 1);
 	if (run_here(c))
 		return;
-	enqueue(c->b, c);
-}
-
-static void
-ctx_recv(struct brk_ctx *c)
-{
-	c->state = BRK_CTX_RECV;
-	nng_ctx_recv(c->ctx, c->aio);
-}
-
-/* ------------------------------------------------------------ replies */
-
-mdt_wire_writer *
-brk_reply_writer(struct brk_ctx *c, int ok)
-{
-	mdt_wire_writer *w = NULL;
-	mdt_wire_op op = c->req != NULL ? mdt_wire_msg_op(c->req) :
-	    MDT_OP_HELLO;
-	const char *id = c->req != NULL ? mdt_wire_msg_id(c->req) : "-";
-
-	if (mdt_wire_writer_new(&w, op, id, 1, ok) != 0)
-		return NULL;
-	return w;
-}
-
-void
-brk_reply(struct brk_ctx *c, mdt_wire_writer *w)
-{
-	const uint8_t *buf = NULL;
-	size_t len = 0;
-	struct brk_ctx *f, *next;
-
-	c->answered = 1;
-	if (w == NULL || mdt_wire_writer_finish(w, &buf, &len) != 0) {
-		/* cannot even say why: let the clients time out and resend */
-		mdt_wire_writer_free(w);
-		BLOG(c->b, BRK_ERROR, "reply.failed", "pipe=%u", c->pipe);
-		f = c->key[0] != 0 ? brk_idem_finish(c->b, c, NULL, 0) : NULL;
-		for (; f != NULL; f = next) {
-			next = f->qnext;
-			ctx_recycle(f);
-		}
-		ctx_recycle(c);
-		return;
-	}
-	f = c->key[0] != 0 ? brk_idem_finish(c->b, c, buf, len) : NULL;
-	for (; f != NULL; f = next) {
-		next = f->qnext;
-		ctx_send_bytes(f, buf, len);
-	}
-	ctx_send_bytes(c, buf, len);
-	mdt_wire_writer_free(w);
-}
-
-int
-brk_put_deny(mdt_wire_writer *w, const struct brk_deny *d)
-{
-	const char *code = mdt_wire_code_name(d->status);
-	char buf[BRK_DETAIL_MAX], *save = NULL;
-	size_t np = d->plist[0] != 0;
-	int rc;
-
-	if (code == NULL || d->status == 0)
-		return -MDT_EINVAL;
-	for (const char *p = d->plist; *p != 0; p++)
-		np += *p == ',';
-	rc = mdt_wire_begin_map(w, "error", 3 + (d->detail[0] != 0) +
-	    (np > 0)) || mdt_wire_put_cstr(w, "code", code) ||
-	    mdt_wire_put_int(w, "status", d->status) ||
-	    mdt_wire_put_cstr(w, "reason", d->reason) ||
-	    (d->detail[0] != 0 && mdt_wire_put_cstr(w, "detail", d->detail)) ||
-	    (np > 0 && mdt_wire_begin_array(w, "policies", np));
-	snprintf(buf, sizeof(buf), "%s", d->plist);
-	for (char *t = strtok_r(buf, ",", &save); rc == 0 && t != NULL;
-	    t = strtok_r(NULL, ",", &save))
-		rc = mdt_wire_put_cstr(w, NULL, t);
-	if (rc == 0 && np > 0)
-		rc = mdt_wire_end(w);
-	return rc != 0 ? -MDT_EINVAL : mdt_wire_end(w);
-}
-
-void
-brk_reply_deny(struct brk_ctx *c, const struct brk_deny *d)
-{
-	mdt_wire_writer *w = brk_reply_writer(c, 0);
-
-	if (w != NULL && brk_put_deny(w, d) != 0) {
-		mdt_wire_writer_free(w);
-		w = NULL;
-	}
-	brk_reply(c, w);
-}
-
-void
-brk_reply_error(struct brk_ctx *c, int status, const char *reason,
-    const char *fmt, ...)
-{
-	struct brk_deny d = { .status = status, .reason = reason };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d.detail, sizeof(d.detail), fmt, ap);
-	va_end(ap);
-	brk_reply_deny(c, &d);
-}
-
-void
-brk_park(struct brk_ctx *c, int64_t deadline_ms)
-{
-	c->state = BRK_CTX_PARKED;
-	c->deadline_ms = deadline_ms;
-}
-
-void
-brk_rerun_on_worker(struct brk_ctx *c)
-{
-	c->phase = BRK_PHASE_WORKER;
-	enqueue(c->b, c);
-}
-
-void
-brk_defer_reply(struct brk_ctx *c)
-{
-	c->phase = BRK_PHASE_DELIVER;
-	enqueue(c->b, c);
-}
-
-void
-brk_resume(struct brk_ctx *c)
-{
-	c->phase = BRK_PHASE_RESUME;
-	c->state = BRK_CTX_WORK;
-	enqueue(c->b, c);
+	brk_jobs_push(c->b, c);
 }
 
 /* ------------------------------------------------------------ workers */
@@ -422,21 +223,9 @@ worker_main(void *arg)
 	brk_broker *b = w->b;
 	struct brk_ctx *c;
 
-	for (;;) {
-		pthread_mutex_lock(&b->jobs_lock);
-		while (b->jobs_head == NULL && atomic_load(&b->stopping) < 2)
-			pthread_cond_wait(&b->jobs_cond, &b->jobs_lock);
-		c = b->jobs_head;
-		if (c != NULL) {
-			b->jobs_head = c->qnext;
-			if (b->jobs_head == NULL)
-				b->jobs_tail = NULL;
-		}
-		pthread_mutex_unlock(&b->jobs_lock);
-		if (c == NULL)
-			return NULL;
+	while ((c = brk_jobs_pop(b)) != NULL)
 		handle(w, c);
-	}
+	return NULL;
 }
 
 static void *
@@ -512,7 +301,7 @@ contexts_start(brk_broker *b)
 			return -MDT_ETRANSPORT;
 	}
 	for (size_t i = 0; i < b->nctx; i++)
-		ctx_recv(&b->ctxs[i]);
+		brk_ctx_recv(&b->ctxs[i]);
 	return 0;
 }
 
@@ -611,7 +400,7 @@ brk_server_stop(brk_broker *b)
 	for (size_t i = 0; i < b->nctx; i++) {
 		if (b->ctxs[i].aio != NULL)
 			nng_aio_free(b->ctxs[i].aio);
-		ctx_reset(&b->ctxs[i]);
+		brk_ctx_reset(&b->ctxs[i]);
 	}
 	nng_close(b->pub);
 	if (b->tls != NULL)

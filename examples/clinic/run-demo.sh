@@ -115,6 +115,7 @@ idp_alg = EdDSA
 idp_dev = 1
 broker_id = $broker_id
 gateway_audience = spiffe://clinic.example/fhir-gateway
+audiences = spiffe://clinic.example/payer-exchange=export
 admins = spiffe://clinic.example/orchestrator
 stepup_timeout_ms = 20000
 EOF

@@ -39,11 +39,13 @@ static const char *extra =
     "\"parents\":[]}]";
 
 #define DEEP "spiffe://clinic.example/agent/deep"
+#define PAYER "spiffe://clinic.example/payer-exchange"
 
 static void
 setup(void)
 {
-	const char *args[] = { "--set", "stepup_timeout_ms=2500", NULL };
+	const char *args[] = { "--set", "stepup_timeout_ms=2500", "--set",
+	    "audiences=" PAYER "=export", NULL };
 
 	ck_assert_int_eq(bt_setup(&B, extra), 0);
 	ck_assert_msg(bt_start(&B, args) == 0, "broker did not start (log %s)",
@@ -445,6 +447,49 @@ decide(struct bt_conn *c, mdt_wire_op op, const char *id,
 	return m;
 }
 
+static mdt_wire_msg *
+authorize_to(struct bt_conn *c, const struct bt_task *t, const char *res,
+    const char *audience, const char *boundary)
+{
+	mdt_wire_writer *w = bt_req(c, MDT_OP_AUTHORIZE);
+	mdt_wire_msg *m = NULL;
+
+	ck_assert_int_eq(mdt_wire_put_cstr(w, "task", t->id) ||
+	    mdt_wire_put_bin(w, "token", t->tok, t->tlen) ||
+	    mdt_wire_put_cstr(w, "action", "r") ||
+	    mdt_wire_put_cstr(w, "resource", res) ||
+	    mdt_wire_put_cstr(w, "audience", audience) ||
+	    (boundary != NULL && mdt_wire_put_cstr(w, "boundary", boundary)),
+	    0);
+	ck_assert_int_eq(bt_call(c, w, &m), 0);
+	return m;
+}
+
+/* Where a token may go, and the boundary that crosses, are the broker's
+ * facts: an unknown audience is refused, and sending to an export
+ * audience is an export whatever the request declares. */
+START_TEST(audience_decides_the_boundary)
+{
+	struct bt_conn o, s;
+	struct bt_task root, sub;
+
+	as(&o, BT_ORCH);
+	as(&s, BT_SUMM);
+	open_root(&o, "dr-alice", "pat-001", "TREAT", "patient/*.rs", &root);
+	hand_on(&o, &s, MDT_OP_DISPATCH, &root, "patient/Patient.rs", &sub);
+	expect(authorize_to(&s, &sub, "Patient/pat-001",
+	    "spiffe://elsewhere.example/exfil", NULL), "audience.unknown");
+	expect(authorize_to(&s, &sub, "Patient/pat-001", PAYER, NULL),
+	    "step_up.required");
+	expect(authorize_to(&s, &sub, "Patient/pat-001", PAYER, "none"),
+	    "step_up.required");
+	expect(authorize_to(&s, &sub, "Patient/pat-001", PAYER, "writeback"),
+	    "field");
+	bt_close(&o);
+	bt_close(&s);
+}
+END_TEST
+
 START_TEST(step_up_approved_once)
 {
 	struct bt_conn o, p;
@@ -641,6 +686,7 @@ suite(void)
 	tcase_add_test(tc, targets_depth_cycles);
 	tcase_add_test(tc, fanout_limit);
 	tcase_add_test(tc, cross_patient_and_narrowed_clinician);
+	tcase_add_test(tc, audience_decides_the_boundary);
 	tcase_add_test(tc, step_up_approved_once);
 	tcase_add_test(tc, step_up_parked_then_approved);
 	tcase_add_test(tc, step_up_parked_then_rejected);

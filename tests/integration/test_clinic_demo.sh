@@ -8,10 +8,19 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 rc=0
-timeout 120 bash "$MDT_SOURCE_DIR/examples/clinic/run-demo.sh" \
+# The run's directory (demo.log, broker.log, the audit store) is kept, and
+# removed here only when the demo passed, so a failed or timed-out run
+# leaves everything needed to diagnose it.  timeout sends SIGTERM first,
+# which run-demo turns into its own cleanup (stopping its processes).
+DEMO_KEEP=1 timeout 120 bash "$MDT_SOURCE_DIR/examples/clinic/run-demo.sh" \
 	"$MDT_BINARY_DIR" >"$out" 2>&1 || rc=$?
 cat "$out"
-[ "$rc" -eq 0 ] || { echo "run-demo exited $rc" >&2; exit 1; }
+kept=$(sed -n 's/^run-demo: kept //p' "$out" | tail -n 1)
+if [ "$rc" -ne 0 ]; then
+	echo "run-demo exited $rc; its logs are kept in ${kept:-?}" >&2
+	exit 1
+fi
+[ -n "$kept" ] && rm -rf "$kept"
 
 expect() { # NAME PATTERN: a CHECK line and a narrative line
 	grep -q "CHECK $1: ok" "$out" || { echo "missing outcome $1" >&2; exit 1; }

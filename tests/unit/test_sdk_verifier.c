@@ -323,6 +323,79 @@ publish_revoke(nng_socket pub, const char *task)
 	mdt_wire_writer_free(w);
 }
 
+/* A policy epoch ends the single-action tokens issued before it (they
+ * were decided under rules a reload replaced); one issued at the epoch
+ * or later stands, and a lower epoch never lowers it. */
+START_TEST(test_policy_epoch)
+{
+	mdt_rs_verifier *v = verifier(AUD, NULL);
+	char *text, proof[512], err[MDT_ERRMSG_MAX];
+
+	ck_assert_int_eq(mdt_rs_verifier_epoch(v), 0);
+	mdt_rs_verifier_set_epoch(v, NOW + 1);
+	mdt_rs_verifier_set_epoch(v, NOW - 100);
+	ck_assert_int_eq(mdt_rs_verifier_epoch(v), NOW + 1);
+	present(single, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
+	ck_assert_int_eq(verify(v, text, proof, "r", "Observation/obs-001-1",
+	    NOW, NULL, err), -MDT_EREVOKED);
+	ck_assert_ptr_nonnull(strstr(err, "policy epoch"));
+	mdt_token_text_free(text);
+	mdt_rs_verifier_free(v);
+	v = verifier(AUD, NULL);
+	mdt_rs_verifier_set_epoch(v, NOW);
+	present(single, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
+	ck_assert_msg(verify(v, text, proof, "r", "Observation/obs-001-1", NOW,
+	    NULL, err) == 0, "%s", err);
+	mdt_token_text_free(text);
+	mdt_rs_verifier_free(v);
+}
+END_TEST
+
+static void
+publish_epoch(nng_socket pub, int64_t epoch)
+{
+	mdt_wire_writer *w;
+	const uint8_t *buf;
+	nng_msg *msg;
+	size_t len;
+
+	ck_assert_int_eq(mdt_wire_event_writer_new(&w, MDT_WIRE_TOPIC_EPOCH),
+	    0);
+	ck_assert_int_eq(mdt_wire_put_int(w, "time", epoch), 0);
+	ck_assert_int_eq(mdt_wire_writer_finish(w, &buf, &len), 0);
+	ck_assert_int_eq(nng_msg_alloc(&msg, 0), 0);
+	ck_assert_int_eq(nng_msg_append(msg, MDT_WIRE_TOPIC_EPOCH,
+	    sizeof(MDT_WIRE_TOPIC_EPOCH)), 0);
+	ck_assert_int_eq(nng_msg_append(msg, buf, len), 0);
+	ck_assert_int_eq(nng_sendmsg(pub, msg, 0), 0);
+	mdt_wire_writer_free(w);
+}
+
+START_TEST(test_epoch_by_publication)
+{
+	char url[128], *text, proof[512], err[MDT_ERRMSG_MAX];
+	mdt_rs_verifier *v;
+	nng_socket pub;
+
+	snprintf(url, sizeof(url), "ipc:///tmp/mdt-test-rs-epoch-%d.sock",
+	    (int)getpid());
+	ck_assert_int_eq(nng_pub0_open(&pub), 0);
+	ck_assert_int_eq(nng_listen(pub, url, NULL, 0), 0);
+	v = verifier(AUD, url);
+	for (int i = 0; i < 100 && mdt_rs_verifier_epoch(v) != NOW + 5; i++) {
+		publish_epoch(pub, NOW + 5);
+		nng_msleep(20);
+	}
+	ck_assert_int_eq(mdt_rs_verifier_epoch(v), NOW + 5);
+	present(single, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
+	ck_assert_int_eq(verify(v, text, proof, "r", "Observation/obs-001-1",
+	    NOW, NULL, err), -MDT_EREVOKED);
+	mdt_token_text_free(text);
+	mdt_rs_verifier_free(v);
+	nng_close(pub);
+}
+END_TEST
+
 START_TEST(test_revoked_by_publication)
 {
 	char url[128], *text, proof[512], err[MDT_ERRMSG_MAX];
@@ -432,6 +505,8 @@ main(void)
 	tcase_add_test(tc, test_audience_expiry_staleness);
 	tcase_add_test(tc, test_revoked_by_hand);
 	tcase_add_test(tc, test_revoked_by_publication);
+	tcase_add_test(tc, test_policy_epoch);
+	tcase_add_test(tc, test_epoch_by_publication);
 	tcase_add_test(tc, test_foreign_root_and_unsealed);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_bad_options);
