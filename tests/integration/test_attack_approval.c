@@ -22,6 +22,7 @@
 #include "testutil.h"
 
 #define SCOPES "patient/*.rs tool/export.x"
+#define OTHER_AUD "spiffe://clinic.example/other-exchange"
 
 static struct bt_broker B;
 static struct bt_conn O, P, Pw; /* Pw: the parked request's own pipe */
@@ -31,7 +32,8 @@ static char *Launch; /* the assertion the task was opened with */
 static void
 setup(void)
 {
-	const char *args[] = { "--set", "stepup_timeout_ms=5000", NULL };
+	const char *args[] = { "--set", "stepup_timeout_ms=5000", "--set",
+	    "audiences=" AT_EXPORT_AUD "=export " OTHER_AUD "=export", NULL };
 	struct bt_task root;
 	mdt_wire_msg *m;
 
@@ -284,8 +286,12 @@ START_TEST(approval_bound_to_audience)
 	jwt = act(id, 0);
 	approved(id, jwt);
 	free(jwt);
+	/* another export audience the broker knows */
+	at_refused(&B, &P, export_req(OTHER_AUD, id, 0), "authorize",
+	    "step_up.mismatch", NULL);
+	/* one it does not know, and the default (gateway) audience */
 	at_refused(&B, &P, export_req("spiffe://elsewhere.example/exfil", id,
-	    0), "authorize", "step_up.mismatch", NULL);
+	    0), "authorize", "audience.unknown|step_up.mismatch", NULL);
 	at_refused(&B, &P, export_req(NULL, id, 0), "authorize",
 	    "step_up.mismatch|step_up.unknown", NULL);
 }
