@@ -177,6 +177,31 @@ START_TEST(offline_single_action_refused_by_gateway)
 }
 END_TEST
 
+/* (b') The export tool, held for the clinician's step-up at the broker,
+ * made single-action offline by its holder: the step-up is skipped unless
+ * the payer exchange refuses it. */
+START_TEST(offline_export_skips_step_up)
+{
+	struct bt_conn o, p;
+	struct bt_task root, sub;
+	uint8_t *one;
+	size_t n;
+
+	bf_as(&B, &o, BT_ORCH);
+	bf_as(&B, &p, BT_PRIOR);
+	bf_open_root(&B, &o, "dr-alice", "pat-001", "TREAT",
+	    "patient/*.rs tool/export.x", &root);
+	bf_hand_on(&o, &p, MDT_OP_DISPATCH, &root,
+	    "patient/Claim.rs tool/export.x", &sub);
+	one = offline_single(&sub, "x", "tool/export", AT_EXPORT_AUD, &n);
+	not_served(at_present_export(&G, one, n, bt_key(&B, BT_PRIOR),
+	    "Procedure/proc-001-1"), "export token made by its holder");
+	free(one);
+	bt_close(&o);
+	bt_close(&p);
+}
+END_TEST
+
 /* (c) A real token presented by an agent that is not the task's holder,
  * at the broker and at the gateway. */
 START_TEST(other_agent_presents_token)
@@ -234,6 +259,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, holder_changed_offline_refused_by_broker);
 	tcase_add_test(tc, offline_single_action_refused_by_gateway);
+	tcase_add_test(tc, offline_export_skips_step_up);
 	tcase_add_test(tc, other_agent_presents_token);
 	suite_add_tcase(su, tc);
 	return mdt_test_run(su);
