@@ -102,6 +102,9 @@ START_TEST(end_or_inspect_what_you_do_not_hold)
 	/* the summarizer completes the orchestrator's root */
 	at_refused(&B, &S, bt_end(&S, MDT_OP_COMPLETE, Root.id, Root.tok,
 	    Root.tlen), "complete", "token.holder", NULL);
+	/* the coder reports a result for the summarizer's task */
+	at_refused(&B, &K, bt_end(&K, MDT_OP_RESULT, Sub.id, Sub.tok,
+	    Sub.tlen), "result", "token.holder", NULL);
 	/* the summarizer ends the root with its own subtask's token */
 	at_refused(&B, &S, bt_end(&S, MDT_OP_CANCEL, Root.id, Sub.tok,
 	    Sub.tlen), "cancel", "token.task|token.holder", NULL);
@@ -121,6 +124,18 @@ START_TEST(end_or_inspect_what_you_do_not_hold)
 	/* the root still stands */
 	at_allowed(&B, &O, bt_authorize(&O, Root.id, Root.tok, Root.tlen, "r",
 	    "Patient/pat-001", NULL, NULL, NULL, 0), "authorize", NULL, NULL);
+	/* an ended task's holder can do nothing more with it */
+	m = bt_end(&S, MDT_OP_COMPLETE, Sub.id, Sub.tok, Sub.tlen);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
+	mdt_wire_msg_free(m);
+	at_refused(&B, &S, bt_end(&S, MDT_OP_RESULT, Sub.id, Sub.tok,
+	    Sub.tlen), "result", "task.ended|revoked", NULL);
+	at_refused(&B, &S, bt_delegate(&S, MDT_OP_DELEGATE, Sub.id, Sub.tok,
+	    Sub.tlen, BT_CODER, "patient/Condition.rs"), "delegate",
+	    "task.ended|revoked", NULL);
+	at_refused(&B, &S, bt_authorize(&S, Sub.id, Sub.tok, Sub.tlen, "r",
+	    "Patient/pat-001", NULL, NULL, NULL, 0), "authorize",
+	    "task.ended|revoked", NULL);
 }
 END_TEST
 
