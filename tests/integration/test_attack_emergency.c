@@ -117,6 +117,26 @@ START_TEST(emergency_other_patient)
 }
 END_TEST
 
+/* The act's single use survives a restart of the broker. */
+START_TEST(emergency_act_reused_after_restart)
+{
+	char *jwt = bt_assertion_act(&B, "dr-alice", "pat-003", SCOPES, 0,
+	    NULL, "ETREAT");
+	mdt_wire_msg *m = bt_open(&O, jwt, "pat-003", "ETREAT", SCOPES);
+
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "emergency open: %s",
+	    bt_reason(m));
+	mdt_wire_msg_free(m);
+	bt_close(&O);
+	ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
+	ck_assert_msg(bt_start(&B, NULL) == 0, "restart (log %s)", B.log);
+	bf_as(&B, &O, BT_ORCH);
+	at_refused(&B, &O, bt_open(&O, jwt, "pat-003", "ETREAT", SCOPES),
+	    "open", "act.reused|approval.reused", "pat-003");
+	free(jwt);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -128,6 +148,7 @@ main(void)
 	tcase_add_test(tc, emergency_not_asserted);
 	tcase_add_test(tc, emergency_asserted_once);
 	tcase_add_test(tc, emergency_other_patient);
+	tcase_add_test(tc, emergency_act_reused_after_restart);
 	suite_add_tcase(su, tc);
 	return mdt_test_run(su);
 }
