@@ -115,10 +115,34 @@ START_TEST(care_team_change_stops_earlier_tokens)
 		ck_assert_msg(code == 401 || code == 403, "token %d served "
 		    "(%d) after the gateway refused an earlier one", i, code);
 	}
-	/* the broker: no new token for the task */
-	at_refused(&B, &s, bt_authorize(&s, sub.id, sub.tok, sub.tlen, "r",
-	    "Patient/pat-001", NULL, NULL, NULL, 0), "authorize",
-	    "policy.*|revoked|scope.*|care_team*", "pat-001");
+	/* the broker: no new token for the task once the reload is in
+	 * force (it takes effect at the epoch second); a token it still
+	 * mints under the old rules meanwhile is dead at the gateway */
+	for (;;) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		mdt_wire_msg *m = bt_authorize(&s, sub.id, sub.tok, sub.tlen,
+		    "r", "Patient/pat-001", NULL, NULL, NULL, 0);
+		const uint8_t *b;
+		size_t n = 0;
+
+		ck_assert_ptr_nonnull(m);
+		if (mdt_wire_msg_ok(m) != 1) {
+			at_refused(&B, &s, m, "authorize",
+			    "policy.*|revoked|scope.*|care_team*", "pat-001");
+			break;
+		}
+		ck_assert_msg(now_ms() - t0 <= DEADLINE_MS, "the broker still "
+		    "allows %lld ms after the reload", (long long)(now_ms() -
+		    t0));
+		b = bt_bin(m, "token", &n);
+		ck_assert_ptr_nonnull(b);
+		code = at_present(&G, b, n, bt_key(&B, BT_SUMM), "r",
+		    "Patient/pat-001");
+		ck_assert_msg(code == 401 || code == 403, "a token minted "
+		    "during the reload was served (%d)", code);
+		mdt_wire_msg_free(m);
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < NTOK; i++)
 		free(tok[i]);
 	bt_close(&o);
