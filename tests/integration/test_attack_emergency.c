@@ -6,6 +6,7 @@
  * an ordinary launch assertion cannot choose it, and cannot use the
  * clinician's emergency act twice.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,62 @@ START_TEST(emergency_act_reused_after_restart)
 }
 END_TEST
 
+struct racer {
+	struct bt_conn c;
+	const char *jwt;
+	pthread_barrier_t *bar;
+	mdt_wire_msg *m;
+};
+
+static void *
+race_open(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->bar);
+	r->m = bt_open(&r->c, r->jwt, "pat-003", "ETREAT", SCOPES);
+	return NULL;
+}
+
+/* Two pipes present the same emergency act at the same instant: one
+ * task, one refusal on record. */
+START_TEST(emergency_act_raced)
+{
+	char *jwt = bt_assertion_act(&B, "dr-alice", "pat-003", SCOPES, 0,
+	    NULL, "ETREAT");
+	struct racer r[2];
+	pthread_barrier_t bar;
+	pthread_t th[2];
+	int ok = 0;
+
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, 2), 0);
+	for (int i = 0; i < 2; i++) {
+		bf_as(&B, &r[i].c, BT_ORCH);
+		r[i].jwt = jwt;
+		r[i].bar = &bar;
+		r[i].m = NULL;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race_open, &r[i]),
+		    0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_ptr_nonnull(r[i].m);
+		if (mdt_wire_msg_ok(r[i].m) == 1) {
+			ok++;
+			mdt_wire_msg_free(r[i].m);
+		} else {
+			at_refused(&B, &r[i].c, r[i].m, "open",
+			    "act.reused|approval.reused", "pat-003");
+		}
+		bt_close(&r[i].c);
+	}
+	ck_assert_int_eq(ok, 1);
+	free(jwt);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -149,6 +206,7 @@ main(void)
 	tcase_add_test(tc, emergency_asserted_once);
 	tcase_add_test(tc, emergency_other_patient);
 	tcase_add_test(tc, emergency_act_reused_after_restart);
+	tcase_add_test(tc, emergency_act_raced);
 	suite_add_tcase(su, tc);
 	return mdt_test_run(su);
 }
