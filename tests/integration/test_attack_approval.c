@@ -276,6 +276,48 @@ START_TEST(act_single_use)
 }
 END_TEST
 
+/* A decision's request id, reused for a decision of another step-up
+ * with that step-up's own fresh act: refused as id.reused, and the other
+ * step-up stays undecided. */
+START_TEST(decision_id_reused)
+{
+	char a[64], b[64], rid[300];
+	char *ja, *jb;
+	mdt_wire_writer *w;
+	mdt_wire_msg *m;
+	const char *id = "approve-once";
+
+	ask(NULL, a, sizeof(a));
+	ask(NULL, b, sizeof(b));
+	ja = act(a, 0);
+	jb = act(b, 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(mdt_wire_writer_new(&w, MDT_OP_APPROVE, id, 0,
+		    0), 0);
+		ck_assert_int_eq(mdt_wire_put_cstr(w, "stepup", i ? b : a) ||
+		    mdt_wire_put_cstr(w, "assertion", i ? jb : ja), 0);
+		ck_assert_int_eq(bt_call(&O, w, &m), 0);
+		if (i == 0) {
+			ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s",
+			    bt_reason(m));
+			mdt_wire_msg_free(m);
+		}
+	}
+	snprintf(rid, sizeof(rid), "%s#%s", BT_ORCH, id);
+	at_refused_rid(&B, BT_ORCH, rid, m, "approve", "id.reused", NULL);
+	/* b was not approved: its request is still held */
+	m = export_req(NULL, b, 0);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_ne(mdt_wire_msg_ok(m), 1);
+	ck_assert_ptr_null(bt_bin(m, "token", &(size_t){ 0 }));
+	mdt_wire_msg_free(m);
+	/* and its own act still decides it under a fresh id */
+	approved(b, jb);
+	free(ja);
+	free(jb);
+}
+END_TEST
+
 /* (e) an export approved for one audience, redeemed for another. */
 START_TEST(approval_bound_to_audience)
 {
@@ -309,6 +351,7 @@ main(void)
 	tcase_add_test(tc, fresh_act_once);
 	tcase_add_test(tc, act_single_use);
 	tcase_add_test(tc, approval_bound_to_audience);
+	tcase_add_test(tc, decision_id_reused);
 	suite_add_tcase(su, tc);
 	return mdt_test_run(su);
 }
