@@ -156,9 +156,7 @@ az_patient(const struct brk_held *h, struct az *x, struct brk_deny *d)
 		    x->resource, err);
 		/* a claim never vouches: the record names the patient the
 		 * reference itself names, when it names one */
-		if (x->claimed != NULL && mdt_fhir_patient_of(x->resource, NULL,
-		    x->patient, sizeof(x->patient), &src, err, sizeof(err)) == 0
-		    && src == MDT_FHIR_PATIENT_REFERENCE)
+		if (rc == -MDT_EPATIENT && x->patient[0] != 0)
 			x->rec_patient = x->patient;
 		return -1;
 	}
