@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -124,6 +125,27 @@ rs_alloc(mdt_rs_verifier *v)
 	return 0;
 }
 
+/*
+ * Waits for the next whole second and returns it.  The set of used tokens
+ * lives in memory, so a new verifier cannot know which tokens its
+ * predecessor accepted: it refuses every single-action token issued
+ * before it started.  Token times are whole seconds, so it starts on a
+ * second's boundary: every token issued before is refused, and every one
+ * issued from then on is not.
+ */
+static int64_t
+rs_next_second(void)
+{
+	struct timespec now, wait;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	wait.tv_sec = 0;
+	wait.tv_nsec = 1000000000L - now.tv_nsec;
+	while (nanosleep(&wait, &wait) != 0)
+		;
+	return (int64_t)now.tv_sec + 1;
+}
+
 int
 mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
     char *err, size_t errlen)
@@ -138,7 +160,7 @@ mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -MDT_ENOMEM;
 	v->root = *opts->broker_key;
-	v->since = sdk_now();
+	v->since = rs_next_second();
 	v->skew = opts->max_skew_s ? opts->max_skew_s : RS_SKEW_DEFAULT;
 	pthread_mutex_init(&v->mu, NULL);
 	if ((rv = sdk_strcpy(v->audience, sizeof(v->audience),

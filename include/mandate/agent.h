@@ -554,8 +554,10 @@ typedef struct mdt_rs_grant {
 
 /* Creates a verifier (and its subscription when events_url is set).
  * A verifier remembers the tokens it accepted in memory, so it refuses
- * single-action tokens issued before it was created (MDT_EREVOKED): one
- * its predecessor accepted cannot be replayed after a restart.
+ * single-action tokens issued before it started (MDT_EREVOKED): one its
+ * predecessor accepted cannot be replayed after a restart.  Token times
+ * are whole seconds, so it starts on the next second's boundary and
+ * returns then (it waits up to one second).
  * Caller frees with mdt_rs_verifier_free. */
 MDT_API MDT_WUR int mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts,
     mdt_rs_verifier **out, char *err, size_t errlen);
