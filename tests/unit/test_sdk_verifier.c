@@ -171,7 +171,8 @@ END_TEST
 START_TEST(test_same_second_tokens_each_once)
 {
 	mdt_rs_verifier *v = verifier(AUD, NULL);
-	mdt_token *again = make_single(root, task_tok, "r", "Observation/obs-001-1");
+	mdt_token *again = make_single(root, task_tok, "r",
+	    "Observation/obs-001-1");
 	char *text, *text2, proof[512], proof2[512], err[MDT_ERRMSG_MAX];
 
 	present(single, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
@@ -353,6 +354,31 @@ START_TEST(test_revoked_by_publication)
 }
 END_TEST
 
+/* A holder sealing its own token to one action offline (valid as a
+ * token) cannot use it at a resource server: only the broker's are. */
+START_TEST(test_offline_single_action_refused)
+{
+	mdt_rs_verifier *v = verifier(AUD, NULL);
+	mdt_token *own = make_single(NULL, task_tok, "r",
+	    "Observation/obs-001-1");
+	char *text, proof[512], err[MDT_ERRMSG_MAX];
+
+	present(own, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
+	ck_assert_int_eq(verify(v, text, proof, "r", "Observation/obs-001-1",
+	    NOW, NULL, err), -MDT_EHOLDER);
+	ck_assert_msg(strstr(err, "not made by the broker") != NULL, "%s", err);
+	mdt_token_text_free(text);
+	/* the broker's token for the same request passes */
+	present(single, holder, "r", "Observation/obs-001-1", NOW, &text,
+	    proof);
+	ck_assert_msg(verify(v, text, proof, "r", "Observation/obs-001-1", NOW,
+	    NULL, err) == 0, "%s", err);
+	mdt_token_text_free(text);
+	mdt_token_free(own);
+	mdt_rs_verifier_free(v);
+}
+END_TEST
+
 START_TEST(test_foreign_root_and_unsealed)
 {
 	mdt_rs_verifier *v = verifier(AUD, NULL);
@@ -436,6 +462,7 @@ main(void)
 	tcase_add_test(tc, test_revoked_by_hand);
 	tcase_add_test(tc, test_revoked_by_publication);
 	tcase_add_test(tc, test_foreign_root_and_unsealed);
+	tcase_add_test(tc, test_offline_single_action_refused);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_bad_options);
 	suite_add_tcase(s, tc);
