@@ -95,14 +95,15 @@ tf_narrow(const mdt_token *tok, const char *scopes)
 }
 
 mdt_token *
-tf_delegate(const mdt_token *tok, const char *holder_id,
-    const mdt_keypair *holder, const char *scopes)
+tf_delegate(const mdt_token *tok, const mdt_keypair *root,
+    const char *holder_id, const mdt_keypair *holder, const char *scopes)
 {
 	mdt_token_attenuate_params p;
 	mdt_pubkey hk = tf_pub(holder);
 
 	memset(&p, 0, sizeof(p));
 	p.depth = MDT_TOKEN_KEEP_DEPTH;
+	p.broker = root;
 	p.holder_id = holder_id;
 	p.holder_key = &hk;
 	return attenuate(tok, &p, scopes);

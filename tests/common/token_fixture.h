@@ -36,9 +36,10 @@ mdt_token *tf_mint(const mdt_keypair *root, const mdt_keypair *holder,
 /* Attenuates with optional scopes text (NULL: none); aborts on error. */
 mdt_token *tf_narrow(const mdt_token *tok, const char *scopes);
 
-/* Delegates to holder id/key, depth KEEP; aborts on error. */
-mdt_token *tf_delegate(const mdt_token *tok, const char *holder_id,
-    const mdt_keypair *holder, const char *scopes);
+/* Delegates to holder id/key, depth KEEP, in a broker block signed by
+ * root (as only the broker may hand a token on); aborts on error. */
+mdt_token *tf_delegate(const mdt_token *tok, const mdt_keypair *root,
+    const char *holder_id, const mdt_keypair *holder, const char *scopes);
 
 /* Checks action on resource (patient TF_PATIENT) at now; the status. */
 int tf_check(const mdt_token *tok, const char *action, const char *resource,
