@@ -45,6 +45,15 @@ mdt_token *tf_delegate(const mdt_token *tok, const mdt_keypair *root,
 int tf_check(const mdt_token *tok, const char *action, const char *resource,
     int64_t now, mdt_token_reason *why);
 
+/*
+ * What an attacker's own code makes, which the library refuses to: tok
+ * plus a block naming holder_id/hk as holder (depth one lower), signed
+ * with the secret tok carries rather than by the broker.  The bytes go to
+ * a fresh buffer (caller frees with mdt_free); aborts on error.
+ */
+uint8_t *tf_offline_holder(const mdt_token *tok, const char *holder_id,
+    const mdt_pubkey *hk, size_t *len);
+
 /* Binary form copied into a fresh buffer (caller frees with free()). */
 uint8_t *tf_bytes(const mdt_token *tok, size_t *len);
 

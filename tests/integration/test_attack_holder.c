@@ -17,6 +17,7 @@
 #include <mandate/token.h>
 
 #include "attack.h"
+#include "token_fixture.h"
 #include "brk_flow.h"
 #include "testutil.h"
 
@@ -39,41 +40,35 @@ teardown(void)
 	bt_cleanup(&B);
 }
 
-/* t's token with one more block naming agent as holder (offline, with
- * the secret the token carries), into *out. */
+/* t's token with one more block naming agent as holder, made offline
+ * with the secret the token carries (the library refuses to make it; an
+ * attacker's own code does not), into *out. */
 static void
 rehold(const struct bt_task *t, const char *agent, struct bt_task *out)
 {
-	mdt_token *tok = NULL, *moved = NULL;
+	mdt_token *tok = NULL;
 	mdt_pubkey pk;
-	mdt_token_attenuate_params p = { .depth = MDT_TOKEN_KEEP_DEPTH };
-	mdt_token_reason why;
-	const uint8_t *b;
+	uint8_t *b;
 	size_t n;
 
 	mdt_keypair_public(bt_key(&B, agent), &pk);
-	p.holder_id = agent;
-	p.holder_key = &pk;
 	ck_assert_int_eq(mdt_token_decode(t->tok, t->tlen, &tok, NULL), 0);
-	ck_assert_msg(mdt_token_attenuate(tok, &p, &moved, &why) == 0,
-	    "attenuate: %s", why.message);
-	b = mdt_token_bytes(moved, &n);
+	b = tf_offline_holder(tok, agent, &pk, &n);
 	ck_assert_uint_le(n, sizeof(out->tok));
 	*out = *t;
 	memcpy(out->tok, b, n);
 	out->tlen = n;
+	mdt_free(b);
 	mdt_token_free(tok);
-	mdt_token_free(moved);
 }
 
-/* A single-action token made offline from t (no broker key involved). */
 static uint8_t *
 offline_single(const struct bt_task *t, const char *action,
     const char *resource, const char *aud, size_t *len)
 {
 	mdt_token *tok = NULL, *one = NULL;
 	mdt_token_single_params p = { action, resource, aud,
-	    (int64_t)time(NULL), 60, NULL };
+	    (int64_t)time(NULL), 60, NULL, NULL };
 	mdt_token_reason why;
 	const uint8_t *b;
 	uint8_t *copy;
@@ -155,10 +150,20 @@ START_TEST(offline_single_action_refused_by_gateway)
 	/* the orchestrator's root token moved to the summarizer, then made
 	 * single-action: the summarizer's proof matches the token's holder */
 	rehold(&root, BT_SUMM, &moved);
-	one = offline_single(&moved, "r", "Patient/pat-001", AT_GW_AUD, &n);
-	not_served(at_present(&G, one, n, bt_key(&B, BT_SUMM), "r",
-	    "Patient/pat-001"), "moved root made single-action");
-	free(one);
+	{
+		/* the library will not build on a holder change the broker
+		 * did not make: it does not verify */
+		mdt_token *mt = NULL, *st = NULL;
+		mdt_token_single_params sp = { "r", "Patient/pat-001",
+		    AT_GW_AUD, (int64_t)time(NULL), 60, NULL, NULL };
+		ck_assert_int_eq(mdt_token_decode(moved.tok, moved.tlen, &mt,
+		    NULL), 0);
+		ck_assert_int_ne(mdt_token_single_action(mt, &sp, &st, NULL), 0);
+		ck_assert_ptr_null(st);
+		mdt_token_free(mt);
+	}
+	not_served(at_present(&G, moved.tok, moved.tlen, bt_key(&B, BT_SUMM),
+	    "r", "Patient/pat-001"), "moved root token");
 	/* the root itself, single-action by its holder */
 	one = offline_single(&root, "r", "Patient/pat-001", AT_GW_AUD, &n);
 	not_served(at_present(&G, one, n, bt_key(&B, BT_ORCH), "r",
