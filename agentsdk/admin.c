@@ -1,6 +1,7 @@
 /*
- * Clinician decisions on parked step-ups (approve / reject) and the
- * read-only task-tree query, both sent over an authenticated connection.
+ * Clinician decisions on parked step-ups (approve / reject), the
+ * read-only task-tree query and an admin's abort of a task, all sent
+ * over an authenticated connection.
  */
 #include <string.h>
 
@@ -61,6 +62,32 @@ mdt_agent_task_graph(mdt_agent *a, const char *task_id, char **json,
 			    "tree: reply field json: expected a string");
 		else if ((*json = strdup(s)) == NULL)
 			rv = -MDT_ENOMEM;
+	}
+	sdk_req_end(&r);
+	return rv;
+}
+
+int
+mdt_agent_abort_task(mdt_agent *a, const char *task_id, const char *reason,
+    size_t *revoked, char *err, size_t errlen)
+{
+	const mdt_wire_val *v;
+	sdk_req r;
+	int rv;
+
+	if (a == NULL || task_id == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL,
+		    "abort: task id is required");
+	if ((rv = sdk_req_begin(a, MDT_OP_ABORT, &r)) == 0 &&
+	    (rv = mdt_wire_put_cstr(r.w, "task", task_id)) == 0 &&
+	    (reason == NULL || (rv = mdt_wire_put_cstr(r.w, "reason",
+	    reason)) == 0) &&
+	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&
+	    (rv = sdk_reply_status(r.reply, err, errlen)) == 0 &&
+	    revoked != NULL) {
+		v = mdt_wire_map_get(mdt_wire_msg_root(r.reply), "revoked");
+		*revoked = mdt_wire_val_type(v) == MDT_WIRE_ARRAY ?
+		    mdt_wire_val_count(v) : 0;
 	}
 	sdk_req_end(&r);
 	return rv;

@@ -11,6 +11,7 @@
 static void
 result_free(sdk_result *r)
 {
+	free(r->item);
 	free(r->task);
 	free(r->parent);
 	free(r->status);
@@ -27,7 +28,8 @@ sdk_mailbox_put(mdt_agent *a, const mdt_wire_val *item, char *err,
 
 	if (r == NULL)
 		return -MDT_ENOMEM;
-	if ((rv = sdk_get_dup(item, "task", 0, &r->task, err, errlen)) != 0 ||
+	if ((rv = sdk_get_dup(item, "id", 1, &r->item, err, errlen)) != 0 ||
+	    (rv = sdk_get_dup(item, "task", 0, &r->task, err, errlen)) != 0 ||
 	    (rv = sdk_get_dup(item, "parent", 1, &r->parent, err,
 	    errlen)) != 0 ||
 	    (rv = sdk_get_dup(item, "status", 0, &r->status, err,
@@ -45,7 +47,13 @@ sdk_mailbox_put(mdt_agent *a, const mdt_wire_val *item, char *err,
 		    "%d results held and not collected", SDK_MAILBOX_MAX);
 	}
 	for (tail = &a->mailbox; *tail != NULL; tail = &(*tail)->next)
-		;
+		if (r->item[0] != 0 && strcmp((*tail)->item, r->item) == 0)
+			break; /* redelivered after its lease ended: held */
+	if (*tail != NULL) {
+		pthread_mutex_unlock(&a->mu);
+		result_free(r);
+		return 0;
+	}
 	*tail = r;
 	a->nmail++;
 	pthread_mutex_unlock(&a->mu);
@@ -71,13 +79,17 @@ mailbox_remove(mdt_agent *a, const char *task)
 
 int
 sdk_mailbox_take(mdt_agent *a, const char *task, uint8_t **payload,
-    size_t *len, char *err, size_t errlen)
+    size_t *len, char **item, char *err, size_t errlen)
 {
 	sdk_result *r = mailbox_remove(a, task);
 	int rv = 0;
 
 	if (r == NULL)
 		return -MDT_ENOTFOUND;
+	if (item != NULL) {
+		*item = r->item;
+		r->item = NULL;
+	}
 	if (strcmp(r->status, "cancelled") == 0) {
 		rv = sdk_err(err, errlen, -MDT_EREVOKED,
 		    "task %s was cancelled", task);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -29,6 +30,7 @@ struct mdt_rs_verifier {
 	mdt_token_cache *cache;
 	atomic_uint_fast64_t nrevocations;
 	atomic_int_fast64_t epoch; /* single-action tokens before it: refused */
+	int64_t since;             /* start: its single-use memory begins */
 	pthread_mutex_t mu; /* guards everything below */
 	sdk_idset *revoked;
 	sdk_idset *used;
@@ -123,6 +125,27 @@ rs_alloc(mdt_rs_verifier *v)
 	return 0;
 }
 
+/*
+ * Waits for the next whole second and returns it.  The set of used tokens
+ * lives in memory, so a new verifier cannot know which tokens its
+ * predecessor accepted: it refuses every single-action token issued
+ * before it started.  Token times are whole seconds, so it starts on a
+ * second's boundary: every token issued before is refused, and every one
+ * issued from then on is not.
+ */
+static int64_t
+rs_next_second(void)
+{
+	struct timespec now, wait;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	wait.tv_sec = 0;
+	wait.tv_nsec = 1000000000L - now.tv_nsec;
+	while (nanosleep(&wait, &wait) != 0)
+		;
+	return (int64_t)now.tv_sec + 1;
+}
+
 int
 mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
     char *err, size_t errlen)
@@ -137,6 +160,7 @@ mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -MDT_ENOMEM;
 	v->root = *opts->broker_key;
+	v->since = rs_next_second();
 	v->skew = opts->max_skew_s ? opts->max_skew_s : RS_SKEW_DEFAULT;
 	pthread_mutex_init(&v->mu, NULL);
 	if ((rv = sdk_strcpy(v->audience, sizeof(v->audience),
@@ -239,6 +263,13 @@ rs_epoch_check(mdt_rs_verifier *v, const mdt_token *tok, char *err,
 		    "issued at %lld, before the policy epoch %lld (the broker's "
 		    "rules changed since): ask again", (long long)b.issued_at,
 		    (long long)epoch);
+	/* the set of used tokens lives in memory: a token issued before
+	 * this verifier started may have been used at its predecessor */
+	if (b.issued_at < v->since)
+		return sdk_err(err, errlen, -MDT_EREVOKED, "single-action token "
+		    "issued at %lld, before this verifier started (%lld), which "
+		    "cannot know whether it was used already: ask again",
+		    (long long)b.issued_at, (long long)v->since);
 	return 0;
 }
 

@@ -42,6 +42,7 @@ size_t sdk_idset_count(const sdk_idset *s);
 /* A result item received for a task of ours, kept until asked for. */
 typedef struct sdk_result {
 	struct sdk_result *next;
+	char *item;   /* the work item's id, acknowledged when taken */
 	char *task;   /* the child task the result is for */
 	char *parent;
 	char *status; /* "result", "completed" or "cancelled" */
@@ -106,6 +107,8 @@ void sdk_mailbox_clear(mdt_agent *a);
 struct mdt_task {
 	mdt_agent *a;
 	char *id, *parent, *from, *clinician, *patient, *purpose, *scopes;
+	char *item;                   /* work item id ("" when opened) */
+	uint32_t deliveries;
 	uint32_t depth;
 	int64_t expires;
 	uint8_t *token;
@@ -123,9 +126,13 @@ int sdk_put_task(sdk_req *r, const mdt_task *t);
 int sdk_mailbox_put(mdt_agent *a, const mdt_wire_val *item, char *err,
     size_t errlen);
 /* Takes the held result of task; -MDT_ENOTFOUND when none is held,
- * -MDT_EREVOKED for a cancellation.  *payload: caller frees with free(). */
+ * -MDT_EREVOKED for a cancellation.  *payload: caller frees with free().
+ * *item (when not NULL and a result was taken): its work item id, caller
+ * frees with free(). */
 int sdk_mailbox_take(mdt_agent *a, const char *task, uint8_t **payload,
-    size_t *len, char *err, size_t errlen);
+    size_t *len, char **item, char *err, size_t errlen);
+/* Acknowledges work item id to the broker; 0 also when it is gone. */
+int sdk_ack(mdt_agent *a, const char *id, char *err, size_t errlen);
 
 /* ---- events (events.c) ---- */
 

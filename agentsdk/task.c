@@ -28,6 +28,7 @@ mdt_task_free(mdt_task *t)
 	free(t->patient);
 	free(t->purpose);
 	free(t->scopes);
+	free(t->item);
 	free(t->payload);
 	free(t);
 }
@@ -41,6 +42,8 @@ const char *mdt_task_purpose(const mdt_task *t) { return t->purpose; }
 const char *mdt_task_scopes(const mdt_task *t) { return t->scopes; }
 uint32_t mdt_task_depth(const mdt_task *t) { return t->depth; }
 int64_t mdt_task_expiry(const mdt_task *t) { return t->expires; }
+const char *mdt_task_item_id(const mdt_task *t) { return t->item; }
+uint32_t mdt_task_deliveries(const mdt_task *t) { return t->deliveries; }
 
 const uint8_t *
 mdt_task_payload(const mdt_task *t, size_t *len)
@@ -90,11 +93,15 @@ task_from_item(mdt_agent *a, const mdt_wire_val *m, mdt_task **out,
     char *err, size_t errlen)
 {
 	mdt_task *t;
-	int rv;
+	int64_t deliveries = 0;
+	int has, rv;
 
 	if ((rv = task_new(a, &t)) != 0)
 		return rv;
 	if ((rv = task_fill(t, m, err, errlen)) != 0 ||
+	    (rv = sdk_get_dup(m, "id", 1, &t->item, err, errlen)) != 0 ||
+	    (rv = mdt_wire_get_int_opt(m, "deliveries", 0, UINT32_MAX,
+	    &deliveries, &has, err, errlen)) != 0 ||
 	    (rv = sdk_get_dup(m, "parent", 1, &t->parent, err, errlen)) != 0 ||
 	    (rv = sdk_get_dup(m, "from", 1, &t->from, err, errlen)) != 0 ||
 	    (rv = sdk_get_dup(m, "patient", 0, &t->patient, err,
@@ -106,6 +113,7 @@ task_from_item(mdt_agent *a, const mdt_wire_val *m, mdt_task **out,
 		mdt_task_free(t);
 		return rv;
 	}
+	t->deliveries = (uint32_t)deliveries;
 	*out = t;
 	return 0;
 }
@@ -141,6 +149,7 @@ mdt_agent_open_task(mdt_agent *a, const mdt_open_opts *o, mdt_task **out,
 	    (rv = task_new(a, &t)) == 0 &&
 	    (rv = task_fill(t, mdt_wire_msg_root(r.reply), err, errlen)) == 0) {
 		if ((t->parent = strdup("")) == NULL ||
+		    (t->item = strdup("")) == NULL ||
 		    (t->from = strdup("")) == NULL ||
 		    (t->patient = strdup(o->patient)) == NULL ||
 		    (t->purpose = strdup(o->purpose)) == NULL)
@@ -244,6 +253,50 @@ mdt_agent_serve(mdt_agent *a, mdt_work_fn fn, void *arg, uint32_t idle_ms)
 	}
 }
 
+/*
+ * A result left the mailbox: acknowledge its item, so the broker does
+ * not deliver it again.  A result that cannot be acknowledged is not
+ * handed over (it comes back, and the next wait gets it).
+ */
+static int
+result_taken(mdt_agent *a, int rv, char *item, uint8_t **result)
+{
+	char err[MDT_ERRMSG_MAX];
+	int arv = item != NULL && item[0] != 0 ? sdk_ack(a, item, err,
+	    sizeof(err)) : 0;
+
+	free(item);
+	if (arv != 0 && rv == 0) {
+		free(*result);
+		*result = NULL;
+	}
+	return arv != 0 ? arv : rv;
+}
+
+int
+sdk_ack(mdt_agent *a, const char *id, char *err, size_t errlen)
+{
+	sdk_req r;
+	int rv;
+
+	if ((rv = sdk_req_begin(a, MDT_OP_ACK, &r)) == 0 &&
+	    (rv = mdt_wire_put_cstr(r.w, "item", id)) == 0 &&
+	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0)
+		rv = sdk_reply_status(r.reply, err, errlen);
+	sdk_req_end(&r);
+	return rv == -MDT_ENOTFOUND ? 0 : rv;
+}
+
+int
+mdt_task_ack(mdt_task *t, char *err, size_t errlen)
+{
+	if (t == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL, "ack: NULL task");
+	if (t->item == NULL || t->item[0] == 0)
+		return 0;
+	return sdk_ack(t->a, t->item, err, errlen);
+}
+
 int
 mdt_task_wait_result(mdt_task *t, const char *child_id, uint32_t timeout_ms,
     uint8_t **result, size_t *len, char *err, size_t errlen)
@@ -258,11 +311,13 @@ mdt_task_wait_result(mdt_task *t, const char *child_id, uint32_t timeout_ms,
 		uint32_t wait = now >= deadline ? 0 :
 		    (uint32_t)(deadline - now);
 		mdt_task *stray = NULL;
+		char *item = NULL;
 		int got = 0, rv;
 
-		rv = sdk_mailbox_take(t->a, child_id, result, len, err, errlen);
+		rv = sdk_mailbox_take(t->a, child_id, result, len, &item, err,
+		    errlen);
 		if (rv != -MDT_ENOTFOUND)
-			return rv;
+			return result_taken(t->a, rv, item, result);
 		if (now >= deadline)
 			return sdk_err(err, errlen, -MDT_ETIMEDOUT,
 			    "no result from task %s within %u ms", child_id,

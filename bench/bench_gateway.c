@@ -71,10 +71,11 @@ mint(const mdt_keypair *root, const mdt_keypair *holder, int64_t now)
 }
 
 static void
-prepare(const mdt_token *task, const mdt_keypair *holder, int64_t now,
-    int i, presentation *out)
+prepare(const mdt_token *task, const mdt_keypair *root,
+    const mdt_keypair *holder, int64_t now, int i, presentation *out)
 {
-	mdt_token_single_params sp = {"r", out->res, AUD, now, 60, NULL};
+	/* made by the broker, as resource servers require */
+	mdt_token_single_params sp = {"r", out->res, AUD, now, 60, NULL, root};
 	char nonce[SDK_NONCE_MAX];
 	mdt_token_pop pop = {AUD, "r", out->res, nonce, now, {0}};
 	mdt_token *s;
@@ -140,7 +141,8 @@ main(void)
 	 * on a shared machine hit both sides of the ratio alike. */
 	for (int r = 0; r < ROUNDS; r++) {
 		for (int i = 0; i < PER_ROUND; i++)
-			prepare(task, holder, now, r * PER_ROUND + i, &pres[i]);
+			prepare(task, root, holder, now, r * PER_ROUND + i,
+			    &pres[i]);
 		ed[r] = bench_ed25519_verify_ns(3, PER_ROUND / 2);
 		gw[r] = round_ns(&pk, pres, lat);
 		ratio[r] = gw[r] / ed[r];

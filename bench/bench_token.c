@@ -95,6 +95,7 @@ make_token(const mdt_keypair *root, const mdt_keypair *holder, int n,
 		a.task_id = holder_id + 24;
 		a.expires_at = T0 + 600 - i;
 		a.seal = sealed && i == n - 1;
+		a.broker = root; /* a delegation is the broker's to make */
 		if (mdt_token_attenuate(t, &a, &next, NULL) != 0)
 			abort();
 		mdt_token_free(t);
@@ -163,10 +164,10 @@ measure(const mdt_token *t, const mdt_pubkey *root, int sigs)
 
 /* ns of one mdt_token_single_action, averaged over `n` calls. */
 static double
-single_ns(const mdt_token *t, int n)
+single_ns(const mdt_token *t, const mdt_keypair *root, int n)
 {
 	mdt_token_single_params sp = {"r", "Observation/obs-1",
-	    "spiffe://clinic.example/fhir", T0 + 10, 60, NULL};
+	    "spiffe://clinic.example/fhir", T0 + 10, 60, NULL, root};
 	uint64_t t0 = bench_now_ns();
 
 	for (int i = 0; i < n; i++) {
@@ -209,9 +210,9 @@ measure_single(const mdt_keypair *root, const mdt_keypair *holder)
 	double sa[SA_ROUNDS], sg[SA_ROUNDS], r[SA_ROUNDS];
 	mdt_token *t = make_token(root, holder, 2, 0);
 
-	single_ns(t, SA_PER_ROUND); /* warm up */
+	single_ns(t, root, SA_PER_ROUND); /* warm up */
 	for (int i = 0; i < SA_ROUNDS; i++) {
-		sa[i] = single_ns(t, SA_PER_ROUND);
+		sa[i] = single_ns(t, root, SA_PER_ROUND);
 		sg[i] = sign_ns(SA_PER_ROUND);
 		r[i] = sa[i] / sg[i];
 	}

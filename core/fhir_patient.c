@@ -22,6 +22,9 @@
 typedef struct found {
 	char id[MDT_FHIR_ID_BUF]; /* "" until something names a patient */
 	const char *by;           /* parameter name, or NULL for the id */
+	char other[MDT_FHIR_ID_BUF]; /* a Patient/ value of another parameter */
+	const char *other_by;
+	int conflict;             /* two patients named: none is "the" one */
 } found;
 
 /* How a search parameter of a compartment type bears on the patient. */
@@ -50,6 +53,7 @@ agree(found *f, const char *id, size_t n, const char *by, char *err,
 	}
 	if (names_equal(id, n, f->id))
 		return 0;
+	f->conflict = 1;
 	return REFUSE("%s%s names patient %s but %s%s names %.*s",
 	    f->by != NULL ? "parameter " : "", f->by != NULL ? f->by :
 	    "the id", f->id, by != NULL ? "parameter " : "", by != NULL ? by :
@@ -198,6 +202,35 @@ value_id(const mdt_scope_param *p, param_kind kind, const char **id,
 	return 0;
 }
 
+/*
+ * Any other parameter whose value is a Patient reference
+ * (Condition?subject=Patient/X, Observation?focus=Patient/X) selects by
+ * that patient too.  On its own it does not place the search in a
+ * compartment (focus is not the subject), but it must agree with the
+ * patient the compartment parameters name, and a refusal names it.
+ */
+static int
+other_patient(const mdt_scope_param *p, found *f, char *err, size_t errlen)
+{
+	const char *v = p->value + PREFIX_LEN;
+	size_t n = p->value_len - PREFIX_LEN;
+
+	if (p->value == NULL || p->value_len <= PREFIX_LEN ||
+	    memcmp(p->value, PREFIX, PREFIX_LEN) != 0 || !mdt__fhir_id_ok(v, n))
+		return 0;
+	if (f->other[0] == '\0') {
+		memcpy(f->other, v, n);
+		f->other[n] = '\0';
+		f->other_by = p->name;
+		return 0;
+	}
+	if (names_equal(v, n, f->other))
+		return 0;
+	f->conflict = 1;
+	return REFUSE("parameter %s names patient %s but %s names %.*s",
+	    f->other_by, f->other, p->name, (int)n, v);
+}
+
 static int
 param_patient(const mdt__fhir_type *t, const mdt_scope_request *req,
     const mdt_scope_param *p, found *f, char *err, size_t errlen)
@@ -207,9 +240,10 @@ param_patient(const mdt__fhir_type *t, const mdt_scope_request *req,
 	size_t n = 0;
 	int rc;
 
-	if ((rc = classify(t, p->name, &kind, err, errlen)) != 0 ||
-	    kind == PARAM_OTHER)
+	if ((rc = classify(t, p->name, &kind, err, errlen)) != 0)
 		return rc;
+	if (kind == PARAM_OTHER)
+		return other_patient(p, f, err, errlen);
 	if (req->id != NULL)
 		return REFUSE("parameter %s on the instance %s: a "
 		    "read ignores search parameters, so it cannot name the "
@@ -276,6 +310,16 @@ decide(const mdt__fhir_type *t, const mdt_scope_request *req, found *f,
     const char *claimed, mdt_fhir_patient_source *src, char *err,
     size_t errlen)
 {
+	if (f->id[0] != '\0' && f->other[0] != '\0' &&
+	    strcmp(f->id, f->other) != 0 && (f->conflict = 1))
+		return REFUSE("%s%s names patient %s but parameter %s names %s",
+		    f->by != NULL ? "parameter " : "", f->by != NULL ? f->by :
+		    "the id", f->id, f->other_by, f->other);
+	if (f->id[0] == '\0' && f->other[0] != '\0' && claimed[0] != '\0' &&
+	    strcmp(claimed, f->other) != 0)
+		return mdt__errmsg(-MDT_EPATIENT, err, errlen, "parameter %s "
+		    "names patient %s but patient %s is claimed", f->other_by,
+		    f->other, claimed);
 	if (f->id[0] != '\0') {
 		if (claimed[0] != '\0' && strcmp(claimed, f->id) != 0)
 			return REFUSE("the reference names patient %s (%s%s) "
@@ -313,6 +357,18 @@ finish(const found *f, mdt_fhir_patient_source s, char *out, size_t outlen,
 	return 0;
 }
 
+/* On a refusal, out gets the one patient the reference names, if any,
+ * so that the refusal's record can name it. */
+static void
+named(const found *f, int rc, char *out, size_t outlen)
+{
+	const char *id = f->id[0] != '\0' ? f->id : f->other;
+
+	if (rc == -MDT_EPATIENT && !f->conflict && id[0] != '\0' &&
+	    strlen(id) < outlen)
+		memcpy(out, id, strlen(id) + 1);
+}
+
 int
 mdt_fhir_patient_of(const char *resource, const char *claimed, char *out,
     size_t outlen, mdt_fhir_patient_source *src, char *err, size_t errlen)
@@ -322,7 +378,7 @@ mdt_fhir_patient_of(const char *resource, const char *claimed, char *out,
 	mdt_scope_request req;
 	const mdt__fhir_type *t;
 	mdt_fhir_patient_source s = MDT_FHIR_PATIENT_NONE;
-	found f = {"", NULL};
+	found f = {"", NULL, "", NULL, 0};
 	int rc;
 
 	if (resource == NULL || out == NULL || src == NULL)
@@ -339,7 +395,9 @@ mdt_fhir_patient_of(const char *resource, const char *claimed, char *out,
 		return rc;
 	if (t->params[0] != NULL &&
 	    ((rc = derive(t, &req, &f, err, errlen)) != 0 ||
-	    (rc = decide(t, &req, &f, claimed, &s, err, errlen)) != 0))
+	    (rc = decide(t, &req, &f, claimed, &s, err, errlen)) != 0)) {
+		named(&f, rc, out, outlen);
 		return rc;
+	}
 	return finish(&f, s, out, outlen, src, err, errlen);
 }

@@ -151,7 +151,7 @@ mdt_token_block(const mdt_token *tok, size_t i, mdt_token_block_view *out)
 		.purpose = b->purpose, .scopes = b->scopes, .depth = b->depth,
 		.audience = b->audience, .resource = b->resource,
 		.next_key = b->next_key, .sealed = b->sealed,
-		.signature = b->sig, .nonce = b->nonce,
+		.signature = b->sig, .nonce = b->nonce, .broker = b->broker,
 	};
 	return 0;
 }
@@ -212,6 +212,7 @@ field_json(const mdt__tok_block *b, unsigned key)
 	case MDT_TOKEN_FIELD_RESOURCE: return json_string(b->resource);
 	case MDT_TOKEN_FIELD_NEXT_KEY: return key_json(b->next_key);
 	case MDT_TOKEN_FIELD_SEALED: return json_true();
+	case MDT_TOKEN_FIELD_BROKER: return json_true();
 	case MDT_TOKEN_FIELD_NONCE:
 		return hex_json(b->nonce, MDT_TOKEN_NONCE_BYTES);
 	default: return json_null();
@@ -224,7 +225,7 @@ block_json(const mdt__tok_block *b)
 	json_t *o = json_object();
 
 	for (unsigned k = MDT_TOKEN_FIELD_VERSION;
-	    o != NULL && k <= MDT_TOKEN_FIELD_NONCE; k++)
+	    o != NULL && k <= MDT_TOKEN_FIELD_BROKER; k++)
 		if (b->has & MDT_TOKEN_F(k))
 			json_object_set_new(o, mdt__tok_field_name(k),
 			    field_json(b, k));

@@ -1,8 +1,9 @@
 /*
  * Attenuation: appending a block with the secret an unsealed token
- * carries (mdt_token_attenuate), sealing, and single-action tokens for
- * resource servers.  The attenuation rules themselves live in
- * token_chain.c and run on every result.
+ * carries (mdt_token_attenuate), or a broker block with the root key,
+ * sealing, and single-action tokens for resource servers.  The
+ * attenuation rules themselves live in token_chain.c and run on every
+ * result.
  */
 #include <stdio.h>
 #include <string.h>
@@ -120,18 +121,79 @@ check_base(const mdt_token *tok, mdt_token_reason *why)
 	return tok->verified ? 0 : check_secret(tok, why);
 }
 
+/*
+ * Offline, only narrowing: the holder and the task are the broker's to
+ * set.  A broker block must be signed by the root key block 0 names, or
+ * no verifier would accept it.
+ */
+static int
+check_maker(const mdt_token *tok, const mdt_token_attenuate_params *p,
+    mdt_token_reason *why)
+{
+	uint8_t kid[MDT_KEY_ID_BYTES];
+	mdt_pubkey pk;
+	int bi = (int)tok->nblocks;
+
+	if (p->broker == NULL) {
+		if (p->holder_id != NULL || p->holder_key != NULL)
+			return mdt__tok_fail(why, -MDT_EINVAL, bi,
+			    "only the broker hands a token to another holder: "
+			    "offline attenuation may only narrow");
+		if (p->task_id != NULL)
+			return mdt__tok_fail(why, -MDT_EINVAL, bi,
+			    "only the broker starts a subtask: offline "
+			    "attenuation may only narrow");
+		return 0;
+	}
+	mdt_keypair_public(p->broker, &pk);
+	mdt_key_id(&pk, kid);
+	if (memcmp(kid, tok->blocks[0].kid, sizeof(kid)) != 0)
+		return mdt__tok_fail(why, -MDT_EKEY, bi,
+		    "broker block: the key is not the root key block 0 names");
+	return 0;
+}
+
+/* Signs b with the carried secret, or with the root key for a broker
+ * block, and assembles the result. */
+static int
+append_block(const mdt_token *tok, const mdt_token_attenuate_params *p,
+    mdt__tok_block *b, mdt_token **out, mdt_token_reason *why)
+{
+	mdt_keypair *secret = NULL;
+	mdt__tok_build bd = {.prev = tok, .root = &tok->root,
+	    .next_seed = p->next_seed, .scopes = p->scopes};
+	int rc;
+
+	if (p->broker != NULL) {
+		b->broker = 1;
+		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_BROKER);
+		bd.signer = p->broker;
+		bd.broker = 1;
+		return mdt__tok_assemble(&bd, b, out, why);
+	}
+	/* check_base established that the carried secret is the last
+	 * block's next key (verified on open, or checked just now) */
+	if ((rc = mdt__keypair_from_checked_seed(tok->proof,
+	    tok->blocks[tok->nblocks - 1].next_key, &secret)) != 0)
+		return mdt__tok_fail(why, rc, (int)tok->nblocks,
+		    "cannot load the secret");
+	bd.signer = secret;
+	rc = mdt__tok_assemble(&bd, b, out, why);
+	mdt_keypair_free(secret);
+	return rc;
+}
+
 int
 mdt_token_attenuate(const mdt_token *tok, const mdt_token_attenuate_params *p,
     mdt_token **out, mdt_token_reason *why)
 {
 	mdt__tok_block b;
-	mdt_keypair *signer = NULL;
-	mdt__tok_build bd;
 	int bi, rc;
 
 	if (tok == NULL || p == NULL || out == NULL)
 		return mdt__tok_fail(why, -MDT_EINVAL, -1, "missing argument");
-	if ((rc = check_base(tok, why)) != 0)
+	if ((rc = check_base(tok, why)) != 0 ||
+	    (rc = check_maker(tok, p, why)) != 0)
 		return rc;
 	bi = (int)tok->nblocks;
 	memset(&b, 0, sizeof(b));
@@ -146,15 +208,7 @@ mdt_token_attenuate(const mdt_token *tok, const mdt_token_attenuate_params *p,
 	    (rc = set_holder(tok, p, &b, bi, why)) != 0 ||
 	    (rc = set_strings(p, &b, bi, why)) != 0)
 		return rc;
-	/* check_base established that the carried secret is the last
-	 * block's next key (verified on open, or checked just now) */
-	if ((rc = mdt__keypair_from_checked_seed(tok->proof,
-	    tok->blocks[tok->nblocks - 1].next_key, &signer)) != 0)
-		return mdt__tok_fail(why, rc, bi, "cannot load the secret");
-	bd = (mdt__tok_build){tok, signer, &tok->root, p->next_seed, p->scopes};
-	rc = mdt__tok_assemble(&bd, &b, out, why);
-	mdt_keypair_free(signer);
-	return rc;
+	return append_block(tok, p, &b, out, why);
 }
 
 int
@@ -267,6 +321,7 @@ mdt_token_single_action(const mdt_token *tok,
 	else
 		randombytes_buf(nonce, sizeof(nonce));
 	ap.nonce = nonce;
+	ap.broker = p->broker;
 	rc = mdt_token_attenuate(tok, &ap, out, why);
 	mdt_scope_set_free(scopes);
 	return rc;

@@ -1,7 +1,8 @@
 /*
- * The signature chain and the attenuation rules: block signatures, chain
- * verification (with the verified-prefix cache), the carried-secret check
- * and the rules every attenuation block must follow.
+ * The signature chain and the attenuation rules: block signatures (chained
+ * and broker blocks), chain verification (with the verified-prefix
+ * cache), the carried-secret check and the rules every attenuation block
+ * must follow, among them that only broker blocks change holder or task.
  */
 #include <string.h>
 
@@ -31,16 +32,24 @@ block_parts(mdt__part parts[3], uint8_t idx[4], uint32_t index,
 	parts[2] = (mdt__part){raw, raw_len};
 }
 
+/* A broker block's signature is over a domain string of its own, so it
+ * can never pass for block 0's or a chained block's, nor they for it. */
+static const char *
+block_domain(int broker)
+{
+	return broker ? MDT__TOK_DOMAIN_BROKER : MDT__TOK_DOMAIN_BLOCK;
+}
+
 int
 mdt__tok_sign_block(const mdt_keypair *kp, uint32_t index,
-    const uint8_t *prev_sig, const uint8_t *raw, size_t raw_len,
+    const uint8_t *prev_sig, const uint8_t *raw, size_t raw_len, int broker,
     uint8_t sig[MDT_KEY_SIG_BYTES])
 {
 	mdt__part parts[3];
 	uint8_t idx[4];
 
 	block_parts(parts, idx, index, prev_sig, raw, raw_len);
-	return mdt__sign_parts(kp, MDT__TOK_DOMAIN_BLOCK, parts, 3, sig);
+	return mdt__sign_parts(kp, block_domain(broker), parts, 3, sig);
 }
 
 static int
@@ -52,10 +61,37 @@ verify_block(const mdt_token *tok, size_t i, const uint8_t *pk)
 
 	block_parts(parts, idx, (uint32_t)i,
 	    i == 0 ? NULL : tok->blocks[i - 1].sig, b->raw, b->raw_len);
-	return mdt__verify_parts(pk, MDT__TOK_DOMAIN_BLOCK, parts, 3, b->sig);
+	return mdt__verify_parts(pk, block_domain(b->broker), parts, 3,
+	    b->sig);
 }
 
 /* -------------------------------------------------------------- rules */
+
+/*
+ * Only the broker hands a token to another holder or starts a subtask:
+ * whoever holds an unsealed token can append blocks, so a block signed
+ * with the carried secret may only narrow.
+ */
+static int
+rule_broker(const mdt__tok_block *b, size_t i, mdt_token_reason *why)
+{
+	const unsigned holder = MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER_KEY);
+	const unsigned task = MDT_TOKEN_F(MDT_TOKEN_FIELD_TASK) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_PARENT_TASK);
+
+	if (b->broker)
+		return 0;
+	if (b->has & holder)
+		return mdt__tok_fail(why, -MDT_EHOLDER, (int)i,
+		    "block %zu changes the holder but was not made by the "
+		    "broker", i);
+	if (b->has & task)
+		return mdt__tok_fail(why, -MDT_ESCOPE, (int)i,
+		    "block %zu starts a task but was not made by the broker",
+		    i);
+	return 0;
+}
 
 static int
 rule_depth(const mdt__tok_block *b, size_t i, uint32_t *depth,
@@ -125,7 +161,8 @@ mdt__tok_rules(const mdt_token *tok, mdt_token_reason *why)
 	for (size_t i = 1; i < tok->nblocks; i++) {
 		const mdt__tok_block *b = &tok->blocks[i];
 
-		if ((rc = rule_depth(b, i, &depth, why)) != 0 ||
+		if ((rc = rule_broker(b, i, why)) != 0 ||
+		    (rc = rule_depth(b, i, &depth, why)) != 0 ||
 		    (rc = rule_scopes(b, i, &last, why)) != 0 ||
 		    (rc = rule_same(b->audience, &aud, i, -MDT_EAUDIENCE,
 		    "audience", why)) != 0 ||
@@ -242,8 +279,8 @@ verify_signatures(const mdt_token *tok, const mdt_pubkey *root,
     size_t from, mdt_token_reason *why)
 {
 	for (size_t i = from; i < tok->nblocks; i++) {
-		const uint8_t *pk = i == 0 ? root->bytes :
-		    tok->blocks[i - 1].next_key;
+		const uint8_t *pk = i == 0 || tok->blocks[i].broker ?
+		    root->bytes : tok->blocks[i - 1].next_key;
 
 		if (verify_block(tok, i, pk) != 0)
 			return mdt__tok_fail(why, -MDT_ESIG, (int)i,

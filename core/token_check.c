@@ -158,6 +158,13 @@ check_audience(const mdt_token *tok, const mdt_token_check_params *p,
 	    (!tok->sealed || tok->resource == NULL))
 		return mdt__tok_fail(why, -MDT_ESCOPE, -1,
 		    "only sealed single-action tokens are accepted here");
+	/* A holder can seal its own token down to one action offline; that
+	 * one would bypass the broker's runtime check and its audit. */
+	if ((p->flags & MDT_TOKEN_CHECK_SINGLE_ACTION) &&
+	    !tok->blocks[tok->nblocks - 1].broker)
+		return mdt__tok_fail(why, -MDT_EHOLDER, (int)tok->nblocks - 1,
+		    "block %zu: a single-action token not made by the broker",
+		    tok->nblocks - 1);
 	return 0;
 }
 

@@ -66,6 +66,7 @@ static const char *const field_names[] = {
 	[MDT_TOKEN_FIELD_NEXT_KEY] = "next_key",
 	[MDT_TOKEN_FIELD_SEALED] = "sealed",
 	[MDT_TOKEN_FIELD_NONCE] = "nonce",
+	[MDT_TOKEN_FIELD_BROKER] = "broker",
 };
 
 const char *
@@ -162,19 +163,20 @@ rd_time(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
 	return 0;
 }
 
+/* A flag (sealed, broker): `true`, since a false one is omitted. */
 static int
-rd_sealed(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
+rd_true(mdt__mp_reader *r, const mdt__mp_field *f, void *ctx)
 {
 	dctx *c = ctx;
 	int v;
 	int rc = mdt__mp_read_bool(r, &v);
 
-	(void)f;
 	if (rc != 0)
 		return rc;
 	if (!v) /* canonical: absent rather than false */
-		return mdt__mp_fail(r, -MDT_EDECODE, "sealed is false");
-	c->b->sealed = 1;
+		return mdt__mp_fail(r, -MDT_EDECODE, "%s is false",
+		    mdt__tok_field_name(f->key));
+	*SLOT(int, c->b, f->arg) = 1;
 	return 0;
 }
 
@@ -273,8 +275,9 @@ static const mdt__mp_field block_fields[] = {
 	F(AUDIENCE, rd_str, audience),
 	F(RESOURCE, rd_str, resource),
 	F(NEXT_KEY, rd_key, next_key),
-	F(SEALED, rd_sealed, sealed),
+	F(SEALED, rd_true, sealed),
 	F(NONCE, rd_key, nonce),
+	F(BROKER, rd_true, broker),
 };
 
 /* ---------------------------------------------------- per-block rules */
@@ -313,9 +316,11 @@ check_presence(const mdt__tok_block *b, size_t i, size_t nblocks,
 		return mdt__tok_fail(why, -MDT_EDECODE, bi,
 		    "block 0: required field %s missing",
 		    mdt__tok_field_name((unsigned)first_bit(missing)));
-	if (i == 0 && (b->has & MDT_TOKEN_F(MDT_TOKEN_FIELD_NONCE)))
+	if (i == 0 && (b->has & MDT__TOK_BN_ONLY))
 		return mdt__tok_fail(why, -MDT_EDECODE, 0,
-		    "block 0: field nonce may only appear in later blocks");
+		    "block 0: field %s may only appear in later blocks",
+		    mdt__tok_field_name((unsigned)first_bit(b->has &
+		    MDT__TOK_BN_ONLY)));
 	if (i > 0 && extra != 0)
 		return mdt__tok_fail(why, -MDT_EDECODE, bi,
 		    "block %zu: field %s may only appear in block 0", i,

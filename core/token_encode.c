@@ -9,7 +9,7 @@
 #include "key_int.h"
 #include "token_int.h"
 
-typedef enum wkind { W_STR, W_BIN, W_U32, W_TIME, W_SCOPES, W_SEALED } wkind;
+typedef enum wkind { W_STR, W_BIN, W_U32, W_TIME, W_SCOPES, W_TRUE } wkind;
 
 #define W(key, kind, member) \
 	{MDT_TOKEN_FIELD_##key, kind, offsetof(mdt__tok_block, member)}
@@ -36,8 +36,9 @@ static const struct {
 	W(AUDIENCE, W_STR, audience),
 	W(RESOURCE, W_STR, resource),
 	W(NEXT_KEY, W_BIN, next_key),
-	W(SEALED, W_SEALED, sealed),
+	W(SEALED, W_TRUE, sealed),
 	W(NONCE, W_BIN, nonce),
+	W(BROKER, W_TRUE, broker),
 };
 
 #define FIELD(type, b, off) (*(type const *)(const void *)((const char *)(b) + (off)))
@@ -120,7 +121,7 @@ write_field(mdt__mp_writer *w, const mdt__tok_block *b, unsigned i,
 		return 0;
 	case W_SCOPES:
 		return write_scopes(w, scopes);
-	case W_SEALED:
+	case W_TRUE:
 	default:
 		mdt__mp_write_bool(w, 1);
 		return 0;

@@ -21,6 +21,7 @@
 
 /* Domain strings of the token's signatures and hashes. */
 #define MDT__TOK_DOMAIN_BLOCK "mandate/token/v1/block"
+#define MDT__TOK_DOMAIN_BROKER "mandate/token/v1/broker-block"
 #define MDT__TOK_DOMAIN_POP "mandate/token/v1/pop"
 #define MDT__TOK_DOMAIN_ID "mandate/token/v1/id"
 #define MDT__TOK_DOMAIN_CACHE "mandate/token/v1/cache"
@@ -45,6 +46,10 @@ enum {
 	    MDT_TOKEN_F(MDT_TOKEN_FIELD_CLINICIAN) |                       \
 	    MDT_TOKEN_F(MDT_TOKEN_FIELD_PATIENT) |                         \
 	    MDT_TOKEN_F(MDT_TOKEN_FIELD_PURPOSE))
+/* Fields that block 0 may not carry. */
+#define MDT__TOK_BN_ONLY                                                   \
+	(MDT_TOKEN_F(MDT_TOKEN_FIELD_NONCE) |                              \
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_BROKER))
 #define MDT__TOK_B0_REQUIRED                                               \
 	(MDT_TOKEN_F(MDT_TOKEN_FIELD_VERSION) |                            \
 	    MDT_TOKEN_F(MDT_TOKEN_FIELD_KEY_ID) |                          \
@@ -88,6 +93,7 @@ typedef struct mdt__tok_block {
 	const uint8_t *next_key;
 	int sealed;
 	const uint8_t *nonce;
+	int broker;   /* a broker block: signed by the root key */
 } mdt__tok_block;
 
 struct mdt_token {
@@ -170,9 +176,12 @@ int mdt__tok_write_envelope(mdt__mp_writer *w, const mdt_token *tok,
     const mdt__tok_raw *extra, const uint8_t *proof);
 
 /* token_chain.c */
-/* Signs block index i (raw bytes) chained on prev_sig (NULL for block 0). */
+/*
+ * Signs block index i (raw bytes) chained on prev_sig (NULL for block 0),
+ * under the broker block domain when broker is nonzero.
+ */
 int mdt__tok_sign_block(const mdt_keypair *kp, uint32_t index,
-    const uint8_t *prev_sig, const uint8_t *raw, size_t raw_len,
+    const uint8_t *prev_sig, const uint8_t *raw, size_t raw_len, int broker,
     uint8_t sig[MDT_KEY_SIG_BYTES]);
 /* Attenuation rules between blocks 1..n-1 (see docs/token-format.md). */
 int mdt__tok_rules(const mdt_token *tok, mdt_token_reason *why);
@@ -181,6 +190,7 @@ int mdt__tok_rules(const mdt_token *tok, mdt_token_reason *why);
 typedef struct mdt__tok_build {
 	const mdt_token *prev;     /* NULL when minting */
 	const mdt_keypair *signer; /* root key or the carried secret's pair */
+	int broker;                /* the block is a broker block */
 	const mdt_pubkey *root;
 	const uint8_t *next_seed;  /* NULL: random */
 	const mdt_scope_set *scopes;

@@ -1,9 +1,9 @@
 /*
  * Creating tokens: mint (block 0, root key), attenuate (a block signed
- * with the carried secret), seal, and single-action tokens.  Every block
- * made here goes through the same strict decoder, and every token through
- * the same attenuation rules, as a token received from elsewhere before
- * it is handed out.  A verified prefix's blocks, decoded already from the
+ * with the carried secret, or a broker block signed by the root key),
+ * seal, and single-action tokens.  Every block made here goes through
+ * the same strict decoder, and every token through the same attenuation
+ * rules, as a token received from elsewhere before it is handed out.  A verified prefix's blocks, decoded already from the
  * same bytes, are taken over rather than decoded again.
  */
 #include <stdio.h>
@@ -51,7 +51,7 @@ seal_envelope(const mdt__tok_build *bd, const uint8_t *raw, size_t raw_len,
 
 	rc = mdt__tok_sign_block(bd->signer, p == NULL ? 0 :
 	    (uint32_t)p->nblocks, p == NULL ? NULL : p->blocks[p->nblocks - 1].sig,
-	    raw, raw_len, sig);
+	    raw, raw_len, bd->broker, sig);
 	if (rc != 0)
 		return rc;
 	extra = (mdt__tok_raw){raw, raw_len, sig};
@@ -275,6 +275,7 @@ mdt_token_mint(const mdt_keypair *root, const mdt_token_mint_params *p,
 		b.has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_PARENT_TASK);
 	if (p->audience != NULL)
 		b.has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_AUDIENCE);
-	bd = (mdt__tok_build){NULL, root, &rpk, p->next_seed, p->scopes};
+	bd = (mdt__tok_build){.prev = NULL, .signer = root, .root = &rpk,
+	    .next_seed = p->next_seed, .scopes = p->scopes};
 	return mdt__tok_assemble(&bd, &b, out, why);
 }

@@ -17,6 +17,8 @@ static const char *const op_names[MDT_OP_COUNT_] = {
 	[MDT_OP_CANCEL] = "cancel",
 	[MDT_OP_RESULT] = "result",
 	[MDT_OP_TREE] = "tree",
+	[MDT_OP_ACK] = "ack",
+	[MDT_OP_ABORT] = "abort",
 };
 
 static const char *const code_names[MDT_E_COUNT_] = {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A walk-through of delegation tokens with mandatectl alone.
 #   bash examples/token-walkthrough.sh BUILD_DIR
-# A broker root key mints a token for an orchestrator; the orchestrator
-# delegates a narrower token to a lab agent, offline; a resource server
-# then answers requests.  Every outcome is compared with the expected one
-# and the script exits non-zero if any differs.
+# A broker root key mints a token for an orchestrator; the broker hands a
+# narrower token to a lab agent (only the broker may change the holder);
+# the lab agent narrows it further offline; a resource server then answers
+# requests.  Every outcome is compared with the expected one and the
+# script exits non-zero if any differs.
 set -uo pipefail
 build=${1:?usage: examples/token-walkthrough.sh BUILD_DIR}
 bindir=$(cd "$build/broker" 2>/dev/null && pwd) ||
@@ -75,10 +76,16 @@ make_tok orch.tok token mint --key root.key --holder-pub orch.pub \
     --scope "patient/Observation.rs patient/Condition.rs" \
     --ttl 600 --depth 2 --task visit-42 --now $T0
 
-say "3. The orchestrator delegates to the lab agent, offline"
-echo "   Read-only, laboratory observations only, 5 minutes."
-make_tok labs.tok token attenuate --token @orch.tok --holder-pub labs.pub \
-    --sub $LABS --task visit-42/labs \
+say "3. The orchestrator cannot hand its token to the lab agent itself"
+echo "   Offline it may only narrow: a delegation the broker never saw would"
+echo "   escape its registry checks and its audit."
+expect 1 "offline delegation refused" token attenuate --token @orch.tok \
+    --holder-pub labs.pub --sub $LABS --now $((T0 + 10))
+
+say "3b. The broker delegates to the lab agent (a broker block)"
+echo "   Read-only, laboratory observations only, 5 minutes, for a subtask."
+make_tok labs.tok token attenuate --token @orch.tok --root-key root.key \
+    --holder-pub labs.pub --sub $LABS --task visit-42/labs \
     --scope "patient/Observation.r?category=laboratory" --ttl 300 \
     --now $((T0 + 10))
 
@@ -126,8 +133,18 @@ expect 2 "tampered token refused" token check --root root.pub \
     --token @tampered.tok --action r --resource Observation/obs-7 \
     --attr category=laboratory --now $((T0 + 60))
 
-say "8. Sealed for the FHIR gateway: one action, one resource, one audience"
-make_tok single.tok token attenuate --token @labs.tok \
+say "8. A single-action token the lab agent makes itself: refused by the gateway"
+echo "   It is a valid narrowing, but the broker never checked nor recorded it."
+make_tok own.tok token attenuate --token @labs.tok \
+    --resource Observation/obs-7 --audience $FHIR --seal --ttl 60 \
+    --now $((T0 + 80))
+expect 1 "the FHIR gateway refuses it" token check --root root.pub \
+    --token @own.tok --single-action --audience $FHIR --action r \
+    --resource Observation/obs-7 --attr category=laboratory --now $((T0 + 90))
+
+say "9. The broker's single-action token for the FHIR gateway"
+echo "   One action, one resource, one audience, made by the broker."
+make_tok single.tok token attenuate --token @labs.tok --root-key root.key \
     --resource Observation/obs-7 --audience $FHIR --seal --ttl 60 \
     --now $((T0 + 80))
 expect 0 "the FHIR gateway accepts it" token check --root root.pub \

@@ -3,7 +3,8 @@
  * reference, optionally followed by a newline and a claimed patient.
  * Checks, for every input:
  *   - the status is 0, MDT_EPATIENT or MDT_EINVAL; a refusal says why and
- *     leaves the outputs untouched; the answer is deterministic;
+ *     leaves the outputs untouched (a patient refusal may name the one
+ *     valid patient the reference names); the answer is deterministic;
  *   - NONE: the id is "", the type is outside the compartment, and any
  *     claim gives NONE again;
  *   - REFERENCE: the id is a FHIR id, equals the claim when there is one,
@@ -38,8 +39,11 @@ ask(const char *ref, const char *claimed, answer *a)
 	    &a->src, a->err, sizeof(a->err));
 	if (a->rc != 0 && a->rc != -MDT_EPATIENT && a->rc != -MDT_EINVAL)
 		abort();
-	if (a->rc != 0 && (a->err[0] == '\0' || strcmp(a->id, "~") != 0 ||
-	    (int)a->src != 77))
+	/* a refusal writes nothing, except that a patient refusal may name
+	 * the one (valid) patient the reference names */
+	if (a->rc != 0 && (a->err[0] == '\0' || (int)a->src != 77 ||
+	    (strcmp(a->id, "~") != 0 && (a->rc != -MDT_EPATIENT ||
+	    !mdt_fhir_id_valid(a->id)))))
 		abort();
 }
 

@@ -6,8 +6,10 @@
  *   - the text form round-trips to the same bytes and token id;
  *   - accessors, block views, JSON and the effective scopes work;
  *   - verification under the test-vector root key (seed 32 x 0x01), with
- *     and without the cache, agrees, and a verified token answers a
- *     request without error codes outside the documented set;
+ *     and without the cache, agrees; in a verified token every block that
+ *     changes holder or task is a broker block; and it answers a request,
+ *     also as a resource server, without error codes outside the
+ *     documented set;
  *   - an unsealed token attenuates offline into one more block, or is
  *     refused because its carried secret does not match.
  * The input is also tried as a token's text form.
@@ -84,7 +86,8 @@ check_views(const mdt_token *t)
 	char *json = NULL;
 
 	for (size_t i = 0; i < mdt_token_block_count(t); i++)
-		if (mdt_token_block(t, i, &v) != 0 || v.signature == NULL)
+		if (mdt_token_block(t, i, &v) != 0 || v.signature == NULL ||
+		    !v.broker != !(v.fields & MDT_TOKEN_F(MDT_TOKEN_FIELD_BROKER)))
 			abort();
 	if (mdt_token_block(t, mdt_token_block_count(t), &v) != -MDT_EINVAL)
 		abort();
@@ -95,6 +98,22 @@ check_views(const mdt_token *t)
 		mdt_scope_set_free(s);
 	if (mdt_token_to_json(t, &json) == 0)
 		mdt_free(json);
+}
+
+/* The holder rule, on whatever verified. */
+static void
+check_holder_rule(const mdt_token *t)
+{
+	const unsigned changes = MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER_KEY) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_TASK) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_PARENT_TASK);
+	mdt_token_block_view v;
+
+	for (size_t i = 1; i < mdt_token_block_count(t); i++)
+		if (mdt_token_block(t, i, &v) != 0 ||
+		    ((v.fields & changes) && !v.broker))
+			abort();
 }
 
 static void
@@ -110,6 +129,7 @@ check_verified(mdt_token *t)
 		abort();
 	if (a != 0)
 		return;
+	check_holder_rule(t);
 	memset(&p, 0, sizeof(p));
 	p.action = "r";
 	p.resource = "Observation/obs-1";
@@ -118,6 +138,12 @@ check_verified(mdt_token *t)
 	a = mdt_token_check(t, &p, &why);
 	if (a != 0 && a != -MDT_ESCOPE && a != -MDT_EEXPIRED &&
 	    a != -MDT_EAUDIENCE)
+		abort();
+	p.audience = mdt_token_audience(t);
+	p.flags = MDT_TOKEN_CHECK_SINGLE_ACTION;
+	a = mdt_token_check(t, &p, &why);
+	if (a != 0 && a != -MDT_ESCOPE && a != -MDT_EEXPIRED &&
+	    a != -MDT_EAUDIENCE && a != -MDT_EHOLDER)
 		abort();
 }
 
@@ -140,7 +166,7 @@ check_attenuate(const mdt_token *t)
 		abort();
 	if (rc != 0 && rc != -MDT_ECHAIN && rc != -MDT_ETOOBIG &&
 	    rc != -MDT_ENOMEM && rc != -MDT_ESCOPE && rc != -MDT_EDEPTH &&
-	    rc != -MDT_EAUDIENCE)
+	    rc != -MDT_EAUDIENCE && rc != -MDT_EHOLDER)
 		abort();
 	mdt_token_free(out);
 }

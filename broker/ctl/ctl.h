@@ -39,5 +39,6 @@ int ctl_idp_main(int argc, char **argv);
 int ctl_keygen_main(int argc, char **argv);
 int ctl_token_main(int argc, char **argv);
 int ctl_audit_main(int argc, char **argv);
+int ctl_tasks_main(int argc, char **argv);
 
 #endif

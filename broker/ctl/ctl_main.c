@@ -18,6 +18,7 @@ static const ctl_command commands[] = {
 	{"keygen", "generate an Ed25519 key pair (NAME.key, NAME.pub)", ctl_keygen_main},
 	{"token", "mint, attenuate, seal, inspect and check tokens", ctl_token_main},
 	{"audit", "verify, export and list the tamper-evident audit store", ctl_audit_main},
+	{"tasks", "list open and orphaned tasks; cancel one through the broker", ctl_tasks_main},
 	{NULL, NULL, NULL}
 };
 

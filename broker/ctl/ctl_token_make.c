@@ -48,37 +48,50 @@ static const char mint_usage[] =
     "        --ttl 600 --depth 2 > orch.tok\n";
 
 static const char attenuate_usage[] =
-    "usage: mandatectl token attenuate --token T [--holder-pub H.pub\n"
-    "           --sub SPIFFE_ID] [--scope S ...] [--ttl SECONDS]\n"
-    "           [--depth N] [--task ID] [--audience AUD] [--resource REF]\n"
-    "           [--seal] [--now UNIX_SECONDS]\n"
+    "usage: mandatectl token attenuate --token T [--scope S ...]\n"
+    "           [--ttl SECONDS] [--depth N] [--audience AUD]\n"
+    "           [--resource REF] [--seal] [--now UNIX_SECONDS]\n"
+    "           [--root-key ROOT.key [--holder-pub H.pub --sub SPIFFE_ID]\n"
+    "           [--task ID]]\n"
     "\n"
     "Appends one attenuation block, offline, signed with the secret the\n"
     "unsealed token carries (no root key needed).  A block can only\n"
     "narrow: scopes must lie within the token's, expiry can only shorten,\n"
     "depth only drop.  Prints the new token.\n"
     "\n"
+    "Only the broker hands a token to another holder or starts a subtask:\n"
+    "with --root-key the block is a broker block, signed with the broker's\n"
+    "root key, and may do both.  Resource servers accept only\n"
+    "single-action tokens (--resource, --audience, --seal) made so.\n"
+    "\n"
     "Options:\n"
     "    --token T            the token: text, `-` (stdin) or @FILE\n"
-    "    --holder-pub H.pub   delegate to this key (with --sub); a\n"
-    "    --sub SPIFFE_ID      delegation consumes one level of depth\n"
     "    --scope S            narrower SMART v2 scope(s); repeatable\n"
     "    --ttl SECONDS        expire at min(now + SECONDS, current expiry)\n"
     "    --depth N            lower the remaining depth to N (default on a\n"
     "                         delegation: one less than now)\n"
-    "    --task ID            a subtask id (its parent: the current task)\n"
     "    --audience AUD       restrict to one verifier\n"
     "    --resource REF       restrict to one resource reference\n"
     "    --seal               make this the last block\n"
     "    --now UNIX_SECONDS   issue time of the block (default: now)\n"
+    "    --root-key ROOT.key  the broker's root secret key: make a broker\n"
+    "                         block (the root block 0 names)\n"
+    "    --holder-pub H.pub   with --root-key: delegate to this key (with\n"
+    "    --sub SPIFFE_ID      --sub); a delegation consumes one depth level\n"
+    "    --task ID            with --root-key: a subtask id (its parent:\n"
+    "                         the current task)\n"
     "\n"
     "Exit status: 0 attenuated, 1 refused (the block would widen scopes,\n"
-    "exceed the depth, change the audience, or the token is sealed),\n"
-    "2 a token or key that does not decode, 64 usage error.\n"
+    "exceed the depth, change the audience, hand the token to another\n"
+    "holder or start a subtask without --root-key, or the token is\n"
+    "sealed), 2 a token or key that does not decode or a root key that is\n"
+    "not the token's, 64 usage error.\n"
     "\n"
     "Example:\n"
+    "    mandatectl token attenuate --token @labs.tok \\\n"
+    "        --scope patient/Observation.r --ttl 300 > labs-read.tok\n"
     "    mandatectl token attenuate --token @orch.tok \\\n"
-    "        --holder-pub keys/labs.pub \\\n"
+    "        --root-key keys/root.key --holder-pub keys/labs.pub \\\n"
     "        --sub spiffe://clinic.example/agent/labs \\\n"
     "        --scope patient/Observation.rs --ttl 300 > labs.tok\n";
 
@@ -228,7 +241,7 @@ ctl_token_mint(int argc, char **argv)
 
 typedef struct att_args {
 	const char *token, *holder_pub, *sub, *ttl, *depth, *task;
-	const char *audience, *resource, *seal, *now;
+	const char *audience, *resource, *seal, *now, *root_key;
 	const char *scopes[CTL_OPT_MULTI_MAX];
 	size_t nscopes;
 } att_args;
@@ -248,6 +261,7 @@ att_parse(int argc, char **argv, att_args *a)
 		{"--resource", CTL_OPT_ARG, &a->resource, NULL, NULL},
 		{"--seal", CTL_OPT_FLAG, &a->seal, NULL, NULL},
 		{"--now", CTL_OPT_ARG, &a->now, NULL, NULL},
+		{"--root-key", CTL_OPT_ARG, &a->root_key, NULL, NULL},
 	};
 	int rc = ctl_parse_opts(argc, argv, 1, opts,
 	    sizeof(opts) / sizeof(opts[0]), "token attenuate");
@@ -260,6 +274,24 @@ att_parse(int argc, char **argv, att_args *a)
 		return ctl_missing(a->sub == NULL ? "--sub" : "--holder-pub",
 		    "token attenuate");
 	return 0;
+}
+
+/*
+ * Whoever holds a token could otherwise hand it to anyone, or open a task
+ * the broker never saw: refused before anything is read, with the way.
+ */
+static int
+att_offline_only(const att_args *a)
+{
+	if (a->root_key != NULL || (a->sub == NULL && a->task == NULL))
+		return 0;
+	fprintf(stderr, "mandatectl: token attenuate: only the broker %s: an "
+	    "offline attenuation may only narrow (scopes, expiry, depth, "
+	    "audience, resource, seal); a broker block needs the broker's "
+	    "root key (--root-key)\n", a->sub != NULL ?
+	    "hands a token to another holder (--holder-pub, --sub)" :
+	    "starts a subtask (--task)");
+	return CTL_EXIT_DENY;
 }
 
 /* Fills the numeric parameters: expiry (clamped), depth, issue time. */
@@ -323,6 +355,7 @@ ctl_token_attenuate(int argc, char **argv)
 	att_args a;
 	mdt_token_attenuate_params p;
 	mdt_scope_set *scopes = NULL;
+	mdt_keypair *root = NULL;
 	mdt_token *tok = NULL;
 	int rc;
 
@@ -332,16 +365,23 @@ ctl_token_attenuate(int argc, char **argv)
 	}
 	memset(&a, 0, sizeof(a));
 	memset(&p, 0, sizeof(p));
-	if ((rc = att_parse(argc, argv, &a)) != 0)
+	if ((rc = att_parse(argc, argv, &a)) != 0 ||
+	    (rc = att_offline_only(&a)) != 0)
 		return rc;
 	if (a.nscopes > 0 && (rc = ctl_scopes(a.scopes, a.nscopes,
 	    "token attenuate", &scopes)) != 0)
 		return rc;
 	p.scopes = scopes;
+	if (a.root_key != NULL && (rc = ctl_load_key(a.root_key, &root)) != 0) {
+		mdt_scope_set_free(scopes);
+		return rc;
+	}
+	p.broker = root;
 	if ((rc = ctl_read_token(a.token, &tok)) == 0 &&
 	    (rc = att_numbers(&a, tok, &p)) == 0)
 		rc = att_run(&a, tok, &p);
 	mdt_token_free(tok);
+	mdt_keypair_free(root);
 	mdt_scope_set_free(scopes);
 	return rc;
 }

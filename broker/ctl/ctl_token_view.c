@@ -149,6 +149,8 @@ print_block(const mdt_token_block_view *v)
 		printf("  %-12s yes\n", "sealed");
 	if (HAS(NONCE))
 		print_hex("nonce", v->nonce, MDT_TOKEN_NONCE_BYTES);
+	if (v->broker)
+		printf("  %-12s yes (signed by the root key)\n", "broker");
 	print_hex("signature", v->signature, MDT_KEY_SIG_BYTES);
 #undef HAS
 }
@@ -189,8 +191,9 @@ print_text(const mdt_token *tok, const char *verified)
 
 		if (mdt_token_block(tok, i, &v) != 0)
 			continue;
-		printf("block %zu (%s)\n", i, i == 0 ? "authority" :
-		    v.sealed ? "attenuation, sealing" : "attenuation");
+		printf("block %zu (%s%s)\n", i, i == 0 ? "authority" :
+		    v.sealed ? "attenuation, sealing" : "attenuation",
+		    v.broker ? ", by the broker" : "");
 		print_block(&v);
 	}
 	print_effective(tok);

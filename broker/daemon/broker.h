@@ -317,11 +317,15 @@ struct brk_item *brk_item_result(const char *task, const char *parent,
     const char *from, const char *status, const uint8_t *payload,
     size_t plen);
 void brk_item_free(struct brk_item *it);
-/* Delivers it to agent (a parked next, or the queue of at most max
- * items).  Takes it (NULL is -MDT_ENOMEM). */
+/* Stores it as a work item for agent (at most max pending), durable on
+ * return, and wakes a parked next of agent that it matches.  Takes it
+ * (NULL is -MDT_ENOMEM).  A task item that cannot be stored cancels its
+ * subtask. */
 int brk_queue_push(brk_broker *b, int64_t max, const char *agent,
     struct brk_item *it);
 void brk_op_next(struct brk_worker *w, struct brk_ctx *c);
+/* Acknowledges a work item the caller took with next. */
+void brk_op_ack(struct brk_worker *w, struct brk_ctx *c);
 /* Expires parked nexts; answers them "no work". */
 void brk_queue_sweep(brk_broker *b, int64_t now_ms, int all);
 
@@ -463,6 +467,8 @@ void brk_op_result(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_tree(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_authorize(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_decide(struct brk_worker *w, struct brk_ctx *c);
+/* ops_admin.c: an admin ends a task it does not hold. */
+void brk_op_abort(struct brk_worker *w, struct brk_ctx *c);
 
 /* stepup.c: parked step-ups and approvals bound to a request hash. */
 struct brk_stepup_info {

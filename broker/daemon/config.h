@@ -45,6 +45,7 @@ struct brk_config {
 	int64_t approval_ttl_ms;
 	int64_t max_fanout;
 	int64_t queue_max;
+	int64_t work_lease_ms;
 	int64_t idem_ttl;
 	int64_t idem_max;
 	int64_t auth_window;

@@ -154,6 +154,10 @@ az_patient(const struct brk_held *h, struct az *x, struct brk_deny *d)
 		brk_deny_set(d, rc == -MDT_EPATIENT ? rc : -MDT_EPROTO,
 		    rc == -MDT_EPATIENT ? "patient" : "field", "resource %s: %s",
 		    x->resource, err);
+		/* a claim never vouches: the record names the patient the
+		 * reference itself names, when it names one */
+		if (rc == -MDT_EPATIENT && x->patient[0] != 0)
+			x->rec_patient = x->patient;
 		return -1;
 	}
 	if (src == MDT_FHIR_PATIENT_NONE) {
@@ -427,7 +431,7 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	mdt_token_single_params sp = {
 		.action = x->action, .resource = x->resource,
 		.audience = x->audience, .now = brk_now_ms() / 1000,
-		.ttl = c->snap->cfg.action_ttl,
+		.ttl = c->snap->cfg.action_ttl, .broker = c->b->root,
 	};
 	mdt_token *st = NULL;
 	mdt_token_reason why;

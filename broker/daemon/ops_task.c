@@ -504,6 +504,7 @@ disp_apply(struct brk_ctx *c, const char *op, const struct brk_held *h,
 		.scopes = x->child, .expires_at = now + x->ttl,
 		.depth = MDT_TOKEN_KEEP_DEPTH, .holder_id = x->to,
 		.holder_key = &x->target->pk, .task_id = x->id,
+		.broker = c->b->root,
 	};
 	mdt_token_reason why;
 	int rc;
@@ -584,6 +585,7 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 	mdt_token *child = NULL;
 	struct brk_item *it;
 	char pjson[BRK_DETAIL_MAX];
+	int qrc;
 
 	if (disp_fields(c, &x) != 0)
 		return;
@@ -602,10 +604,16 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 	}
 	it = brk_item_task(x.id, h.task->task_id, c->agent, op, child,
 	    x.child_text, x.payload, x.plen);
-	if (it == NULL || brk_queue_push(c->b, c->snap->cfg.queue_max, x.to,
-	    it) != 0)
-		BLOG(c->b, BRK_WARN, "queue.full", "agent=%s task=%s", x.to,
-		    x.id);
+	/* durable before the answer; brk_queue_push cancels a subtask
+	 * whose item it cannot store */
+	if ((qrc = brk_queue_push(c->b, c->snap->cfg.queue_max, x.to,
+	    it)) != 0) {
+		brk_reply_error(c, qrc == -MDT_EBUSY ? qrc : -MDT_ESTORE,
+		    qrc == -MDT_EBUSY ? "queue.full" : "store", "subtask %s "
+		    "could not be queued for %s: %s", x.id, x.to,
+		    mdt_strerror(qrc));
+		goto out;
+	}
 	BLOG(c->b, BRK_INFO, "task.delegated", "op=%s task=%s parent=%s "
 	    "from=%s to=%s scopes=\"%s\"%s", op, x.id, h.task->task_id,
 	    c->agent, x.to, x.child_text, x.cycle ? " cycle=allowed" : "");
@@ -627,7 +635,7 @@ brk_op_result(struct brk_worker *w, struct brk_ctx *c)
 	const uint8_t *pl = (const uint8_t *)"";
 	size_t plen = 0;
 	char err[MDT_ERRMSG_MAX];
-	int has;
+	int has, qrc;
 	mdt_wire_writer *wr;
 
 	if (mdt_wire_get_bin_opt(c->root, "payload", MDT_WIRE_PAYLOAD_MAX, &pl,
@@ -652,12 +660,14 @@ brk_op_result(struct brk_worker *w, struct brk_ctx *c)
 			return;
 		}
 	}
-	if (h.task->parent_id != NULL && brk_queue_push(c->b,
+	if (h.task->parent_id != NULL && (qrc = brk_queue_push(c->b,
 	    c->snap->cfg.queue_max, h.task->from_agent, brk_item_result(
 	    h.task->task_id, h.task->parent_id, c->agent, "result", pl,
-	    plen)) != 0) {
+	    plen))) != 0) {
 		brk_held_clear(&h);
-		brk_reply_error(c, -MDT_EBUSY, "busy", "the parent's queue is full");
+		brk_reply_error(c, qrc == -MDT_EBUSY ? qrc : -MDT_ESTORE,
+		    qrc == -MDT_EBUSY ? "busy" : "store",
+		    "the result could not be queued: %s", mdt_strerror(qrc));
 		return;
 	}
 	wr = brk_reply_writer(c, 1);

@@ -1,8 +1,14 @@
 /*
- * Work queues: per agent, the subtasks dispatched to it and the results
- * of its subtasks, delivered by `next` in arrival order.  A `next` that
- * finds nothing parks its context (no thread) until an item arrives or
- * its wait ends; the timer answers expired waits with "no work".
+ * Work delivery: the subtasks dispatched to an agent and the results of
+ * its subtasks live in the store as work items (core/store/work.c), so a
+ * restart loses none of them.  `next` leases the oldest matching item
+ * (the lease is a writer transaction: two nexts never take the same
+ * item), `ack` deletes it, and an item whose lease ends unacknowledged
+ * is delivered again with the same id.  What stays in memory is only who
+ * is waiting: a `next` that finds nothing parks its context (no thread)
+ * on its agent until an item is pushed for it, a lease it could take
+ * ends, or its wait ends.  After a restart nothing is rebuilt: the first
+ * `next` of each agent reads the store.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,33 +19,35 @@
 #include "broker.h"
 
 #define NBUCKETS 1024
+#define WAKE_TRIES 4 /* leases retried when pushes race with parking */
 
-enum { ITEM_TASK = 1, ITEM_RESULT = 2 };
-
+/* What a dispatch or a result asks to deliver, before it is pushed. */
 struct brk_item {
-	int kind;
+	mdt_work_item wi;
+	char id[BRK_ID_MAX + 48];
+	uint8_t *token;
+	size_t token_len;
+	uint8_t *payload;
 	char task[BRK_ID_MAX], parent[BRK_ID_MAX], from[BRK_ID_MAX];
 	char op[16], status[16];
 	char scopes[BRK_SCOPES_TEXT_MAX];
 	char patient[BRK_ID_MAX], purpose[64], clinician[BRK_ID_MAX];
-	int64_t depth, expires;
-	uint8_t *token;
-	size_t token_len;
-	uint8_t *payload;
-	size_t plen;
-	struct brk_item *next;
 };
 
-struct filter {
+/* A parked next: its filter and how long it may wait (c->park). */
+struct waiter {
 	char task[BRK_ID_MAX];
 	char child[BRK_ID_MAX];
+	int64_t deadline_ms;
+	int64_t retry_ms;        /* a matching lease ends: try again */
 };
 
+/* The agents with parked nexts. */
 struct aq {
 	char agent[BRK_ID_MAX];
-	struct brk_item *head, *tail;
-	size_t count;
 	struct brk_ctx *waiters;
+	uint64_t pushes;         /* bumped by every push for the agent */
+	int64_t lease_end;       /* earliest end of a lease handed out */
 	struct aq *next;
 };
 
@@ -61,6 +69,22 @@ brk_queues_new(struct brk_queues **out)
 }
 
 void
+brk_queues_free(struct brk_queues *q)
+{
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct aq *a = q->b[i], *n; a != NULL; a = n) {
+			n = a->next;
+			mdt__free(a);
+		}
+	pthread_mutex_destroy(&q->lock);
+	mdt__free(q);
+}
+
+/* ------------------------------------------------------------ items */
+
+void
 brk_item_free(struct brk_item *it)
 {
 	if (it == NULL)
@@ -70,24 +94,6 @@ brk_item_free(struct brk_item *it)
 	mdt__free(it->token);
 	mdt__free(it->payload);
 	mdt__free(it);
-}
-
-void
-brk_queues_free(struct brk_queues *q)
-{
-	if (q == NULL)
-		return;
-	for (size_t i = 0; i < NBUCKETS; i++)
-		for (struct aq *a = q->b[i], *n; a != NULL; a = n) {
-			n = a->next;
-			for (struct brk_item *it = a->head, *in; it; it = in) {
-				in = it->next;
-				brk_item_free(it);
-			}
-			mdt__free(a);
-		}
-	pthread_mutex_destroy(&q->lock);
-	mdt__free(q);
 }
 
 static uint8_t *
@@ -101,23 +107,23 @@ dup_bytes(const uint8_t *p, size_t n)
 }
 
 static struct brk_item *
-item_new(int kind, const char *task, const char *parent, const char *from,
-    const uint8_t *payload, size_t plen)
+item_new(mdt_work_kind kind, const char *task, const char *parent,
+    const char *from, const uint8_t *payload, size_t plen)
 {
 	struct brk_item *it = mdt__calloc(1, sizeof(*it));
 
 	if (it == NULL)
 		return NULL;
-	it->kind = kind;
 	snprintf(it->task, sizeof(it->task), "%s", task);
 	snprintf(it->parent, sizeof(it->parent), "%s", parent);
 	snprintf(it->from, sizeof(it->from), "%s", from);
-	it->payload = dup_bytes(payload, plen);
-	it->plen = plen;
-	if (it->payload == NULL) {
+	if ((it->payload = dup_bytes(payload, plen)) == NULL) {
 		brk_item_free(it);
 		return NULL;
 	}
+	it->wi = (mdt_work_item){ .id = it->id, .kind = kind,
+	    .task = it->task, .parent = it->parent, .from = it->from,
+	    .payload = it->payload, .payload_len = plen };
 	return it;
 }
 
@@ -126,13 +132,15 @@ brk_item_task(const char *task, const char *parent, const char *from,
     const char *op, const mdt_token *tok, const char *scopes,
     const uint8_t *payload, size_t plen)
 {
-	struct brk_item *it = item_new(ITEM_TASK, task, parent, from, payload,
-	    plen);
+	struct brk_item *it = item_new(MDT_WORK_TASK, task, parent, from,
+	    payload, plen);
 	const uint8_t *tb;
 	size_t tl = 0;
 
 	if (it == NULL)
 		return NULL;
+	/* the subtask id: whoever dispatched it knows it already */
+	snprintf(it->id, sizeof(it->id), "%s", task);
 	snprintf(it->op, sizeof(it->op), "%s", op);
 	snprintf(it->scopes, sizeof(it->scopes), "%s", scopes);
 	snprintf(it->patient, sizeof(it->patient), "%s",
@@ -141,15 +149,21 @@ brk_item_task(const char *task, const char *parent, const char *from,
 	    mdt_token_purpose(tok));
 	snprintf(it->clinician, sizeof(it->clinician), "%s",
 	    mdt_token_clinician(tok));
-	it->depth = mdt_token_depth(tok);
-	it->expires = mdt_token_expires_at(tok);
 	tb = mdt_token_bytes(tok, &tl);
-	it->token = dup_bytes(tb, tl);
-	it->token_len = tl;
-	if (it->token == NULL) {
+	if ((it->token = dup_bytes(tb, tl)) == NULL) {
 		brk_item_free(it);
 		return NULL;
 	}
+	it->token_len = tl;
+	it->wi.op = it->op;
+	it->wi.scopes = it->scopes;
+	it->wi.patient = it->patient;
+	it->wi.purpose = it->purpose;
+	it->wi.clinician = it->clinician;
+	it->wi.depth = mdt_token_depth(tok);
+	it->wi.expires = mdt_token_expires_at(tok);
+	it->wi.token = it->token;
+	it->wi.token_len = tl;
 	return it;
 }
 
@@ -157,20 +171,32 @@ struct brk_item *
 brk_item_result(const char *task, const char *parent, const char *from,
     const char *status, const uint8_t *payload, size_t plen)
 {
-	struct brk_item *it = item_new(ITEM_RESULT, task, parent, from,
+	struct brk_item *it = item_new(MDT_WORK_RESULT, task, parent, from,
 	    payload, plen);
+	char rnd[40];
 
-	if (it != NULL)
-		snprintf(it->status, sizeof(it->status), "%s", status);
+	if (it == NULL)
+		return NULL;
+	snprintf(it->status, sizeof(it->status), "%s", status);
+	it->wi.status = it->status;
+	/* a task ends once; it may report any number of results */
+	if (strcmp(status, "result") != 0) {
+		snprintf(it->id, sizeof(it->id), "%s/%s", task, status);
+	} else {
+		brk_random_id("", rnd, 17);
+		snprintf(it->id, sizeof(it->id), "%s/result/%s", task, rnd);
+	}
 	return it;
 }
 
+/* ---------------------------------------------------------- waiters */
+
 static int
-matches(const struct filter *f, const struct brk_item *it)
+matches(const struct waiter *f, const mdt_work_item *it)
 {
-	if (f == NULL || (f->task[0] == 0 && f->child[0] == 0))
+	if (f->task[0] == 0 && f->child[0] == 0)
 		return 1;
-	if (it->kind != ITEM_RESULT)
+	if (it->kind != MDT_WORK_RESULT)
 		return 0;
 	if (f->child[0] != 0)
 		return strcmp(f->child, it->task) == 0;
@@ -197,42 +223,121 @@ find_aq(struct brk_queues *q, const char *agent, int create)
 	return *p;
 }
 
-static int
-put_task_item(mdt_wire_writer *w, const struct brk_item *it)
+/* Takes the first waiter of agent whose filter matches it (NULL: any). */
+static struct brk_ctx *
+take_waiter(struct brk_queues *q, const char *agent,
+    const mdt_work_item *it)
 {
-	return mdt_wire_begin_map(w, "item", 13) || 
+	struct brk_ctx **p, *c = NULL;
+	struct aq *a;
+
+	pthread_mutex_lock(&q->lock);
+	if ((a = find_aq(q, agent, 0)) != NULL) {
+		a->pushes++;
+		for (p = &a->waiters; *p != NULL; p = &(*p)->qnext)
+			if (it == NULL || matches((*p)->park, it))
+				break;
+		if ((c = *p) != NULL)
+			*p = c->qnext;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return c;
+}
+
+/* A task item that cannot be queued would leave its subtask open with
+ * nobody to deliver it to: the broker cancels it. */
+static void
+cancel_undeliverable(brk_broker *b, const struct brk_item *it, int why)
+{
+	mdt_audit_revocation *rv = NULL;
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "not queued: %s", mdt_strerror(why));
+	if (mdt_store_end_task(b->store, it->task, MDT_TASK_CANCELLED,
+	    "broker", reason, 0, &rv) != 0)
+		return;
+	brk_publish_revoke(b, rv, "cancelled");
+	mdt_free(rv);
+}
+
+int
+brk_queue_push(brk_broker *b, int64_t max, const char *agent,
+    struct brk_item *it)
+{
+	struct brk_ctx *c;
+	int rc;
+
+	if (it == NULL)
+		return -MDT_ENOMEM;
+	it->wi.agent = agent;
+	rc = mdt_store_work_push(b->store, &it->wi, (uint32_t)max, NULL);
+	if (rc == -MDT_EEXIST)
+		rc = 0; /* a resent push: the item is there already */
+	if (rc != 0) {
+		BLOG(b, BRK_WARN, "queue.push_failed", "agent=%s item=%s "
+		    "error=%s", agent, it->id, mdt_strerror(rc));
+		if (it->wi.kind == MDT_WORK_TASK)
+			cancel_undeliverable(b, it, rc);
+	} else if ((c = take_waiter(b->queues, agent, &it->wi)) != NULL) {
+		brk_resume(c);
+	}
+	brk_item_free(it);
+	return rc;
+}
+
+/* ------------------------------------------------------------- next */
+
+static int
+put_task_item(mdt_wire_writer *w, const mdt_work_item *it)
+{
+	return mdt_wire_begin_map(w, "item", 15) ||
 	    mdt_wire_put_cstr(w, "kind", "task") ||
+	    mdt_wire_put_cstr(w, "id", it->id) ||
+	    mdt_wire_put_int(w, "deliveries", it->deliveries) ||
 	    mdt_wire_put_cstr(w, "task", it->task) ||
-	    mdt_wire_put_cstr(w, "parent", it->parent) ||
-	    mdt_wire_put_cstr(w, "from", it->from) ||
-	    mdt_wire_put_cstr(w, "op", it->op) ||
+	    mdt_wire_put_cstr(w, "parent", it->parent ? it->parent : "") ||
+	    mdt_wire_put_cstr(w, "from", it->from ? it->from : "") ||
+	    mdt_wire_put_cstr(w, "op", it->op ? it->op : "") ||
 	    mdt_wire_put_bin(w, "token", it->token, it->token_len) ||
-	    mdt_wire_put_cstr(w, "scopes", it->scopes) ||
-	    mdt_wire_put_cstr(w, "patient", it->patient) ||
-	    mdt_wire_put_cstr(w, "purpose", it->purpose) ||
-	    mdt_wire_put_cstr(w, "clinician", it->clinician) ||
+	    mdt_wire_put_cstr(w, "scopes", it->scopes ? it->scopes : "") ||
+	    mdt_wire_put_cstr(w, "patient", it->patient ? it->patient : "") ||
+	    mdt_wire_put_cstr(w, "purpose", it->purpose ? it->purpose : "") ||
+	    mdt_wire_put_cstr(w, "clinician",
+	    it->clinician ? it->clinician : "") ||
 	    mdt_wire_put_int(w, "depth", it->depth) ||
 	    mdt_wire_put_int(w, "expires", it->expires) ||
-	    mdt_wire_put_bin(w, "payload", it->payload, it->plen) ||
+	    mdt_wire_put_bin(w, "payload", it->payload, it->payload_len) ||
 	    mdt_wire_end(w);
 }
 
 static int
-put_result_item(mdt_wire_writer *w, const struct brk_item *it)
+put_result_item(mdt_wire_writer *w, const mdt_work_item *it)
 {
-	return mdt_wire_begin_map(w, "item", 6) ||
+	return mdt_wire_begin_map(w, "item", 8) ||
 	    mdt_wire_put_cstr(w, "kind", "result") ||
+	    mdt_wire_put_cstr(w, "id", it->id) ||
+	    mdt_wire_put_int(w, "deliveries", it->deliveries) ||
 	    mdt_wire_put_cstr(w, "task", it->task) ||
-	    mdt_wire_put_cstr(w, "parent", it->parent) ||
-	    mdt_wire_put_cstr(w, "from", it->from) ||
-	    mdt_wire_put_cstr(w, "status", it->status) ||
-	    mdt_wire_put_bin(w, "payload", it->payload, it->plen) ||
+	    mdt_wire_put_cstr(w, "parent", it->parent ? it->parent : "") ||
+	    mdt_wire_put_cstr(w, "from", it->from ? it->from : "") ||
+	    mdt_wire_put_cstr(w, "status", it->status ? it->status : "") ||
+	    mdt_wire_put_bin(w, "payload", it->payload, it->payload_len) ||
 	    mdt_wire_end(w);
+}
+
+static void
+work_free(mdt_work_item *it)
+{
+	if (it == NULL)
+		return;
+	if (it->token != NULL)
+		sodium_memzero((void *)(uintptr_t)it->token, it->token_len);
+	mdt_free(it);
 }
 
 /* Answers c with it (or "no work" when it is NULL); frees it. */
 static void
-answer(struct brk_ctx *c, struct brk_item *it)
+answer(struct brk_ctx *c, mdt_work_item *it)
 {
 	mdt_wire_writer *w = brk_reply_writer(c, 1);
 	int rc = w == NULL;
@@ -240,11 +345,11 @@ answer(struct brk_ctx *c, struct brk_item *it)
 	if (!rc && it == NULL)
 		rc = mdt_wire_put_nil(w, "item");
 	else if (!rc)
-		rc = it->kind == ITEM_TASK ? put_task_item(w, it) :
+		rc = it->kind == MDT_WORK_TASK ? put_task_item(w, it) :
 		    put_result_item(w, it);
 	mdt__free(c->park);
 	c->park = NULL;
-	brk_item_free(it);
+	work_free(it);
 	if (rc != 0) {
 		mdt_wire_writer_free(w);
 		brk_reply_error(c, -MDT_ENOMEM, "internal", "cannot encode item");
@@ -253,81 +358,19 @@ answer(struct brk_ctx *c, struct brk_item *it)
 	brk_reply(c, w);
 }
 
-int
-brk_queue_push(brk_broker *b, int64_t max, const char *agent,
-    struct brk_item *it)
+/* The fields of a first next into a new waiter (c->park). */
+static int
+next_fields(struct brk_ctx *c)
 {
-	struct brk_queues *q = b->queues;
-	struct brk_ctx **p, *c = NULL;
-	struct aq *a;
-
-	pthread_mutex_lock(&q->lock);
-	a = find_aq(q, agent, 1);
-	if (a == NULL) {
-		pthread_mutex_unlock(&q->lock);
-		brk_item_free(it);
-		return -MDT_ENOMEM;
-	}
-	for (p = &a->waiters; *p != NULL; p = &(*p)->qnext)
-		if (matches((*p)->park, it))
-			break;
-	if (*p != NULL) {
-		c = *p;
-		*p = c->qnext;
-	} else if (a->count >= (size_t)max) {
-		pthread_mutex_unlock(&q->lock);
-		brk_item_free(it);
-		return -MDT_EBUSY;
-	} else {
-		if (a->tail != NULL)
-			a->tail->next = it;
-		else
-			a->head = it;
-		a->tail = it;
-		a->count++;
-	}
-	pthread_mutex_unlock(&q->lock);
-	if (c != NULL)
-		answer(c, it);
-	return 0;
-}
-
-/* Lock held: removes and returns the first item matching f. */
-static struct brk_item *
-take(struct aq *a, const struct filter *f)
-{
-	struct brk_item **p, *prev = NULL;
-
-	for (p = &a->head; *p != NULL; prev = *p, p = &(*p)->next) {
-		struct brk_item *it = *p;
-		if (!matches(f, it))
-			continue;
-		*p = it->next;
-		if (a->tail == it)
-			a->tail = prev;
-		a->count--;
-		it->next = NULL;
-		return it;
-	}
-	return NULL;
-}
-
-void
-brk_op_next(struct brk_worker *w, struct brk_ctx *c)
-{
-	struct brk_queues *q = c->b->queues;
-	struct filter *f = mdt__calloc(1, sizeof(*f));
+	struct waiter *f = mdt__calloc(1, sizeof(*f));
 	const char *task = NULL, *child = NULL;
 	int64_t wait = 0;
 	int has;
 	char err[MDT_ERRMSG_MAX];
-	struct brk_item *it = NULL;
-	struct aq *a;
 
-	(void)w;
 	if (f == NULL) {
 		brk_reply_error(c, -MDT_ENOMEM, "internal", "out of memory");
-		return;
+		return -1;
 	}
 	c->park = f;
 	if (mdt_wire_get_int_opt(c->root, "wait_ms", 0, INT32_MAX, &wait,
@@ -337,52 +380,181 @@ brk_op_next(struct brk_worker *w, struct brk_ctx *c)
 	    mdt_wire_get_str_opt(c->root, "child", BRK_ID_MAX - 1, &child,
 	    &has, err, sizeof(err))) {
 		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
-		return;
+		return -1;
 	}
 	if (wait > c->snap->cfg.next_max_wait_ms)
 		wait = c->snap->cfg.next_max_wait_ms;
 	snprintf(f->task, sizeof(f->task), "%s", task ? task : "");
 	snprintf(f->child, sizeof(f->child), "%s", child ? child : "");
+	f->deadline_ms = wait > 0 ? brk_now_ms() + wait : 0;
+	return 0;
+}
+
+/* Parks c on its agent unless an item was pushed since `seen` or its
+ * wait is over; 1 when parked (c belongs to the queue now). */
+static int
+park(struct brk_ctx *c, uint64_t seen, int64_t retry_ms)
+{
+	struct brk_queues *q = c->b->queues;
+	struct waiter *f = c->park;
+	struct aq *a;
+	int parked = 0;
+
 	pthread_mutex_lock(&q->lock);
-	a = find_aq(q, c->agent, wait > 0);
-	if (a != NULL)
-		it = take(a, f);
-	if (it == NULL && a != NULL && wait > 0 &&
-	    !atomic_load(&c->b->stopping)) {
-		brk_park(c, brk_now_ms() + wait);
+	a = find_aq(q, c->agent, 1);
+	if (a != NULL && a->pushes == seen && !atomic_load(&c->b->stopping)) {
+		f->retry_ms = retry_ms;
+		brk_park(c, f->deadline_ms);
 		c->qnext = a->waiters;
 		a->waiters = c;
-		pthread_mutex_unlock(&q->lock);
-		return; /* c belongs to the queue now */
+		parked = 1;
 	}
 	pthread_mutex_unlock(&q->lock);
+	return parked;
+}
+
+/* The agent's push count (and, when lease_end is set, notes a lease
+ * that parked nexts may take once it ends). */
+static uint64_t
+pushes_seen(struct brk_queues *q, const char *agent, int64_t lease_end)
+{
+	struct aq *a;
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	if ((a = find_aq(q, agent, 1)) != NULL) {
+		n = a->pushes;
+		if (lease_end != 0 && (a->lease_end == 0 ||
+		    lease_end < a->lease_end))
+			a->lease_end = lease_end;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+/*
+ * Runs on a worker for a new next and for a parked one that was woken
+ * (c->park already set): leases an item or parks again.
+ */
+void
+brk_op_next(struct brk_worker *w, struct brk_ctx *c)
+{
+	mdt_work_filter flt;
+	mdt_work_item *it = NULL;
+	struct waiter *f;
+	int64_t retry = 0;
+	int rc = -MDT_ENOTFOUND;
+
+	(void)w;
+	if (c->park == NULL && next_fields(c) != 0)
+		return;
+	f = c->park;
+	flt.task = f->task;
+	flt.child = f->child;
+	for (int i = 0; i < WAKE_TRIES; i++) {
+		uint64_t seen = pushes_seen(c->b->queues, c->agent, 0);
+		rc = mdt_store_work_lease(c->b->store, c->agent, &flt,
+		    (uint32_t)c->snap->cfg.work_lease_ms, 0, &it, &retry);
+		if (rc != -MDT_ENOTFOUND || f->deadline_ms <= brk_now_ms() ||
+		    atomic_load(&c->b->stopping))
+			break;
+		if (park(c, seen, retry))
+			return;
+	}
+	if (rc == 0)
+		(void)pushes_seen(c->b->queues, c->agent, it->lease_until_ms);
+	if (rc != 0 && rc != -MDT_ENOTFOUND) {
+		mdt__free(c->park);
+		c->park = NULL;
+		brk_reply_error(c, -MDT_ESTORE, "store", "work items: %s",
+		    mdt_strerror(rc));
+		return;
+	}
 	answer(c, it);
+}
+
+/* ------------------------------------------------------------- ack */
+
+void
+brk_op_ack(struct brk_worker *w, struct brk_ctx *c)
+{
+	const char *id;
+	char err[MDT_ERRMSG_MAX];
+	mdt_wire_writer *wr;
+	int rc;
+
+	(void)w;
+	if (mdt_wire_get_str(c->root, "item", MDT_AUDIT_FIELD_MAX, &id, err,
+	    sizeof(err)) != 0) {
+		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
+		return;
+	}
+	rc = mdt_store_work_ack(c->b->store, id, c->agent);
+	if (rc == -MDT_ENOTFOUND) {
+		brk_reply_error(c, rc, "work.unknown", "no item %s is waiting "
+		    "for %s (acknowledged already, or its task ended)", id,
+		    c->agent);
+		return;
+	}
+	if (rc != 0) {
+		brk_reply_error(c, -MDT_ESTORE, "store", "work items: %s",
+		    mdt_strerror(rc));
+		return;
+	}
+	wr = brk_reply_writer(c, 1);
+	if (wr != NULL && mdt_wire_put_cstr(wr, "item", id)) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	brk_reply(c, wr);
+}
+
+/* ------------------------------------------------------------ timer */
+
+/* Lock held: moves the waiters of a that must act now to *done (their
+ * wait ended) or *wake (a lease they may take ended). */
+static void
+sweep_aq(struct aq *a, int64_t now_ms, int all, struct brk_ctx **done,
+    struct brk_ctx **wake)
+{
+	struct brk_ctx **p = &a->waiters;
+	int lease_over = a->lease_end != 0 && a->lease_end <= now_ms;
+
+	while (*p != NULL) {
+		struct brk_ctx *c = *p;
+		struct waiter *f = c->park;
+		struct brk_ctx **to = all || c->deadline_ms <= now_ms ? done :
+		    lease_over || (f->retry_ms != 0 && f->retry_ms <= now_ms) ?
+		    wake : NULL;
+		if (to == NULL) {
+			p = &c->qnext;
+			continue;
+		}
+		*p = c->qnext;
+		c->qnext = *to;
+		*to = c;
+	}
+	if (lease_over)
+		a->lease_end = 0;
 }
 
 void
 brk_queue_sweep(brk_broker *b, int64_t now_ms, int all)
 {
 	struct brk_queues *q = b->queues;
-	struct brk_ctx *done = NULL, *next;
+	struct brk_ctx *done = NULL, *wake = NULL, *next;
 
 	pthread_mutex_lock(&q->lock);
 	for (size_t i = 0; i < NBUCKETS; i++)
-		for (struct aq *a = q->b[i]; a != NULL; a = a->next) {
-			struct brk_ctx **p = &a->waiters;
-			while (*p != NULL) {
-				struct brk_ctx *c = *p;
-				if (!all && c->deadline_ms > now_ms) {
-					p = &c->qnext;
-					continue;
-				}
-				*p = c->qnext;
-				c->qnext = done;
-				done = c;
-			}
-		}
+		for (struct aq *a = q->b[i]; a != NULL; a = a->next)
+			sweep_aq(a, now_ms, all, &done, &wake);
 	pthread_mutex_unlock(&q->lock);
 	for (; done != NULL; done = next) {
 		next = done->qnext;
 		answer(done, NULL);
+	}
+	for (; wake != NULL; wake = next) {
+		next = wake->qnext;
+		brk_resume(wake);
 	}
 }

@@ -45,6 +45,8 @@ static const struct {
 	[MDT_OP_CANCEL] = { brk_op_end, 1 },
 	[MDT_OP_RESULT] = { brk_op_result, 1 },
 	[MDT_OP_TREE] = { brk_op_tree, 1 },
+	[MDT_OP_ACK] = { brk_op_ack, 1 },
+	[MDT_OP_ABORT] = { brk_op_abort, 1 },
 };
 
 static void handle(struct brk_worker *w, struct brk_ctx *c);

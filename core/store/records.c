@@ -328,6 +328,10 @@ end_cascade(mdt_store *s, mdt__op *op, mdt__revocation_row *row,
 	if (rc == 0)
 		rc = make_result(ids, op->seq, row->time_ms,
 		    (mdt_audit_revocation **)&op->result);
+	if (rc == 0) {
+		const mdt_audit_revocation *rv = op->result;
+		rc = mdt__work_ended(s, rv->task_ids, rv->count);
+	}
 	return rc;
 }
 
@@ -418,6 +422,7 @@ static const op_fn ops[] = {
 	[MDT__OP_CHECKPOINT] = op_checkpoint,
 	[MDT__OP_USE_ACT] = op_use_act,
 	[MDT__OP_EXEC] = op_exec,
+	[MDT__OP_WORK] = mdt__work_run,
 };
 
 int

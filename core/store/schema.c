@@ -66,6 +66,17 @@ static const char *const migrations[] = {
 	" hash BLOB NOT NULL, time_ms INTEGER NOT NULL,"
 	" act_hash BLOB NOT NULL UNIQUE, act_kind TEXT, clinician TEXT,"
 	" expires_ms INTEGER NOT NULL);",
+	/* 2 -> 3: work items waiting for delivery (work.c); not chained */
+	"CREATE TABLE work(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" item_id TEXT NOT NULL UNIQUE, agent TEXT NOT NULL,"
+	" kind INTEGER NOT NULL, task_id TEXT NOT NULL, parent_id TEXT,"
+	" from_agent TEXT, op TEXT, status TEXT, scopes TEXT, patient TEXT,"
+	" purpose TEXT, clinician TEXT, depth INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL, token BLOB, payload BLOB,"
+	" time_ms INTEGER NOT NULL, lease_until INTEGER NOT NULL DEFAULT 0,"
+	" deliveries INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX work_agent ON work(agent, seq);"
+	"CREATE INDEX work_task ON work(task_id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -17,7 +17,7 @@
 
 #include "key_int.h" /* mdt__hex */
 
-#define MDT__STORE_SCHEMA_VERSION 2
+#define MDT__STORE_SCHEMA_VERSION 3
 #define MDT__STORE_ID_BYTES 16
 #define MDT__STORE_TREE_DEPTH_MAX 256 /* bounds recursive queries */
 #define MDT__STORE_READERS_MAX 32
@@ -150,7 +150,8 @@ enum mdt__op_type {
 	MDT__OP_END_TASK,
 	MDT__OP_CHECKPOINT,
 	MDT__OP_USE_ACT,
-	MDT__OP_EXEC          /* test hook: run SQL on the writer connection */
+	MDT__OP_EXEC,         /* test hook: run SQL on the writer connection */
+	MDT__OP_WORK          /* work items (work.c) */
 };
 
 typedef struct mdt__op {
@@ -232,6 +233,7 @@ struct mdt_store {
 
 	struct mdt__tcache *tcache; /* NULL on read-only handles */
 	struct mdt__walckpt *walckpt; /* NULL on read-only handles */
+	struct mdt__work *work;       /* the writer's work statements */
 
 	mdt__reader readers[MDT__STORE_READERS_MAX];
 	uint32_t nreaders;
@@ -348,6 +350,14 @@ uint64_t mdt__tcache_gen(mdt__tcache *c);
 void mdt__tcache_put(mdt__tcache *c, uint64_t gen, const mdt_audit_task *t);
 /* Drops the rows of the ended tasks ids[0..n). */
 void mdt__tcache_ended(mdt__tcache *c, const char *const *ids, size_t n);
+
+/* ---- work.c: work items (run by the writer) -------------------- */
+/* Runs an MDT__OP_WORK op inside the writer's transaction. */
+int mdt__work_run(mdt_store *s, mdt__op *op);
+/* Deletes the task items of the ended tasks ids[0..n) (end-task op). */
+int mdt__work_ended(mdt_store *s, const char *const *ids, size_t n);
+/* Finalizes the writer's work statements (writer stopped). */
+void mdt__work_close(mdt_store *s);
 
 /* ---- merge.c: all chained records in seq order ------------------ */
 typedef struct mdt__merge mdt__merge;

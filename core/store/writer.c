@@ -467,6 +467,7 @@ mdt__writer_stop(mdt_store *s)
 		w->running = 0;
 	}
 	mdt__walckpt_stop(s, w->db);
+	mdt__work_close(s);
 	for (int i = 0; i < MDT__W_COUNT_; i++)
 		sqlite3_finalize(w->st[i]);
 	for (int k = 0; k < MDT__KIND_COUNT_; k++)

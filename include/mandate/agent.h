@@ -189,6 +189,15 @@ MDT_API MDT_WUR int mdt_agent_open_task(mdt_agent *a,
  * Waits up to timeout_ms for work addressed to this agent (a subtask
  * dispatched or delegated to it).  MDT_ETIMEDOUT when none arrived.  On
  * success *out owns the received task; caller frees with mdt_task_free.
+ *
+ * Delivery is at least once.  The broker keeps each work item in its
+ * store until it is acknowledged, which happens when the task is
+ * completed or cancelled (by anyone, ancestors included) or with
+ * mdt_task_ack.  An item taken here and not acknowledged within the
+ * broker's work_lease_ms (default 60 s) is delivered again, also after a
+ * broker restart or when this process died holding it: with the same
+ * mdt_task_item_id and a higher mdt_task_deliveries.  An agent that
+ * must not do the work twice keeps the ids it has done (or acks early).
  */
 MDT_API MDT_WUR int mdt_agent_next(mdt_agent *a, uint32_t timeout_ms,
     mdt_task **out, char *err, size_t errlen);
@@ -235,6 +244,22 @@ MDT_API int64_t mdt_task_expiry(const mdt_task *t);
 /* The payload sent with the work (NULL and *len = 0 when none); owned by
  * the task. */
 MDT_API const uint8_t *mdt_task_payload(const mdt_task *t, size_t *len);
+/* The id of the work item that delivered the task: the same on every
+ * redelivery ("" for a task opened with mdt_agent_open_task). */
+MDT_API const char *mdt_task_item_id(const mdt_task *t);
+/* How often the broker delivered that item: 1 the first time, 2 or more
+ * for a redelivery after a lease ended (0 for an opened task). */
+MDT_API uint32_t mdt_task_deliveries(const mdt_task *t);
+
+/*
+ * Acknowledges the work item that delivered t, so it is not delivered
+ * again even while the task stays open (long work, or work handed on).
+ * Completing or cancelling the task acknowledges it too; calling this is
+ * needed only to stop redeliveries earlier.  0 also when there is
+ * nothing to acknowledge (an opened task, an item acknowledged already
+ * or whose task ended).
+ */
+MDT_API MDT_WUR int mdt_task_ack(mdt_task *t, char *err, size_t errlen);
 
 /* ======================================================================
  * Delegation, results, completion
@@ -259,7 +284,9 @@ MDT_API MDT_WUR int mdt_task_dispatch(mdt_task *t, const char *target,
  * (reported by its holder with mdt_task_complete).  On success *result
  * (caller frees with mdt_free) holds *len bytes (possibly 0, then *result
  * may be NULL).  MDT_ETIMEDOUT when none arrived, MDT_EREVOKED when the
- * child was cancelled.
+ * child was cancelled.  A result is acknowledged to the broker once it
+ * is handed over here; one that arrived but was never asked for is
+ * delivered again after a restart of this process (at least once).
  */
 MDT_API MDT_WUR int mdt_task_wait_result(mdt_task *t, const char *child_id,
     uint32_t timeout_ms, uint8_t **result, size_t *len, char *err,
@@ -413,6 +440,19 @@ MDT_API MDT_WUR int mdt_agent_decide_step_up(mdt_agent *a,
     const char *note, char *err, size_t errlen);
 
 /*
+ * Admin action: ends task_id as cancelled (revoking its subtree, as its
+ * holder's mdt_task_cancel would) although the caller does not hold it,
+ * for a task left open by an agent that is gone.  The broker allows it
+ * to agents listed in its `admins` setting only (MDT_EAUTH otherwise),
+ * records the decision, publishes the revocation and sends the parent's
+ * holder a `cancelled` result.  reason (may be NULL) goes to the audit
+ * record.  *revoked (may be NULL) gets how many tasks ended.
+ * MDT_ENOTFOUND for an unknown task, MDT_EREVOKED when it already ended.
+ */
+MDT_API MDT_WUR int mdt_agent_abort_task(mdt_agent *a, const char *task_id,
+    const char *reason, size_t *revoked, char *err, size_t errlen);
+
+/*
  * Read-only admin query: the task tree rooted at (or containing) task_id
  * with its delegation edges and decisions, as JSON text (documented in
  * docs/wire-protocol.md).  Caller frees *json with mdt_free.
@@ -513,6 +553,11 @@ typedef struct mdt_rs_grant {
 } mdt_rs_grant;
 
 /* Creates a verifier (and its subscription when events_url is set).
+ * A verifier remembers the tokens it accepted in memory, so it refuses
+ * single-action tokens issued before it started (MDT_EREVOKED): one its
+ * predecessor accepted cannot be replayed after a restart.  Token times
+ * are whole seconds, so it starts on the next second's boundary and
+ * returns then (it waits up to one second).
  * Caller frees with mdt_rs_verifier_free. */
 MDT_API MDT_WUR int mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts,
     mdt_rs_verifier **out, char *err, size_t errlen);

@@ -483,6 +483,129 @@ MDT_API MDT_WUR int mdt_store_checkpoint(mdt_store *store,
     uint64_t *seq_out);
 
 /* ======================================================================
+ * Work items: what the broker has to deliver to agents
+ * ==================================================================== */
+
+/*
+ * A work item waits in the store until the agent it is for takes it with
+ * `next` and acknowledges it.  Items are not chained records: they are a
+ * durable queue beside the audit log (table `work`, docs/audit.md), and
+ * an acknowledged item is deleted.  Delivery is at least once: a lease
+ * that ends before the acknowledgement puts the item back, and it comes
+ * back with the same id and a higher delivery count.
+ */
+typedef enum mdt_work_kind {
+	MDT_WORK_TASK = 1,    /* a dispatched or delegated subtask */
+	MDT_WORK_RESULT = 2   /* a result for the holder of the parent task */
+} mdt_work_kind;
+
+/*
+ * One item.  On input every string is borrowed; id, agent and task are
+ * required, the others may be NULL.  On output (lease) the strings and
+ * bytes live in the same allocation as the struct; in a listing callback
+ * they are valid during the call only.
+ *
+ *   id           stable item id, unique in the store: the subtask id for
+ *                a task item, a derived id for a result
+ *   agent        SPIFFE id of the agent it is for
+ *   task, parent, from, op, status, scopes, patient, purpose, clinician,
+ *   depth, expires, token, payload
+ *                what `next` delivers (docs/wire-protocol.md); expires in
+ *                Unix seconds
+ *   time_ms      when queued; 0 on input = now
+ *   lease_until_ms, deliveries, seq   output only: the end of the current
+ *                lease (0 when never leased), how often it was leased,
+ *                and its position in the queue
+ */
+typedef struct mdt_work_item {
+	const char *id;
+	const char *agent;
+	mdt_work_kind kind;
+	const char *task;
+	const char *parent;
+	const char *from;
+	const char *op;
+	const char *status;
+	const char *scopes;
+	const char *patient;
+	const char *purpose;
+	const char *clinician;
+	int64_t depth;
+	int64_t expires;
+	const unsigned char *token;
+	size_t token_len;
+	const unsigned char *payload;
+	size_t payload_len;
+	int64_t time_ms;
+	int64_t lease_until_ms;
+	uint32_t deliveries;
+	uint64_t seq;
+} mdt_work_item;
+
+#define MDT_WORK_BYTES_MAX (1u << 20) /* token or payload bytes */
+
+/*
+ * Queues an item; durable on return (group commit).  Checked in the
+ * writer's transaction: id unused (MDT_EEXIST, nothing written: a resent
+ * push is harmless), the agent has fewer than max_pending items queued
+ * or leased when max_pending > 0 (MDT_EBUSY), and a task item's task is
+ * not ended (MDT_EREVOKED).  *seq_out (may be NULL) gets its position.
+ */
+MDT_API MDT_WUR int mdt_store_work_push(mdt_store *store,
+    const mdt_work_item *it, uint32_t max_pending, uint64_t *seq_out);
+
+/*
+ * Which items a lease may take, as `next` filters them: both NULL, any
+ * item; child set, only results of that task; else task set, only
+ * results of children of that task.
+ */
+typedef struct mdt_work_filter {
+	const char *task;
+	const char *child;
+} mdt_work_filter;
+
+/*
+ * Leases the oldest item for agent that matches filter (may be NULL) and
+ * is not leased, or whose lease ended at or before now_ms (Unix ms; 0 =
+ * now): in one writer transaction, so two callers never lease the same
+ * item, it is marked leased until now_ms + lease_ms and its delivery
+ * count incremented, durable on return.  On success *out (caller frees
+ * with mdt_free; one allocation).  MDT_ENOTFOUND when nothing is
+ * leasable; then *retry_ms (may be NULL) gets the earliest end of a
+ * matching lease still running, or 0 when there is none.
+ */
+MDT_API MDT_WUR int mdt_store_work_lease(mdt_store *store, const char *agent,
+    const mdt_work_filter *filter, uint32_t lease_ms, int64_t now_ms,
+    mdt_work_item **out, int64_t *retry_ms);
+
+/*
+ * Acknowledges item id for agent: the item is deleted, durable on
+ * return.  MDT_ENOTFOUND when agent has no such item (never queued,
+ * already acknowledged, or its task ended).  Ending a task
+ * (mdt_store_end_task) deletes the task items of every task it ends in
+ * the same transaction.
+ */
+MDT_API MDT_WUR int mdt_store_work_ack(mdt_store *store, const char *id,
+    const char *agent);
+
+/*
+ * Calls fn for each queued item (of agent, or of every agent when agent
+ * is NULL) in queue order.  Items are valid during the call only; fn's
+ * return as for mdt_store_list_decisions.  Works on read-only handles.
+ */
+typedef int (*mdt_work_item_fn)(void *arg, const mdt_work_item *it);
+MDT_API MDT_WUR int mdt_store_work_list(mdt_store *store, const char *agent,
+    mdt_work_item_fn fn, void *arg);
+
+/*
+ * Calls fn for each open task (neither ended nor revoked) in creation
+ * order, with its state columns filled.  Records valid during the call
+ * only; fn's return as for mdt_store_list_decisions.
+ */
+MDT_API MDT_WUR int mdt_store_open_tasks(mdt_store *store,
+    mdt_audit_task_fn fn, void *arg);
+
+/* ======================================================================
  * Verification
  * ==================================================================== */
 

@@ -44,11 +44,16 @@ typedef enum mdt_fhir_patient_source {
  * On success writes the patient id (no "Patient/" prefix) into out
  * (outlen bytes, at least MDT_FHIR_ID_BUF; "" for NONE) and the source
  * into *src.  For a type outside the compartment the claim is ignored.
- * On failure out and *src are not written.
+ * On failure *src is not written, and out is written only by a refusal
+ * (-MDT_EPATIENT) of a reference that names exactly one patient, which
+ * it then holds (for the refusal's record: a claim never vouches for a
+ * reference to another patient); otherwise out is not written.
  *
  * Refusals (-MDT_EPATIENT; err says what and which parameter):
  *   - the reference names a patient and claimed names another;
- *   - two compartment parameters name different patients;
+ *   - two compartment parameters name different patients, or another
+ *     parameter's Patient/ reference ("Condition?subject=Patient/p2")
+ *     names another patient than they, or than the claim;
  *   - a compartment type with no patient derivable and no claim
  *     ("Observation", "Observation?code=x", "Observation/obs-1" with
  *     claimed NULL);

@@ -15,6 +15,13 @@
  * block offline.  A sealed token ends with a block that announces no next
  * key: nothing can be appended and no secret travels with it.
  *
+ * Offline attenuation may only narrow (scopes, expiry, depth, audience,
+ * resource, seal).  A block that hands the token to another holder or
+ * starts a subtask must be a broker block: marked as such and signed by
+ * the root key itself, under a domain string of its own.  Resource
+ * servers (MDT_TOKEN_CHECK_SINGLE_ACTION) accept only single-action
+ * tokens whose last block is a broker block.
+ *
  * The binary form is canonical msgpack; the text form is "mdt1." followed
  * by base64url (no padding) of the binary form.  docs/token-format.md
  * gives the byte layout, signature inputs and verification algorithm.
@@ -75,7 +82,8 @@ enum mdt_token_field {
 	MDT_TOKEN_FIELD_RESOURCE = 15,
 	MDT_TOKEN_FIELD_NEXT_KEY = 16,
 	MDT_TOKEN_FIELD_SEALED = 17,
-	MDT_TOKEN_FIELD_NONCE = 18
+	MDT_TOKEN_FIELD_NONCE = 18,
+	MDT_TOKEN_FIELD_BROKER = 19
 };
 #define MDT_TOKEN_F(key) (1u << (key))
 
@@ -139,17 +147,25 @@ MDT_API MDT_WUR int mdt_token_mint(const mdt_keypair *root,
  *   depth       must be below the effective depth; when the holder
  *               changes and depth is KEEP, effective depth - 1 is used
  *   holder_id, holder_key   delegation to another holder (both or
- *               neither); consumes depth, so depth 0 cannot delegate
+ *               neither); consumes depth, so depth 0 cannot delegate;
+ *               only in a broker block
  *   audience    must equal any audience already set
  *   resource    restricts to one resource reference (as read by
  *               mdt_scope_request_parse); must equal any already set
- *   task_id     a subtask id; its parent is the previous task id
+ *   task_id     a subtask id; its parent is the previous task id; only
+ *               in a broker block
  *   issued_at   recorded when nonzero; the block is not valid before it
  *   seal        nonzero: the block is the last (the result is sealed)
  *   next_seed   as for mint (test vectors only)
  *   nonce       MDT_TOKEN_NONCE_BYTES bytes recorded in the block (and
  *               signed with it) so that the token differs from every
  *               other, or NULL for none
+ *   broker      NULL: an offline attenuation, signed with the carried
+ *               secret, which may only narrow (holder_id, holder_key and
+ *               task_id are refused with MDT_EINVAL).  Otherwise the
+ *               broker's root key, the one block 0 names (MDT_EKEY if
+ *               not): the block is a broker block, signed with it, and
+ *               may also delegate and start a subtask.  Borrowed.
  */
 typedef struct mdt_token_attenuate_params {
 	const mdt_scope_set *scopes;
@@ -164,11 +180,14 @@ typedef struct mdt_token_attenuate_params {
 	int seal;
 	const uint8_t *next_seed;
 	const uint8_t *nonce;
+	const mdt_keypair *broker;
 } mdt_token_attenuate_params;
 
 /*
  * Appends one block to an unsealed token, signed with the secret it
- * carries.  tok is unchanged.  tok may be merely decoded (an agent need
+ * carries (or, with p->broker, a broker block signed by the root key; the
+ * result carries the new block's next secret either way).  tok is
+ * unchanged.  tok may be merely decoded (an agent need
  * not hold the root key to attenuate offline): the result is verified
  * only if tok was.  MDT_ESEALED on a sealed token, MDT_ECHAIN when the
  * carried secret does not match, MDT_ESCOPE / MDT_EDEPTH / MDT_EAUDIENCE
@@ -192,6 +211,12 @@ MDT_API MDT_WUR int mdt_token_seal(const mdt_token *tok, mdt_token **out,
  * in the same second still differ (resource servers accept each token id
  * once).  MDT_ESCOPE when the token does not authorize that action at
  * all.  Caller frees *out.
+ *
+ * Resource servers (MDT_TOKEN_CHECK_SINGLE_ACTION) accept the result only
+ * when it was made by the broker: broker is then its root key (as for
+ * mdt_token_attenuate_params.broker) and the block is a broker block.
+ * NULL makes an ordinary offline block, for tests and offline tools;
+ * every resource server refuses it.
  */
 typedef struct mdt_token_single_params {
 	const char *action;
@@ -203,6 +228,7 @@ typedef struct mdt_token_single_params {
 	 * random bytes.  Otherwise the nonce to use, for reproducible
 	 * vectors; reusing one makes tokens collide. */
 	const uint8_t *nonce;
+	const mdt_keypair *broker;
 } mdt_token_single_params;
 
 MDT_API MDT_WUR int mdt_token_single_action(const mdt_token *tok,
@@ -233,7 +259,9 @@ MDT_API MDT_WUR int mdt_token_decode_text(const char *text, size_t len,
  * under the same root (keyed on a hash of every byte verified) skips its
  * signatures; successes are added to it.  Errors: MDT_EKEY (key id),
  * MDT_ESIG (block N), MDT_ECHAIN (carried secret), MDT_EDEPTH,
- * MDT_ESCOPE, MDT_EAUDIENCE (block N).
+ * MDT_ESCOPE, MDT_EAUDIENCE (block N), MDT_EHOLDER (block N changes the
+ * holder but is not a broker block), MDT_ESCOPE (block N starts a task
+ * but is not a broker block).
  */
 MDT_API MDT_WUR int mdt_token_verify(mdt_token *tok, const mdt_pubkey *root,
     mdt_token_cache *cache, mdt_token_reason *why);
@@ -336,6 +364,7 @@ typedef struct mdt_token_block_view {
 	int sealed;
 	const uint8_t *signature;   /* MDT_KEY_SIG_BYTES */
 	const uint8_t *nonce;       /* MDT_TOKEN_NONCE_BYTES, or NULL */
+	int broker;                 /* nonzero: a broker block (root-signed) */
 } mdt_token_block_view;
 
 /* Fills *out with block i; MDT_EINVAL if i is out of range. */
@@ -384,7 +413,9 @@ MDT_API MDT_WUR int mdt_token_pop_verify(const mdt_token *tok,
 /* --------------------------------------------------------------- check */
 
 /* Flag: the verifier is a resource server and accepts only sealed
- * single-action tokens (audience and resource set) for itself. */
+ * single-action tokens (audience and resource set) for itself, whose last
+ * block is a broker block (MDT_EHOLDER otherwise): a single-action token
+ * a holder made offline is refused. */
 #define MDT_TOKEN_CHECK_SINGLE_ACTION 0x1u
 
 /*

@@ -57,6 +57,8 @@ typedef enum mdt_wire_op {
 	MDT_OP_CANCEL = 11,   /* "cancel": same, as a cancellation */
 	MDT_OP_RESULT = 12,   /* "result": report a task's result to its parent */
 	MDT_OP_TREE = 13,     /* "tree": admin query, task tree and decisions */
+	MDT_OP_ACK = 14,      /* "ack": acknowledge a work item from next */
+	MDT_OP_ABORT = 15,    /* "abort": an admin cancels a task it does not hold */
 	MDT_OP_COUNT_
 } mdt_wire_op;
 

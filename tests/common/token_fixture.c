@@ -4,6 +4,11 @@
 
 #include <check.h>
 
+#include <sodium.h>
+
+#include "alloc_int.h"
+#include "key_int.h"
+#include "token_int.h"
 #include "token_fixture.h"
 
 mdt_keypair *
@@ -95,14 +100,15 @@ tf_narrow(const mdt_token *tok, const char *scopes)
 }
 
 mdt_token *
-tf_delegate(const mdt_token *tok, const char *holder_id,
-    const mdt_keypair *holder, const char *scopes)
+tf_delegate(const mdt_token *tok, const mdt_keypair *root,
+    const char *holder_id, const mdt_keypair *holder, const char *scopes)
 {
 	mdt_token_attenuate_params p;
 	mdt_pubkey hk = tf_pub(holder);
 
 	memset(&p, 0, sizeof(p));
 	p.depth = MDT_TOKEN_KEEP_DEPTH;
+	p.broker = root;
 	p.holder_id = holder_id;
 	p.holder_key = &hk;
 	return attenuate(tok, &p, scopes);
@@ -131,4 +137,42 @@ tf_bytes(const mdt_token *tok, size_t *len)
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, b, *len);
 	return copy;
+}
+
+uint8_t *
+tf_offline_holder(const mdt_token *tok, const char *holder_id,
+    const mdt_pubkey *hk, size_t *len)
+{
+	uint8_t seed[MDT_KEY_SEED_BYTES], pk[MDT_KEY_PUBLIC_BYTES];
+	uint8_t raw[1024], sig[MDT_KEY_SIG_BYTES], *out = NULL;
+	uint32_t depth = mdt_token_depth(tok);
+	mdt__tok_block b;
+	mdt__mp_writer w;
+	mdt_keypair *carried = NULL;
+	mdt__tok_raw extra = {raw, 0, sig};
+
+	randombytes_buf(seed, sizeof(seed));
+	ck_assert_int_eq(mdt__seed_public(seed, pk), 0);
+	memset(&b, 0, sizeof(b));
+	b.has = MDT_TOKEN_F(MDT_TOKEN_FIELD_NEXT_KEY) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER_KEY) |
+	    MDT_TOKEN_F(MDT_TOKEN_FIELD_DEPTH);
+	b.next_key = pk;
+	b.holder = holder_id;
+	b.holder_key = hk->bytes;
+	b.depth = depth > 0 ? depth - 1 : 0;
+	mdt__mp_writer_init(&w, raw, sizeof(raw));
+	ck_assert_int_eq(mdt__tok_write_block(&w, &b, NULL), 0);
+	extra.raw_len = w.len;
+	ck_assert_ptr_nonnull(tok->proof);
+	ck_assert_int_eq(mdt_keypair_from_seed(tok->proof, &carried), 0);
+	ck_assert_int_eq(mdt__tok_sign_block(carried, (uint32_t)tok->nblocks,
+	    tok->blocks[tok->nblocks - 1].sig, raw, extra.raw_len, 0, sig), 0);
+	mdt_keypair_free(carried);
+	mdt__mp_writer_init_dyn(&w, MDT_TOKEN_BYTES_MAX);
+	ck_assert_int_eq(mdt__tok_write_envelope(&w, tok, &extra, seed), 0);
+	ck_assert_int_eq(mdt__mp_writer_take(&w, &out, len), 0);
+	sodium_memzero(seed, sizeof(seed));
+	return out;
 }

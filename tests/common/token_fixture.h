@@ -36,13 +36,23 @@ mdt_token *tf_mint(const mdt_keypair *root, const mdt_keypair *holder,
 /* Attenuates with optional scopes text (NULL: none); aborts on error. */
 mdt_token *tf_narrow(const mdt_token *tok, const char *scopes);
 
-/* Delegates to holder id/key, depth KEEP; aborts on error. */
-mdt_token *tf_delegate(const mdt_token *tok, const char *holder_id,
-    const mdt_keypair *holder, const char *scopes);
+/* Delegates to holder id/key, depth KEEP, in a broker block signed by
+ * root (as only the broker may hand a token on); aborts on error. */
+mdt_token *tf_delegate(const mdt_token *tok, const mdt_keypair *root,
+    const char *holder_id, const mdt_keypair *holder, const char *scopes);
 
 /* Checks action on resource (patient TF_PATIENT) at now; the status. */
 int tf_check(const mdt_token *tok, const char *action, const char *resource,
     int64_t now, mdt_token_reason *why);
+
+/*
+ * What an attacker's own code makes, which the library refuses to: tok
+ * plus a block naming holder_id/hk as holder (depth one lower), signed
+ * with the secret tok carries rather than by the broker.  The bytes go to
+ * a fresh buffer (caller frees with mdt_free); aborts on error.
+ */
+uint8_t *tf_offline_holder(const mdt_token *tok, const char *holder_id,
+    const mdt_pubkey *hk, size_t *len);
 
 /* Binary form copied into a fresh buffer (caller frees with free()). */
 uint8_t *tf_bytes(const mdt_token *tok, size_t *len);

@@ -72,8 +72,24 @@ chmod 644 root.key
 expect 2 "mint with a world-readable key" mint
 chmod 600 root.key
 
-# attenuate (delegate to labs, narrower), from stdin
+# only the broker hands a token on or starts a subtask
+expect 1 "offline delegation is refused" mandatectl token attenuate \
+    --token @orch.tok --holder-pub labs.pub \
+    --sub spiffe://clinic.example/agent/labs --now $((T0+10))
+contains err.txt "only the broker hands a token to another holder" \
+    "offline delegation reason"
+contains err.txt "--root-key" "the reason names the way"
+expect 1 "offline subtask is refused" mandatectl token attenuate \
+    --token @orch.tok --task task-1.9 --now $((T0+10))
+contains err.txt "only the broker starts a subtask" "offline subtask reason"
+expect 2 "a broker block with another root key" mandatectl token attenuate \
+    --token @orch.tok --root-key evil.key --holder-pub labs.pub \
+    --sub spiffe://clinic.example/agent/labs --now $((T0+10))
+contains err.txt "root key" "another root key reason"
+
+# attenuate (the broker delegates to labs, narrower), from stdin
 expect 0 "attenuate from stdin" bash -c "mandatectl token attenuate --token - \
+    --root-key root.key \
     --holder-pub labs.pub --sub spiffe://clinic.example/agent/labs \
     --scope patient/Observation.r --ttl 300 --task task-1.1 --now $((T0+10)) < orch.tok"
 cp out.txt labs.tok
@@ -81,7 +97,7 @@ expect 1 "attenuate that widens is refused" mandatectl token attenuate \
     --token @labs.tok --scope patient/Observation.rs --now $((T0+20))
 contains err.txt "not contained" "widening reason"
 expect 1 "delegation with depth exhausted is refused" mandatectl token \
-    attenuate --token @labs.tok --holder-pub orch.pub \
+    attenuate --token @labs.tok --root-key root.key --holder-pub orch.pub \
     --sub spiffe://clinic.example/orchestrator --now $((T0+20))
 contains err.txt "depth" "depth reason"
 expect 64 "attenuate with --sub but no --holder-pub" mandatectl token \
@@ -131,10 +147,23 @@ expect 1 "nor sealed again" mandatectl token seal --token @sealed.tok
 expect 0 "sealed token still allows" mandatectl token check --root root.pub \
     --token @sealed.tok --action r --resource Observation/obs-1 --now $((T0+30))
 
-# single-action style: resource + audience + seal, checked by a resource server
-expect 0 "single-action attenuation" mandatectl token attenuate --token @labs.tok \
-    --resource Observation/obs-1 --audience spiffe://clinic.example/fhir --seal \
-    --ttl 60 --now $((T0+30))
+# single-action style: resource + audience + seal, checked by a resource
+# server, which accepts it only from the broker
+expect 0 "single-action attenuation, offline" mandatectl token attenuate \
+    --token @labs.tok --resource Observation/obs-1 \
+    --audience spiffe://clinic.example/fhir --seal --ttl 60 --now $((T0+30))
+cp out.txt own.tok
+expect 1 "a resource server refuses the holder's own" mandatectl token check \
+    --root root.pub --token @own.tok --single-action \
+    --audience spiffe://clinic.example/fhir --action r \
+    --resource Observation/obs-1 --now $((T0+40))
+contains err.txt "not made by the broker" "offline single-action reason"
+expect 0 "which is otherwise a valid token" mandatectl token check \
+    --root root.pub --token @own.tok --audience spiffe://clinic.example/fhir \
+    --action r --resource Observation/obs-1 --now $((T0+40))
+expect 0 "single-action attenuation by the broker" mandatectl token attenuate \
+    --token @labs.tok --root-key root.key --resource Observation/obs-1 \
+    --audience spiffe://clinic.example/fhir --seal --ttl 60 --now $((T0+30))
 cp out.txt single.tok
 rs() { mandatectl token check --root root.pub --token @single.tok --single-action "$@"; }
 expect 0 "resource server accepts it" rs --audience spiffe://clinic.example/fhir \
@@ -153,6 +182,7 @@ expect 0 "inspect" mandatectl token inspect --token @labs.tok --root root.pub
 contains out.txt "verified against the root key" "inspect verifies"
 contains out.txt "spiffe://clinic.example/agent/labs" "inspect shows the holder"
 contains out.txt "task-1 > task-1.1" "inspect shows the task chain"
+contains out.txt "attenuation, by the broker" "inspect shows the broker block"
 expect 0 "inspect --json" mandatectl token inspect --token @sealed.tok --json
 contains out.txt '"sealed": true' "json shows the seal"
 contains out.txt '"carries_secret": false' "json: no secret in a sealed token"

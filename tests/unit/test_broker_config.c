@@ -91,6 +91,13 @@ START_TEST(bounds_and_types)
 	ck_assert_int_eq(brk_config_set(&cfg, "nope", "1", err, sizeof(err)),
 	    -MDT_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "unknown setting 'nope'"));
+	/* the lease of work items: a minute by default, never under 100 ms */
+	ck_assert_int_eq(cfg.work_lease_ms, 60000);
+	ck_assert_int_eq(brk_config_set(&cfg, "work_lease_ms", "99", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_int_eq(brk_config_set(&cfg, "work_lease_ms", "1500", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(cfg.work_lease_ms, 1500);
 }
 END_TEST
 

@@ -58,10 +58,13 @@ mint_task(const mdt_keypair *r, const char *task)
 	return mint_for(r, task, holder, HOLDER);
 }
 
+/* A single-action token as the broker makes it (r: its root key), or,
+ * with r NULL, as a holder could make one offline. */
 static mdt_token *
-make_single(const mdt_token *t, const char *action, const char *res)
+make_single(const mdt_keypair *r, const mdt_token *t, const char *action,
+    const char *res)
 {
-	mdt_token_single_params sp = {action, res, AUD, NOW, 60, NULL};
+	mdt_token_single_params sp = {action, res, AUD, NOW, 60, NULL, r};
 	mdt_token *s;
 
 	ck_assert_int_eq(mdt_token_single_action(t, &sp, &s, NULL), 0);
@@ -75,7 +78,7 @@ setup(void)
 	ck_assert_int_eq(mdt_keypair_generate(&holder), 0);
 	ck_assert_int_eq(mdt_keypair_generate(&other), 0);
 	task_tok = mint_task(root, "task-1");
-	single = make_single(task_tok, "r", "Observation/obs-001-1");
+	single = make_single(root, task_tok, "r", "Observation/obs-001-1");
 }
 
 static void
@@ -168,7 +171,8 @@ END_TEST
 START_TEST(test_same_second_tokens_each_once)
 {
 	mdt_rs_verifier *v = verifier(AUD, NULL);
-	mdt_token *again = make_single(task_tok, "r", "Observation/obs-001-1");
+	mdt_token *again = make_single(root, task_tok, "r",
+	    "Observation/obs-001-1");
 	char *text, *text2, proof[512], proof2[512], err[MDT_ERRMSG_MAX];
 
 	present(single, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
@@ -239,7 +243,7 @@ START_TEST(test_wrong_agent_refused)
 	 * presents it with a proof made with its own key. */
 	t_other = mint_for(root, "task-2", other,
 	    "spiffe://clinic.example/agent/coder");
-	s_other = make_single(t_other, "r", "Observation/obs-001-1");
+	s_other = make_single(root, t_other, "r", "Observation/obs-001-1");
 	present(s_other, other, "r", "Observation/obs-001-1", NOW, &mine,
 	    proof);
 	ck_assert_int_eq(mdt_token_to_text(single, &text), 0);
@@ -423,6 +427,31 @@ START_TEST(test_revoked_by_publication)
 }
 END_TEST
 
+/* A holder sealing its own token to one action offline (valid as a
+ * token) cannot use it at a resource server: only the broker's are. */
+START_TEST(test_offline_single_action_refused)
+{
+	mdt_rs_verifier *v = verifier(AUD, NULL);
+	mdt_token *own = make_single(NULL, task_tok, "r",
+	    "Observation/obs-001-1");
+	char *text, proof[512], err[MDT_ERRMSG_MAX];
+
+	present(own, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
+	ck_assert_int_eq(verify(v, text, proof, "r", "Observation/obs-001-1",
+	    NOW, NULL, err), -MDT_EHOLDER);
+	ck_assert_msg(strstr(err, "not made by the broker") != NULL, "%s", err);
+	mdt_token_text_free(text);
+	/* the broker's token for the same request passes */
+	present(single, holder, "r", "Observation/obs-001-1", NOW, &text,
+	    proof);
+	ck_assert_msg(verify(v, text, proof, "r", "Observation/obs-001-1", NOW,
+	    NULL, err) == 0, "%s", err);
+	mdt_token_text_free(text);
+	mdt_token_free(own);
+	mdt_rs_verifier_free(v);
+}
+END_TEST
+
 START_TEST(test_foreign_root_and_unsealed)
 {
 	mdt_rs_verifier *v = verifier(AUD, NULL);
@@ -432,7 +461,7 @@ START_TEST(test_foreign_root_and_unsealed)
 
 	ck_assert_int_eq(mdt_keypair_generate(&root2), 0);
 	t2 = mint_task(root2, "task-9");
-	s2 = make_single(t2, "r", "Observation/obs-001-1");
+	s2 = make_single(root2, t2, "r", "Observation/obs-001-1");
 	present(s2, holder, "r", "Observation/obs-001-1", NOW, &text, proof);
 	ck_assert_int_ne(verify(v, text, proof, "r", "Observation/obs-001-1",
 	    NOW, NULL, err), 0);
@@ -508,6 +537,7 @@ main(void)
 	tcase_add_test(tc, test_policy_epoch);
 	tcase_add_test(tc, test_epoch_by_publication);
 	tcase_add_test(tc, test_foreign_root_and_unsealed);
+	tcase_add_test(tc, test_offline_single_action_refused);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_bad_options);
 	suite_add_tcase(s, tc);

@@ -496,11 +496,11 @@ START_TEST(act_use_exported)
 }
 END_TEST
 
-/* A store as schema 1 wrote it: no request_hash, no act_uses. */
+/* A store as schema 1 wrote it: no request_hash, no act_uses, no work. */
 static void
 make_v1(void)
 {
-	fx_sql(&F, "DROP TABLE act_uses;"
+	fx_sql(&F, "DROP TABLE act_uses; DROP TABLE work;"
 	    "ALTER TABLE decisions DROP COLUMN request_hash;"
 	    "PRAGMA user_version = 1;");
 }

@@ -173,7 +173,8 @@ END_TEST
 START_TEST(delegation_consumes_depth)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 1, 9);
-	mdt_token *d1 = tf_delegate(t, TF_AGENT, agent, "patient/Observation.r");
+	mdt_token *d1 = tf_delegate(t, root, TF_AGENT, agent,
+	    "patient/Observation.r");
 	mdt_token_attenuate_params p;
 	mdt_token_reason why;
 	mdt_pubkey k2 = tf_pub(agent2), hk;
@@ -189,7 +190,11 @@ START_TEST(delegation_consumes_depth)
 	p.depth = MDT_TOKEN_KEEP_DEPTH;
 	p.holder_id = TF_AGENT2;
 	p.holder_key = &k2;
+	p.broker = root;
 	ck_assert_int_eq(mdt_token_attenuate(d1, &p, &out, &why), -MDT_EDEPTH);
+	p.holder_id = NULL;
+	p.holder_key = NULL;
+	p.broker = NULL;
 	ck_assert_ptr_null(out);
 	/* Narrowing without delegation is still allowed at depth 0. */
 	out = tf_narrow(d1, NULL);
@@ -215,6 +220,7 @@ START_TEST(tasks_chain)
 	p.holder_id = TF_AGENT;
 	p.holder_key = &k;
 	p.task_id = "task-1.1";
+	p.broker = root;
 	ck_assert_int_eq(mdt_token_attenuate(t, &p, &sub, &why), 0);
 	ck_assert_str_eq(mdt_token_task_id(sub), "task-1.1");
 	ck_assert_str_eq(mdt_token_parent_task_id(sub), "task-1");
@@ -345,7 +351,7 @@ static mdt_token *
 single(const mdt_token *t, const char *action, const char *res)
 {
 	mdt_token_single_params sp = {action, res,
-	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL};
+	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL, root};
 	mdt_token_reason why;
 	mdt_token *out = NULL;
 
@@ -358,11 +364,11 @@ START_TEST(single_action_tokens)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs "
 	    "patient/Condition.r", 2, 9);
-	mdt_token *d = tf_delegate(t, TF_AGENT, agent, NULL);
+	mdt_token *d = tf_delegate(t, root, TF_AGENT, agent, NULL);
 	mdt_token *s = single(d, "r", "Observation/42");
 	mdt_token *r;
 	mdt_token_single_params sp = {"d", "Observation/42",
-	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL};
+	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL, root};
 	mdt_token_check_params p;
 	mdt_token_reason why;
 	mdt_token_pop pop;
@@ -448,7 +454,7 @@ END_TEST
 START_TEST(proof_of_possession)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 2, 9);
-	mdt_token *d = tf_delegate(t, TF_AGENT, agent, NULL);
+	mdt_token *d = tf_delegate(t, root, TF_AGENT, agent, NULL);
 	mdt_token_reason why;
 	mdt_token_pop pop;
 
@@ -486,7 +492,7 @@ END_TEST
 START_TEST(cache_prefixes)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 4, 9);
-	mdt_token *a = tf_delegate(t, TF_AGENT, agent, NULL);
+	mdt_token *a = tf_delegate(t, root, TF_AGENT, agent, NULL);
 	mdt_token *b = tf_narrow(a, "patient/Observation.r");
 	mdt_token_cache *c = NULL;
 	mdt_token_reason why;
@@ -568,7 +574,7 @@ verify_loop(void *arg)
 START_TEST(cache_shared_by_threads)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 2, 9);
-	mdt_token *d = tf_delegate(t, TF_AGENT, agent, NULL);
+	mdt_token *d = tf_delegate(t, root, TF_AGENT, agent, NULL);
 	size_t glen, blen;
 	uint8_t *good = tf_bytes(d, &glen), *bad = tf_bytes(d, &blen);
 	mdt_token_block_view v;
@@ -599,7 +605,8 @@ END_TEST
 START_TEST(json_and_block_views)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs", 2, 9);
-	mdt_token *d = tf_delegate(t, TF_AGENT, agent, "patient/Observation.r");
+	mdt_token *d = tf_delegate(t, root, TF_AGENT, agent,
+	    "patient/Observation.r");
 	mdt_token_block_view v;
 	char *json;
 

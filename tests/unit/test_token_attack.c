@@ -43,7 +43,8 @@ chain3(void)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs "
 	    "patient/Condition.rs", 3, 9);
-	mdt_token *d = tf_delegate(t, TF_AGENT, agent, "patient/Observation.rs");
+	mdt_token *d = tf_delegate(t, root, TF_AGENT, agent,
+	    "patient/Observation.rs");
 	mdt_token *n = tf_narrow(d, "patient/Observation.r");
 
 	mdt_token_free(t);
@@ -124,7 +125,7 @@ START_TEST(tamper_every_byte)
 {
 	mdt_token *t = chain3();
 	mdt_token_single_params sp = {"r", "Observation/1",
-	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL};
+	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL, root};
 	mdt_token_reason why;
 	mdt_token *s = NULL;
 
@@ -292,7 +293,8 @@ START_TEST(resigned_with_another_root)
 	b.kid = kid;
 	b.has &= ~MDT_TOKEN_F(MDT_TOKEN_FIELD_NEXT_KEY);
 	b.next_key = NULL;
-	bd = (mdt__tok_build){NULL, evil, &epub, next_seed, t->blocks[0].scopes};
+	bd = (mdt__tok_build){.signer = evil, .root = &epub,
+	    .next_seed = next_seed, .scopes = t->blocks[0].scopes};
 	ck_assert_int_eq(mdt__tok_assemble(&bd, &b, &forged, &why), 0);
 	bytes = tf_bytes(forged, &len);
 	ck_assert_int_eq(open_bytes(bytes, len, &why), -MDT_ESIG);
@@ -304,25 +306,38 @@ START_TEST(resigned_with_another_root)
 }
 END_TEST
 
-/* Appends raw block bytes signed with tok's carried secret, no rules. */
+/*
+ * Appends raw block bytes, no rules: signed with tok's carried secret as
+ * a chained block, or, when broker is not NULL, with that key as a broker
+ * block.
+ */
 static uint8_t *
-forge(const mdt_token *tok, const uint8_t *raw, size_t raw_len, int sealed,
-    size_t *len)
+forge_by(const mdt_token *tok, const uint8_t *raw, size_t raw_len,
+    int sealed, const mdt_keypair *broker, size_t *len)
 {
-	mdt_keypair *kp;
+	mdt_keypair *kp = NULL;
 	uint8_t sig[64], *out;
 	mdt__tok_raw extra = {raw, raw_len, sig};
 	mdt__mp_writer w;
 
-	ck_assert_int_eq(mdt_keypair_from_seed(tok->proof, &kp), 0);
-	ck_assert_int_eq(mdt__tok_sign_block(kp, (uint32_t)tok->nblocks,
-	    tok->blocks[tok->nblocks - 1].sig, raw, raw_len, sig), 0);
+	if (broker == NULL)
+		ck_assert_int_eq(mdt_keypair_from_seed(tok->proof, &kp), 0);
+	ck_assert_int_eq(mdt__tok_sign_block(broker != NULL ? broker : kp,
+	    (uint32_t)tok->nblocks, tok->blocks[tok->nblocks - 1].sig, raw,
+	    raw_len, broker != NULL, sig), 0);
 	mdt_keypair_free(kp);
 	mdt__mp_writer_init_dyn(&w, MDT_TOKEN_BYTES_MAX);
 	ck_assert_int_eq(mdt__tok_write_envelope(&w, tok, &extra,
 	    sealed ? NULL : next_seed), 0);
 	ck_assert_int_eq(mdt__mp_writer_take(&w, &out, len), 0);
 	return out;
+}
+
+static uint8_t *
+forge(const mdt_token *tok, const uint8_t *raw, size_t raw_len, int sealed,
+    size_t *len)
+{
+	return forge_by(tok, raw, raw_len, sealed, NULL, len);
 }
 
 /* Writes the next key field (16) of next_seed's key. */
@@ -383,7 +398,8 @@ forge_scopes(const mdt_token *tok, const char *const *scopes, size_t n,
 START_TEST(forged_blocks_breaking_rules)
 {
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.r", 1, 9);
-	mdt_token *d = tf_delegate(t, TF_AGENT, agent, NULL); /* depth 0 */
+	/* depth 0 after this */
+	mdt_token *d = tf_delegate(t, root, TF_AGENT, agent, NULL);
 	static const char *const wide[] = {"patient/Observation.rs"};
 	static const char *const ctx[] = {"user/Observation.r"};
 	static const char *const same[] = {"patient/Observation.r"};
@@ -424,7 +440,7 @@ START_TEST(forged_blocks_breaking_rules)
 		    "spiffe://clinic.example/fhir", &why), 0);
 		mdt_token_free(a);
 	}
-	/* Depth: exhausted, or not decreasing. */
+	/* Depth: exhausted, or not decreasing, even in broker blocks. */
 	{
 		uint8_t raw[512], *bytes;
 		mdt__mp_writer w;
@@ -432,7 +448,7 @@ START_TEST(forged_blocks_breaking_rules)
 		size_t len;
 
 		mdt__mp_writer_init(&w, raw, sizeof(raw));
-		mdt__mp_write_map(&w, 4);
+		mdt__mp_write_map(&w, 5);
 		mdt__mp_write_uint(&w, MDT_TOKEN_FIELD_HOLDER);
 		mdt__mp_write_cstr(&w, TF_ORCH);
 		mdt__mp_write_uint(&w, MDT_TOKEN_FIELD_HOLDER_KEY);
@@ -440,19 +456,23 @@ START_TEST(forged_blocks_breaking_rules)
 		mdt__mp_write_uint(&w, MDT_TOKEN_FIELD_DEPTH);
 		mdt__mp_write_uint(&w, 0);
 		write_next(&w);
-		bytes = forge(d, raw, w.len, 0, &len);
+		mdt__mp_write_uint(&w, MDT_TOKEN_FIELD_BROKER);
+		mdt__mp_write_bool(&w, 1);
+		bytes = forge_by(d, raw, w.len, 0, root, &len);
 		ck_assert_int_eq(open_bytes(bytes, len, &why), -MDT_EDEPTH);
 		ck_assert_int_eq(why.block, 2);
 		mdt_free(bytes);
 		/* Delegation without lowering depth, at depth 1. */
 		mdt__mp_writer_init(&w, raw, sizeof(raw));
-		mdt__mp_write_map(&w, 3);
+		mdt__mp_write_map(&w, 4);
 		mdt__mp_write_uint(&w, MDT_TOKEN_FIELD_HOLDER);
 		mdt__mp_write_cstr(&w, TF_ORCH);
 		mdt__mp_write_uint(&w, MDT_TOKEN_FIELD_HOLDER_KEY);
 		mdt__mp_write_bin(&w, hk.bytes, 32);
 		write_next(&w);
-		bytes = forge(t, raw, w.len, 0, &len);
+		mdt__mp_write_uint(&w, MDT_TOKEN_FIELD_BROKER);
+		mdt__mp_write_bool(&w, 1);
+		bytes = forge_by(t, raw, w.len, 0, root, &len);
 		ck_assert_int_eq(open_bytes(bytes, len, &why), -MDT_EDEPTH);
 		ck_assert_int_eq(why.block, 1);
 		mdt_free(bytes);
@@ -481,7 +501,7 @@ START_TEST(sealed_cannot_be_extended)
 	write_next(&w);
 	ck_assert_int_eq(mdt_keypair_from_seed(t->proof, &kp), 0);
 	ck_assert_int_eq(mdt__tok_sign_block(kp, 2, s->blocks[1].sig, raw,
-	    w.len, sig), 0);
+	    w.len, 0, sig), 0);
 	mdt_keypair_free(kp);
 	memcpy(&ext, s, sizeof(ext));
 	ext.blocks[2] = (mdt__tok_block){.raw = raw, .raw_len = w.len,
@@ -558,13 +578,13 @@ START_TEST(non_canonical_encodings)
 	raw[4] = 0x00;
 	ck_assert_int_eq(open_forged_raw(t, raw, n + 1, &why), -MDT_EDECODE);
 	ck_assert_ptr_nonnull(strstr(why.message, "repeated"));
-	/* Unknown field 19 (18 is the nonce). */
+	/* Unknown field 20 (19, the last, is the broker flag). */
 	raw[0] = 0x82;
 	raw[1] = 0x10;
 	raw[2] = 0xc4;
 	raw[3] = 0x20;
 	memcpy(raw + 4, pk, 32);
-	raw[36] = 0x13;
+	raw[36] = 0x14;
 	raw[37] = 0x01;
 	ck_assert_int_eq(open_forged_raw(t, raw, 38, &why), -MDT_EDECODE);
 	ck_assert_ptr_nonnull(strstr(why.message, "unknown field"));

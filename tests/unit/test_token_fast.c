@@ -122,7 +122,8 @@ assert_same_block(const mdt_token *a, const mdt_token *b, size_t i,
 	ck_assert_int_eq(mdt_token_block(b, i, &y), 0);
 	ck_assert_msg(x.fields == y.fields && x.version == y.version &&
 	    x.issued_at == y.issued_at && x.expires_at == y.expires_at &&
-	    x.depth == y.depth && x.sealed == y.sealed,
+	    x.depth == y.depth && x.sealed == y.sealed &&
+	    x.broker == y.broker,
 	    "%s: block %zu numbers differ", what, i);
 	ck_assert_msg(same_bin(x.key_id, y.key_id, MDT_KEY_ID_BYTES) &&
 	    same_bin(x.holder_key, y.holder_key, MDT_KEY_PUBLIC_BYTES) &&
@@ -288,9 +289,14 @@ rand_single(step *s)
 	s->sp.nonce = s->nonce;
 }
 
-/* Random parameters (fixed seed and nonce: the result is reproducible). */
+/*
+ * Random parameters (fixed seed and nonce: the result is reproducible).
+ * Delegations and subtasks are broker blocks, as they must be; some
+ * other blocks are broker blocks too.
+ */
 static void
-rand_step(step *s, const mdt_token *t, const mdt_keypair *agent)
+rand_step(step *s, const mdt_token *t, const mdt_keypair *root,
+    const mdt_keypair *agent)
 {
 	mdt_scope_set *eff = NULL, *r;
 
@@ -299,8 +305,11 @@ rand_step(step *s, const mdt_token *t, const mdt_keypair *agent)
 	fill_rand(s->nonce, sizeof(s->nonce));
 	if (below(4) == 0) {
 		rand_single(s);
+		/* from the nonce's bits: the draws stay those of old */
+		s->sp.broker = s->nonce[0] & 1 ? root : NULL;
 		return;
 	}
+	s->ap.broker = s->nonce[1] % 6 == 0 ? root : NULL;
 	s->ap.depth = MDT_TOKEN_KEEP_DEPTH;
 	s->ap.next_seed = s->seed;
 	if (below(3) != 0) {
@@ -324,6 +333,7 @@ rand_step(step *s, const mdt_token *t, const mdt_keypair *agent)
 		s->ap.holder_key = &s->hk;
 		snprintf(s->task, sizeof(s->task), "sub-%zu", below(1000));
 		s->ap.task_id = s->task;
+		s->ap.broker = root;
 	}
 	if (below(5) == 0)
 		s->ap.audience = "spiffe://clinic.example/fhir";
@@ -396,7 +406,7 @@ START_TEST(random_sequences)
 			step s;
 			mdt_token *next;
 
-			rand_step(&s, cur, agent);
+			rand_step(&s, cur, root, agent);
 			next = both_paths(&s, cur, &refused);
 			mdt_scope_set_free(s.scopes);
 			if (next == NULL)
@@ -428,7 +438,7 @@ START_TEST(prefix_hint_checked)
 	mdt_keypair *root = tf_key(1), *orch = tf_key(2), *agent = tf_key(3);
 	mdt_token *a = tf_mint(root, orch, "patient/Observation.rs", 3, 7);
 	mdt_token *b = tf_mint(root, orch, "patient/Condition.r", 3, 8);
-	mdt_token *c = tf_delegate(a, TF_AGENT, agent, NULL);
+	mdt_token *c = tf_delegate(a, root, TF_AGENT, agent, NULL);
 	const mdt_token *hints[] = {a, b, c, NULL};
 	size_t len;
 	const uint8_t *bytes = mdt_token_bytes(c, &len);
@@ -461,9 +471,10 @@ START_TEST(allocation_failures)
 	mdt_pubkey root_pub = tf_pub(root);
 	mdt_token *t = tf_mint(root, orch, "patient/Observation.rs "
 	    "patient/Condition.rs", 3, 9);
-	mdt_token *d = tf_delegate(t, TF_AGENT, agent, "patient/Observation.rs");
+	mdt_token *d = tf_delegate(t, root, TF_AGENT, agent,
+	    "patient/Observation.rs");
 	mdt_token_single_params sp = {"r", "Observation/1",
-	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL};
+	    "spiffe://clinic.example/fhir", TF_NOW, 60, NULL, root};
 	mdt_token_reason why;
 	int ok = 0;
 	long failures = 0;

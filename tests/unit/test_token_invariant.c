@@ -2,9 +2,11 @@
  * Invariant 1 (monotonic narrowing), randomized: random scope sets,
  * random attenuation sequences (narrowing, delegation, expiry, audience,
  * resource restriction, sealing) and, as an attacker holding the secret
- * would, raw blocks with arbitrary scopes signed outside the library's
- * rules.  For every accepted child and thousands of random requests at
- * random times: nothing the child allows was denied by its parent.
+ * would, raw blocks with arbitrary scopes, holders and tasks signed
+ * outside the library's rules.  For every accepted child and thousands
+ * of random requests at random times: nothing the child allows was
+ * denied by its parent, and a child the broker did not make has its
+ * parent's holder and task.
  */
 #include <stdio.h>
 #include <string.h>
@@ -188,6 +190,27 @@ assert_narrower(const mdt_token *parent, const mdt_token *child,
 	}
 }
 
+/* Offline, only the broker changes who holds a token and for what task. */
+static void
+assert_same_principal(const mdt_token *parent, const mdt_token *child,
+    uint64_t seed)
+{
+	mdt_token_block_view last;
+	mdt_pubkey a, b;
+
+	ck_assert_int_eq(mdt_token_block(child,
+	    mdt_token_block_count(child) - 1, &last), 0);
+	if (last.broker)
+		return;
+	mdt_token_holder_key(parent, &a);
+	mdt_token_holder_key(child, &b);
+	ck_assert_msg(strcmp(mdt_token_holder_id(parent),
+	    mdt_token_holder_id(child)) == 0 && mdt_pubkey_equal(&a, &b) &&
+	    strcmp(mdt_token_task_id(parent), mdt_token_task_id(child)) == 0,
+	    "seed %llu: a block not made by the broker changed holder or task",
+	    (unsigned long long)seed);
+}
+
 /* The received view: decode and verify the bytes of t. */
 static mdt_token *
 received(const mdt_token *t, const mdt_pubkey *root)
@@ -202,19 +225,25 @@ received(const mdt_token *t, const mdt_pubkey *root)
 	return out;
 }
 
-/* One library attenuation with random parameters; NULL if refused. */
+/*
+ * One library attenuation with random parameters, offline or by the
+ * broker (root); NULL if refused.  An offline one that would change the
+ * holder or the task is always refused (counted in *offline_refused).
+ */
 static mdt_token *
-rand_attenuate(const mdt_token *t, const mdt_keypair *agent)
+rand_attenuate(const mdt_token *t, const mdt_keypair *root,
+    const mdt_keypair *agent, long *offline_refused)
 {
 	mdt_token_attenuate_params p;
 	mdt_token_reason why;
 	mdt_pubkey hk = tf_pub(agent);
 	mdt_scope_set *r = NULL, *eff = NULL, *narrow = NULL;
 	mdt_token *out = NULL;
-	int rc;
+	int rc, changes = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.depth = MDT_TOKEN_KEEP_DEPTH;
+	p.broker = pick(2) == 0 ? root : NULL;
 	if (pick(2)) {
 		r = rand_set();
 		ck_assert_int_eq(mdt_token_scopes(t, &eff), 0);
@@ -226,6 +255,11 @@ rand_attenuate(const mdt_token *t, const mdt_keypair *agent)
 	if (pick(3) == 0 && mdt_token_depth(t) > 0) {
 		p.holder_id = TF_AGENT;
 		p.holder_key = &hk;
+		changes = 1;
+	}
+	if (pick(6) == 0) {
+		p.task_id = "t.sub";
+		changes = 1;
 	}
 	if (pick(5) == 0)
 		p.audience = "spiffe://clinic.example/fhir";
@@ -233,7 +267,11 @@ rand_attenuate(const mdt_token *t, const mdt_keypair *agent)
 		p.resource = "Observation/1";
 	p.seal = pick(6) == 0;
 	rc = mdt_token_attenuate(t, &p, &out, &why);
-	if (rc != 0) {
+	if (p.broker == NULL && changes) {
+		ck_assert_msg(rc == -MDT_EINVAL && out == NULL,
+		    "offline holder or task change: %d %s", rc, why.message);
+		(*offline_refused)++;
+	} else if (rc != 0) {
 		/* Only a widening or an expiry past the token's is refused. */
 		ck_assert_msg(rc == -MDT_ESCOPE || rc == -MDT_EINVAL ||
 		    rc == -MDT_EAUDIENCE, "%d %s", rc, why.message);
@@ -244,10 +282,37 @@ rand_attenuate(const mdt_token *t, const mdt_keypair *agent)
 	return out;
 }
 
-/* An attacker's block: arbitrary scopes, signed with the secret, no
- * rules applied; returns the verified result or NULL if refused. */
+/* An attacker's block may also name a new holder (with a lower depth
+ * when there is depth left) or a new task; the expected refusal. */
+static int
+forge_principal(const mdt_token *t, mdt__tok_block *b, const uint8_t *hk)
+{
+	switch (pick(4)) {
+	case 0:
+		b->holder = TF_AGENT;
+		b->holder_key = hk;
+		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER) |
+		    MDT_TOKEN_F(MDT_TOKEN_FIELD_HOLDER_KEY);
+		if (mdt_token_depth(t) > 0) {
+			b->depth = mdt_token_depth(t) - 1;
+			b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_DEPTH);
+		}
+		return -MDT_EHOLDER;
+	case 1:
+		b->task = "t.forged";
+		b->has |= MDT_TOKEN_F(MDT_TOKEN_FIELD_TASK);
+		return -MDT_ESCOPE;
+	default:
+		return 0;
+	}
+}
+
+/* An attacker's block: arbitrary scopes, maybe a holder or task, signed
+ * with the secret, no rules applied; returns the verified result or NULL
+ * if refused (a forged holder or task always is: *principal_refused). */
 static mdt_token *
-forged_attenuate(const mdt_token *t, const mdt_pubkey *root)
+forged_attenuate(const mdt_token *t, const mdt_pubkey *root,
+    const uint8_t *hk, long *principal_refused)
 {
 	uint8_t raw[MDT_TOKEN_BLOCK_BYTES_MAX], sig[64], seed[32], pk[32];
 	mdt__tok_block b;
@@ -259,7 +324,7 @@ forged_attenuate(const mdt_token *t, const mdt_pubkey *root)
 	mdt_token_reason why;
 	uint8_t *bytes;
 	size_t len;
-	int rc;
+	int rc, want;
 
 	for (size_t i = 0; i < sizeof(seed); i++)
 		seed[i] = (uint8_t)rnd();
@@ -268,12 +333,13 @@ forged_attenuate(const mdt_token *t, const mdt_pubkey *root)
 	b.has = MDT_TOKEN_F(MDT_TOKEN_FIELD_SCOPES) |
 	    MDT_TOKEN_F(MDT_TOKEN_FIELD_NEXT_KEY);
 	b.next_key = pk;
+	want = forge_principal(t, &b, hk);
 	mdt__mp_writer_init(&w, raw, sizeof(raw));
 	ck_assert_int_eq(mdt__tok_write_block(&w, &b, s), 0);
 	mdt_scope_set_free(s);
 	ck_assert_int_eq(mdt_keypair_from_seed(t->proof, &kp), 0);
 	ck_assert_int_eq(mdt__tok_sign_block(kp, (uint32_t)t->nblocks,
-	    t->blocks[t->nblocks - 1].sig, raw, w.len, sig), 0);
+	    t->blocks[t->nblocks - 1].sig, raw, w.len, 0, sig), 0);
 	mdt_keypair_free(kp);
 	extra = (mdt__tok_raw){raw, w.len, sig};
 	mdt__mp_writer_init_dyn(&env, MDT_TOKEN_BYTES_MAX);
@@ -281,7 +347,11 @@ forged_attenuate(const mdt_token *t, const mdt_pubkey *root)
 	ck_assert_int_eq(mdt__mp_writer_take(&env, &bytes, &len), 0);
 	rc = mdt_token_open(bytes, len, root, NULL, &out, &why);
 	mdt_free(bytes);
-	if (rc != 0)
+	if (want != 0) {
+		ck_assert_msg(rc == want, "forged holder or task: %d %s", rc,
+		    why.message);
+		(*principal_refused)++;
+	} else if (rc != 0)
 		ck_assert_msg(rc == -MDT_ESCOPE, "%d %s", rc, why.message);
 	return out;
 }
@@ -289,8 +359,9 @@ forged_attenuate(const mdt_token *t, const mdt_pubkey *root)
 START_TEST(monotonic_narrowing)
 {
 	mdt_keypair *root = tf_key(1), *orch = tf_key(2), *agent = tf_key(3);
-	mdt_pubkey root_pub = tf_pub(root);
-	long sequences_with_forgery_refused = 0;
+	mdt_pubkey root_pub = tf_pub(root), agent_pub = tf_pub(agent);
+	long sequences_with_forgery_refused = 0, principal_refused = 0;
+	long offline_refused = 0;
 
 	for (uint64_t seq = 1; seq <= SEQUENCES; seq++) {
 		mdt_token_mint_params p;
@@ -317,8 +388,9 @@ START_TEST(monotonic_narrowing)
 		    step++) {
 			int forged = pick(3) == 0;
 
-			next = forged ? forged_attenuate(cur, &root_pub) :
-			    rand_attenuate(cur, agent);
+			next = forged ? forged_attenuate(cur, &root_pub,
+			    agent_pub.bytes, &principal_refused) :
+			    rand_attenuate(cur, root, agent, &offline_refused);
 			if (next == NULL) {
 				sequences_with_forgery_refused += forged;
 				continue;
@@ -330,19 +402,25 @@ START_TEST(monotonic_narrowing)
 				next = r;
 			}
 			assert_narrower(cur, next, seq);
+			assert_same_principal(cur, next, seq);
 			mdt_token_free(cur);
 			cur = next;
 		}
 		mdt_token_free(cur);
 	}
 	printf("invariant 1: %ld checks, %ld allowed by a child, %ld forged "
-	    "widenings refused\n", total_checks, allowed_pairs,
-	    sequences_with_forgery_refused);
+	    "blocks refused (%ld for holder or task), %ld offline holder or "
+	    "task changes refused\n", total_checks, allowed_pairs,
+	    sequences_with_forgery_refused, principal_refused,
+	    offline_refused);
 	/* The random space must exercise both outcomes substantially. */
 	ck_assert_msg(total_checks >= 5000, "only %ld checks", total_checks);
 	ck_assert_msg(allowed_pairs >= 1000, "only %ld allowed", allowed_pairs);
 	ck_assert_msg(sequences_with_forgery_refused > 10,
 	    "only %ld forged widenings refused", sequences_with_forgery_refused);
+	ck_assert_msg(principal_refused > 10 && offline_refused > 10,
+	    "only %ld forged and %ld offline holder or task changes refused",
+	    principal_refused, offline_refused);
 	mdt_keypair_free(root);
 	mdt_keypair_free(orch);
 	mdt_keypair_free(agent);

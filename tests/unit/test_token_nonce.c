@@ -30,7 +30,7 @@ setup(void)
 	agent = tf_key(3);
 	root_pub = tf_pub(root);
 	task = tf_mint(root, orch, "patient/Observation.rs", 2, 9);
-	deleg = tf_delegate(task, TF_AGENT, agent, NULL);
+	deleg = tf_delegate(task, root, TF_AGENT, agent, NULL);
 }
 
 static void
@@ -43,16 +43,25 @@ teardown(void)
 	mdt_keypair_free(agent);
 }
 
+/* A single-action token made by the broker (root) or offline (NULL). */
 static mdt_token *
-single(const uint8_t *nonce)
+single_by(const uint8_t *nonce, const mdt_keypair *broker)
 {
-	mdt_token_single_params sp = {"r", RES, AUD, TF_NOW, 60, nonce};
+	mdt_token_single_params sp = {"r", RES, AUD, TF_NOW, 60, nonce,
+	    broker};
 	mdt_token_reason why;
 	mdt_token *out = NULL;
 
 	ck_assert_msg(mdt_token_single_action(deleg, &sp, &out, &why) == 0,
 	    "%s", why.message);
 	return out;
+}
+
+/* Made by the broker, as resource servers require. */
+static mdt_token *
+single(const uint8_t *nonce)
+{
+	return single_by(nonce, root);
 }
 
 /* What a resource server accepting only single-action tokens answers. */
@@ -98,7 +107,7 @@ forge(const mdt_token *base, const uint8_t *raw, size_t len,
 
 	ck_assert_int_eq(mdt__tok_sign_block(signer, base == NULL ? 0 :
 	    (uint32_t)base->nblocks, base == NULL ? NULL :
-	    base->blocks[base->nblocks - 1].sig, raw, len, sig), 0);
+	    base->blocks[base->nblocks - 1].sig, raw, len, 0, sig), 0);
 	extra = (mdt__tok_raw){raw, len, sig};
 	mdt__mp_writer_init_dyn(&w, MDT_TOKEN_BYTES_MAX);
 	ck_assert_int_eq(mdt__tok_write_envelope(&w, base, &extra, proof), 0);
@@ -275,7 +284,9 @@ START_TEST(malformed_nonce_refused)
 	size_t len, keep;
 
 	memset(n, 0x5a, sizeof(n));
-	s = single(n);
+	/* made offline, so that the nonce is the block's last field (a
+	 * broker block ends with its broker flag) */
+	s = single_by(n, NULL);
 	last = &s->blocks[2];
 	keep = last->raw_len - sizeof(n) - 2; /* up to the nonce's key */
 	ck_assert_int_eq(memcmp(last->raw + keep - 1, tail, sizeof(tail)), 0);

@@ -74,7 +74,7 @@ unhex(const char *s, size_t *n)
 
 typedef struct vec {
 	mdt_keypair *root, *orch, *agent;
-	mdt_token *minted, *delegated, *single;
+	mdt_token *minted, *delegated, *single, *offline;
 } vec;
 
 static void
@@ -133,23 +133,25 @@ make_delegated(vec *v)
 	p.task_id = "task-0001.1";
 	p.issued_at = T0 + 10;
 	p.next_seed = next;
+	p.broker = v->root; /* a delegation is the broker's */
 	ck_assert_msg(mdt_token_attenuate(v->minted, &p, &t, &why) == 0, "%s",
 	    why.message);
 	mdt_scope_set_free(s);
 	return t;
 }
 
+/* The same single action made by the broker (broker: the root key) or
+ * offline by the holder (NULL), with a nonce of 16 x fill. */
 static mdt_token *
-make_single(vec *v)
+make_single(vec *v, const mdt_keypair *broker, uint8_t fill)
 {
 	uint8_t nonce[MDT_TOKEN_NONCE_BYTES];
 	mdt_token_single_params p = {"r", "Observation/obs-1", AUD, T0 + 20,
-	    60, nonce};
+	    60, nonce, broker};
 	mdt_token_reason why;
 	mdt_token *t = NULL;
 
-	memset(nonce, 0x13, sizeof(nonce));
-
+	memset(nonce, fill, sizeof(nonce));
 	ck_assert_msg(mdt_token_single_action(v->delegated, &p, &t, &why) == 0,
 	    "%s", why.message);
 	return t;
@@ -163,7 +165,8 @@ vec_make(vec *v)
 	v->agent = tf_key(0x03);
 	v->minted = make_minted(v);
 	v->delegated = make_delegated(v);
-	v->single = make_single(v);
+	v->single = make_single(v, v->root, 0x13);
+	v->offline = make_single(v, NULL, 0x14);
 }
 
 static void
@@ -172,6 +175,7 @@ vec_free(vec *v)
 	mdt_token_free(v->minted);
 	mdt_token_free(v->delegated);
 	mdt_token_free(v->single);
+	mdt_token_free(v->offline);
 	mdt_keypair_free(v->root);
 	mdt_keypair_free(v->orch);
 	mdt_keypair_free(v->agent);
@@ -210,6 +214,10 @@ static const decision decisions[] = {
 	    MDT_TOKEN_CHECK_SINGLE_ACTION},
 	{"delegated", "r", "Observation/obs-1", "pat-123", AUD, T0 + 30,
 	    MDT_TOKEN_CHECK_SINGLE_ACTION},
+	{"single_action_offline", "r", "Observation/obs-1", "pat-123", AUD,
+	    T0 + 30, MDT_TOKEN_CHECK_SINGLE_ACTION},
+	{"single_action_offline", "r", "Observation/obs-1", "pat-123", AUD,
+	    T0 + 30, 0},
 };
 
 static const mdt_token *
@@ -219,6 +227,8 @@ by_name(const vec *v, const char *name)
 		return v->minted;
 	if (strcmp(name, "delegated") == 0)
 		return v->delegated;
+	if (strcmp(name, "single_action_offline") == 0)
+		return v->offline;
 	ck_assert_str_eq(name, "single_action");
 	return v->single;
 }
@@ -262,7 +272,80 @@ typedef struct rejection {
 	int use_orch_as_root;
 } rejection;
 
-#define NREJ 4
+#define NREJ 8
+
+/*
+ * base plus one block of the given bytes, signed by signer under the
+ * broker block domain (broker) or the chained one, carrying the secret
+ * whose seed is 32 x 0x12 (which raw's next key, if any, must match).
+ */
+static uint8_t *
+append_signed(const mdt_token *base, const uint8_t *raw, size_t raw_len,
+    const mdt_keypair *signer, int broker, size_t *len)
+{
+	uint8_t sig[64], seed[32], *env, *out;
+	mdt__tok_raw extra = {raw, raw_len, sig};
+	mdt__mp_writer w;
+
+	seed_of(0x12, seed);
+	ck_assert_int_eq(mdt__tok_sign_block(signer, (uint32_t)base->nblocks,
+	    base->blocks[base->nblocks - 1].sig, raw, raw_len, broker, sig), 0);
+	mdt__mp_writer_init_dyn(&w, MDT_TOKEN_BYTES_MAX);
+	ck_assert_int_eq(mdt__tok_write_envelope(&w, base, &extra, seed), 0);
+	ck_assert_int_eq(mdt__mp_writer_take(&w, &env, len), 0);
+	out = malloc(*len); /* freed with the other rejections' bytes */
+	memcpy(out, env, *len);
+	mdt_free(env);
+	return out;
+}
+
+/*
+ * What a holder of "minted" could append offline with its carried
+ * secret: delegated's block 1 without the broker flag (a holder change),
+ * or a block that only starts a task.
+ */
+static uint8_t *
+offline_change(const vec *v, int task_only, size_t *len)
+{
+	uint8_t raw[MDT_TOKEN_BLOCK_BYTES_MAX], seed[32], *out;
+	mdt__tok_block b = v->delegated->blocks[1];
+	mdt__mp_writer w;
+	mdt_keypair *secret;
+
+	b.has &= ~MDT_TOKEN_F(MDT_TOKEN_FIELD_BROKER);
+	if (task_only) {
+		seed_of(0x12, seed);
+		b.has = MDT_TOKEN_F(MDT_TOKEN_FIELD_TASK) |
+		    MDT_TOKEN_F(MDT_TOKEN_FIELD_NEXT_KEY);
+		b.task = "task-0001.2";
+	}
+	mdt__mp_writer_init(&w, raw, sizeof(raw));
+	ck_assert_int_eq(mdt__tok_write_block(&w, &b, b.scopes), 0);
+	ck_assert_int_eq(mdt_keypair_from_seed(v->minted->proof, &secret), 0);
+	out = append_signed(v->minted, raw, w.len, secret, 0, len);
+	mdt_keypair_free(secret);
+	return out;
+}
+
+/* The rejections that concern who made a block. */
+static void
+make_maker_rejections(const vec *v, rejection r[4])
+{
+	const mdt__tok_block *b1 = &v->delegated->blocks[1];
+	size_t len;
+	uint8_t *b;
+
+	b = offline_change(v, 0, &len);
+	r[0] = (rejection){"offline holder change", b, len, 0};
+	b = offline_change(v, 1, &len);
+	r[1] = (rejection){"offline task change", b, len, 0};
+	b = append_signed(v->minted, b1->raw, b1->raw_len, v->root, 0, &len);
+	r[2] = (rejection){"broker block signed under the chained-block domain",
+	    b, len, 0};
+	b = append_signed(v->minted, b1->raw, b1->raw_len, v->orch, 1, &len);
+	r[3] = (rejection){"broker block signed by another key than the root",
+	    b, len, 0};
+}
 
 /* Byte strings derived from "delegated" that verifiers must refuse. */
 static void
@@ -287,6 +370,7 @@ make_rejections(const vec *v, rejection r[NREJ])
 	memcpy(b, base, len);
 	b[len] = 0xc0;
 	r[3] = (rejection){"trailing byte", b, len + 1, 0};
+	make_maker_rejections(v, r + 4);
 }
 
 static int
@@ -374,7 +458,7 @@ all_json(vec *v)
 		free(r[i].bytes);
 	}
 	ck_assert_int_eq(mdt_token_pop_sign(v->single, v->agent, &pop), 0);
-	o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:[o, o, o], s:o, s:o, "
+	o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:[o, o, o, o], s:o, s:o, "
 	    "s:{s:s, s:s?, s:s, s:s, s:s, s:I, s:o}}",
 	    "format", "mandate token v1 test vectors",
 	    "keys", "root", key_json(0x01, v->root),
@@ -383,6 +467,7 @@ all_json(vec *v)
 	    "tokens", token_json("minted", v->minted),
 	    token_json("delegated", v->delegated),
 	    token_json("single_action", v->single),
+	    token_json("single_action_offline", v->offline),
 	    "decisions", decs, "rejections", rejs,
 	    "pop", "token", "single_action", "audience", pop.audience,
 	    "action", pop.action, "resource", pop.resource, "nonce", pop.nonce,

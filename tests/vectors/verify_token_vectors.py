@@ -5,10 +5,12 @@ tests/vectors/token-v1.json.
 
 It re-implements: strict canonical msgpack decoding, the envelope and
 block field rules, key ids and token ids (BLAKE2b), the Ed25519 block
-chain with its domain-separated inputs (RFC 8032 verification, written
-out below), the carried-secret check, the attenuation rules, the request
-check of section 7 for scopes without query restrictions (all the vectors
-use), and proofs of possession.  Every vector's verdict must match.
+chain with its domain-separated inputs, chained and broker blocks (RFC
+8032 verification, written out below), the carried-secret check, the
+attenuation rules (among them: only broker blocks change holder or
+task), the request check of section 7 for scopes without query
+restrictions (all the vectors use), and proofs of possession.  Every
+vector's verdict must match.
 
 usage: verify_token_vectors.py tests/vectors/token-v1.json
 """
@@ -197,7 +199,7 @@ FIELDS = {1: "version", 2: "key_id", 3: "task", 4: "parent_task",
           5: "issued_at", 6: "expires_at", 7: "holder", 8: "holder_key",
           9: "clinician", 10: "patient", 11: "purpose", 12: "scopes",
           13: "depth", 14: "audience", 15: "resource", 16: "next_key",
-          17: "sealed", 18: "nonce"}
+          17: "sealed", 18: "nonce", 19: "broker"}
 B0_ONLY = {"version", "key_id", "parent_task", "clinician", "patient",
            "purpose"}
 B0_REQUIRED = {"version", "key_id", "task", "issued_at", "expires_at",
@@ -225,7 +227,7 @@ def read_block(raw, index):
             b[name] = [r.str() for _ in range(r.array())]
             if b[name] != sorted(set(b[name])):
                 r.fail()
-        elif name == "sealed":
+        elif name in ("sealed", "broker"):
             if r.take(1) != b"\xc3":
                 r.fail()
             b[name] = True
@@ -236,7 +238,7 @@ def read_block(raw, index):
         r.fail()
     if index > 0 and B0_ONLY & b.keys():
         r.fail()
-    if index == 0 and "nonce" in b:
+    if index == 0 and ("nonce" in b or "broker" in b):
         r.fail()
     if ("holder" in b) != ("holder_key" in b):
         r.fail()
@@ -303,8 +305,10 @@ def verify(tok, root):
         raise Reject("MDT_EKEY", 0)
     prev, key = bytes(64), root
     for i, ((raw, sig), b) in enumerate(zip(tok["blocks"], tok["parsed"])):
-        msg = (b"mandate/token/v1/block\0" + i.to_bytes(4, "big") + prev +
-               raw)
+        domain = b"mandate/token/v1/block\0"
+        if b.get("broker"):
+            domain, key = b"mandate/token/v1/broker-block\0", root
+        msg = domain + i.to_bytes(4, "big") + prev + raw
         if not ed25519_verify(key, msg, sig):
             raise Reject("MDT_ESIG", i)
         prev, key = sig, b.get("next_key")
@@ -313,6 +317,10 @@ def verify(tok, root):
         raise Reject("MDT_ECHAIN", len(tok["blocks"]) - 1)
     depth, last, aud = p0["depth"], p0["scopes"], p0.get("audience")
     for i, b in enumerate(tok["parsed"][1:], 1):
+        if not b.get("broker") and ("holder" in b or "holder_key" in b):
+            raise Reject("MDT_EHOLDER", i)
+        if not b.get("broker") and ("task" in b or "parent_task" in b):
+            raise Reject("MDT_ESCOPE", i)
         if "holder" in b and (depth == 0 or "depth" not in b):
             raise Reject("MDT_EDEPTH", i)
         if "depth" in b:
@@ -341,6 +349,7 @@ def effective(tok):
             if e[k] is None and k in b:
                 e[k] = b[k]
     e["sealed"] = bool(tok["parsed"][-1].get("sealed"))
+    e["broker_last"] = bool(tok["parsed"][-1].get("broker"))
     return e
 
 
@@ -371,6 +380,8 @@ def check(tok, d):
         return "MDT_EAUDIENCE", -1
     if d["single_action"] and (not e["sealed"] or e["resource"] is None):
         return "MDT_ESCOPE", -1
+    if d["single_action"] and not e["broker_last"]:
+        return "MDT_EHOLDER", len(tok["parsed"]) - 1
     patient = tok["parsed"][0]["patient"]
     if d["patient"] is not None and d["patient"] != patient:
         return "MDT_EPATIENT", 0

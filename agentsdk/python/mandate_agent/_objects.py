@@ -117,6 +117,11 @@ class Task(_Handle):
     scopes = property(lambda s: dec(lib.mdt_task_scopes(s.ptr)))
     depth = property(lambda s: lib.mdt_task_depth(s.ptr))
     expiry = property(lambda s: lib.mdt_task_expiry(s.ptr))
+    # The work item that delivered the task: the same id on every
+    # redelivery ('' and 0 for an opened task).  Delivery is at least
+    # once: see ack().
+    item_id = property(lambda s: dec(lib.mdt_task_item_id(s.ptr)))
+    deliveries = property(lambda s: lib.mdt_task_deliveries(s.ptr))
 
     @property
     def payload(self):
@@ -142,6 +147,11 @@ class Task(_Handle):
             return ctypes.string_at(p, n.value) if n.value else b""
         finally:
             lib.mdt_free(ctypes.cast(p, ctypes.c_void_p))
+
+    def ack(self):
+        """Acknowledges the work item, so it is not delivered again while
+        the task stays open (complete() and cancel() acknowledge it too)."""
+        call(lib.mdt_task_ack, self.ptr)
 
     def report(self, result=b""):
         buf, n = _bytes_arg(result)
@@ -231,6 +241,14 @@ class Agent(_Handle):
     def decide_step_up(self, request_id, assertion, approve, note=None):
         call(lib.mdt_agent_decide_step_up, self.ptr, enc(request_id),
              enc(assertion), 1 if approve else 0, enc(note))
+
+    def abort_task(self, task_id, reason=None):
+        """Admin: cancels a task this agent does not hold (the broker's
+        `admins` only); returns how many tasks ended."""
+        n = ctypes.c_size_t()
+        call(lib.mdt_agent_abort_task, self.ptr, enc(task_id), enc(reason),
+             ctypes.byref(n))
+        return n.value
 
     def task_graph(self, task_id):
         """The task tree containing task_id, as JSON text."""

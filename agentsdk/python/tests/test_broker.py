@@ -73,7 +73,8 @@ class Broker:
             "--pub", self.events, "--idp-key", d + "/idp.pub.pem",
             "--set", "idp_issuer=" + ISSUER, "--set", "idp_alg=EdDSA",
             "--set", "idp_dev=1", "--set", "broker_id=" + BROKER_ID,
-            "--set", "workers=4", "--set", "contexts=128"],
+            "--set", "workers=4", "--set", "contexts=128",
+            "--set", "work_lease_ms=400", "--set", "admins=" + ORCH],
             stderr=self.log)
         for _ in range(100):
             if os.path.exists(d + "/api.sock") and \
@@ -120,6 +121,10 @@ class BrokerTest(unittest.TestCase):
         work = self.summ.next(5000)
         self.assertIsNotNone(work)
         self.assertEqual(work.id, child)
+        self.assertEqual(work.item_id, child)
+        self.assertEqual(work.deliveries, 1)
+        self.assertEqual(root.item_id, "")
+        self.assertEqual(root.deliveries, 0)
         self.assertEqual(work.payload, b"summarize")
         self.assertEqual(work.patient, "pat-001")
 
@@ -158,13 +163,51 @@ class BrokerTest(unittest.TestCase):
                           "pat-001")
         self.assertEqual(cm.exception.name, "EREVOKED")
 
+    def test_ack(self):
+        root = self.orch.open_task(self.b.assertion("pat-001"), "pat-001",
+                                   "TREAT", SCOPES)
+        child = root.dispatch(SUMM, "patient/Observation.rs")
+        work = self.summ.next(5000)
+        self.assertEqual(work.item_id, child)
+        self.assertEqual(work.deliveries, 1)
+        # not acknowledged: back once its lease (400 ms here) ends
+        again = self.summ.next(5000)
+        self.assertEqual(again.item_id, child)
+        self.assertEqual(again.deliveries, 2)
+        again.ack()
+        work.ack()  # nothing left to acknowledge: still fine
+        root.ack()  # an opened task has no item
+        self.assertIsNone(self.summ.next(1000))
+
+    def test_abort_drops_the_work(self):
+        root = self.orch.open_task(self.b.assertion("pat-001"), "pat-001",
+                                   "TREAT", SCOPES)
+        child = root.dispatch(SUMM, "patient/Observation.rs")
+        self.assertEqual(self.orch.abort_task(child, "agent gone"), 1)
+        self.assertIsNone(self.summ.next(800))
+        with self.assertRaises(m.MandateError) as cm:
+            self.orch.abort_task(child)
+        self.assertEqual(cm.exception.name, "EREVOKED")
+        with self.assertRaises(m.MandateError) as cm:
+            self.summ.abort_task(root.id)
+        self.assertEqual(cm.exception.name, "EAUTH")
+        with self.assertRaises(m.MandateError) as cm:
+            root.wait_result(child, 3000)
+        self.assertEqual(cm.exception.name, "EREVOKED")
+
     def test_restart(self):
         root = self.orch.open_task(self.b.assertion("pat-001"), "pat-001",
                                    "TREAT", SCOPES)
         root.dispatch(SUMM, "patient/Observation.rs")
         work = self.summ.next(5000)
+        work.ack()  # else it is delivered again once its lease ends
+        second = root.dispatch(SUMM, "patient/Observation.rs")
         self.b.stop()
         self.b.start()
+        # dispatched before the restart, taken after it
+        again = self.summ.next(5000)
+        self.assertEqual(again.item_id, second)
+        self.assertEqual(again.deliveries, 1)
         az = work.authorize("r", "Observation/obs-001-1")
         self.assertTrue(az.allowed, az.reason)
         self.assertGreaterEqual(self.summ.reconnects, 1)

@@ -1,0 +1,111 @@
+/*
+ * Operator actions on tasks an admin does not hold: `abort` ends a task
+ * (and revokes its subtree) as a cancellation, the way its holder's
+ * `cancel` would, for tasks left open by an agent that is gone.  Only
+ * agents listed in `admins` may send it; the decision is recorded with
+ * the admin as the acting agent before anything is ended.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "broker.h"
+
+static void
+abort_reply(struct brk_ctx *c, const char *task,
+    const mdt_audit_revocation *rv)
+{
+	mdt_wire_writer *w = brk_reply_writer(c, 1);
+	int rc = w == NULL || mdt_wire_put_cstr(w, "task", task) ||
+	    mdt_wire_begin_array(w, "revoked", rv->count);
+
+	for (size_t i = 0; !rc && i < rv->count; i++)
+		rc = mdt_wire_put_cstr(w, NULL, rv->task_ids[i]);
+	if (rc || mdt_wire_end(w)) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	brk_reply(c, w);
+}
+
+/* Records the admin's cancellation of t; 0 or -1 with d filled. */
+static int
+abort_record(struct brk_ctx *c, const mdt_audit_task *t,
+    struct brk_deny *d)
+{
+	char esc[BRK_ID_MAX * 2], chain[BRK_ID_MAX * 2 + 8];
+	struct brk_record r = {
+		.op = "abort", .verdict = MDT_AUDIT_ALLOW, .task = t->task_id,
+		.clinician = t->clinician, .patient = t->patient,
+		.purpose = t->purpose, .action = "cancel",
+		.resource = t->task_id, .chain_json = chain,
+	};
+
+	brk_json_escape(c->agent, esc, sizeof(esc));
+	snprintf(chain, sizeof(chain), "[\"%s\"]", esc);
+	return brk_record(c, &r, d);
+}
+
+/* Ends t as cancelled by the admin; *rv lists what ended. */
+static int
+abort_end(struct brk_ctx *c, const mdt_audit_task *t, const char *reason,
+    mdt_audit_revocation **rv, struct brk_deny *d)
+{
+	int rc;
+
+	if (abort_record(c, t, d) != 0)
+		return -1;
+	rc = mdt_store_end_task(c->b->store, t->task_id, MDT_TASK_CANCELLED,
+	    c->agent, reason != NULL ? reason : "aborted by an operator", 0,
+	    rv);
+	if (rc != 0) {
+		brk_deny_set(d, rc == -MDT_EREVOKED ? rc : -MDT_ESTORE,
+		    rc == -MDT_EREVOKED ? "task.ended" : "store",
+		    "ending task %s: %s", t->task_id, mdt_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void
+brk_op_abort(struct brk_worker *w, struct brk_ctx *c)
+{
+	const char *task, *reason = NULL;
+	char err[MDT_ERRMSG_MAX];
+	struct brk_deny d = { 0 };
+	mdt_audit_task *t = NULL;
+	mdt_audit_revocation *rv = NULL;
+	int has, rc;
+
+	(void)w;
+	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &task, err,
+	    sizeof(err)) != 0 || mdt_wire_get_str_opt(c->root, "reason",
+	    MDT_AUDIT_FIELD_MAX - 1, &reason, &has, err, sizeof(err)) != 0) {
+		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
+		return;
+	}
+	if (!brk_word_in(c->snap->cfg.admins, c->agent)) {
+		brk_reply_error(c, -MDT_EAUTH, "admin.required", "abort needs "
+		    "an agent listed in admins");
+		return;
+	}
+	if ((rc = mdt_store_get_task(c->b->store, task, &t)) != 0) {
+		brk_reply_error(c, rc, rc == -MDT_ENOTFOUND ? "task.unknown" :
+		    "store", "task %s: %s", task, mdt_strerror(rc));
+		return;
+	}
+	if (abort_end(c, t, reason, &rv, &d) != 0) {
+		mdt_free(t);
+		brk_reply_deny(c, &d);
+		return;
+	}
+	brk_publish_revoke(c->b, rv, "cancelled");
+	if (t->parent_id != NULL)
+		(void)brk_queue_push(c->b, c->snap->cfg.queue_max,
+		    t->from_agent, brk_item_result(t->task_id, t->parent_id,
+		    c->agent, "cancelled", (const uint8_t *)"", 0));
+	BLOG(c->b, BRK_INFO, "task.aborted", "task=%s by=%s revoked=%zu",
+	    t->task_id, c->agent, rv->count);
+	abort_reply(c, t->task_id, rv);
+	mdt_free(rv);
+	mdt_free(t);
+}
