@@ -49,6 +49,8 @@ sink(void *data, const char *buf, size_t len)
 
 	if (w->status != 0)
 		return -1;
+	if (len == 0) /* an empty body may come with a NULL pointer */
+		return 0;
 	if (len > w->cap - w->len) {
 		if (!w->owned || len > w->max - w->len) {
 			w->status = -MDT_ETOOBIG;

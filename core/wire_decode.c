@@ -67,6 +67,7 @@ static void
 scalar(struct dec *d, size_t vi, mdt_wire_type t, int64_t i)
 {
 	d->nodes[vi].type = t;
+	d->nodes[vi].n = 0;
 	d->nodes[vi].u.i = i;
 }
 

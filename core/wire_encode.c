@@ -1,8 +1,9 @@
 /*
  * Wire message writer on the msgpack writer of codec_int.h (shortest
  * forms, a bounded buffer that is wiped whenever it grows or is freed),
- * with a stack of counted containers and the envelope.  The top-level map header is written last,
- * into room reserved at the front, so callers need not count fields.
+ * with a stack of counted containers and the envelope.  The top-level map
+ * header is written last, into room reserved at the front, so callers
+ * need not count fields.
  */
 #include <string.h>
 

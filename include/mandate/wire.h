@@ -103,7 +103,8 @@ typedef struct mdt_wire_val mdt_wire_val;
 MDT_API MDT_WUR int mdt_wire_decode(const void *buf, size_t len,
     mdt_wire_msg **out, char *err, size_t errlen);
 
-/* Frees a decoded message and every value in it.  NULL is a no-op. */
+/* Frees a decoded message and every value in it, wiping its copy of the
+ * message's bytes first.  NULL is a no-op. */
 MDT_API void mdt_wire_msg_free(mdt_wire_msg *msg);
 
 /* Envelope accessors.  Strings are owned by msg and NUL-terminated. */
@@ -188,13 +189,15 @@ typedef struct mdt_wire_writer mdt_wire_writer;
 MDT_API MDT_WUR int mdt_wire_writer_new(mdt_wire_writer **out,
     mdt_wire_op op, const char *id, int is_reply, int ok);
 
-/* Frees a writer and its buffer.  NULL is a no-op. */
+/* Frees a writer and its buffer, wiped first (as it is whenever it grows).
+ * NULL is a no-op. */
 MDT_API void mdt_wire_writer_free(mdt_wire_writer *w);
 
 /*
  * Put functions.  key names the field inside the current map and must be
  * NULL inside an array.  Strings are copied; len is in bytes (no NUL
- * needed).  Containers are counted: begin_map(key, n) expects exactly n
+ * needed); keeping them valid UTF-8 without NUL is the caller's part (the
+ * writer does not check; a decoder refuses the message).  Containers are counted: begin_map(key, n) expects exactly n
  * entries before mdt_wire_end, begin_array(key, n) exactly n items; a
  * mismatch is -MDT_EINVAL at mdt_wire_end or mdt_wire_writer_finish.
  * After any error the writer only reports that error.
