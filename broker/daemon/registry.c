@@ -57,16 +57,19 @@ brk_id_display(const char *id, char *out, size_t outlen)
 	out[o] = 0;
 }
 
-/* Refuses a registry id: "agent ID: FIELD: WHY" into err. */
+/* Refuses a registry id: `agent "ID": FIELD ["VALUE"]: ... WHY` into err
+ * (value: the refused target, NULL when the agent's own id is). */
 static int
-bad_id(const char *agent, const char *field, const char *why, char *err,
-    size_t errlen)
+bad_id(const char *agent, const char *field, const char *value,
+    const char *why, char *err, size_t errlen)
 {
-	char shown[ID_SHOWN + 8];
+	char shown[72], val[72];
 
 	brk_id_display(agent, shown, sizeof(shown));
-	snprintf(err, errlen, "agent \"%s\": %s: not a valid SPIFFE id: %s",
-	    shown, field, why);
+	brk_id_display(value, val, sizeof(val));
+	snprintf(err, errlen, "agent \"%s\": %s%s%s%s: not a valid SPIFFE id: "
+	    "%s", shown, field, value != NULL ? " \"" : "", val,
+	    value != NULL ? "\"" : "", why);
 	return -MDT_ECONFIG;
 }
 
@@ -209,7 +212,8 @@ parse_targets(json_t *v, struct brk_agent *a, char *err, size_t errlen)
 		const char *s = ref_id(it);
 		snprintf(field, sizeof(field), "allowedTargets[%zu]", i);
 		if (brk_agent_id_check(s, why, sizeof(why)) != 0)
-			return bad_id(a->id, field, why, err, errlen);
+			return bad_id(a->id, field, s != NULL ? s : "", why, err,
+			    errlen);
 		a->targets[a->ntargets] = mdt__strndup(s, strlen(s));
 		if (a->targets[a->ntargets++] == NULL)
 			return -MDT_ENOMEM;
@@ -232,7 +236,7 @@ parse_agent(json_t *ent, struct brk_agent *a, char *err, size_t errlen)
 	 * hello could never log in, and one that differs only in form from
 	 * another would name the same workload twice */
 	if (brk_agent_id_check(id, msg, sizeof(msg)) != 0)
-		return bad_id(id, "id", msg, err, errlen);
+		return bad_id(id, "id", NULL, msg, err, errlen);
 	a->id = mdt__strndup(id, strlen(id));
 	if (a->id == NULL)
 		return -MDT_ENOMEM;
