@@ -321,6 +321,9 @@ exchange(mdt_agent *a, const uint8_t *buf, size_t len, uint32_t wait_ms,
 		    rv == -MDT_ETIMEDOUT ? "no reply in time" : mdt_strerror(rv));
 	rv = mdt_wire_decode(nng_msg_body(reply), nng_msg_len(reply), out,
 	    err, errlen);
+	/* a reply carries task tokens and their secrets; *out holds its own
+	 * copy, wiped by mdt_wire_msg_free */
+	sodium_memzero(nng_msg_body(reply), nng_msg_len(reply));
 	nng_msg_free(reply);
 	return rv;
 }
