@@ -174,8 +174,8 @@ drop_challenge(brk_broker *b, uint32_t pipe)
 /*
  * The claimed agent id of hello and auth, checked before anything else by
  * the validator of every id the broker reads.  A refused id also ends the
- * pipe's pending challenge (a failed auth consumes it).  0, or the reply
- * (agent.invalid) is sent.
+ * pipe's pending challenge (a failed auth consumes it).  1 when valid;
+ * else 0, and the refusal (agent.invalid) is sent.
  */
 static int
 agent_id_ok(struct brk_ctx *c, const char *op, const char *agent)
