@@ -3,12 +3,14 @@
  * with an invalid agent id or allowedTargets entry stops the start (the
  * message names the id) and is refused by SIGHUP (the running registry
  * stays); hello and auth refuse each invalid form of a registered
- * agent's id (agent.invalid) and leave the pipe unauthenticated.
+ * agent's id (agent.invalid) and leave the pipe unauthenticated; an
+ * invalid broker_id or admins entry stops mandated.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,6 +288,32 @@ START_TEST(hello_and_auth_refuse_bad_ids)
 }
 END_TEST
 
+/* broker_id and admins go through the same validator: mandated stops. */
+START_TEST(bad_config_ids_refused)
+{
+	static const char *const args[] = {
+		"--set broker_id=spiffe://Mandate.local/broker",
+		"--broker-id spiffe://mandate.local/broker/",
+		"--set 'admins=" BT_ORCH " " BT_SUMM "?x'",
+	};
+	char cmd[1024], out[4096];
+
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		FILE *p;
+		size_t n;
+		snprintf(cmd, sizeof(cmd), "%s/broker/mandated %s --check-config "
+		    "2>&1", mdt_test_binary_dir(), args[i]);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = 0;
+		ck_assert_int_eq(WEXITSTATUS(pclose(p)), 1);
+		ck_assert_msg(strstr(out, "not a valid SPIFFE id") != NULL, "%s",
+		    out);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -296,6 +324,7 @@ suite(void)
 	tcase_add_test(tc, bad_registry_refuses_start);
 	tcase_add_test(tc, sighup_with_bad_id_keeps_registry);
 	tcase_add_test(tc, hello_and_auth_refuse_bad_ids);
+	tcase_add_test(tc, bad_config_ids_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
