@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "alloc_int.h"
 #include "wire_int.h"
 
@@ -453,6 +455,7 @@ decode_any(const void *buf, size_t len, mdt_wire_msg **out,
 		return -MDT_ENOMEM;
 	m->nodes = mdt__calloc(d.nnodes, sizeof(*m->nodes));
 	m->arena = mdt__malloc(d.nbytes + 1);
+	m->arena_len = m->arena != NULL ? d.nbytes + 1 : 0;
 	if (m->nodes == NULL || m->arena == NULL) {
 		mdt_wire_msg_free(m);
 		return -MDT_ENOMEM;
@@ -477,6 +480,10 @@ mdt_wire_msg_free(mdt_wire_msg *msg)
 	if (msg == NULL)
 		return;
 	mdt__free(msg->nodes);
+	/* the arena holds the message's strings and binaries: tokens and
+	 * the secrets they may carry */
+	if (msg->arena != NULL)
+		sodium_memzero(msg->arena, msg->arena_len);
 	mdt__free(msg->arena);
 	mdt__free(msg);
 }

@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "alloc_int.h"
 #include "wire_int.h"
 
@@ -39,9 +41,14 @@ grow(mdt_wire_writer *w, size_t need)
 	ncap = w->cap * 2;
 	while (ncap < w->len + need)
 		ncap *= 2;
-	nb = mdt__realloc(w->buf, ncap);
+	/* not realloc: a moved buffer would leave its bytes (tokens, their
+	 * carried secrets) behind in freed memory */
+	nb = mdt__malloc(ncap);
 	if (nb == NULL)
 		return -MDT_ENOMEM;
+	memcpy(nb, w->buf, w->len);
+	sodium_memzero(w->buf, w->cap);
+	mdt__free(w->buf);
 	w->buf = nb;
 	w->cap = ncap;
 	return 0;
@@ -306,6 +313,8 @@ mdt_wire_writer_free(mdt_wire_writer *w)
 {
 	if (w == NULL)
 		return;
+	if (w->buf != NULL)
+		sodium_memzero(w->buf, w->cap); /* may hold secrets */
 	mdt__free(w->buf);
 	mdt__free(w);
 }
