@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include <mandate/spiffe.h>
 #include <mandate/svid.h>
 
 #include "sdk_int.h"
@@ -82,6 +83,11 @@ conn_opts(mdt_agent *a, const mdt_agent_opts *o,
 	    (o->spiffe_id == NULL || o->key == NULL)))
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "agent options: url, spiffe_id and key are required");
+	/* the broker refuses an invalid id; say why before connecting */
+	if (o->spiffe_id != NULL &&
+	    (rv = sdk_check_agent_id("agent options: spiffe_id", o->spiffe_id,
+	    err, errlen)) != 0)
+		return rv;
 	if (sdk_strcpy(a->url, sizeof(a->url), o->url) != 0 ||
 	    (o->spiffe_id != NULL && sdk_strcpy(a->spiffe_id,
 	    sizeof(a->spiffe_id), o->spiffe_id) != 0))
@@ -315,6 +321,9 @@ exchange(mdt_agent *a, const uint8_t *buf, size_t len, uint32_t wait_ms,
 		    rv == -MDT_ETIMEDOUT ? "no reply in time" : mdt_strerror(rv));
 	rv = mdt_wire_decode(nng_msg_body(reply), nng_msg_len(reply), out,
 	    err, errlen);
+	/* a reply carries task tokens and their secrets; *out holds its own
+	 * copy, wiped by mdt_wire_msg_free */
+	sodium_memzero(nng_msg_body(reply), nng_msg_len(reply));
 	nng_msg_free(reply);
 	return rv;
 }

@@ -171,6 +171,11 @@ int sdk_pop_parse(const char *text, mdt_token_pop *pop,
 /* Formats into err (may be NULL) like snprintf; returns status. */
 int sdk_err(char *err, size_t errlen, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A SPIFFE id given by the caller (what names it), checked as the broker
+ * checks it: a valid SPIFFE id shorter than MDT_AGENT_ID_MAX.  0, or
+ * -MDT_EINVAL with why in err. */
+int sdk_check_agent_id(const char *what, const char *id, char *err,
+    size_t errlen);
 #define SDK_STR_MAX 16384u /* any string field of a reply */
 
 /* Copies string field key of map m (NUL-terminated, malloc'd).  When

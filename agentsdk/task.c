@@ -374,6 +374,9 @@ mdt_task_dispatch(mdt_task *t, const char *target, const char *scopes,
 		return sdk_err(err, errlen, -MDT_ETOOBIG,
 		    "dispatch: payload of %zu bytes exceeds %u", len,
 		    MDT_AGENT_PAYLOAD_MAX);
+	if ((rv = sdk_check_agent_id("dispatch: target", target, err,
+	    errlen)) != 0)
+		return rv;
 	op = t->parent[0] == '\0' ? MDT_OP_DISPATCH : MDT_OP_DELEGATE;
 	if ((rv = sdk_req_begin(t->a, op, &r)) == 0 &&
 	    (rv = dispatch_fields(&r, t, target, scopes, payload, len)) == 0 &&

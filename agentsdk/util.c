@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <mandate/spiffe.h>
+
 #include "sdk_int.h"
 
 int
@@ -29,6 +31,22 @@ sdk_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
+}
+
+int
+sdk_check_agent_id(const char *what, const char *id, char *err,
+    size_t errlen)
+{
+	char why[MDT_ERRMSG_MAX];
+	size_t n = strlen(id);
+
+	if (mdt_spiffe_validate(id, n, why, sizeof(why)) != 0)
+		return sdk_err(err, errlen, -MDT_EINVAL, "%s: not a valid SPIFFE "
+		    "id: %s", what, why);
+	if (n >= MDT_AGENT_ID_MAX)
+		return sdk_err(err, errlen, -MDT_EINVAL, "%s: %zu bytes; agent "
+		    "ids are at most %d", what, n, MDT_AGENT_ID_MAX - 1);
+	return 0;
 }
 
 int

@@ -176,16 +176,17 @@ mdt_keypair_load(const char *path, mdt_keypair **out, char *err,
 		return -MDT_EINVAL;
 	if ((rc = mdt__sodium_init()) != 0)
 		return rc;
-	if ((rc = read_key_file(path, 1, buf, sizeof(buf), &len, err,
-	    errlen)) != 0)
-		return rc;
-	if (len <= pre || memcmp(buf, MDT_KEY_SECRET_PREFIX, pre) != 0 ||
+	/* every path below ends at the wipes, a refused file included: a
+	 * file "larger than a key file" may still begin with a secret */
+	rc = read_key_file(path, 1, buf, sizeof(buf), &len, err, errlen);
+	if (rc == 0 && (len <= pre ||
+	    memcmp(buf, MDT_KEY_SECRET_PREFIX, pre) != 0 ||
 	    mdt__b64url_decode(buf + pre, len - pre, seed, sizeof(seed),
-	    &n) != 0 || n != sizeof(seed))
+	    &n) != 0 || n != sizeof(seed)))
 		rc = mdt__errmsg(-MDT_EKEY, err, errlen,
 		    "%s: not a secret key file (one line `%s...` expected)",
 		    path, MDT_KEY_SECRET_PREFIX);
-	else
+	else if (rc == 0)
 		rc = mdt_keypair_from_seed(seed, out);
 	sodium_memzero(buf, sizeof(buf));
 	sodium_memzero(seed, sizeof(seed));

@@ -355,8 +355,10 @@ mdt_wire_msg_free(mdt_wire_msg *msg)
 	if (msg == NULL)
 		return;
 	mdt__free(msg->nodes);
-	/* The copy holds the message's bytes: tokens, payloads. */
-	sodium_memzero(msg->arena, msg->arena_len);
+	/* the copy holds the message's bytes: tokens and the secrets they
+	 * may carry */
+	if (msg->arena != NULL)
+		sodium_memzero(msg->arena, msg->arena_len);
 	mdt__free(msg->arena);
 	mdt__free(msg);
 }

@@ -21,7 +21,7 @@ struct mdt_wire_msg {
 	struct mdt_wire_val *nodes; /* nodes[0] is the root map */
 	uint8_t *arena;             /* the message's bytes, strings
 	                               NUL-terminated in place */
-	size_t arena_len;
+	size_t arena_len;           /* bytes of arena, wiped when freed */
 	mdt_wire_op op;
 	const char *id;
 	int ok;                     /* -1 request, 0/1 reply */

@@ -77,6 +77,15 @@ struct brk_snapshot *brk_snapshot_acquire(brk_broker *b);
 const struct brk_agent *brk_agent_find(const struct brk_snapshot *s,
     const char *id);
 int brk_agent_may_target(const struct brk_agent *a, const char *target);
+/*
+ * The one check of an agent id read from outside (registry, config,
+ * hello, auth): a valid SPIFFE id (mdt_spiffe_validate) that fits
+ * BRK_ID_MAX.  0, or -MDT_EPARSE / -MDT_ETOOBIG with why filled in.
+ */
+int brk_agent_id_check(const char *id, char *why, size_t whylen);
+/* id made safe to quote in a message or log: non-printable bytes as '?',
+ * cut after 96 bytes with "...". */
+void brk_id_display(const char *id, char *out, size_t outlen);
 /* Reloads the config file's reloadable settings and the registry; on
  * failure keeps the old snapshot and logs why. */
 void brk_reload(brk_broker *b);

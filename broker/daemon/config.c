@@ -11,12 +11,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mandate/spiffe.h>
+
 #include "broker.h"
 
 #define S(field) BRK_CFG_STR, offsetof(struct brk_config, field), \
     sizeof(((struct brk_config *)0)->field), 0, 0
 #define I(field, lo, hi) BRK_CFG_INT, offsetof(struct brk_config, field), \
     0, lo, hi
+/* strings that must be one SPIFFE id, or space-separated agent ids */
+#define ID(field) BRK_CFG_SPIFFE, offsetof(struct brk_config, field), \
+    sizeof(((struct brk_config *)0)->field), 0, 0
+#define IDS(field) BRK_CFG_SPIFFE_LIST, offsetof(struct brk_config, field), \
+    sizeof(((struct brk_config *)0)->field), 0, 0
 #define B(field) BRK_CFG_BOOL, offsetof(struct brk_config, field), 0, 0, 1
 
 static const struct brk_cfg_entry table[] = {
@@ -46,7 +53,7 @@ static const struct brk_cfg_entry table[] = {
 	  "SQLite audit and task store (default DATA_DIR/audit.db)", NULL },
 	{ "root_key", S(root_key), "", 0, "--root-key",
 	  "broker root signing key, generated on first start, mode 0600 (default DATA_DIR/root.key)", NULL },
-	{ "broker_id", S(broker_id), "spiffe://mandate.local/broker", 0, "--broker-id",
+	{ "broker_id", ID(broker_id), "spiffe://mandate.local/broker", 0, "--broker-id",
 	  "SPIFFE id of this broker (audience of launch assertions, auth challenges)", NULL },
 	{ "idp_issuer", S(idp_issuer), "mandate-dev-idp", 1, "--idp-issuer",
 	  "issuer (iss) launch assertions must carry", NULL },
@@ -62,7 +69,7 @@ static const struct brk_cfg_entry table[] = {
 	  "space-separated AUDIENCE=BOUNDARY pairs: the resource servers single-action tokens may be made for besides gateway_audience (whose boundary is none), and the boundary (none, export, writeback) that sending data to each crosses", NULL },
 	{ "emergency_purposes", S(emergency_purposes), "ETREAT BTG", 1, NULL,
 	  "space-separated purposes of use that declare an emergency (break-the-glass): a task opens under one only with a launch assertion whose purpose_of_use claim names it", NULL },
-	{ "admins", S(admins), "", 1, NULL,
+	{ "admins", IDS(admins), "", 1, NULL,
 	  "space-separated agent SPIFFE ids allowed the admin tree query and abort", NULL },
 	{ "log_level", S(log_level), "info", 1, "--log-level",
 	  "debug, info, warn or error", brk_log_apply },
@@ -117,6 +124,62 @@ find(const char *name, size_t len)
 	return NULL;
 }
 
+int
+brk_cfg_is_str(enum brk_cfg_type t)
+{
+	return t == BRK_CFG_STR || t == BRK_CFG_SPIFFE ||
+	    t == BRK_CFG_SPIFFE_LIST;
+}
+
+/* The SPIFFE settings go through the validator every entry uses. */
+static int
+check_ids(const struct brk_cfg_entry *e, const char *value, char *err,
+    size_t errlen)
+{
+	char why[MDT_ERRMSG_MAX], one[BRK_STR_MAX], shown[112];
+	const char *p = value;
+
+	if (e->type == BRK_CFG_SPIFFE) {
+		if (mdt_spiffe_validate(value, strlen(value), why,
+		    sizeof(why)) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: not a valid SPIFFE id: %s", e->name,
+		    why);
+		return -MDT_ECONFIG;
+	}
+	while (*p != 0) {
+		size_t n = strcspn(p, " ");
+		if (n > 0) {
+			snprintf(one, sizeof(one), "%.*s", (int)n, p);
+			if (brk_agent_id_check(one, why, sizeof(why)) != 0) {
+				brk_id_display(one, shown, sizeof(shown));
+				snprintf(err, errlen, "%s: \"%s\" is not a valid "
+				    "SPIFFE id: %s", e->name, shown, why);
+				return -MDT_ECONFIG;
+			}
+		}
+		p += n + (p[n] == ' ');
+	}
+	return 0;
+}
+
+static int
+set_str(struct brk_config *cfg, const struct brk_cfg_entry *e,
+    const char *value, char *err, size_t errlen)
+{
+	char *p = (char *)cfg + e->offset;
+
+	if (strlen(value) >= e->size) {
+		snprintf(err, errlen, "%s: value longer than %zu bytes",
+		    e->name, e->size - 1);
+		return -MDT_ECONFIG;
+	}
+	if (e->type != BRK_CFG_STR && check_ids(e, value, err, errlen) != 0)
+		return -MDT_ECONFIG;
+	memcpy(p, value, strlen(value) + 1);
+	return 0;
+}
+
 static int
 set_entry(struct brk_config *cfg, const struct brk_cfg_entry *e,
     const char *value, char *err, size_t errlen)
@@ -125,15 +188,8 @@ set_entry(struct brk_config *cfg, const struct brk_cfg_entry *e,
 	char *end;
 	long long v;
 
-	if (e->type == BRK_CFG_STR) {
-		if (strlen(value) >= e->size) {
-			snprintf(err, errlen, "%s: value longer than %zu bytes",
-			    e->name, e->size - 1);
-			return -MDT_ECONFIG;
-		}
-		memcpy(p, value, strlen(value) + 1);
-		return 0;
-	}
+	if (brk_cfg_is_str(e->type))
+		return set_str(cfg, e, value, err, errlen);
 	errno = 0;
 	v = strtoll(value, &end, 10);
 	if (errno != 0 || end == value || *end != 0 || v < e->min ||
@@ -178,7 +234,7 @@ brk_config_get(const struct brk_config *cfg, const struct brk_cfg_entry *e,
 	const char *p = (const char *)cfg + e->offset;
 	int64_t v;
 
-	if (e->type == BRK_CFG_STR) {
+	if (brk_cfg_is_str(e->type)) {
 		snprintf(buf, len, "%s", p);
 		return;
 	}

@@ -54,7 +54,10 @@ struct brk_config {
 	int64_t checkpoint_every;
 };
 
-enum brk_cfg_type { BRK_CFG_STR, BRK_CFG_INT, BRK_CFG_BOOL };
+/* SPIFFE: one SPIFFE id; SPIFFE_LIST: space-separated agent ids; both
+ * are strings checked by the validator of every id the broker reads. */
+enum brk_cfg_type { BRK_CFG_STR, BRK_CFG_INT, BRK_CFG_BOOL, BRK_CFG_SPIFFE,
+    BRK_CFG_SPIFFE_LIST };
 
 struct brk_broker;
 
@@ -71,6 +74,9 @@ struct brk_cfg_entry {
 	/* called after a reload changed the value; NULL when nothing to do */
 	void (*apply)(struct brk_broker *b);
 };
+
+/* 1 for the types held as text (STR, SPIFFE, SPIFFE_LIST). */
+int brk_cfg_is_str(enum brk_cfg_type t);
 
 /* The table, and its length. */
 const struct brk_cfg_entry *brk_config_table(size_t *n);

@@ -58,9 +58,12 @@ brk_idem_new(size_t max, int64_t ttl_s, struct brk_idem **out)
 	return 0;
 }
 
+/* A kept reply may hold a single-action token: wiped before it goes. */
 static void
 ent_free(struct ient *e)
 {
+	if (e->reply != NULL)
+		sodium_memzero(e->reply, e->len);
 	mdt__free(e->reply);
 	mdt__free(e);
 }

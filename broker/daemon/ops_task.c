@@ -320,6 +320,13 @@ disp_fields(struct brk_ctx *c, struct disp *x)
 	    &x->ttl, &has, err, sizeof(err)))
 		return field_deny(c, mdt_wire_op_name(mdt_wire_msg_op(c->req)),
 		    err);
+	if (brk_agent_id_check(x->to, err, sizeof(err)) != 0) {
+		struct brk_held h = { 0 };
+		struct brk_deny d = { 0 };
+		brk_deny_set(&d, -MDT_EINVAL, "agent.invalid", "to: %s", err);
+		deny(c, mdt_wire_op_name(mdt_wire_msg_op(c->req)), &h, &d, NULL);
+		return -1;
+	}
 	return 0;
 }
 

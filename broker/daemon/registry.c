@@ -12,10 +12,67 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <mandate/spiffe.h>
+
 #include "alloc_int.h"
 #include "broker.h"
 
 #define AGENT_TYPE "Mandate::Agent"
+#define ID_SHOWN 96 /* bytes of a refused id quoted in a message */
+
+int
+brk_agent_id_check(const char *id, char *why, size_t whylen)
+{
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	if (id == NULL) {
+		snprintf(why, whylen, "not a string");
+		return -MDT_EPARSE;
+	}
+	if (mdt_spiffe_validate(id, n, why, whylen) != 0)
+		return -MDT_EPARSE;
+	if (n >= BRK_ID_MAX) {
+		snprintf(why, whylen, "%zu bytes; agent ids are at most %d",
+		    n, BRK_ID_MAX - 1);
+		return -MDT_ETOOBIG;
+	}
+	return 0;
+}
+
+void
+brk_id_display(const char *id, char *out, size_t outlen)
+{
+	size_t o = 0, i = 0;
+
+	if (outlen == 0)
+		return;
+	for (; id != NULL && id[i] != 0 && i < ID_SHOWN && o + 4 < outlen;
+	    i++) {
+		unsigned char c = (unsigned char)id[i];
+		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (id != NULL && id[i] != 0 && o + 3 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = 0;
+}
+
+/* Refuses a registry id: `agent "ID": FIELD ["VALUE"]: ... WHY` into err
+ * (value: the refused target, NULL when the agent's own id is). */
+static int
+bad_id(const char *agent, const char *field, const char *value,
+    const char *why, char *err, size_t errlen)
+{
+	char shown[72], val[72];
+
+	brk_id_display(agent, shown, sizeof(shown));
+	brk_id_display(value, val, sizeof(val));
+	snprintf(err, errlen, "agent \"%s\": %s%s%s%s: not a valid SPIFFE id: "
+	    "%s", shown, field, value != NULL ? " \"" : "", val,
+	    value != NULL ? "\"" : "", why);
+	return -MDT_ECONFIG;
+}
 
 static void
 agent_clear(struct brk_agent *a)
@@ -136,22 +193,28 @@ parse_ceiling(json_t *v, mdt_scope_set **out, char *err, size_t errlen)
 }
 
 static int
-parse_targets(json_t *v, struct brk_agent *a)
+parse_targets(json_t *v, struct brk_agent *a, char *err, size_t errlen)
 {
+	char field[48], why[MDT_ERRMSG_MAX];
 	size_t i;
 	json_t *it;
 
 	if (v == NULL)
 		return 0;
-	if (!json_is_array(v))
-		return -MDT_EPARSE;
+	if (!json_is_array(v)) {
+		snprintf(err, errlen, "agent %s: allowedTargets: expected an "
+		    "array of agent ids", a->id);
+		return -MDT_ECONFIG;
+	}
 	a->targets = mdt__calloc(json_array_size(v) + 1, sizeof(char *));
 	if (a->targets == NULL)
 		return -MDT_ENOMEM;
 	json_array_foreach(v, i, it) {
 		const char *s = ref_id(it);
-		if (s == NULL)
-			return -MDT_EPARSE;
+		snprintf(field, sizeof(field), "allowedTargets[%zu]", i);
+		if (brk_agent_id_check(s, why, sizeof(why)) != 0)
+			return bad_id(a->id, field, s != NULL ? s : "", why, err,
+			    errlen);
 		a->targets[a->ntargets] = mdt__strndup(s, strlen(s));
 		if (a->targets[a->ntargets++] == NULL)
 			return -MDT_ENOMEM;
@@ -170,6 +233,11 @@ parse_agent(json_t *ent, struct brk_agent *a, char *err, size_t errlen)
 	char msg[MDT_ERRMSG_MAX] = "";
 	int rc;
 
+	/* one validator for every id the broker reads: an id refused by
+	 * hello could never log in, and one that differs only in form from
+	 * another would name the same workload twice */
+	if (brk_agent_id_check(id, msg, sizeof(msg)) != 0)
+		return bad_id(id, "id", NULL, msg, err, errlen);
 	a->id = mdt__strndup(id, strlen(id));
 	if (a->id == NULL)
 		return -MDT_ENOMEM;
@@ -189,11 +257,9 @@ parse_agent(json_t *ent, struct brk_agent *a, char *err, size_t errlen)
 		    msg[0] ? msg : "expected scopes");
 		return -MDT_ECONFIG;
 	}
-	if (parse_targets(json_object_get(attrs, "allowedTargets"), a) != 0) {
-		snprintf(err, errlen, "agent %s: allowedTargets: expected "
-		    "an array of agent ids", id);
-		return -MDT_ECONFIG;
-	}
+	if ((rc = parse_targets(json_object_get(attrs, "allowedTargets"), a,
+	    err, errlen)) != 0)
+		return rc;
 	a->max_depth = json_is_integer(depth) ? json_integer_value(depth) : 0;
 	a->max_fanout = json_is_integer(fan) ? json_integer_value(fan) : 0;
 	if (a->max_depth < 0 || a->max_depth > MDT_TOKEN_DEPTH_MAX ||
@@ -212,8 +278,9 @@ is_agent(json_t *ent)
 	json_t *e = json_object_get(uid, "__entity");
 	const char *t = json_string_value(json_object_get(e ? e : uid, "type"));
 
-	return t != NULL && strcmp(t, AGENT_TYPE) == 0 &&
-	    ref_id(uid) != NULL;
+	/* an agent whose id is not a string is refused by parse_agent, not
+	 * skipped */
+	return t != NULL && strcmp(t, AGENT_TYPE) == 0;
 }
 
 static int

@@ -159,6 +159,40 @@ make_challenge(const char *broker, const char *agent, int64_t now_s,
 	return n + al;
 }
 
+static void
+drop_challenge(brk_broker *b, uint32_t pipe)
+{
+	struct brk_sessions *s = b->sessions;
+	struct sess *e;
+
+	pthread_mutex_lock(&s->lock);
+	if ((e = *slot(s, pipe)) != NULL)
+		e->clen = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * The claimed agent id of hello and auth, checked before anything else by
+ * the validator of every id the broker reads.  A refused id also ends the
+ * pipe's pending challenge (a failed auth consumes it).  1 when valid;
+ * else 0, and the refusal (agent.invalid) is sent.
+ */
+static int
+agent_id_ok(struct brk_ctx *c, const char *op, const char *agent)
+{
+	char why[MDT_ERRMSG_MAX], shown[112];
+
+	if (brk_agent_id_check(agent, why, sizeof(why)) == 0)
+		return 1;
+	drop_challenge(c->b, c->pipe);
+	brk_id_display(agent, shown, sizeof(shown));
+	BLOG(c->b, BRK_WARN, "auth.failed", "pipe=%u op=%s agent=%s why=%s",
+	    c->pipe, op, shown, why);
+	brk_reply_error(c, -MDT_EINVAL, "agent.invalid", "agent \"%s\" is "
+	    "not a valid SPIFFE id: %s", shown, why);
+	return 0;
+}
+
 void
 brk_op_hello(struct brk_worker *w, struct brk_ctx *c)
 {
@@ -177,6 +211,8 @@ brk_op_hello(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
 		return;
 	}
+	if (!agent_id_ok(c, "hello", agent))
+		return;
 	if (strlen(cfg->broker_id) + strlen(agent) + 1 + MDT_WIRE_NONCE_LEN +
 	    8 > MDT_WIRE_CHALLENGE_MAX) {
 		brk_reply_error(c, -MDT_ETOOBIG, "toobig", "agent id too long");
@@ -514,7 +550,7 @@ svid_auth(struct brk_ctx *c, const mdt_wire_val *v)
 	int64_t not_after = 0;
 	int rc;
 
-	if (read_svid_req(c, v, &r) != 0)
+	if (read_svid_req(c, v, &r) != 0 || !agent_id_ok(c, "auth", r.agent))
 		return;
 	if (take_challenge(c->b, c->pipe, r.agent, chal, &clen) != 0) {
 		no_challenge(c, r.agent);
@@ -566,6 +602,8 @@ brk_op_auth(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
 		return;
 	}
+	if (!agent_id_ok(c, "auth", agent))
+		return;
 	a = brk_agent_find(c->snap, agent);
 	if (take_challenge(c->b, c->pipe, agent, chal,
 	    &clen) != 0) {

@@ -90,7 +90,8 @@ typedef struct mdt_rs_verifier mdt_rs_verifier;
  * the caller may wipe and free them after it returns.
  *   url           broker request/reply URL ("ipc:///run/mandate/api",
  *                 "tcp://127.0.0.1:7450").
- *   spiffe_id     the agent's identity, as registered with the broker.
+ *   spiffe_id     the agent's identity, as registered with the broker; an
+ *                 invalid SPIFFE id is MDT_EINVAL before any connection.
  *   key           the agent's key pair (<mandate/key.h>, e.g. from
  *                 mdt_keypair_load); the handle keeps its own copy, wiped
  *                 on close.
@@ -266,7 +267,8 @@ MDT_API MDT_WUR int mdt_task_ack(mdt_task *t, char *err, size_t errlen);
  * ==================================================================== */
 
 /*
- * Sends a subtask of t to the agent named target (a SPIFFE id) with
+ * Sends a subtask of t to the agent named target (a SPIFFE id; an invalid
+ * one is MDT_EINVAL before anything is sent) with
  * scopes (space-separated; must be inside the task's effective scopes,
  * the target's ceiling and policy, else MDT_ESCOPE / MDT_EDENIED / MDT_EDEPTH
  * / MDT_EFANOUT / MDT_ECYCLE with the broker's reason in err) and a payload

@@ -82,11 +82,11 @@ START_TEST(lookalike_target)
 {
 	at_refused(&B, &O, bt_delegate(&O, MDT_OP_DISPATCH, Root.id, Root.tok,
 	    Root.tlen, BT_SUMM "/", "patient/Observation.rs"), "dispatch",
-	    "agent.unknown|target.not_allowed|field", NULL);
+	    "agent.unknown|target.not_allowed|field|agent.invalid", NULL);
 	at_refused(&B, &O, bt_delegate(&O, MDT_OP_DISPATCH, Root.id, Root.tok,
 	    Root.tlen, "SPIFFE://clinic.example/agent/summarizer",
 	    "patient/Observation.rs"), "dispatch",
-	    "agent.unknown|target.not_allowed|field", NULL);
+	    "agent.unknown|target.not_allowed|field|agent.invalid", NULL);
 }
 END_TEST
 

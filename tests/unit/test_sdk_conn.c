@@ -274,6 +274,42 @@ START_TEST(test_wrong_key_refused)
 }
 END_TEST
 
+/* An invalid own id or dispatch target is refused here, before sending. */
+START_TEST(test_bad_ids_refused_locally)
+{
+	static const char *const bad[] = {
+		AGENT_ID "?q", AGENT_ID "#f", AGENT_ID "/", "spiffe://test.example"
+		":1/agent/a", "spiffe://u@test.example/agent/a",
+		"spiffe://test.example/agent/../a", "spiffe://test.example/%2e/a",
+		"spiffe://test.example/agent//a", "spiffe://Test.example/agent/a",
+		"SPIFFE://test.example/agent/a", "",
+	};
+	char err[MDT_ERRMSG_MAX], child[MDT_AGENT_ID_MAX];
+	mdt_agent *a = NULL;
+	mdt_task *t = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mdt_agent_opts o = {F.url, bad[i], KP, 2000, 20};
+		ck_assert_int_eq(mdt_agent_connect(&o, &a, err, sizeof(err)),
+		    -MDT_EINVAL);
+		ck_assert_ptr_null(a);
+		ck_assert_msg(strstr(err, "spiffe_id: not a valid SPIFFE id") !=
+		    NULL, "%s", err);
+	}
+	ck_assert_int_eq(atomic_load(&F.hellos), 0);
+	a = connect_ok();
+	ck_assert_int_eq(mdt_agent_next(a, 1000, &t, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(mdt_task_dispatch(t, bad[i], "patient/*.rs",
+		    NULL, 0, child, err, sizeof(err)), -MDT_EINVAL);
+		ck_assert_msg(strstr(err, "dispatch: target: not a valid SPIFFE "
+		    "id") != NULL, "%s", err);
+	}
+	mdt_task_free(t);
+	mdt_agent_close(a);
+}
+END_TEST
+
 START_TEST(test_work_item)
 {
 	mdt_agent *a = connect_ok();
@@ -414,6 +450,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_connect_authenticates);
 	tcase_add_test(tc, test_wrong_key_refused);
+	tcase_add_test(tc, test_bad_ids_refused_locally);
 	tcase_add_test(tc, test_work_item);
 	tcase_add_test(tc, test_result_kept_in_mailbox);
 	tcase_add_test(tc, test_reauth_after_restart);

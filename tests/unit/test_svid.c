@@ -198,6 +198,34 @@ START_TEST(intermediate_chain)
 }
 END_TEST
 
+/* The SVID's URI SAN goes through mdt_spiffe_parse: each invalid form of
+ * an otherwise good id is refused, with the parser's reason. */
+START_TEST(san_not_a_valid_id)
+{
+	static const struct { const char *uri, *why; } bad[] = {
+		{ AGENT "?x=1", "no query" },
+		{ AGENT "#f", "no fragment" },
+		{ "spiffe://" TD ":443/agent/a", "no port" },
+		{ "spiffe://u@" TD "/agent/a", "no userinfo" },
+		{ "spiffe://" TD "/agent/../agent/a", "\"..\"" },
+		{ "spiffe://" TD "/agent/./a", "\"..\"" },
+		{ "spiffe://" TD "/agent/%2e%2e/a", "percent-encoding" },
+		{ AGENT "/", "trailing" },
+		{ "spiffe://" TD "/agent//a", "\"//\"" },
+		{ "spiffe://" TD "//agent/a", "\"//\"" },
+		{ "spiffe://EXAMPLE.org/agent/a", "lowercase" },
+		{ "SPIFFE://" TD "/agent/a", "lowercase" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct svf_opts o = svf_leaf_opts(bad[i].uri);
+		EXPECT_REFUSED(o, -MDT_EPARSE, "URI subjectAltName is not a "
+		    "SPIFFE id");
+		EXPECT_REFUSED(o, -MDT_EPARSE, bad[i].why);
+	}
+}
+END_TEST
+
 START_TEST(intermediate_that_is_not_a_ca)
 {
 	EVP_PKEY *ik = svf_key(SVF_P256), *lk = svf_key(SVF_P256);
@@ -714,6 +742,7 @@ svid_suite(void)
 	tcase_add_test(t, intermediate_chain);
 	tcase_add_test(t, intermediate_that_is_not_a_ca);
 	tcase_add_test(t, leaf_rules);
+	tcase_add_test(t, san_not_a_valid_id);
 	tcase_add_test(t, leaf_without_basic_constraints_is_a_leaf);
 	tcase_add_test(t, empty_subject_needs_critical_san);
 	tcase_add_test(t, signed_by_another_ca);
