@@ -50,8 +50,8 @@ static const char *const wsql[WS_COUNT_] = {
 	    " lease_until <= ?2" FILTER " ORDER BY seq LIMIT 1",
 	[WS_RETRY] = "SELECT min(lease_until) FROM work WHERE agent = ?1"
 	    " AND lease_until > ?2" FILTER,
-	[WS_MARK] = "UPDATE work SET lease_until = ?2,"
-	    " deliveries = deliveries + 1 WHERE seq = ?1",
+	[WS_MARK] = ("UPDATE work SET lease_until = ?2,"
+	    " deliveries = deliveries + 1 WHERE seq = ?1"),
 	[WS_ACK] = "DELETE FROM work WHERE item_id = ?1 AND agent = ?2",
 	[WS_DROP_TASK] = "DELETE FROM work WHERE kind = 1 AND task_id = ?1",
 };

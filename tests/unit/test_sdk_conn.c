@@ -278,8 +278,8 @@ END_TEST
 START_TEST(test_bad_ids_refused_locally)
 {
 	static const char *const bad[] = {
-		AGENT_ID "?q", AGENT_ID "#f", AGENT_ID "/", "spiffe://test.example"
-		":1/agent/a", "spiffe://u@test.example/agent/a",
+		AGENT_ID "?q", AGENT_ID "#f", AGENT_ID "/",
+		"spiffe://test.example:1/agent/a", "spiffe://u@test.example/agent/a",
 		"spiffe://test.example/agent/../a", "spiffe://test.example/%2e/a",
 		"spiffe://test.example/agent//a", "spiffe://Test.example/agent/a",
 		"SPIFFE://test.example/agent/a", "",
