@@ -37,7 +37,7 @@ static const char *const bad[] = {
 	"SPIFFE://clinic.example/agent/summarizer",
 	"Spiffe://clinic.example/agent/summarizer",
 	"spiffe:/clinic.example/agent/summarizer",
-	" " BT_SUMM,
+	(" " BT_SUMM),
 };
 #define NBAD (sizeof(bad) / sizeof(bad[0]))
 
