@@ -275,6 +275,9 @@ void brk_reply_error(struct brk_ctx *c, int status, const char *reason,
     ;
 /* A writer for c's reply (ok or not); NULL on allocation failure. */
 mdt_wire_writer *brk_reply_writer(struct brk_ctx *c, int ok);
+/* The answer of an ended task: {task, revoked: [ids]}. */
+void brk_reply_ended(struct brk_ctx *c, const char *task,
+    const mdt_audit_revocation *rv);
 /* Marks c parked until deadline_ms (the caller links it somewhere the
  * timer or an event will find it). */
 void brk_park(struct brk_ctx *c, int64_t deadline_ms);

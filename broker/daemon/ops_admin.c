@@ -10,23 +10,6 @@
 
 #include "broker.h"
 
-static void
-abort_reply(struct brk_ctx *c, const char *task,
-    const mdt_audit_revocation *rv)
-{
-	mdt_wire_writer *w = brk_reply_writer(c, 1);
-	int rc = w == NULL || mdt_wire_put_cstr(w, "task", task) ||
-	    mdt_wire_begin_array(w, "revoked", rv->count);
-
-	for (size_t i = 0; !rc && i < rv->count; i++)
-		rc = mdt_wire_put_cstr(w, NULL, rv->task_ids[i]);
-	if (rc || mdt_wire_end(w)) {
-		mdt_wire_writer_free(w);
-		w = NULL;
-	}
-	brk_reply(c, w);
-}
-
 /* Records the admin's cancellation of t; 0 or -1 with d filled. */
 static int
 abort_record(struct brk_ctx *c, const mdt_audit_task *t,
@@ -105,7 +88,7 @@ brk_op_abort(struct brk_worker *w, struct brk_ctx *c)
 		    c->agent, "cancelled", (const uint8_t *)"", 0));
 	BLOG(c->b, BRK_INFO, "task.aborted", "task=%s by=%s revoked=%zu",
 	    t->task_id, c->agent, rv->count);
-	abort_reply(c, t->task_id, rv);
+	brk_reply_ended(c, t->task_id, rv);
 	mdt_free(rv);
 	mdt_free(t);
 }

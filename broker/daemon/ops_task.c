@@ -690,22 +690,6 @@ refuse:
 	brk_held_clear(&h);
 }
 
-static void
-end_reply(struct brk_ctx *c, const char *task, const mdt_audit_revocation *rv)
-{
-	mdt_wire_writer *w = brk_reply_writer(c, 1);
-	int rc = w == NULL || mdt_wire_put_cstr(w, "task", task) ||
-	    mdt_wire_begin_array(w, "revoked", rv->count);
-
-	for (size_t i = 0; !rc && i < rv->count; i++)
-		rc = mdt_wire_put_cstr(w, NULL, rv->task_ids[i]);
-	if (rc || mdt_wire_end(w)) {
-		mdt_wire_writer_free(w);
-		w = NULL;
-	}
-	brk_reply(c, w);
-}
-
 void
 brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 {
@@ -770,7 +754,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 		    h.task->parent_id, c->agent, status, pl, plen));
 	BLOG(c->b, BRK_INFO, "task.ended", "task=%s status=%s revoked=%zu",
 	    h.task->task_id, status, rv->count);
-	end_reply(c, h.task->task_id, rv);
+	brk_reply_ended(c, h.task->task_id, rv);
 	mdt_free(rv);
 	brk_held_clear(&h);
 }

@@ -201,6 +201,23 @@ brk_reply_error(struct brk_ctx *c, int status, const char *reason,
 }
 
 void
+brk_reply_ended(struct brk_ctx *c, const char *task,
+    const mdt_audit_revocation *rv)
+{
+	mdt_wire_writer *w = brk_reply_writer(c, 1);
+	int rc = w == NULL || mdt_wire_put_cstr(w, "task", task) ||
+	    mdt_wire_begin_array(w, "revoked", rv->count);
+
+	for (size_t i = 0; !rc && i < rv->count; i++)
+		rc = mdt_wire_put_cstr(w, NULL, rv->task_ids[i]);
+	if (rc || mdt_wire_end(w)) {
+		mdt_wire_writer_free(w);
+		w = NULL;
+	}
+	brk_reply(c, w);
+}
+
+void
 brk_park(struct brk_ctx *c, int64_t deadline_ms)
 {
 	c->state = BRK_CTX_PARKED;
