@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "store_int.h"
+#include "core_int.h"
 
 static const char genesis_domain[] = "mandate/audit/v1/genesis";
 static const char record_domain[] = "mandate/audit/v1/record";

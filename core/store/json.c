@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "core_int.h"
 
 /* Text that is not UTF-8 (only a tampered file has that), as hex. */
 static json_t *

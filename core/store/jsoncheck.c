@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "store_int.h"
+#include "core_int.h"
 #include "utf8_int.h"
 
 #define FLAT_KEYS_MAX 8

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "core_int.h"
 #include "utf8_int.h"
 
 _Static_assert(sizeof(mdt_audit_verdict) == sizeof(int), "enum as int");

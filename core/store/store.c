@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "backend.h"
 
 int64_t
 mdt_store_now_ms(void)
@@ -31,19 +31,6 @@ mdt__store_seterr(mdt_store *s, const char *fmt, ...)
 	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
 	va_end(ap);
 	pthread_mutex_unlock(&s->errmu);
-}
-
-int
-mdt__store_sqlerr(mdt_store *s, sqlite3 *db, int rc, const char *what)
-{
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		mdt__store_seterr(s, "%s: already recorded (%s)", what,
-		    sqlite3_errmsg(db));
-		return -MDT_EEXIST;
-	}
-	mdt__store_seterr(s, "%s: %s (SQLite code %d)", what,
-	    sqlite3_errmsg(db), rc);
-	return -MDT_ESTORE;
 }
 
 const char *
@@ -104,10 +91,13 @@ init_sync(mdt_store *s)
 static void
 destroy(mdt_store *s)
 {
-	mdt__writer_stop(s);
-	mdt__readers_close(s);
+	if (s->bs != NULL) {
+		mdt__writer_stop(s);
+		s->be->readers_close(s);
+		s->be->unlock(s);
+		s->be->state_free(s);
+	}
 	mdt__tcache_free(s->tcache);
-	mdt__files_unlock(s);
 	pthread_cond_destroy(&s->qwork);
 	pthread_mutex_destroy(&s->qmu);
 	pthread_mutex_destroy(&s->errmu);
@@ -121,6 +111,8 @@ mdt_store_open(const char *path, const mdt_store_opts *opts,
     mdt_store **out, char *err, size_t errlen)
 {
 	char tmp[MDT_ERRMSG_MAX];
+	const struct mdt__store_backend_ops *be;
+	const char *loc;
 	mdt_store *s;
 	int rc;
 
@@ -133,27 +125,29 @@ mdt_store_open(const char *path, const mdt_store_opts *opts,
 		snprintf(err, errlen, "path and out are required");
 		return -MDT_EINVAL;
 	}
+	if ((rc = mdt__store_uri(path, &be, &loc, err, errlen)) != 0)
+		return rc;
 	if (sodium_init() < 0)
 		return -MDT_ECRYPTO;
 	if ((s = mdt__calloc(1, sizeof(*s))) == NULL)
 		return -MDT_ENOMEM;
-	s->lock_fd = -1;
+	s->be = be;
 	if (init_sync(s) != 0) {
 		mdt__free(s);
 		return -MDT_ENOMEM;
 	}
 	apply_opts(s, opts);
-	if ((s->path = mdt__strndup(path, strlen(path))) == NULL) {
+	if ((s->path = mdt__strndup(loc, strlen(loc))) == NULL ||
+	    be->state_new(s) != 0) {
 		rc = -MDT_ENOMEM;
 		goto fail;
 	}
-	/* The lock first: a second writer must not touch the files. */
-	if (!s->read_only && ((rc = mdt__files_lock(s, err, errlen)) != 0 ||
-	    (rc = mdt__files_private(s->path, err, errlen)) != 0 ||
+	/* The lock first: a second writer must not touch the store. */
+	if (!s->read_only && ((rc = be->lock(s, err, errlen)) != 0 ||
 	    (rc = mdt__tcache_new(&s->tcache)) != 0 ||
 	    (rc = mdt__writer_start(s, err, errlen)) != 0))
 		goto fail;
-	if ((rc = mdt__readers_open(s, err, errlen)) != 0)
+	if ((rc = be->readers_open(s, err, errlen)) != 0)
 		goto fail;
 	*out = s;
 	return 0;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "core_int.h"
 
 #define TC_BUCKETS 4096u
 #define TC_MAX 65536u

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "core_int.h"
 
 /* Common entry checks; err detail goes to the handle's message. */
 static int

@@ -12,40 +12,7 @@
 #include <time.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
-
-static const char *const wsql[MDT__W_COUNT_] = {
-	[MDT__W_BEGIN] = "BEGIN IMMEDIATE",
-	[MDT__W_COMMIT] = "COMMIT",
-	[MDT__W_ROLLBACK] = "ROLLBACK",
-	[MDT__W_SAVEPOINT] = "SAVEPOINT op",
-	[MDT__W_RELEASE] = "RELEASE op",
-	[MDT__W_ROLLBACK_TO] = "ROLLBACK TO op",
-	[MDT__W_TASK_PARENT] = "SELECT root_id, depth, patient, clinician,"
-	    " purpose FROM tasks WHERE task_id = ?1",
-	[MDT__W_CHAIN_ENDED] = "WITH RECURSIVE up(id, n) AS (SELECT ?1, 0"
-	    " UNION ALL SELECT t.parent_id, up.n + 1 FROM tasks t JOIN up"
-	    " ON t.task_id = up.id WHERE t.parent_id IS NOT NULL AND up.n < 256)"
-	    " SELECT e.task_id FROM up JOIN ended e ON e.task_id = up.id"
-	    " ORDER BY up.n LIMIT 1",
-	[MDT__W_COUNT_CHILDREN] = "SELECT count(*) FROM tasks"
-	    " WHERE parent_id = ?1",
-	[MDT__W_TASK_ENDED] = "SELECT e.state FROM tasks t LEFT JOIN ended e"
-	    " ON e.task_id = t.task_id WHERE t.task_id = ?1",
-	[MDT__W_DESCENDANTS] = "WITH RECURSIVE d(id, path, n) AS ("
-	    " SELECT task_id, printf('%020d', seq), 0 FROM tasks"
-	    " WHERE task_id = ?1 UNION ALL SELECT t.task_id,"
-	    " d.path || '/' || printf('%020d', t.seq), d.n + 1 FROM tasks t"
-	    " JOIN d ON t.parent_id = d.id WHERE d.n < 256)"
-	    " SELECT d.id FROM d WHERE d.id = ?1 OR NOT EXISTS (SELECT 1 FROM"
-	    " ended e WHERE e.task_id = d.id) ORDER BY d.path",
-	[MDT__W_ENDED_INSERT] = "INSERT INTO ended(task_id, state, rev_seq,"
-	    " time_ms) VALUES (?1, ?2, ?3, ?4)",
-	[MDT__W_APPROVAL_EXISTS] = "SELECT 1 FROM approvals"
-	    " WHERE approval_id = ?1",
-	[MDT__W_CHECKPOINT_INSERT] = "INSERT INTO checkpoints(seq, hash,"
-	    " time_ms, prev_cp, sig) VALUES (?1, ?2, ?3, ?4, ?5)",
-};
+#include "backend.h"
 
 static uint64_t
 mono_ms(void)
@@ -54,98 +21,6 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Runs a statement that returns no row; resets it on every path. */
-static int
-wexec(mdt_store *s, int idx, const char *what)
-{
-	return mdt__step_done(s, s->w.st[idx], what);
-}
-
-static char *
-insert_sql(const mdt__kind_desc *d)
-{
-	size_t cap = 64 + strlen(d->table) + d->ncols * 24;
-	char *sql = mdt__malloc(cap);
-	size_t o;
-
-	if (sql == NULL)
-		return NULL;
-	o = (size_t)snprintf(sql, cap, "INSERT INTO %s(seq, prev, hash",
-	    d->table);
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(sql + o, cap - o, ", %s",
-		    d->cols[i].name);
-	o += (size_t)snprintf(sql + o, cap - o, ") VALUES (?1, ?2, ?3");
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(sql + o, cap - o, ", ?%zu", i + 4);
-	snprintf(sql + o, cap - o, ")");
-	return sql;
-}
-
-static int
-prepare_all(mdt_store *s, char *err, size_t errlen)
-{
-	mdt__writer *w = &s->w;
-
-	for (int i = 0; i < MDT__W_COUNT_; i++)
-		if (mdt__prepare(w->db, wsql[i], &w->st[i], err, errlen) != 0)
-			return -MDT_ESTORE;
-	for (int k = 1; k < MDT__KIND_COUNT_; k++) {
-		char *sql = insert_sql(mdt__kind_get(k));
-		int rc;
-		if (sql == NULL)
-			return -MDT_ENOMEM;
-		rc = mdt__prepare(w->db, sql, &w->ins[k], err, errlen);
-		mdt__free(sql);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Reads the chain head (last record) and the last checkpoint's seq. */
-static int
-load_head(mdt_store *s, char *err, size_t errlen)
-{
-	mdt__writer *w = &s->w;
-	char sql[128];
-	sqlite3_stmt *st;
-
-	mdt__chain_genesis(s->id, w->head_hash);
-	w->head_seq = 0;
-	for (int k = 1; k < MDT__KIND_COUNT_; k++) {
-		snprintf(sql, sizeof(sql), "SELECT seq, hash FROM %s ORDER BY"
-		    " seq DESC LIMIT 1", mdt__kind_get(k)->table);
-		if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
-			goto bad;
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    (uint64_t)sqlite3_column_int64(st, 0) > w->head_seq &&
-		    sqlite3_column_bytes(st, 1) == MDT_AUDIT_HASH_BYTES) {
-			w->head_seq = (uint64_t)sqlite3_column_int64(st, 0);
-			memcpy(w->head_hash, sqlite3_column_blob(st, 1),
-			    MDT_AUDIT_HASH_BYTES);
-		}
-		sqlite3_finalize(st);
-	}
-	if (sqlite3_prepare_v2(w->db, "SELECT coalesce(max(seq), 0) FROM"
-	    " checkpoints", -1, &st, NULL) != SQLITE_OK)
-		goto bad;
-	w->last_cp = sqlite3_step(st) == SQLITE_ROW ?
-	    (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return 0;
-bad:
-	snprintf(err, errlen, "reading the chain head: %s",
-	    sqlite3_errmsg(w->db));
-	return -MDT_ESTORE;
-}
-
-static int
-txn_gone(mdt_store *s)
-{
-	return sqlite3_get_autocommit(s->w.db) != 0;
 }
 
 /* Runs one op; multi-statement ops run under a savepoint so a failure
@@ -159,17 +34,17 @@ run_one(mdt_store *s, mdt__op *op)
 	int sp = op->type == MDT__OP_END_TASK, rc;
 
 	memcpy(h0, w->head_hash, sizeof(h0));
-	if (sp && (rc = wexec(s, MDT__W_SAVEPOINT, "savepoint")) != 0)
+	if (sp && (rc = s->be->savepoint(s)) != 0)
 		return rc;
-	rc = mdt__rec_run(s, op);
-	if (rc == 0 && sp && wexec(s, MDT__W_RELEASE, "release") != 0)
+	rc = s->be->run_op(s, op);
+	if (rc == 0 && sp && s->be->release(s) != 0)
 		rc = -MDT_ESTORE;
 	if (rc != 0) {
 		w->head_seq = seq0;
 		memcpy(w->head_hash, h0, sizeof(h0));
-		if (sp && !txn_gone(s)) {
-			(void)wexec(s, MDT__W_ROLLBACK_TO, "rollback to");
-			(void)wexec(s, MDT__W_RELEASE, "release");
+		if (sp && !s->be->txn_gone(s)) {
+			(void)s->be->rollback_to(s);
+			(void)s->be->release(s);
 		}
 	}
 	return rc;
@@ -226,27 +101,27 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 		return;
 	}
 	memcpy(h0, w->head_hash, sizeof(h0));
-	rc = wexec(s, MDT__W_BEGIN, "begin");
+	rc = s->be->begin(s);
 	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next) {
 		op->rc = run_one(s, op);
-		if (op->rc != 0 && txn_gone(s))
+		if (op->rc != 0 && s->be->txn_gone(s))
 			rc = -MDT_ESTORE;
 	}
 	if (rc == 0 && checkpoint_due(s, deadline))
-		rc = mdt__rec_checkpoint(s, mdt_store_now_ms());
-	/* A commit into a file no longer at the path would be lost on the
-	 * next open: fail closed instead. */
-	if (rc == 0 && (rc = mdt__files_check(s)) != 0)
+		rc = s->be->checkpoint(s, mdt_store_now_ms());
+	/* A commit into a store that is no longer the one opened would be
+	 * lost on the next open: fail closed instead. */
+	if (rc == 0 && (rc = s->be->precommit(s)) != 0)
 		gone = 1;
 	if (rc == 0)
-		rc = wexec(s, MDT__W_COMMIT, "commit");
+		rc = s->be->commit(s);
 	if (rc == 0) {
-		mdt__files_committed(s);
+		s->be->committed(s);
 		forget_ended(s, batch, end);
 		return;
 	}
-	if (!txn_gone(s))
-		(void)wexec(s, MDT__W_ROLLBACK, "rollback");
+	if (!s->be->txn_gone(s))
+		(void)s->be->rollback(s);
 	w->head_seq = seq0;
 	w->last_cp = cp0;
 	memcpy(w->head_hash, h0, sizeof(h0));
@@ -365,7 +240,7 @@ writer_main(void *arg)
 		else if (deadline == 0)
 			deadline = mono_ms() + s->checkpoint_ms;
 		finish_batch(s, batch, end);
-		mdt__walckpt_between(s, s->w.db);
+		s->be->between(s);
 		pthread_mutex_lock(&s->qmu);
 	}
 	pthread_mutex_unlock(&s->qmu);
@@ -437,13 +312,7 @@ mdt__writer_start(mdt_store *s, char *err, size_t errlen)
 {
 	int rc;
 
-	if ((rc = mdt__schema_open(s->path, 0, 0, &s->w.db, s->id, err,
-	    errlen)) != 0)
-		return rc;
-	if ((rc = prepare_all(s, err, errlen)) != 0 ||
-	    (rc = load_head(s, err, errlen)) != 0 ||
-	    (rc = mdt__walckpt_start(s, s->w.db, err, errlen)) != 0 ||
-	    (rc = mdt__files_remember(s, err, errlen)) != 0)
+	if ((rc = s->be->writer_open(s, err, errlen)) != 0)
 		return rc;
 	if (pthread_create(&s->w.thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
@@ -466,14 +335,5 @@ mdt__writer_stop(mdt_store *s)
 		pthread_join(w->thread, NULL);
 		w->running = 0;
 	}
-	mdt__walckpt_stop(s, w->db);
-	mdt__work_close(s);
-	for (int i = 0; i < MDT__W_COUNT_; i++)
-		sqlite3_finalize(w->st[i]);
-	for (int k = 0; k < MDT__KIND_COUNT_; k++)
-		sqlite3_finalize(w->ins[k]);
-	sqlite3_close(w->db);
-	w->db = NULL;
-	mdt__free(w->wal_path);
-	w->wal_path = NULL;
+	s->be->writer_close(s);
 }

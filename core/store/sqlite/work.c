@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 enum { WORK_PUSH = 1, WORK_LEASE, WORK_ACK };
 
@@ -156,28 +156,28 @@ wstmt(mdt_store *s, int idx, sqlite3_stmt **out)
 {
 	char err[MDT_ERRMSG_MAX];
 
-	if (s->work == NULL &&
-	    (s->work = mdt__calloc(1, sizeof(*s->work))) == NULL)
+	if (s->bs->work == NULL &&
+	    (s->bs->work = mdt__calloc(1, sizeof(*s->bs->work))) == NULL)
 		return -MDT_ENOMEM;
-	if (s->work->st[idx] == NULL &&
-	    mdt__prepare(s->w.db, wsql[idx], &s->work->st[idx], err,
+	if (s->bs->work->st[idx] == NULL &&
+	    mdt__prepare(s->bs->db, wsql[idx], &s->bs->work->st[idx], err,
 	    sizeof(err)) != 0) {
 		mdt__store_seterr(s, "%s", err);
 		return -MDT_ESTORE;
 	}
-	*out = s->work->st[idx];
+	*out = s->bs->work->st[idx];
 	return 0;
 }
 
 void
 mdt__work_close(mdt_store *s)
 {
-	if (s->work == NULL)
+	if (s->bs->work == NULL)
 		return;
 	for (int i = 0; i < WS_COUNT_; i++)
-		sqlite3_finalize(s->work->st[i]);
-	mdt__free(s->work);
-	s->work = NULL;
+		sqlite3_finalize(s->bs->work->st[i]);
+	mdt__free(s->bs->work);
+	s->bs->work = NULL;
 }
 
 static int
@@ -205,7 +205,7 @@ scalar(mdt_store *s, sqlite3_stmt *st, int64_t *v, int *null)
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return 0;
-	return mdt__store_sqlerr(s, s->w.db, rc, "work");
+	return mdt__store_sqlerr(s, s->bs->db, rc, "work");
 }
 
 /* 0 when the push may go ahead; EBUSY / EREVOKED otherwise. */
@@ -220,7 +220,7 @@ push_checks(mdt_store *s, const struct work_req *q)
 		if ((rc = wstmt(s, WS_COUNT, &st)) != 0 ||
 		    (rc = bind_t(st, 1, q->it->agent)) != SQLITE_OK ||
 		    (rc = scalar(s, st, &n, &null)) != 0)
-			return rc > 0 ? mdt__store_sqlerr(s, s->w.db, rc,
+			return rc > 0 ? mdt__store_sqlerr(s, s->bs->db, rc,
 			    "work") : rc;
 		if (n >= (int64_t)q->max_pending)
 			return -MDT_EBUSY;
@@ -230,7 +230,7 @@ push_checks(mdt_store *s, const struct work_req *q)
 	if ((rc = wstmt(s, WS_ENDED, &st)) != 0 ||
 	    (rc = bind_t(st, 1, q->it->task)) != SQLITE_OK ||
 	    (rc = scalar(s, st, &n, &null)) != 0)
-		return rc > 0 ? mdt__store_sqlerr(s, s->w.db, rc, "work") : rc;
+		return rc > 0 ? mdt__store_sqlerr(s, s->bs->db, rc, "work") : rc;
 	return null ? 0 : -MDT_EREVOKED;
 }
 
@@ -269,12 +269,12 @@ work_push(mdt_store *s, mdt__op *op, const struct work_req *q)
 		return rc;
 	if ((rc = push_binds(st, q->it)) != SQLITE_OK) {
 		sqlite3_clear_bindings(st);
-		return mdt__store_sqlerr(s, s->w.db, rc, "work");
+		return mdt__store_sqlerr(s, s->bs->db, rc, "work");
 	}
 	rc = mdt__step_done(s, st, "work");
 	sqlite3_clear_bindings(st);
 	if (rc == 0)
-		op->seq = (uint64_t)sqlite3_last_insert_rowid(s->w.db);
+		op->seq = (uint64_t)sqlite3_last_insert_rowid(s->bs->db);
 	return rc;
 }
 
@@ -304,7 +304,7 @@ lease_retry(mdt_store *s, struct work_req *q)
 		return rc;
 	if ((rc = bind_filter(st, q)) != SQLITE_OK) {
 		sqlite3_reset(st);
-		return mdt__store_sqlerr(s, s->w.db, rc, "work");
+		return mdt__store_sqlerr(s, s->bs->db, rc, "work");
 	}
 	if ((rc = scalar(s, st, &q->retry_ms, &null)) != 0)
 		return rc;
@@ -324,7 +324,7 @@ lease_mark(mdt_store *s, mdt_work_item *it)
 		rc = sqlite3_bind_int64(st, 2, it->lease_until_ms);
 	if (rc != SQLITE_OK) {
 		sqlite3_reset(st);
-		return mdt__store_sqlerr(s, s->w.db, rc, "work");
+		return mdt__store_sqlerr(s, s->bs->db, rc, "work");
 	}
 	return mdt__step_done(s, st, "work");
 }
@@ -348,7 +348,7 @@ work_lease(mdt_store *s, mdt__op *op, struct work_req *q)
 	if (rc == SQLITE_DONE)
 		return lease_retry(s, q);
 	if (rc != SQLITE_ROW)
-		return mdt__store_sqlerr(s, s->w.db, rc, "work");
+		return mdt__store_sqlerr(s, s->bs->db, rc, "work");
 	if (it == NULL)
 		return -MDT_ENOMEM;
 	it->lease_until_ms = q->until_ms;
@@ -375,11 +375,11 @@ work_ack(mdt_store *s, const struct work_req *q)
 		rc = bind_t(st, 2, q->agent);
 	if (rc != SQLITE_OK) {
 		sqlite3_reset(st);
-		return mdt__store_sqlerr(s, s->w.db, rc, "work");
+		return mdt__store_sqlerr(s, s->bs->db, rc, "work");
 	}
 	if ((rc = mdt__step_done(s, st, "work")) != 0)
 		return rc;
-	return sqlite3_changes(s->w.db) > 0 ? 0 : -MDT_ENOTFOUND;
+	return sqlite3_changes(s->bs->db) > 0 ? 0 : -MDT_ENOTFOUND;
 }
 
 int
@@ -408,7 +408,7 @@ mdt__work_ended(mdt_store *s, const char *const *ids, size_t n)
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if ((rc = bind_t(st, 1, ids[i])) != SQLITE_OK) {
 			sqlite3_reset(st);
-			return mdt__store_sqlerr(s, s->w.db, rc, "work");
+			return mdt__store_sqlerr(s, s->bs->db, rc, "work");
 		}
 		rc = mdt__step_done(s, st, "work");
 	}
@@ -472,7 +472,7 @@ push_valid(mdt_store *s, const mdt_work_item *it)
 }
 
 int
-mdt_store_work_push(mdt_store *store, const mdt_work_item *it,
+mdt__sq_work_push(mdt_store *store, const mdt_work_item *it,
     uint32_t max_pending, uint64_t *seq_out)
 {
 	mdt_work_item r;
@@ -495,7 +495,7 @@ mdt_store_work_push(mdt_store *store, const mdt_work_item *it,
 }
 
 int
-mdt_store_work_lease(mdt_store *store, const char *agent,
+mdt__sq_work_lease(mdt_store *store, const char *agent,
     const mdt_work_filter *filter, uint32_t lease_ms, int64_t now_ms,
     mdt_work_item **out, int64_t *retry_ms)
 {
@@ -523,7 +523,7 @@ mdt_store_work_lease(mdt_store *store, const char *agent,
 }
 
 int
-mdt_store_work_ack(mdt_store *store, const char *id, const char *agent)
+mdt__sq_work_ack(mdt_store *store, const char *id, const char *agent)
 {
 	struct work_req q = {.what = WORK_ACK, .agent = agent, .id = id};
 	int rc;
@@ -577,7 +577,7 @@ item_row(sqlite3_stmt *st, void *arg)
 }
 
 int
-mdt_store_work_list(mdt_store *store, const char *agent,
+mdt__sq_work_list(mdt_store *store, const char *agent,
     mdt_work_item_fn fn, void *arg)
 {
 	struct item_visit v = {fn, arg};
@@ -610,7 +610,7 @@ task_row(sqlite3_stmt *st, void *arg)
 }
 
 int
-mdt_store_open_tasks(mdt_store *store, mdt_audit_task_fn fn, void *arg)
+mdt__sq_open_tasks(mdt_store *store, mdt_audit_task_fn fn, void *arg)
 {
 	struct task_visit v = {fn, arg, 0};
 	char *cols, sql[1024];

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #define TASK_STATE_COLS ", e.state, e.time_ms, e.rev_seq"
 #define TASK_FROM " FROM tasks t LEFT JOIN ended e ON e.task_id = t.task_id"
@@ -136,7 +136,7 @@ mdt__readers_open(mdt_store *s, char *err, size_t errlen)
 	uint32_t want = s->nreaders;
 
 	for (s->nreaders = 0; s->nreaders < want; s->nreaders++) {
-		mdt__reader *r = &s->readers[s->nreaders];
+		mdt__reader *r = &s->bs->readers[s->nreaders];
 		int rc;
 		pthread_mutex_init(&r->mu, NULL);
 		if ((rc = reader_open(s, r, err, errlen)) != 0) {
@@ -151,7 +151,7 @@ void
 mdt__readers_close(mdt_store *s)
 {
 	for (uint32_t i = 0; i < s->nreaders; i++) {
-		mdt__reader *r = &s->readers[i];
+		mdt__reader *r = &s->bs->readers[i];
 		for (int k = 0; k < MDT__R_COUNT_; k++)
 			sqlite3_finalize(r->st[k]);
 		sqlite3_close(r->db);
@@ -163,15 +163,15 @@ mdt__readers_close(mdt_store *s)
 mdt__reader *
 mdt__reader_acquire(mdt_store *s)
 {
-	unsigned start = __atomic_fetch_add(&s->rr, 1u, __ATOMIC_RELAXED);
+	unsigned start = __atomic_fetch_add(&s->bs->rr, 1u, __ATOMIC_RELAXED);
 
 	for (uint32_t i = 0; i < s->nreaders; i++) {
-		mdt__reader *r = &s->readers[(start + i) % s->nreaders];
+		mdt__reader *r = &s->bs->readers[(start + i) % s->nreaders];
 		if (pthread_mutex_trylock(&r->mu) == 0)
 			return r;
 	}
-	pthread_mutex_lock(&s->readers[start % s->nreaders].mu);
-	return &s->readers[start % s->nreaders];
+	pthread_mutex_lock(&s->bs->readers[start % s->nreaders].mu);
+	return &s->bs->readers[start % s->nreaders];
 }
 
 void

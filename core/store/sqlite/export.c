@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 typedef struct exporter {
 	mdt_store_emit_fn emit;
@@ -127,7 +127,7 @@ run(mdt_store *s, sqlite3 *db, const char *task_id, exporter *x)
 }
 
 int
-mdt_store_export_jsonl(mdt_store *store, const char *task_id,
+mdt__sq_export_jsonl(mdt_store *store, const char *task_id,
     mdt_store_emit_fn emit, void *arg)
 {
 	exporter x = {.emit = emit, .arg = arg};

@@ -12,7 +12,7 @@
 #include <sodium.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 int
 mdt__step_done(mdt_store *s, sqlite3_stmt *st, const char *what)
@@ -67,7 +67,7 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 {
 	const mdt__kind_desc *d = mdt__kind_get(kind);
 	mdt__writer *w = &s->w;
-	sqlite3_stmt *st = w->ins[kind];
+	sqlite3_stmt *st = s->bs->ins[kind];
 	mdt__val vals[MDT__COLS_MAX];
 	uint8_t hash[MDT_AUDIT_HASH_BYTES];
 	uint64_t seq = w->head_seq + 1;
@@ -87,7 +87,7 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 		rc = mdt__bind_vals(st, 4, vals, d->ncols);
 	if (rc != SQLITE_OK) {
 		sqlite3_clear_bindings(st);
-		return mdt__store_sqlerr(s, w->db, rc, d->table);
+		return mdt__store_sqlerr(s, s->bs->db, rc, d->table);
 	}
 	rc = mdt__step_done(s, st, d->table);
 	sqlite3_clear_bindings(st);
@@ -104,7 +104,7 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 static int
 query1(mdt_store *s, int idx, const char *arg)
 {
-	sqlite3_stmt *st = s->w.st[idx];
+	sqlite3_stmt *st = s->bs->st[idx];
 	int rc = bind_text(st, 1, arg);
 
 	if (rc == SQLITE_OK) {
@@ -117,7 +117,7 @@ query1(mdt_store *s, int idx, const char *arg)
 		}
 	}
 	sqlite3_reset(st);
-	return mdt__store_sqlerr(s, s->w.db, rc, "query");
+	return mdt__store_sqlerr(s, s->bs->db, rc, "query");
 }
 
 static int
@@ -134,7 +134,7 @@ same_text(sqlite3_stmt *st, int col, const char *want)
 static int
 check_child(mdt_store *s, mdt_audit_task *t, char *root, size_t rootlen)
 {
-	sqlite3_stmt *st = s->w.st[MDT__W_TASK_PARENT];
+	sqlite3_stmt *st = s->bs->st[MDT__W_TASK_PARENT];
 	int rc = query1(s, MDT__W_TASK_PARENT, t->parent_id), ok;
 
 	if (rc <= 0)
@@ -157,7 +157,7 @@ check_child(mdt_store *s, mdt_audit_task *t, char *root, size_t rootlen)
 	rc = query1(s, MDT__W_CHAIN_ENDED, t->parent_id);
 	if (rc != 0) {
 		if (rc > 0)
-			sqlite3_reset(s->w.st[MDT__W_CHAIN_ENDED]);
+			sqlite3_reset(s->bs->st[MDT__W_CHAIN_ENDED]);
 		return rc > 0 ? -MDT_EREVOKED : rc;
 	}
 	return 0;
@@ -166,7 +166,7 @@ check_child(mdt_store *s, mdt_audit_task *t, char *root, size_t rootlen)
 static int
 check_fanout(mdt_store *s, const char *parent, uint32_t max)
 {
-	sqlite3_stmt *st = s->w.st[MDT__W_COUNT_CHILDREN];
+	sqlite3_stmt *st = s->bs->st[MDT__W_COUNT_CHILDREN];
 	int rc = query1(s, MDT__W_COUNT_CHILDREN, parent);
 	int64_t n;
 
@@ -214,7 +214,7 @@ op_approval_decision(mdt_store *s, mdt__op *op)
 
 	if (rc <= 0)
 		return rc == 0 ? -MDT_ENOTFOUND : rc;
-	sqlite3_reset(s->w.st[MDT__W_APPROVAL_EXISTS]);
+	sqlite3_reset(s->bs->st[MDT__W_APPROVAL_EXISTS]);
 	return chain_append(s, MDT__KIND_APPROVAL_DECISION, ap, &op->seq);
 }
 
@@ -229,7 +229,7 @@ op_use_act(mdt_store *s, mdt__op *op)
 static int
 collect_cascade(mdt_store *s, const char *task_id, json_t *ids)
 {
-	sqlite3_stmt *st = s->w.st[MDT__W_DESCENDANTS];
+	sqlite3_stmt *st = s->bs->st[MDT__W_DESCENDANTS];
 	int rc = bind_text(st, 1, task_id);
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -249,14 +249,14 @@ collect_cascade(mdt_store *s, const char *task_id, json_t *ids)
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 :
-	    mdt__store_sqlerr(s, s->w.db, rc, "descendants");
+	    mdt__store_sqlerr(s, s->bs->db, rc, "descendants");
 }
 
 static int
 insert_ended(mdt_store *s, const char *id, int state, uint64_t seq,
     int64_t time_ms)
 {
-	sqlite3_stmt *st = s->w.st[MDT__W_ENDED_INSERT];
+	sqlite3_stmt *st = s->bs->st[MDT__W_ENDED_INSERT];
 	int rc = bind_text(st, 1, id);
 
 	if (rc == SQLITE_OK)
@@ -267,7 +267,7 @@ insert_ended(mdt_store *s, const char *id, int state, uint64_t seq,
 		rc = sqlite3_bind_int64(st, 4, time_ms);
 	if (rc != SQLITE_OK) {
 		sqlite3_reset(st);
-		return mdt__store_sqlerr(s, s->w.db, rc, "ended");
+		return mdt__store_sqlerr(s, s->bs->db, rc, "ended");
 	}
 	return mdt__step_done(s, st, "ended");
 }
@@ -339,7 +339,7 @@ static int
 op_end_task(mdt_store *s, mdt__op *op)
 {
 	mdt__revocation_row row = *(const mdt__revocation_row *)op->rec;
-	sqlite3_stmt *st = s->w.st[MDT__W_TASK_ENDED];
+	sqlite3_stmt *st = s->bs->st[MDT__W_TASK_ENDED];
 	json_t *ids;
 	char *text = NULL;
 	int rc = query1(s, MDT__W_TASK_ENDED, row.task_id), ended;
@@ -362,7 +362,7 @@ int
 mdt__rec_checkpoint(mdt_store *s, int64_t now_ms)
 {
 	mdt__writer *w = &s->w;
-	sqlite3_stmt *st = w->st[MDT__W_CHECKPOINT_INSERT];
+	sqlite3_stmt *st = s->bs->st[MDT__W_CHECKPOINT_INSERT];
 	uint8_t msg[MDT__CHECKPOINT_MSG_BYTES], sig[MDT_AUDIT_SIG_BYTES];
 	size_t len;
 	int rc;
@@ -385,7 +385,7 @@ mdt__rec_checkpoint(mdt_store *s, int64_t now_ms)
 		rc = sqlite3_bind_blob(st, 5, sig, sizeof(sig), SQLITE_STATIC);
 	if (rc != SQLITE_OK) {
 		sqlite3_reset(st);
-		return mdt__store_sqlerr(s, w->db, rc, "checkpoint");
+		return mdt__store_sqlerr(s, s->bs->db, rc, "checkpoint");
 	}
 	if ((rc = mdt__step_done(s, st, "checkpoint")) != 0)
 		return rc;
@@ -406,9 +406,9 @@ op_checkpoint(mdt_store *s, mdt__op *op)
 static int
 op_exec(mdt_store *s, mdt__op *op)
 {
-	int rc = sqlite3_exec(s->w.db, op->rec, NULL, NULL, NULL);
+	int rc = sqlite3_exec(s->bs->db, op->rec, NULL, NULL, NULL);
 
-	return rc == SQLITE_OK ? 0 : mdt__store_sqlerr(s, s->w.db, rc, "exec");
+	return rc == SQLITE_OK ? 0 : mdt__store_sqlerr(s, s->bs->db, rc, "exec");
 }
 
 typedef int (*op_fn)(mdt_store *, mdt__op *);

@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #define HASH MDT_AUDIT_HASH_BYTES
 #define LOOKUPS_MAX 16 /* full-table hash lookups when explaining links */
@@ -426,7 +426,7 @@ bad:
 }
 
 int
-mdt_store_verify(const char *path, const unsigned char pk[MDT_AUDIT_PK_BYTES],
+mdt__sq_verify(const char *path, const unsigned char pk[MDT_AUDIT_PK_BYTES],
     mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report, char *err,
     size_t errlen)
 {

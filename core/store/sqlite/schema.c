@@ -9,7 +9,7 @@
 #include <sodium.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 /*
  * Migration i brings a store from version i to i + 1.  Chained tables

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #define PRIVATE_MODE 0600
 #define PID_TEXT_MAX 24
@@ -115,7 +115,7 @@ mdt__files_lock(mdt_store *s, char *err, size_t errlen)
 		close(fd);
 		return -MDT_EIO;
 	}
-	s->lock_fd = fd;
+	s->bs->lock_fd = fd;
 	return 0;
 }
 
@@ -124,9 +124,9 @@ mdt__files_unlock(mdt_store *s)
 {
 	/* The file stays: removing it would let a third process lock a new
 	 * file while a second one still waits on the old. */
-	if (s->lock_fd >= 0)
-		close(s->lock_fd);
-	s->lock_fd = -1;
+	if (s->bs->lock_fd >= 0)
+		close(s->bs->lock_fd);
+	s->bs->lock_fd = -1;
 }
 
 /* Creates path 0600 when absent (and create), else drops its group and
@@ -198,7 +198,7 @@ file_id(const char *path, dev_t *dev, ino_t *ino)
 int
 mdt__files_remember(mdt_store *s, char *err, size_t errlen)
 {
-	mdt__writer *w = &s->w;
+	struct mdt__bstate *w = s->bs;
 
 	if (w->wal_path == NULL &&
 	    (w->wal_path = path_with(s->path, "-wal")) == NULL)
@@ -226,23 +226,23 @@ still(const char *path, dev_t dev, ino_t ino)
 int
 mdt__files_check(mdt_store *s)
 {
-	mdt__writer *w = &s->w;
+	struct mdt__bstate *w = s->bs;
 
-	if (!w->failed && still(s->path, w->db_dev, w->db_ino) &&
+	if (!s->w.failed && still(s->path, w->db_dev, w->db_ino) &&
 	    (!w->wal_known || still(w->wal_path, w->wal_dev, w->wal_ino)))
 		return 0;
-	if (!w->failed)
+	if (!s->w.failed)
 		mdt__store_seterr(s, "store file %s or its -wal was removed "
 		    "or replaced while open: nothing more is recorded until "
 		    "the store is reopened", s->path);
-	w->failed = 1;
+	s->w.failed = 1;
 	return -MDT_ESTORE;
 }
 
 void
 mdt__files_committed(mdt_store *s)
 {
-	mdt__writer *w = &s->w;
+	struct mdt__bstate *w = s->bs;
 
 	if (!w->wal_known)
 		w->wal_known = file_id(w->wal_path, &w->wal_dev,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #define TASK_STATE_FIRST(d) (3 + (int)(d)->ncols)
 
@@ -85,7 +85,7 @@ one_row(mdt_store *s, int idx, const char *key, int64_t seq,
 }
 
 int
-mdt_store_find_decision(mdt_store *store, const char *request_id,
+mdt__sq_find_decision(mdt_store *store, const char *request_id,
     mdt_audit_decision **out)
 {
 	if (request_id == NULL)
@@ -95,7 +95,7 @@ mdt_store_find_decision(mdt_store *store, const char *request_id,
 }
 
 int
-mdt_store_get_decision(mdt_store *store, uint64_t seq,
+mdt__sq_get_decision(mdt_store *store, uint64_t seq,
     mdt_audit_decision **out)
 {
 	if (seq > INT64_MAX)
@@ -105,7 +105,7 @@ mdt_store_get_decision(mdt_store *store, uint64_t seq,
 }
 
 int
-mdt_store_get_task(mdt_store *store, const char *task_id,
+mdt__sq_get_task(mdt_store *store, const char *task_id,
     mdt_audit_task **out)
 {
 	uint64_t gen = 0;
@@ -140,7 +140,7 @@ unpack_approval(sqlite3_stmt *st, void **out)
 }
 
 int
-mdt_store_get_approval(mdt_store *store, const char *approval_id,
+mdt__sq_get_approval(mdt_store *store, const char *approval_id,
     mdt_audit_approval **out)
 {
 	if (approval_id == NULL)
@@ -172,7 +172,7 @@ mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v)
 }
 
 int
-mdt_store_task_children(mdt_store *store, const char *task_id,
+mdt__sq_task_children(mdt_store *store, const char *task_id,
     mdt_audit_task_fn fn, void *arg)
 {
 	mdt__reader *r;
@@ -191,7 +191,7 @@ mdt_store_task_children(mdt_store *store, const char *task_id,
 }
 
 int
-mdt_store_list_decisions(mdt_store *store, uint64_t after_seq,
+mdt__sq_list_decisions(mdt_store *store, uint64_t after_seq,
     uint32_t limit, mdt_audit_decision_fn fn, void *arg)
 {
 	mdt__reader *r;
@@ -215,7 +215,7 @@ mdt_store_list_decisions(mdt_store *store, uint64_t after_seq,
 }
 
 int
-mdt_store_count_children(mdt_store *store, const char *task_id,
+mdt__sq_count_children(mdt_store *store, const char *task_id,
     uint32_t *count)
 {
 	mdt__reader *r;
@@ -303,7 +303,7 @@ chain_revoked_cached(mdt_store *s, const char *task_id, int *revoked,
 }
 
 int
-mdt_store_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
+mdt__sq_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
     char *revoked_by, size_t len)
 {
 	mdt__reader *r;

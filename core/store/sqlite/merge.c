@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 struct mdt__merge {
 	sqlite3_stmt *st[MDT__KIND_COUNT_];

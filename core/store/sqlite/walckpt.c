@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "alloc_int.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #define WAL_FRAMES 1000 /* SQLite's own default threshold */
 
@@ -82,7 +82,7 @@ ckpt_main(void *arg)
 void
 mdt__walckpt_between(mdt_store *s, sqlite3 *writer)
 {
-	mdt__walckpt *c = s->walckpt;
+	mdt__walckpt *c = s->bs->walckpt;
 	int go;
 
 	if (c == NULL)
@@ -123,14 +123,14 @@ mdt__walckpt_start(mdt_store *s, sqlite3 *writer, char *err, size_t errlen)
 	}
 	/* replaces the automatic checkpoint on the writer connection */
 	sqlite3_wal_hook(writer, wal_hook, c);
-	s->walckpt = c;
+	s->bs->walckpt = c;
 	return 0;
 }
 
 void
 mdt__walckpt_stop(mdt_store *s, sqlite3 *writer)
 {
-	mdt__walckpt *c = s->walckpt;
+	mdt__walckpt *c = s->bs->walckpt;
 
 	if (c == NULL)
 		return;
@@ -144,13 +144,13 @@ mdt__walckpt_stop(mdt_store *s, sqlite3 *writer)
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	mdt__free(c);
-	s->walckpt = NULL;
+	s->bs->walckpt = NULL;
 }
 
 uint64_t
 mdt__walckpt_runs(mdt_store *s)
 {
-	mdt__walckpt *c = s->walckpt;
+	mdt__walckpt *c = s->bs->walckpt;
 	uint64_t n;
 
 	if (c == NULL)

@@ -1,0 +1,110 @@
+/*
+ * The seam between the backend-neutral store (the writer thread and its
+ * group commit, record kinds and chain hashing, the task-row cache, the
+ * public entry points) and a storage engine.  A backend fills one
+ * mdt__store_backend_ops; the handle's `be` points at it and its state
+ * lives behind the handle's `bs`.  What a backend must guarantee is in
+ * docs/audit.md ("Backends").  SQLite is in core/store/sqlite/.
+ */
+#ifndef MDT_STORE_BACKEND_H
+#define MDT_STORE_BACKEND_H
+
+#include "core_int.h"
+
+struct mdt__store_backend_ops {
+	const char *scheme;   /* URI scheme: "sqlite" */
+	/* 0: one writable handle per store at a time (lock_* refuses a
+	 * second); 1: several brokers may write the same store. */
+	int shareable;
+
+	/* ---- a handle (store.c, in this order) ------------------------
+	 * lock: takes the store's writer lock (-MDT_EBUSY when held).
+	 * writer_open: creates or opens the store, fills s->id and the
+	 * chain head s->w (head_seq, head_hash, last_cp).  readers_open:
+	 * the read connections (read-only handles open only these).
+	 * Every close is safe after a failed or partial open; state_new
+	 * comes first and state_free last. */
+	int (*state_new)(mdt_store *s);   /* s->bs; -MDT_ENOMEM */
+	void (*state_free)(mdt_store *s); /* after every close */
+	int (*lock)(mdt_store *s, char *err, size_t errlen);
+	void (*unlock)(mdt_store *s);
+	int (*writer_open)(mdt_store *s, char *err, size_t errlen);
+	void (*writer_close)(mdt_store *s);
+	int (*readers_open)(mdt_store *s, char *err, size_t errlen);
+	void (*readers_close)(mdt_store *s);
+
+	/* ---- a writer batch (writer thread only, writer.c) ------------
+	 * begin .. precommit .. commit, or rollback.  commit returns only
+	 * once the batch is durable.  A savepoint wraps one multi-record
+	 * op so its failure leaves the rest of the batch.  txn_gone: 1
+	 * when the engine has abandoned the transaction itself.
+	 * precommit: 0 when the store is still the one opened (else the
+	 * writer is failed for good, reason on the handle).  between: run
+	 * between batches (SQLite: finishes a WAL checkpoint). */
+	int (*begin)(mdt_store *s);
+	int (*precommit)(mdt_store *s);
+	int (*commit)(mdt_store *s);
+	void (*committed)(mdt_store *s);
+	int (*rollback)(mdt_store *s);
+	int (*savepoint)(mdt_store *s);
+	int (*release)(mdt_store *s);
+	int (*rollback_to)(mdt_store *s);
+	int (*txn_gone)(mdt_store *s);
+	void (*between)(mdt_store *s);
+	/* Runs one queued op inside the batch: appends its chained record
+	 * (advancing s->w), or the work-item / end-task / act-use logic
+	 * the op names; negative MDT_E* with the reason on the handle. */
+	int (*run_op)(mdt_store *s, mdt__op *op);
+	/* Appends a signed checkpoint of the head when one is due. */
+	int (*checkpoint)(mdt_store *s, int64_t now_ms);
+
+	/* ---- reads (any thread; arguments as the public API's) -------- */
+	int (*find_decision)(mdt_store *s, const char *request_id,
+	    mdt_audit_decision **out);
+	int (*get_decision)(mdt_store *s, uint64_t seq,
+	    mdt_audit_decision **out);
+	int (*list_decisions)(mdt_store *s, uint64_t after_seq,
+	    uint32_t limit, mdt_audit_decision_fn fn, void *arg);
+	int (*get_task)(mdt_store *s, const char *task_id,
+	    mdt_audit_task **out);
+	int (*task_children)(mdt_store *s, const char *task_id,
+	    mdt_audit_task_fn fn, void *arg);
+	int (*count_children)(mdt_store *s, const char *task_id,
+	    uint32_t *count);
+	int (*chain_revoked)(mdt_store *s, const char *task_id, int *revoked,
+	    char *revoked_by, size_t len);
+	int (*get_approval)(mdt_store *s, const char *approval_id,
+	    mdt_audit_approval **out);
+	int (*task_tree)(mdt_store *s, const char *root_task_id,
+	    const mdt_store_tree_visitor *v, void *arg);
+	int (*export_jsonl)(mdt_store *s, const char *task_id,
+	    mdt_store_emit_fn emit, void *arg);
+	int (*open_tasks)(mdt_store *s, mdt_audit_task_fn fn, void *arg);
+
+	/* ---- work items (queued to the writer as MDT__OP_WORK) -------- */
+	int (*work_push)(mdt_store *s, const mdt_work_item *it,
+	    uint32_t max_pending, uint64_t *seq_out);
+	int (*work_lease)(mdt_store *s, const char *agent,
+	    const mdt_work_filter *filter, uint32_t lease_ms, int64_t now_ms,
+	    mdt_work_item **out, int64_t *retry_ms);
+	int (*work_ack)(mdt_store *s, const char *id, const char *agent);
+	int (*work_list)(mdt_store *s, const char *agent,
+	    mdt_work_item_fn fn, void *arg);
+
+	/* ---- verification of a store at loc (read-only, no handle) ---- */
+	int (*verify)(const char *loc, const unsigned char pk[MDT_AUDIT_PK_BYTES],
+	    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report,
+	    char *err, size_t errlen);
+};
+
+/* The SQLite backend (core/store/sqlite/). */
+extern const struct mdt__store_backend_ops mdt__sqlite_backend;
+
+/* Resolves a store URI ("sqlite:PATH" or a plain path) to its backend
+ * and the location handed to it (a pointer into uri): 0, -MDT_EINVAL
+ * (an empty location) or -MDT_EUNSUPPORTED (a scheme this build has no
+ * backend for; err lists the ones it has). */
+int mdt__store_uri(const char *uri, const struct mdt__store_backend_ops **be,
+    const char **loc, char *err, size_t errlen);
+
+#endif /* MDT_STORE_BACKEND_H */

@@ -1,0 +1,72 @@
+/*
+ * Store URIs: which backend a store location names.  "sqlite:PATH" and a
+ * plain path are the SQLite backend; "SCHEME://..." names a backend this
+ * build may not have, refused with the list of the ones it has.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+
+static const struct mdt__store_backend_ops *const backends[] = {
+	&mdt__sqlite_backend,
+};
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+/* Length of the scheme of "scheme://..." (RFC 3986 letters), else 0. */
+static size_t
+url_scheme(const char *uri)
+{
+	size_t n = 0;
+
+	while ((uri[n] >= 'a' && uri[n] <= 'z') ||
+	    (uri[n] >= 'A' && uri[n] <= 'Z') ||
+	    (n > 0 && ((uri[n] >= '0' && uri[n] <= '9') || uri[n] == '+' ||
+	    uri[n] == '-' || uri[n] == '.')))
+		n++;
+	return n > 0 && strncmp(uri + n, "://", 3) == 0 ? n : 0;
+}
+
+static int
+unsupported(const char *uri, size_t n, char *err, size_t errlen)
+{
+	size_t o;
+
+	o = (size_t)snprintf(err, errlen, "store URI scheme \"%.*s\" is not "
+	    "supported: this build has the backends", (int)n, uri);
+	for (size_t i = 0; i < NBACKENDS && o < errlen; i++)
+		o += (size_t)snprintf(err + o, errlen - o, "%s %s",
+		    i ? "," : "", backends[i]->scheme);
+	return -MDT_EUNSUPPORTED;
+}
+
+int
+mdt__store_uri(const char *uri, const struct mdt__store_backend_ops **be,
+    const char **loc, char *err, size_t errlen)
+{
+	size_t n = url_scheme(uri);
+
+	*be = NULL;
+	*loc = NULL;
+	for (size_t i = 0; i < NBACKENDS; i++) {
+		size_t len = strlen(backends[i]->scheme);
+		if (strncmp(uri, backends[i]->scheme, len) == 0 &&
+		    uri[len] == ':') {
+			*be = backends[i];
+			*loc = uri + len + 1;
+			break;
+		}
+	}
+	if (*be == NULL && n > 0)
+		return unsupported(uri, n, err, errlen);
+	if (*be == NULL) { /* a plain path */
+		*be = &mdt__sqlite_backend;
+		*loc = uri;
+	}
+	if ((*loc)[0] == '\0') {
+		snprintf(err, errlen, "store URI \"%s\" names no location",
+		    uri);
+		return -MDT_EINVAL;
+	}
+	return 0;
+}
