@@ -1,7 +1,7 @@
 /*
  * `mandatectl audit`: verify an audit store against the broker's public
  * key, export evidence as JSON lines, list decisions and print a task
- * tree, all from the store file (read-only; safe while a broker runs).
+ * tree, all from the store (read-only; safe while a broker runs).
  * Uses only the public audit and key APIs.
  */
 #include <inttypes.h>
@@ -14,13 +14,15 @@
 #include "ctl.h"
 
 static const char audit_usage[] =
-    "usage: mandatectl audit verify --db FILE --pub BROKER.pub [--quiet]\n"
-    "       mandatectl audit export --db FILE [--task ID] [--format jsonl]\n"
-    "       mandatectl audit list --db FILE [--after SEQ] [--limit N]\n"
-    "       mandatectl audit tree --db FILE --task ID\n"
+    "usage: mandatectl audit verify --store URI --pub BROKER.pub [--quiet]\n"
+    "       mandatectl audit export --store URI [--task ID] [--format jsonl]\n"
+    "       mandatectl audit list --store URI [--after SEQ] [--limit N]\n"
+    "       mandatectl audit tree --store URI --task ID\n"
     "\n"
-    "Inspects the broker's tamper-evident audit store (an SQLite file).\n"
-    "The file is opened read-only; a running broker may keep writing.\n"
+    "Inspects the broker's tamper-evident audit store.  Every command\n"
+    "takes the store as --store URI: sqlite:PATH or a plain PATH (an\n"
+    "SQLite file); --db FILE is the same.  The store is opened\n"
+    "read-only; a running broker may keep writing.\n"
     "\n"
     "verify\n"
     "    Recomputes the hash chain over every record (tasks, decisions,\n"
@@ -32,7 +34,8 @@ static const char audit_usage[] =
     "    or `note unsigned_tail ...` for records written after the last\n"
     "    checkpoint (normal after a crash; they are signed at the next\n"
     "    checkpoint), then a summary line starting `intact` or `TAMPERED`.\n"
-    "    --db FILE        the store file\n"
+    "    --store URI      the store (sqlite:PATH or PATH; --db FILE is\n"
+    "                     the same)\n"
     "    --pub KEY        the broker's public key: a .pub file\n"
     "                     (mdtpk1.<base64url>) or that text itself\n"
     "    --quiet          print only the summary line\n"
@@ -60,7 +63,7 @@ static const char audit_usage[] =
     "2 unreadable store or key, unknown task, 64 usage error.\n"
     "\n"
     "Examples:\n"
-    "    mandatectl audit verify --db /var/lib/mandate/audit.db \\\n"
+    "    mandatectl audit verify --store sqlite:/var/lib/mandate/audit.db \\\n"
     "        --pub /var/lib/mandate/broker.pub\n"
     "    mandatectl audit export --db audit.db --task t-42 > evidence.jsonl\n";
 
@@ -83,6 +86,7 @@ parse_opts(int argc, char **argv, audit_opts *o)
 		const char *flag;
 		size_t off;
 	} flags[] = {
+		{"--store", offsetof(audit_opts, db)},
 		{"--db", offsetof(audit_opts, db)},
 		{"--pub", offsetof(audit_opts, pub)},
 		{"--task", offsetof(audit_opts, task)},
@@ -108,7 +112,7 @@ parse_opts(int argc, char **argv, audit_opts *o)
 		*(const char **)(void *)((char *)o + flags[k].off) = argv[++i];
 	}
 	if (o->db == NULL) {
-		ctl_error("--db FILE is required");
+		ctl_error("--store URI (or --db FILE) is required");
 		return -1;
 	}
 	return 0;

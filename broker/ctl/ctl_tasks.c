@@ -16,7 +16,7 @@
 #include "ctl.h"
 
 static const char tasks_usage[] =
-    "usage: mandatectl tasks list --db FILE [--idle-ms N]\n"
+    "usage: mandatectl tasks list --store URI [--idle-ms N]\n"
     "       mandatectl tasks cancel TASK --url URL --id SPIFFE-ID --key FILE\n"
     "                               [--reason TEXT]\n"
     "\n"
@@ -37,9 +37,10 @@ static const char tasks_usage[] =
     "        expired       its token expired, so no agent can act on it;\n"
     "        idle          no item is waiting for its holder and nothing\n"
     "                      happened in its subtree for --idle-ms.\n"
-    "    A summary line follows: `N open, M orphans`.  The file is opened\n"
+    "    A summary line follows: `N open, M orphans`.  The store is opened\n"
     "    read-only; a running broker may keep writing.\n"
-    "    --db FILE        the store file (--store FILE is the same)\n"
+    "    --store URI      the store: sqlite:PATH or a plain PATH (an\n"
+    "                     SQLite file); --db FILE is the same\n"
     "    --idle-ms N      inactivity that makes an orphan (default 3600000)\n"
     "\n"
     "cancel\n"
@@ -288,7 +289,7 @@ tasks_list(const tasks_opts *o)
 	int rc;
 
 	if (o->db == NULL)
-		return usage_error("--db FILE is required", "");
+		return usage_error("--store URI (or --db FILE) is required", "");
 	if (parse_idle(o->idle, &idle) != 0)
 		return CTL_EXIT_USAGE;
 	if ((rc = mdt_store_open(o->db, &so, &s, err, sizeof(err))) != 0) {

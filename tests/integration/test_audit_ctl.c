@@ -2,7 +2,8 @@
  * `mandatectl audit` end to end: a store written with a real broker key
  * pair (key.h files), verified by the CLI; tampered with in SQLite and
  * verified again (exit 1, the seq named); exported as JSON lines; an
- * unreadable store and a wrong key give exit 2.
+ * unreadable store and a wrong key give exit 2.  --store URI
+ * (sqlite:PATH, PATH) and --db FILE name the same store.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,27 @@ tamper(const char *sql)
 	sqlite3_close(h);
 }
 
+/* Runs `audit CMD --db FILE REST` and `audit CMD --store URI REST` for
+ * URI sqlite:FILE and FILE: all three must exit `want` with the same
+ * output. */
+static void
+same_as_db(const char *cmd, const char *rest, int want)
+{
+	static char first[sizeof(out)];
+	const char *forms[] = {"--store sqlite:", "--store "};
+	char args[512];
+
+	snprintf(args, sizeof(args), "audit %s --db %s %s", cmd, db, rest);
+	CHECK(run(args) == want, "%s", args);
+	memcpy(first, out, sizeof(out));
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(args, sizeof(args), "audit %s %s%s %s", cmd,
+		    forms[i], db, rest);
+		CHECK(run(args) == want, "%s", args);
+		CHECK(strcmp(out, first) == 0, "%s differs from --db", args);
+	}
+}
+
 static void
 cleanup(void)
 {
@@ -126,6 +148,23 @@ main(void)
 
 	CHECK(run("audit --help") == 0 && strstr(out, "Exit status") != NULL,
 	    "help");
+	CHECK(strstr(out, "--store URI") != NULL && strstr(out, "--db FILE")
+	    != NULL, "help names --store URI and --db FILE");
+
+	snprintf(args, sizeof(args), "--pub %s.pub", base);
+	same_as_db("verify", args, 0);
+	CHECK(strstr(out, "intact: 11 records") != NULL, "summary by URI");
+	same_as_db("export", "", 0);
+	same_as_db("list", "--after 3", 0);
+	same_as_db("tree", "--task t1", 0);
+	snprintf(args, sizeof(args), "audit verify --store "
+	    "postgresql://db.example/audit --pub %s.pub", base);
+	CHECK(run(args) == 2 && strstr(out, "postgresql") != NULL &&
+	    strstr(out, "sqlite") != NULL, "unsupported scheme named");
+	snprintf(args, sizeof(args), "audit list --store postgresql://h/a");
+	CHECK(run(args) == 2 && strstr(out, "sqlite") != NULL,
+	    "unsupported scheme on open");
+	CHECK(run("audit list --store sqlite:") == 2, "empty sqlite: path");
 	CHECK(run("audit verify") == 64, "usage error");
 
 	snprintf(args, sizeof(args), "audit export --db %s", db);
@@ -154,6 +193,9 @@ main(void)
 	CHECK(run(args) == 1, "tampered store must fail");
 	CHECK(strstr(out, "ISSUE changed 6:") != NULL, "names seq 6");
 	CHECK(strstr(out, "TAMPERED") != NULL, "summary");
+	snprintf(args, sizeof(args), "--pub %s.pub", base);
+	same_as_db("verify", args, 1);
+	CHECK(strstr(out, "ISSUE changed 6:") != NULL, "names seq 6 by URI");
 
 	/* A key that did not sign it: every checkpoint is bad. */
 	snprintf(args, sizeof(args), "audit verify --db %s --pub "

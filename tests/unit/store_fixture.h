@@ -3,6 +3,11 @@
  * temporary folder, a real Ed25519 checkpoint key, record builders, and
  * a verify runner that collects the issues.  Header-only (static) so
  * each suite stays one file.
+ *
+ * The store is opened and verified by URI, for the backend named by
+ * MDT_TEST_STORE_BACKEND (tests/CMakeLists.txt sets it per registered
+ * run): "sqlite" (or unset) is sqlite:<fresh file>; any other backend
+ * takes its URI from MDT_TEST_STORE_URI (docs/audit.md, "Backends").
  */
 #ifndef MDT_STORE_FIXTURE_H
 #define MDT_STORE_FIXTURE_H
@@ -22,6 +27,7 @@
 typedef struct fx {
 	char dir[64];
 	char path[128];
+	char uri[512];         /* what open and verify are given */
 	uint8_t seed[32], pk[32];
 	mdt_store *s;
 } fx;
@@ -40,7 +46,7 @@ fx_open_opts(fx *f, mdt_store_opts *o)
 	int rc;
 
 	o->seal_seed = f->seed;
-	rc = mdt_store_open(f->path, o, &f->s, err, sizeof(err));
+	rc = mdt_store_open(f->uri, o, &f->s, err, sizeof(err));
 	ck_assert_msg(rc == 0, "open: %s: %s", mdt_strerror(rc), err);
 }
 
@@ -54,6 +60,21 @@ fx_open(fx *f)
 }
 
 static inline void
+fx_uri(fx *f)
+{
+	const char *b = getenv("MDT_TEST_STORE_BACKEND");
+	const char *u = getenv("MDT_TEST_STORE_URI");
+
+	if (b == NULL || b[0] == '\0' || strcmp(b, "sqlite") == 0) {
+		snprintf(f->uri, sizeof(f->uri), "sqlite:%s", f->path);
+		return;
+	}
+	ck_assert_msg(u != NULL && u[0] != '\0', "store backend %s: set "
+	    "MDT_TEST_STORE_URI to a fresh store of it", b);
+	snprintf(f->uri, sizeof(f->uri), "%s", u);
+}
+
+static inline void
 fx_init(fx *f)
 {
 	uint8_t sk[64];
@@ -62,6 +83,7 @@ fx_init(fx *f)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/mdt-store-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/audit.db", f->dir);
+	fx_uri(f);
 	randombytes_buf(f->seed, sizeof(f->seed));
 	crypto_sign_seed_keypair(f->pk, sk, f->seed);
 	sodium_memzero(sk, sizeof(sk));
@@ -154,7 +176,7 @@ fx_verify(fx *f, fx_issues *out, mdt_audit_report *rep)
 	char err[MDT_ERRMSG_MAX] = "";
 
 	memset(out, 0, sizeof(*out));
-	return mdt_store_verify(f->path, f->pk, fx_collect, out, rep, err,
+	return mdt_store_verify(f->uri, f->pk, fx_collect, out, rep, err,
 	    sizeof(err));
 }
 

@@ -146,6 +146,26 @@ START_TEST(derived_paths)
 }
 END_TEST
 
+/* The store is a URI kept as written; the store itself resolves it. */
+START_TEST(store_uri_kept)
+{
+	static const char *const uris[] = {
+		"sqlite:/d/audit.db", "/d/audit.db", "postgresql://db/audit",
+	};
+	struct brk_config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		brk_config_defaults(&cfg);
+		ck_assert_int_eq(brk_config_set(&cfg, "store", uris[i], err,
+		    sizeof(err)), 0);
+		snprintf(cfg.data_dir, sizeof(cfg.data_dir), "/other");
+		ck_assert_int_eq(brk_config_finish(&cfg), 0);
+		ck_assert_str_eq(cfg.store, uris[i]);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -156,6 +176,7 @@ suite(void)
 	tcase_add_test(tc, bounds_and_types);
 	tcase_add_test(tc, file_errors_name_the_line);
 	tcase_add_test(tc, derived_paths);
+	tcase_add_test(tc, store_uri_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
