@@ -177,7 +177,7 @@ say "Audit chain: every decision above is in the tamper-evident store"
 kill -TERM "$broker_pid" 2>/dev/null || true
 wait "$broker_pid" 2>/dev/null || true
 audit_rc=0
-"$ctl" audit verify --db "$tmp/data/audit.db" --pub "$tmp/data/root.pub" \
+"$ctl" audit verify --store "sqlite:$tmp/data/audit.db" --pub "$tmp/data/root.pub" \
 	>>"$log" 2>&1 || audit_rc=$?
 sleep 0.2
 

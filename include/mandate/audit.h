@@ -79,8 +79,12 @@ typedef struct mdt_store_opts {
 } mdt_store_opts;
 
 /*
- * Opens (creating when absent, unless read_only) the store at path and
- * starts its writer thread.  Creates or migrates the schema (schema
+ * Opens (creating when absent, unless read_only) the store named by path
+ * and starts its writer thread.  path is a store URI: "sqlite:PATH" or a
+ * plain PATH (an SQLite file; both name the same store).  "sqlite:" with
+ * no path is MDT_EINVAL; any other "SCHEME://..." is MDT_EUNSUPPORTED,
+ * err listing the backends this build has (docs/audit.md, "Backends").
+ * Below, <path> is the SQLite file.  Creates or migrates the schema (schema
  * version in PRAGMA user_version; a newer version than this library
  * knows is MDT_EVERSION).  opts may be NULL (defaults, no checkpoints).
  *
@@ -99,7 +103,7 @@ typedef struct mdt_store_opts {
  *
  * On success *out (caller closes with mdt_store_close).  On failure
  * returns MDT_ESTORE / MDT_EVERSION / MDT_EBUSY / MDT_EIO / MDT_ENOMEM /
- * MDT_EINVAL and, when err is not NULL, writes the reason (with SQLite's
+ * MDT_EINVAL / MDT_EUNSUPPORTED and, when err is not NULL, writes the reason (with SQLite's
  * message) into err.
  */
 MDT_API MDT_WUR int mdt_store_open(const char *path,
@@ -645,8 +649,9 @@ typedef struct mdt_audit_report {
 typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
 
 /*
- * Verifies the store file at path (opened read-only; safe while a broker
- * writes it) against the broker's Ed25519 public key: every record's hash
+ * Verifies the store named by path, a store URI as for mdt_store_open
+ * (MDT_EINVAL / MDT_EUNSUPPORTED as there), opened read-only (safe while
+ * a broker writes it) against the broker's Ed25519 public key: every record's hash
  * and link, sequence contiguity, every checkpoint's signature and the
  * hash it covers, the checkpoint chain, and the derived revocation index.
  * Calls fn (may be NULL) for each issue in sequence order; fills *report
