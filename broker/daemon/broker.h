@@ -457,6 +457,11 @@ int brk_id_check(struct brk_ctx *c, const char *op, struct brk_deny *d);
 /* Appends durably; -1 (with d filled as a store deny) on failure. */
 int brk_record(struct brk_ctx *c, const struct brk_record *r,
     struct brk_deny *d);
+/* Records the refusal d of op on h (as far as h is known; resource may
+ * be NULL), then answers it; a refusal that cannot be recorded is still
+ * a refusal, answered as a store deny.  Workers only. */
+void brk_refuse(struct brk_ctx *c, const char *op, const struct brk_held *h,
+    const struct brk_deny *d, const char *resource);
 /*
  * Audit before answer without holding a thread: queues r's record and
  * returns; once it is committed the store's writer thread sends reply

@@ -14,24 +14,6 @@
  * for a hop whose target is on the chain is answered as reason "cycle". */
 #define CYCLE_POLICY "no-delegation-cycles"
 
-/* Records a refusal, then answers it; a refusal that cannot be recorded
- * is still a refusal, answered as a store deny. */
-static void
-deny(struct brk_ctx *c, const char *op, const struct brk_held *h,
-    struct brk_deny *d, const char *resource)
-{
-	struct brk_record r = brk_held_record(c, h, op, d->status ==
-	    -MDT_EPOLICY ? MDT_AUDIT_ERROR : MDT_AUDIT_DENY, d);
-	struct brk_deny sd = { 0 };
-
-	r.action = op;
-	r.resource = resource;
-	if (brk_record(c, &r, &sd) == 0)
-		brk_reply_deny(c, d);
-	else
-		brk_reply_deny(c, &sd);
-}
-
 /* A malformed field of op: recorded like any refusal. */
 static int
 field_deny(struct brk_ctx *c, const char *op, const char *err)
@@ -40,7 +22,7 @@ field_deny(struct brk_ctx *c, const char *op, const char *err)
 	struct brk_deny d = { 0 };
 
 	brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
-	deny(c, op, &h, &d, NULL);
+	brk_refuse(c, op, &h, &d, NULL);
 	return -1;
 }
 
@@ -324,7 +306,8 @@ disp_fields(struct brk_ctx *c, struct disp *x)
 		struct brk_held h = { 0 };
 		struct brk_deny d = { 0 };
 		brk_deny_set(&d, -MDT_EINVAL, "agent.invalid", "to: %s", err);
-		deny(c, mdt_wire_op_name(mdt_wire_msg_op(c->req)), &h, &d, NULL);
+		brk_refuse(c, mdt_wire_op_name(mdt_wire_msg_op(c->req)), &h,
+		    &d, NULL);
 		return -1;
 	}
 	return 0;
@@ -606,7 +589,7 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 	    disp_scopes(c, &h, &x, &d) != 0 ||
 	    disp_policy(w, c, op, &h, &x, &d, pjson, sizeof(pjson)) != 0 ||
 	    disp_apply(c, op, &h, &x, &child, &d) != 0) {
-		deny(c, op, &h, &d, x.to);
+		brk_refuse(c, op, &h, &d, x.to);
 		goto out;
 	}
 	it = brk_item_task(x.id, h.task->task_id, c->agent, op, child,
@@ -686,7 +669,7 @@ brk_op_result(struct brk_worker *w, struct brk_ctx *c)
 	brk_reply(c, wr);
 	return;
 refuse:
-	deny(c, "result", &h, &d, NULL);
+	brk_refuse(c, "result", &h, &d, NULL);
 	brk_held_clear(&h);
 }
 
@@ -717,7 +700,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 		return;
 	}
 	if (brk_check_held(w, c, &h, &d) != 0) {
-		deny(c, op, &h, &d, NULL);
+		brk_refuse(c, op, &h, &d, NULL);
 		brk_held_clear(&h);
 		return;
 	}
@@ -743,7 +726,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 			    mdt_strerror(rc));
 	}
 	if (rc != 0) {
-		deny(c, op, &h, &d, NULL);
+		brk_refuse(c, op, &h, &d, NULL);
 		brk_held_clear(&h);
 		return;
 	}
@@ -804,7 +787,7 @@ brk_op_tree(struct brk_worker *w, struct brk_ctx *c)
 		    rc == -MDT_ENOTFOUND ? "task.unknown" : "store",
 		    "tree of %s: %s", task, mdt_strerror(rc));
 		h.claimed_task = task;
-		deny(c, "tree", &h, &d, task);
+		brk_refuse(c, "tree", &h, &d, task);
 		return;
 	}
 	wr = brk_reply_writer(c, 1);
