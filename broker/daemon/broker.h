@@ -518,8 +518,11 @@ void brk_stepup_sweep(struct brk_worker *w, brk_broker *b, int64_t now_ms,
     int all);
 void brk_stepup_publish_decided(brk_broker *b,
     const struct brk_stepup_info *in, const char *decision);
-/* ops_authz.c: answers a parked authorize with a final deny. */
-void brk_authorize_final_deny(struct brk_ctx *c, int status,
-    const char *reason, const char *detail);
+/* ops_authz.c: answers a parked authorize with a final deny, recorded
+ * with what its step-up in asked for (task, clinician, patient, action,
+ * resource). */
+void brk_authorize_final_deny(struct brk_ctx *c,
+    const struct brk_stepup_info *in, int status, const char *reason,
+    const char *detail);
 
 #endif

@@ -250,6 +250,42 @@ START_TEST(fresh_act_once)
 }
 END_TEST
 
+/* A rejection answers the parked request with a final refusal on record
+ * that names what was refused: the task, the clinician, the patient, the
+ * action and the resource, like the step-up it ends. */
+START_TEST(rejection_on_record)
+{
+	struct waiter w;
+	pthread_t th;
+	char id[64], rid[300], fin[320];
+	char *jwt;
+	mdt_wire_msg *m;
+	mdt_audit_decision *d;
+
+	park(&th, &w, id, sizeof(id));
+	jwt = act(id, 0);
+	m = decide(MDT_OP_REJECT, id, jwt);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "reject: %s", bt_reason(m));
+	mdt_wire_msg_free(m);
+	free(jwt);
+	pthread_join(th, NULL);
+	at_audit_id(&Pw, rid, sizeof(rid));
+	at_refused_rid(&B, BT_PRIOR, rid, w.m, "authorize", "step_up.rejected",
+	    "pat-001");
+	snprintf(fin, sizeof(fin), "%s#final", rid);
+	d = at_record(&B, fin);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_msg(d->task_id != NULL && strcmp(d->task_id, Sub.id) == 0,
+	    "final record's task %s", d->task_id ? d->task_id : "(null)");
+	ck_assert_msg(d->clinician != NULL && strcmp(d->clinician,
+	    "dr-alice") == 0, "final record's clinician");
+	ck_assert_msg(d->action != NULL && strcmp(d->action, "x") == 0 &&
+	    d->resource != NULL && strcmp(d->resource, "tool/export") == 0,
+	    "final record's action and resource");
+	mdt_free(d);
+}
+END_TEST
+
 /* The same act, used for the first time on the step-up it names after
  * being shown to the broker for another: still single use. */
 START_TEST(act_single_use)
@@ -349,6 +385,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, approvals_nobody_gave);
 	tcase_add_test(tc, fresh_act_once);
+	tcase_add_test(tc, rejection_on_record);
 	tcase_add_test(tc, act_single_use);
 	tcase_add_test(tc, approval_bound_to_audience);
 	tcase_add_test(tc, decision_id_reused);
