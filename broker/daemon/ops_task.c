@@ -282,7 +282,28 @@ struct disp {
 	mdt_scope_set *child;
 	char child_text[BRK_SCOPES_TEXT_MAX];
 	char id[64];
+	int resent;               /* the id's subtask exists already */
 };
+
+/*
+ * The subtask of a request already decided as an allow (a resend past
+ * the reply cache, or after a restart) keeps its id: the resend is
+ * answered for that subtask instead of making a second one that no
+ * record names.  1 when x->id is that subtask's.
+ */
+static int
+disp_prior(struct brk_ctx *c, struct disp *x)
+{
+	mdt_audit_decision *old = NULL;
+	int found = mdt_store_find_decision(c->b->store, c->audit_id,
+	    &old) == 0 && old->verdict == MDT_AUDIT_ALLOW &&
+	    old->task_id != NULL && old->task_id[0] != 0;
+
+	if (found)
+		snprintf(x->id, sizeof(x->id), "%s", old->task_id);
+	mdt_free(old);
+	return found;
+}
 
 static int
 disp_fields(struct brk_ctx *c, struct disp *x)
@@ -524,6 +545,8 @@ disp_apply(struct brk_ctx *c, const char *op, const struct brk_held *h,
 		    h->agent->max_fanout : c->snap->cfg.max_fanout;
 		rc = mdt_store_add_task(c->b->store, &t, (uint32_t)fan, NULL);
 	}
+	if (rc == -MDT_EEXIST && x->resent)
+		rc = 0; /* made by the first copy; its record follows */
 	if (rc == -MDT_EFANOUT || rc == -MDT_EREVOKED) {
 		brk_deny_set(d, rc, rc == -MDT_EFANOUT ? "fanout" : "revoked",
 		    "the task store refused the subtask: %s", mdt_strerror(rc));
@@ -583,13 +606,19 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d);
 		return;
 	}
-	brk_random_id("t-", x.id, sizeof(x.id));
+	if (!(x.resent = disp_prior(c, &x)))
+		brk_random_id("t-", x.id, sizeof(x.id));
 	if (brk_check_held(w, c, &h, &d) != 0 ||
 	    disp_limits(c, &h, &x, &d) != 0 ||
 	    disp_scopes(c, &h, &x, &d) != 0 ||
 	    disp_policy(w, c, op, &h, &x, &d, pjson, sizeof(pjson)) != 0 ||
 	    disp_apply(c, op, &h, &x, &child, &d) != 0) {
 		brk_refuse(c, op, &h, &d, x.to);
+		goto out;
+	}
+	if (x.resent) {
+		/* delivered (or waiting) since the first copy */
+		disp_reply(c, &x, child);
 		goto out;
 	}
 	it = brk_item_task(x.id, h.task->task_id, c->agent, op, child,
