@@ -366,7 +366,8 @@ struct brk_claims {
 	char patient[BRK_ID_MAX];
 	char stepup[64];          /* mandate_stepup, "" when absent */
 	char purpose_of_use[64];  /* purpose_of_use, "" when absent */
-	uint8_t act[32];          /* BLAKE2b of the assertion: the act's id */
+	uint8_t act[32];          /* BLAKE2b of what the IdP signed
+	                             (header.payload): the act's id */
 	mdt_scope_set *scopes;
 	int64_t iat, exp;
 };
