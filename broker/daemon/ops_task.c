@@ -26,6 +26,26 @@ field_deny(struct brk_ctx *c, const char *op, const char *err)
 	return -1;
 }
 
+/*
+ * The task of a request already decided as an allow (a resend past the
+ * reply cache, or after a restart) keeps its id: the resend is answered
+ * for that task instead of making a second one that no record names.
+ * 1 when id (len bytes) is that task's.
+ */
+static int
+prior_task(struct brk_ctx *c, char *id, size_t len)
+{
+	mdt_audit_decision *old = NULL;
+	int found = mdt_store_find_decision(c->b->store, c->audit_id,
+	    &old) == 0 && old->verdict == MDT_AUDIT_ALLOW &&
+	    old->task_id != NULL && old->task_id[0] != 0;
+
+	if (found)
+		snprintf(id, len, "%s", old->task_id);
+	mdt_free(old);
+	return found;
+}
+
 /* ---------------------------------------------------------------- open */
 
 struct open_req {
@@ -131,7 +151,7 @@ open_mint(struct brk_ctx *c, const struct open_req *o,
 
 static int
 open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
-    const char *scopes, const char *chain, struct brk_deny *d)
+    const char *scopes, const char *chain, int resent, struct brk_deny *d)
 {
 	char tid[MDT_TOKEN_ID_TEXT_BYTES];
 	const char *task = mdt_token_task_id(tok);
@@ -156,6 +176,8 @@ open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
 
 	mdt_token_id_text(tok, tid);
 	rc = mdt_store_add_task(c->b->store, &t, 0, NULL);
+	if (rc == -MDT_EEXIST && resent)
+		rc = 0; /* made by the first copy; its record follows */
 	if (rc != 0) {
 		brk_deny_set(d, -MDT_ESTORE, "store", "task store: %s",
 		    mdt_strerror(rc));
@@ -195,6 +217,7 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	char task[64], scopes[BRK_SCOPES_TEXT_MAX], chain[BRK_ID_MAX * 2 + 8];
 	char esc[BRK_ID_MAX * 2], pjson[BRK_DETAIL_MAX] = "[]";
 	mdt_decision dec;
+	int resent;
 
 	if (open_fields(c, &o) != 0)
 		return;
@@ -202,7 +225,9 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d); /* recorded, or a store failure */
 		return;
 	}
-	brk_random_id("t-", task, sizeof(task));
+	resent = prior_task(c, task, sizeof(task));
+	if (!resent)
+		brk_random_id("t-", task, sizeof(task));
 	brk_json_escape(c->agent, esc, sizeof(esc));
 	snprintf(chain, sizeof(chain), "[\"%s\"]", esc);
 	if (a == NULL) {
@@ -237,13 +262,14 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	snprintf(d.policies, sizeof(d.policies), "%s", pjson);
 	brk_scopes_text(eff, scopes, sizeof(scopes));
 	if (open_mint(c, &o, &cl, eff, task, &tok, &d) != 0 ||
-	    open_store(c, &o, tok, scopes, chain, &d) != 0)
+	    open_store(c, &o, tok, scopes, chain, resent, &d) != 0)
 		goto refuse;
 	BLOG(c->b, BRK_INFO, "task.open", "task=%s agent=%s clinician=%s "
 	    "patient=%s purpose=%s", task, c->agent, cl.clinician, o.patient,
 	    o.purpose);
 	/* c belongs to the transport once answered: publish first */
-	brk_publish_task(c->b, "open", task, NULL, c->agent);
+	if (!resent)
+		brk_publish_task(c->b, "open", task, NULL, c->agent);
 	open_reply(c, tok, scopes);
 	goto out;
 refuse:
@@ -284,26 +310,6 @@ struct disp {
 	char id[64];
 	int resent;               /* the id's subtask exists already */
 };
-
-/*
- * The subtask of a request already decided as an allow (a resend past
- * the reply cache, or after a restart) keeps its id: the resend is
- * answered for that subtask instead of making a second one that no
- * record names.  1 when x->id is that subtask's.
- */
-static int
-disp_prior(struct brk_ctx *c, struct disp *x)
-{
-	mdt_audit_decision *old = NULL;
-	int found = mdt_store_find_decision(c->b->store, c->audit_id,
-	    &old) == 0 && old->verdict == MDT_AUDIT_ALLOW &&
-	    old->task_id != NULL && old->task_id[0] != 0;
-
-	if (found)
-		snprintf(x->id, sizeof(x->id), "%s", old->task_id);
-	mdt_free(old);
-	return found;
-}
 
 static int
 disp_fields(struct brk_ctx *c, struct disp *x)
@@ -606,7 +612,7 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d);
 		return;
 	}
-	if (!(x.resent = disp_prior(c, &x)))
+	if (!(x.resent = prior_task(c, x.id, sizeof(x.id))))
 		brk_random_id("t-", x.id, sizeof(x.id));
 	if (brk_check_held(w, c, &h, &d) != 0 ||
 	    disp_limits(c, &h, &x, &d) != 0 ||
