@@ -171,7 +171,8 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 		 * them (check, then use) */
 		brk_snapshot_release(c->snap);
 		c->snap = brk_snapshot_acquire(c->b);
-		/* FALLTHROUGH */
+		ops[mdt_wire_msg_op(c->req)].fn(w, c);
+		return;
 	case BRK_PHASE_WORKER:
 		ops[mdt_wire_msg_op(c->req)].fn(w, c);
 		return;
