@@ -202,17 +202,6 @@ env_fail(char *err, size_t errlen, int code, const char *what)
 }
 
 static int
-id_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > MDT_WIRE_ID_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
-static int
 envelope(mdt_wire_msg *m, char *err, size_t errlen)
 {
 	const mdt_wire_val *root = &m->nodes[0];
@@ -227,9 +216,10 @@ envelope(mdt_wire_msg *m, char *err, size_t errlen)
 		return env_fail(err, errlen, -MDT_EVERSION,
 		    "unsupported protocol version");
 	if (id == NULL || id->type != MDT_WIRE_STR ||
-	    !id_ok((const char *)id->u.p, id->n))
+	    !mdt__wire_id_ok((const char *)id->u.p, id->n))
 		return env_fail(err, errlen, -MDT_EPROTO,
-		    "field id: expected 1..64 printable ASCII bytes");
+		    "field id: expected 1..64 printable ASCII bytes "
+		    "other than #");
 	m->id = (const char *)id->u.p;
 	if (op == NULL || op->type != MDT_WIRE_STR)
 		return env_fail(err, errlen, -MDT_EPROTO, "missing field op");

@@ -198,11 +198,8 @@ mdt_wire_writer_new(mdt_wire_writer **out, mdt_wire_op op, const char *id,
 	const char *name = mdt_wire_op_name(op);
 	size_t idlen = id != NULL ? strlen(id) : 0;
 
-	if (out == NULL || name == NULL || idlen == 0 || idlen > MDT_WIRE_ID_MAX)
+	if (out == NULL || name == NULL || !mdt__wire_id_ok(id, idlen))
 		return -MDT_EINVAL;
-	for (size_t i = 0; i < idlen; i++)
-		if (id[i] < 0x21 || id[i] > 0x7e)
-			return -MDT_EINVAL;
 	if ((w = writer_alloc()) == NULL)
 		return -MDT_ENOMEM;
 	/* the status is sticky: checking it once covers every put */

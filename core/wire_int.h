@@ -27,4 +27,10 @@ struct mdt_wire_msg {
 	int ok;                     /* -1 request, 0/1 reply */
 };
 
+/* 1 when s[0..n) is a request id: 1..MDT_WIRE_ID_MAX printable ASCII
+ * bytes other than '#', which separates the agent, the id and a second
+ * decision's suffix in the broker's audit ids ("AGENT#ID#final"): an id
+ * holding one could spell another decision's record. */
+int mdt__wire_id_ok(const char *s, size_t n);
+
 #endif

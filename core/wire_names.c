@@ -1,7 +1,10 @@
-/* Wire op names, status code names and the authentication message. */
+/* Wire op names, status code names, the request id rule and the
+ * authentication message. */
 #include <string.h>
 
 #include <mandate/wire.h>
+
+#include "wire_int.h"
 
 static const char *const op_names[MDT_OP_COUNT_] = {
 	[MDT_OP_HELLO] = "hello",
@@ -77,6 +80,17 @@ mdt_wire_op_parse(const char *name, size_t len)
 		    memcmp(op_names[i], name, len) == 0)
 			return (mdt_wire_op)i;
 	return MDT_OP_INVALID;
+}
+
+int
+mdt__wire_id_ok(const char *s, size_t n)
+{
+	if (s == NULL || n == 0 || n > MDT_WIRE_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '#')
+			return 0;
+	return 1;
 }
 
 const char *

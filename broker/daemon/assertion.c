@@ -108,7 +108,12 @@ brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
 	snprintf(out->purpose_of_use, sizeof(out->purpose_of_use), "%s",
 	    mdt_idp_claims_purpose_of_use(cl) ?
 	    mdt_idp_claims_purpose_of_use(cl) : "");
+	/* the act is what the IdP signed (header.payload), not how its
+	 * signature is spelled: an ES256 signature (r, s) has a twin
+	 * (r, n - s) that verifies as well, so the whole JWT would let one
+	 * act be used twice.  The JWT verified, so it has its dots. */
 	crypto_generichash(out->act, sizeof(out->act), (const uint8_t *)jwt,
+	    strrchr(jwt, '.') != NULL ? (size_t)(strrchr(jwt, '.') - jwt) :
 	    strlen(jwt), NULL, 0);
 	out->iat = mdt_idp_claims_iat(cl);
 	out->exp = mdt_idp_claims_exp(cl);

@@ -366,7 +366,8 @@ struct brk_claims {
 	char patient[BRK_ID_MAX];
 	char stepup[64];          /* mandate_stepup, "" when absent */
 	char purpose_of_use[64];  /* purpose_of_use, "" when absent */
-	uint8_t act[32];          /* BLAKE2b of the assertion: the act's id */
+	uint8_t act[32];          /* BLAKE2b of what the IdP signed
+	                             (header.payload): the act's id */
 	mdt_scope_set *scopes;
 	int64_t iat, exp;
 };
@@ -457,6 +458,11 @@ int brk_id_check(struct brk_ctx *c, const char *op, struct brk_deny *d);
 /* Appends durably; -1 (with d filled as a store deny) on failure. */
 int brk_record(struct brk_ctx *c, const struct brk_record *r,
     struct brk_deny *d);
+/* Records the refusal d of op on h (as far as h is known; resource may
+ * be NULL), then answers it; a refusal that cannot be recorded is still
+ * a refusal, answered as a store deny.  Workers only. */
+void brk_refuse(struct brk_ctx *c, const char *op, const struct brk_held *h,
+    const struct brk_deny *d, const char *resource);
 /*
  * Audit before answer without holding a thread: queues r's record and
  * returns; once it is committed the store's writer thread sends reply
@@ -513,8 +519,11 @@ void brk_stepup_sweep(struct brk_worker *w, brk_broker *b, int64_t now_ms,
     int all);
 void brk_stepup_publish_decided(brk_broker *b,
     const struct brk_stepup_info *in, const char *decision);
-/* ops_authz.c: answers a parked authorize with a final deny. */
-void brk_authorize_final_deny(struct brk_ctx *c, int status,
-    const char *reason, const char *detail);
+/* ops_authz.c: answers a parked authorize with a final deny, recorded
+ * with what its step-up in asked for (task, clinician, patient, action,
+ * resource). */
+void brk_authorize_final_deny(struct brk_ctx *c,
+    const struct brk_stepup_info *in, int status, const char *reason,
+    const char *detail);
 
 #endif

@@ -2,8 +2,9 @@
  * Operator actions on tasks an admin does not hold: `abort` ends a task
  * (and revokes its subtree) as a cancellation, the way its holder's
  * `cancel` would, for tasks left open by an agent that is gone.  Only
- * agents listed in `admins` may send it; the decision is recorded with
- * the admin as the acting agent before anything is ended.
+ * agents listed in `admins` may send it, for an open task; the decision,
+ * a refusal included, is recorded with the sender as the acting agent
+ * before anything is ended or answered.
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,31 +50,62 @@ abort_end(struct brk_ctx *c, const mdt_audit_task *t, const char *reason,
 	return 0;
 }
 
+/* The task an admin may abort: c's agent is in admins, the task exists
+ * and is still open; 0 with *t (caller frees) or -1 with d filled. */
+static int
+abort_target(struct brk_ctx *c, const char *task, mdt_audit_task **t,
+    struct brk_deny *d)
+{
+	int rc;
+
+	if (!brk_word_in(c->snap->cfg.admins, c->agent)) {
+		brk_deny_set(d, -MDT_EAUTH, "admin.required", "abort needs an "
+		    "agent listed in admins");
+		return -1;
+	}
+	if ((rc = mdt_store_get_task(c->b->store, task, t)) != 0) {
+		brk_deny_set(d, rc == -MDT_ENOTFOUND ? rc : -MDT_ESTORE,
+		    rc == -MDT_ENOTFOUND ? "task.unknown" : "store",
+		    "task %s: %s", task, mdt_strerror(rc));
+		return -1;
+	}
+	if ((*t)->state != MDT_TASK_OPEN) {
+		brk_deny_set(d, -MDT_EREVOKED, "task.ended", "task %s has "
+		    "ended already", task);
+		return -1;
+	}
+	return 0;
+}
+
 void
 brk_op_abort(struct brk_worker *w, struct brk_ctx *c)
 {
-	const char *task, *reason = NULL;
+	const char *task = NULL, *reason = NULL;
 	char err[MDT_ERRMSG_MAX];
 	struct brk_deny d = { 0 };
+	struct brk_held h = { 0 };
 	mdt_audit_task *t = NULL;
 	mdt_audit_revocation *rv = NULL;
-	int has, rc;
+	int has;
 
 	(void)w;
 	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &task, err,
 	    sizeof(err)) != 0 || mdt_wire_get_str_opt(c->root, "reason",
 	    MDT_AUDIT_FIELD_MAX - 1, &reason, &has, err, sizeof(err)) != 0) {
-		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
+		brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
+		brk_refuse(c, "abort", &h, &d, NULL);
 		return;
 	}
-	if (!brk_word_in(c->snap->cfg.admins, c->agent)) {
-		brk_reply_error(c, -MDT_EAUTH, "admin.required", "abort needs "
-		    "an agent listed in admins");
+	if (brk_id_check(c, "abort", &d) != 0) {
+		brk_reply_deny(c, &d); /* recorded, or a store failure */
 		return;
 	}
-	if ((rc = mdt_store_get_task(c->b->store, task, &t)) != 0) {
-		brk_reply_error(c, rc, rc == -MDT_ENOTFOUND ? "task.unknown" :
-		    "store", "task %s: %s", task, mdt_strerror(rc));
+	if (abort_target(c, task, &t, &d) != 0) {
+		/* the task's facts, when it is known, name the refusal */
+		h.claimed_task = task;
+		h.task = t;
+		brk_refuse(c, "abort", &h, &d, task);
+		mdt_free(t);
 		return;
 	}
 	if (abort_end(c, t, reason, &rv, &d) != 0) {

@@ -554,13 +554,15 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 }
 
 void
-brk_authorize_final_deny(struct brk_ctx *c, int status, const char *reason,
-    const char *detail)
+brk_authorize_final_deny(struct brk_ctx *c, const struct brk_stepup_info *in,
+    int status, const char *reason, const char *detail)
 {
 	struct brk_deny d = { 0 };
 	struct brk_record r = {
 		.op = "authorize", .verdict = MDT_AUDIT_DENY, .deny = &d,
-		.suffix = "#final",
+		.suffix = "#final", .task = in->task, .clinician =
+		in->clinician, .patient = in->patient, .purpose = in->purpose,
+		.action = in->action, .resource = in->resource,
 	};
 	struct brk_deny sd = { 0 };
 
@@ -763,7 +765,7 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 		    "%s", in.id);
 		brk_resume(parked);
 	} else if (parked != NULL) {
-		brk_authorize_final_deny(parked, -MDT_EDENIED,
+		brk_authorize_final_deny(parked, &in, -MDT_EDENIED,
 		    "step_up.rejected", "the clinician rejected the request");
 	}
 	brk_claims_clear(&cl);

@@ -14,24 +14,6 @@
  * for a hop whose target is on the chain is answered as reason "cycle". */
 #define CYCLE_POLICY "no-delegation-cycles"
 
-/* Records a refusal, then answers it; a refusal that cannot be recorded
- * is still a refusal, answered as a store deny. */
-static void
-deny(struct brk_ctx *c, const char *op, const struct brk_held *h,
-    struct brk_deny *d, const char *resource)
-{
-	struct brk_record r = brk_held_record(c, h, op, d->status ==
-	    -MDT_EPOLICY ? MDT_AUDIT_ERROR : MDT_AUDIT_DENY, d);
-	struct brk_deny sd = { 0 };
-
-	r.action = op;
-	r.resource = resource;
-	if (brk_record(c, &r, &sd) == 0)
-		brk_reply_deny(c, d);
-	else
-		brk_reply_deny(c, &sd);
-}
-
 /* A malformed field of op: recorded like any refusal. */
 static int
 field_deny(struct brk_ctx *c, const char *op, const char *err)
@@ -40,8 +22,28 @@ field_deny(struct brk_ctx *c, const char *op, const char *err)
 	struct brk_deny d = { 0 };
 
 	brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
-	deny(c, op, &h, &d, NULL);
+	brk_refuse(c, op, &h, &d, NULL);
 	return -1;
+}
+
+/*
+ * The task of a request already decided as an allow (a resend past the
+ * reply cache, or after a restart) keeps its id: the resend is answered
+ * for that task instead of making a second one that no record names.
+ * 1 when id (len bytes) is that task's.
+ */
+static int
+prior_task(struct brk_ctx *c, char *id, size_t len)
+{
+	mdt_audit_decision *old = NULL;
+	int found = mdt_store_find_decision(c->b->store, c->audit_id,
+	    &old) == 0 && old->verdict == MDT_AUDIT_ALLOW &&
+	    old->task_id != NULL && old->task_id[0] != 0;
+
+	if (found)
+		snprintf(id, len, "%s", old->task_id);
+	mdt_free(old);
+	return found;
 }
 
 /* ---------------------------------------------------------------- open */
@@ -149,7 +151,7 @@ open_mint(struct brk_ctx *c, const struct open_req *o,
 
 static int
 open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
-    const char *scopes, const char *chain, struct brk_deny *d)
+    const char *scopes, const char *chain, int resent, struct brk_deny *d)
 {
 	char tid[MDT_TOKEN_ID_TEXT_BYTES];
 	const char *task = mdt_token_task_id(tok);
@@ -174,6 +176,8 @@ open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
 
 	mdt_token_id_text(tok, tid);
 	rc = mdt_store_add_task(c->b->store, &t, 0, NULL);
+	if (rc == -MDT_EEXIST && resent)
+		rc = 0; /* made by the first copy; its record follows */
 	if (rc != 0) {
 		brk_deny_set(d, -MDT_ESTORE, "store", "task store: %s",
 		    mdt_strerror(rc));
@@ -213,6 +217,7 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	char task[64], scopes[BRK_SCOPES_TEXT_MAX], chain[BRK_ID_MAX * 2 + 8];
 	char esc[BRK_ID_MAX * 2], pjson[BRK_DETAIL_MAX] = "[]";
 	mdt_decision dec;
+	int resent;
 
 	if (open_fields(c, &o) != 0)
 		return;
@@ -220,7 +225,9 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d); /* recorded, or a store failure */
 		return;
 	}
-	brk_random_id("t-", task, sizeof(task));
+	resent = prior_task(c, task, sizeof(task));
+	if (!resent)
+		brk_random_id("t-", task, sizeof(task));
 	brk_json_escape(c->agent, esc, sizeof(esc));
 	snprintf(chain, sizeof(chain), "[\"%s\"]", esc);
 	if (a == NULL) {
@@ -255,13 +262,14 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	snprintf(d.policies, sizeof(d.policies), "%s", pjson);
 	brk_scopes_text(eff, scopes, sizeof(scopes));
 	if (open_mint(c, &o, &cl, eff, task, &tok, &d) != 0 ||
-	    open_store(c, &o, tok, scopes, chain, &d) != 0)
+	    open_store(c, &o, tok, scopes, chain, resent, &d) != 0)
 		goto refuse;
 	BLOG(c->b, BRK_INFO, "task.open", "task=%s agent=%s clinician=%s "
 	    "patient=%s purpose=%s", task, c->agent, cl.clinician, o.patient,
 	    o.purpose);
 	/* c belongs to the transport once answered: publish first */
-	brk_publish_task(c->b, "open", task, NULL, c->agent);
+	if (!resent)
+		brk_publish_task(c->b, "open", task, NULL, c->agent);
 	open_reply(c, tok, scopes);
 	goto out;
 refuse:
@@ -300,6 +308,7 @@ struct disp {
 	mdt_scope_set *child;
 	char child_text[BRK_SCOPES_TEXT_MAX];
 	char id[64];
+	int resent;               /* the id's subtask exists already */
 };
 
 static int
@@ -324,7 +333,8 @@ disp_fields(struct brk_ctx *c, struct disp *x)
 		struct brk_held h = { 0 };
 		struct brk_deny d = { 0 };
 		brk_deny_set(&d, -MDT_EINVAL, "agent.invalid", "to: %s", err);
-		deny(c, mdt_wire_op_name(mdt_wire_msg_op(c->req)), &h, &d, NULL);
+		brk_refuse(c, mdt_wire_op_name(mdt_wire_msg_op(c->req)), &h,
+		    &d, NULL);
 		return -1;
 	}
 	return 0;
@@ -541,6 +551,8 @@ disp_apply(struct brk_ctx *c, const char *op, const struct brk_held *h,
 		    h->agent->max_fanout : c->snap->cfg.max_fanout;
 		rc = mdt_store_add_task(c->b->store, &t, (uint32_t)fan, NULL);
 	}
+	if (rc == -MDT_EEXIST && x->resent)
+		rc = 0; /* made by the first copy; its record follows */
 	if (rc == -MDT_EFANOUT || rc == -MDT_EREVOKED) {
 		brk_deny_set(d, rc, rc == -MDT_EFANOUT ? "fanout" : "revoked",
 		    "the task store refused the subtask: %s", mdt_strerror(rc));
@@ -600,13 +612,19 @@ brk_op_dispatch(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d);
 		return;
 	}
-	brk_random_id("t-", x.id, sizeof(x.id));
+	if (!(x.resent = prior_task(c, x.id, sizeof(x.id))))
+		brk_random_id("t-", x.id, sizeof(x.id));
 	if (brk_check_held(w, c, &h, &d) != 0 ||
 	    disp_limits(c, &h, &x, &d) != 0 ||
 	    disp_scopes(c, &h, &x, &d) != 0 ||
 	    disp_policy(w, c, op, &h, &x, &d, pjson, sizeof(pjson)) != 0 ||
 	    disp_apply(c, op, &h, &x, &child, &d) != 0) {
-		deny(c, op, &h, &d, x.to);
+		brk_refuse(c, op, &h, &d, x.to);
+		goto out;
+	}
+	if (x.resent) {
+		/* delivered (or waiting) since the first copy */
+		disp_reply(c, &x, child);
 		goto out;
 	}
 	it = brk_item_task(x.id, h.task->task_id, c->agent, op, child,
@@ -686,7 +704,7 @@ brk_op_result(struct brk_worker *w, struct brk_ctx *c)
 	brk_reply(c, wr);
 	return;
 refuse:
-	deny(c, "result", &h, &d, NULL);
+	brk_refuse(c, "result", &h, &d, NULL);
 	brk_held_clear(&h);
 }
 
@@ -717,7 +735,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 		return;
 	}
 	if (brk_check_held(w, c, &h, &d) != 0) {
-		deny(c, op, &h, &d, NULL);
+		brk_refuse(c, op, &h, &d, NULL);
 		brk_held_clear(&h);
 		return;
 	}
@@ -743,7 +761,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 			    mdt_strerror(rc));
 	}
 	if (rc != 0) {
-		deny(c, op, &h, &d, NULL);
+		brk_refuse(c, op, &h, &d, NULL);
 		brk_held_clear(&h);
 		return;
 	}
@@ -804,7 +822,7 @@ brk_op_tree(struct brk_worker *w, struct brk_ctx *c)
 		    rc == -MDT_ENOTFOUND ? "task.unknown" : "store",
 		    "tree of %s: %s", task, mdt_strerror(rc));
 		h.claimed_task = task;
-		deny(c, "tree", &h, &d, task);
+		brk_refuse(c, "tree", &h, &d, task);
 		return;
 	}
 	wr = brk_reply_writer(c, 1);

@@ -379,7 +379,12 @@ next_fields(struct brk_ctx *c)
 	    err, sizeof(err)) ||
 	    mdt_wire_get_str_opt(c->root, "child", BRK_ID_MAX - 1, &child,
 	    &has, err, sizeof(err))) {
-		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
+		struct brk_held h = { 0 };
+		struct brk_deny d = { 0 };
+		mdt__free(c->park);
+		c->park = NULL;
+		brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
+		brk_refuse(c, "next", &h, &d, NULL);
 		return -1;
 	}
 	if (wait > c->snap->cfg.next_max_wait_ms)
@@ -478,27 +483,31 @@ brk_op_next(struct brk_worker *w, struct brk_ctx *c)
 void
 brk_op_ack(struct brk_worker *w, struct brk_ctx *c)
 {
-	const char *id;
+	const char *id = NULL;
 	char err[MDT_ERRMSG_MAX];
+	struct brk_held h = { 0 };
+	struct brk_deny d = { 0 };
 	mdt_wire_writer *wr;
 	int rc;
 
 	(void)w;
-	if (mdt_wire_get_str(c->root, "item", MDT_AUDIT_FIELD_MAX, &id, err,
-	    sizeof(err)) != 0) {
-		brk_reply_error(c, -MDT_EPROTO, "field", "%s", err);
-		return;
-	}
-	rc = mdt_store_work_ack(c->b->store, id, c->agent);
-	if (rc == -MDT_ENOTFOUND) {
-		brk_reply_error(c, rc, "work.unknown", "no item %s is waiting "
-		    "for %s (acknowledged already, or its task ended)", id,
+	if (mdt_wire_get_str(c->root, "item", MDT_AUDIT_FIELD_MAX - 1, &id,
+	    err, sizeof(err)) != 0) {
+		brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
+		id = NULL;
+	} else if ((rc = mdt_store_work_ack(c->b->store, id, c->agent)) ==
+	    -MDT_ENOTFOUND) {
+		brk_deny_set(&d, rc, "work.unknown", "no item %s is waiting for "
+		    "%s (acknowledged already, or its task ended)", id,
 		    c->agent);
-		return;
-	}
-	if (rc != 0) {
-		brk_reply_error(c, -MDT_ESTORE, "store", "work items: %s",
+	} else if (rc != 0) {
+		brk_deny_set(&d, -MDT_ESTORE, "store", "work items: %s",
 		    mdt_strerror(rc));
+	}
+	if (d.status != 0) {
+		/* recorded: acknowledging items that are not one's own is
+		 * probing for them */
+		brk_refuse(c, "ack", &h, &d, id);
 		return;
 	}
 	wr = brk_reply_writer(c, 1);

@@ -171,6 +171,22 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 	return rc == 0 ? 0 : failed(c->b, rid, r->op, rc, d);
 }
 
+void
+brk_refuse(struct brk_ctx *c, const char *op, const struct brk_held *h,
+    const struct brk_deny *d, const char *resource)
+{
+	struct brk_record r = brk_held_record(c, h, op, d->status ==
+	    -MDT_EPOLICY ? MDT_AUDIT_ERROR : MDT_AUDIT_DENY, d);
+	struct brk_deny sd = { 0 };
+
+	r.action = op;
+	r.resource = resource;
+	if (brk_record(c, &r, &sd) == 0)
+		brk_reply_deny(c, d);
+	else
+		brk_reply_deny(c, &sd);
+}
+
 /* Runs on the store's writer thread once the record's batch is done.  A
  * committed record's answer is sent from here: handing it to a worker
  * would put one more thread hand-off, and its wait for a core, into every

@@ -165,8 +165,15 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 	case BRK_PHASE_DELIVER:
 		brk_record_deliver(c);
 		return;
-	case BRK_PHASE_WORKER:
 	case BRK_PHASE_RESUME:
+		/* a parked request is decided under the rules in force when
+		 * it is released: a reload while it waited may have changed
+		 * them (check, then use) */
+		brk_snapshot_release(c->snap);
+		c->snap = brk_snapshot_acquire(c->b);
+		ops[mdt_wire_msg_op(c->req)].fn(w, c);
+		return;
+	case BRK_PHASE_WORKER:
 		ops[mdt_wire_msg_op(c->req)].fn(w, c);
 		return;
 	case BRK_PHASE_NEW:

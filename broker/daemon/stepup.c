@@ -229,9 +229,10 @@ brk_stepup_sweep(struct brk_worker *w, brk_broker *b, int64_t now_ms,
 			    "error=%s", expired[i]->info.id, mdt_strerror(rc));
 		publish_decided(b, &expired[i]->info, "expired");
 		if (ctxs[i] != NULL)
-			brk_authorize_final_deny(ctxs[i], -MDT_ETIMEDOUT,
-			    "step_up.timeout", all ? "the broker is shutting "
-			    "down" : "no clinician decided in time");
+			brk_authorize_final_deny(ctxs[i], &expired[i]->info,
+			    -MDT_ETIMEDOUT, "step_up.timeout", all ? "the "
+			    "broker is shutting down" : "no clinician decided "
+			    "in time");
 	}
 }
 

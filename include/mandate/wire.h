@@ -95,7 +95,8 @@ typedef struct mdt_wire_val mdt_wire_val;
  * Decodes one message of len bytes (at most MDT_WIRE_MSG_MAX) under the
  * strict rules above and checks the envelope: "v" equal to
  * MDT_WIRE_VERSION (-MDT_EVERSION otherwise), "op" a known op name, "id"
- * a string of 1..MDT_WIRE_ID_MAX printable ASCII bytes, and for a reply
+ * a string of 1..MDT_WIRE_ID_MAX printable ASCII bytes other than '#'
+ * (the separator of the broker's audit ids), and for a reply
  * ("ok" present) a boolean "ok".  buf is copied; the caller keeps it.  On
  * error err (if not NULL) names the byte offset or field and *out is not
  * written.  Caller frees *out with mdt_wire_msg_free.
@@ -182,8 +183,8 @@ typedef struct mdt_wire_writer mdt_wire_writer;
 
 /*
  * Starts a message: writes "v", "op" and "id" (id must be 1..
- * MDT_WIRE_ID_MAX printable ASCII bytes); for a reply (is_reply = 1) also
- * "ok" = ok.  Fields follow with the put functions; the top-level map is
+ * MDT_WIRE_ID_MAX printable ASCII bytes other than '#'); for a reply
+ * (is_reply = 1) also "ok" = ok.  Fields follow with the put functions; the top-level map is
  * counted for you.  Caller frees *out with mdt_wire_writer_free.
  */
 MDT_API MDT_WUR int mdt_wire_writer_new(mdt_wire_writer **out,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
@@ -28,16 +29,19 @@ static struct bt_broker B;
 static struct bt_conn O, P, Pw; /* Pw: the parked request's own pipe */
 static struct bt_task Sub;
 static char *Launch; /* the assertion the task was opened with */
+static char Pol[300]; /* the broker's policy directory, a copy */
 
 static void
 setup(void)
 {
 	const char *args[] = { "--set", "stepup_timeout_ms=5000", "--set",
-	    "audiences=" AT_EXPORT_AUD "=export " OTHER_AUD "=export", NULL };
+	    "audiences=" AT_EXPORT_AUD "=export " OTHER_AUD "=export",
+	    "--policy-dir", Pol, NULL };
 	struct bt_task root;
 	mdt_wire_msg *m;
 
 	ck_assert_int_eq(bt_setup(&B, NULL), 0);
+	bf_policy_copy(&B, "pol", Pol, sizeof(Pol));
 	ck_assert_msg(bt_start(&B, args) == 0, "broker (log %s)", B.log);
 	bf_as(&B, &O, BT_ORCH);
 	bf_as(&B, &P, BT_PRIOR);
@@ -250,6 +254,88 @@ START_TEST(fresh_act_once)
 }
 END_TEST
 
+/* A rejection answers the parked request with a final refusal on record
+ * that names what was refused: the task, the clinician, the patient, the
+ * action and the resource, like the step-up it ends. */
+START_TEST(rejection_on_record)
+{
+	struct waiter w;
+	pthread_t th;
+	char id[64], rid[300], fin[320];
+	char *jwt;
+	mdt_wire_msg *m;
+	mdt_audit_decision *d;
+
+	park(&th, &w, id, sizeof(id));
+	jwt = act(id, 0);
+	m = decide(MDT_OP_REJECT, id, jwt);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "reject: %s", bt_reason(m));
+	mdt_wire_msg_free(m);
+	free(jwt);
+	pthread_join(th, NULL);
+	at_audit_id(&Pw, rid, sizeof(rid));
+	at_refused_rid(&B, BT_PRIOR, rid, w.m, "authorize", "step_up.rejected",
+	    "pat-001");
+	snprintf(fin, sizeof(fin), "%s#final", rid);
+	d = at_record(&B, fin);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_msg(d->task_id != NULL && strcmp(d->task_id, Sub.id) == 0,
+	    "final record's task %s", d->task_id ? d->task_id : "(null)");
+	ck_assert_msg(d->clinician != NULL && strcmp(d->clinician,
+	    "dr-alice") == 0, "final record's clinician");
+	ck_assert_msg(d->action != NULL && strcmp(d->action, "x") == 0 &&
+	    d->resource != NULL && strcmp(d->resource, "tool/export") == 0,
+	    "final record's action and resource");
+	mdt_free(d);
+}
+END_TEST
+
+/* A parked request approved after a reload is decided under the rules in
+ * force when it is released, not those of when it was parked: a reload
+ * that forbids it leaves the approval nothing to release. */
+START_TEST(approval_after_a_reload)
+{
+	struct waiter w;
+	pthread_t th;
+	char id[64], rid[300], path[400];
+	char *jwt;
+	mdt_wire_msg *m;
+	FILE *f;
+	int tries;
+
+	park(&th, &w, id, sizeof(id));
+	snprintf(path, sizeof(path), "%s/zz-no-priorauth.cedar", Pol);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("@id(\"no-priorauth\")\nforbid(principal == Mandate::Agent::"
+	    "\"" BT_PRIOR "\", action, resource);\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kill(B.pid, SIGHUP), 0);
+	/* the reload is in force once the same request is refused outright */
+	for (tries = 0; tries < 50; tries++) {
+		const char *r;
+		m = export_req(NULL, NULL, 0);
+		r = bt_reason(m);
+		if (strcmp(r, "step_up.required") != 0) {
+			ck_assert_msg(strncmp(r, "policy", 6) == 0, "%s", r);
+			mdt_wire_msg_free(m);
+			break;
+		}
+		mdt_wire_msg_free(m);
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
+	ck_assert_int_lt(tries, 50);
+	jwt = act(id, 0);
+	m = decide(MDT_OP_APPROVE, id, jwt);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "approve: %s", bt_reason(m));
+	mdt_wire_msg_free(m);
+	free(jwt);
+	pthread_join(th, NULL);
+	at_audit_id(&Pw, rid, sizeof(rid));
+	at_refused_rid(&B, BT_PRIOR, rid, w.m, "authorize", "policy*",
+	    "pat-001");
+}
+END_TEST
+
 /* The same act, used for the first time on the step-up it names after
  * being shown to the broker for another: still single use. */
 START_TEST(act_single_use)
@@ -349,6 +435,8 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, approvals_nobody_gave);
 	tcase_add_test(tc, fresh_act_once);
+	tcase_add_test(tc, rejection_on_record);
+	tcase_add_test(tc, approval_after_a_reload);
 	tcase_add_test(tc, act_single_use);
 	tcase_add_test(tc, approval_bound_to_audience);
 	tcase_add_test(tc, decision_id_reused);
