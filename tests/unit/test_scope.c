@@ -751,7 +751,7 @@ START_TEST(request_parse_small_buffer)
 }
 END_TEST
 
-/* ---- threat model rows (../shared/THREATS.md) ---- */
+/* ---- threat model rows (docs/architecture.md, attack classes) ---- */
 
 /* "scope parsing differences": `.read` is rs, never `.rd`; one parser,
  * no repair; v1 normalised before any comparison. */
