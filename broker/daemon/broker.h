@@ -515,6 +515,9 @@ int brk_stepup_consume(brk_broker *b, const char *id, const uint8_t h[32],
 /* Records the decision in memory; *parked gets the waiting request. */
 int brk_stepup_decide(brk_broker *b, const char *id, int approve,
     int64_t valid_until_ms, struct brk_ctx **parked);
+/* Undoes a decision that could not be stored or recorded: the step-up
+ * can no longer be consumed. */
+void brk_stepup_void(brk_broker *b, const char *id);
 void brk_stepup_sweep(struct brk_worker *w, brk_broker *b, int64_t now_ms,
     int all);
 void brk_stepup_publish_decided(brk_broker *b,

@@ -695,25 +695,35 @@ decide_apply(struct brk_ctx *c, int approve, const struct brk_stepup_info *in,
     struct brk_ctx **parked, struct brk_deny *d)
 {
 	int64_t now = brk_now_ms();
-	int rc = mdt_store_decide_approval(c->b->store, in->id, approve ?
-	    MDT_APPROVAL_APPROVED : MDT_APPROVAL_REJECTED, cl->clinician, now,
-	    until, note, NULL);
+	int rc;
 
-	if (rc != 0) {
-		brk_deny_set(d, rc == -MDT_EEXIST ? -MDT_EEXIST : -MDT_ESTORE,
-		    rc == -MDT_EEXIST ? "step_up.unknown" : "store",
-		    "step-up %s: %s", in->id, rc == -MDT_EEXIST ?
-		    "already decided" : mdt_strerror(rc));
-		return -1;
-	}
-	if (decide_record(c, approve, in, cl->clinician, NULL, d) != 0)
-		return -1;
+	/* claim the pending step-up first (the timer expires only pending
+	 * ones), so a decision racing its expiry or another decision loses
+	 * before anything is stored or recorded */
 	if (brk_stepup_decide(c->b, in->id, approve, until, parked) != 0) {
 		brk_deny_set(d, -MDT_EEXIST, "step_up.unknown",
 		    "step-up %s was already decided or expired", in->id);
 		return -1;
 	}
-	return 0;
+	rc = mdt_store_decide_approval(c->b->store, in->id, approve ?
+	    MDT_APPROVAL_APPROVED : MDT_APPROVAL_REJECTED, cl->clinician, now,
+	    until, note, NULL);
+	if (rc != 0)
+		brk_deny_set(d, rc == -MDT_EEXIST ? -MDT_EEXIST : -MDT_ESTORE,
+		    rc == -MDT_EEXIST ? "step_up.unknown" : "store",
+		    "step-up %s: %s", in->id, rc == -MDT_EEXIST ?
+		    "already decided" : mdt_strerror(rc));
+	if (rc == 0 && decide_record(c, approve, in, cl->clinician, NULL,
+	    d) == 0)
+		return 0;
+	/* not on record: the decision does not stand, and the request
+	 * waiting for it is refused */
+	brk_stepup_void(c->b, in->id);
+	if (*parked != NULL)
+		brk_authorize_final_deny(*parked, in, d->status, d->reason,
+		    "the clinician's decision could not be recorded");
+	*parked = NULL;
+	return -1;
 }
 
 void

@@ -172,6 +172,19 @@ brk_stepup_decide(brk_broker *b, const char *id, int approve,
 	return rc;
 }
 
+void
+brk_stepup_void(brk_broker *b, const char *id)
+{
+	struct brk_stepups *s = b->stepups;
+	struct su *e;
+
+	pthread_mutex_lock(&s->lock);
+	e = find(s, id);
+	if (e != NULL && (e->state == SU_APPROVED || e->state == SU_REJECTED))
+		e->state = SU_EXPIRED;
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void
 publish_decided(brk_broker *b, const struct brk_stepup_info *in,
     const char *decision)
