@@ -303,13 +303,26 @@ START_TEST(test_revoked_by_hand)
 }
 END_TEST
 
+/* Publishes the finished event w (taken) under topic on pub. */
+static void
+publish(nng_socket pub, const char *topic, mdt_wire_writer *w)
+{
+	const uint8_t *buf;
+	nng_msg *msg;
+	size_t len;
+
+	ck_assert_int_eq(mdt_wire_writer_finish(w, &buf, &len), 0);
+	ck_assert_int_eq(nng_msg_alloc(&msg, 0), 0);
+	ck_assert_int_eq(nng_msg_append(msg, topic, strlen(topic) + 1), 0);
+	ck_assert_int_eq(nng_msg_append(msg, buf, len), 0);
+	ck_assert_int_eq(nng_sendmsg(pub, msg, 0), 0);
+	mdt_wire_writer_free(w);
+}
+
 static void
 publish_revoke(nng_socket pub, const char *task)
 {
 	mdt_wire_writer *w;
-	const uint8_t *buf;
-	nng_msg *msg;
-	size_t len;
 
 	ck_assert_int_eq(mdt_wire_event_writer_new(&w, MDT_WIRE_TOPIC_REVOKE),
 	    0);
@@ -318,18 +331,9 @@ publish_revoke(nng_socket pub, const char *task)
 	ck_assert_int_eq(mdt_wire_put_cstr(w, NULL, task), 0);
 	ck_assert_int_eq(mdt_wire_end(w), 0);
 	ck_assert_int_eq(mdt_wire_put_cstr(w, "reason", "completed"), 0);
-	ck_assert_int_eq(mdt_wire_writer_finish(w, &buf, &len), 0);
-	ck_assert_int_eq(nng_msg_alloc(&msg, 0), 0);
-	ck_assert_int_eq(nng_msg_append(msg, MDT_WIRE_TOPIC_REVOKE,
-	    sizeof(MDT_WIRE_TOPIC_REVOKE)), 0);
-	ck_assert_int_eq(nng_msg_append(msg, buf, len), 0);
-	ck_assert_int_eq(nng_sendmsg(pub, msg, 0), 0);
-	mdt_wire_writer_free(w);
+	publish(pub, MDT_WIRE_TOPIC_REVOKE, w);
 }
 
-/* A policy epoch ends the single-action tokens issued before it (they
- * were decided under rules a reload replaced); one issued at the epoch
- * or later stands, and a lower epoch never lowers it. */
 START_TEST(test_policy_epoch)
 {
 	mdt_rs_verifier *v = verifier(AUD, NULL);
@@ -359,20 +363,11 @@ static void
 publish_epoch(nng_socket pub, int64_t epoch)
 {
 	mdt_wire_writer *w;
-	const uint8_t *buf;
-	nng_msg *msg;
-	size_t len;
 
 	ck_assert_int_eq(mdt_wire_event_writer_new(&w, MDT_WIRE_TOPIC_EPOCH),
 	    0);
 	ck_assert_int_eq(mdt_wire_put_int(w, "time", epoch), 0);
-	ck_assert_int_eq(mdt_wire_writer_finish(w, &buf, &len), 0);
-	ck_assert_int_eq(nng_msg_alloc(&msg, 0), 0);
-	ck_assert_int_eq(nng_msg_append(msg, MDT_WIRE_TOPIC_EPOCH,
-	    sizeof(MDT_WIRE_TOPIC_EPOCH)), 0);
-	ck_assert_int_eq(nng_msg_append(msg, buf, len), 0);
-	ck_assert_int_eq(nng_sendmsg(pub, msg, 0), 0);
-	mdt_wire_writer_free(w);
+	publish(pub, MDT_WIRE_TOPIC_EPOCH, w);
 }
 
 START_TEST(test_epoch_by_publication)
