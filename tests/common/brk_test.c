@@ -242,6 +242,37 @@ bt_start(struct bt_broker *b, const char *const *args)
 	return -1;
 }
 
+/*
+ * A sanitizer report in the broker's log ends the broker (exit 66 under
+ * ThreadSanitizer) but is read by nobody once the test directory is
+ * gone: copy the log from the report's first line to the test's output.
+ */
+static void
+bt_show_sanitizer_report(const struct bt_broker *b)
+{
+	static const char *marks[] = { "WARNING: ThreadSanitizer",
+	    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+	    "runtime error:" };
+	char line[1024];
+	int on = 0;
+	FILE *f = fopen(b->log, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (size_t i = 0; !on && i < sizeof(marks) / sizeof(marks[0]);
+		    i++)
+			if (strstr(line, marks[i]) != NULL) {
+				on = 1;
+				fprintf(stderr, "---- broker log %s, from its "
+				    "sanitizer report:\n", b->log);
+			}
+		if (on)
+			fputs(line, stderr);
+	}
+	fclose(f);
+}
+
 int
 bt_stop(struct bt_broker *b, int sig)
 {
@@ -253,6 +284,7 @@ bt_stop(struct bt_broker *b, int sig)
 	while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	b->pid = 0;
+	bt_show_sanitizer_report(b);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

@@ -179,7 +179,7 @@ START_TEST(open_dispatch_delegate_authorize_complete)
 	refused(&k, &leaf, "r", "Observation/obs-001-1", "scope.token");
 	/* the coder completes: its parent's holder gets the result */
 	m = bt_end(&k, MDT_OP_COMPLETE, leaf.id, leaf.tok, leaf.tlen);
-	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
 	mdt_wire_msg_free(m);
 	m = bt_next(&s, 3000);
 	ck_assert_str_eq(bt_str(m, "decision"), "");
@@ -195,7 +195,7 @@ START_TEST(open_dispatch_delegate_authorize_complete)
 	mdt_wire_msg_free(m);
 	refused(&k, &leaf, "r", "Condition/c-1", "task.ended");
 	m = bt_end(&o, MDT_OP_COMPLETE, root.id, root.tok, root.tlen);
-	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
 	/* root and the open subtask, not the leaf already ended */
 	ck_assert_uint_eq(mdt_wire_val_count(mdt_wire_map_get(
 	    mdt_wire_msg_root(m), "revoked")), 2);
@@ -520,7 +520,7 @@ START_TEST(step_up_approved_once)
 		free(old);
 	}
 	m = decide(&o, MDT_OP_APPROVE, id, "dr-alice");
-	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
 	ck_assert_str_eq(bt_str(m, "decision"), "approved");
 	mdt_wire_msg_free(m);
 	/* the approval unlocks exactly this request, not another one */
@@ -594,7 +594,7 @@ START_TEST(step_up_parked_then_approved)
 
 	parked(&o, &p, &sub, &th, &w, id, sizeof(id));
 	m = decide(&o, MDT_OP_APPROVE, id, "dr-alice");
-	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
 	mdt_wire_msg_free(m);
 	pthread_join(th, NULL);
 	ck_assert_msg(mdt_wire_msg_ok(w.m) == 1, "%s", bt_reason(w.m));
@@ -655,7 +655,7 @@ START_TEST(cancel_revokes_descendants)
 	hand_on(&o, &s, MDT_OP_DISPATCH, &root, "patient/*.rs", &sub);
 	hand_on(&s, &k, MDT_OP_DELEGATE, &sub, "patient/Condition.rs", &leaf);
 	m = bt_end(&s, MDT_OP_CANCEL, sub.id, sub.tok, sub.tlen);
-	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "%s", bt_reason(m));
 	ck_assert_uint_eq(mdt_wire_val_count(mdt_wire_map_get(
 	    mdt_wire_msg_root(m), "revoked")), 2);
 	mdt_wire_msg_free(m);
