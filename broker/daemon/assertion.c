@@ -78,7 +78,7 @@ brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
 		.issuer = cfg->idp_issuer,
 		.audience = cfg->broker_id,
 		.now = brk_now_ms() / 1000,
-		.skew = 30,
+		.skew = BRK_IDP_SKEW,
 		.max_lifetime = MAX_LIFETIME,
 	};
 	mdt_idp_claims *cl = NULL;

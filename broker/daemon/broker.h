@@ -29,6 +29,8 @@
 #define BRK_KEY_MAX (BRK_ID_MAX + MDT_WIRE_ID_MAX + 2)
 #define BRK_DETAIL_MAX 256
 #define BRK_ASSERTION_MAX (16u << 10)
+/* clock skew allowed between the identity provider and the broker, s */
+#define BRK_IDP_SKEW 30
 #define BRK_RID_MAX (BRK_KEY_MAX + 16) /* audit request id + suffix */
 #define BRK_SCOPES_TEXT_MAX (MDT_SCOPE_TEXT_MAX * MDT_SCOPE_SET_MAX)
 

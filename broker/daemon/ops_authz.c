@@ -625,7 +625,7 @@ brk_op_authorize(struct brk_worker *w, struct brk_ctx *c)
 /*
  * A decision is the clinician's own act: an assertion of the step-up's
  * clinician and patient that names this step-up (mandate_stepup) and was
- * issued after it.  A launch assertion the caller already held names no
+ * issued after it (within the identity provider's clock skew).  A launch assertion the caller already held names no
  * step-up, and one step-up is decided once, so no act is used twice.
  */
 static int
@@ -647,7 +647,10 @@ decide_act(const struct brk_claims *cl, const struct brk_stepup_info *in,
 		    in->id, cl->stepup);
 		return -1;
 	}
-	if (cl->iat * 1000 < in->created_ms - 999) {
+	/* iat is whole seconds of the identity provider's clock: the same
+	 * skew allowance as every other time claim (an assertion naming a
+	 * step-up cannot predate it anyway; the id is random) */
+	if (cl->iat < in->created_ms / 1000 - BRK_IDP_SKEW) {
 		brk_deny_set(d, -MDT_EAUTH, "approval.stale", "the assertion "
 		    "was issued at %lld, before step-up %s was asked",
 		    (long long)cl->iat, in->id);

@@ -511,7 +511,7 @@ START_TEST(step_up_approved_once)
 		char *launch = bt_assertion(&B, "dr-alice", "pat-001",
 		    "patient/*.rs tool/export.x", 0);
 		char *old = bt_assertion_act(&B, "dr-alice", "pat-001",
-		    "patient/*.rs tool/export.x", -5, id, NULL);
+		    "patient/*.rs tool/export.x", -35, id, NULL);
 		expect(decide_with(&o, MDT_OP_APPROVE, id, launch),
 		    "approval.unbound");
 		expect(decide_with(&o, MDT_OP_APPROVE, id, old),
