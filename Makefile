@@ -60,7 +60,13 @@ test-tsan: build-tsan
 test: test-normal test-asan test-tsan
 	@echo "make test: normal, address/undefined and thread sanitizer builds passed"
 
-demo: build
+# The demo prints its story; the build's own output goes to a log.
+demo: deps
+	@echo "make demo: building into $(BUILD)/ (output in $(BUILD)/demo-build.log)"
+	@mkdir -p $(BUILD)
+	@{ cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) && \
+	   cmake --build $(BUILD) -j $(JOBS); } >$(BUILD)/demo-build.log 2>&1 || \
+	 { tail -n 30 $(BUILD)/demo-build.log; echo "make demo: the build failed; see $(BUILD)/demo-build.log" >&2; exit 1; }
 	@bash examples/demo.sh $(BUILD)
 
 bench: deps

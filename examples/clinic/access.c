@@ -32,9 +32,12 @@ decision_name(mdt_authz_decision d)
 	return (unsigned)d < 3 ? names[d] : "?";
 }
 
-/* The permission letters of the demo, spelled out for the narrative. */
-static const char *
-action_word(const char *a)
+/*
+ * The permission letters of the demo, spelled out for the narrative; on a
+ * tool the verb is the tool's name ("x" on tool/export is "export").
+ */
+const char *
+clinic_action_word(const char *a, const char *resource)
 {
 	static const struct {
 		const char *letter, *word;
@@ -43,6 +46,9 @@ action_word(const char *a)
 		{"u", "update"}, {"d", "delete"}, {"x", "use"},
 	};
 
+	if (strcmp(a, "x") == 0 && resource != NULL &&
+	    strncmp(resource, "tool/", 5) == 0 && resource[5] != '\0')
+		return resource + 5;
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
 		if (strcmp(a, words[i].letter) == 0)
 			return words[i].word;
@@ -93,7 +99,7 @@ clinic_access(const char *who, mdt_task *t, const clinic_access_req *r,
 	snprintf(out->reason, sizeof(out->reason), "%s",
 	    mdt_authz_reason(out->az));
 	clinic_log(who, "broker: %s %s %s%s%s%s%s", decision_name(out->decision),
-	    action_word(r->action), r->resource,
+	    clinic_action_word(r->action, r->resource), r->resource,
 	    out->reason[0] ? " -- " : "", out->reason,
 	    mdt_authz_detail(out->az)[0] ? ": " : "", mdt_authz_detail(out->az));
 	if (out->decision == MDT_AUTHZ_ALLOW && r->url != NULL)

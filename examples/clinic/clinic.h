@@ -49,6 +49,10 @@ int clinic_http(const char *method, const char *url, const char *token,
 struct json_t;
 void clinic_print_node(struct json_t *v, int depth);
 
+/* The action letter a spelled out ("read"); on tool/NAME the tool's
+ * name.  A static string or a pointer into resource. */
+const char *clinic_action_word(const char *a, const char *resource);
+
 /* Reads a whole (small) text file; caller frees.  NULL on failure. */
 char *clinic_read_file(const char *path);
 

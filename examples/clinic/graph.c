@@ -37,26 +37,38 @@ short_id(const char *id)
 	return slash != NULL ? slash + 1 : id;
 }
 
-/* A decision's reasons: a JSON object ({"failed": ...}) or text. */
+/* Why a decision that is not an allow came out as it did: its failed
+ * check and detail ("patient: task ... is for pat-001"), or "". */
 static void
-reason_text(json_t *d, char *buf, size_t len)
+reason_text(json_t *d, int indent, char *buf, size_t len)
 {
 	json_t *r = json_object_get(d, "reasons");
-	char *dump;
 
 	buf[0] = '\0';
 	if (json_is_string(r))
 		r = json_loads(json_string_value(r), JSON_DECODE_ANY, NULL);
 	else
 		json_incref(r);
-	if (r == NULL || json_is_null(r) || json_object_size(r) == 0) {
-		json_decref(r);
-		return;
-	}
-	dump = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
-	snprintf(buf, len, "  %s", dump != NULL ? dump : "");
-	free(dump);
+	if (json_is_object(r) && json_object_get(r, "failed") != NULL)
+		snprintf(buf, len, "\n%*s%s: %s", indent, "",
+		    field(r, "failed", NULL), field(r, "detail", NULL));
 	json_decref(r);
+}
+
+/* What a decision was about, in words: "read Patient/pat-001", or the
+ * operation and its object for hand-offs ("dispatch summarizer"). */
+static void
+subject_text(json_t *d, char *buf, size_t len)
+{
+	const char *act = field(d, "action", NULL);
+	const char *res = field(d, "resource", NULL);
+
+	if (strncmp(res, "spiffe://", 9) == 0)
+		res = short_id(res);
+	if (act[0] != '\0')
+		snprintf(buf, len, "%s %s", clinic_action_word(act, res), res);
+	else
+		snprintf(buf, len, "%s", short_id(res));
 }
 
 static void
@@ -64,16 +76,16 @@ print_decisions(json_t *task, int depth)
 {
 	json_t *ds = json_object_get(task, "decisions"), *d;
 	json_int_t flags;
-	char why[160];
+	char why[512], what[256];
 	size_t i;
 
 	json_array_foreach(ds, i, d) {
 		flags = json_integer_value(json_object_get(d, "flags"));
-		reason_text(d, why, sizeof(why));
-		printf("%*s  - %-9s %-7s %-2s %-34s by %s%s%s%s\n", depth * 4,
+		reason_text(d, depth * 4 + 16, why, sizeof(why));
+		subject_text(d, what, sizeof(what));
+		printf("%*s  - %-9s %-7s %-40s by %s%s%s%s\n", depth * 4,
 		    "", field(d, "operation", "op", NULL),
-		    field(d, "verdict", "decision", NULL),
-		    field(d, "action", NULL), field(d, "resource", NULL),
+		    field(d, "verdict", "decision", NULL), what,
 		    short_id(field(d, "agent", NULL)),
 		    (flags & 0x2) ? " [review]" : "",
 		    (flags & 0x4) ? " [approved]" : "", why);

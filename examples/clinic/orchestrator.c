@@ -136,9 +136,9 @@ approve_export(orch *o)
 	    "no step-up request was published");
 	if (!found)
 		return;
-	clinic_log(WHO, "dr-alice is asked: %s wants %s on %s for %s "
-	    "(purpose %s)", e.agent, e.action, e.resource, e.patient,
-	    e.purpose);
+	clinic_log(WHO, "dr-alice is asked: %s wants to %s (%s on %s) for %s "
+	    "(purpose %s)", e.agent, clinic_action_word(e.action, e.resource),
+	    e.action, e.resource, e.patient, e.purpose);
 	rv = mdt_agent_decide_step_up(o->a, e.request_id, o->assert1, 1,
 	    "the launch assertion, not an approval", err, sizeof(err));
 	check(o, "approval-without-act-refused", rv != 0, rv != 0 ? err :

@@ -87,7 +87,7 @@ for e in ents:
         e["attrs"]["publicKey"] = pairs[e["uid"]["id"]]
 json.dump(ents, open(dst, "w"), indent=1)
 EOF
-"$ctl" idp keygen --alg EdDSA --out "$tmp/idp" >>"$log" 2>&1
+"$ctl" idp keygen --alg EdDSA --out "$tmp/idp" >"$tmp/setup.log" 2>&1
 broker_id=spiffe://mandate.local/broker
 issuer=https://idp.clinic.example
 assertion() { # PATIENT FILE [IDP-ASSERT-OPTION...]
@@ -192,6 +192,29 @@ expected=(
 	break-glass-read break-glass-result complete-break-glass complete-task
 	late-request-refused delegation-graph
 )
+# The commands to look further, printed after a run that went as expected.
+explore() {
+	local store="sqlite:$tmp/data/audit.db" root keep
+	root=$(grep -o -m1 'task t-[0-9a-f]* granted' "$log" | cut -d' ' -f2)
+	keep=$([ "${DEMO_KEEP:-0}" = 1 ] && echo "kept" || echo "removed at exit; DEMO_KEEP=1 make demo keeps it")
+	cat <<EOT
+
+== Explore further
+The run's directory is $tmp ($keep): the broker's log
+(broker.log), the audit store (data/audit.db) and its verification key
+(data/root.pub).  With it kept:
+  $ctl audit tree --store $store --task $root
+        the delegation tree of dr-alice's pat-001 task, with every decision
+  $ctl audit list --store $store
+        every record in commit order
+  $ctl audit verify --store $store --pub $tmp/data/root.pub
+        the hash chain and its signed checkpoints
+  $ctl audit export --store $store --task $root
+        the tree's records as JSON Lines
+See docs/clinic-demo.md for what each step shows.
+EOT
+}
+
 missing=0
 for name in "${expected[@]}"; do
 	if ! grep -q "CHECK $name: ok" "$log"; then
@@ -205,6 +228,7 @@ if [ "$missing" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$orc_rc" -eq 0 ] &&
 	[ "$agents_rc" -eq 0 ] && [ "$audit_rc" -eq 0 ]; then
 	echo "run-demo: all ${#expected[@]} expected outcomes observed in $SECONDS s" >>"$log"
 	sleep 0.2
+	explore
 	exit 0
 fi
 echo "run-demo: FAILED ($missing missing, $failed failed, orchestrator $orc_rc, agents $agents_rc, audit $audit_rc)" >>"$log"
