@@ -110,6 +110,25 @@ fail:
 	return -1;
 }
 
+/* `mandatectl help CMD [SUB]` is `mandatectl CMD [SUB] --help`, so the
+ * two never disagree. */
+static int
+help_of(int argc, char **argv)
+{
+	char help[] = "--help";
+	char *args[4] = { argv[0], NULL, NULL, NULL };
+	int n = 1;
+
+	if (argc > 1)
+		args[n++] = argv[1];
+	args[n++] = help;
+	for (const ctl_command *c = commands; c->name != NULL; c++)
+		if (strcmp(argv[0], c->name) == 0)
+			return c->run(n, args);
+	ctl_error("unknown command '%s' (try --help)", argv[0]);
+	return CTL_EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -117,6 +136,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
+	if (strcmp(argv[1], "help") == 0 && argc > 2)
+		return help_of(argc - 2, argv + 2);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

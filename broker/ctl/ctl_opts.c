@@ -76,6 +76,24 @@ ctl_missing(const char *opt, const char *cmd)
 }
 
 int
+ctl_require(const char *cmd, const ctl_required *req, size_t n)
+{
+	char list[512] = "";
+	size_t len = 0, missing = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (*req[i].value != NULL)
+			continue;
+		len += (size_t)snprintf(list + len, len < sizeof(list) ?
+		    sizeof(list) - len : 0, "%s%s", missing++ ? ", " : "",
+		    req[i].name);
+		if (len >= sizeof(list))
+			len = sizeof(list) - 1;
+	}
+	return missing == 0 ? 0 : usage(cmd, "missing", list);
+}
+
+int
 ctl_parse_int(const char *s, int64_t min, int64_t max, const char *opt,
     const char *cmd, int64_t *out)
 {

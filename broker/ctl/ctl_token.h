@@ -38,6 +38,16 @@ int ctl_parse_opts(int argc, char **argv, int first, const ctl_opt *opts,
 /* Prints "missing --NAME" and returns CTL_EXIT_USAGE. */
 int ctl_missing(const char *opt, const char *cmd);
 
+/* A required option: where its value lands, and its name. */
+typedef struct ctl_required {
+	const char *const *value;
+	const char *name;
+} ctl_required;
+
+/* 0 when every option of req has a value; else prints every missing one
+ * on one line ("missing --key, --sub") and returns CTL_EXIT_USAGE. */
+int ctl_require(const char *cmd, const ctl_required *req, size_t n);
+
 /* Decimal integer in [min, max]; CTL_EXIT_USAGE with a message if not. */
 int ctl_parse_int(const char *s, int64_t min, int64_t max, const char *opt,
     const char *cmd, int64_t *out);

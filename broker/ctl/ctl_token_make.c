@@ -149,11 +149,10 @@ mint_parse(int argc, char **argv, mint_args *a)
 		{"--audience", CTL_OPT_ARG, &a->audience, NULL, NULL},
 		{"--now", CTL_OPT_ARG, &a->now, NULL, NULL},
 	};
+	const char *scope_seen = NULL;
 	/* Pointers to the slots: read after parsing. */
-	const struct {
-		const char *const *v;
-		const char *name;
-	} required[] = {
+	const ctl_required required[] = {
+		{&scope_seen, "--scope"},
 		{&a->key, "--key"}, {&a->holder_pub, "--holder-pub"},
 		{&a->sub, "--sub"}, {&a->clinician, "--clinician"},
 		{&a->patient, "--patient"}, {&a->purpose, "--purpose"},
@@ -164,12 +163,9 @@ mint_parse(int argc, char **argv, mint_args *a)
 
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (*required[i].v == NULL)
-			return ctl_missing(required[i].name, "token mint");
-	if (a->nscopes == 0)
-		return ctl_missing("--scope", "token mint");
-	return 0;
+	scope_seen = a->nscopes > 0 ? "" : NULL;
+	return ctl_require("token mint", required, sizeof(required) /
+	    sizeof(required[0]));
 }
 
 static int

@@ -280,10 +280,7 @@ check_parse(int argc, char **argv, check_args *a)
 		{"--single-action", CTL_OPT_FLAG, &a->single, NULL, NULL},
 		{"--attr", CTL_OPT_MULTI, NULL, a->attrs, &a->nattrs},
 	};
-	const struct {
-		const char *const *v;
-		const char *name;
-	} required[] = {
+	const ctl_required required[] = {
 		{&a->root, "--root"}, {&a->token, "--token"},
 		{&a->action, "--action"}, {&a->resource, "--resource"},
 	};
@@ -292,9 +289,10 @@ check_parse(int argc, char **argv, check_args *a)
 
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (*required[i].v == NULL)
-			return ctl_missing(required[i].name, "token check");
+	rc = ctl_require("token check", required, sizeof(required) /
+	    sizeof(required[0]));
+	if (rc != 0)
+		return rc;
 	return 0;
 }
 

@@ -54,6 +54,16 @@ mint() {
 	    --scope "patient/Observation.rs" --scope patient/Condition.rs \
 	    --ttl 600 --depth 1 --task task-1 --now $T0 "$@"
 }
+expect 64 "mint with nothing" mandatectl token mint
+contains err.txt "missing --scope, --key, --holder-pub, --sub, --clinician, --patient, --purpose, --ttl, --depth" \
+	"every missing option named at once"
+expect 64 "check with only --token" mandatectl token check --token x
+contains err.txt "missing --root, --action, --resource" "check names what is missing, not what is given"
+mandatectl help token mint >help1.txt 2>&1
+mandatectl token mint --help >help2.txt 2>&1
+cmp -s help1.txt help2.txt && echo "ok: help token mint = token mint --help" ||
+	{ echo "FAIL: help token mint differs from token mint --help" >&2; fails=$((fails+1)); }
+expect 64 "help of an unknown command" mandatectl help nope
 expect 0 "mint" mint
 cp out.txt orch.tok
 grep -q '^mdt1\.' orch.tok && echo "ok: text form" || { echo "FAIL: text form" >&2; fails=$((fails+1)); }
