@@ -49,12 +49,17 @@ static const char policy_usage[] =
     "1 deny, or conformance failures; 2 invalid input (unreadable or\n"
     "malformed files); 3 step-up required; 64 usage error.\n"
     "\n"
-    "Example:\n"
-    "    mandatectl policy eval --policies policies --entities "
-    "policies/entities.json \\\n"
-    "        --principal 'Mandate::Agent::\"scribe\"' \\\n"
-    "        --action 'Mandate::Action::\"read\"' \\\n"
-    "        --resource 'Mandate::Patient::\"p-001\"' --context '{}'\n";
+    "Example (from the repository's top directory, with the shipped\n"
+    "policies; the context is the one the broker builds when the\n"
+    "orchestrator opens a task for dr-alice, who is on pat-001's care\n"
+    "team: ALLOW by open-task; open-pat-003.json, outside her care\n"
+    "teams, is a DENY by care-team-required):\n"
+    "    mandatectl policy eval --policies policies \\\n"
+    "        --entities policies/entities.json \\\n"
+    "        --principal 'Mandate::Agent::\"spiffe://clinic.example/orchestrator\"' \\\n"
+    "        --action 'Mandate::Action::\"open\"' \\\n"
+    "        --resource 'Mandate::Patient::\"pat-001\"' \\\n"
+    "        --context @examples/policy-eval/open-pat-001.json\n";
 
 static int
 usage_error(const char *msg)

@@ -66,4 +66,18 @@ grep -q -- '--context:1:6' "$dir/err" || fail "context message: $(cat "$dir/err"
 [[ "$(run mandatectl policy frobnicate)" == 64 ]] || fail "unknown subcommand"
 [[ "$(run mandatectl policy check --help)" == 0 ]] || fail "help"
 grep -q '^Exit status' "$dir/out" && grep -q '^Example' "$dir/out" || fail "help text"
+# The help's example runs as printed against the shipped policies: the
+# command lines after the "Example" heading, joined, from the top directory.
+mandatectl policy eval --help >"$dir/help"
+example=$(sed -n '/^Example/,$p' "$dir/help" | grep '^    ' | sed 's/\\$//' | tr '\n' ' ')
+[[ "$example" == *"mandatectl policy eval"* ]] || fail "no example in eval --help"
+(cd "${MDT_SOURCE_DIR:?}" && eval "$example") >"$dir/out" 2>"$dir/err" ||
+    fail "the help's example exits $?: $(cat "$dir/out" "$dir/err")"
+grep -q '^ALLOW' "$dir/out" && grep -q 'open-task' "$dir/out" ||
+    fail "the help's example: $(cat "$dir/out")"
+example=${example//open-pat-001.json/open-pat-003.json}
+example=${example//'"pat-001"'/'"pat-003"'}
+rc=0; (cd "$MDT_SOURCE_DIR" && eval "$example") >"$dir/out" 2>&1 || rc=$?
+[[ $rc == 1 ]] && grep -q 'care-team-required' "$dir/out" ||
+    fail "outside the care team: exit $rc: $(cat "$dir/out")"
 echo "PASS: policy CLI"
