@@ -1,7 +1,10 @@
 /*
- * Mandate umbrella header.  Only what is declared in include/mandate/ is
- * the supported public interface of libmandate; any other symbol, header
- * or structure layout is internal and may change without notice.
+ * Mandate umbrella header: libmandate's public interface.  Only what is
+ * declared in these headers is supported; any other symbol, header or
+ * structure layout is internal and may change without notice.  The
+ * agent library, libmandate-agent, has its own header, <mandate/agent.h>,
+ * which this one does not include: a program of either library sees
+ * only that library's declarations.
  */
 #ifndef MANDATE_MANDATE_H
 #define MANDATE_MANDATE_H
@@ -12,7 +15,6 @@
 #include <mandate/idp.h>
 #include <mandate/policy.h>
 #include <mandate/wire.h>
-#include <mandate/agent.h>
 #include <mandate/audit.h>
 #include <mandate/key.h>
 #include <mandate/token.h>
