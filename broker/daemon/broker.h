@@ -190,6 +190,9 @@ struct brk_broker {
 	struct brk_ctx *ctxs;
 	size_t nctx;
 	pthread_mutex_t pub_lock;
+	/* held from an end's last look at its task to its end in the
+	 * store, so two ends of one tree cannot both be recorded allowed */
+	pthread_mutex_t end_lock;
 
 	pthread_mutex_t jobs_lock;
 	pthread_cond_t jobs_cond;

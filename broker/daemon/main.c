@@ -235,6 +235,7 @@ teardown(brk_broker *b)
 	pthread_mutex_destroy(&b->snap_lock);
 	pthread_mutex_destroy(&b->jobs_lock);
 	pthread_mutex_destroy(&b->pub_lock);
+	pthread_mutex_destroy(&b->end_lock);
 	pthread_cond_destroy(&b->jobs_cond);
 }
 
@@ -320,6 +321,7 @@ main(int argc, char **argv)
 	pthread_mutex_init(&b.jobs_lock, NULL);
 	pthread_mutex_init(&b.pool_lock, NULL);
 	pthread_mutex_init(&b.pub_lock, NULL);
+	pthread_mutex_init(&b.end_lock, NULL);
 	pthread_cond_init(&b.jobs_cond, NULL);
 	rc = configure(&b, argc, argv, &mode);
 	if (rc != 0)

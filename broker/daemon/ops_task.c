@@ -708,6 +708,29 @@ refuse:
 	brk_held_clear(&h);
 }
 
+/*
+ * The task's state as the store holds it now, read under end_lock: the
+ * check of the held token may predate another end of this task (or of an
+ * ancestor) on another pipe, and only one end may be recorded allowed.
+ */
+static int
+end_still_open(struct brk_ctx *c, const char *task, struct brk_deny *d)
+{
+	mdt_audit_task *t = NULL;
+	int rc = mdt_store_get_task(c->b->store, task, &t);
+
+	if (rc != 0)
+		brk_deny_set(d, -MDT_ESTORE, "store", "task %s cannot be read: "
+		    "%s", task, mdt_strerror(rc));
+	else if (t->state != MDT_TASK_OPEN)
+		brk_deny_set(d, -MDT_EREVOKED, "task.ended", "task %s is "
+		    "already %s", task, mdt_task_state_name(t->state));
+	if (rc == 0 && t->state != MDT_TASK_OPEN)
+		rc = -MDT_EREVOKED;
+	mdt_free(t);
+	return rc;
+}
+
 void
 brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 {
@@ -739,7 +762,9 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 		brk_held_clear(&h);
 		return;
 	}
-	{
+	pthread_mutex_lock(&c->b->end_lock);
+	rc = end_still_open(c, h.task->task_id, &d);
+	if (rc == 0) {
 		struct brk_record r = {
 			.op = op, .verdict = MDT_AUDIT_ALLOW,
 			.task = h.task->task_id, .token_id = h.token_id,
@@ -760,6 +785,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 			    "ending task %s: %s", h.task->task_id,
 			    mdt_strerror(rc));
 	}
+	pthread_mutex_unlock(&c->b->end_lock);
 	if (rc != 0) {
 		brk_refuse(c, op, &h, &d, NULL);
 		brk_held_clear(&h);

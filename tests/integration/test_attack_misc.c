@@ -7,6 +7,7 @@
  * bytes or far beyond any bound, and a delegation target that only looks
  * like a registered agent.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,73 @@ START_TEST(end_or_inspect_what_you_do_not_hold)
 	at_refused(&B, &S, bt_authorize(&S, Sub.id, Sub.tok, Sub.tlen, "r",
 	    "Patient/pat-001", NULL, NULL, NULL, 0), "authorize",
 	    "task.ended|revoked", NULL);
+}
+END_TEST
+
+struct ender {
+	struct bt_conn c;
+	mdt_wire_op op;
+	pthread_barrier_t *bar;
+	mdt_wire_msg *m;
+};
+
+static void *
+race_end(void *arg)
+{
+	struct ender *e = arg;
+
+	pthread_barrier_wait(e->bar);
+	e->m = bt_end(&e->c, e->op, Sub.id, Sub.tok, Sub.tlen);
+	return NULL;
+}
+
+/* The holder ends its task from four pipes at once: one ending is on
+ * record as an allow; every other one is refused, and on record as the
+ * deny it was answered with, never as an allow of an end that did not
+ * happen. */
+START_TEST(end_raced)
+{
+	enum { N = 4 };
+	struct ender e[N];
+	pthread_barrier_t bar;
+	pthread_t th[N];
+	int ok = 0;
+
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, N), 0);
+	for (int i = 0; i < N; i++) {
+		bf_as(&B, &e[i].c, BT_SUMM);
+		e[i].op = i % 2 ? MDT_OP_CANCEL : MDT_OP_COMPLETE;
+		e[i].bar = &bar;
+		e[i].m = NULL;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race_end, &e[i]),
+		    0);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (int i = 0; i < N; i++) {
+		const char *op = e[i].op == MDT_OP_CANCEL ? "cancel" :
+		    "complete";
+		ck_assert_ptr_nonnull(e[i].m);
+		if (mdt_wire_msg_ok(e[i].m) == 1) {
+			char rid[300];
+			mdt_audit_decision *d;
+
+			ok++;
+			mdt_wire_msg_free(e[i].m);
+			at_audit_id(&e[i].c, rid, sizeof(rid));
+			d = at_record(&B, rid);
+			ck_assert_msg(d != NULL && d->verdict ==
+			    MDT_AUDIT_ALLOW, "%s: the end is not on record", rid);
+			ck_assert_str_eq(d->operation, op);
+			mdt_free(d);
+		} else {
+			at_refused(&B, &e[i].c, e[i].m, op,
+			    "task.ended|revoked", NULL);
+		}
+		bt_close(&e[i].c);
+	}
+	ck_assert_int_eq(ok, 1);
 }
 END_TEST
 
@@ -360,6 +428,7 @@ main(void)
 	tcase_add_test(tc, hand_task_to_self);
 	tcase_add_test(tc, lookalike_target);
 	tcase_add_test(tc, end_or_inspect_what_you_do_not_hold);
+	tcase_add_test(tc, end_raced);
 	tcase_add_test(tc, next_filter_on_someone_elses_task);
 	tcase_add_test(tc, resend_as_another_identity);
 	tcase_add_test(tc, ids_with_nul_and_oversized);
