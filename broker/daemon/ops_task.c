@@ -806,17 +806,21 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 /* ---------------------------------------------------------------- tree */
 
 /* Whether c may read the tree of t: an admin, or the holder of its root
- * task (the orchestrator that opened it). */
+ * task (the orchestrator that opened it).  Only an admin learns that a
+ * task does not exist: anyone else is refused alike for a task that is
+ * not theirs and one that is nobody's, so ids cannot be probed. */
 static int
 tree_access(struct brk_ctx *c, const char *task)
 {
 	mdt_audit_task *t = NULL, *root = NULL;
+	int admin = brk_word_in(c->snap->cfg.admins, c->agent);
 	int rc = mdt_store_get_task(c->b->store, task, &t);
 
 	if (rc == 0)
 		rc = mdt_store_get_task(c->b->store, t->root_id, &root);
-	if (rc == 0 && !brk_word_in(c->snap->cfg.admins, c->agent) &&
-	    strcmp(root->holder, c->agent) != 0)
+	if (rc == 0 && !admin && strcmp(root->holder, c->agent) != 0)
+		rc = -MDT_EAUTH;
+	if (rc == -MDT_ENOTFOUND && !admin)
 		rc = -MDT_EAUTH;
 	mdt_free(t);
 	mdt_free(root);

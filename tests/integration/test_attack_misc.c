@@ -117,6 +117,11 @@ START_TEST(end_or_inspect_what_you_do_not_hold)
 	ck_assert_int_eq(bt_call(&O2, w, &m), 0);
 	ck_assert_ptr_null(mdt_wire_map_get(mdt_wire_msg_root(m), "json"));
 	at_refused(&B, &O2, m, "tree", "admin.required", NULL);
+	/* and the same refusal for a task that does not exist: no oracle */
+	w = bt_req(&O2, MDT_OP_TREE);
+	ck_assert_int_eq(mdt_wire_put_cstr(w, "task", "t-0123456789abcdef"), 0);
+	ck_assert_int_eq(bt_call(&O2, w, &m), 0);
+	at_refused(&B, &O2, m, "tree", "admin.required", NULL);
 	w = bt_req(&S, MDT_OP_TREE);
 	ck_assert_int_eq(mdt_wire_put_cstr(w, "task", Sub.id), 0);
 	ck_assert_int_eq(bt_call(&S, w, &m), 0);
