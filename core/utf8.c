@@ -129,3 +129,15 @@ mdt__utf8_check(const char *s, size_t n, unsigned refuse)
 	}
 	return n;
 }
+
+void
+mdt__utf8_scrub(char *s)
+{
+	size_t n = strlen(s), i = 0;
+
+	while (i < n) {
+		i += mdt__utf8_check(s + i, n - i, MDT__UTF8_CONTROLS);
+		if (i < n)
+			s[i++] = '?';
+	}
+}

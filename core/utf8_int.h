@@ -34,4 +34,13 @@ mdt__utf8_ok(const char *s, size_t n, unsigned refuse)
 	return mdt__utf8_check(s, n, refuse) == n;
 }
 
+/*
+ * Makes the NUL-terminated s printable text in place, for messages that
+ * quote what a peer sent or cut a longer text at a byte bound: every byte
+ * mdt__utf8_check refuses under MDT__UTF8_CONTROLS becomes '?', so a
+ * character split by the cut, a malformed sequence or a control byte can
+ * never make the message undecodable where it is read strictly.
+ */
+void mdt__utf8_scrub(char *s);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "utf8_int.h"
 
 void
 brk_deny_set(struct brk_deny *d, int status, const char *reason,
@@ -23,6 +24,9 @@ brk_deny_set(struct brk_deny *d, int status, const char *reason,
 	va_start(ap, fmt);
 	vsnprintf(d->detail, sizeof(d->detail), fmt, ap);
 	va_end(ap);
+	/* the detail is answered and recorded as text: a quoted value or the
+	 * cut at the bound must not leave bytes a strict reader refuses */
+	mdt__utf8_scrub(d->detail);
 }
 
 void

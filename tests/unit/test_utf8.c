@@ -7,6 +7,7 @@
  * what re-encodes to the same bytes.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -245,6 +246,33 @@ START_TEST(long_strings)
 }
 END_TEST
 
+/* Scrubbing: valid text is left alone; a character cut at the end, a
+ * malformed sequence and control bytes become '?', byte for byte, and
+ * the result is always valid printable text. */
+START_TEST(scrub)
+{
+	static const struct {
+		const char *in, *out;
+	} sc[] = {
+		{"", ""}, {"plain", "plain"},
+		{"caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac"},
+		{"cut \xe2\x82", "cut ??"}, {"cut \xf0\x9f\x98", "cut ???"},
+		{"a\nb\tc\x7f", "a?b?c?"}, {"\xc0\x80x", "??x"},
+		{"\xed\xa0\x80", "???"}, {"\xff\xfe", "??"},
+		{"\xc2\x85", "??"},
+	};
+
+	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++) {
+		char b[64];
+
+		snprintf(b, sizeof(b), "%s", sc[i].in);
+		mdt__utf8_scrub(b);
+		ck_assert_msg(strcmp(b, sc[i].out) == 0, "case %zu", i);
+		ck_assert(mdt__utf8_ok(b, strlen(b), CTL));
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -257,6 +285,7 @@ suite(void)
 	tcase_add_loop_test(tc, every_three_byte_sequence, 0, (int)NFLAGS);
 	tcase_add_test(tc, four_byte_boundaries);
 	tcase_add_test(tc, long_strings);
+	tcase_add_test(tc, scrub);
 	suite_add_tcase(s, tc);
 	return s;
 }
