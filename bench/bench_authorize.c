@@ -7,6 +7,18 @@
  *                                    throughput(echo, 64 clients)
  *   ratio authorize_p99_vs_nng_echo_p99: p99 latency of each, both driven
  *                                    at half of authorize's peak rate
+ *   ratio authorize_p99_vs_floor_p99: authorize's p99 at that rate over the
+ *                                    floor: the echo's p99 plus twice the
+ *                                    p99 of one fdatasync on the store's
+ *                                    filesystem (an answer waits for at
+ *                                    most the commit in flight and its own)
+ *   ratio broker_ctx_switches_vs_echo: context switches (voluntary and
+ *                                    involuntary, every thread, from /proc)
+ *                                    of the broker per authorize over the
+ *                                    echo server's per request, 64 clients
+ *
+ * The echo server runs in a process of its own, as the broker does, so
+ * that /proc counts its switches alone.
  *
  * Both comparisons alternate authorize and echo runs, three of each, and
  * use each side's median.
@@ -25,7 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -243,6 +258,88 @@ echo_start(nng_socket *s, struct ectx *ctxs, const char *url)
 	return 0;
 }
 
+/* Runs the echo server in a child process until it is killed; its pid,
+ * or -1.  The parent dials until the server answers. */
+static pid_t
+echo_spawn(const char *url)
+{
+	static struct ectx ctxs[ECHO_CTX];
+	nng_socket s;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives us */
+		if (echo_start(&s, ctxs, url) != 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	for (int i = 0; pid > 0 && i < 200; i++) {
+		struct bt_conn c;
+		if (bt_dial(&c, url) == 0) {
+			bt_close(&c);
+			return pid;
+		}
+		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	}
+	if (pid > 0)
+		kill(pid, SIGKILL);
+	return -1;
+}
+
+/* Context switches of every thread of process pid so far (voluntary and
+ * involuntary), or -1 when /proc cannot tell. */
+static int
+ctxsw(pid_t pid, double *vol, double *invol)
+{
+	char path[300], line[256];
+	struct dirent *de;
+	DIR *d;
+
+	*vol = *invol = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		FILE *f;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status",
+		    (int)pid, de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			unsigned long v;
+			if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1)
+				*vol += (double)v;
+			else if (sscanf(line, "nonvoluntary_ctxt_switches: %lu",
+			    &v) == 1)
+				*invol += (double)v;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* A run of kind against url with the serving process's (pid) context
+ * switches per request into *per (and its voluntary share into *vol). */
+static struct result
+run_ctxsw(int kind, const char *url, pid_t pid, double *per, double *vol)
+{
+	double v0, i0, v1, i1;
+	int ok = ctxsw(pid, &v0, &i0);
+	struct result r = run(kind, url, 64, 2.0, 0);
+
+	ok |= ctxsw(pid, &v1, &i1);
+	*per = *vol = -1;
+	if (ok == 0 && r.n > 0) {
+		*per = (v1 - v0 + i1 - i0) / (double)r.n;
+		*vol = (v1 - v0) / (double)r.n;
+	}
+	return r;
+}
+
 static void
 env(void)
 {
@@ -418,23 +515,30 @@ main(void)
 {
 	const char *args[] = { "--set", "workers=8", "--set", "contexts=512",
 	    "--set", "log_level=warn", NULL };
-	static struct ectx ctxs[ECHO_CTX];
 	struct result a16, r;
 	double a64, e64, ah, eh, va[ROUNDS], ve[ROUNDS];
+	double sa[ROUNDS], se[ROUNDS], vola, vole, sw_a, sw_e;
 	char echo_url[600];
-	nng_socket es;
+	pid_t echo;
 	double half, sig, f50, f99;
 
 	env();
-	if (bt_setup(&B, NULL) != 0 || bt_start(&B, args) != 0 ||
-	    prepare() != 0) {
-		fprintf(stderr, "bench_authorize: cannot start the broker "
-		    "(log %s)\n", B.log);
-		bt_cleanup(&B);
+	/* the echo's process is forked before this one first uses nng,
+	 * which does not survive a fork */
+	if (bt_setup(&B, NULL) != 0) {
+		fprintf(stderr, "bench_authorize: cannot set up %s\n", B.dir);
 		return 1;
 	}
 	snprintf(echo_url, sizeof(echo_url), "ipc://%s/echo.sock", B.dir);
-	if (echo_start(&es, ctxs, echo_url) != 0) {
+	if ((echo = echo_spawn(echo_url)) < 0) {
+		fprintf(stderr, "bench_authorize: cannot start the echo server\n");
+		bt_cleanup(&B);
+		return 1;
+	}
+	if (bt_start(&B, args) != 0 || prepare() != 0) {
+		fprintf(stderr, "bench_authorize: cannot start the broker "
+		    "(log %s)\n", B.log);
+		kill(echo, SIGKILL);
 		bt_cleanup(&B);
 		return 1;
 	}
@@ -444,7 +548,8 @@ main(void)
 		per_client_cap = (size_t)atol(getenv("MDT_BENCH_COUNT")) / 16;
 		r = run(0, B.url, 16, 600.0, 0);
 		printf("authorize: %zu requests answered\n", r.n);
-		nng_close(es);
+		kill(echo, SIGKILL);
+		waitpid(echo, NULL, 0);
 		(void)bt_stop(&B, SIGTERM);
 		bt_cleanup(&B);
 		return 0;
@@ -454,7 +559,8 @@ main(void)
 		double rate = atof(getenv("MDT_BENCH_RATE"));
 		show("authorize at the rate", run(0, B.url, 16, 3.0, rate));
 		show("nng echo at the rate", run(1, echo_url, 16, 3.0, rate));
-		nng_close(es);
+		kill(echo, SIGKILL);
+		waitpid(echo, NULL, 0);
 		(void)bt_stop(&B, SIGTERM);
 		bt_cleanup(&B);
 		return 0;
@@ -474,6 +580,19 @@ main(void)
 	}
 	a64 = bench_percentile(va, ROUNDS, 50);
 	e64 = bench_percentile(ve, ROUNDS, 50);
+	/* hand-offs: context switches per request of each serving process */
+	for (int i = 0; i < ROUNDS; i++) {
+		r = run_ctxsw(0, B.url, B.pid, &sa[i], &vola);
+		printf("%-28s %9.0f req/s  broker: %.2f context switches per "
+		    "authorize (%.2f voluntary)\n", "authorize 64 clients",
+		    r.rps, sa[i], vola);
+		r = run_ctxsw(1, echo_url, echo, &se[i], &vole);
+		printf("%-28s %9.0f req/s  echo server: %.2f context switches "
+		    "per request (%.2f voluntary)\n", "nng echo 64 clients",
+		    r.rps, se[i], vole);
+	}
+	sw_a = bench_percentile(sa, ROUNDS, 50);
+	sw_e = bench_percentile(se, ROUNDS, 50);
 	half = 0.5 * (a64 > a16.rps ? a64 : a16.rps);
 	for (int i = 0; i < ROUNDS; i++) {
 		r = run(0, B.url, 16, 2.0, half);
@@ -501,7 +620,15 @@ main(void)
 	    "p50 %.0f us, p99 %.0f us\n", f50, f99);
 	bench_ratio("authorize_64c_vs_nng_echo", a64 / e64);
 	bench_ratio("authorize_p99_vs_nng_echo_p99", ah / eh);
-	nng_close(es);
+	if (f99 > 0) {
+		printf("floor p99 at %.0f req/s: echo %.1f us + 2 x fdatasync "
+		    "%.1f us = %.1f us\n", half, eh, f99, eh + 2 * f99);
+		bench_ratio("authorize_p99_vs_floor_p99", ah / (eh + 2 * f99));
+	}
+	if (sw_a > 0 && sw_e > 0)
+		bench_ratio("broker_ctx_switches_vs_echo", sw_a / sw_e);
+	kill(echo, SIGKILL);
+	waitpid(echo, NULL, 0);
 	(void)bt_stop(&B, SIGTERM);
 	bt_cleanup(&B);
 	return 0;
