@@ -151,6 +151,7 @@ struct brk_ctx {
 	/* an answer waiting for its audit record's commit (record.c) */
 	mdt_wire_writer *pending;
 	int pending_verdict;
+	const char *pending_op;     /* the recorded operation (static) */
 	int pending_rc;          /* the store's outcome, set by the writer */
 	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
 	char pending_rid[BRK_RID_MAX];

@@ -216,10 +216,10 @@ brk_record_deliver(struct brk_ctx *c)
 
 	c->pending = NULL;
 	if (rc == -MDT_EEXIST)
-		rc = earlier(c, c->pending_rid, "authorize", c->pending_verdict,
-		    &d);
+		rc = earlier(c, c->pending_rid, c->pending_op,
+		    c->pending_verdict, &d);
 	else if (rc != 0)
-		rc = failed(b, c->pending_rid, "authorize", rc, &d);
+		rc = failed(b, c->pending_rid, c->pending_op, rc, &d);
 	if (rc == 0) {
 		brk_reply(c, w);
 	} else {
@@ -241,6 +241,7 @@ brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
 	decision_of(c, r, c->pending_rid, reasons, sizeof(reasons), &rec);
 	c->pending = reply;
 	c->pending_verdict = r->verdict;
+	c->pending_op = r->op;
 	c->pending_fail = fail;
 	atomic_fetch_add(&c->b->recording, 1);
 	/* from here on the writer thread may answer c at any moment */
