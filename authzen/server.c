@@ -6,14 +6,18 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "authzen_server.h"
@@ -49,17 +53,29 @@ reason_phrase(int status)
 	return "Error";
 }
 
+/* Head and body in one go: two writes would meet the peer's delayed
+ * acknowledgement (tens of milliseconds) on every answer. */
 static int
-write_all(int fd, const char *p, size_t n)
+write_all(int fd, const char *head, size_t hn, const char *body, size_t bn)
 {
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	struct iovec iov[2] = { { (void *)(uintptr_t)head, hn },
+	    { (void *)(uintptr_t)body, bn } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	while (iov[0].iov_len + iov[1].iov_len > 0) {
+		ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
+		size_t k;
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			return -1;
-		p += w;
-		n -= (size_t)w;
+		k = (size_t)w;
+		for (int i = 0; i < 2; i++) {
+			size_t t = k < iov[i].iov_len ? k : iov[i].iov_len;
+			iov[i].iov_base = (char *)iov[i].iov_base + t;
+			iov[i].iov_len -= t;
+			k -= t;
+		}
 	}
 	return 0;
 }
@@ -80,9 +96,7 @@ send_response(int fd, int status, const char *body, const char *rid,
 
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
-	if (write_all(fd, head, (size_t)n) != 0)
-		return -1;
-	return bl == 0 ? 0 : write_all(fd, body, bl);
+	return write_all(fd, head, (size_t)n, body != NULL ? body : "", bl);
 }
 
 /* Answers the requests of one connection until it closes or errs. */
@@ -144,11 +158,13 @@ start_conn(struct az_server *srv, int fd)
 {
 	struct timeval tv = { AZ_READ_TIMEOUT_S, 0 };
 	struct conn *c = NULL;
+	int one = 1;
 	pthread_attr_t at;
 	pthread_t t;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (atomic_fetch_add(&srv->active, 1) >= AZ_CONNS_MAX ||
 	    (c = malloc(sizeof(*c))) == NULL) {
 		(void)send_response(fd, 503, NULL, "", 0);

@@ -235,12 +235,19 @@ az_request(int fd, const char *method, const char *path, const char *auth,
 	    "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "",
 	    extra_headers ? extra_headers : "", bl);
 
+	char *msg;
+	int rc;
+
 	*resp = NULL;
 	if (n < 0 || (size_t)n >= sizeof(head) ||
-	    az_send_all(fd, head, (size_t)n) != 0 ||
-	    (bl > 0 && az_send_all(fd, body, bl) != 0))
+	    (msg = malloc((size_t)n + bl)) == NULL)
 		return -1;
-	return az_read_response(fd, status, resp, rid);
+	memcpy(msg, head, (size_t)n);
+	if (bl > 0)
+		memcpy(msg + n, body, bl);
+	rc = az_send_all(fd, msg, (size_t)n + bl);
+	free(msg);
+	return rc != 0 ? -1 : az_read_response(fd, status, resp, rid);
 }
 
 int
