@@ -123,13 +123,6 @@ ev_check(struct brk_ctx *c, struct ev *x, struct brk_deny *d)
 		    "joined by ::)");
 		return -1;
 	}
-	/* a registered agent as the subject must be one this broker knows */
-	if (strcmp(x->stype, "Mandate::Agent") == 0 &&
-	    brk_agent_find(c->snap, x->sid) == NULL) {
-		brk_deny_set(d, -MDT_EAUTH, "agent.unknown", "subject %s is "
-		    "not a registered agent", x->sid);
-		return -1;
-	}
 	action_type(x);
 	return 0;
 }
@@ -289,6 +282,12 @@ brk_op_evaluate(struct brk_worker *w, struct brk_ctx *c)
 		ev_refuse(c, &x, &d);
 		return;
 	}
+	/* a registered agent as the subject must be one this broker knows:
+	 * any other is denied, as an unknown principal */
+	if (d.status == 0 && strcmp(x.stype, "Mandate::Agent") == 0 &&
+	    brk_agent_find(c->snap, x.sid) == NULL)
+		brk_deny_set(&d, -MDT_EDENIED, "agent.unknown", "subject %s is "
+		    "not a registered agent", x.sid);
 	if (d.status == 0 && ev_decide(w, c, &x, &d) == 0)
 		ev_answer(c, &x, NULL, d.plist);
 	else

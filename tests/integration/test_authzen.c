@@ -362,7 +362,9 @@ START_TEST(the_broker_op_checks_its_caller_and_subject)
 	    mdt_wire_put_cstr(w, "resource_type", "todo") ||
 	    mdt_wire_put_cstr(w, "resource_id", "1"), 0);
 	ck_assert_int_eq(bt_call(&c, w, &m), 0);
-	ck_assert_str_eq(bt_reason(m), "agent.unknown");
+	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+	ck_assert_str_eq(bt_str(m, "decision"), "deny");
+	ck_assert_str_eq(bt_str(m, "reason"), "agent.unknown");
 	mdt_wire_msg_free(m);
 
 	w = bt_req(&c, MDT_OP_EVALUATE);
