@@ -18,11 +18,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authzen_server.h"
 
 #define AZ_READ_TIMEOUT_S 10
+/* a request must arrive whole within this, however its bytes trickle in */
+#define AZ_REQUEST_DEADLINE_S 30
 
 struct conn {
 	struct az_server *srv;
@@ -104,14 +107,17 @@ static void
 serve_conn(struct az_server *srv, int fd, char *buf, size_t cap)
 {
 	size_t have = 0;
+	time_t t0 = time(NULL);
 
 	for (;;) {
 		struct az_http_req r;
 		struct az_resp resp;
 		int rc = have > 0 ? az_http_parse(buf, have, &r) : AZ_HTTP_MORE;
 		if (rc == AZ_HTTP_MORE) {
-			ssize_t n = have < cap ? recv(fd, buf + have, cap - have,
-			    0) : 0;
+			ssize_t n;
+			if (have > 0 && time(NULL) - t0 > AZ_REQUEST_DEADLINE_S)
+				return; /* a trickling client: give the slot back */
+			n = have < cap ? recv(fd, buf + have, cap - have, 0) : 0;
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
@@ -132,6 +138,7 @@ serve_conn(struct az_server *srv, int fd, char *buf, size_t cap)
 			return;
 		memmove(buf, buf + r.total, have - r.total);
 		have -= r.total;
+		t0 = time(NULL);
 	}
 }
 
