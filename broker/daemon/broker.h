@@ -432,6 +432,12 @@ struct brk_pctx {
 	int64_t children;
 	bool approved;
 };
+/* Empties w's per-request entity overlay over s's entities (a new
+ * overlay when the entities were reloaded).  0 or a negative code. */
+int brk_policy_overlay(struct brk_worker *w, const struct brk_snapshot *s);
+/* The answer's determining policies as a JSON array and a comma list. */
+void brk_policy_reasons(const mdt_policy_answer *ans, char *json,
+    size_t jlen, char *list, size_t llen);
 /* Evaluates; d filled for deny/step-up/error; *decision out. */
 int brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
     const struct brk_pctx *p, mdt_decision *decision, struct brk_deny *d,
@@ -493,6 +499,8 @@ void brk_op_authorize(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_decide(struct brk_worker *w, struct brk_ctx *c);
 /* ops_admin.c: an admin ends a task it does not hold. */
 void brk_op_abort(struct brk_worker *w, struct brk_ctx *c);
+/* ops_eval.c: an admin's Cedar decision about any subject. */
+void brk_op_evaluate(struct brk_worker *w, struct brk_ctx *c);
 
 /* stepup.c: parked step-ups and approvals bound to a request hash. */
 struct brk_stepup_info {

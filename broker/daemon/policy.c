@@ -156,8 +156,8 @@ add_resource(struct brk_worker *w, const struct brk_pctx *p)
 	return mdt_entity_store_add(w->overlay, &u, a, &pt, 1);
 }
 
-static int
-overlay(struct brk_worker *w, const struct brk_snapshot *s)
+int
+brk_policy_overlay(struct brk_worker *w, const struct brk_snapshot *s)
 {
 	if (w->overlay != NULL && w->overlay_base == s->entities) {
 		mdt_entity_store_clear(w->overlay);
@@ -170,8 +170,8 @@ overlay(struct brk_worker *w, const struct brk_snapshot *s)
 }
 
 /* Joins the answer's reasons as a JSON array and a comma list. */
-static void
-reasons(const mdt_policy_answer *ans, char *json, size_t jlen, char *list,
+void
+brk_policy_reasons(const mdt_policy_answer *ans, char *json, size_t jlen, char *list,
     size_t llen)
 {
 	size_t n = mdt_policy_answer_reason_count(ans), jo = 0, lo = 0;
@@ -204,7 +204,7 @@ brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
 		.context = w->rec,
 	};
 	char list[BRK_DETAIL_MAX];
-	int rc = overlay(w, s);
+	int rc = brk_policy_overlay(w, s);
 
 	*decision = MDT_DECISION_DENY;
 	if (rc == 0)
@@ -220,7 +220,7 @@ brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
 		return -1;
 	}
 	*decision = mdt_policy_answer_decision(w->ans);
-	reasons(w->ans, pjson, plen, list, sizeof(list));
+	brk_policy_reasons(w->ans, pjson, plen, list, sizeof(list));
 	snprintf(d->policies, sizeof(d->policies), "%s", pjson);
 	snprintf(d->plist, sizeof(d->plist), "%s", list);
 	/*

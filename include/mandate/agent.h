@@ -462,6 +462,44 @@ MDT_API MDT_WUR int mdt_agent_abort_task(mdt_agent *a, const char *task_id,
 MDT_API MDT_WUR int mdt_agent_task_graph(mdt_agent *a, const char *task_id,
     char **json, char *err, size_t errlen);
 
+/*
+ * A decision about any subject, asked of the broker's Cedar policy set
+ * and entities (op `evaluate`, docs/wire-protocol.md): what a policy
+ * enforcement point asks through the AuthZEN front (docs/authzen.md).
+ * Types are Cedar type names ("user", "Mandate::Agent"); the action is
+ * an Action of the resource type's namespace.  *_props and context are
+ * Cedar JSON objects (NULL: none); the props become the attributes of an
+ * entity the broker does not hold.  All borrowed for the call.
+ */
+typedef struct mdt_eval_request {
+	const char *subject_type, *subject_id, *subject_props;
+	const char *action;
+	const char *resource_type, *resource_id, *resource_props;
+	const char *context;
+} mdt_eval_request;
+
+#define MDT_EVAL_TEXT_MAX 256
+/* The decision: allow, and for a deny its reason ("policy.deny",
+ * "policy.error", "step_up.required") and detail; policies the
+ * determining policy ids, comma-separated (truncated to fit). */
+typedef struct mdt_eval_result {
+	int allow;
+	char reason[64];
+	char detail[MDT_EVAL_TEXT_MAX];
+	char policies[MDT_EVAL_TEXT_MAX];
+} mdt_eval_result;
+
+/*
+ * Asks the broker for the decision of req; the broker records it before
+ * it answers.  Allowed to agents listed in the broker's `admins` only
+ * (MDT_EAUTH).  0 with *out filled (allow or deny); a negative code when
+ * no decision was made (MDT_EPROTO for a malformed request, with err
+ * saying which field; MDT_ESTORE when it could not be recorded).
+ */
+MDT_API MDT_WUR int mdt_agent_evaluate(mdt_agent *a,
+    const mdt_eval_request *req, mdt_eval_result *out, char *err,
+    size_t errlen);
+
 /* ======================================================================
  * Event subscription (broker PUB socket)
  * ==================================================================== */

@@ -1,0 +1,103 @@
+/*
+ * Internals of mandate-authzen, the OpenID AuthZEN Authorization API 1.0
+ * front of the broker (docs/authzen.md): the bounded HTTP/1.1 request
+ * parser (http.c), the AuthZEN JSON mapping and endpoints (api.c) and the
+ * listener (server.c).  Nothing here is public API.
+ */
+#ifndef AZ_AUTHZEN_INT_H
+#define AZ_AUTHZEN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <mandate/agent.h>
+
+/* Bounds of one request: exceeding one is an error answer, never a
+ * truncation. */
+#define AZ_HTTP_HEAD_MAX 8192           /* request line and headers */
+#define AZ_HTTP_BODY_MAX (256u << 10)   /* bytes of a body */
+#define AZ_HTTP_HEADERS_MAX 64
+#define AZ_HTTP_PATH_MAX 256
+#define AZ_HTTP_AUTH_MAX 512
+#define AZ_HTTP_RID_MAX 128             /* X-Request-ID */
+#define AZ_EVALUATIONS_MAX 256          /* items of one evaluations call */
+#define AZ_TOKENS_MAX 16                /* bearer credentials */
+
+#define AZ_HTTP_MORE 1                  /* parse: need more bytes */
+
+/* A parsed request.  body points into the parsed buffer. */
+struct az_http_req {
+	char method[8];
+	char path[AZ_HTTP_PATH_MAX];
+	char auth[AZ_HTTP_AUTH_MAX];        /* Authorization, "" if absent */
+	char request_id[AZ_HTTP_RID_MAX];   /* X-Request-ID, "" if absent */
+	int json;                           /* Content-Type application/json */
+	int keep_alive;
+	const char *body;
+	size_t body_len;
+	size_t total;                       /* bytes of the whole request */
+};
+
+/*
+ * Parses one HTTP/1.1 request at the start of buf (len bytes).  Returns 0
+ * with *r filled when the request is complete (r->total bytes of buf),
+ * AZ_HTTP_MORE when more bytes are needed, or the HTTP status to answer
+ * a request that breaks a rule: 400 (malformed), 413 (body over
+ * AZ_HTTP_BODY_MAX), 431 (head over AZ_HTTP_HEAD_MAX or too many
+ * headers), 411 (a body without Content-Length), 501 (Transfer-Encoding),
+ * 505 (not HTTP/1.0 or 1.1).
+ */
+int az_http_parse(const char *buf, size_t len, struct az_http_req *r);
+
+/* The decision function the endpoints call: mdt_agent_evaluate in the
+ * program, a stand-in in tests and the fuzz harness. */
+typedef int (*az_eval_fn)(void *arg, const mdt_eval_request *q,
+    mdt_eval_result *out, char *err, size_t errlen);
+
+struct az_api {
+	az_eval_fn eval;
+	void *eval_arg;
+	/* BLAKE2b-256 of each accepted bearer credential */
+	uint8_t tokens[AZ_TOKENS_MAX][32];
+	size_t ntokens;
+	char pdp[AZ_HTTP_PATH_MAX];         /* policy_decision_point URL */
+};
+
+/*
+ * Reads the bearer credentials of path: one per line, blank lines and
+ * lines starting with '#' ignored; the file must not be readable by
+ * group or others.  0, or a negative code with err saying why.
+ */
+int az_api_load_tokens(struct az_api *api, const char *path, char *err,
+    size_t errlen);
+
+/* An answer: status, and a JSON body the caller frees with free(). */
+struct az_resp {
+	int status;
+	char *body;
+};
+
+/* Answers request r (authentication, routing, the AuthZEN mapping). */
+void az_api_handle(const struct az_api *api, const struct az_http_req *r,
+    struct az_resp *out);
+
+/* One AuthZEN evaluation mapped to the broker's request; the JSON texts
+ * are owned here. */
+struct az_eval {
+	mdt_eval_request q;
+	char *sprops, *rprops, *context;
+};
+
+/*
+ * Maps one evaluation: each of subject, action, resource and context
+ * comes from item, else from defaults (either may be NULL).  0, or -1
+ * with err naming what is missing or malformed.  Strings of q borrow
+ * from item and defaults; free the rest with az_eval_clear.
+ */
+int az_eval_map(json_t *item, json_t *defaults, struct az_eval *e,
+    char *err, size_t errlen);
+void az_eval_clear(struct az_eval *e);
+
+#endif
