@@ -29,7 +29,7 @@ static const char usage_text[] =
 "  --broker URL        the broker's request/reply URL\n"
 "                      (ipc:///run/mandate/api.sock, tls+tcp://host:7300)\n"
 "  --agent SPIFFE-ID   the registered agent this front authenticates as;\n"
-"                      it must be listed in the broker's `admins`\n"
+"                      it must be listed in the broker's `evaluators`\n"
 "  --key FILE          that agent's key (.key file, mode 0600)\n"
 "  --credentials FILE  bearer credentials accepted from policy enforcement\n"
 "                      points, one per line ('#' comments; mode 0600).  A\n"

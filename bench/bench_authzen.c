@@ -112,7 +112,7 @@ start_todo(void)
 {
 	static char pol[600];
 	const char *args[] = { "--policy-dir", pol, "--set",
-	    "admins=" BT_ORCH, NULL };
+	    "evaluators=" BT_ORCH, NULL };
 	char *ents = todo_entities();
 	int rc;
 

@@ -71,6 +71,8 @@ static const struct brk_cfg_entry table[] = {
 	  "space-separated purposes of use that declare an emergency (break-the-glass): a task opens under one only with a launch assertion whose purpose_of_use claim names it", NULL },
 	{ "admins", IDS(admins), "", 1, NULL,
 	  "space-separated agent SPIFFE ids allowed the admin tree query and abort", NULL },
+	{ "evaluators", IDS(evaluators), "", 1, NULL,
+	  "space-separated agent SPIFFE ids allowed the evaluate operation (policy decisions for an AuthZEN front, mandate-authzen); nothing else", NULL },
 	{ "log_level", S(log_level), "info", 1, "--log-level",
 	  "debug, info, warn or error", brk_log_apply },
 	{ "workers", I(workers, 2, 1024), "8", 0, "--workers",

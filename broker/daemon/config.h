@@ -35,6 +35,7 @@ struct brk_config {
 	char audiences[BRK_STR_MAX];
 	char emergency_purposes[BRK_STR_MAX];
 	char admins[BRK_STR_MAX];
+	char evaluators[BRK_STR_MAX];
 	char log_level[16];
 	int64_t workers;
 	int64_t contexts;

@@ -53,7 +53,7 @@ start_all(void)
 {
 	static char pol[600];
 	const char *args[] = { "--policy-dir", pol, "--set",
-	    "admins=" BT_ORCH, NULL };
+	    "evaluators=" BT_ORCH, NULL };
 	char *ents = read_text("examples/authzen-todo/entities.json");
 
 	snprintf(pol, sizeof(pol), "%s/examples/authzen-todo/policies",
@@ -332,7 +332,7 @@ START_TEST(the_request_id_is_echoed)
 }
 END_TEST
 
-/* The wire op itself: admins only, registered agents as subjects. */
+/* The wire op itself: evaluators only, registered agents as subjects. */
 START_TEST(the_broker_op_checks_its_caller_and_subject)
 {
 	struct bt_conn c;
@@ -348,7 +348,7 @@ START_TEST(the_broker_op_checks_its_caller_and_subject)
 	    mdt_wire_put_cstr(w, "resource_type", "todo") ||
 	    mdt_wire_put_cstr(w, "resource_id", "1"), 0);
 	ck_assert_int_eq(bt_call(&c, w, &m), 0);
-	ck_assert_str_eq(bt_reason(m), "admin.required");
+	ck_assert_str_eq(bt_reason(m), "evaluator.required");
 	mdt_wire_msg_free(m);
 	bt_close(&c);
 

@@ -9,7 +9,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 out=$("$bin" --help)
 for w in /access/v1/evaluation /access/v1/evaluations \
-    /.well-known/authzen-configuration --credentials admins 401; do
+    /.well-known/authzen-configuration --credentials evaluators 401; do
 	grep -qF -- "$w" <<<"$out" || fail "--help does not mention $w"
 done
 

@@ -42,7 +42,7 @@ start(void)
 {
 	static char pol[600];
 	const char *args[] = { "--policy-dir", pol, "--set",
-	    "admins=" BT_ORCH, NULL };
+	    "evaluators=" BT_ORCH, NULL };
 	char *ents = read_text("examples/authzen-todo/entities.json");
 	int rc;
 
