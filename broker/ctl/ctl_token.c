@@ -20,6 +20,7 @@ static const char token_usage[] =
     "    seal        append a sealing block: no further attenuation\n"
     "    inspect     print every block, decoded (optionally verified)\n"
     "    check       verify and answer one request at a given time\n"
+    "    prove       sign a proof of possession (Mandate-Proof header)\n"
     "\n"
     "Run `mandatectl token SUBCOMMAND --help` for each one's options.\n"
     "Wherever a token is read (--token), `-` reads it from standard input\n"
@@ -46,6 +47,7 @@ static const struct {
 	{"seal", ctl_token_seal},
 	{"inspect", ctl_token_inspect},
 	{"check", ctl_token_check},
+	{"prove", ctl_token_prove},
 };
 
 int

@@ -86,5 +86,7 @@ int ctl_token_attenuate(int argc, char **argv);
 int ctl_token_seal(int argc, char **argv);
 int ctl_token_inspect(int argc, char **argv);
 int ctl_token_check(int argc, char **argv);
+/* ctl_token_prove.c */
+int ctl_token_prove(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
  * line: every block decoded (text or JSON), and one request answered the
  * way a verifier would (verify against the root key, then check).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,6 +35,7 @@ static const char check_usage[] =
     "           --resource REF [--patient ID|-] [--now UNIX_SECONDS]\n"
     "           [--attr NAME=VALUE ...] [--audience AUD]\n"
     "           [--holder SPIFFE_ID] [--single-action]\n"
+    "           [--proof P [--proof-max-age SECONDS]]\n"
     "\n"
     "Verifies the token against the root public key, then answers one\n"
     "request at one instant as a resource server or the broker would:\n"
@@ -56,6 +58,11 @@ static const char check_usage[] =
     "    --holder SPIFFE_ID   the authenticated caller, checked against the\n"
     "                         holder\n"
     "    --single-action      accept only sealed single-action tokens\n"
+    "    --proof P            a proof of possession (the Mandate-Proof\n"
+    "                         header: text or @FILE), checked with the\n"
+    "                         holder's key for this audience, action and\n"
+    "                         resource (`mandatectl token prove` makes one)\n"
+    "    --proof-max-age S    how old the proof may be, seconds (default 30)\n"
     "\n"
     "Exit status: 0 allow; 1 deny, with the reason (code, block, message)\n"
     "on standard error; 2 the token does not decode or verify (also on\n"
@@ -260,7 +267,7 @@ ctl_token_inspect(int argc, char **argv)
 
 typedef struct check_args {
 	const char *root, *token, *action, *resource, *patient, *now;
-	const char *audience, *holder, *single;
+	const char *audience, *holder, *single, *proof, *proof_age;
 	const char *attrs[CTL_OPT_MULTI_MAX];
 	size_t nattrs;
 } check_args;
@@ -278,6 +285,8 @@ check_parse(int argc, char **argv, check_args *a)
 		{"--audience", CTL_OPT_ARG, &a->audience, NULL, NULL},
 		{"--holder", CTL_OPT_ARG, &a->holder, NULL, NULL},
 		{"--single-action", CTL_OPT_FLAG, &a->single, NULL, NULL},
+		{"--proof", CTL_OPT_ARG, &a->proof, NULL, NULL},
+		{"--proof-max-age", CTL_OPT_ARG, &a->proof_age, NULL, NULL},
 		{"--attr", CTL_OPT_MULTI, NULL, a->attrs, &a->nattrs},
 	};
 	const ctl_required required[] = {
@@ -314,16 +323,55 @@ check_attrs(const check_args *a, mdt_scope_param *out)
 	return 0;
 }
 
+/* --proof into pop (its nonce in nonce), for this request. */
+static int
+check_proof(const check_args *a, mdt_token_pop *pop,
+    char nonce[MDT_TOKEN_POP_NONCE_MAX], int64_t *max_age)
+{
+	char err[MDT_ERRMSG_MAX], *buf = NULL;
+	const char *text = a->proof;
+	size_t len;
+	int rc;
+
+	*max_age = 30;
+	if (a->proof_age != NULL && (rc = ctl_parse_int(a->proof_age, 1,
+	    86400, "--proof-max-age", "token check", max_age)) != 0)
+		return rc;
+	if (text[0] == '@') {
+		if (ctl_read_file(text + 1, MDT_TOKEN_POP_TEXT_MAX, &buf,
+		    &len) != 0)
+			return CTL_EXIT_INVALID;
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			buf[--len] = '\0';
+		text = buf;
+	}
+	rc = mdt_token_pop_from_text(text, pop, nonce, err, sizeof(err));
+	free(buf);
+	if (rc != 0) {
+		ctl_error("--proof: %s", err);
+		return CTL_EXIT_INVALID;
+	}
+	pop->audience = a->audience;
+	pop->action = a->action;
+	pop->resource = a->resource;
+	return 0;
+}
+
 static int
 check_run(const check_args *a, mdt_token *tok, int64_t now)
 {
 	mdt_scope_param attrs[CTL_OPT_MULTI_MAX];
 	mdt_token_check_params p;
 	mdt_token_reason why;
+	mdt_token_pop pop;
+	char nonce[MDT_TOKEN_POP_NONCE_MAX];
+	int64_t max_age = 0;
 	mdt_pubkey root;
 	int rc;
 
 	if ((rc = check_attrs(a, attrs)) != 0 ||
+	    (a->proof != NULL && (rc = check_proof(a, &pop, nonce,
+	    &max_age)) != 0) ||
 	    (rc = ctl_load_pub(a->root, &root)) != 0)
 		return rc;
 	if ((rc = mdt_token_verify(tok, &root, NULL, &why)) != 0) {
@@ -341,6 +389,8 @@ check_run(const check_args *a, mdt_token *tok, int64_t now)
 	p.audience = a->audience;
 	p.holder_id = a->holder;
 	p.flags = a->single != NULL ? MDT_TOKEN_CHECK_SINGLE_ACTION : 0;
+	p.pop = a->proof != NULL ? &pop : NULL;
+	p.pop_max_age = max_age;
 	if ((rc = mdt_token_check(tok, &p, &why)) != 0) {
 		if (rc == -MDT_EINVAL) {
 			ctl_token_error("malformed request", &why, rc);

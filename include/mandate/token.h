@@ -410,6 +410,31 @@ MDT_API MDT_WUR int mdt_token_pop_verify(const mdt_token *tok,
     const mdt_token_pop *pop, int64_t now, int64_t max_age,
     mdt_token_reason *why);
 
+/*
+ * The text form of a proof, as an HTTP header carries it
+ * (docs/token-format.md):  mdtpop1.<time>.<nonce>.<signature>
+ * time in decimal Unix seconds, nonce 16..64 of [0-9a-z], signature in
+ * base64url without padding.  The audience, action and resource it signs
+ * are not carried: a verifier supplies its own.
+ */
+#define MDT_TOKEN_POP_TEXT_MAX 192  /* text form, NUL included */
+#define MDT_TOKEN_POP_NONCE_MAX 65  /* nonce, NUL included */
+
+/* Writes the text form of a signed pop into out (cap bytes):
+ * MDT_ETOOBIG when it does not fit. */
+MDT_API MDT_WUR int mdt_token_pop_to_text(const mdt_token_pop *pop,
+    char *out, size_t cap);
+
+/*
+ * Parses the text form (untrusted input): fills pop->time, pop->sig and
+ * pop->nonce, which points into the caller's nonce buffer; audience,
+ * action and resource are left for the caller to set.  MDT_EDECODE with
+ * what and where in err.
+ */
+MDT_API MDT_WUR int mdt_token_pop_from_text(const char *text,
+    mdt_token_pop *pop, char nonce[MDT_TOKEN_POP_NONCE_MAX], char *err,
+    size_t errlen);
+
 /* --------------------------------------------------------------- check */
 
 /* Flag: the verifier is a resource server and accepts only sealed

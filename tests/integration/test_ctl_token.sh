@@ -132,6 +132,29 @@ expect 1 "wrong holder" check --action r --resource Observation/obs-1 \
     --holder spiffe://clinic.example/orchestrator --now $((T0+30))
 expect 0 "right holder" check --action r --resource Observation/obs-1 \
     --holder spiffe://clinic.example/agent/labs --now $((T0+30))
+# proofs of possession: token prove signs one, check --proof checks it
+prove() { mandatectl token prove --token @labs.tok --key labs.key "$@"; }
+expect 0 "prove" prove --action r --resource Observation/obs-1 --now $((T0+30))
+cp out.txt proof.txt
+grep -Eq '^mdtpop1\.[0-9]+\.[0-9a-z]{16,64}\.[A-Za-z0-9_-]{86}$' proof.txt &&
+	echo "ok: the proof's text form" || { echo "FAIL: proof text $(cat proof.txt)" >&2; fails=$((fails+1)); }
+expect 0 "check with the proof" check --action r --resource Observation/obs-1 \
+    --now $((T0+31)) --proof @proof.txt
+expect 0 "check with the proof as text" check --action r --resource Observation/obs-1 \
+    --now $((T0+31)) --proof "$(cat proof.txt)"
+expect 1 "the proof is for another resource" check --action r --resource Observation/obs-2 \
+    --now $((T0+31)) --proof @proof.txt
+contains err.txt "holder" "a proof for another request is a holder refusal"
+expect 1 "a stale proof" check --action r --resource Observation/obs-1 \
+    --now $((T0+100)) --proof @proof.txt
+expect 0 "a longer proof age" check --action r --resource Observation/obs-1 \
+    --now $((T0+100)) --proof @proof.txt --proof-max-age 120
+expect 1 "only the holder's key proves" mandatectl token prove --token @labs.tok \
+    --key orch.key --action r --resource Observation/obs-1
+expect 2 "a proof that does not parse" check --action r --resource Observation/obs-1 \
+    --now $((T0+31)) --proof mdtpop1.x
+contains err.txt "--proof: proof: expected time.nonce.signature after offset 8" "the parse error says what and where"
+expect 64 "a nonce out of its alphabet" prove --action r --resource Observation/obs-1 --nonce ABCDEFGHIJKLMNOPQ
 expect 2 "another root" mandatectl token check --root evil.pub --token @labs.tok \
     --action r --resource Observation/obs-1 --now $((T0+30))
 expect 64 "check without --action" check --resource Observation/obs-1
@@ -201,7 +224,7 @@ expect 2 "inspect garbage" mandatectl token inspect --token not-a-token
 expect 64 "inspect without --token" mandatectl token inspect
 
 # help for every subcommand
-for sub in mint attenuate seal inspect check; do
+for sub in mint attenuate seal inspect check prove; do
 	expect 0 "token $sub --help" mandatectl token $sub --help
 	contains out.txt "Exit status" "token $sub help has exit status"
 	contains out.txt "Example" "token $sub help has an example"
