@@ -1,6 +1,7 @@
 /*
  * Fuzzes what a resource server receives: the Mandate-Token and
- * Mandate-Proof header values, given to the SDK's verifier.  Input: the
+ * Mandate-Proof header values, given to the SDK's verifier (which reads
+ * the proof with libmandate's mdt_token_pop_from_text).  Input: the
  * token text, one '\n', the proof text.  The verifier trusts a fixed root
  * key (seed 0x00...), so a seed built with that key reaches the chain,
  * single-action, proof and single-use checks.
