@@ -110,7 +110,8 @@ cedar_cstr(const char *s, size_t n)
 
 typedef enum cedar_expr_kind {
 	EX_LIT, EX_VAR, EX_AND, EX_OR, EX_NOT, EX_NEG, EX_IF, EX_BIN,
-	EX_HAS, EX_LIKE, EX_IS, EX_ATTR, EX_METHOD, EX_CALL, EX_SET, EX_RECORD
+	EX_HAS, EX_LIKE, EX_IS, EX_ATTR, EX_METHOD, EX_CALL, EX_SET, EX_RECORD,
+	EX_ARITH
 } cedar_expr_kind;
 
 typedef enum cedar_binop {
@@ -135,7 +136,11 @@ struct cedar_expr {
 	cedar_value lit;         /* EX_LIT */
 	cedar_str name;          /* attribute, type (is), method, function */
 	cedar_expr **args;       /* EX_METHOD/EX_CALL args, EX_SET items,
-	                            EX_RECORD values */
+	                            EX_RECORD values; the operands of a flat
+	                            chain (EX_AND, EX_OR, EX_ARITH), evaluated
+	                            in a loop so that a chain's length is not
+	                            nesting */
+	int *ops;                /* EX_ARITH: ops[i] joins args[i] (i >= 1) */
 	cedar_str *keys;         /* EX_RECORD keys */
 	size_t nargs;
 	cedar_pat *pat;          /* EX_LIKE */

@@ -92,7 +92,7 @@ START_TEST(ids_annotations_and_hash)
 	    "// comment\n"
 	    "@id(\"allow-staff\") @note permit(principal in Group::\"staff\", action, resource);\n"
 	    "forbid(principal, action, resource) unless { true };\n"
-	    "@step_up(\"supervisor\") forbid(principal, action in [A::\"x\", A::\"y\"], resource is Doc in Folder::\"f\");\n";
+	    "@step_up(\"supervisor\") forbid(principal, action in [Action::\"x\", Action::\"y\"], resource is Doc in Folder::\"f\");\n";
 	mdt_policy_set *set, *set2;
 	char err[MDT_ERRMSG_MAX];
 
