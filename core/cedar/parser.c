@@ -120,20 +120,56 @@ static const char *const reserved[] = {
 	"true", "false", "if", "then", "else", "in", "is", "like", "has",
 };
 
+const char *
+cedar_ident_reserved(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strlen(reserved[i]) == n && memcmp(reserved[i], s, n) == 0)
+			return "this identifier is reserved and cannot be used";
+	if (n == 7 && memcmp(s, "__cedar", 7) == 0)
+		return "the name `__cedar` is reserved";
+	return NULL;
+}
+
 int
 cp_check_ident(cedar_parser *p, size_t off, const char *s, size_t n)
 {
 	char msg[128];
+	const char *why = cedar_ident_reserved(s, n);
 
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (strlen(reserved[i]) == n && memcmp(reserved[i], s, n) == 0) {
-			snprintf(msg, sizeof(msg), "this identifier is reserved "
-			    "and cannot be used: %s", reserved[i]);
-			return cp_error_at(p, off, msg);
-		}
-	if (n == 7 && memcmp(s, "__cedar", 7) == 0)
-		return cp_error_at(p, off, "the name `__cedar` is reserved");
-	return 0;
+	if (why == NULL)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s: %.*s", why, (int)n, s);
+	return cp_error_at(p, off, msg);
+}
+
+static int
+ident_char(unsigned char c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	    (!first && c >= '0' && c <= '9');
+}
+
+const char *
+cedar_type_name_check(cedar_str t)
+{
+	size_t i = 0;
+
+	for (;;) {
+		size_t start = i;
+		const char *why;
+		while (i < t.n && ident_char((unsigned char)t.p[i], i == start))
+			i++;
+		if (i == start)
+			return "entity type is not a Cedar name";
+		if ((why = cedar_ident_reserved(t.p + start, i - start)) != NULL)
+			return why;
+		if (i == t.n)
+			return NULL;
+		if (t.n - i < 2 || t.p[i] != ':' || t.p[i + 1] != ':')
+			return "entity type is not a Cedar name";
+		i += 2;
+	}
 }
 
 int

@@ -76,13 +76,13 @@ START_TEST(nesting_is_bounded)
 	text[n] = '\0';
 	ck_assert_int_eq(parse_err(text, err, sizeof(err)), -MDT_EPARSE);
 	ck_assert_msg(strstr(err, "nested too deeply") != NULL, "%s", err);
-	/* A long flat chain is also bounded (evaluation recurses on it). */
+	/* A long flat chain is not nesting: it is one node, evaluated in a
+	 * loop (as Cedar loads it, so does the engine). */
 	n = (size_t)snprintf(text, sizeof(text), "permit(principal, action, resource) when { 1");
 	for (int i = 0; i < 1000; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "+1");
 	snprintf(text + n, sizeof(text) - n, " > 0 };");
-	ck_assert_int_eq(parse_err(text, err, sizeof(err)), -MDT_EPARSE);
-	ck_assert_msg(strstr(err, "nested too deeply") != NULL, "%s", err);
+	ck_assert_int_eq(parse_err(text, err, sizeof(err)), 0);
 }
 END_TEST
 
