@@ -216,22 +216,52 @@ attrs_of(cedar_eval *ev, const cedar_value *v, const char *op,
 	return 0;
 }
 
+/* v.name, v being a record or an entity; v is replaced by the value. */
 static int
-eval_attr(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
+attr_step(cedar_eval *ev, cedar_value *v, cedar_str name)
 {
-	const cedar_value *rec, *f;
-	cedar_value v;
+	const cedar_value *rec = NULL, *f;
 
-	if (cedar_eval_expr(ev, e->a, &v) != 0 || attrs_of(ev, &v, "attribute access", &rec) != 0)
+	if (attrs_of(ev, v, "attribute access", &rec) != 0)
 		return -1;
 	if (rec == NULL)
 		return cedar_fail(ev, "entity %.*s::\"%.*s\" does not exist",
-		    (int)v.u.uid.type.n, v.u.uid.type.p, (int)v.u.uid.id.n,
-		    v.u.uid.id.p);
-	if ((f = cedar_record_get(rec, e->name)) == NULL)
+		    (int)v->u.uid.type.n, v->u.uid.type.p, (int)v->u.uid.id.n,
+		    v->u.uid.id.p);
+	if ((f = cedar_record_get(rec, name)) == NULL)
 		return cedar_fail(ev, "attribute `%.*s` not found",
-		    (int)e->name.n, e->name.p);
-	*out = *f;
+		    (int)name.n, name.p);
+	*v = *f;
+	return 0;
+}
+
+/* A chain of accesses `x.a.b.c` (nested EX_ATTR nodes) is followed in a
+ * loop from x outwards, its nodes listed in the evaluation arena. */
+static int
+eval_attr(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
+{
+	const cedar_expr *x = e, **path;
+	size_t k = 0;
+
+	while (x->kind == EX_ATTR) {
+		x = x->a;
+		k++;
+	}
+	if (k == 1)
+		return cedar_eval_expr(ev, e->a, out) != 0 ? -1 :
+		    attr_step(ev, out, e->name);
+	if ((path = cedar_arena_alloc(ev->arena, k * sizeof(*path))) == NULL) {
+		ev->oom = 1;
+		return cedar_fail(ev, "evaluation arena exhausted");
+	}
+	x = e;
+	for (size_t i = k; i-- > 0; x = x->a)
+		path[i] = x;
+	if (cedar_eval_expr(ev, x, out) != 0)
+		return -1;
+	for (size_t i = 0; i < k; i++)
+		if (attr_step(ev, out, path[i]->name) != 0)
+			return -1;
 	return 0;
 }
 

@@ -51,6 +51,10 @@ tie(cedar_parser *p, cedar_expr *e, cedar_expr *a, cedar_expr *b,
 	for (int i = 0; i < 3; i++)
 		if (kids[i] != NULL && kids[i]->height + 1 > e->height)
 			e->height = kids[i]->height + 1;
+	/* `a.b.c...` is a flat chain too: the evaluator follows it in a loop,
+	 * so each access is not a level of nesting. */
+	if (e->kind == EX_ATTR && a != NULL && a->kind == EX_ATTR)
+		e->height = a->height;
 	if (e->height > MDT_POLICY_NEST_MAX) {
 		cp_error_at(p, off, "expression nested too deeply");
 		return NULL;

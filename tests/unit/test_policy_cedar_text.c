@@ -140,6 +140,22 @@ chain(const char *pre, int numbered, const char *op, int n, const char *tail)
 	return s;
 }
 
+/* `permit ... when { context.a.a ... .a };` with n accesses. */
+static char *
+dots(int n)
+{
+	size_t cap = (size_t)n * 2 + 128, o = 0;
+	char *s = malloc(cap);
+
+	ck_assert_ptr_nonnull(s);
+	o += (size_t)snprintf(s, cap, "permit(principal, action, resource) when "
+	    "{ context");
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, cap - o, ".a");
+	snprintf(s + o, cap - o, " };");
+	return s;
+}
+
 static void
 eval_chain(const char *policy, const char *context, mdt_decision want,
     const char *want_errors)
@@ -155,10 +171,11 @@ eval_chain(const char *policy, const char *context, mdt_decision want,
 START_TEST(flat_chains_load_and_evaluate)
 {
 	static const int lengths[] = {128, 10000};
+	char *p;
 
 	for (size_t k = 0; k < 2; k++) {
 		int n = lengths[k];
-		char ctx[64], *p;
+		char ctx[64];
 		/* An allow-list of n comparisons: the last one matches. */
 		p = chain("context.x == ", 1, "||", n, "");
 		snprintf(ctx, sizeof(ctx), "{\"x\": %d}", n - 1);
@@ -178,7 +195,14 @@ START_TEST(flat_chains_load_and_evaluate)
 		p = chain("1", 0, "*", n, " == 1");
 		eval_chain(p, NULL, MDT_DECISION_ALLOW, "");
 		free(p);
+		/* context.a.a...: followed until a value has no attributes. */
+		p = dots(n);
+		eval_chain(p, "{\"a\": {\"a\": 1}}", MDT_DECISION_DENY, "policy0");
+		free(p);
 	}
+	p = dots(2);
+	eval_chain(p, "{\"a\": {\"a\": true}}", MDT_DECISION_ALLOW, "");
+	free(p);
 }
 END_TEST
 
@@ -202,6 +226,12 @@ START_TEST(chains_keep_cedar_semantics)
 		{"9223372036854775807 - 1 + 1 + 1 == 0", 'E'},
 		{"1 + \"a\" + 2 == 3", 'E'},
 		{"principal has name && principal.name == \"Alice\" || false", 'T'},
+		{"principal.addr.zip.code == \"0150\"", 'T'},
+		{"principal.addr[\"zip\"].code.contains(\"1\")", 'E'},
+		{"principal.addr.zip.nope == 1", 'E'},
+		{"principal has addr.zip.code", 'T'},
+		{"principal has addr.zip.nope", 'F'},
+		{"principal.manager.addr.city == \"x\"", 'E'},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
