@@ -217,25 +217,37 @@ cp_entity_ref(cedar_parser *p, cedar_uid *out)
 static int
 entity_list(cedar_parser *p, cedar_scope *sc)
 {
-	cedar_uid items[256];
-	size_t n = 0;
+	cedar_uid *items = NULL, *ni;
+	size_t n = 0, cap = 0;
+	int rc = -1;
 
 	cp_next(p);
 	while (p->tok.kind != T_RBRACKET) {
-		if (n == sizeof(items) / sizeof(items[0]))
-			return cp_error_at(p, p->tok.off, "too many entities in list");
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((ni = mdt__realloc(items, cap * sizeof(*ni))) == NULL) {
+				cp_error_at(p, p->tok.off, "out of memory");
+				goto out;
+			}
+			items = ni;
+		}
 		if (cp_entity_ref(p, &items[n++]) != 0 ||
 		    cp_list_sep(p, T_RBRACKET, "',' or ']'") != 0)
-			return -1;
+			goto out;
 	}
 	cp_next(p);
-	sc->list = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items));
-	if (sc->list == NULL)
-		return cp_error_at(p, p->tok.off, "out of memory");
-	memcpy(sc->list, items, n * sizeof(*items));
+	if ((sc->list = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items))) == NULL) {
+		cp_error_at(p, p->tok.off, "out of memory");
+		goto out;
+	}
+	if (n > 0)
+		memcpy(sc->list, items, n * sizeof(*items));
 	sc->nlist = n;
 	sc->kind = SC_IN_LIST;
-	return 0;
+	rc = 0;
+out:
+	mdt__free(items);
+	return rc;
 }
 
 /* Cedar requires actions in the scope to be of type Action, possibly

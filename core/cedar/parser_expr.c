@@ -62,37 +62,82 @@ tie(cedar_parser *p, cedar_expr *e, cedar_expr *a, cedar_expr *b,
 	return e;
 }
 
+/* Operands of a flat chain or the items of a list, gathered before they
+ * move to the arena (lists and chains have no length limit of their own). */
+typedef struct chain {
+	cedar_expr **v;
+	int *ops;
+	size_t n, cap;
+	uint32_t height;
+} chain;
+
+static int
+chain_push(cedar_parser *p, chain *c, cedar_expr *e, int op)
+{
+	if (c->n == c->cap) {
+		size_t ncap = c->cap == 0 ? 16 : c->cap * 2;
+		cedar_expr **nv = mdt__realloc(c->v, ncap * sizeof(*nv));
+		int *no = nv == NULL ? NULL : mdt__realloc(c->ops, ncap * sizeof(*no));
+		if (nv != NULL)
+			c->v = nv;
+		if (no == NULL)
+			return cp_error_at(p, p->tok.off, "out of memory");
+		c->ops = no;
+		c->cap = ncap;
+	}
+	c->v[c->n] = e;
+	c->ops[c->n++] = op;
+	if (e->height > c->height)
+		c->height = e->height;
+	return 0;
+}
+
 static cedar_expr *unary(cedar_parser *p);
 static cedar_expr *add(cedar_parser *p);
+
+static void
+chain_free(chain *c)
+{
+	mdt__free(c->v);
+	mdt__free(c->ops);
+}
+
+/* The items of c, copied into the arena (NULL when out of memory). */
+static cedar_expr **
+chain_items(cedar_parser *p, const chain *c)
+{
+	cedar_expr **v = cedar_arena_alloc(p->a, (c->n + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory"), NULL;
+	memcpy(v, c->v, c->n * sizeof(*v));
+	return v;
+}
 
 /* '(' [Expr {',' Expr}] ')' or '[' ... ']' (closing token given). */
 static int
 expr_list(cedar_parser *p, cedar_tok close, cedar_expr ***out, size_t *n,
     uint32_t *height)
 {
-	cedar_expr *items[256];
-	size_t k = 0;
+	chain c = {NULL, NULL, 0, 0, 0};
+	cedar_expr *e;
+	int rc = -1;
 
-	*height = 0;
 	cp_next(p);
 	while (p->tok.kind != close) {
-		if (k == sizeof(items) / sizeof(items[0]))
-			return cp_error_at(p, p->tok.off, "too many elements");
-		if ((items[k] = cp_expr(p)) == NULL)
-			return -1;
-		if (items[k]->height > *height)
-			*height = items[k]->height;
-		k++;
-		if (cp_list_sep(p, close, "',' or closing bracket") != 0)
-			return -1;
+		if ((e = cp_expr(p)) == NULL || chain_push(p, &c, e, 0) != 0 ||
+		    cp_list_sep(p, close, "',' or closing bracket") != 0)
+			goto out;
 	}
 	cp_next(p);
-	*out = cedar_arena_alloc(p->a, (k + 1) * sizeof(**out));
-	if (*out == NULL)
-		return cp_error_at(p, p->tok.off, "out of memory");
-	memcpy(*out, items, k * sizeof(*items));
-	*n = k;
-	return 0;
+	if ((*out = chain_items(p, &c)) != NULL) {
+		*n = c.n;
+		*height = c.height;
+		rc = 0;
+	}
+out:
+	chain_free(&c);
+	return rc;
 }
 
 static cedar_expr *
@@ -160,44 +205,58 @@ record_key(cedar_parser *p, cedar_str *key)
 	return cp_expected(p, "record key (identifier or string)");
 }
 
+/* One `key: value` of a record literal; keys grows with the values. */
+static int
+record_field(cedar_parser *p, chain *vals, cedar_str **keys, size_t off)
+{
+	cedar_str key;
+	cedar_expr *v;
+
+	if (record_key(p, &key) != 0 || cp_expect(p, T_COLON, "':'") != 0 ||
+	    (v = cp_expr(p)) == NULL)
+		return -1;
+	for (size_t i = 0; i < vals->n; i++)
+		if (cedar_str_eq((*keys)[i], key))
+			return cp_error_at(p, off, "duplicate key in record literal");
+	if (vals->n == vals->cap) {
+		cedar_str *nk = mdt__realloc(*keys, (vals->cap == 0 ? 16 :
+		    vals->cap * 2) * sizeof(*nk));
+		if (nk == NULL)
+			return cp_error_at(p, off, "out of memory");
+		*keys = nk;
+	}
+	(*keys)[vals->n] = key;
+	return chain_push(p, vals, v, 0);
+}
+
 static cedar_expr *
 record_lit(cedar_parser *p, size_t off)
 {
-	cedar_expr *vals[256];
-	cedar_str keys[256];
-	cedar_expr *e = node(p, EX_RECORD, off);
-	size_t k = 0;
-	uint32_t h = 0;
+	chain c = {NULL, NULL, 0, 0, 0};
+	cedar_str *keys = NULL;
+	cedar_expr *e = node(p, EX_RECORD, off), *r = NULL;
 
 	cp_next(p);
-	while (e != NULL && p->tok.kind != T_RBRACE) {
-		if (k == 256)
-			return cp_error_at(p, p->tok.off, "too many fields"), NULL;
-		if (record_key(p, &keys[k]) != 0 ||
-		    cp_expect(p, T_COLON, "':'") != 0 ||
-		    (vals[k] = cp_expr(p)) == NULL)
-			return NULL;
-		for (size_t i = 0; i < k; i++)
-			if (cedar_str_eq(keys[i], keys[k]))
-				return cp_error_at(p, off, "duplicate key in record literal"), NULL;
-		if (vals[k]->height > h)
-			h = vals[k]->height;
-		k++;
-		if (cp_list_sep(p, T_RBRACE, "',' or '}'") != 0)
-			return NULL;
-	}
+	while (e != NULL && p->tok.kind != T_RBRACE)
+		if (record_field(p, &c, &keys, off) != 0 ||
+		    cp_list_sep(p, T_RBRACE, "',' or '}'") != 0)
+			goto out;
 	if (e == NULL)
-		return NULL;
+		goto out;
 	cp_next(p);
-	e->args = cedar_arena_alloc(p->a, (k + 1) * sizeof(*e->args));
-	e->keys = cedar_arena_alloc(p->a, (k + 1) * sizeof(*e->keys));
-	if (e->args == NULL || e->keys == NULL)
-		return cp_error_at(p, off, "out of memory"), NULL;
-	memcpy(e->args, vals, k * sizeof(*vals));
-	memcpy(e->keys, keys, k * sizeof(*keys));
-	e->nargs = k;
-	e->height = h + 1;
-	return fold_literal(p, tie(p, e, NULL, NULL, NULL, off));
+	e->keys = cedar_arena_alloc(p->a, (c.n + 1) * sizeof(*e->keys));
+	if ((e->args = chain_items(p, &c)) == NULL || e->keys == NULL) {
+		cp_error_at(p, off, "out of memory");
+		goto out;
+	}
+	memcpy(e->keys, keys, c.n * sizeof(*keys));
+	e->nargs = c.n;
+	e->height = c.height + 1;
+	r = fold_literal(p, tie(p, e, NULL, NULL, NULL, off));
+out:
+	chain_free(&c);
+	mdt__free(keys);
+	return r;
 }
 
 static const char *const vars[] = {"principal", "action", "resource", "context"};
@@ -411,35 +470,6 @@ unary(cedar_parser *p)
 	return e;
 }
 
-/* Operands of a flat chain, gathered before they move to the arena. */
-typedef struct chain {
-	cedar_expr **v;
-	int *ops;
-	size_t n, cap;
-	uint32_t height;
-} chain;
-
-static int
-chain_push(cedar_parser *p, chain *c, cedar_expr *e, int op)
-{
-	if (c->n == c->cap) {
-		size_t ncap = c->cap == 0 ? 16 : c->cap * 2;
-		cedar_expr **nv = mdt__realloc(c->v, ncap * sizeof(*nv));
-		int *no = nv == NULL ? NULL : mdt__realloc(c->ops, ncap * sizeof(*no));
-		if (nv != NULL)
-			c->v = nv;
-		if (no == NULL)
-			return cp_error_at(p, p->tok.off, "out of memory");
-		c->ops = no;
-		c->cap = ncap;
-	}
-	c->v[c->n] = e;
-	c->ops[c->n++] = op;
-	if (e->height > c->height)
-		c->height = e->height;
-	return 0;
-}
-
 /* One node holding every operand of c; its height is one more than its
  * tallest operand, whatever the chain's length. */
 static cedar_expr *
@@ -484,8 +514,7 @@ binary_chain(cedar_parser *p, cedar_expr *(*sub)(cedar_parser *),
 	}
 	if (e != NULL && c.n > 0)
 		e = chain_node(p, &c, kind, off);
-	mdt__free(c.v);
-	mdt__free(c.ops);
+	chain_free(&c);
 	return e;
 }
 
@@ -559,8 +588,7 @@ has_expr(cedar_parser *p, cedar_expr *obj, size_t off)
 	} while (p->tok.kind == T_DOT);
 	if (h != NULL && c.n > 1)
 		h = chain_node(p, &c, EX_AND, off);
-	mdt__free(c.v);
-	mdt__free(c.ops);
+	chain_free(&c);
 	return h;
 }
 
