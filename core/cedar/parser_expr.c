@@ -110,7 +110,8 @@ chain_items(cedar_parser *p, const chain *c)
 
 	if (v == NULL)
 		return cp_error_at(p, p->tok.off, "out of memory"), NULL;
-	memcpy(v, c->v, c->n * sizeof(*v));
+	if (c->n > 0)
+		memcpy(v, c->v, c->n * sizeof(*v));
 	return v;
 }
 
@@ -249,7 +250,8 @@ record_lit(cedar_parser *p, size_t off)
 		cp_error_at(p, off, "out of memory");
 		goto out;
 	}
-	memcpy(e->keys, keys, c.n * sizeof(*keys));
+	if (c.n > 0)
+		memcpy(e->keys, keys, c.n * sizeof(*keys));
 	e->nargs = c.n;
 	e->height = c.height + 1;
 	r = fold_literal(p, tie(p, e, NULL, NULL, NULL, off));
