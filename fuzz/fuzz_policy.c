@@ -16,7 +16,7 @@ static const char ents[] =
     "[{\"uid\":{\"type\":\"User\",\"id\":\"alice\"},\"attrs\":{\"age\":30,"
     "\"tags\":[\"a\"],\"r\":{\"x\":1}},\"parents\":[{\"type\":\"Group\",\"id\":\"g\"}]},"
     "{\"uid\":{\"type\":\"Group\",\"id\":\"g\"},\"attrs\":{},\"parents\":"
-    "[{\"type\":\"User\",\"id\":\"alice\"}],\"tags\":{\"t\":1}},"
+    "[{\"type\":\"Group\",\"id\":\"top\"}],\"tags\":{\"t\":1}},"
     "{\"uid\":{\"type\":\"Action\",\"id\":\"view\"},\"attrs\":{},\"parents\":[]}]";
 
 static void

@@ -110,7 +110,8 @@ cedar_cstr(const char *s, size_t n)
 
 typedef enum cedar_expr_kind {
 	EX_LIT, EX_VAR, EX_AND, EX_OR, EX_NOT, EX_NEG, EX_IF, EX_BIN,
-	EX_HAS, EX_LIKE, EX_IS, EX_ATTR, EX_METHOD, EX_CALL, EX_SET, EX_RECORD
+	EX_HAS, EX_LIKE, EX_IS, EX_ATTR, EX_METHOD, EX_CALL, EX_SET, EX_RECORD,
+	EX_ARITH
 } cedar_expr_kind;
 
 typedef enum cedar_binop {
@@ -135,7 +136,11 @@ struct cedar_expr {
 	cedar_value lit;         /* EX_LIT */
 	cedar_str name;          /* attribute, type (is), method, function */
 	cedar_expr **args;       /* EX_METHOD/EX_CALL args, EX_SET items,
-	                            EX_RECORD values */
+	                            EX_RECORD values; the operands of a flat
+	                            chain (EX_AND, EX_OR, EX_ARITH), evaluated
+	                            in a loop so that a chain's length is not
+	                            nesting */
+	int *ops;                /* EX_ARITH: ops[i] joins args[i] (i >= 1) */
 	cedar_str *keys;         /* EX_RECORD keys */
 	size_t nargs;
 	cedar_pat *pat;          /* EX_LIKE */
@@ -205,6 +210,13 @@ int cedar_parse_policies(mdt_policy_set *set, const char *text, size_t len,
 int cedar_unescape(cedar_arena *a, const char *s, size_t n, cedar_str *out,
     size_t *bad_off);
 
+/* Why Cedar refuses identifier s[0..n) as an attribute, record key or
+ * name part (a reserved word or `__cedar`), or NULL when it may be used. */
+const char *cedar_ident_reserved(const char *s, size_t n);
+/* Why t is not an entity type name as Cedar writes one (`Ident{::Ident}`,
+ * no spaces, no reserved part), or NULL when it is. */
+const char *cedar_type_name_check(cedar_str t);
+
 /* ---- entities ---- */
 
 typedef struct cedar_entity cedar_entity;
@@ -236,6 +248,10 @@ const cedar_entity *cedar_store_find(const mdt_entity_store *s,
     const cedar_uid *u);
 /* Resolves the still unresolved parent links of every entity of s. */
 void cedar_store_resolve(mdt_entity_store *s);
+/* Whether the entities of added, joined to store, make a cycle of parent
+ * links: 0 no, 1 yes (*cyc is on it), -1 out of memory. */
+int cedar_store_find_cycle(const mdt_entity_store *store,
+    const mdt_entity_store *added, const cedar_entity **cyc);
 /* Inserts e (allocated in s->arena or adopted); -MDT_EEXIST, -MDT_ENOMEM. */
 int cedar_store_insert(mdt_entity_store *s, cedar_entity *e);
 
@@ -311,7 +327,7 @@ int cedar_fail(cedar_eval *ev, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* cedar_store_find through the evaluation's memo (store may be NULL). */
 const cedar_entity *cedar_eval_find(cedar_eval *ev, const cedar_uid *u);
-/* e in target, over the entity hierarchy (bounded, cycle-safe). */
+/* e in target, over the entity hierarchy (every ancestor once). */
 int cedar_entity_in(cedar_eval *ev, const cedar_uid *e, const cedar_uid *target);
 /* Methods and extension functions (eval_ext.c). */
 int cedar_eval_method(cedar_eval *ev, const cedar_expr *e, cedar_value *out);

@@ -1,7 +1,6 @@
 /*
- * Entity stores: a hash table of entities keyed by uid, optional overlay
- * over a base store, and the transitive `in` relation over the parents
- * hierarchy (breadth-first, cycle-safe, bounded depth).
+ * Entity stores: a hash table of entities keyed by uid, with an optional
+ * overlay over a base store (the hierarchy walks are in hierarchy.c).
  */
 #include <string.h>
 
@@ -232,56 +231,5 @@ mdt_entity_store_add(mdt_entity_store *store, const mdt_entity_uid *uid,
 	if ((rc = cedar_store_insert(store, e)) != 0)
 		return rc;
 	resolve(store, e);
-	return 0;
-}
-
-/* ---- hierarchy ---- */
-
-/*
- * Breadth-first over parent links, remembering visited entities (cycles
- * terminate) and bounded in breadth and depth.  Entities are compared by
- * identity: a uid names at most one entity across a store and its base,
- * and a parent that is not in the store only matches a target that is not
- * either (by uid).
- */
-int
-cedar_entity_in(cedar_eval *ev, const cedar_uid *e, const cedar_uid *target)
-{
-	enum { QMAX = 512 };
-	const cedar_entity *queue[QMAX], *tent;
-	size_t head = 0, tail = 0, level_end;
-	int depth = 0;
-
-	if (cedar_uid_eq(e, target))
-		return 1;
-	if ((queue[0] = cedar_eval_find(ev, e)) == NULL)
-		return 0;
-	tent = cedar_eval_find(ev, target);
-	tail = level_end = 1;
-	while (head < tail) {
-		const cedar_entity *ent = queue[head++];
-		for (size_t i = 0; i < ent->nparents; i++) {
-			const cedar_uid *par = &ent->parents[i];
-			const cedar_entity *pe = ent->pent[i] != NULL ? ent->pent[i] :
-			    cedar_eval_find(ev, par);
-			size_t k = 0;
-			if (pe == NULL ? tent == NULL && cedar_uid_eq(par, target) :
-			    pe == tent)
-				return 1;
-			while (pe != NULL && k < tail && queue[k] != pe)
-				k++;
-			if (pe == NULL || k < tail)
-				continue;
-			if (tail == QMAX)
-				return cedar_fail(ev, "entity hierarchy too large");
-			queue[tail++] = pe;
-		}
-		if (head == level_end) {
-			if (++depth > MDT_ENTITY_HIERARCHY_MAX && head < tail)
-				return cedar_fail(ev, "entity hierarchy deeper than %d",
-				    MDT_ENTITY_HIERARCHY_MAX);
-			level_end = tail;
-		}
-	}
 	return 0;
 }

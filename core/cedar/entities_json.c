@@ -39,8 +39,7 @@ field(cedar_jctx *jc, cedar_str key, const cjnode *v, cedar_entity *e)
 		return cj_record(jc, v, &e->tags);
 	if (cedar_str_eq(key, cedar_cstr("parents", 7)))
 		return parents(jc, v, e);
-	return cj_fail(jc, v, "unknown entity field (expected uid, attrs, "
-	    "parents or tags)");
+	return 0;   /* Cedar ignores other fields */
 }
 
 static int
@@ -60,6 +59,11 @@ entity(cedar_jctx *jc, const cjnode *obj, mdt_entity_store *scratch)
 	for (size_t i = 0; i < obj->n; i++)
 		if (field(jc, obj->keys[i], obj->items[i], e) != 0)
 			return -1;
+	/* Cedar 4 requires "attrs" and "parents"; "tags" is optional. */
+	if (cjson_get(obj, "attrs") == NULL)
+		return cj_fail(jc, obj, "entity without \"attrs\"");
+	if (cjson_get(obj, "parents") == NULL)
+		return cj_fail(jc, obj, "entity without \"parents\"");
 	if ((rc = cedar_store_insert(scratch, e)) != 0)
 		return cj_fail(jc, obj, rc == -MDT_EEXIST ? "duplicate entity uid" :
 		    "out of memory");
@@ -71,9 +75,24 @@ static int
 commit(mdt_entity_store *store, mdt_entity_store *scratch, cedar_jctx *jc,
     const cjnode *root)
 {
+	const cedar_entity *cyc = NULL;
+	char msg[256];
+
 	for (cedar_entity *e = scratch->first; e != NULL; e = e->all)
 		if (cedar_store_find(store, &e->uid) != NULL)
 			return cj_fail(jc, root, "an entity is already in the store");
+	switch (cedar_store_find_cycle(store, scratch, &cyc)) {
+	case 0:
+		break;
+	case 1:
+		snprintf(msg, sizeof(msg), "the parents hierarchy has a "
+		    "cycle containing %.*s::\"%.*s\"", (int)(cyc->uid.type.n > 100 ?
+		    100 : cyc->uid.type.n), cyc->uid.type.p,
+		    (int)(cyc->uid.id.n > 100 ? 100 : cyc->uid.id.n), cyc->uid.id.p);
+		return cj_fail(jc, root, msg);
+	default:
+		return cj_fail(jc, root, "out of memory");
+	}
 	for (cedar_entity *e = scratch->first, *next; e != NULL; e = next) {
 		next = e->all;
 		if (cedar_store_insert(store, e) != 0)

@@ -47,25 +47,36 @@ set_bool(cedar_value *out, int b)
 	out->u.b = b != 0;
 }
 
+/* A flat chain of && or ||: left to right, stopping at the first operand
+ * that decides it, as the nested form would. */
 static int
 eval_and_or(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
 {
 	int is_and = e->kind == EX_AND;
 	const char *op = is_and ? "&&" : "||";
 
-	if (eval_typed(ev, e->a, CK_BOOL, op, out) != 0)
-		return -1;
-	if (out->u.b != is_and)
-		return 0;
-	return eval_typed(ev, e->b, CK_BOOL, op, out);
+	for (size_t i = 0; i < e->nargs; i++) {
+		if (eval_typed(ev, e->args[i], CK_BOOL, op, out) != 0)
+			return -1;
+		if (out->u.b != is_and)
+			return 0;
+	}
+	return 0;
 }
 
 static int
-arith(cedar_eval *ev, int op, int64_t x, int64_t y, cedar_value *out)
+arith(cedar_eval *ev, int op, const cedar_value *xv, const cedar_value *yv,
+    cedar_value *out)
 {
-	int64_t r = 0;
+	int64_t x, y, r = 0;
 	int ovf = 0;
 
+	if (xv->kind != CK_LONG)
+		return type_error(ev, "arithmetic", "long", xv);
+	if (yv->kind != CK_LONG)
+		return type_error(ev, "arithmetic", "long", yv);
+	x = xv->u.l;
+	y = yv->u.l;
 	switch (op) {
 	case OP_ADD:
 		ovf = __builtin_add_overflow(x, y, &r);
@@ -83,6 +94,22 @@ arith(cedar_eval *ev, int op, int64_t x, int64_t y, cedar_value *out)
 		    (long long)y);
 	out->kind = CK_LONG;
 	out->u.l = r;
+	return 0;
+}
+
+/* A flat chain of + and - (or of *), folded left to right: ((a+b)-c). */
+static int
+eval_arith(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
+{
+	cedar_value acc, y;
+
+	if (cedar_eval_expr(ev, e->args[0], &acc) != 0)
+		return -1;
+	for (size_t i = 1; i < e->nargs; i++)
+		if (cedar_eval_expr(ev, e->args[i], &y) != 0 ||
+		    arith(ev, e->ops[i], &acc, &y, &acc) != 0)
+			return -1;
+	*out = acc;
 	return 0;
 }
 
@@ -166,11 +193,7 @@ eval_bin(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
 	case OP_IN:
 		return eval_in(ev, &x, &y, out);
 	default:
-		if (x.kind != CK_LONG)
-			return type_error(ev, "arithmetic", "long", &x);
-		if (y.kind != CK_LONG)
-			return type_error(ev, "arithmetic", "long", &y);
-		return arith(ev, e->op, x.u.l, y.u.l, out);
+		return arith(ev, e->op, &x, &y, out);
 	}
 }
 
@@ -193,22 +216,52 @@ attrs_of(cedar_eval *ev, const cedar_value *v, const char *op,
 	return 0;
 }
 
+/* v.name, v being a record or an entity; v is replaced by the value. */
 static int
-eval_attr(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
+attr_step(cedar_eval *ev, cedar_value *v, cedar_str name)
 {
-	const cedar_value *rec, *f;
-	cedar_value v;
+	const cedar_value *rec = NULL, *f;
 
-	if (cedar_eval_expr(ev, e->a, &v) != 0 || attrs_of(ev, &v, "attribute access", &rec) != 0)
+	if (attrs_of(ev, v, "attribute access", &rec) != 0)
 		return -1;
 	if (rec == NULL)
 		return cedar_fail(ev, "entity %.*s::\"%.*s\" does not exist",
-		    (int)v.u.uid.type.n, v.u.uid.type.p, (int)v.u.uid.id.n,
-		    v.u.uid.id.p);
-	if ((f = cedar_record_get(rec, e->name)) == NULL)
+		    (int)v->u.uid.type.n, v->u.uid.type.p, (int)v->u.uid.id.n,
+		    v->u.uid.id.p);
+	if ((f = cedar_record_get(rec, name)) == NULL)
 		return cedar_fail(ev, "attribute `%.*s` not found",
-		    (int)e->name.n, e->name.p);
-	*out = *f;
+		    (int)name.n, name.p);
+	*v = *f;
+	return 0;
+}
+
+/* A chain of accesses `x.a.b.c` (nested EX_ATTR nodes) is followed in a
+ * loop from x outwards, its nodes listed in the evaluation arena. */
+static int
+eval_attr(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
+{
+	const cedar_expr *x = e, **path;
+	size_t k = 0;
+
+	while (x->kind == EX_ATTR) {
+		x = x->a;
+		k++;
+	}
+	if (k == 1)
+		return cedar_eval_expr(ev, e->a, out) != 0 ? -1 :
+		    attr_step(ev, out, e->name);
+	if ((path = cedar_arena_alloc(ev->arena, k * sizeof(*path))) == NULL) {
+		ev->oom = 1;
+		return cedar_fail(ev, "evaluation arena exhausted");
+	}
+	x = e;
+	for (size_t i = k; i-- > 0; x = x->a)
+		path[i] = x;
+	if (cedar_eval_expr(ev, x, out) != 0)
+		return -1;
+	for (size_t i = 0; i < k; i++)
+		if (attr_step(ev, out, path[i]->name) != 0)
+			return -1;
 	return 0;
 }
 
@@ -337,6 +390,8 @@ cedar_eval_expr(cedar_eval *ev, const cedar_expr *e, cedar_value *out)
 		return eval_if(ev, e, out);
 	case EX_BIN:
 		return eval_bin(ev, e, out);
+	case EX_ARITH:
+		return eval_arith(ev, e, out);
 	case EX_HAS:
 		return eval_has(ev, e, out);
 	case EX_LIKE:

@@ -50,19 +50,40 @@ dup_str(cedar_jctx *jc, const cjnode *j, cedar_str *s)
 	return 0;
 }
 
+/* Cedar 4 removed the `{"__expr": "..."}` escape and refuses it. */
 static int
-uid_fields(cedar_jctx *jc, const cjnode *j, cedar_uid *out)
+is_expr_escape(const cjnode *j)
+{
+	const cjnode *x = j->kind == CJ_OBJ && j->n == 1 ?
+	    cjson_get(j, "__expr") : NULL;
+
+	return x != NULL && x->kind == CJ_STR;
+}
+
+/* {"type": string, "id": string, ...}: Cedar ignores other fields. */
+static int
+uid_shape(const cjnode *j)
 {
 	const cjnode *t = cjson_get(j, "type"), *id = cjson_get(j, "id");
 
-	if (j->kind != CJ_OBJ)
-		return cj_fail(jc, j, "expected an entity uid {\"type\", \"id\"}");
-	if (j->n != 2 || t == NULL || id == NULL)
-		return cj_fail(jc, j, "entity uid needs exactly \"type\" and \"id\"");
-	if (str_of(jc, t, &out->type) != 0 || dup_str(jc, t, &out->type) != 0 ||
-	    str_of(jc, id, &out->id) != 0 || dup_str(jc, id, &out->id) != 0)
-		return -1;
-	return 0;
+	return j->kind == CJ_OBJ && t != NULL && t->kind == CJ_STR &&
+	    id != NULL && id->kind == CJ_STR;
+}
+
+static int
+uid_fields(cedar_jctx *jc, const cjnode *j, cedar_uid *out)
+{
+	const char *why;
+
+	if (!uid_shape(j))
+		return cj_fail(jc, j, "expected an entity uid {\"type\": string, "
+		    "\"id\": string}");
+	out->type = cjson_get(j, "type")->s;
+	out->id = cjson_get(j, "id")->s;
+	if ((why = cedar_type_name_check(out->type)) != NULL)
+		return cj_fail(jc, j, why);
+	return dup_str(jc, j, &out->type) != 0 || dup_str(jc, j, &out->id) != 0 ?
+	    -1 : 0;
 }
 
 int
@@ -71,6 +92,8 @@ cj_uid(cedar_jctx *jc, const cjnode *j, cedar_uid *out)
 	const cjnode *inner = j->kind == CJ_OBJ && j->n == 1 ?
 	    cjson_get(j, "__entity") : NULL;
 
+	if (is_expr_escape(j))
+		return cj_fail(jc, j, "the `__expr` escape is no longer supported");
 	return uid_fields(jc, inner != NULL ? inner : j, out);
 }
 
@@ -134,41 +157,54 @@ extn_call(cedar_jctx *jc, const cjnode *j, cedar_str name, const cjnode *args,
 	return 0;
 }
 
-/* {"fn": name, "arg": string} or with "args". */
+/* {"fn": name, "arg": value} or with "args"; other fields are ignored,
+ * as by Cedar. */
 static int
 extn_value(cedar_jctx *jc, const cjnode *j, cedar_value *out)
 {
 	const cjnode *fn = cjson_get(j, "fn"), *arg = cjson_get(j, "arg"),
 	    *args = cjson_get(j, "args");
-	cedar_str name, s;
+	cedar_str s;
 
-	if (j->kind != CJ_OBJ || fn == NULL || (arg == NULL) == (args == NULL) ||
-	    j->n != 2)
-		return cj_fail(jc, j, "__extn needs \"fn\" and one of \"arg\", \"args\"");
-	if (str_of(jc, fn, &name) != 0)
-		return -1;
 	if (arg == NULL && (args->kind != CJ_ARR || args->n != 1))
-		return extn_call(jc, j, name, args, out);
+		return extn_call(jc, j, fn->s, args, out);
 	if (arg == NULL)
 		arg = args->items[0];
 	if (str_of(jc, arg, &s) != 0)
 		return -1;
-	if (cedar_ext_construct(name, s, out) != 0)
+	if (cedar_ext_construct(fn->s, s, out) != 0)
 		return cj_fail(jc, arg, "invalid extension function or literal");
 	return 0;
 }
 
+/* Cedar reads {"__extn": {"fn": string, "arg" | "args": [...]}} as an
+ * extension value; any other object with the key is a record. */
+static int
+extn_shape(const cjnode *e)
+{
+	const cjnode *fn, *args;
+
+	if (e == NULL || e->kind != CJ_OBJ || e->n < 2 ||
+	    (fn = cjson_get(e, "fn")) == NULL || fn->kind != CJ_STR)
+		return 0;
+	args = cjson_get(e, "args");
+	return cjson_get(e, "arg") != NULL || (args != NULL && args->kind == CJ_ARR);
+}
+
+/* Cedar's escapes apply to an object with a single key, and only when the
+ * escape has its shape; otherwise the object is a record. */
 static int
 object_value(cedar_jctx *jc, const cjnode *j, cedar_value *out)
 {
-	const cjnode *esc;
-	const cjnode *t = cjson_get(j, "type"), *id = cjson_get(j, "id");
+	const cjnode *esc = j->n == 1 ? cjson_get(j, "__extn") : NULL;
+	const cjnode *ent = j->n == 1 ? cjson_get(j, "__entity") : NULL;
 
-	if (j->n == 1 && (esc = cjson_get(j, "__extn")) != NULL)
+	if (extn_shape(esc))
 		return extn_value(jc, esc, out);
-	if ((j->n == 1 && cjson_get(j, "__entity") != NULL) ||
-	    (jc->bare_uids && j->n == 2 && t != NULL && t->kind == CJ_STR &&
-	    id != NULL && id->kind == CJ_STR)) {
+	if (is_expr_escape(j))
+		return cj_fail(jc, j, "the `__expr` escape is no longer supported");
+	if ((ent != NULL && ent->n >= 2 && uid_shape(ent)) ||
+	    (jc->bare_uids && j->n == 2 && uid_shape(j))) {
 		out->kind = CK_ENTITY;
 		return cj_uid(jc, j, &out->u.uid);
 	}

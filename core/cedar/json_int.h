@@ -8,7 +8,9 @@
 
 #include "cedar/cedar_int.h"
 
-#define CEDAR_JSON_DEPTH 64
+/* Arrays and objects open at once: Cedar reads JSON with serde_json, whose
+ * recursion limit allows 127. */
+#define CEDAR_JSON_DEPTH 127
 
 typedef enum cjkind {
 	CJ_NULL, CJ_BOOL, CJ_INT, CJ_REAL, CJ_STR, CJ_ARR, CJ_OBJ

@@ -29,16 +29,49 @@ is_ident(unsigned char c)
 	return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
+/*
+ * Length of the whitespace character at s, or 0.  Cedar's grammar skips
+ * the regex class \s, which is Unicode's White_Space property: the ASCII
+ * blanks (tab, line feed, vertical tab, form feed, carriage return, space)
+ * and U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F,
+ * U+205F and U+3000 (not U+200B, U+180E or U+FEFF).
+ */
+static size_t
+space_len(const unsigned char *s, size_t n)
+{
+	if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
+		return 1;
+	if (n >= 2 && s[0] == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0))
+		return 2;
+	if (n < 3)
+		return 0;
+	if (s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80)          /* U+1680 */
+		return 3;
+	if (s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80)          /* U+3000 */
+		return 3;
+	if (s[0] != 0xE2)
+		return 0;
+	if (s[1] == 0x80 && ((s[2] >= 0x80 && s[2] <= 0x8A) ||     /* U+2000..200A */
+	    s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF))         /* U+2028/9/2F */
+		return 3;
+	if (s[1] == 0x81 && s[2] == 0x9F)                          /* U+205F */
+		return 3;
+	return 0;
+}
+
+/* Whitespace and `//` comments; a comment ends at a line feed or a
+ * carriage return, as in Cedar's grammar. */
 static void
 skip_space(cedar_lexer *lx)
 {
 	while (lx->pos < lx->len) {
-		unsigned char c = (unsigned char)lx->text[lx->pos];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			lx->pos++;
-		} else if (c == '/' && lx->pos + 1 < lx->len &&
-		    lx->text[lx->pos + 1] == '/') {
-			while (lx->pos < lx->len && lx->text[lx->pos] != '\n')
+		const unsigned char *s = (const unsigned char *)lx->text + lx->pos;
+		size_t n = space_len(s, lx->len - lx->pos);
+		if (n > 0) {
+			lx->pos += n;
+		} else if (s[0] == '/' && lx->pos + 1 < lx->len && s[1] == '/') {
+			while (lx->pos < lx->len && lx->text[lx->pos] != '\n' &&
+			    lx->text[lx->pos] != '\r')
 				lx->pos++;
 		} else {
 			break;

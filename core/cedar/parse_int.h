@@ -32,6 +32,12 @@ int cp_error_at(cedar_parser *p, size_t off, const char *msg);
  * also fails the parse. */
 cedar_str cp_ident(cedar_parser *p);
 int cp_expect(cedar_parser *p, cedar_tok t, const char *what);
+/* After a list element: a ',' (consumed; a trailing one before close is
+ * allowed, as in Cedar's grammar) or the closing token (left in place). */
+int cp_list_sep(cedar_parser *p, cedar_tok close, const char *what);
+/* Refuses Cedar's reserved words and `__cedar` as an attribute name,
+ * record key or part of a name; 0 when the identifier s[0..n) may be used. */
+int cp_check_ident(cedar_parser *p, size_t off, const char *s, size_t n);
 int cp_is_ident(const cedar_parser *p, const char *word);
 /* A string token's decoded body. */
 int cp_string(cedar_parser *p, cedar_str *out);

@@ -83,6 +83,16 @@ cp_ident(cedar_parser *p)
 }
 
 int
+cp_list_sep(cedar_parser *p, cedar_tok close, const char *what)
+{
+	if (p->tok.kind == T_COMMA) {
+		cp_next(p);
+		return 0;
+	}
+	return p->tok.kind == close ? 0 : cp_expected(p, what);
+}
+
+int
 cp_is_ident(const cedar_parser *p, const char *word)
 {
 	size_t n = strlen(word);
@@ -105,6 +115,63 @@ cp_string(cedar_parser *p, cedar_str *out)
 	return 0;
 }
 
+/* Words Cedar reserves: never an attribute, record key or name part. */
+static const char *const reserved[] = {
+	"true", "false", "if", "then", "else", "in", "is", "like", "has",
+};
+
+const char *
+cedar_ident_reserved(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strlen(reserved[i]) == n && memcmp(reserved[i], s, n) == 0)
+			return "this identifier is reserved and cannot be used";
+	if (n == 7 && memcmp(s, "__cedar", 7) == 0)
+		return "the name `__cedar` is reserved";
+	return NULL;
+}
+
+int
+cp_check_ident(cedar_parser *p, size_t off, const char *s, size_t n)
+{
+	char msg[128];
+	const char *why = cedar_ident_reserved(s, n);
+
+	if (why == NULL)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s: %.*s", why, (int)n, s);
+	return cp_error_at(p, off, msg);
+}
+
+static int
+ident_char(unsigned char c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	    (!first && c >= '0' && c <= '9');
+}
+
+const char *
+cedar_type_name_check(cedar_str t)
+{
+	size_t i = 0;
+
+	for (;;) {
+		size_t start = i;
+		const char *why;
+		while (i < t.n && ident_char((unsigned char)t.p[i], i == start))
+			i++;
+		if (i == start)
+			return "entity type is not a Cedar name";
+		if ((why = cedar_ident_reserved(t.p + start, i - start)) != NULL)
+			return why;
+		if (i == t.n)
+			return NULL;
+		if (t.n - i < 2 || t.p[i] != ':' || t.p[i + 1] != ':')
+			return "entity type is not a Cedar name";
+		i += 2;
+	}
+}
+
 int
 cp_path(cedar_parser *p, cedar_str *out)
 {
@@ -116,6 +183,9 @@ cp_path(cedar_parser *p, cedar_str *out)
 			return cp_expected(p, "type name");
 		if (n + p->tok.len + 2 > sizeof(buf))
 			return cp_error_at(p, p->tok.off, "type name too long");
+		if (cp_check_ident(p, p->tok.off, p->lx.text + p->tok.off,
+		    p->tok.len) != 0)
+			return -1;
 		memcpy(buf + n, p->lx.text + p->tok.off, p->tok.len);
 		n += p->tok.len;
 		cp_next(p);
@@ -147,37 +217,75 @@ cp_entity_ref(cedar_parser *p, cedar_uid *out)
 static int
 entity_list(cedar_parser *p, cedar_scope *sc)
 {
-	cedar_uid items[256];
-	size_t n = 0;
+	cedar_uid *items = NULL, *ni;
+	size_t n = 0, cap = 0;
+	int rc = -1;
 
 	cp_next(p);
 	while (p->tok.kind != T_RBRACKET) {
-		if (n > 0 && cp_expect(p, T_COMMA, "',' or ']'") != 0)
-			return -1;
-		if (n == sizeof(items) / sizeof(items[0]))
-			return cp_error_at(p, p->tok.off, "too many entities in list");
-		if (cp_entity_ref(p, &items[n++]) != 0)
-			return -1;
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((ni = mdt__realloc(items, cap * sizeof(*ni))) == NULL) {
+				cp_error_at(p, p->tok.off, "out of memory");
+				goto out;
+			}
+			items = ni;
+		}
+		if (cp_entity_ref(p, &items[n++]) != 0 ||
+		    cp_list_sep(p, T_RBRACKET, "',' or ']'") != 0)
+			goto out;
 	}
 	cp_next(p);
-	sc->list = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items));
-	if (sc->list == NULL)
-		return cp_error_at(p, p->tok.off, "out of memory");
-	memcpy(sc->list, items, n * sizeof(*items));
+	if ((sc->list = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items))) == NULL) {
+		cp_error_at(p, p->tok.off, "out of memory");
+		goto out;
+	}
+	if (n > 0)
+		memcpy(sc->list, items, n * sizeof(*items));
 	sc->nlist = n;
 	sc->kind = SC_IN_LIST;
-	return 0;
+	rc = 0;
+out:
+	mdt__free(items);
+	return rc;
+}
+
+/* Cedar requires actions in the scope to be of type Action, possibly
+ * namespaced (`NS::Action`). */
+static int
+action_type_ok(cedar_parser *p, const cedar_uid *u, size_t off)
+{
+	char msg[160];
+	const cedar_str t = u->type;
+
+	if (cedar_str_eq(t, cedar_cstr("Action", 6)) || (t.n > 8 &&
+	    memcmp(t.p + t.n - 8, "::Action", 8) == 0))
+		return 0;
+	snprintf(msg, sizeof(msg), "expected an entity uid with type `Action` "
+	    "but got `%.*s::\"%.*s\"`", (int)(t.n > 40 ? 40 : t.n), t.p,
+	    (int)(u->id.n > 40 ? 40 : u->id.n), u->id.p);
+	return cp_error_at(p, off, msg);
 }
 
 static int
 scope_target(cedar_parser *p, cedar_scope *sc, int is_action)
 {
+	size_t off = p->tok.off;
+
 	if (p->tok.kind == T_QUESTION)
-		return cp_error_at(p, p->tok.off, "template slots are not "
+		return cp_error_at(p, off, "template slots are not "
 		    "supported (policy templates are not implemented yet)");
-	if (is_action && p->tok.kind == T_LBRACKET && sc->kind == SC_IN)
-		return entity_list(p, sc);
-	return cp_entity_ref(p, &sc->uid);
+	if (is_action && p->tok.kind == T_LBRACKET && sc->kind == SC_IN) {
+		if (entity_list(p, sc) != 0)
+			return -1;
+		for (size_t i = 0; i < sc->nlist; i++)
+			if (action_type_ok(p, &sc->list[i], off) != 0)
+				return -1;
+		return 0;
+	}
+	if (cp_entity_ref(p, &sc->uid) != 0)
+		return -1;
+	return is_action ? action_type_ok(p, &sc->uid, off) : 0;
 }
 
 static int
@@ -308,6 +416,8 @@ policy(cedar_parser *p, cedar_policy *pol)
 	    cp_expect(p, T_COMMA, "','") != 0 ||
 	    scope(p, "resource", &pol->resource) != 0)
 		return -1;
+	if (p->tok.kind == T_COMMA)   /* Cedar allows a trailing comma */
+		cp_next(p);
 	if (cp_expect(p, T_RPAREN, "')'") != 0 || clauses(p, pol) != 0 ||
 	    cp_expect(p, T_SEMI, "';'") != 0)
 		return -1;

@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "alloc_int.h"
 #include "cedar/parse_int.h"
 
 static cedar_expr *
@@ -50,6 +51,10 @@ tie(cedar_parser *p, cedar_expr *e, cedar_expr *a, cedar_expr *b,
 	for (int i = 0; i < 3; i++)
 		if (kids[i] != NULL && kids[i]->height + 1 > e->height)
 			e->height = kids[i]->height + 1;
+	/* `a.b.c...` is a flat chain too: the evaluator follows it in a loop,
+	 * so each access is not a level of nesting. */
+	if (e->kind == EX_ATTR && a != NULL && a->kind == EX_ATTR)
+		e->height = a->height;
 	if (e->height > MDT_POLICY_NEST_MAX) {
 		cp_error_at(p, off, "expression nested too deeply");
 		return NULL;
@@ -57,37 +62,83 @@ tie(cedar_parser *p, cedar_expr *e, cedar_expr *a, cedar_expr *b,
 	return e;
 }
 
+/* Operands of a flat chain or the items of a list, gathered before they
+ * move to the arena (lists and chains have no length limit of their own). */
+typedef struct chain {
+	cedar_expr **v;
+	int *ops;
+	size_t n, cap;
+	uint32_t height;
+} chain;
+
+static int
+chain_push(cedar_parser *p, chain *c, cedar_expr *e, int op)
+{
+	if (c->n == c->cap) {
+		size_t ncap = c->cap == 0 ? 16 : c->cap * 2;
+		cedar_expr **nv = mdt__realloc(c->v, ncap * sizeof(*nv));
+		int *no = nv == NULL ? NULL : mdt__realloc(c->ops, ncap * sizeof(*no));
+		if (nv != NULL)
+			c->v = nv;
+		if (no == NULL)
+			return cp_error_at(p, p->tok.off, "out of memory");
+		c->ops = no;
+		c->cap = ncap;
+	}
+	c->v[c->n] = e;
+	c->ops[c->n++] = op;
+	if (e->height > c->height)
+		c->height = e->height;
+	return 0;
+}
+
 static cedar_expr *unary(cedar_parser *p);
 static cedar_expr *add(cedar_parser *p);
+
+static void
+chain_free(chain *c)
+{
+	mdt__free(c->v);
+	mdt__free(c->ops);
+}
+
+/* The items of c, copied into the arena (NULL when out of memory). */
+static cedar_expr **
+chain_items(cedar_parser *p, const chain *c)
+{
+	cedar_expr **v = cedar_arena_alloc(p->a, (c->n + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory"), NULL;
+	if (c->n > 0)
+		memcpy(v, c->v, c->n * sizeof(*v));
+	return v;
+}
 
 /* '(' [Expr {',' Expr}] ')' or '[' ... ']' (closing token given). */
 static int
 expr_list(cedar_parser *p, cedar_tok close, cedar_expr ***out, size_t *n,
     uint32_t *height)
 {
-	cedar_expr *items[256];
-	size_t k = 0;
+	chain c = {NULL, NULL, 0, 0, 0};
+	cedar_expr *e;
+	int rc = -1;
 
-	*height = 0;
 	cp_next(p);
 	while (p->tok.kind != close) {
-		if (k > 0 && cp_expect(p, T_COMMA, "',' or closing bracket") != 0)
-			return -1;
-		if (k == sizeof(items) / sizeof(items[0]))
-			return cp_error_at(p, p->tok.off, "too many elements");
-		if ((items[k] = cp_expr(p)) == NULL)
-			return -1;
-		if (items[k]->height > *height)
-			*height = items[k]->height;
-		k++;
+		if ((e = cp_expr(p)) == NULL || chain_push(p, &c, e, 0) != 0 ||
+		    cp_list_sep(p, close, "',' or closing bracket") != 0)
+			goto out;
 	}
 	cp_next(p);
-	*out = cedar_arena_alloc(p->a, (k + 1) * sizeof(**out));
-	if (*out == NULL)
-		return cp_error_at(p, p->tok.off, "out of memory");
-	memcpy(*out, items, k * sizeof(*items));
-	*n = k;
-	return 0;
+	if ((*out = chain_items(p, &c)) != NULL) {
+		*n = c.n;
+		*height = c.height;
+		rc = 0;
+	}
+out:
+	chain_free(&c);
+	return rc;
 }
 
 static cedar_expr *
@@ -143,6 +194,9 @@ static int
 record_key(cedar_parser *p, cedar_str *key)
 {
 	if (p->tok.kind == T_IDENT) {
+		if (cp_check_ident(p, p->tok.off, p->lx.text + p->tok.off,
+		    p->tok.len) != 0)
+			return -1;
 		*key = cp_ident(p);
 		cp_next(p);
 		return 0;
@@ -152,44 +206,59 @@ record_key(cedar_parser *p, cedar_str *key)
 	return cp_expected(p, "record key (identifier or string)");
 }
 
+/* One `key: value` of a record literal; keys grows with the values. */
+static int
+record_field(cedar_parser *p, chain *vals, cedar_str **keys, size_t off)
+{
+	cedar_str key;
+	cedar_expr *v;
+
+	if (record_key(p, &key) != 0 || cp_expect(p, T_COLON, "':'") != 0 ||
+	    (v = cp_expr(p)) == NULL)
+		return -1;
+	for (size_t i = 0; i < vals->n; i++)
+		if (cedar_str_eq((*keys)[i], key))
+			return cp_error_at(p, off, "duplicate key in record literal");
+	if (vals->n == vals->cap) {
+		cedar_str *nk = mdt__realloc(*keys, (vals->cap == 0 ? 16 :
+		    vals->cap * 2) * sizeof(*nk));
+		if (nk == NULL)
+			return cp_error_at(p, off, "out of memory");
+		*keys = nk;
+	}
+	(*keys)[vals->n] = key;
+	return chain_push(p, vals, v, 0);
+}
+
 static cedar_expr *
 record_lit(cedar_parser *p, size_t off)
 {
-	cedar_expr *vals[256];
-	cedar_str keys[256];
-	cedar_expr *e = node(p, EX_RECORD, off);
-	size_t k = 0;
-	uint32_t h = 0;
+	chain c = {NULL, NULL, 0, 0, 0};
+	cedar_str *keys = NULL;
+	cedar_expr *e = node(p, EX_RECORD, off), *r = NULL;
 
 	cp_next(p);
-	while (e != NULL && p->tok.kind != T_RBRACE) {
-		if (k > 0 && cp_expect(p, T_COMMA, "',' or '}'") != 0)
-			return NULL;
-		if (k == 256)
-			return cp_error_at(p, p->tok.off, "too many fields"), NULL;
-		if (record_key(p, &keys[k]) != 0 ||
-		    cp_expect(p, T_COLON, "':'") != 0 ||
-		    (vals[k] = cp_expr(p)) == NULL)
-			return NULL;
-		for (size_t i = 0; i < k; i++)
-			if (cedar_str_eq(keys[i], keys[k]))
-				return cp_error_at(p, off, "duplicate key in record literal"), NULL;
-		if (vals[k]->height > h)
-			h = vals[k]->height;
-		k++;
-	}
+	while (e != NULL && p->tok.kind != T_RBRACE)
+		if (record_field(p, &c, &keys, off) != 0 ||
+		    cp_list_sep(p, T_RBRACE, "',' or '}'") != 0)
+			goto out;
 	if (e == NULL)
-		return NULL;
+		goto out;
 	cp_next(p);
-	e->args = cedar_arena_alloc(p->a, (k + 1) * sizeof(*e->args));
-	e->keys = cedar_arena_alloc(p->a, (k + 1) * sizeof(*e->keys));
-	if (e->args == NULL || e->keys == NULL)
-		return cp_error_at(p, off, "out of memory"), NULL;
-	memcpy(e->args, vals, k * sizeof(*vals));
-	memcpy(e->keys, keys, k * sizeof(*keys));
-	e->nargs = k;
-	e->height = h + 1;
-	return fold_literal(p, tie(p, e, NULL, NULL, NULL, off));
+	e->keys = cedar_arena_alloc(p->a, (c.n + 1) * sizeof(*e->keys));
+	if ((e->args = chain_items(p, &c)) == NULL || e->keys == NULL) {
+		cp_error_at(p, off, "out of memory");
+		goto out;
+	}
+	if (c.n > 0)
+		memcpy(e->keys, keys, c.n * sizeof(*keys));
+	e->nargs = c.n;
+	e->height = c.height + 1;
+	r = fold_literal(p, tie(p, e, NULL, NULL, NULL, off));
+out:
+	chain_free(&c);
+	mdt__free(keys);
+	return r;
 }
 
 static const char *const vars[] = {"principal", "action", "resource", "context"};
@@ -339,6 +408,9 @@ access(cedar_parser *p, cedar_expr *obj, size_t off)
 	cp_next(p);
 	if (p->tok.kind != T_IDENT)
 		return cp_expected(p, "attribute or method name"), NULL;
+	if (cp_check_ident(p, p->tok.off, p->lx.text + p->tok.off,
+	    p->tok.len) != 0)
+		return NULL;
 	if ((e = node(p, EX_ATTR, off)) == NULL)
 		return NULL;
 	e->name = cp_ident(p);
@@ -400,26 +472,51 @@ unary(cedar_parser *p)
 	return e;
 }
 
+/* One node holding every operand of c; its height is one more than its
+ * tallest operand, whatever the chain's length. */
+static cedar_expr *
+chain_node(cedar_parser *p, chain *c, cedar_expr_kind kind, size_t off)
+{
+	cedar_expr *e = node(p, kind, off);
+
+	if (e == NULL)
+		return NULL;
+	e->args = cedar_arena_alloc(p->a, c->n * sizeof(*e->args));
+	e->ops = cedar_arena_alloc(p->a, c->n * sizeof(*e->ops));
+	if (e->args == NULL || e->ops == NULL)
+		return cp_error_at(p, off, "out of memory"), NULL;
+	memcpy(e->args, c->v, c->n * sizeof(*e->args));
+	memcpy(e->ops, c->ops, c->n * sizeof(*e->ops));
+	e->nargs = c->n;
+	e->height = c->height + 1;
+	if (e->height > MDT_POLICY_NEST_MAX)
+		return cp_error_at(p, off, "expression nested too deeply"), NULL;
+	return e;
+}
+
+/* sub {op sub}, left-associative, parsed in a loop into one node. */
 static cedar_expr *
 binary_chain(cedar_parser *p, cedar_expr *(*sub)(cedar_parser *),
-    const cedar_tok *toks, const int *ops, const cedar_expr_kind *kinds,
-    size_t ntoks)
+    const cedar_tok *toks, const int *ops, cedar_expr_kind kind, size_t ntoks)
 {
+	size_t off = p->tok.off;
 	cedar_expr *e = sub(p);
+	chain c = {NULL, NULL, 0, 0, 0};
 
 	while (e != NULL) {
-		size_t i = 0, off = p->tok.off;
+		size_t i = 0;
 		while (i < ntoks && p->tok.kind != toks[i])
 			i++;
 		if (i == ntoks)
 			break;
 		cp_next(p);
-		cedar_expr *r = sub(p), *n = r == NULL ? NULL : node(p, kinds[i], off);
-		if (n == NULL)
-			return NULL;
-		n->op = ops[i];
-		e = tie(p, n, e, r, NULL, off);
+		if ((c.n == 0 && chain_push(p, &c, e, 0) != 0) ||
+		    (e = sub(p)) == NULL || chain_push(p, &c, e, ops[i]) != 0)
+			e = NULL;
 	}
+	if (e != NULL && c.n > 0)
+		e = chain_node(p, &c, kind, off);
+	chain_free(&c);
 	return e;
 }
 
@@ -428,8 +525,7 @@ mult(cedar_parser *p)
 {
 	static const cedar_tok t[] = {T_STAR};
 	static const int o[] = {OP_MUL};
-	static const cedar_expr_kind k[] = {EX_BIN};
-	return binary_chain(p, unary, t, o, k, 1);
+	return binary_chain(p, unary, t, o, EX_ARITH, 1);
 }
 
 static cedar_expr *
@@ -437,8 +533,7 @@ add(cedar_parser *p)
 {
 	static const cedar_tok t[] = {T_PLUS, T_MINUS};
 	static const int o[] = {OP_ADD, OP_SUB};
-	static const cedar_expr_kind k[] = {EX_BIN, EX_BIN};
-	return binary_chain(p, mult, t, o, k, 2);
+	return binary_chain(p, mult, t, o, EX_ARITH, 2);
 }
 
 static const struct {
@@ -449,43 +544,54 @@ static const struct {
 	{T_GT, OP_GT}, {T_GE, OP_GE},
 };
 
+/* One step of `has a.b.c`: `cur has name`, and cur moves on to cur.name. */
+static cedar_expr *
+has_step(cedar_parser *p, cedar_expr **cur, int first, size_t off)
+{
+	cedar_str name;
+	cedar_expr *h, *get;
+
+	cp_next(p);
+	if (p->tok.kind == T_STR && first) {
+		if (cp_string(p, &name) != 0)
+			return NULL;
+	} else if (p->tok.kind == T_IDENT) {
+		if (cp_check_ident(p, p->tok.off, p->lx.text + p->tok.off,
+		    p->tok.len) != 0)
+			return NULL;
+		name = cp_ident(p);
+		cp_next(p);
+	} else {
+		return cp_expected(p, "attribute name after 'has'"), NULL;
+	}
+	if ((h = node(p, EX_HAS, off)) == NULL ||
+	    (get = node(p, EX_ATTR, off)) == NULL)
+		return NULL;
+	h->name = get->name = name;
+	if ((h = tie(p, h, *cur, NULL, NULL, off)) == NULL ||
+	    (*cur = tie(p, get, *cur, NULL, NULL, off)) == NULL)
+		return NULL;
+	return h;
+}
+
 /* `e has a.b.c` means `e has a && e.a has b && e.a.b has c`. */
 static cedar_expr *
 has_expr(cedar_parser *p, cedar_expr *obj, size_t off)
 {
-	cedar_expr *cur = obj, *e = NULL;
+	cedar_expr *cur = obj, *h;
+	chain c = {NULL, NULL, 0, 0, 0};
 
 	do {
-		cedar_str name;
-		cedar_expr *h, *get, *and;
-		cp_next(p);
-		if (p->tok.kind == T_STR && e == NULL) {
-			if (cp_string(p, &name) != 0)
-				return NULL;
-		} else if (p->tok.kind == T_IDENT) {
-			name = cp_ident(p);
-			cp_next(p);
-		} else {
-			return cp_expected(p, "attribute name after 'has'"), NULL;
+		if ((h = has_step(p, &cur, c.n == 0, off)) == NULL ||
+		    chain_push(p, &c, h, 0) != 0) {
+			h = NULL;
+			break;
 		}
-		if ((h = node(p, EX_HAS, off)) == NULL)
-			return NULL;
-		h->name = name;
-		if ((h = tie(p, h, cur, NULL, NULL, off)) == NULL)
-			return NULL;
-		if (e == NULL) {
-			e = h;
-		} else if ((and = node(p, EX_AND, off)) == NULL ||
-		    (e = tie(p, and, e, h, NULL, off)) == NULL) {
-			return NULL;
-		}
-		if ((get = node(p, EX_ATTR, off)) == NULL)
-			return NULL;
-		get->name = name;
-		if ((cur = tie(p, get, cur, NULL, NULL, off)) == NULL)
-			return NULL;
 	} while (p->tok.kind == T_DOT);
-	return e;
+	if (h != NULL && c.n > 1)
+		h = chain_node(p, &c, EX_AND, off);
+	chain_free(&c);
+	return h;
 }
 
 static cedar_expr *
@@ -563,8 +669,7 @@ and_expr(cedar_parser *p)
 {
 	static const cedar_tok t[] = {T_AND};
 	static const int o[] = {0};
-	static const cedar_expr_kind k[] = {EX_AND};
-	return binary_chain(p, relation, t, o, k, 1);
+	return binary_chain(p, relation, t, o, EX_AND, 1);
 }
 
 static cedar_expr *
@@ -572,8 +677,7 @@ or_expr(cedar_parser *p)
 {
 	static const cedar_tok t[] = {T_OR};
 	static const int o[] = {0};
-	static const cedar_expr_kind k[] = {EX_OR};
-	return binary_chain(p, and_expr, t, o, k, 1);
+	return binary_chain(p, and_expr, t, o, EX_OR, 1);
 }
 
 cedar_expr *

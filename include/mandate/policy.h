@@ -44,9 +44,13 @@ extern "C" {
 #define MDT_POLICY_TEXT_MAX (4u << 20)     /* bytes of policy text per set */
 #define MDT_POLICY_COUNT_MAX 4096          /* policies per set */
 #define MDT_POLICY_FILES_MAX 256           /* *.cedar files per directory */
-#define MDT_POLICY_NEST_MAX 128            /* expression nesting depth */
+#define MDT_POLICY_NEST_MAX 128            /* expression nesting depth (a flat
+                                              chain such as a || b || c
+                                              is one level) */
 #define MDT_ENTITY_JSON_MAX (64u << 20)    /* bytes of entities or context JSON */
-#define MDT_ENTITY_HIERARCHY_MAX 64        /* ancestor levels followed by `in` */
+/* No longer a limit: `in` follows the whole hierarchy, as Cedar does
+ * (docs/policy-engine.md); kept so that code naming it still builds. */
+#define MDT_ENTITY_HIERARCHY_MAX 64
 #define MDT_POLICY_ARENA_MAX (1u << 20)    /* per-evaluation arena bytes */
 #define MDT_POLICY_HASH_HEX 65             /* SHA-256 hex + NUL */
 
@@ -145,9 +149,12 @@ MDT_API void mdt_entity_store_clear(mdt_entity_store *store);
  * Adds the entities of Cedar's entities JSON (an array of {"uid",
  * "attrs", "parents", optional "tags"}; values may use {"__entity": ...}
  * and {"__extn": {"fn", "arg"}} escapes) to the store, atomically: on any
- * error (malformed JSON, wrong field type, unknown field, bad extension
- * literal, duplicate uid) nothing is added and err names
- * "name:line:col: what".  The text is copied; name labels messages.
+ * error (malformed JSON, wrong field type, a missing "attrs" or "parents",
+ * an entity type that is not a Cedar name, the removed "__expr" escape,
+ * bad extension literal, duplicate uid, a cycle of parents, also through
+ * entities already in the store) nothing is added and err names
+ * "name:line:col: what".  Unknown fields are ignored, as by Cedar.  The
+ * text is copied; name labels messages.
  */
 MDT_API MDT_WUR int mdt_entity_store_load_json(mdt_entity_store *store,
     const char *json, size_t len, const char *name, char *err,

@@ -19,7 +19,7 @@ const char pt_entities[] =
     " {\"uid\":{\"type\":\"Group\",\"id\":\"c1\"},\"attrs\":{},"
     "  \"parents\":[{\"type\":\"Group\",\"id\":\"c2\"}]},"
     " {\"uid\":{\"type\":\"Group\",\"id\":\"c2\"},\"attrs\":{},"
-    "  \"parents\":[{\"type\":\"Group\",\"id\":\"c1\"}]},"
+    "  \"parents\":[]},"
     " {\"uid\":{\"type\":\"Action\",\"id\":\"view\"},\"attrs\":{},"
     "  \"parents\":[{\"type\":\"Action\",\"id\":\"read\"}]},"
     " {\"uid\":{\"type\":\"Doc\",\"id\":\"d1\"},"

@@ -29,7 +29,7 @@ void pt_eval(const char *policies, const char *entities,
  * 'P' parse error. */
 char pt_expr(const char *expr, const char *context);
 
-/* Default entities: alice in staff in all; a parent cycle c1 <-> c2;
+/* Default entities: alice in staff in all; c1 in c2;
  * Doc::"d1" with attributes and tags. */
 extern const char pt_entities[];
 

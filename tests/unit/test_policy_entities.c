@@ -30,12 +30,40 @@ START_TEST(strict_errors_name_positions)
 		    "e.json:1:56: expected a JSON value"},
 		{"[\n {\"uid\":{\"type\":\"U\",\"id\":\"a\"},\n  \"attrs\":{\"x\":1.5}}]",
 		    "e.json:3:16: floating-point"},
-		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"atrs\":{}}]",
-		    "e.json:1:38: unknown entity field"},
-		{"[{\"uid\":{\"type\":\"U\"}}]", "e.json:1:9: entity uid needs"},
-		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"}},\n"
-		 " {\"uid\":{\"type\":\"U\",\"id\":\"a\"}}]",
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"atrs\":{},\"parents\":[]}]",
+		    "e.json:1:2: entity without \"attrs\""},
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{}}]",
+		    "e.json:1:2: entity without \"parents\""},
+		{"[{\"uid\":{\"type\":\"U\"},\"attrs\":{},\"parents\":[]}]",
+		    "e.json:1:9: expected an entity uid"},
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{},\"parents\":[]},\n"
+		 " {\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{},\"parents\":[]}]",
 		    "e.json:2:2: duplicate entity uid"},
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{\"x\":"
+		 "{\"__expr\":\"1\"}},\"parents\":[]}]",
+		    "e.json:1:44: the `__expr` escape is no longer supported"},
+		{"[{\"uid\":{\"__expr\":\"U::\\\"a\\\"\"},\"attrs\":{},\"parents\":[]}]",
+		    "e.json:1:9: the `__expr` escape"},
+		{"[{\"uid\":{\"type\":\"if\",\"id\":\"a\"},\"attrs\":{},\"parents\":[]}]",
+		    "e.json:1:9: this identifier is reserved"},
+		{"[{\"uid\":{\"type\":\"A::__cedar\",\"id\":\"a\"},\"attrs\":{},\"parents\":[]}]",
+		    "e.json:1:9: the name `__cedar` is reserved"},
+		{"[{\"uid\":{\"type\":\"A :: B\",\"id\":\"a\"},\"attrs\":{},\"parents\":[]}]",
+		    "e.json:1:9: entity type is not a Cedar name"},
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{\"x\":"
+		 "{\"__entity\":{\"type\":\"U s\",\"id\":\"b\"}}},\"parents\":[]}]",
+		    "e.json:1:56: entity type is not a Cedar name"},
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{},"
+		 "\"parents\":[{\"type\":\"A::\",\"id\":\"b\"}]}]",
+		    "e.json:1:53: entity type is not a Cedar name"},
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{},"
+		 "\"parents\":[{\"type\":\"U\",\"id\":\"a\"}]}]",
+		    "e.json:1:1: the parents hierarchy has a cycle containing U::\"a\""},
+		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{},"
+		 "\"parents\":[{\"type\":\"U\",\"id\":\"b\"}]},\n"
+		 " {\"uid\":{\"type\":\"U\",\"id\":\"b\"},\"attrs\":{},"
+		 "\"parents\":[{\"type\":\"U\",\"id\":\"a\"}]}]",
+		    "e.json:1:1: the parents hierarchy has a cycle"},
 		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{\"a\":1,\"a\":2}}]",
 		    "e.json:1:46: duplicate key"},
 		{"[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{\"i\":"
@@ -71,20 +99,31 @@ START_TEST(nothing_half_loaded_and_duplicates)
 	char err[MDT_ERRMSG_MAX];
 
 	ck_assert_int_eq(mdt_entity_store_new(&s), 0);
-	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"a\"}}]", err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"a\"},\"attrs\":{},\"parents\":[],"
+	    "\"unknown\":1}]", err, sizeof(err)), 0);   /* ignored, as by Cedar */
 	ck_assert_uint_eq(mdt_entity_store_count(s), 1);
 	/* The second file's first entity is new, its second is bad: neither
 	 * is added. */
-	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"b\"}},"
-	    "{\"uid\":{\"type\":\"U\",\"id\":7}}]", err, sizeof(err)), -MDT_EPARSE);
+	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"b\"},\"attrs\":{},\"parents\":[]},"
+	    "{\"uid\":{\"type\":\"U\",\"id\":7},\"attrs\":{},\"parents\":[]}]", err, sizeof(err)),
+	    -MDT_EPARSE);
 	ck_assert_uint_eq(mdt_entity_store_count(s), 1);
 	/* An entity already in the store makes the whole file fail. */
-	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"b\"}},"
-	    "{\"uid\":{\"__entity\":{\"type\":\"U\",\"id\":\"a\"}}}]", err,
+	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"b\"},\"attrs\":{},\"parents\":[]},"
+	    "{\"uid\":{\"__entity\":{\"type\":\"U\",\"id\":\"a\"}},\"attrs\":{},\"parents\":[]}]", err,
 	    sizeof(err)), -MDT_EPARSE);
 	ck_assert_msg(strstr(err, "already in the store") != NULL, "%s", err);
 	ck_assert_uint_eq(mdt_entity_store_count(s), 1);
+	/* A cycle through an entity loaded before is found too, and nothing
+	 * of the second file is added. */
+	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"p\"},"
+	    "\"attrs\":{},\"parents\":[{\"type\":\"U\",\"id\":\"q\"}]}]", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(load(s, "[{\"uid\":{\"type\":\"U\",\"id\":\"q\"},"
+	    "\"attrs\":{},\"parents\":[{\"type\":\"U\",\"id\":\"p\"}]}]", err,
+	    sizeof(err)), -MDT_EPARSE);
+	ck_assert_msg(strstr(err, "cycle") != NULL, "%s", err);
+	ck_assert_uint_eq(mdt_entity_store_count(s), 2);
 	mdt_entity_store_free(s);
 }
 END_TEST

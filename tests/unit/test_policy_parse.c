@@ -76,13 +76,13 @@ START_TEST(nesting_is_bounded)
 	text[n] = '\0';
 	ck_assert_int_eq(parse_err(text, err, sizeof(err)), -MDT_EPARSE);
 	ck_assert_msg(strstr(err, "nested too deeply") != NULL, "%s", err);
-	/* A long flat chain is also bounded (evaluation recurses on it). */
+	/* A long flat chain is not nesting: it is one node, evaluated in a
+	 * loop (as Cedar loads it, so does the engine). */
 	n = (size_t)snprintf(text, sizeof(text), "permit(principal, action, resource) when { 1");
 	for (int i = 0; i < 1000; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "+1");
 	snprintf(text + n, sizeof(text) - n, " > 0 };");
-	ck_assert_int_eq(parse_err(text, err, sizeof(err)), -MDT_EPARSE);
-	ck_assert_msg(strstr(err, "nested too deeply") != NULL, "%s", err);
+	ck_assert_int_eq(parse_err(text, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -92,7 +92,7 @@ START_TEST(ids_annotations_and_hash)
 	    "// comment\n"
 	    "@id(\"allow-staff\") @note permit(principal in Group::\"staff\", action, resource);\n"
 	    "forbid(principal, action, resource) unless { true };\n"
-	    "@step_up(\"supervisor\") forbid(principal, action in [A::\"x\", A::\"y\"], resource is Doc in Folder::\"f\");\n";
+	    "@step_up(\"supervisor\") forbid(principal, action in [Action::\"x\", Action::\"y\"], resource is Doc in Folder::\"f\");\n";
 	mdt_policy_set *set, *set2;
 	char err[MDT_ERRMSG_MAX];
 
