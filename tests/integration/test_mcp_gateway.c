@@ -25,6 +25,7 @@
 #include <mandate/agent.h>
 #include <mandate/audit.h>
 
+#include "brk_flow.h"
 #include "brk_test.h"
 #include "testutil.h"
 
@@ -275,10 +276,28 @@ check_audit(json_t *calls)
 	json_decref(seen);
 }
 
+/* The default policies, and one that reads a tool call's arguments. */
+static void
+policies(char *dir, size_t len)
+{
+	char path[700];
+	FILE *f;
+
+	bf_policy_copy(&B, "pol", dir, len);
+	snprintf(path, sizeof(path), "%s/90-mcp-args.cedar", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("@id(\"sum-not-13\")\nforbid (principal, action == "
+	    "Mandate::Action::\"get-sum\", resource)\nwhen { context.args has a "
+	    "&& context.args.a == \"13\" };\n", f);
+	fclose(f);
+}
+
 START_TEST(mcp_gateway_with_real_clients)
 {
+	char pol[300];
 	const char *args[] = { "--set", "stepup_timeout_ms=60000", "--set",
-	    "audiences=" CLINIC_AUD "=none", NULL };
+	    "audiences=" CLINIC_AUD "=none", "--policy-dir", pol, NULL };
 	char config[600], line[16384], err[MDT_ERRMSG_MAX], child[MDT_AGENT_ID_MAX];
 	struct approver ap;
 	struct client c;
@@ -289,6 +308,7 @@ START_TEST(mcp_gateway_with_real_clients)
 	int checks = 0, failed = 0, done = 0, status;
 
 	ck_assert_int_eq(bt_setup(&B, extra), 0);
+	policies(pol, sizeof(pol));
 	ck_assert_msg(bt_start(&B, args) == 0, "broker (log %s)", B.log);
 	memset(&ap, 0, sizeof(ap));
 	pthread_mutex_init(&ap.lock, NULL);

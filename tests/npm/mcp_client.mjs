@@ -64,6 +64,9 @@ async function allowedAndRefused(client) {
 
   r = await call(client, "get-env", {});
   check("refuse.scope", r.isError && text(r).includes("scope.token"), text(r));
+  r = await call(client, "get-sum", { a: 13, b: 1 });
+  check("refuse.policy-args", r.isError && text(r).includes("policy.deny") &&
+    text(r).includes("sum-not-13"), text(r));
   r = await call(client, "fhir-read",
     { patient: "pat-002", type: "Observation", id: "obs-002-1" });
   check("refuse.patient", r.isError && text(r).includes("patient") &&
