@@ -71,7 +71,9 @@ classify_response(mcp_msg *m, char *err, size_t errlen)
 			return fail(MCP_INVALID_REQUEST, err, errlen, "error: "
 			    "expected an object with code and message");
 		if (json_is_null(m->id)) {
+			/* the answer to a message whose id could not be read */
 			m->kind = MCP_ERROR;
+			m->error = e;
 			return 0;
 		}
 	}
