@@ -17,7 +17,7 @@ mcp_reader_init(mcp_reader *r, int fd, size_t max)
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->max = max;
-	r->cap = 65536;
+	r->cap = max < 65536 ? max + 1 : 65536;
 	if ((r->buf = malloc(r->cap)) == NULL)
 		return -MDT_ENOMEM;
 	return 0;
@@ -76,7 +76,7 @@ mcp_reader_next(mcp_reader *r, const char **line, size_t *len)
 			n = (size_t)(nl - s);
 			r->off += n + 1;
 			r->skipping = 0;
-			if (skipped)
+			if (skipped || n > r->max)
 				return -MDT_ETOOBIG;
 			if (n > 0 && s[n - 1] == '\r')
 				n--;
