@@ -25,52 +25,14 @@
 #include <mandate/agent.h>
 #include <mandate/audit.h>
 
-#include "brk_flow.h"
-#include "brk_test.h"
+#include "mcp_fixture.h"
 #include "testutil.h"
-
-#define MCP_AGENT "spiffe://clinic.example/agent/mcp"
-#define CLINIC_AUD "spiffe://clinic.example/mcp/clinic"
-#define TOOLS "tool/echo.x tool/get-sum.x tool/fhir-read.x " \
-	"tool/fhir-search.x tool/export.x"
-#define SCOPES "patient/*.rs " TOOLS " tool/get-env.x"
 
 extern char **environ;
 
-static struct bt_broker B;
-
-/* The gateway's agent, the tools (one Cedar action each) and an
- * orchestrator allowed to hand it work. */
-static const char extra[] =
-"[{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":\"" MCP_AGENT "\"},"
-" \"attrs\":{\"kind\":\"mcp-gateway\",\"ceiling\":[\"tool/echo.x\","
-"  \"tool/get-sum.x\",\"tool/get-env.x\",\"tool/fhir-read.x\","
-"  \"tool/fhir-search.x\",\"tool/export.x\"],\"allowedTargets\":[],"
-"  \"maxDepth\":1,\"maxFanout\":0,\"publicKey\":\"\",\"tools\":["
-"  {\"__entity\":{\"type\":\"Mandate::Tool\",\"id\":\"echo\"}},"
-"  {\"__entity\":{\"type\":\"Mandate::Tool\",\"id\":\"get-sum\"}},"
-"  {\"__entity\":{\"type\":\"Mandate::Tool\",\"id\":\"get-env\"}},"
-"  {\"__entity\":{\"type\":\"Mandate::Tool\",\"id\":\"fhir-read\"}},"
-"  {\"__entity\":{\"type\":\"Mandate::Tool\",\"id\":\"fhir-search\"}},"
-"  {\"__entity\":{\"type\":\"Mandate::Tool\",\"id\":\"export\"}}]},"
-" \"parents\":[]},"
-#define TOOL(n) \
-"{\"uid\":{\"type\":\"Mandate::Action\",\"id\":\"" n "\"},\"attrs\":{}," \
-" \"parents\":[{\"type\":\"Mandate::Action\",\"id\":\"tool\"}]}," \
-"{\"uid\":{\"type\":\"Mandate::Tool\",\"id\":\"" n "\"},\"attrs\":{" \
-" \"action\":{\"__entity\":{\"type\":\"Mandate::Action\",\"id\":\"" n "\"}}," \
-" \"boundary\":\"none\"},\"parents\":[]},"
-TOOL("echo") TOOL("get-sum") TOOL("get-env") TOOL("fhir-read")
-TOOL("fhir-search")
-"{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":\"" BT_ORCH "\"},"
-" \"attrs\":{\"kind\":\"orchestrator\",\"ceiling\":[\"patient/*.cruds\","
-"  \"tool/*.x\"],\"allowedTargets\":["
-"  {\"__entity\":{\"type\":\"Mandate::Agent\",\"id\":\"" MCP_AGENT "\"}}],"
-"  \"maxDepth\":0,\"maxFanout\":8,\"tools\":[],\"publicKey\":\"\"},"
-" \"parents\":[]}]";
+static struct mcp_fx F;
 
 struct approver {
-	mdt_agent *orch;
 	pthread_t th;
 	int approved;       /* step-ups approved */
 	int stop;
@@ -87,25 +49,21 @@ approve_main(void *arg)
 	mdt_event_sub *s = NULL;
 	int stop = 0;
 
-	if (mdt_event_sub_open(B.pub, &s, ap->err, sizeof(ap->err)) != 0)
+	if (mdt_event_sub_open(F.b.pub, &s, ap->err, sizeof(ap->err)) != 0)
 		return NULL;
 	while (!stop) {
 		mdt_event ev;
 		if (mdt_event_sub_next(s, 200, &ev) == 0 &&
 		    ev.kind == MDT_EVENT_STEP_UP &&
 		    strcmp(ev.agent, MCP_AGENT) == 0) {
-			char id[MDT_AGENT_ID_MAX], *jwt;
+			char id[MDT_AGENT_ID_MAX];
+			int rc;
 			snprintf(id, sizeof(id), "%s", ev.request_id);
 			nanosleep(&(struct timespec){ 1, 500000000L }, NULL);
-			jwt = bt_assertion_act(&B, "dr-alice", "pat-001", SCOPES,
-			    0, id, NULL);
+			rc = mcp_fx_approve(&F, id);
 			pthread_mutex_lock(&ap->lock);
-			if (jwt != NULL && mdt_agent_decide_step_up(ap->orch, id,
-			    jwt, 1, "approved at the bedside", ap->err,
-			    sizeof(ap->err)) == 0)
-				ap->approved++;
+			ap->approved += rc == 0;
 			pthread_mutex_unlock(&ap->lock);
-			free(jwt);
 		}
 		pthread_mutex_lock(&ap->lock);
 		stop = ap->stop;
@@ -115,50 +73,12 @@ approve_main(void *arg)
 	return NULL;
 }
 
-static mdt_agent *
-connect_as(const char *id)
-{
-	mdt_agent_opts o = { B.url, id, bt_key(&B, id), 10000, 20 };
-	char err[MDT_ERRMSG_MAX];
-	mdt_agent *a = NULL;
-
-	ck_assert_msg(mdt_agent_connect(&o, &a, err, sizeof(err)) == 0,
-	    "connect %s: %s", id, err);
-	return a;
-}
-
 static const char *
 env(const char *name)
 {
 	const char *v = getenv(name);
 	ck_assert_msg(v != NULL, "%s is not set", name);
 	return v;
-}
-
-/* The gateway's configuration and key, in the broker's directory. */
-static void
-write_config(char *path, size_t len)
-{
-	char key[600], err[MDT_ERRMSG_MAX];
-	FILE *f;
-
-	snprintf(key, sizeof(key), "%s/mcp", B.dir);
-	ck_assert_msg(mdt_keypair_save(bt_key(&B, MCP_AGENT), key, err,
-	    sizeof(err)) == 0, "key: %s", err);
-	snprintf(path, len, "%s/mcp.conf", B.dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[broker]\nurl = %s\nevents = %s\n\n"
-	    "[agent]\nid = " MCP_AGENT "\nkey = %s.key\ntask_wait_ms = 20000\n\n"
-	    "[gateway]\nstep_up = wait\nstep_up_wait_ms = 60000\n\n"
-	    "[upstream everything]\ncommand = node %s/node_modules/"
-	    "@modelcontextprotocol/server-everything/dist/index.js stdio\n\n"
-	    "[upstream clinic]\ncommand = %s/examples/clinic/clinic-mcp --data "
-	    "%s/examples/clinic/fhir/resources.json --root-pub %s --audience "
-	    CLINIC_AUD " --events %s\naudience = " CLINIC_AUD "\n",
-	    B.url, B.pub, key, env("MDT_NPM_DIR"), env("MDT_BINARY_DIR"),
-	    env("MDT_SOURCE_DIR"), B.root_pub, B.pub);
-	fclose(f);
 }
 
 struct client {
@@ -178,14 +98,14 @@ start_client(struct client *c, const char *config)
 
 	snprintf(script, sizeof(script), "%s/mcp_client.mjs", env("MDT_NPM_DIR"));
 	snprintf(gw, sizeof(gw), "[\"%s/mcp/mandate-mcp\",\"--config\",\"%s\"]",
-	    env("MDT_BINARY_DIR"), config);
+	    mdt_test_binary_dir(), config);
 	snprintf(clinic, sizeof(clinic), "[\"%s/examples/clinic/clinic-mcp\","
 	    "\"--data\",\"%s/examples/clinic/fhir/resources.json\",\"--root-pub\","
-	    "\"%s\",\"--audience\",\"" CLINIC_AUD "\"]", env("MDT_BINARY_DIR"),
-	    env("MDT_SOURCE_DIR"), B.root_pub);
+	    "\"%s\",\"--audience\",\"" MCP_CLINIC_AUD "\"]",
+	    mdt_test_binary_dir(), mdt_test_source_dir(), F.b.root_pub);
 	setenv("MANDATE_MCP_CMD", gw, 1);
 	setenv("CLINIC_MCP_CMD", clinic, 1);
-	snprintf(c->log, sizeof(c->log), "%s/client.log", B.dir);
+	snprintf(c->log, sizeof(c->log), "%s/client.log", F.b.dir);
 	ck_assert_int_eq(pipe(pin), 0);
 	ck_assert_int_eq(pipe(pout), 0);
 	posix_spawn_file_actions_init(&fa);
@@ -248,7 +168,7 @@ audited(const char *name)
 	char err[MDT_ERRMSG_MAX];
 
 	snprintf(a.prefix, sizeof(a.prefix), "tool/%s", name);
-	ck_assert_msg(mdt_store_open(B.store, &ro, &st, err, sizeof(err)) == 0,
+	ck_assert_msg(mdt_store_open(F.b.store, &ro, &st, err, sizeof(err)) == 0,
 	    "store: %s", err);
 	ck_assert_int_eq(mdt_store_list_decisions(st, 0, 0, count_cb, &a), 0);
 	mdt_store_close(st);
@@ -276,53 +196,20 @@ check_audit(json_t *calls)
 	json_decref(seen);
 }
 
-/* The default policies, and one that reads a tool call's arguments. */
-static void
-policies(char *dir, size_t len)
-{
-	char path[700];
-	FILE *f;
-
-	bf_policy_copy(&B, "pol", dir, len);
-	snprintf(path, sizeof(path), "%s/90-mcp-args.cedar", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("@id(\"sum-not-13\")\nforbid (principal, action == "
-	    "Mandate::Action::\"get-sum\", resource)\nwhen { context.args has a "
-	    "&& context.args.a == \"13\" };\n", f);
-	fclose(f);
-}
-
 START_TEST(mcp_gateway_with_real_clients)
 {
-	char pol[300];
-	const char *args[] = { "--set", "stepup_timeout_ms=60000", "--set",
-	    "audiences=" CLINIC_AUD "=none", "--policy-dir", pol, NULL };
-	char config[600], line[16384], err[MDT_ERRMSG_MAX], child[MDT_AGENT_ID_MAX];
+	char line[16384], err[MDT_ERRMSG_MAX];
 	struct approver ap;
 	struct client c;
-	char *jwt = NULL;
-	mdt_open_opts op = { NULL, "pat-001", "TREAT", SCOPES };
-	mdt_task *root = NULL;
 	json_t *calls = NULL;
 	int checks = 0, failed = 0, done = 0, status;
 
-	ck_assert_int_eq(bt_setup(&B, extra), 0);
-	policies(pol, sizeof(pol));
-	ck_assert_msg(bt_start(&B, args) == 0, "broker (log %s)", B.log);
+	mcp_fx_start(&F);
+	mcp_fx_config(&F, "wait", env("MDT_NPM_DIR"), 4194304);
 	memset(&ap, 0, sizeof(ap));
 	pthread_mutex_init(&ap.lock, NULL);
-	ap.orch = connect_as(BT_ORCH);
-	jwt = bt_assertion(&B, "dr-alice", "pat-001", SCOPES, 0);
-	op.assertion = jwt;
-	ck_assert_msg(mdt_agent_open_task(ap.orch, &op, &root, err,
-	    sizeof(err)) == 0, "open: %s", err);
-	/* the gateway's task: every tool but get-env */
-	ck_assert_msg(mdt_task_dispatch(root, MCP_AGENT, TOOLS, NULL, 0, child,
-	    err, sizeof(err)) == 0, "dispatch: %s", err);
-	write_config(config, sizeof(config));
 	ck_assert_int_eq(pthread_create(&ap.th, NULL, approve_main, &ap), 0);
-	start_client(&c, config);
+	start_client(&c, F.config);
 	while (fgets(line, sizeof(line), c.out) != NULL) {
 		fputs(line, stderr);
 		if (strncmp(line, "CHECK ", 6) == 0) {
@@ -331,7 +218,7 @@ START_TEST(mcp_gateway_with_real_clients)
 			failed += !json_is_true(json_object_get(j, "pass"));
 			json_decref(j);
 		} else if (strncmp(line, "READY-CANCEL", 12) == 0) {
-			ck_assert_msg(mdt_task_cancel(root, "the clinician "
+			ck_assert_msg(mdt_task_cancel(F.root, "the clinician "
 			    "stopped the task", err, sizeof(err)) == 0,
 			    "cancel: %s", err);
 			ck_assert_int_eq(write(c.in, "go\n", 3), 3);
@@ -357,11 +244,8 @@ START_TEST(mcp_gateway_with_real_clients)
 	ck_assert_msg(!log_has(c.log, "Sanitizer"), "sanitizer report in %s",
 	    c.log);
 	json_decref(calls);
-	mdt_task_free(root);
-	mdt_agent_close(ap.orch);
 	pthread_mutex_destroy(&ap.lock);
-	free(jwt);
-	bt_cleanup(&B);
+	mcp_fx_stop(&F);
 }
 END_TEST
 
