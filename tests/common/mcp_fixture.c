@@ -4,33 +4,9 @@
 #include <string.h>
 
 #include "brk_flow.h"
+#include "mcp_entities.h"
 #include "mcp_fixture.h"
 #include "testutil.h"
-
-#define TOOL(n) \
-"{\"uid\":{\"type\":\"Mandate::Action\",\"id\":\"" n "\"},\"attrs\":{}," \
-" \"parents\":[{\"type\":\"Mandate::Action\",\"id\":\"tool\"}]}," \
-"{\"uid\":{\"type\":\"Mandate::Tool\",\"id\":\"" n "\"},\"attrs\":{" \
-" \"action\":{\"__entity\":{\"type\":\"Mandate::Action\",\"id\":\"" n "\"}}," \
-" \"boundary\":\"none\"},\"parents\":[]},"
-#define REF(n) "{\"__entity\":{\"type\":\"Mandate::Tool\",\"id\":\"" n "\"}}"
-
-static const char extra[] =
-"[{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":\"" MCP_AGENT "\"},"
-" \"attrs\":{\"kind\":\"mcp-gateway\",\"ceiling\":[\"tool/echo.x\","
-"  \"tool/get-sum.x\",\"tool/get-env.x\",\"tool/fhir-read.x\","
-"  \"tool/fhir-search.x\",\"tool/export.x\"],\"allowedTargets\":[],"
-"  \"maxDepth\":1,\"maxFanout\":0,\"publicKey\":\"\",\"tools\":["
-REF("echo") "," REF("get-sum") "," REF("get-env") "," REF("fhir-read") ","
-REF("fhir-search") "," REF("export") "]},\"parents\":[]},"
-TOOL("echo") TOOL("get-sum") TOOL("get-env") TOOL("fhir-read")
-TOOL("fhir-search")
-"{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":\"" BT_ORCH "\"},"
-" \"attrs\":{\"kind\":\"orchestrator\",\"ceiling\":[\"patient/*.cruds\","
-"  \"tool/*.x\"],\"allowedTargets\":["
-"  {\"__entity\":{\"type\":\"Mandate::Agent\",\"id\":\"" MCP_AGENT "\"}}],"
-"  \"maxDepth\":0,\"maxFanout\":8,\"tools\":[],\"publicKey\":\"\"},"
-" \"parents\":[]}]";
 
 /* The default policies, and one that reads a tool call's arguments. */
 static void
@@ -59,7 +35,7 @@ mcp_fx_start(struct mcp_fx *f)
 	char err[MDT_ERRMSG_MAX];
 
 	memset(f, 0, sizeof(*f));
-	ck_assert_int_eq(bt_setup(&f->b, extra), 0);
+	ck_assert_int_eq(bt_setup(&f->b, mcp_entities), 0);
 	policies(f);
 	ck_assert_msg(bt_start(&f->b, args) == 0, "broker (log %s)", f->b.log);
 	o.url = f->b.url;

@@ -11,8 +11,8 @@
 #include <mandate/agent.h>
 
 #include "brk_test.h"
+#include "mcp_entities.h"
 
-#define MCP_AGENT "spiffe://clinic.example/agent/mcp"
 #define MCP_CLINIC_AUD "spiffe://clinic.example/mcp/clinic"
 /* the gateway's task: every tool but get-env */
 #define MCP_TOOLS "tool/echo.x tool/get-sum.x tool/fhir-read.x " \
