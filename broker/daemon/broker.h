@@ -425,6 +425,8 @@ struct brk_pctx {
 	const char *task_id;
 	const char *clinician, *patient, *purpose;
 	const char *tool;         /* tool name or NULL */
+	const mdt_scope_param *args; /* a tool request's attributes */
+	size_t nargs;
 	const char *boundary;     /* none, export, writeback */
 	const char *request_hash; /* hex, or NULL */
 	const char *chain_json;

@@ -88,6 +88,29 @@ set_approval(mdt_policy_record *r, const struct brk_pctx *p)
 	    mdt_policy_record_end(r);
 }
 
+/*
+ * context.args: the attributes of a tool request (tool/NAME?k=v&...), as
+ * strings, so policy can read a tool call's arguments; empty for every
+ * other request.  A name given twice fails the evaluation (a deny).
+ */
+static int
+set_args(mdt_policy_record *r, const struct brk_pctx *p)
+{
+	char name[MDT_SCOPE_REF_MAX + 1];
+	int rc = mdt_policy_record_begin_record(r, "args");
+
+	for (size_t i = 0; rc == 0 && i < p->nargs; i++) {
+		const mdt_scope_param *a = &p->args[i];
+		if (a->name_len >= sizeof(name))
+			return -MDT_ETOOBIG;
+		memcpy(name, a->name, a->name_len);
+		name[a->name_len] = 0;
+		rc = mdt_policy_record_set_string(r, name, a->value,
+		    a->value_len);
+	}
+	return rc != 0 ? rc : mdt_policy_record_end(r);
+}
+
 /* context.time: datetime("YYYY-MM-DDTHH:MM:SS.mmmZ"), the clock now. */
 static int
 set_time(mdt_policy_record *r)
@@ -124,6 +147,7 @@ build_context(mdt_policy_record *r, const struct brk_pctx *p)
 	    set_chain(r, p) ||
 	    mdt_policy_record_set_long(r, "children", p->children) ||
 	    mdt_policy_record_set_string(r, "tool", tool, strlen(tool)) ||
+	    set_args(r, p) ||
 	    mdt_policy_record_set_string(r, "boundary", boundary,
 	    strlen(boundary)) ||
 	    mdt_policy_record_set_string(r, "requestHash", hash,

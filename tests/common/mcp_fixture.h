@@ -1,0 +1,43 @@
+/*
+ * Shared set-up of the MCP gateway's integration tests: a broker whose
+ * registry has the gateway's agent, its tools and an orchestrator that
+ * may hand it work; a policy that reads a tool call's arguments; the
+ * orchestrator's task with its subtask for the gateway; and the
+ * gateway's configuration file.
+ */
+#ifndef MCP_FIXTURE_H
+#define MCP_FIXTURE_H
+
+#include <mandate/agent.h>
+
+#include "brk_test.h"
+#include "mcp_entities.h"
+
+#define MCP_CLINIC_AUD "spiffe://clinic.example/mcp/clinic"
+/* the gateway's task: every tool but get-env */
+#define MCP_TOOLS "tool/echo.x tool/get-sum.x tool/fhir-read.x " \
+	"tool/fhir-search.x tool/export.x"
+#define MCP_SCOPES "patient/*.rs " MCP_TOOLS " tool/get-env.x"
+
+struct mcp_fx {
+	struct bt_broker b;
+	char pol[300];
+	char *jwt;          /* dr-alice, pat-001 */
+	mdt_agent *orch;
+	mdt_task *root;
+	char child[MDT_AGENT_ID_MAX];  /* the gateway's task */
+	char config[600];
+};
+
+/* Starts the broker (with the policies above) and hands the gateway its
+ * task; checks fail the running test. */
+void mcp_fx_start(struct mcp_fx *f);
+/* Writes f->config: step_up ("wait" or "pending"), the everything
+ * upstream when npm_dir is not NULL, and max_message. */
+void mcp_fx_config(struct mcp_fx *f, const char *step_up,
+    const char *npm_dir, unsigned max_message);
+/* Approves step-up request_id as dr-alice; 0 or the SDK's error. */
+int mcp_fx_approve(struct mcp_fx *f, const char *request_id);
+void mcp_fx_stop(struct mcp_fx *f);
+
+#endif
