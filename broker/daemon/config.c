@@ -73,6 +73,10 @@ static const struct brk_cfg_entry table[] = {
 	  "space-separated agent SPIFFE ids allowed the admin tree query and abort", NULL },
 	{ "log_level", S(log_level), "info", 1, "--log-level",
 	  "debug, info, warn or error", brk_log_apply },
+	{ "log_format", S(log_format), "text", 1, NULL,
+	  "text (one line of key=value pairs per event) or json (one JSON object per line)", brk_log_apply },
+	{ "http_listen", S(http_listen), "", 0, NULL,
+	  "HOST:PORT of the local health and metrics listener (/healthz, /readyz, /metrics); empty: none. Bind it to a loopback or management address only", NULL },
 	{ "workers", I(workers, 2, 1024), "8", 0, "--workers",
 	  "request worker threads (authorize holds none while its audit record commits)", NULL },
 	{ "contexts", I(contexts, 8, 65536), "4096", 0, "--contexts",
@@ -176,6 +180,15 @@ set_str(struct brk_config *cfg, const struct brk_cfg_entry *e,
 	}
 	if (e->type != BRK_CFG_STR && check_ids(e, value, err, errlen) != 0)
 		return -MDT_ECONFIG;
+	if ((strcmp(e->name, "log_format") == 0 &&
+	    brk_log_format_parse(value) < 0) ||
+	    (strcmp(e->name, "log_level") == 0 &&
+	    brk_log_level_parse(value) < 0)) {
+		snprintf(err, errlen, "%s: unknown value '%s' (%s)", e->name,
+		    value, e->name[4] == 'f' ? "text or json" :
+		    "debug, info, warn or error");
+		return -MDT_ECONFIG;
+	}
 	memcpy(p, value, strlen(value) + 1);
 	return 0;
 }

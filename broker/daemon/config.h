@@ -36,6 +36,8 @@ struct brk_config {
 	char emergency_purposes[BRK_STR_MAX];
 	char admins[BRK_STR_MAX];
 	char log_level[16];
+	char log_format[16];             /* text or json */
+	char http_listen[BRK_STR_MAX];   /* HOST:PORT, "": no listener */
 	int64_t workers;
 	int64_t contexts;
 	int64_t token_ttl;

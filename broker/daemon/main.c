@@ -222,6 +222,7 @@ init_state(brk_broker *b, char *err, size_t errlen)
 static void
 teardown(brk_broker *b)
 {
+	brk_http_stop(b);
 	brk_server_stop(b);
 	mdt_store_close(b->store);
 	brk_sessions_free(b->sessions);
@@ -275,6 +276,7 @@ configure(brk_broker *b, int argc, char **argv, enum mode *mode)
 		return 1;
 	}
 	atomic_init(&b->log.level, brk_log_level_parse(b->cfg.log_level));
+	atomic_init(&b->log.json, brk_log_format_parse(b->cfg.log_format) == 1);
 	return 0;
 }
 
@@ -343,9 +345,12 @@ main(int argc, char **argv)
 	}
 	signals();
 	atomic_store(&b.epoch, brk_now_ms() / 1000);
+	b.metrics.start_ms = brk_now_ms();
 	rc = init_state(&b, err, sizeof(err));
 	if (rc == 0)
 		rc = brk_server_start(&b, err, sizeof(err));
+	if (rc == 0)
+		rc = brk_http_start(&b, err, sizeof(err));
 	if (rc != 0) {
 		BLOG(&b, BRK_ERROR, "start.failed", "%s", err);
 		teardown(&b);
@@ -358,8 +363,9 @@ main(int argc, char **argv)
 		BLOG(&b, BRK_WARN, "idp.development", "trusting the development "
 		    "identity provider key %s: not for production", b.cfg.idp_key);
 	BLOG(&b, BRK_INFO, "ready", "pid=%ld listen=%s pub=%s store=%s "
-	    "policies=%zu agents=%zu", (long)getpid(), b.cfg.listen,
-	    b.cfg.pub_listen, b.cfg.store, mdt_policy_set_count(b.snap->policies),
+	    "http=%s policies=%zu agents=%zu", (long)getpid(), b.cfg.listen,
+	    b.cfg.pub_listen, b.cfg.store, b.cfg.http_listen[0] ?
+	    b.cfg.http_listen : "-", mdt_policy_set_count(b.snap->policies),
 	    b.snap->nagents);
 	loop(&b);
 	brk_server_drain(&b);
