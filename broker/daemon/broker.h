@@ -513,6 +513,8 @@ void brk_op_authorize(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_decide(struct brk_worker *w, struct brk_ctx *c);
 /* ops_admin.c: an admin ends a task it does not hold. */
 void brk_op_abort(struct brk_worker *w, struct brk_ctx *c);
+/* status.c: an admin's query of the broker's state. */
+void brk_op_status(struct brk_worker *w, struct brk_ctx *c);
 
 /* stepup.c: parked step-ups and approvals bound to a request hash. */
 struct brk_stepup_info {

@@ -47,6 +47,7 @@ static const struct {
 	[MDT_OP_TREE] = { brk_op_tree, 1 },
 	[MDT_OP_ACK] = { brk_op_ack, 1 },
 	[MDT_OP_ABORT] = { brk_op_abort, 1 },
+	[MDT_OP_STATUS] = { brk_op_status, 1 },
 };
 
 static void handle(struct brk_worker *w, struct brk_ctx *c);

@@ -4,7 +4,10 @@
  * writer counters), for /readyz, /metrics and the status operation.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "broker.h"
 
@@ -52,4 +55,65 @@ brk_ready(brk_broker *b, char *why, size_t len)
 	}
 	snprintf(why, len, "ready");
 	return 1;
+}
+
+/* The status answer as JSON text (caller frees with free). */
+static char *
+status_json(brk_broker *b)
+{
+	struct brk_status s;
+	json_t *j;
+	char *text;
+
+	brk_status_get(b, &s);
+	j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:{s:b, s:I, s:I, s:I, s:I, s:I}}",
+	    "version", mdt_version(), "policy_hash", s.policy_hash,
+	    "policies", (json_int_t)s.policies,
+	    "uptime_s", (json_int_t)s.uptime_s,
+	    "sessions", (json_int_t)s.sessions,
+	    "queued", (json_int_t)s.queued,
+	    "audit_pending", (json_int_t)s.audit_pending,
+	    "in_flight", (json_int_t)s.in_flight,
+	    "parked", (json_int_t)s.parked,
+	    "unrecorded_refusals", (json_int_t)atomic_load(&b->unrecorded),
+	    "store", "writable", s.store_ok,
+	    "head_seq", (json_int_t)s.store.head_seq,
+	    "checkpoint_seq", (json_int_t)s.store.checkpoint_seq,
+	    "checkpoint_ms", (json_int_t)s.store.checkpoint_ms,
+	    "batches", (json_int_t)s.store.batches,
+	    "failed_batches", (json_int_t)s.store.failed_batches);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return text;
+}
+
+void
+brk_op_status(struct brk_worker *w, struct brk_ctx *c)
+{
+	struct brk_held h = { 0 };
+	struct brk_deny d = { 0 };
+	mdt_wire_writer *wr;
+	char *json;
+
+	(void)w;
+	if (!brk_word_in(c->snap->cfg.admins, c->agent)) {
+		brk_deny_set(&d, -MDT_EAUTH, "admin.required", "status needs an "
+		    "agent listed in admins");
+		brk_refuse(c, "status", &h, &d, NULL);
+		return;
+	}
+	json = status_json(c->b);
+	wr = json != NULL ? brk_reply_writer(c, 1) : NULL;
+	if (wr != NULL && mdt_wire_put_cstr(wr, "json", json) != 0) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	free(json);
+	if (wr == NULL) {
+		brk_reply_error(c, -MDT_ENOMEM, "internal", "status: out of "
+		    "memory");
+		return;
+	}
+	brk_reply(c, wr);
 }

@@ -462,6 +462,18 @@ MDT_API MDT_WUR int mdt_agent_abort_task(mdt_agent *a, const char *task_id,
 MDT_API MDT_WUR int mdt_agent_task_graph(mdt_agent *a, const char *task_id,
     char **json, char *err, size_t errlen);
 
+/*
+ * Read-only admin query: the broker's state as one JSON object (fields in
+ * docs/operations.md, "Status"): version, policy_hash, policies,
+ * uptime_s, sessions, queued, audit_pending, in_flight, parked,
+ * unrecorded_refusals and store {writable, head_seq, checkpoint_seq,
+ * checkpoint_ms, batches, failed_batches}.  Allowed to agents listed in
+ * the broker's `admins` setting (MDT_EAUTH otherwise).  Caller frees
+ * *json with mdt_free.
+ */
+MDT_API MDT_WUR int mdt_agent_broker_status(mdt_agent *a, char **json,
+    char *err, size_t errlen);
+
 /* ======================================================================
  * Event subscription (broker PUB socket)
  * ==================================================================== */

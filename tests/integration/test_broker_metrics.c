@@ -5,6 +5,7 @@
  * parses as the Prometheus text format; malformed and oversized requests
  * get an error status and the listener keeps serving.  Denials are in the
  * log with their reason and audit sequence number, as JSON when asked.
+ * `mandatectl status` reports the same broker's state to an admin only.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -14,9 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include <mandate/key.h>
 
 #include "brk_flow.h"
 #include "brk_test.h"
@@ -178,7 +182,7 @@ start(void)
 {
 	static char listen[64];
 	static const char *args[] = { "--set", listen, "--set",
-	    "log_format=json", NULL };
+	    "log_format=json", "--set", "admins=" BT_PRIOR, NULL };
 
 	port = free_port();
 	snprintf(listen, sizeof(listen), "http_listen=127.0.0.1:%d", port);
@@ -326,12 +330,80 @@ bad_requests(void)
 	free(r);
 }
 
+/* The key of agent saved as DIR/status-NAME.key; its path into path. */
+static void
+save_key(const char *agent, char *path, size_t len)
+{
+	char base[600], err[256];
+
+	snprintf(base, sizeof(base), "%s/status-%s", B.dir,
+	    strrchr(agent, '/') + 1);
+	ck_assert_int_eq(mdt_keypair_save(bt_key(&B, agent), base, err,
+	    sizeof(err)), 0);
+	snprintf(path, len, "%s.key", base);
+}
+
+/* Runs mandatectl status as agent with its key file; its output into
+ * out; returns the exit status. */
+static int
+status_as(const char *agent, const char *key, const char *format,
+    char *out, size_t len)
+{
+	char cmd[3072];
+	size_t n = 0, got;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/broker/mandatectl status --url %s "
+	    "--id %s --key %s --format %s 2>&1", getenv("MDT_BINARY_DIR"),
+	    B.url, agent, key, format);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while ((got = fread(out + n, 1, len - 1 - n, p)) > 0)
+		n += got;
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+status_command(void)
+{
+	static char out[8192];
+	char admin[700], summ[700];
+	json_error_t je;
+	json_t *j;
+	const char *hash;
+
+	save_key(BT_PRIOR, admin, sizeof(admin));
+	save_key(BT_SUMM, summ, sizeof(summ));
+	ck_assert_int_eq(status_as(BT_SUMM, summ, "text", out, sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "admin.required"));
+	ck_assert_msg(status_as(BT_PRIOR, admin, "text", out, sizeof(out)) == 0,
+	    "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "store.writable: yes\n"));
+	ck_assert_ptr_nonnull(strstr(out, "uptime_s: "));
+	ck_assert_ptr_nonnull(strstr(out, "store.checkpoint_seq: "));
+	ck_assert_int_eq(status_as(BT_PRIOR, admin, "json", out, sizeof(out)), 0);
+	j = json_loads(out, 0, &je);
+	ck_assert_msg(j != NULL, "%s", out);
+	hash = json_string_value(json_object_get(j, "policy_hash"));
+	ck_assert_ptr_nonnull(hash);
+	ck_assert_uint_eq(strlen(hash), 64);
+	ck_assert_int_gt(json_integer_value(json_object_get(j, "policies")), 0);
+	ck_assert_int_ge(json_integer_value(json_object_get(j, "sessions")), 1);
+	ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(j,
+	    "store"), "head_seq")), 10);
+	json_decref(j);
+}
+
 /* One broker for the three parts (each test runs in its own process). */
 START_TEST(metrics_listener)
 {
 	start();
 	scrape_after_authorizes();
 	bad_requests();
+	status_command();
 	denials_logged();
 	bt_cleanup(&B);
 }
