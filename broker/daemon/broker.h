@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
@@ -222,6 +223,11 @@ struct brk_broker {
 	struct brk_metrics metrics;
 	struct brk_http *http;   /* NULL: no http_listen */
 };
+
+/* check.c: --check-config past the snapshot; prints what it loaded to
+ * out.  0, or err says what a start would fail on. */
+int brk_check_config(const struct brk_config *cfg,
+    const struct brk_snapshot *snap, FILE *out, char *err, size_t errlen);
 
 /* status.c: what /readyz, /metrics and the status op report. */
 struct brk_status {

@@ -184,9 +184,9 @@ set_str(struct brk_config *cfg, const struct brk_cfg_entry *e,
 	    brk_log_format_parse(value) < 0) ||
 	    (strcmp(e->name, "log_level") == 0 &&
 	    brk_log_level_parse(value) < 0)) {
-		snprintf(err, errlen, "%s: unknown value '%s' (%s)", e->name,
-		    value, e->name[4] == 'f' ? "text or json" :
-		    "debug, info, warn or error");
+		snprintf(err, errlen, "%s: expected %s, got '%s'", e->name,
+		    e->name[4] == 'f' ? "text or json" :
+		    "debug, info, warn or error", value);
 		return -MDT_ECONFIG;
 	}
 	memcpy(p, value, strlen(value) + 1);
@@ -215,6 +215,56 @@ set_entry(struct brk_config *cfg, const struct brk_cfg_entry *e,
 	return 0;
 }
 
+/* Edit distance of a and b (short names only), for suggestions. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+void
+brk_config_unknown(const char *name, char *err, size_t errlen)
+{
+	const char *best = NULL;
+	size_t bd = SIZE_MAX, n = sizeof(table) / sizeof(table[0]);
+	char shown[80];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(name, table[i].name);
+		if (d < bd) {
+			bd = d;
+			best = table[i].name;
+		}
+	}
+	brk_id_display(name, shown, sizeof(shown));
+	if (best != NULL && bd <= 1 + strlen(name) / 4)
+		snprintf(err, errlen, "unknown setting '%s' (did you mean "
+		    "'%s'?)", shown, best);
+	else
+		snprintf(err, errlen, "unknown setting '%s' (mandated --help "
+		    "lists them)", shown);
+}
+
 int
 brk_config_set(struct brk_config *cfg, const char *name, const char *value,
     char *err, size_t errlen)
@@ -222,7 +272,7 @@ brk_config_set(struct brk_config *cfg, const char *name, const char *value,
 	const struct brk_cfg_entry *e = find(name, strlen(name));
 
 	if (e == NULL) {
-		snprintf(err, errlen, "unknown setting '%s'", name);
+		brk_config_unknown(name, err, errlen);
 		return -MDT_ECONFIG;
 	}
 	return set_entry(cfg, e, value, err, errlen);
@@ -269,11 +319,26 @@ trim(char *s)
 	return s;
 }
 
+/* A value in double or single quotes loses them (and keeps the spaces
+ * and '#' inside); NULL for an opening quote that is not closed. */
+static char *
+unquote(char *v)
+{
+	size_t n = strlen(v);
+
+	if (v[0] != '"' && v[0] != '\'')
+		return v;
+	if (n < 2 || v[n - 1] != v[0])
+		return NULL;
+	v[n - 1] = 0;
+	return v + 1;
+}
+
 static int
 load_line(struct brk_config *cfg, char *line, int reloadable_only,
-    char *msg, size_t msglen)
+    unsigned char *seen, char *msg, size_t msglen)
 {
-	char *s = trim(line), *eq, *name;
+	char *s = trim(line), *eq, *name, *value;
 	const struct brk_cfg_entry *e;
 	struct brk_config scratch;
 
@@ -288,12 +353,23 @@ load_line(struct brk_config *cfg, char *line, int reloadable_only,
 	name = trim(s);
 	e = find(name, strlen(name));
 	if (e == NULL) {
-		snprintf(msg, msglen, "unknown setting '%s'", name);
+		brk_config_unknown(name, msg, msglen);
+		return -MDT_ECONFIG;
+	}
+	if (seen[e - table]) {
+		snprintf(msg, msglen, "%s is set twice (the file may set each "
+		    "setting once)", e->name);
+		return -MDT_ECONFIG;
+	}
+	seen[e - table] = 1;
+	if ((value = unquote(trim(eq + 1))) == NULL) {
+		snprintf(msg, msglen, "%s: the value's quote is not closed",
+		    e->name);
 		return -MDT_ECONFIG;
 	}
 	if (reloadable_only && !e->reloadable)
-		return set_entry(&scratch, e, trim(eq + 1), msg, msglen);
-	return set_entry(cfg, e, trim(eq + 1), msg, msglen);
+		return set_entry(&scratch, e, value, msg, msglen);
+	return set_entry(cfg, e, value, msg, msglen);
 }
 
 int
@@ -302,6 +378,7 @@ brk_config_load_file(struct brk_config *cfg, const char *path,
 {
 	FILE *f = fopen(path, "r");
 	char line[2 * BRK_STR_MAX], msg[MDT_ERRMSG_MAX];
+	unsigned char seen[sizeof(table) / sizeof(table[0])] = { 0 };
 	int lineno = 0, rc = 0;
 
 	if (f == NULL) {
@@ -315,7 +392,8 @@ brk_config_load_file(struct brk_config *cfg, const char *path,
 			rc = -MDT_ECONFIG;
 			break;
 		}
-		rc = load_line(cfg, line, reloadable_only, msg, sizeof(msg));
+		rc = load_line(cfg, line, reloadable_only, seen, msg,
+		    sizeof(msg));
 	}
 	fclose(f);
 	if (rc != 0)

@@ -102,6 +102,10 @@ int brk_config_load_file(struct brk_config *cfg, const char *path,
  * -MDT_ECONFIG when a derived path would be too long. */
 int brk_config_finish(struct brk_config *cfg);
 
+/* "unknown setting 'name'" into err, with the nearest known name when
+ * one is close. */
+void brk_config_unknown(const char *name, char *err, size_t errlen);
+
 /* The value of a setting as text into buf. */
 void brk_config_get(const struct brk_config *cfg,
     const struct brk_cfg_entry *e, char *buf, size_t len);

@@ -280,8 +280,44 @@ configure(brk_broker *b, int argc, char **argv, enum mode *mode)
 	return 0;
 }
 
+/* Defaults plus the configuration file, as the file alone sets them. */
+static int
+file_settings(const brk_broker *b, struct brk_config *out, char *err,
+    size_t errlen)
+{
+	brk_config_defaults(out);
+	return b->config_path[0] == 0 ? 0 :
+	    brk_config_load_file(out, b->config_path, 0, err, errlen);
+}
+
+/* On SIGHUP: names each setting changed in the file that only a restart
+ * applies (the reload keeps its running value). */
 static void
-loop(brk_broker *b)
+restart_notice(brk_broker *b, struct brk_config *started)
+{
+	static struct brk_config now;
+	char err[MDT_ERRMSG_MAX], was[BRK_STR_MAX], is[BRK_STR_MAX];
+	const struct brk_cfg_entry *t;
+	size_t n;
+
+	if (b->config_path[0] == 0 || file_settings(b, &now, err,
+	    sizeof(err)) != 0)
+		return; /* the reload itself reports a bad file */
+	t = brk_config_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].reloadable)
+			continue;
+		brk_config_get(started, &t[i], was, sizeof(was));
+		brk_config_get(&now, &t[i], is, sizeof(is));
+		if (strcmp(was, is) != 0)
+			BLOG(b, BRK_WARN, "reload.restart_needed", "setting=%s "
+			    "changed in %s; it takes effect on the next start "
+			    "(running value kept)", t[i].name, b->config_path);
+	}
+}
+
+static void
+loop(brk_broker *b, struct brk_config *started)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
@@ -289,6 +325,7 @@ loop(brk_broker *b)
 		if (got_hup) {
 			got_hup = 0;
 			BLOG(b, BRK_INFO, "reload.start", "signal=SIGHUP");
+			restart_notice(b, started);
 			brk_reload(b);
 		}
 		nanosleep(&ts, NULL);
@@ -313,6 +350,7 @@ int
 main(int argc, char **argv)
 {
 	static brk_broker b;
+	static struct brk_config started; /* the file's settings at start */
 	enum mode mode = RUN;
 	char err[MDT_ERRMSG_MAX] = "";
 	int rc;
@@ -335,6 +373,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rc = brk_snapshot_load(&b.cfg, &b.snap, err, sizeof(err));
+	if (rc == 0 && mode == CHECK)
+		rc = brk_check_config(&b.cfg, b.snap, stdout, err, sizeof(err));
 	if (rc != 0 || mode == CHECK) {
 		if (rc != 0)
 			BLOG(&b, BRK_ERROR, "config.invalid", "%s", err);
@@ -343,7 +383,11 @@ main(int argc, char **argv)
 		brk_snapshot_release(b.snap);
 		return rc != 0 ? 1 : 0;
 	}
+	if (mdt_policy_set_count(b.snap->policies) == 0)
+		BLOG(&b, BRK_WARN, "policies.none", "policy_dir %s holds no "
+		    "policies: every request will be denied", b.cfg.policy_dir);
 	signals();
+	(void)file_settings(&b, &started, err, sizeof(err));
 	atomic_store(&b.epoch, brk_now_ms() / 1000);
 	b.metrics.start_ms = brk_now_ms();
 	rc = init_state(&b, err, sizeof(err));
@@ -367,7 +411,7 @@ main(int argc, char **argv)
 	    b.cfg.pub_listen, b.cfg.store, b.cfg.http_listen[0] ?
 	    b.cfg.http_listen : "-", mdt_policy_set_count(b.snap->policies),
 	    b.snap->nagents);
-	loop(&b);
+	loop(&b, &started);
 	brk_server_drain(&b);
 	teardown(&b);
 	BLOG(&b, BRK_INFO, "stopped", "clean shutdown; refusals answered "

@@ -129,6 +129,58 @@ START_TEST(file_errors_name_the_line)
 }
 END_TEST
 
+/* Loads text as a configuration file; its status, err filled. */
+static int
+load_text(struct brk_config *cfg, const char *text, char *err, size_t len)
+{
+	char path[] = "/tmp/mdt-cfg-XXXXXX";
+	int fd = mkstemp(path), rc;
+	FILE *f = fdopen(fd, "w");
+
+	fputs(text, f);
+	fclose(f);
+	brk_config_defaults(cfg);
+	rc = brk_config_load_file(cfg, path, 0, err, len);
+	unlink(path);
+	return rc;
+}
+
+START_TEST(duplicates_quotes_suggestions)
+{
+	struct brk_config cfg;
+	char err[512];
+
+	ck_assert_int_eq(load_text(&cfg, "log_level = debug\nworkers = 4\n"
+	    "log_level = info\n", err, sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, ":3: log_level is set twice") != NULL, "%s",
+	    err);
+	ck_assert_int_eq(load_text(&cfg, "idp_issuer = \"my idp # 1\"\n"
+	    "log_level = 'warn'\nhttp_listen = \"127.0.0.1:9464\"\n", err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(cfg.idp_issuer, "my idp # 1");
+	ck_assert_str_eq(cfg.log_level, "warn");
+	ck_assert_str_eq(cfg.http_listen, "127.0.0.1:9464");
+	ck_assert_int_eq(load_text(&cfg, "idp_issuer = \"open\n", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, "quote is not closed") != NULL, "%s", err);
+	ck_assert_int_eq(load_text(&cfg, "stepup_timeout = 5\n", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, "did you mean 'stepup_timeout_ms'") != NULL,
+	    "%s", err);
+	ck_assert_int_eq(brk_config_set(&cfg, "log_levle", "x", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, "did you mean 'log_level'") != NULL, "%s",
+	    err);
+	ck_assert_int_eq(brk_config_set(&cfg, "zzzzzzzz", "x", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_ptr_null(strstr(err, "did you mean"));
+	ck_assert_int_eq(brk_config_set(&cfg, "log_format", "xml", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_int_eq(brk_config_set(&cfg, "log_format", "json", err,
+	    sizeof(err)), 0);
+}
+END_TEST
+
 START_TEST(derived_paths)
 {
 	struct brk_config cfg;
@@ -176,6 +228,7 @@ suite(void)
 	tcase_add_test(tc, bounds_and_types);
 	tcase_add_test(tc, file_errors_name_the_line);
 	tcase_add_test(tc, derived_paths);
+	tcase_add_test(tc, duplicates_quotes_suggestions);
 	tcase_add_test(tc, store_uri_kept);
 	suite_add_tcase(s, tc);
 	return s;
