@@ -127,12 +127,23 @@ brk_reply(struct brk_ctx *c, mdt_wire_writer *w)
 	const uint8_t *buf = NULL;
 	size_t len = 0;
 	struct brk_ctx *f, *next;
+	int frc = w != NULL ? mdt_wire_writer_finish(w, &buf, &len) :
+	    -MDT_ENOMEM;
 
+	c->answered = 1;
+	if (frc == -MDT_ETOOBIG) {
+		/* say so rather than leave the client to time out */
+		mdt_wire_writer_free(w);
+		BLOG(c->b, BRK_ERROR, "reply.toobig", "pipe=%u", c->pipe);
+		brk_reply_error(c, -MDT_ETOOBIG, "toobig", "the answer is "
+		    "larger than one reply carries (%u bytes)",
+		    (unsigned)MDT_WIRE_MSG_MAX);
+		return;
+	}
 	brk_metrics_request(&c->b->metrics, c->req != NULL ?
 	    (int)mdt_wire_msg_op(c->req) : MDT_OP_INVALID,
 	    brk_mono_us() - c->t0_us);
-	c->answered = 1;
-	if (w == NULL || mdt_wire_writer_finish(w, &buf, &len) != 0) {
+	if (frc != 0) {
 		/* cannot even say why: let the clients time out and resend */
 		mdt_wire_writer_free(w);
 		BLOG(c->b, BRK_ERROR, "reply.failed", "pipe=%u", c->pipe);
