@@ -224,6 +224,13 @@ struct brk_broker {
 	struct brk_http *http;   /* NULL: no http_listen */
 };
 
+/* notify.c: the service manager's notification socket (NOTIFY_SOCKET):
+ * sends state ("READY=1", "STOPPING=1", ...); 0 also when there is no
+ * socket to tell. */
+int brk_notify(const char *state);
+/* RELOADING=1 with the monotonic time of the reload. */
+int brk_notify_reloading(void);
+
 /* check.c: --check-config past the snapshot; prints what it loaded to
  * out.  0, or err says what a start would fail on. */
 int brk_check_config(const struct brk_config *cfg,

@@ -28,9 +28,9 @@
 
 static const struct brk_cfg_entry table[] = {
 	{ "run_dir", S(run_dir), "", 0, "--run-dir",
-	  "directory of the ipc sockets (default $XDG_RUNTIME_DIR/mandate or /tmp/mandate-UID)", NULL },
+	  "directory of the ipc sockets (default $RUNTIME_DIRECTORY under systemd; as root /run/mandate; else $XDG_RUNTIME_DIR/mandate or /tmp/mandate-UID)", NULL },
 	{ "data_dir", S(data_dir), "", 0, "--data-dir",
-	  "directory of the audit store and root key (default $XDG_STATE_HOME/mandate or ~/.local/state/mandate)", NULL },
+	  "directory of the audit store and root key (default $STATE_DIRECTORY under systemd; as root /var/lib/mandate; else $XDG_STATE_HOME/mandate or ~/.local/state/mandate)", NULL },
 	{ "listen", S(listen), "", 0, "--listen",
 	  "space-separated request/reply URLs: ipc://, tcp://, tls+tcp:// (default ipc://RUN_DIR/mandated.sock)", NULL },
 	{ "pub_listen", S(pub_listen), "", 0, "--pub",
@@ -46,7 +46,7 @@ static const struct brk_cfg_entry table[] = {
 	{ "svid_trust_domain", S(svid_trust_domain), "", 1, NULL,
 	  "trust domain of svid_bundle; SVIDs of other trust domains are refused (default: the trust domain of broker_id)", NULL },
 	{ "policy_dir", S(policy_dir), "", 1, "--policy-dir",
-	  "directory of *.cedar policies (default: the source tree's policies/)", NULL },
+	  "directory of *.cedar policies (default: PREFIX/share/mandate/policies when installed, else the source tree's policies/)", NULL },
 	{ "entities", S(entities), "", 1, "--entities",
 	  "Cedar entities JSON: agents registry, clinicians, care teams (default POLICY_DIR/entities.json)", NULL },
 	{ "store", S(store), "", 0, "--store",
@@ -422,6 +422,26 @@ home_path(char *dst, size_t len, const char *base, const char *rest)
 	return n < 0 || (size_t)n >= len ? -MDT_ECONFIG : 0;
 }
 
+/* The first directory systemd made for the service (RuntimeDirectory=,
+ * StateDirectory=: a colon-separated list in var), into dst. */
+static int
+service_dir(char *dst, size_t len, const char *var)
+{
+	const char *v = getenv(var);
+	size_t n;
+
+	if (dst[0] != 0 || v == NULL || v[0] != '/')
+		return 0;
+	n = strcspn(v, ":");
+	if (n >= len)
+		return -MDT_ECONFIG;
+	memcpy(dst, v, n);
+	dst[n] = 0;
+	return 0;
+}
+
+/* Directories left empty: the service manager's, then root's system
+ * directories, then the user's (XDG, home, /tmp). */
 int
 brk_config_finish(struct brk_config *cfg)
 {
@@ -429,10 +449,20 @@ brk_config_finish(struct brk_config *cfg)
 	const char *xs = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
 	char uid[32];
-	int rc = 0;
+	int rc = service_dir(cfg->run_dir, sizeof(cfg->run_dir),
+	    "RUNTIME_DIRECTORY") || service_dir(cfg->data_dir,
+	    sizeof(cfg->data_dir), "STATE_DIRECTORY") ? -MDT_ECONFIG : 0;
 
+	if (getuid() == 0) {
+		if (cfg->run_dir[0] == 0)
+			snprintf(cfg->run_dir, sizeof(cfg->run_dir),
+			    "/run/mandate");
+		if (cfg->data_dir[0] == 0)
+			snprintf(cfg->data_dir, sizeof(cfg->data_dir),
+			    "/var/lib/mandate");
+	}
 	snprintf(uid, sizeof(uid), "/tmp/mandate-%u", (unsigned)getuid());
-	if (cfg->run_dir[0] == 0)
+	if (rc == 0 && cfg->run_dir[0] == 0)
 		rc = xr != NULL && xr[0] != 0 ?
 		    home_path(cfg->run_dir, sizeof(cfg->run_dir), xr, "/mandate") :
 		    home_path(cfg->run_dir, sizeof(cfg->run_dir), uid, "");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,14 +255,36 @@ signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The default policies: installed beside the program
+ * (BINDIR/../share/mandate/policies, wherever the tree was installed),
+ * else those of the source tree it was built from. */
+static void
+default_policy_dir(char *out, size_t len)
+{
+	char exe[BRK_PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	if (n > 0) {
+		exe[n] = 0;
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = 0;
+			if (snprintf(out, len, "%s/../share/mandate/policies",
+			    exe) < (int)len && stat(out, &st) == 0 &&
+			    S_ISDIR(st.st_mode))
+				return;
+		}
+	}
+	snprintf(out, len, "%s", MDT_DEFAULT_POLICY_DIR);
+}
+
 static int
 configure(brk_broker *b, int argc, char **argv, enum mode *mode)
 {
 	int rc;
 
 	brk_config_defaults(&b->cfg);
-	snprintf(b->cfg.policy_dir, sizeof(b->cfg.policy_dir), "%s",
-	    MDT_DEFAULT_POLICY_DIR);
+	default_policy_dir(b->cfg.policy_dir, sizeof(b->cfg.policy_dir));
 	rc = parse_args(b, argc, argv, mode);
 	if (rc != 0)
 		return rc;
@@ -325,11 +348,14 @@ loop(brk_broker *b, struct brk_config *started)
 		if (got_hup) {
 			got_hup = 0;
 			BLOG(b, BRK_INFO, "reload.start", "signal=SIGHUP");
+			(void)brk_notify_reloading();
 			restart_notice(b, started);
 			brk_reload(b);
+			(void)brk_notify("READY=1");
 		}
 		nanosleep(&ts, NULL);
 	}
+	(void)brk_notify("STOPPING=1");
 	BLOG(b, BRK_INFO, "stop", "signal received, draining");
 }
 
@@ -411,6 +437,10 @@ main(int argc, char **argv)
 	    b.cfg.pub_listen, b.cfg.store, b.cfg.http_listen[0] ?
 	    b.cfg.http_listen : "-", mdt_policy_set_count(b.snap->policies),
 	    b.snap->nagents);
+	if (brk_notify("READY=1\nSTATUS=serving") != 0)
+		BLOG(&b, BRK_WARN, "notify.failed", "NOTIFY_SOCKET=%s: the service "
+		    "manager was not told that the broker is ready",
+		    getenv("NOTIFY_SOCKET"));
 	loop(&b, &started);
 	brk_server_drain(&b);
 	teardown(&b);
