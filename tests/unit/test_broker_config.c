@@ -198,6 +198,35 @@ START_TEST(derived_paths)
 }
 END_TEST
 
+/* Empty directories: the service manager's first, then root's system
+ * directories, then the user's. */
+START_TEST(default_dirs)
+{
+	struct brk_config cfg;
+
+	setenv("STATE_DIRECTORY", "/var/lib/mandate-svc:/other", 1);
+	setenv("RUNTIME_DIRECTORY", "/run/mandate-svc", 1);
+	brk_config_defaults(&cfg);
+	ck_assert_int_eq(brk_config_finish(&cfg), 0);
+	ck_assert_str_eq(cfg.data_dir, "/var/lib/mandate-svc");
+	ck_assert_str_eq(cfg.run_dir, "/run/mandate-svc");
+	ck_assert_str_eq(cfg.store, "/var/lib/mandate-svc/audit.db");
+	unsetenv("STATE_DIRECTORY");
+	unsetenv("RUNTIME_DIRECTORY");
+	setenv("XDG_STATE_HOME", "/home/u/.state", 1);
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	brk_config_defaults(&cfg);
+	ck_assert_int_eq(brk_config_finish(&cfg), 0);
+	if (getuid() == 0) {
+		ck_assert_str_eq(cfg.data_dir, "/var/lib/mandate");
+		ck_assert_str_eq(cfg.run_dir, "/run/mandate");
+	} else {
+		ck_assert_str_eq(cfg.data_dir, "/home/u/.state/mandate");
+		ck_assert_str_eq(cfg.run_dir, "/run/user/1000/mandate");
+	}
+}
+END_TEST
+
 /* The store is a URI kept as written; the store itself resolves it. */
 START_TEST(store_uri_kept)
 {
@@ -229,6 +258,7 @@ suite(void)
 	tcase_add_test(tc, file_errors_name_the_line);
 	tcase_add_test(tc, derived_paths);
 	tcase_add_test(tc, duplicates_quotes_suggestions);
+	tcase_add_test(tc, default_dirs);
 	tcase_add_test(tc, store_uri_kept);
 	suite_add_tcase(s, tc);
 	return s;
