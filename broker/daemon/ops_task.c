@@ -264,9 +264,9 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	if (open_mint(c, &o, &cl, eff, task, &tok, &d) != 0 ||
 	    open_store(c, &o, tok, scopes, chain, resent, &d) != 0)
 		goto refuse;
+	/* the patient stays in the audit record, out of the log */
 	BLOG(c->b, BRK_INFO, "task.open", "task=%s agent=%s clinician=%s "
-	    "patient=%s purpose=%s", task, c->agent, cl.clinician, o.patient,
-	    o.purpose);
+	    "purpose=%s", task, c->agent, cl.clinician, o.purpose);
 	/* c belongs to the transport once answered: publish first */
 	if (!resent)
 		brk_publish_task(c->b, "open", task, NULL, c->agent);
