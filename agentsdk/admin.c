@@ -39,13 +39,32 @@ mdt_agent_decide_step_up(mdt_agent *a, const char *request_id,
 	return rv;
 }
 
-int
-mdt_agent_task_graph(mdt_agent *a, const char *task_id, char **json,
+/* Sends r and copies the reply's "json" string into *json. */
+static int
+call_json(mdt_agent *a, sdk_req *r, const char *what, char **json,
     char *err, size_t errlen)
 {
 	const mdt_wire_val *v;
 	const char *s;
 	size_t len;
+	int rv;
+
+	if ((rv = sdk_call(a, r, 0, err, errlen)) != 0 ||
+	    (rv = sdk_reply_status(r->reply, err, errlen)) != 0)
+		return rv;
+	v = mdt_wire_map_get(mdt_wire_msg_root(r->reply), "json");
+	if (mdt_wire_val_str(v, &s, &len) != 0)
+		return sdk_err(err, errlen, -MDT_EPROTO,
+		    "%s: reply field json: expected a string", what);
+	if ((*json = strdup(s)) == NULL)
+		return -MDT_ENOMEM;
+	return 0;
+}
+
+int
+mdt_agent_task_graph(mdt_agent *a, const char *task_id, char **json,
+    char *err, size_t errlen)
+{
 	sdk_req r;
 	int rv;
 
@@ -53,16 +72,24 @@ mdt_agent_task_graph(mdt_agent *a, const char *task_id, char **json,
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "task graph: task id is required");
 	if ((rv = sdk_req_begin(a, MDT_OP_TREE, &r)) == 0 &&
-	    (rv = mdt_wire_put_cstr(r.w, "task", task_id)) == 0 &&
-	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&
-	    (rv = sdk_reply_status(r.reply, err, errlen)) == 0) {
-		v = mdt_wire_map_get(mdt_wire_msg_root(r.reply), "json");
-		if (mdt_wire_val_str(v, &s, &len) != 0)
-			rv = sdk_err(err, errlen, -MDT_EPROTO,
-			    "tree: reply field json: expected a string");
-		else if ((*json = strdup(s)) == NULL)
-			rv = -MDT_ENOMEM;
-	}
+	    (rv = mdt_wire_put_cstr(r.w, "task", task_id)) == 0)
+		rv = call_json(a, &r, "tree", json, err, errlen);
+	sdk_req_end(&r);
+	return rv;
+}
+
+int
+mdt_agent_broker_status(mdt_agent *a, char **json, char *err,
+    size_t errlen)
+{
+	sdk_req r;
+	int rv;
+
+	if (a == NULL || json == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL,
+		    "status: an agent and an output are required");
+	if ((rv = sdk_req_begin(a, MDT_OP_STATUS, &r)) == 0)
+		rv = call_json(a, &r, "status", json, err, errlen);
 	sdk_req_end(&r);
 	return rv;
 }

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
@@ -24,6 +25,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 
 #define BRK_ID_MAX 256        /* SPIFFE ids, task ids, patient ids */
 #define BRK_KEY_MAX (BRK_ID_MAX + MDT_WIRE_ID_MAX + 2)
@@ -155,6 +157,9 @@ struct brk_ctx {
 	int pending_rc;          /* the store's outcome, set by the writer */
 	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
 	char pending_rid[BRK_RID_MAX];
+	const char *pending_op;      /* for the denial's log line */
+	const char *pending_reason;  /* NULL: not a refusal */
+	int64_t t0_us;               /* arrival (brk_mono_us) */
 	enum brk_phase phase;
 	char resume_stepup[64];  /* RESUME: the approved step-up to consume */
 };
@@ -220,7 +225,39 @@ struct brk_broker {
 	struct brk_queues *queues;
 	struct brk_stepups *stepups;
 	struct brk_clinicians *clinicians;
+
+	struct brk_metrics metrics;
+	struct brk_http *http;   /* NULL: no http_listen */
 };
+
+/* notify.c: the service manager's notification socket (NOTIFY_SOCKET):
+ * sends state ("READY=1", "STOPPING=1", ...); 0 also when there is no
+ * socket to tell. */
+int brk_notify(const char *state);
+/* RELOADING=1 with the monotonic time of the reload. */
+int brk_notify_reloading(void);
+
+/* check.c: --check-config past the snapshot; prints what it loaded to
+ * out.  0, or err says what a start would fail on. */
+int brk_check_config(const struct brk_config *cfg,
+    const struct brk_snapshot *snap, FILE *out, char *err, size_t errlen);
+
+/* status.c: what /readyz, /metrics and the status op report. */
+struct brk_status {
+	long long queued, audit_pending, in_flight, parked, sessions;
+	long long policies, uptime_s;
+	char policy_hash[65];
+	mdt_store_stats store;  /* all zero when it cannot be read */
+	int store_ok;           /* the store is open and writable */
+};
+void brk_status_get(brk_broker *b, struct brk_status *out);
+/* 1 when the broker can take requests: store writable, policies loaded;
+ * else 0 with why filled in. */
+int brk_ready(brk_broker *b, char *why, size_t len);
+
+/* http.c: the local health and metrics listener (http_listen). */
+int brk_http_start(brk_broker *b, char *err, size_t errlen);
+void brk_http_stop(brk_broker *b);
 
 /* log.c */
 void brk_log_apply(brk_broker *b);
@@ -301,6 +338,8 @@ void brk_rerun_on_worker(struct brk_ctx *c);
 /* session.c: per-pipe authentication. */
 int brk_sessions_new(struct brk_sessions **out);
 void brk_sessions_free(struct brk_sessions *s);
+/* Authenticated sessions now (takes the table's lock). */
+size_t brk_sessions_count(struct brk_sessions *s);
 void brk_session_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg);
 /* Copies the pipe's agent into out ("" when unauthenticated). */
 void brk_session_agent(brk_broker *b, uint32_t pipe, char *out, size_t len);
@@ -503,6 +542,8 @@ void brk_op_decide(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_abort(struct brk_worker *w, struct brk_ctx *c);
 /* ops_eval.c: an admin's Cedar decision about any subject. */
 void brk_op_evaluate(struct brk_worker *w, struct brk_ctx *c);
+/* status.c: an admin's query of the broker's state. */
+void brk_op_status(struct brk_worker *w, struct brk_ctx *c);
 
 /* stepup.c: parked step-ups and approvals bound to a request hash. */
 struct brk_stepup_info {

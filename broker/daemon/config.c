@@ -28,9 +28,9 @@
 
 static const struct brk_cfg_entry table[] = {
 	{ "run_dir", S(run_dir), "", 0, "--run-dir",
-	  "directory of the ipc sockets (default $XDG_RUNTIME_DIR/mandate or /tmp/mandate-UID)", NULL },
+	  "directory of the ipc sockets (default $RUNTIME_DIRECTORY under systemd; as root /run/mandate; else $XDG_RUNTIME_DIR/mandate or /tmp/mandate-UID)", NULL },
 	{ "data_dir", S(data_dir), "", 0, "--data-dir",
-	  "directory of the audit store and root key (default $XDG_STATE_HOME/mandate or ~/.local/state/mandate)", NULL },
+	  "directory of the audit store and root key (default $STATE_DIRECTORY under systemd; as root /var/lib/mandate; else $XDG_STATE_HOME/mandate or ~/.local/state/mandate)", NULL },
 	{ "listen", S(listen), "", 0, "--listen",
 	  "space-separated request/reply URLs: ipc://, tcp://, tls+tcp:// (default ipc://RUN_DIR/mandated.sock)", NULL },
 	{ "pub_listen", S(pub_listen), "", 0, "--pub",
@@ -46,7 +46,7 @@ static const struct brk_cfg_entry table[] = {
 	{ "svid_trust_domain", S(svid_trust_domain), "", 1, NULL,
 	  "trust domain of svid_bundle; SVIDs of other trust domains are refused (default: the trust domain of broker_id)", NULL },
 	{ "policy_dir", S(policy_dir), "", 1, "--policy-dir",
-	  "directory of *.cedar policies (default: the source tree's policies/)", NULL },
+	  "directory of *.cedar policies (default: PREFIX/share/mandate/policies when installed, else the source tree's policies/)", NULL },
 	{ "entities", S(entities), "", 1, "--entities",
 	  "Cedar entities JSON: agents registry, clinicians, care teams (default POLICY_DIR/entities.json)", NULL },
 	{ "store", S(store), "", 0, "--store",
@@ -75,6 +75,10 @@ static const struct brk_cfg_entry table[] = {
 	  "space-separated agent SPIFFE ids allowed the evaluate operation (policy decisions for an AuthZEN front, mandate-authzen); nothing else", NULL },
 	{ "log_level", S(log_level), "info", 1, "--log-level",
 	  "debug, info, warn or error", brk_log_apply },
+	{ "log_format", S(log_format), "text", 1, NULL,
+	  "text (one line of key=value pairs per event) or json (one JSON object per line)", brk_log_apply },
+	{ "http_listen", S(http_listen), "", 0, NULL,
+	  "HOST:PORT of the local health and metrics listener (/healthz, /readyz, /metrics); empty: none. Bind it to a loopback or management address only", NULL },
 	{ "workers", I(workers, 2, 1024), "8", 0, "--workers",
 	  "request worker threads (authorize holds none while its audit record commits)", NULL },
 	{ "contexts", I(contexts, 8, 65536), "4096", 0, "--contexts",
@@ -178,6 +182,15 @@ set_str(struct brk_config *cfg, const struct brk_cfg_entry *e,
 	}
 	if (e->type != BRK_CFG_STR && check_ids(e, value, err, errlen) != 0)
 		return -MDT_ECONFIG;
+	if ((strcmp(e->name, "log_format") == 0 &&
+	    brk_log_format_parse(value) < 0) ||
+	    (strcmp(e->name, "log_level") == 0 &&
+	    brk_log_level_parse(value) < 0)) {
+		snprintf(err, errlen, "%s: expected %s, got '%s'", e->name,
+		    e->name[4] == 'f' ? "text or json" :
+		    "debug, info, warn or error", value);
+		return -MDT_ECONFIG;
+	}
 	memcpy(p, value, strlen(value) + 1);
 	return 0;
 }
@@ -204,6 +217,56 @@ set_entry(struct brk_config *cfg, const struct brk_cfg_entry *e,
 	return 0;
 }
 
+/* Edit distance of a and b (short names only), for suggestions. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+void
+brk_config_unknown(const char *name, char *err, size_t errlen)
+{
+	const char *best = NULL;
+	size_t bd = SIZE_MAX, n = sizeof(table) / sizeof(table[0]);
+	char shown[80];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(name, table[i].name);
+		if (d < bd) {
+			bd = d;
+			best = table[i].name;
+		}
+	}
+	brk_id_display(name, shown, sizeof(shown));
+	if (best != NULL && bd <= 1 + strlen(name) / 4)
+		snprintf(err, errlen, "unknown setting '%s' (did you mean "
+		    "'%s'?)", shown, best);
+	else
+		snprintf(err, errlen, "unknown setting '%s' (mandated --help "
+		    "lists them)", shown);
+}
+
 int
 brk_config_set(struct brk_config *cfg, const char *name, const char *value,
     char *err, size_t errlen)
@@ -211,7 +274,7 @@ brk_config_set(struct brk_config *cfg, const char *name, const char *value,
 	const struct brk_cfg_entry *e = find(name, strlen(name));
 
 	if (e == NULL) {
-		snprintf(err, errlen, "unknown setting '%s'", name);
+		brk_config_unknown(name, err, errlen);
 		return -MDT_ECONFIG;
 	}
 	return set_entry(cfg, e, value, err, errlen);
@@ -258,11 +321,26 @@ trim(char *s)
 	return s;
 }
 
+/* A value in double or single quotes loses them (and keeps the spaces
+ * and '#' inside); NULL for an opening quote that is not closed. */
+static char *
+unquote(char *v)
+{
+	size_t n = strlen(v);
+
+	if (v[0] != '"' && v[0] != '\'')
+		return v;
+	if (n < 2 || v[n - 1] != v[0])
+		return NULL;
+	v[n - 1] = 0;
+	return v + 1;
+}
+
 static int
 load_line(struct brk_config *cfg, char *line, int reloadable_only,
-    char *msg, size_t msglen)
+    unsigned char *seen, char *msg, size_t msglen)
 {
-	char *s = trim(line), *eq, *name;
+	char *s = trim(line), *eq, *name, *value;
 	const struct brk_cfg_entry *e;
 	struct brk_config scratch;
 
@@ -277,12 +355,23 @@ load_line(struct brk_config *cfg, char *line, int reloadable_only,
 	name = trim(s);
 	e = find(name, strlen(name));
 	if (e == NULL) {
-		snprintf(msg, msglen, "unknown setting '%s'", name);
+		brk_config_unknown(name, msg, msglen);
+		return -MDT_ECONFIG;
+	}
+	if (seen[e - table]) {
+		snprintf(msg, msglen, "%s is set twice (the file may set each "
+		    "setting once)", e->name);
+		return -MDT_ECONFIG;
+	}
+	seen[e - table] = 1;
+	if ((value = unquote(trim(eq + 1))) == NULL) {
+		snprintf(msg, msglen, "%s: the value's quote is not closed",
+		    e->name);
 		return -MDT_ECONFIG;
 	}
 	if (reloadable_only && !e->reloadable)
-		return set_entry(&scratch, e, trim(eq + 1), msg, msglen);
-	return set_entry(cfg, e, trim(eq + 1), msg, msglen);
+		return set_entry(&scratch, e, value, msg, msglen);
+	return set_entry(cfg, e, value, msg, msglen);
 }
 
 int
@@ -291,6 +380,7 @@ brk_config_load_file(struct brk_config *cfg, const char *path,
 {
 	FILE *f = fopen(path, "r");
 	char line[2 * BRK_STR_MAX], msg[MDT_ERRMSG_MAX];
+	unsigned char seen[sizeof(table) / sizeof(table[0])] = { 0 };
 	int lineno = 0, rc = 0;
 
 	if (f == NULL) {
@@ -304,7 +394,8 @@ brk_config_load_file(struct brk_config *cfg, const char *path,
 			rc = -MDT_ECONFIG;
 			break;
 		}
-		rc = load_line(cfg, line, reloadable_only, msg, sizeof(msg));
+		rc = load_line(cfg, line, reloadable_only, seen, msg,
+		    sizeof(msg));
 	}
 	fclose(f);
 	if (rc != 0)
@@ -333,6 +424,26 @@ home_path(char *dst, size_t len, const char *base, const char *rest)
 	return n < 0 || (size_t)n >= len ? -MDT_ECONFIG : 0;
 }
 
+/* The first directory systemd made for the service (RuntimeDirectory=,
+ * StateDirectory=: a colon-separated list in var), into dst. */
+static int
+service_dir(char *dst, size_t len, const char *var)
+{
+	const char *v = getenv(var);
+	size_t n;
+
+	if (dst[0] != 0 || v == NULL || v[0] != '/')
+		return 0;
+	n = strcspn(v, ":");
+	if (n >= len)
+		return -MDT_ECONFIG;
+	memcpy(dst, v, n);
+	dst[n] = 0;
+	return 0;
+}
+
+/* Directories left empty: the service manager's, then root's system
+ * directories, then the user's (XDG, home, /tmp). */
 int
 brk_config_finish(struct brk_config *cfg)
 {
@@ -340,10 +451,20 @@ brk_config_finish(struct brk_config *cfg)
 	const char *xs = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
 	char uid[32];
-	int rc = 0;
+	int rc = service_dir(cfg->run_dir, sizeof(cfg->run_dir),
+	    "RUNTIME_DIRECTORY") || service_dir(cfg->data_dir,
+	    sizeof(cfg->data_dir), "STATE_DIRECTORY") ? -MDT_ECONFIG : 0;
 
+	if (getuid() == 0) {
+		if (cfg->run_dir[0] == 0)
+			snprintf(cfg->run_dir, sizeof(cfg->run_dir),
+			    "/run/mandate");
+		if (cfg->data_dir[0] == 0)
+			snprintf(cfg->data_dir, sizeof(cfg->data_dir),
+			    "/var/lib/mandate");
+	}
 	snprintf(uid, sizeof(uid), "/tmp/mandate-%u", (unsigned)getuid());
-	if (cfg->run_dir[0] == 0)
+	if (rc == 0 && cfg->run_dir[0] == 0)
 		rc = xr != NULL && xr[0] != 0 ?
 		    home_path(cfg->run_dir, sizeof(cfg->run_dir), xr, "/mandate") :
 		    home_path(cfg->run_dir, sizeof(cfg->run_dir), uid, "");

@@ -37,6 +37,8 @@ struct brk_config {
 	char admins[BRK_STR_MAX];
 	char evaluators[BRK_STR_MAX];
 	char log_level[16];
+	char log_format[16];             /* text or json */
+	char http_listen[BRK_STR_MAX];   /* HOST:PORT, "": no listener */
 	int64_t workers;
 	int64_t contexts;
 	int64_t token_ttl;
@@ -100,6 +102,10 @@ int brk_config_load_file(struct brk_config *cfg, const char *path,
 /* Derives the paths left empty (listen, store, ...) from run/data dirs;
  * -MDT_ECONFIG when a derived path would be too long. */
 int brk_config_finish(struct brk_config *cfg);
+
+/* "unknown setting 'name'" into err, with the nearest known name when
+ * one is close. */
+void brk_config_unknown(const char *name, char *err, size_t errlen);
 
 /* The value of a setting as text into buf. */
 void brk_config_get(const struct brk_config *cfg,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,12 +58,18 @@ usage(FILE *f)
 "    audit store before answering.  Without a configuration file it runs on\n"
 "    embedded defaults: an ipc:// socket under the run directory, the\n"
 "    SQLite store and a root key (generated on first start, mode 0600) in\n"
-"    the data directory, and the policies of the source tree.\n"
+"    the data directory, and the installed default policies (or those of\n"
+"    the source tree).  As root the directories are /run/mandate and\n"
+"    /var/lib/mandate.  With http_listen set, /healthz, /readyz and\n"
+"    /metrics (Prometheus) are served there; see mandated(8) and\n"
+"    docs/operations.md.\n"
 "\n"
 "OPTIONS\n"
 "    --config FILE     read settings (name = value lines) from FILE\n"
 "    --set NAME=VALUE  set any setting (after the file)\n"
-"    --check-config    load configuration, policies and registry, then exit\n"
+"    --check-config    check all a start checks short of binding (settings,\n"
+"                      policies, registry, keys, TLS files, directories, the\n"
+"                      store read-only), print what was loaded, then exit\n"
 "    --print-config    print the effective settings, then exit\n"
 "    --help            this text\n"
 "    --version         print the version\n");
@@ -82,7 +89,8 @@ usage(FILE *f)
 "SIGNALS\n"
 "    SIGHUP            reload the reloadable settings, the policies and the\n"
 "                      agent registry atomically; a failed reload keeps the\n"
-"                      running set and logs why\n"
+"                      running set and logs why; changed settings that need\n"
+"                      a restart are named (reload.restart_needed)\n"
 "    SIGTERM, SIGINT   stop accepting requests, answer the ones in flight\n"
 "                      (up to drain_ms), close the store and exit 0\n"
 "\n"
@@ -222,6 +230,7 @@ init_state(brk_broker *b, char *err, size_t errlen)
 static void
 teardown(brk_broker *b)
 {
+	brk_http_stop(b);
 	brk_server_stop(b);
 	mdt_store_close(b->store);
 	brk_sessions_free(b->sessions);
@@ -254,14 +263,36 @@ signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The default policies: installed beside the program
+ * (BINDIR/../share/mandate/policies, wherever the tree was installed),
+ * else those of the source tree it was built from. */
+static void
+default_policy_dir(char *out, size_t len)
+{
+	char exe[BRK_PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	if (n > 0) {
+		exe[n] = 0;
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = 0;
+			if (snprintf(out, len, "%s/../share/mandate/policies",
+			    exe) < (int)len && stat(out, &st) == 0 &&
+			    S_ISDIR(st.st_mode))
+				return;
+		}
+	}
+	snprintf(out, len, "%s", MDT_DEFAULT_POLICY_DIR);
+}
+
 static int
 configure(brk_broker *b, int argc, char **argv, enum mode *mode)
 {
 	int rc;
 
 	brk_config_defaults(&b->cfg);
-	snprintf(b->cfg.policy_dir, sizeof(b->cfg.policy_dir), "%s",
-	    MDT_DEFAULT_POLICY_DIR);
+	default_policy_dir(b->cfg.policy_dir, sizeof(b->cfg.policy_dir));
 	rc = parse_args(b, argc, argv, mode);
 	if (rc != 0)
 		return rc;
@@ -276,11 +307,48 @@ configure(brk_broker *b, int argc, char **argv, enum mode *mode)
 		return 1;
 	}
 	atomic_init(&b->log.level, brk_log_level_parse(b->cfg.log_level));
+	atomic_init(&b->log.json, brk_log_format_parse(b->cfg.log_format) == 1);
 	return 0;
 }
 
+/* Defaults plus the configuration file, as the file alone sets them. */
+static int
+file_settings(const brk_broker *b, struct brk_config *out, char *err,
+    size_t errlen)
+{
+	brk_config_defaults(out);
+	return b->config_path[0] == 0 ? 0 :
+	    brk_config_load_file(out, b->config_path, 0, err, errlen);
+}
+
+/* On SIGHUP: names each setting changed in the file that only a restart
+ * applies (the reload keeps its running value). */
 static void
-loop(brk_broker *b)
+restart_notice(brk_broker *b, struct brk_config *started)
+{
+	static struct brk_config now;
+	char err[MDT_ERRMSG_MAX], was[BRK_STR_MAX], is[BRK_STR_MAX];
+	const struct brk_cfg_entry *t;
+	size_t n;
+
+	if (b->config_path[0] == 0 || file_settings(b, &now, err,
+	    sizeof(err)) != 0)
+		return; /* the reload itself reports a bad file */
+	t = brk_config_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].reloadable)
+			continue;
+		brk_config_get(started, &t[i], was, sizeof(was));
+		brk_config_get(&now, &t[i], is, sizeof(is));
+		if (strcmp(was, is) != 0)
+			BLOG(b, BRK_WARN, "reload.restart_needed", "setting=%s "
+			    "changed in %s; it takes effect on the next start "
+			    "(running value kept)", t[i].name, b->config_path);
+	}
+}
+
+static void
+loop(brk_broker *b, struct brk_config *started)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
@@ -288,10 +356,14 @@ loop(brk_broker *b)
 		if (got_hup) {
 			got_hup = 0;
 			BLOG(b, BRK_INFO, "reload.start", "signal=SIGHUP");
+			(void)brk_notify_reloading();
+			restart_notice(b, started);
 			brk_reload(b);
+			(void)brk_notify("READY=1");
 		}
 		nanosleep(&ts, NULL);
 	}
+	(void)brk_notify("STOPPING=1");
 	BLOG(b, BRK_INFO, "stop", "signal received, draining");
 }
 
@@ -312,6 +384,7 @@ int
 main(int argc, char **argv)
 {
 	static brk_broker b;
+	static struct brk_config started; /* the file's settings at start */
 	enum mode mode = RUN;
 	char err[MDT_ERRMSG_MAX] = "";
 	int rc;
@@ -335,6 +408,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rc = brk_snapshot_load(&b.cfg, &b.snap, err, sizeof(err));
+	if (rc == 0 && mode == CHECK)
+		rc = brk_check_config(&b.cfg, b.snap, stdout, err, sizeof(err));
 	if (rc != 0 || mode == CHECK) {
 		if (rc != 0)
 			BLOG(&b, BRK_ERROR, "config.invalid", "%s", err);
@@ -343,11 +418,18 @@ main(int argc, char **argv)
 		brk_snapshot_release(b.snap);
 		return rc != 0 ? 1 : 0;
 	}
+	if (mdt_policy_set_count(b.snap->policies) == 0)
+		BLOG(&b, BRK_WARN, "policies.none", "policy_dir %s holds no "
+		    "policies: every request will be denied", b.cfg.policy_dir);
 	signals();
+	(void)file_settings(&b, &started, err, sizeof(err));
 	atomic_store(&b.epoch, brk_now_ms() / 1000);
+	b.metrics.start_ms = brk_now_ms();
 	rc = init_state(&b, err, sizeof(err));
 	if (rc == 0)
 		rc = brk_server_start(&b, err, sizeof(err));
+	if (rc == 0)
+		rc = brk_http_start(&b, err, sizeof(err));
 	if (rc != 0) {
 		BLOG(&b, BRK_ERROR, "start.failed", "%s", err);
 		teardown(&b);
@@ -360,10 +442,15 @@ main(int argc, char **argv)
 		BLOG(&b, BRK_WARN, "idp.development", "trusting the development "
 		    "identity provider key %s: not for production", b.cfg.idp_key);
 	BLOG(&b, BRK_INFO, "ready", "pid=%ld listen=%s pub=%s store=%s "
-	    "policies=%zu agents=%zu", (long)getpid(), b.cfg.listen,
-	    b.cfg.pub_listen, b.cfg.store, mdt_policy_set_count(b.snap->policies),
+	    "http=%s policies=%zu agents=%zu", (long)getpid(), b.cfg.listen,
+	    b.cfg.pub_listen, b.cfg.store, b.cfg.http_listen[0] ?
+	    b.cfg.http_listen : "-", mdt_policy_set_count(b.snap->policies),
 	    b.snap->nagents);
-	loop(&b);
+	if (brk_notify("READY=1\nSTATUS=serving") != 0)
+		BLOG(&b, BRK_WARN, "notify.failed", "NOTIFY_SOCKET=%s: the service "
+		    "manager was not told that the broker is ready",
+		    getenv("NOTIFY_SOCKET"));
+	loop(&b, &started);
 	brk_server_drain(&b);
 	teardown(&b);
 	BLOG(&b, BRK_INFO, "stopped", "clean shutdown; refusals answered "

@@ -533,9 +533,10 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		reply_refusal(c, &sd, "deny", NULL, 0);
 		return;
 	}
+	/* the resource (which may name the patient) stays in the audit */
 	BLOG(c->b, BRK_INFO, "stepup.parked", "stepup=%s task=%s agent=%s "
-	    "action=%s resource=%s wait_ms=%lld", in.id, in.task, in.agent,
-	    in.action, in.resource, (long long)wait);
+	    "action=%s wait_ms=%lld", in.id, in.task, in.agent, in.action,
+	    (long long)wait);
 	/* in the table before anyone can learn its id */
 	if (wait > 0 && !atomic_load(&c->b->stopping)) {
 		brk_broker *b = c->b;

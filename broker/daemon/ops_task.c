@@ -264,9 +264,9 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	if (open_mint(c, &o, &cl, eff, task, &tok, &d) != 0 ||
 	    open_store(c, &o, tok, scopes, chain, resent, &d) != 0)
 		goto refuse;
+	/* the patient stays in the audit record, out of the log */
 	BLOG(c->b, BRK_INFO, "task.open", "task=%s agent=%s clinician=%s "
-	    "patient=%s purpose=%s", task, c->agent, cl.clinician, o.patient,
-	    o.purpose);
+	    "purpose=%s", task, c->agent, cl.clinician, o.purpose);
 	/* c belongs to the transport once answered: publish first */
 	if (!resent)
 		brk_publish_task(c->b, "open", task, NULL, c->agent);
@@ -827,6 +827,29 @@ tree_access(struct brk_ctx *c, const char *task)
 	return rc;
 }
 
+/*
+ * A tree whose JSON does not fit one reply is refused as toobig, with the
+ * way to read it instead: from the store, read-only, beside the broker.
+ * 1 when refused (json freed).
+ */
+static int
+tree_toobig(struct brk_ctx *c, const char *task, char *json)
+{
+	struct brk_held h = { .claimed_task = task };
+	struct brk_deny d = { 0 };
+	size_t n = strlen(json);
+
+	if (n + 2 * BRK_ID_MAX + 64 <= MDT_WIRE_MSG_MAX)
+		return 0;
+	mdt_free(json);
+	brk_deny_set(&d, -MDT_ETOOBIG, "toobig", "tree of %s: %zu bytes, "
+	    "over the %u of one reply; read it from the store (read-only): "
+	    "mandatectl audit tree --store URI --task %s", task, n,
+	    (unsigned)MDT_WIRE_MSG_MAX, task);
+	brk_refuse(c, "tree", &h, &d, task);
+	return 1;
+}
+
 void
 brk_op_tree(struct brk_worker *w, struct brk_ctx *c)
 {
@@ -847,6 +870,8 @@ brk_op_tree(struct brk_worker *w, struct brk_ctx *c)
 	rc = tree_access(c, task);
 	if (rc == 0)
 		rc = mdt_store_task_tree_json(c->b->store, task, &json);
+	if (rc == 0 && tree_toobig(c, task, json))
+		return;
 	if (rc != 0) {
 		brk_deny_set(&d, rc, rc == -MDT_EAUTH ? "admin.required" :
 		    rc == -MDT_ENOTFOUND ? "task.unknown" : "store",

@@ -51,6 +51,8 @@ brk_publish_revoke(brk_broker *b, const mdt_audit_revocation *rv,
 	mdt_wire_writer *w = event(MDT_WIRE_TOPIC_REVOKE);
 	int rc = w == NULL;
 
+	atomic_fetch_add(&b->metrics.revocations, rv->count);
+
 	if (!rc)
 		rc = mdt_wire_put_cstr(w, "reason", reason) ||
 		    mdt_wire_begin_array(w, "tasks", rv->count);

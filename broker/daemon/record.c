@@ -28,6 +28,18 @@ reasons_json(const struct brk_record *r, char *out, size_t len)
 	    "\"detail\":\"%s\"}", r->deny->reason, code ? code : "?", detail);
 }
 
+/* Every refusal on record gets one log line with its reason code and
+ * audit sequence number, and nothing about the patient or the resource
+ * (the audit record holds those). */
+static void
+log_refusal(brk_broker *b, const char *op, const char *verdict,
+    const char *reason, uint64_t seq, const char *rid)
+{
+	BLOG(b, BRK_INFO, "decision.refused", "op=%s verdict=%s reason=%s "
+	    "seq=%llu request=%s", op, verdict, reason,
+	    (unsigned long long)seq, rid);
+}
+
 /* The decision record of r for c; rid and reasons are its buffers. */
 static void
 decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
@@ -55,6 +67,9 @@ decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
 		.request_hash = c->hash,
 	};
 	reasons_json(r, reasons, rlen);
+	brk_metrics_decision(&c->b->metrics, r->op,
+	    mdt_audit_verdict_name(r->verdict),
+	    r->deny != NULL && r->deny->reason != NULL ? r->deny->reason : "");
 }
 
 /* The audit request id of r: the request's key, plus r's suffix when it
@@ -80,6 +95,7 @@ reused(struct brk_ctx *c, const char *rid, const char *op, struct brk_deny *d)
 	struct brk_record r = { .op = op, .verdict = MDT_AUDIT_DENY,
 	    .deny = &rd };
 	mdt_audit_decision rec;
+	uint64_t seq = 0;
 	int rc;
 
 	brk_deny_set(&rd, -MDT_EEXIST, "id.reused", "request id %s was "
@@ -88,7 +104,9 @@ reused(struct brk_ctx *c, const char *rid, const char *op, struct brk_deny *d)
 	sodium_bin2hex(hx, sizeof(hx), c->hash, 8);
 	snprintf(rid2, sizeof(rid2), "%s#reused.%s", rid, hx);
 	decision_of(c, &r, rid2, reasons, sizeof(reasons), &rec);
-	rc = mdt_store_append_decision(c->b->store, &rec, NULL);
+	rc = mdt_store_append_decision(c->b->store, &rec, &seq);
+	if (rc == 0)
+		log_refusal(c->b, op, "deny", rd.reason, seq, rid2);
 	if (rc != 0 && rc != -MDT_EEXIST) {
 		atomic_fetch_add(&c->b->unrecorded, 1);
 		BLOG(c->b, BRK_ERROR, "audit.failed", "request=%s op=%s "
@@ -161,11 +179,15 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 {
 	char rid[BRK_RID_MAX], reasons[BRK_DETAIL_MAX * 3];
 	mdt_audit_decision rec;
+	uint64_t seq = 0;
 	int rc;
 
 	rid_of(c, r, rid, sizeof(rid));
 	decision_of(c, r, rid, reasons, sizeof(reasons), &rec);
-	rc = mdt_store_append_decision(c->b->store, &rec, NULL);
+	rc = mdt_store_append_decision(c->b->store, &rec, &seq);
+	if (rc == 0 && r->deny != NULL)
+		log_refusal(c->b, r->op, mdt_audit_verdict_name(r->verdict),
+		    r->deny->reason, seq, rid);
 	if (rc == -MDT_EEXIST)
 		return earlier(c, rid, r->op, r->verdict, d);
 	return rc == 0 ? 0 : failed(c->b, rid, r->op, rc, d);
@@ -198,7 +220,9 @@ record_done(void *arg, int rc, uint64_t seq)
 {
 	struct brk_ctx *c = arg;
 
-	(void)seq;
+	if (rc == 0 && c->pending_reason != NULL)
+		log_refusal(c->b, c->pending_op, mdt_audit_verdict_name(
+		    (mdt_audit_verdict)c->pending_verdict), c->pending_reason, seq, c->pending_rid);
 	c->pending_rc = rc;
 	if (rc == 0)
 		brk_record_deliver(c);
@@ -242,6 +266,7 @@ brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
 	c->pending = reply;
 	c->pending_verdict = r->verdict;
 	c->pending_op = r->op;
+	c->pending_reason = r->deny != NULL ? r->deny->reason : NULL;
 	c->pending_fail = fail;
 	atomic_fetch_add(&c->b->recording, 1);
 	/* from here on the writer thread may answer c at any moment */

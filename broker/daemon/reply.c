@@ -75,6 +75,7 @@ brk_jobs_push(brk_broker *b, struct brk_ctx *c)
 	else
 		b->jobs_head = c;
 	b->jobs_tail = c;
+	atomic_fetch_add(&b->metrics.queued, 1);
 	pthread_cond_signal(&b->jobs_cond);
 	pthread_mutex_unlock(&b->jobs_lock);
 }
@@ -97,6 +98,7 @@ brk_jobs_pop(brk_broker *b)
 	c = b->jobs_head;
 	if (c != NULL) {
 		b->jobs_head = c->qnext;
+		atomic_fetch_sub(&b->metrics.queued, 1);
 		if (b->jobs_head == NULL)
 			b->jobs_tail = NULL;
 	}
@@ -125,9 +127,23 @@ brk_reply(struct brk_ctx *c, mdt_wire_writer *w)
 	const uint8_t *buf = NULL;
 	size_t len = 0;
 	struct brk_ctx *f, *next;
+	int frc = w != NULL ? mdt_wire_writer_finish(w, &buf, &len) :
+	    -MDT_ENOMEM;
 
 	c->answered = 1;
-	if (w == NULL || mdt_wire_writer_finish(w, &buf, &len) != 0) {
+	if (frc == -MDT_ETOOBIG) {
+		/* say so rather than leave the client to time out */
+		mdt_wire_writer_free(w);
+		BLOG(c->b, BRK_ERROR, "reply.toobig", "pipe=%u", c->pipe);
+		brk_reply_error(c, -MDT_ETOOBIG, "toobig", "the answer is "
+		    "larger than one reply carries (%u bytes)",
+		    (unsigned)MDT_WIRE_MSG_MAX);
+		return;
+	}
+	brk_metrics_request(&c->b->metrics, c->req != NULL ?
+	    (int)mdt_wire_msg_op(c->req) : MDT_OP_INVALID,
+	    brk_mono_us() - c->t0_us);
+	if (frc != 0) {
 		/* cannot even say why: let the clients time out and resend */
 		mdt_wire_writer_free(w);
 		BLOG(c->b, BRK_ERROR, "reply.failed", "pipe=%u", c->pipe);

@@ -48,6 +48,7 @@ static const struct {
 	[MDT_OP_ACK] = { brk_op_ack, 1 },
 	[MDT_OP_ABORT] = { brk_op_abort, 1 },
 	[MDT_OP_EVALUATE] = { brk_op_evaluate, 1 },
+	[MDT_OP_STATUS] = { brk_op_status, 1 },
 };
 
 static void handle(struct brk_worker *w, struct brk_ctx *c);
@@ -107,6 +108,7 @@ ctx_cb(void *arg)
 		return;
 	}
 	c->msg = nng_aio_get_msg(c->aio);
+	c->t0_us = brk_mono_us();
 	c->pipe = nng_pipe_id(nng_msg_get_pipe(c->msg));
 	c->state = BRK_CTX_WORK;
 	atomic_fetch_add(&c->b->busy, 1);
@@ -204,6 +206,8 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 	idem_key(c);
 	switch (brk_idem_begin(c->b, c, &stored)) {
 	case BRK_IDEM_DONE:
+		brk_metrics_request(&c->b->metrics, (int)op,
+		    brk_mono_us() - c->t0_us);
 		c->key[0] = 0;
 		c->state = BRK_CTX_SEND;
 		c->answered = 1;

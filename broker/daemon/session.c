@@ -87,6 +87,21 @@ brk_sessions_free(struct brk_sessions *s)
 	mdt__free(s);
 }
 
+size_t
+brk_sessions_count(struct brk_sessions *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct sess *e = s->b[i]; e != NULL; e = e->next)
+			n += e->authed != 0;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 /* Caller holds the lock. */
 static struct sess **
 slot(struct brk_sessions *s, uint32_t pipe)

@@ -170,6 +170,7 @@ typedef struct mdt__writer {
 	/* Set by the backend when the store can no longer be committed to
 	 * (its files were removed or replaced): the writer stays failed. */
 	int failed;
+	struct mdt__wstats *stats; /* monitoring counters (writer.c) */
 } mdt__writer;
 
 struct mdt__store_backend_ops;
@@ -214,6 +215,16 @@ int mdt__writer_enqueue(mdt_store *s, mdt__op *op);
 int mdt__writer_submit(mdt_store *s, mdt__op *op);
 /* Test hook: runs sql on the writer connection inside the next batch. */
 int mdt__store_exec_writer(mdt_store *s, const char *sql);
+
+/* ---- stats.c: the writer's monitoring counters --------------------- */
+struct mdt__wstats;
+int mdt__stats_new(mdt_store *s);
+void mdt__stats_free(mdt_store *s);
+uint64_t mdt__stats_now_us(void);
+/* After a batch of nops operations that took us microseconds: ok 1 when
+ * it committed; cp_before the checkpoint seq before it.  Writer only. */
+void mdt__stats_batch(mdt_store *s, uint64_t nops, uint64_t us, int ok,
+    uint64_t cp_before);
 
 /* ---- tcache.c: the task rows the request path reads -------------- */
 /*

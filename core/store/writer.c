@@ -92,18 +92,21 @@ static void
 run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 {
 	mdt__writer *w = &s->w;
-	uint64_t seq0 = w->head_seq, cp0 = w->last_cp;
+	uint64_t seq0 = w->head_seq, cp0 = w->last_cp, nops = 0;
+	uint64_t t0 = mdt__stats_now_us();
 	uint8_t h0[MDT_AUDIT_HASH_BYTES];
 	int rc, gone = w->failed;
 
 	if (gone) {
 		fail_batch(batch, end, 1);
+		mdt__stats_batch(s, 0, 0, 0, cp0);
 		return;
 	}
 	memcpy(h0, w->head_hash, sizeof(h0));
 	rc = s->be->begin(s);
 	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next) {
 		op->rc = run_one(s, op);
+		nops++;
 		if (op->rc != 0 && s->be->txn_gone(s))
 			rc = -MDT_ESTORE;
 	}
@@ -118,6 +121,7 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	if (rc == 0) {
 		s->be->committed(s);
 		forget_ended(s, batch, end);
+		mdt__stats_batch(s, nops, mdt__stats_now_us() - t0, 1, cp0);
 		return;
 	}
 	if (!s->be->txn_gone(s))
@@ -126,6 +130,7 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	w->last_cp = cp0;
 	memcpy(w->head_hash, h0, sizeof(h0));
 	fail_batch(batch, end, gone);
+	mdt__stats_batch(s, nops, 0, 0, cp0);
 }
 
 /* Waits for work; returns 1 when the idle checkpoint timer fired. */
@@ -314,6 +319,10 @@ mdt__writer_start(mdt_store *s, char *err, size_t errlen)
 
 	if ((rc = s->be->writer_open(s, err, errlen)) != 0)
 		return rc;
+	if (mdt__stats_new(s) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -MDT_ENOMEM;
+	}
 	if (pthread_create(&s->w.thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		return -MDT_ESTORE;
@@ -336,4 +345,5 @@ mdt__writer_stop(mdt_store *s)
 		w->running = 0;
 	}
 	s->be->writer_close(s);
+	mdt__stats_free(s);
 }

@@ -491,7 +491,7 @@ typedef struct mdt_eval_result {
 
 /*
  * Asks the broker for the decision of req; the broker records it before
- * it answers.  Allowed to agents listed in the broker's `admins` only
+ * it answers.  Allowed to agents listed in the broker's `evaluators` only
  * (MDT_EAUTH).  0 with *out filled (allow or deny); a negative code when
  * no decision was made (MDT_EPROTO for a malformed request, with err
  * saying which field; MDT_ESTORE when it could not be recorded).
@@ -499,6 +499,18 @@ typedef struct mdt_eval_result {
 MDT_API MDT_WUR int mdt_agent_evaluate(mdt_agent *a,
     const mdt_eval_request *req, mdt_eval_result *out, char *err,
     size_t errlen);
+
+/*
+ * Read-only admin query: the broker's state as one JSON object (fields in
+ * docs/operations.md, "Status"): version, policy_hash, policies,
+ * uptime_s, sessions, queued, audit_pending, in_flight, parked,
+ * unrecorded_refusals and store {writable, head_seq, checkpoint_seq,
+ * checkpoint_ms, batches, failed_batches}.  Allowed to agents listed in
+ * the broker's `admins` setting (MDT_EAUTH otherwise).  Caller frees
+ * *json with mdt_free.
+ */
+MDT_API MDT_WUR int mdt_agent_broker_status(mdt_agent *a, char **json,
+    char *err, size_t errlen);
 
 /* ======================================================================
  * Event subscription (broker PUB socket)

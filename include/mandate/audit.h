@@ -486,6 +486,36 @@ MDT_API MDT_WUR int mdt_store_export_jsonl(mdt_store *store,
 MDT_API MDT_WUR int mdt_store_checkpoint(mdt_store *store,
     uint64_t *seq_out);
 
+/*
+ * What the writer has done since the store was opened, for monitoring.
+ * Bucket counts are per bucket (not cumulative): batch_size[i] counts
+ * committed batches of at most batch_size_bound[i] records (the last
+ * bound is UINT64_MAX), commit_us[i] those whose transaction (records,
+ * checkpoint, commit) took at most commit_us_bound[i] microseconds.
+ */
+#define MDT_STORE_STATS_BUCKETS 12
+typedef struct mdt_store_stats {
+	uint64_t batches;          /* committed batches */
+	uint64_t failed_batches;   /* batches rolled back or refused */
+	uint64_t records;          /* operations in committed batches */
+	uint64_t commit_us_sum;    /* total time of the committed batches */
+	uint64_t batch_size_bound[MDT_STORE_STATS_BUCKETS];
+	uint64_t batch_size[MDT_STORE_STATS_BUCKETS];
+	uint64_t commit_us_bound[MDT_STORE_STATS_BUCKETS];
+	uint64_t commit_us[MDT_STORE_STATS_BUCKETS];
+	uint64_t head_seq;         /* last record's sequence number */
+	uint64_t checkpoint_seq;   /* seq covered by the last checkpoint */
+	int64_t checkpoint_ms;     /* when this handle last signed one; 0:
+	                              none since it was opened */
+	int writable;              /* 0: read-only, or the writer has failed
+	                              (its files were removed or replaced) */
+} mdt_store_stats;
+
+/* Fills *out; safe from any thread while the writer runs.  0, or
+ * MDT_EINVAL for a NULL argument. */
+MDT_API MDT_WUR int mdt_store_stats_get(mdt_store *store,
+    mdt_store_stats *out);
+
 /* ======================================================================
  * Work items: what the broker has to deliver to agents
  * ==================================================================== */

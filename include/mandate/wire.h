@@ -59,8 +59,9 @@ typedef enum mdt_wire_op {
 	MDT_OP_TREE = 13,     /* "tree": admin query, task tree and decisions */
 	MDT_OP_ACK = 14,      /* "ack": acknowledge a work item from next */
 	MDT_OP_ABORT = 15,    /* "abort": an admin cancels a task it does not hold */
-	MDT_OP_EVALUATE = 16, /* "evaluate": an admin asks a Cedar decision
+	MDT_OP_EVALUATE = 16, /* "evaluate": an evaluator asks a Cedar decision
 	                         about any subject (AuthZEN front) */
+	MDT_OP_STATUS = 17,   /* "status": an admin asks for the broker's state */
 	MDT_OP_COUNT_
 } mdt_wire_op;
 

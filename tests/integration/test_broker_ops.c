@@ -70,7 +70,8 @@ START_TEST(command_line)
 	ck_assert_int_eq(run_cmd(args, out, sizeof(out)), 0);
 	snprintf(args, sizeof(args), "--policy-dir %s --entities %s "
 	    "--check-config", B.dir, B.entities); /* no policies there */
-	ck_assert_int_eq(run_cmd(args, out, sizeof(out)), 0);
+	ck_assert_int_eq(run_cmd(args, out, sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "no policies"));
 	snprintf(args, sizeof(args), "--entities /nonexistent.json "
 	    "--check-config");
 	ck_assert_int_eq(run_cmd(args, out, sizeof(out)), 1);

@@ -129,6 +129,58 @@ START_TEST(file_errors_name_the_line)
 }
 END_TEST
 
+/* Loads text as a configuration file; its status, err filled. */
+static int
+load_text(struct brk_config *cfg, const char *text, char *err, size_t len)
+{
+	char path[] = "/tmp/mdt-cfg-XXXXXX";
+	int fd = mkstemp(path), rc;
+	FILE *f = fdopen(fd, "w");
+
+	fputs(text, f);
+	fclose(f);
+	brk_config_defaults(cfg);
+	rc = brk_config_load_file(cfg, path, 0, err, len);
+	unlink(path);
+	return rc;
+}
+
+START_TEST(duplicates_quotes_suggestions)
+{
+	struct brk_config cfg;
+	char err[512];
+
+	ck_assert_int_eq(load_text(&cfg, "log_level = debug\nworkers = 4\n"
+	    "log_level = info\n", err, sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, ":3: log_level is set twice") != NULL, "%s",
+	    err);
+	ck_assert_int_eq(load_text(&cfg, "idp_issuer = \"my idp # 1\"\n"
+	    "log_level = 'warn'\nhttp_listen = \"127.0.0.1:9464\"\n", err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(cfg.idp_issuer, "my idp # 1");
+	ck_assert_str_eq(cfg.log_level, "warn");
+	ck_assert_str_eq(cfg.http_listen, "127.0.0.1:9464");
+	ck_assert_int_eq(load_text(&cfg, "idp_issuer = \"open\n", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, "quote is not closed") != NULL, "%s", err);
+	ck_assert_int_eq(load_text(&cfg, "stepup_timeout = 5\n", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, "did you mean 'stepup_timeout_ms'") != NULL,
+	    "%s", err);
+	ck_assert_int_eq(brk_config_set(&cfg, "log_levle", "x", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_msg(strstr(err, "did you mean 'log_level'") != NULL, "%s",
+	    err);
+	ck_assert_int_eq(brk_config_set(&cfg, "zzzzzzzz", "x", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_ptr_null(strstr(err, "did you mean"));
+	ck_assert_int_eq(brk_config_set(&cfg, "log_format", "xml", err,
+	    sizeof(err)), -MDT_ECONFIG);
+	ck_assert_int_eq(brk_config_set(&cfg, "log_format", "json", err,
+	    sizeof(err)), 0);
+}
+END_TEST
+
 START_TEST(derived_paths)
 {
 	struct brk_config cfg;
@@ -143,6 +195,35 @@ START_TEST(derived_paths)
 	ck_assert_str_eq(cfg.store, "/d/audit.db");
 	ck_assert_str_eq(cfg.root_key, "/d/root.key");
 	ck_assert_str_eq(cfg.entities, "/p/entities.json");
+}
+END_TEST
+
+/* Empty directories: the service manager's first, then root's system
+ * directories, then the user's. */
+START_TEST(default_dirs)
+{
+	struct brk_config cfg;
+
+	setenv("STATE_DIRECTORY", "/var/lib/mandate-svc:/other", 1);
+	setenv("RUNTIME_DIRECTORY", "/run/mandate-svc", 1);
+	brk_config_defaults(&cfg);
+	ck_assert_int_eq(brk_config_finish(&cfg), 0);
+	ck_assert_str_eq(cfg.data_dir, "/var/lib/mandate-svc");
+	ck_assert_str_eq(cfg.run_dir, "/run/mandate-svc");
+	ck_assert_str_eq(cfg.store, "/var/lib/mandate-svc/audit.db");
+	unsetenv("STATE_DIRECTORY");
+	unsetenv("RUNTIME_DIRECTORY");
+	setenv("XDG_STATE_HOME", "/home/u/.state", 1);
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	brk_config_defaults(&cfg);
+	ck_assert_int_eq(brk_config_finish(&cfg), 0);
+	if (getuid() == 0) {
+		ck_assert_str_eq(cfg.data_dir, "/var/lib/mandate");
+		ck_assert_str_eq(cfg.run_dir, "/run/mandate");
+	} else {
+		ck_assert_str_eq(cfg.data_dir, "/home/u/.state/mandate");
+		ck_assert_str_eq(cfg.run_dir, "/run/user/1000/mandate");
+	}
 }
 END_TEST
 
@@ -176,6 +257,8 @@ suite(void)
 	tcase_add_test(tc, bounds_and_types);
 	tcase_add_test(tc, file_errors_name_the_line);
 	tcase_add_test(tc, derived_paths);
+	tcase_add_test(tc, duplicates_quotes_suggestions);
+	tcase_add_test(tc, default_dirs);
 	tcase_add_test(tc, store_uri_kept);
 	suite_add_tcase(s, tc);
 	return s;
