@@ -153,11 +153,11 @@ struct brk_ctx {
 	/* an answer waiting for its audit record's commit (record.c) */
 	mdt_wire_writer *pending;
 	int pending_verdict;
-	const char *pending_op;     /* the recorded operation (static) */
+	const char *pending_op;     /* the recorded operation (static): its
+	                               record on a resend, its log line */
 	int pending_rc;          /* the store's outcome, set by the writer */
 	void (*pending_fail)(struct brk_ctx *, const struct brk_deny *);
 	char pending_rid[BRK_RID_MAX];
-	const char *pending_op;      /* for the denial's log line */
 	const char *pending_reason;  /* NULL: not a refusal */
 	int64_t t0_us;               /* arrival (brk_mono_us) */
 	enum brk_phase phase;
