@@ -19,6 +19,7 @@ static const ctl_command commands[] = {
 	{"token", "mint, attenuate, seal, inspect and check tokens", ctl_token_main},
 	{"audit", "verify, export and list the tamper-evident audit store", ctl_audit_main},
 	{"tasks", "list open and orphaned tasks; cancel one through the broker", ctl_tasks_main},
+	{"agent", "add, list, show, remove agents and rotate their keys", ctl_agent_main},
 	{NULL, NULL, NULL}
 };
 

@@ -179,6 +179,13 @@ int
 ctl_scopes(const char *const *v, size_t n, const char *cmd,
     mdt_scope_set **out)
 {
+	return ctl_scopes_opt(v, n, "--scope", cmd, out);
+}
+
+int
+ctl_scopes_opt(const char *const *v, size_t n, const char *opt,
+    const char *cmd, mdt_scope_set **out)
+{
 	char err[MDT_ERRMSG_MAX];
 	mdt_scope_set *set;
 
@@ -189,8 +196,8 @@ ctl_scopes(const char *const *v, size_t n, const char *cmd,
 
 		if (mdt_scope_set_parse(v[i], strlen(v[i]), &one, err,
 		    sizeof(err)) != 0) {
-			ctl_error("--scope '%s': %s (see `mandatectl %s "
-			    "--help`)", v[i], err, cmd);
+			ctl_error("%s '%s': %s (see `mandatectl %s "
+			    "--help`)", opt, v[i], err, cmd);
 			mdt_scope_set_free(set);
 			return CTL_EXIT_USAGE;
 		}
@@ -200,7 +207,7 @@ ctl_scopes(const char *const *v, size_t n, const char *cmd,
 			if (mdt_scope_set_get(one, k, s, sizeof(s)) != 0 ||
 			    mdt_scope_set_add(set, s, strlen(s), err,
 			    sizeof(err)) != 0) {
-				ctl_error("--scope '%s': %s", v[i], err);
+				ctl_error("%s '%s': %s", opt, v[i], err);
 				mdt_scope_set_free(one);
 				mdt_scope_set_free(set);
 				return CTL_EXIT_USAGE;

@@ -68,6 +68,7 @@ struct brk_snapshot {
 	struct brk_agent *agents;
 	size_t nagents;
 	void *idp;             /* identity provider verifier (assertion.c) */
+	long gen;              /* 0 at start, one more at each reload */
 };
 
 int brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
@@ -208,6 +209,9 @@ struct brk_broker {
 	/* unix seconds: the rules in force apply to single-action tokens
 	 * issued from then on; verifiers refuse the earlier ones */
 	atomic_llong epoch;
+	/* the gen of the snapshot in force: sessions authenticated under an
+	 * older one are checked against the new registry (session.c) */
+	atomic_long reg_gen;
 
 	struct brk_sessions *sessions;
 	struct brk_idem *idem;

@@ -390,7 +390,9 @@ brk_reload(brk_broker *b)
 	brk_epoch_wait(b);
 	pthread_mutex_lock(&b->snap_lock);
 	old = b->snap;
+	s->gen = old->gen + 1;
 	b->snap = s;
+	atomic_store(&b->reg_gen, s->gen);
 	b->cfg = cfg;
 	pthread_mutex_unlock(&b->snap_lock);
 	brk_publish_epoch(b);
