@@ -69,6 +69,7 @@ struct brk_snapshot {
 	size_t nagents;
 	void *idp;             /* identity provider verifier (assertion.c) */
 	long gen;              /* 0 at start, one more at each reload */
+	size_t care_files;     /* paths of care_data loaded */
 };
 
 int brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
@@ -87,6 +88,14 @@ int brk_agent_id_check(const char *id, char *why, size_t whylen);
 /* id made safe to quote in a message or log: non-printable bytes as '?',
  * cut after 96 bytes with "...". */
 void brk_id_display(const char *id, char *out, size_t outlen);
+/*
+ * care.c: loads the care data of list (space-separated files and
+ * directories of *.json, setting care_data) into es; *files: how many
+ * paths it named.  0, or -MDT_ECONFIG with err naming the file and the
+ * entity.
+ */
+int brk_care_load(const char *list, mdt_entity_store *es, size_t *files,
+    char *err, size_t errlen);
 /* Reloads the config file's reloadable settings and the registry; on
  * failure keeps the old snapshot and logs why. */
 void brk_reload(brk_broker *b);

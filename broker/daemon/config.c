@@ -49,6 +49,8 @@ static const struct brk_cfg_entry table[] = {
 	  "directory of *.cedar policies (default: the source tree's policies/)", NULL },
 	{ "entities", S(entities), "", 1, "--entities",
 	  "Cedar entities JSON: agents registry, clinicians, care teams (default POLICY_DIR/entities.json)", NULL },
+	{ "care_data", S(care_data), "", 1, "--care-data",
+	  "space-separated files and directories (their *.json, in name order) of Cedar entities: care teams, clinicians and patients, loaded beside the entities file (default: none)", NULL },
 	{ "store", S(store), "", 0, "--store",
 	  "audit and task store URI: sqlite:PATH or a plain PATH (default DATA_DIR/audit.db)", NULL },
 	{ "root_key", S(root_key), "", 0, "--root-key",

@@ -24,6 +24,7 @@ struct brk_config {
 	char svid_trust_domain[256];     /* "": broker_id's trust domain */
 	char policy_dir[BRK_PATH_MAX];
 	char entities[BRK_PATH_MAX];
+	char care_data[BRK_STR_MAX];     /* space-separated files and dirs */
 	char store[BRK_PATH_MAX];
 	char root_key[BRK_PATH_MAX];
 	char broker_id[BRK_STR_MAX];

@@ -328,6 +328,9 @@ brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
 		rc = mdt_entity_store_load_file(s->entities, cfg->entities, err,
 		    errlen);
 	if (rc == 0)
+		rc = brk_care_load(cfg->care_data, s->entities, &s->care_files,
+		    err, errlen);
+	if (rc == 0)
 		rc = load_agents(s, cfg->entities, err, errlen);
 	if (rc == 0)
 		rc = brk_idp_load(cfg, &s->idp, err, errlen);
