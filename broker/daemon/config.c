@@ -61,6 +61,8 @@ static const struct brk_cfg_entry table[] = {
 	  "issuer (iss) launch assertions must carry", NULL },
 	{ "idp_key", S(idp_key), "", 1, "--idp-key",
 	  "public key (PEM) of the identity provider signing launch assertions", NULL },
+	{ "idp_jwks", S(idp_jwks), "", 1, "--idp-jwks",
+	  "instead of idp_key: the identity provider's key set (JWKS, keys named by kid), so it can rotate; assertions must carry a kid of the set", NULL },
 	{ "idp_alg", S(idp_alg), "", 1, NULL,
 	  "JWT algorithm of idp_key: ES256, RS256 or EdDSA (default: from the key type)", NULL },
 	{ "idp_dev", B(idp_dev), "0", 1, NULL,

@@ -30,6 +30,7 @@ struct brk_config {
 	char broker_id[BRK_STR_MAX];
 	char idp_issuer[BRK_STR_MAX];
 	char idp_key[BRK_PATH_MAX];
+	char idp_jwks[BRK_PATH_MAX];     /* "": idp_key, one key */
 	char idp_alg[16];
 	int64_t idp_dev;
 	char gateway_audience[BRK_STR_MAX];

@@ -351,7 +351,7 @@ main(int argc, char **argv)
 		teardown(&b);
 		return 1;
 	}
-	if (b.cfg.idp_key[0] == 0)
+	if (b.cfg.idp_key[0] == 0 && b.cfg.idp_jwks[0] == 0)
 		BLOG(&b, BRK_WARN, "idp.none", "no identity provider (idp_key): "
 		    "open, approve and reject will be refused");
 	else if (b.cfg.idp_dev)
