@@ -243,3 +243,24 @@ ctl_token_error(const char *what, const mdt_token_reason *why, int rc)
 	else
 		ctl_error("%s: %s", what, mdt_strerror(rc));
 }
+
+int
+ctl_verify_roots(mdt_token *tok, const char *path)
+{
+	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX];
+	char err[MDT_ERRMSG_MAX];
+	mdt_token_reason why;
+	size_t n = 0;
+	int rc;
+
+	if (mdt_token_roots_load(path, roots, MDT_TOKEN_ROOTS_MAX, &n, err,
+	    sizeof(err)) != 0) {
+		ctl_error("--root: %s", err);
+		return CTL_EXIT_INVALID;
+	}
+	if ((rc = mdt_token_verify_roots(tok, roots, n, NULL, &why)) != 0) {
+		ctl_token_error("token does not verify", &why, rc);
+		return CTL_EXIT_INVALID;
+	}
+	return 0;
+}

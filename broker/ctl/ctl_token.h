@@ -56,6 +56,10 @@ int ctl_read_token(const char *arg, mdt_token **out);
 /* Loads a .pub file; CTL_EXIT_INVALID with a message on failure. */
 int ctl_load_pub(const char *path, mdt_pubkey *out);
 
+/* Verifies tok against the root key (.pub) or root set (.pubs) of path
+ * (mdt_token_roots_load): 0, or CTL_EXIT_INVALID with the reason printed. */
+int ctl_verify_roots(mdt_token *tok, const char *path);
+
 /* Loads a .key file; CTL_EXIT_INVALID with a message on failure. */
 int ctl_load_key(const char *path, mdt_keypair **out);
 

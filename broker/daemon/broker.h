@@ -186,6 +186,12 @@ struct brk_broker {
 	struct brk_logger log;
 	mdt_keypair *root;
 	mdt_pubkey root_pub;
+	/* root rollover (keys.c): the retired root, kept to extend the
+	 * tokens minted under it, or NULL; the roots tokens may name:
+	 * root_pub, then the previous one */
+	mdt_keypair *root_prev;
+	mdt_pubkey roots[2];
+	size_t nroots;
 	mdt_store *store;
 	mdt_token_cache *tcache;
 	pthread_mutex_t snap_lock;
@@ -250,8 +256,16 @@ int brk_scopes_parse(const char *text, mdt_scope_set **out, char *err,
 void brk_scopes_text(const mdt_scope_set *s, char *buf, size_t len);
 int brk_word_in(const char *list, const char *word);
 
-/* keys.c: root key load or first-start generation. */
+/* keys.c: root key load or first-start generation, the keys of a
+ * rollover (root_key_next, root_key_previous) and ROOT.pubs. */
 int brk_root_key(brk_broker *b, char *err, size_t errlen);
+/* The root key that signed block 0 of tok (current or previous): the one
+ * its broker blocks must be signed with.  Never NULL: a token that names
+ * neither gets the current one, and the library refuses it (MDT_EKEY). */
+const mdt_keypair *brk_root_for(const brk_broker *b, const mdt_token *tok);
+/* mdt_token_open under the roots the broker accepts. */
+int brk_token_open(brk_broker *b, const uint8_t *buf, size_t len,
+    mdt_token **out, mdt_token_reason *why);
 
 /* listen.c: starts a listener for each space-separated URL of list on
  * s (tls+tcp:// with the broker's TLS configuration). */

@@ -27,6 +27,8 @@ struct brk_config {
 	char care_data[BRK_STR_MAX];     /* space-separated files and dirs */
 	char store[BRK_PATH_MAX];
 	char root_key[BRK_PATH_MAX];
+	char root_key_next[BRK_PATH_MAX];     /* .pub announced, or "" */
+	char root_key_previous[BRK_PATH_MAX]; /* .key retired, or "" */
 	char broker_id[BRK_STR_MAX];
 	char idp_issuer[BRK_STR_MAX];
 	char idp_key[BRK_PATH_MAX];

@@ -232,6 +232,7 @@ teardown(brk_broker *b)
 	mdt_token_cache_free(b->tcache);
 	brk_snapshot_release(b->snap);
 	mdt_keypair_free(b->root);
+	mdt_keypair_free(b->root_prev);
 	pthread_mutex_destroy(&b->snap_lock);
 	pthread_mutex_destroy(&b->jobs_lock);
 	pthread_mutex_destroy(&b->pub_lock);
