@@ -233,7 +233,6 @@ ctl_registry_save(ctl_registry *r)
 		return CTL_EXIT_INVALID;
 	}
 	len = strlen(text);
-	text[len] = 0;
 	rc = check_all(r, text, len);
 	if (rc == 0) {
 		/* json_dumps ends without a newline; files end with one */
