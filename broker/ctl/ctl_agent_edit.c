@@ -113,8 +113,9 @@ has_tool(const ctl_registry *r, const char *name)
 	json_array_foreach(r->root, i, ent) {
 		json_t *uid = json_object_get(ent, "uid");
 		const char *t = json_string_value(json_object_get(uid, "type"));
-		if (t != NULL && strcmp(t, TOOL_TYPE) == 0 &&
-		    json_equal(json_object_get(uid, "id"), json_string(name)))
+		const char *id = json_string_value(json_object_get(uid, "id"));
+		if (t != NULL && id != NULL && strcmp(t, TOOL_TYPE) == 0 &&
+		    strcmp(id, name) == 0)
 			return 1;
 	}
 	return 0;
