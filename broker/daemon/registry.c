@@ -401,7 +401,8 @@ brk_reload(brk_broker *b)
 	brk_publish_epoch(b);
 	brk_snapshot_release(old);
 	brk_log_apply(b);
-	BLOG(b, BRK_INFO, "reload.done", "policies=%zu hash=%s agents=%zu",
-	    mdt_policy_set_count(s->policies), mdt_policy_set_hash(s->policies),
-	    s->nagents);
+	BLOG(b, BRK_INFO, "reload.done", "policies=%zu hash=%s agents=%zu "
+	    "entities=%zu care_paths=%zu", mdt_policy_set_count(s->policies),
+	    mdt_policy_set_hash(s->policies), s->nagents,
+	    mdt_entity_store_count(s->entities), s->care_files);
 }
