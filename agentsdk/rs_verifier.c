@@ -24,7 +24,8 @@
 #define RS_SKEW_DEFAULT 30
 
 struct mdt_rs_verifier {
-	mdt_pubkey root;
+	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX]; /* guarded by mu */
+	size_t nroots;
 	char audience[MDT_AGENT_ID_MAX];
 	int64_t skew;
 	mdt_token_cache *cache;
@@ -159,7 +160,8 @@ mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
 		    "verifier options: broker_key and audience are required");
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -MDT_ENOMEM;
-	v->root = *opts->broker_key;
+	v->roots[0] = *opts->broker_key;
+	v->nroots = 1;
 	v->since = rs_next_second();
 	v->skew = opts->max_skew_s ? opts->max_skew_s : RS_SKEW_DEFAULT;
 	pthread_mutex_init(&v->mu, NULL);
@@ -179,6 +181,19 @@ mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
 fail:
 	mdt_rs_verifier_free(v);
 	return rv;
+}
+
+int
+mdt_rs_verifier_set_roots(mdt_rs_verifier *v, const mdt_pubkey *roots,
+    size_t n)
+{
+	if (v == NULL || roots == NULL || n == 0 || n > MDT_TOKEN_ROOTS_MAX)
+		return -MDT_EINVAL;
+	pthread_mutex_lock(&v->mu);
+	memcpy(v->roots, roots, n * sizeof(*roots));
+	v->nroots = n;
+	pthread_mutex_unlock(&v->mu);
+	return 0;
 }
 
 void
@@ -364,9 +379,11 @@ mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
     const mdt_rs_request *req, mdt_rs_grant *grant, char *err, size_t errlen)
 {
 	char nonce[SDK_NONCE_MAX];
+	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX];
 	mdt_token_reason why;
 	mdt_token_pop pop;
 	mdt_token *tok = NULL;
+	size_t nroots;
 	int64_t now;
 	int rv;
 
@@ -380,7 +397,11 @@ mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 	memset(&pop, 0, sizeof(pop));
 	if ((rv = sdk_pop_parse(proof, &pop, nonce, err, errlen)) != 0)
 		return rv;
-	if ((rv = mdt_token_open_text(token, strlen(token), &v->root,
+	pthread_mutex_lock(&v->mu);
+	memcpy(roots, v->roots, sizeof(roots));
+	nroots = v->nroots;
+	pthread_mutex_unlock(&v->mu);
+	if ((rv = mdt_token_open_roots_text(token, strlen(token), roots, nroots,
 	    v->cache, &tok, &why)) != 0)
 		return sdk_err(err, errlen, rv, "token: %s", why.message);
 	if ((rv = rs_token_check(v, tok, &pop, req, now, err, errlen)) == 0 &&

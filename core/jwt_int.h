@@ -24,6 +24,14 @@ struct mdt_idp_key {
 };
 
 /*
+ * Wraps an OpenSSL key (the algorithm follows from it; keys of other
+ * types or sizes are MDT_EKEY).  Takes pkey in every case: on failure it
+ * is freed.  Caller frees *out with mdt_idp_key_free.
+ */
+int mdt__jwt_key_wrap(EVP_PKEY *pkey, int priv, mdt_idp_key **out,
+    char *err, size_t errlen);
+
+/*
  * JOSE signature of msg (n bytes) with a private key: r || s (64 bytes)
  * for ES256, the raw signature otherwise.  sig holds MDT__JWT_SIG_MAX
  * bytes; *siglen receives the length.

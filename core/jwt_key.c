@@ -84,8 +84,9 @@ classify(EVP_PKEY *pkey, mdt_idp_alg *alg, char *err, size_t errlen)
 	}
 }
 
-static int
-wrap(EVP_PKEY *pkey, int priv, mdt_idp_key **out, char *err, size_t errlen)
+int
+mdt__jwt_key_wrap(EVP_PKEY *pkey, int priv, mdt_idp_key **out, char *err,
+    size_t errlen)
 {
 	mdt_idp_key *k;
 	mdt_idp_alg alg = (mdt_idp_alg)0;
@@ -128,7 +129,7 @@ mdt_idp_key_generate(mdt_idp_alg alg, mdt_idp_key **out)
 	}
 	if (pkey == NULL)
 		return -MDT_ECRYPTO;
-	return wrap(pkey, 1, out, NULL, 0);
+	return mdt__jwt_key_wrap(pkey, 1, out, NULL, 0);
 }
 
 /* Never prompt for a passphrase: encrypted keys are refused. */
@@ -176,7 +177,7 @@ mdt_idp_key_from_pem(const char *pem, size_t len, int want_private,
 		return mdt__errmsg(-MDT_EKEY, err, errlen, "no unencrypted %s "
 		    "in the PEM text", want_private ? "PRIVATE KEY" :
 		    "PUBLIC KEY");
-	if ((rc = wrap(pkey, want_private, out, err, errlen)) == 0)
+	if ((rc = mdt__jwt_key_wrap(pkey, want_private, out, err, errlen)) == 0)
 		(*out)->dev = has_dev_marker(pem, len);
 	return rc;
 }

@@ -31,7 +31,7 @@ typedef struct hdr_rule {
 static const hdr_rule hdr_rules[] = {
 	{"alg", NULL},
 	{"typ", NULL},
-	{"kid", NULL},
+	{"kid", NULL}, /* chooses among the keys of a configured set */
 	{"x5t", NULL},
 	{"x5t#S256", NULL},
 	{"jwk", "carries a key (keys come only from configuration)"},
@@ -143,9 +143,31 @@ check_param(const char *name, json_t *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* The key that verifies: the configured one, or the key of the set that
+ * the header's kid names (a set without a kid to choose by is refused,
+ * never tried key by key). */
 static int
-check_header(const uint8_t *buf, size_t n, const mdt_idp_key *key,
+pick_key(json_t *hdr, const mdt_idp_verify_opts *o, const mdt_idp_key **key,
     char *err, size_t errlen)
+{
+	const char *kid = json_string_value(json_object_get(hdr, "kid"));
+
+	if (o->keys == NULL) {
+		*key = o->key;
+		return 0;
+	}
+	if (kid == NULL)
+		return mdt__errmsg(-MDT_EKEY, err, errlen, "header kid: missing; "
+		    "the identity provider's key set needs it to choose a key");
+	if ((*key = mdt_idp_keyset_find(o->keys, kid)) == NULL)
+		return mdt__errmsg(-MDT_EKEY, err, errlen, "header kid '%.64s': "
+		    "no key of that id in the identity provider's key set", kid);
+	return 0;
+}
+
+static int
+check_header(const uint8_t *buf, size_t n, const mdt_idp_verify_opts *o,
+    const mdt_idp_key **key, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *hdr = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES,
@@ -166,7 +188,9 @@ check_header(const uint8_t *buf, size_t n, const mdt_idp_key *key,
 			break;
 	}
 	if (rc == 0)
-		rc = check_alg(json_object_get(hdr, "alg"), key, err, errlen);
+		rc = pick_key(hdr, o, key, err, errlen);
+	if (rc == 0)
+		rc = check_alg(json_object_get(hdr, "alg"), *key, err, errlen);
 	json_decref(hdr);
 	return rc;
 }
@@ -174,10 +198,10 @@ check_header(const uint8_t *buf, size_t n, const mdt_idp_key *key,
 static int
 check_opts(const mdt_idp_verify_opts *o, char *err, size_t errlen)
 {
-	if (o == NULL || o->key == NULL || o->issuer == NULL ||
-	    o->audience == NULL)
-		return mdt__errmsg(-MDT_EINVAL, err, errlen, "key, issuer and "
-		    "audience are required");
+	if (o == NULL || (o->key == NULL) == (o->keys == NULL) ||
+	    o->issuer == NULL || o->audience == NULL)
+		return mdt__errmsg(-MDT_EINVAL, err, errlen, "a key or a key "
+		    "set (not both), issuer and audience are required");
 	if (o->skew < 0 || o->skew > MDT_IDP_SKEW_MAX || o->max_lifetime < 0)
 		return mdt__errmsg(-MDT_EINVAL, err, errlen, "skew must be "
 		    "0..%d seconds", MDT_IDP_SKEW_MAX);
@@ -186,9 +210,10 @@ check_opts(const mdt_idp_verify_opts *o, char *err, size_t errlen)
 
 /* Header and signature: everything before the payload is trusted. */
 static int
-verify_jws(const char *jwt, const jws_parts *p, const mdt_idp_key *key,
+verify_jws(const char *jwt, const jws_parts *p, const mdt_idp_verify_opts *o,
     char *err, size_t errlen)
 {
+	const mdt_idp_key *key = NULL;
 	uint8_t hdr[MDT_IDP_HEADER_MAX], sig[MDT__JWT_SIG_MAX];
 	size_t hn = 0, sn = 0, slen;
 	int rc;
@@ -198,7 +223,7 @@ verify_jws(const char *jwt, const jws_parts *p, const mdt_idp_key *key,
 		    "longer than %d bytes", MDT_IDP_HEADER_MAX);
 	if ((rc = decode_seg("header", jwt, 0, p->dot1, hdr, sizeof(hdr),
 	    &hn, err, errlen)) != 0 ||
-	    (rc = check_header(hdr, hn, key, err, errlen)) != 0)
+	    (rc = check_header(hdr, hn, o, &key, err, errlen)) != 0)
 		return rc;
 	slen = strlen(jwt + p->dot2 + 1);
 	if (slen > (MDT__JWT_SIG_MAX * 4 + 2) / 3)
@@ -237,7 +262,7 @@ mdt_idp_verify(const char *jwt, size_t len, const mdt_idp_verify_opts *opts,
 		mdt__free(copy);
 		return mdt__errmsg(-MDT_ENOMEM, err, errlen, "out of memory");
 	}
-	if ((rc = verify_jws(copy, &p, opts->key, err, errlen)) == 0 &&
+	if ((rc = verify_jws(copy, &p, opts, err, errlen)) == 0 &&
 	    (rc = decode_seg("payload", copy, p.dot1 + 1, p.dot2 - p.dot1 - 1,
 	    payload, len + 1, &pn, err, errlen)) == 0)
 		rc = mdt__jwt_claims(payload, pn, opts, out, err, errlen);

@@ -41,5 +41,8 @@ int ctl_token_main(int argc, char **argv);
 int ctl_audit_main(int argc, char **argv);
 int ctl_tasks_main(int argc, char **argv);
 int ctl_status_main(int argc, char **argv);
+int ctl_agent_main(int argc, char **argv);
+/* `mandatectl idp jwks` (ctl_idp_jwks.c). */
+int ctl_idp_jwks(int argc, char **argv);
 
 #endif

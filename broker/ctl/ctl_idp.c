@@ -21,9 +21,11 @@ static const char idp_usage[] =
     "                             --ttl SECONDS [--fhir-user REF] [--kid KID]\n"
     "                             [--iat UNIX_SECONDS] [--stepup ID]\n"
     "                             [--purpose-of-use ETREAT|BTG]\n"
-    "       mandatectl idp verify --pub NAME.pub.pem --iss ISS --aud AUD\n"
-    "                             --token JWT|- [--now UNIX_SECONDS]\n"
+    "       mandatectl idp verify --pub NAME.pub.pem|--jwks FILE --iss ISS\n"
+    "                             --aud AUD"
+    " --token JWT|- [--now UNIX_SECONDS]\n"
     "                             [--skew SECONDS]\n"
+    "       mandatectl idp jwks --pub NAME.pub.pem --kid KID [--pub ... --kid ...]\n"
     "\n"
     "A development identity provider for Mandate's examples and tests.  The\n"
     "broker trusts the public key of an identity provider and accepts\n"
@@ -61,11 +63,19 @@ static const char idp_usage[] =
     "verify\n"
     "    Verifies an assertion as the broker does and prints its claims.\n"
     "    --pub FILE       public key of the identity provider\n"
+    "    --jwks FILE      or its key set (JWKS): the assertion's kid picks\n"
+    "                     the key, as the broker's idp_jwks does\n"
     "    --iss ISS        required issuer\n"
     "    --aud AUD        required audience\n"
     "    --token JWT      the assertion, or - to read standard input\n"
     "    --now SECONDS    verification time (default: now)\n"
     "    --skew SECONDS   clock-skew allowance, 0..300 (default 60)\n"
+    "\n"
+    "jwks\n"
+    "    Prints a key set (JWKS) of the public keys given, each under the\n"
+    "    kid that follows it, for the broker's idp_jwks: publish the next key\n"
+    "    beside the current one, sign with it (assert --kid), then drop the\n"
+    "    old one once its assertions have expired.\n"
     "\n"
     "Exit status: 0 success, 2 invalid input (unreadable key, malformed\n"
     "scope, assertion refused), 64 usage error.\n"
@@ -81,7 +91,7 @@ static const char idp_usage[] =
 typedef struct idp_opts {
 	const char *alg, *out, *key, *pub, *iss, *aud, *sub, *patient, *scope;
 	const char *ttl, *fhir_user, *kid, *iat, *token, *now, *skew;
-	const char *stepup, *purpose_of_use;
+	const char *stepup, *purpose_of_use, *jwks;
 } idp_opts;
 
 static const struct {
@@ -106,6 +116,7 @@ static const struct {
 	{"--skew", offsetof(idp_opts, skew)},
 	{"--stepup", offsetof(idp_opts, stepup)},
 	{"--purpose-of-use", offsetof(idp_opts, purpose_of_use)},
+	{"--jwks", offsetof(idp_opts, jwks)},
 };
 
 static int
@@ -264,19 +275,46 @@ read_token(const char *arg, char **out, size_t *len)
 	return 0;
 }
 
+/* The key (--pub) or key set (--jwks) to verify with, into v. */
+static int
+verify_keys(const idp_opts *o, mdt_idp_verify_opts *v, mdt_idp_key **key,
+    mdt_idp_keyset **set)
+{
+	char err[MDT_ERRMSG_MAX] = "";
+	int rc;
+
+	if (o->jwks != NULL) {
+		rc = mdt_idp_keyset_load(o->jwks, set, err, sizeof(err));
+		v->keys = *set;
+	} else {
+		rc = mdt_idp_key_load_public(o->pub, key, err, sizeof(err));
+		v->key = *key;
+	}
+	if (rc != 0) {
+		ctl_error("%s", err);
+		return CTL_EXIT_INVALID;
+	}
+	if (*key != NULL && mdt_idp_key_is_development(*key))
+		ctl_error("warning: %s is a development identity provider key",
+		    o->pub);
+	return 0;
+}
+
 static int
 idp_verify(const idp_opts *o)
 {
 	char err[MDT_ERRMSG_MAX] = "", *jwt;
 	mdt_idp_verify_opts v;
 	mdt_idp_claims *claims;
-	mdt_idp_key *key;
+	mdt_idp_key *key = NULL;
+	mdt_idp_keyset *set = NULL;
 	size_t len;
 	int rc;
 
-	if (o->pub == NULL || o->iss == NULL || o->aud == NULL ||
-	    o->token == NULL)
-		return usage_error("verify needs --pub, --iss, --aud and --token");
+	if ((o->pub == NULL) == (o->jwks == NULL) || o->iss == NULL ||
+	    o->aud == NULL || o->token == NULL)
+		return usage_error("verify needs --pub or --jwks (one), --iss, "
+		    "--aud and --token");
 	memset(&v, 0, sizeof(v));
 	v.now = (int64_t)time(NULL);
 	v.skew = SKEW_DEFAULT;
@@ -284,24 +322,19 @@ idp_verify(const idp_opts *o)
 	    &v.now) != 0) || (o->skew != NULL && parse_int("--skew", o->skew,
 	    0, MDT_IDP_SKEW_MAX, &v.skew) != 0))
 		return CTL_EXIT_USAGE;
-	if ((rc = mdt_idp_key_load_public(o->pub, &key, err,
-	    sizeof(err))) != 0) {
-		ctl_error("%s", err);
-		return CTL_EXIT_INVALID;
-	}
-	if (mdt_idp_key_is_development(key))
-		ctl_error("warning: %s is a development identity provider key",
-		    o->pub);
+	if ((rc = verify_keys(o, &v, &key, &set)) != 0)
+		return rc;
 	if (read_token(o->token, &jwt, &len) != 0) {
 		mdt_idp_key_free(key);
+		mdt_idp_keyset_free(set);
 		return CTL_EXIT_INVALID;
 	}
-	v.key = key;
 	v.issuer = o->iss;
 	v.audience = o->aud;
 	rc = mdt_idp_verify(jwt, len, &v, &claims, err, sizeof(err));
 	free(jwt);
 	mdt_idp_key_free(key);
+	mdt_idp_keyset_free(set);
 	if (rc != 0) {
 		ctl_error("assertion refused (%s): %s", mdt_strerror(rc), err);
 		return CTL_EXIT_INVALID;
@@ -320,6 +353,8 @@ ctl_idp_main(int argc, char **argv)
 		fputs(idp_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CTL_EXIT_USAGE : CTL_EXIT_OK;
 	}
+	if (strcmp(argv[1], "jwks") == 0)
+		return ctl_idp_jwks(argc - 1, argv + 1);
 	if (parse_opts(argc - 1, argv + 1, &o) != 0)
 		return CTL_EXIT_USAGE;
 	if (strcmp(argv[1], "keygen") == 0)

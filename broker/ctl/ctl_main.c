@@ -20,6 +20,7 @@ static const ctl_command commands[] = {
 	{"audit", "verify, export and list the tamper-evident audit store", ctl_audit_main},
 	{"tasks", "list open and orphaned tasks; cancel one through the broker", ctl_tasks_main},
 	{"status", "ask a running broker for its state (admin)", ctl_status_main},
+	{"agent", "add, list, show, remove agents and rotate their keys", ctl_agent_main},
 	{NULL, NULL, NULL}
 };
 

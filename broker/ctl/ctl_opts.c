@@ -197,6 +197,13 @@ int
 ctl_scopes(const char *const *v, size_t n, const char *cmd,
     mdt_scope_set **out)
 {
+	return ctl_scopes_opt(v, n, "--scope", cmd, out);
+}
+
+int
+ctl_scopes_opt(const char *const *v, size_t n, const char *opt,
+    const char *cmd, mdt_scope_set **out)
+{
 	char err[MDT_ERRMSG_MAX];
 	mdt_scope_set *set;
 
@@ -207,8 +214,8 @@ ctl_scopes(const char *const *v, size_t n, const char *cmd,
 
 		if (mdt_scope_set_parse(v[i], strlen(v[i]), &one, err,
 		    sizeof(err)) != 0) {
-			ctl_error("--scope '%s': %s (see `mandatectl %s "
-			    "--help`)", v[i], err, cmd);
+			ctl_error("%s '%s': %s (see `mandatectl %s "
+			    "--help`)", opt, v[i], err, cmd);
 			mdt_scope_set_free(set);
 			return CTL_EXIT_USAGE;
 		}
@@ -218,7 +225,7 @@ ctl_scopes(const char *const *v, size_t n, const char *cmd,
 			if (mdt_scope_set_get(one, k, s, sizeof(s)) != 0 ||
 			    mdt_scope_set_add(set, s, strlen(s), err,
 			    sizeof(err)) != 0) {
-				ctl_error("--scope '%s': %s", v[i], err);
+				ctl_error("%s '%s': %s", opt, v[i], err);
 				mdt_scope_set_free(one);
 				mdt_scope_set_free(set);
 				return CTL_EXIT_USAGE;
@@ -253,4 +260,25 @@ ctl_token_error(const char *what, const mdt_token_reason *why, int rc)
 		ctl_error("%s: %s (%s)", what, why->message, mdt_strerror(rc));
 	else
 		ctl_error("%s: %s", what, mdt_strerror(rc));
+}
+
+int
+ctl_verify_roots(mdt_token *tok, const char *path)
+{
+	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX];
+	char err[MDT_ERRMSG_MAX];
+	mdt_token_reason why;
+	size_t n = 0;
+	int rc;
+
+	if (mdt_token_roots_load(path, roots, MDT_TOKEN_ROOTS_MAX, &n, err,
+	    sizeof(err)) != 0) {
+		ctl_error("--root: %s", err);
+		return CTL_EXIT_INVALID;
+	}
+	if ((rc = mdt_token_verify_roots(tok, roots, n, NULL, &why)) != 0) {
+		ctl_token_error("token does not verify", &why, rc);
+		return CTL_EXIT_INVALID;
+	}
+	return 0;
 }

@@ -66,6 +66,10 @@ int ctl_read_token(const char *arg, mdt_token **out);
 /* Loads a .pub file; CTL_EXIT_INVALID with a message on failure. */
 int ctl_load_pub(const char *path, mdt_pubkey *out);
 
+/* Verifies tok against the root key (.pub) or root set (.pubs) of path
+ * (mdt_token_roots_load): 0, or CTL_EXIT_INVALID with the reason printed. */
+int ctl_verify_roots(mdt_token *tok, const char *path);
+
 /* Loads a .key file; CTL_EXIT_INVALID with a message on failure. */
 int ctl_load_key(const char *path, mdt_keypair **out);
 
@@ -73,6 +77,9 @@ int ctl_load_key(const char *path, mdt_keypair **out);
  * into one set; CTL_EXIT_USAGE with the parser's message on error. */
 int ctl_scopes(const char *const *v, size_t n, const char *cmd,
     mdt_scope_set **out);
+/* The same for the values of another option (opt, e.g. "--ceiling"). */
+int ctl_scopes_opt(const char *const *v, size_t n, const char *opt,
+    const char *cmd, mdt_scope_set **out);
 
 /* Prints the token's text form and a newline; 0 or CTL_EXIT_INVALID. */
 int ctl_print_token(const mdt_token *tok);

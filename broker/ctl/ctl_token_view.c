@@ -22,7 +22,9 @@ static const char inspect_usage[] =
     "Options:\n"
     "    --token T          the token: text, `-` (stdin) or @FILE\n"
     "    --json             print one JSON document instead of text\n"
-    "    --root ROOT.pub    verify against this root public key\n"
+    "    --root ROOT.pub    verify against this root public key, or against\n"
+    "                       the root set ROOT.pubs the broker publishes\n"
+    "                       during a root key rollover\n"
     "\n"
     "Exit status: 0 decoded (and verified, with --root), 2 the token does\n"
     "not decode or verify, 64 usage error.\n"
@@ -43,7 +45,9 @@ static const char check_usage[] =
     "restriction, and the scopes of every block.\n"
     "\n"
     "Options:\n"
-    "    --root ROOT.pub      the broker's root public key\n"
+    "    --root ROOT.pub      the broker's root public key, or its root set\n"
+    "                         ROOT.pubs (a rollover: the key the token's\n"
+    "                         block 0 names is used)\n"
     "    --token T            the token: text, `-` (stdin) or @FILE\n"
     "    --action A           permission letter c, r, u, d or s (tool/: x)\n"
     "    --resource REF       Observation/123, Observation,\n"
@@ -209,19 +213,13 @@ print_text(const mdt_token *tok, const char *verified)
 static int
 verify_opt(mdt_token *tok, const char *root_path, const char **state)
 {
-	mdt_pubkey root;
-	mdt_token_reason why;
 	int rc;
 
 	*state = "not verified (no --root)";
 	if (root_path == NULL)
 		return 0;
-	if ((rc = ctl_load_pub(root_path, &root)) != 0)
+	if ((rc = ctl_verify_roots(tok, root_path)) != 0)
 		return rc;
-	if ((rc = mdt_token_verify(tok, &root, NULL, &why)) != 0) {
-		ctl_token_error("token does not verify", &why, rc);
-		return CTL_EXIT_INVALID;
-	}
 	*state = "verified against the root key";
 	return 0;
 }
@@ -366,18 +364,13 @@ check_run(const check_args *a, mdt_token *tok, int64_t now)
 	mdt_token_pop pop;
 	char nonce[MDT_TOKEN_POP_NONCE_MAX];
 	int64_t max_age = 0;
-	mdt_pubkey root;
 	int rc;
 
 	if ((rc = check_attrs(a, attrs)) != 0 ||
 	    (a->proof != NULL && (rc = check_proof(a, &pop, nonce,
 	    &max_age)) != 0) ||
-	    (rc = ctl_load_pub(a->root, &root)) != 0)
+	    (rc = ctl_verify_roots(tok, a->root)) != 0)
 		return rc;
-	if ((rc = mdt_token_verify(tok, &root, NULL, &why)) != 0) {
-		ctl_token_error("token does not verify", &why, rc);
-		return CTL_EXIT_INVALID;
-	}
 	memset(&p, 0, sizeof(p));
 	p.attrs = attrs;
 	p.nattrs = a->nattrs;

@@ -1,6 +1,6 @@
 /*
- * Launch assertions: the identity provider configured by idp_key,
- * idp_issuer and idp_alg (loaded with the registry snapshot, so SIGHUP
+ * Launch assertions: the identity provider configured by idp_key or
+ * idp_jwks, idp_issuer and idp_alg (loaded with the registry snapshot, so SIGHUP
  * rotates it), and the verification of an assertion into the clinician,
  * patient and granted scopes the broker uses.  The clinician id is the
  * fhirUser with its "Practitioner/" prefix removed, or sub.
@@ -17,36 +17,85 @@
 
 #define MAX_LIFETIME (24 * 3600)
 
+/* The identity provider of a snapshot: one key (idp_key) or a key set
+ * (idp_jwks), never both. */
+struct brk_idp {
+	mdt_idp_key *key;
+	mdt_idp_keyset *set;
+};
+
+/* idp_alg, when set, names the algorithm of every key. */
+static int
+check_alg(const struct brk_config *cfg, const mdt_idp_key *key,
+    const char *file, const char *kid, char *err, size_t errlen)
+{
+	mdt_idp_alg alg;
+
+	if (cfg->idp_alg[0] == 0 || (mdt_idp_alg_parse(cfg->idp_alg, &alg) == 0
+	    && alg == mdt_idp_key_alg(key)))
+		return 0;
+	snprintf(err, errlen, "idp_alg %s does not match the key%s%s in %s "
+	    "(%s)", cfg->idp_alg, kid != NULL ? " " : "", kid != NULL ? kid :
+	    "", file, mdt_idp_alg_name(mdt_idp_key_alg(key)));
+	return -MDT_ECONFIG;
+}
+
+static int
+load_set(const struct brk_config *cfg, struct brk_idp *idp, char *err,
+    size_t errlen)
+{
+	int rc = mdt_idp_keyset_load(cfg->idp_jwks, &idp->set, err, errlen);
+
+	for (size_t i = 0; rc == 0 && i < mdt_idp_keyset_count(idp->set); i++)
+		rc = check_alg(cfg, mdt_idp_keyset_key(idp->set, i),
+		    cfg->idp_jwks, mdt_idp_keyset_kid(idp->set, i), err, errlen);
+	return rc;
+}
+
 int
 brk_idp_load(const struct brk_config *cfg, void **out, char *err,
     size_t errlen)
 {
-	mdt_idp_key *key = NULL;
-	mdt_idp_alg alg;
+	struct brk_idp *idp;
 	int rc;
 
 	*out = NULL;
-	if (cfg->idp_key[0] == 0)
+	if (cfg->idp_key[0] == 0 && cfg->idp_jwks[0] == 0)
 		return 0; /* no IdP: every assertion is refused */
-	rc = mdt_idp_key_load_public(cfg->idp_key, &key, err, errlen);
-	if (rc != 0)
-		return rc;
-	if (cfg->idp_alg[0] != 0 && (mdt_idp_alg_parse(cfg->idp_alg, &alg) != 0 ||
-	    alg != mdt_idp_key_alg(key))) {
-		snprintf(err, errlen, "idp_alg %s does not match the key in %s "
-		    "(%s)", cfg->idp_alg, cfg->idp_key,
-		    mdt_idp_alg_name(mdt_idp_key_alg(key)));
-		mdt_idp_key_free(key);
+	if (cfg->idp_key[0] != 0 && cfg->idp_jwks[0] != 0) {
+		snprintf(err, errlen, "idp_key and idp_jwks are both set: the "
+		    "identity provider's keys come from one of them");
 		return -MDT_ECONFIG;
 	}
-	*out = key;
+	if ((idp = mdt__calloc(1, sizeof(*idp))) == NULL)
+		return -MDT_ENOMEM;
+	if (cfg->idp_jwks[0] != 0) {
+		rc = load_set(cfg, idp, err, errlen);
+	} else {
+		rc = mdt_idp_key_load_public(cfg->idp_key, &idp->key, err,
+		    errlen);
+		if (rc == 0)
+			rc = check_alg(cfg, idp->key, cfg->idp_key, NULL, err,
+			    errlen);
+	}
+	if (rc != 0) {
+		brk_idp_free(idp);
+		return rc == -MDT_ENOMEM ? rc : -MDT_ECONFIG;
+	}
+	*out = idp;
 	return 0;
 }
 
 void
-brk_idp_free(void *idp)
+brk_idp_free(void *p)
 {
-	mdt_idp_key_free(idp);
+	struct brk_idp *idp = p;
+
+	if (idp == NULL)
+		return;
+	mdt_idp_key_free(idp->key);
+	mdt_idp_keyset_free(idp->set);
+	mdt__free(idp);
 }
 
 void
@@ -73,8 +122,10 @@ brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
     struct brk_claims *out, struct brk_deny *d)
 {
 	const struct brk_config *cfg = &c->snap->cfg;
+	const struct brk_idp *idp = c->snap->idp;
 	mdt_idp_verify_opts o = {
-		.key = c->snap->idp,
+		.key = idp != NULL ? idp->key : NULL,
+		.keys = idp != NULL ? idp->set : NULL,
 		.issuer = cfg->idp_issuer,
 		.audience = cfg->broker_id,
 		.now = brk_now_ms() / 1000,
@@ -86,9 +137,9 @@ brk_assertion_verify(brk_broker *b, struct brk_ctx *c, const char *jwt,
 	int rc;
 
 	(void)b;
-	if (o.key == NULL) {
+	if (idp == NULL) {
 		brk_deny_set(d, -MDT_EKEY, "assertion", "no identity provider "
-		    "is configured (idp_key)");
+		    "is configured (idp_key or idp_jwks)");
 		return -1;
 	}
 	rc = mdt_idp_verify(jwt, strlen(jwt), &o, &cl, err, sizeof(err));

@@ -72,6 +72,8 @@ struct brk_snapshot {
 	struct brk_agent *agents;
 	size_t nagents;
 	void *idp;             /* identity provider verifier (assertion.c) */
+	long gen;              /* 0 at start, one more at each reload */
+	size_t care_files;     /* paths of care_data loaded */
 };
 
 int brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
@@ -90,6 +92,14 @@ int brk_agent_id_check(const char *id, char *why, size_t whylen);
 /* id made safe to quote in a message or log: non-printable bytes as '?',
  * cut after 96 bytes with "...". */
 void brk_id_display(const char *id, char *out, size_t outlen);
+/*
+ * care.c: loads the care data of list (space-separated files and
+ * directories of *.json, setting care_data) into es; *files: how many
+ * paths it named.  0, or -MDT_ECONFIG with err naming the file and the
+ * entity.
+ */
+int brk_care_load(const char *list, mdt_entity_store *es, size_t *files,
+    char *err, size_t errlen);
 /* Reloads the config file's reloadable settings and the registry; on
  * failure keeps the old snapshot and logs why. */
 void brk_reload(brk_broker *b);
@@ -184,6 +194,12 @@ struct brk_broker {
 	struct brk_logger log;
 	mdt_keypair *root;
 	mdt_pubkey root_pub;
+	/* root rollover (keys.c): the retired root, kept to extend the
+	 * tokens minted under it, or NULL; the roots tokens may name:
+	 * root_pub, then the previous one */
+	mdt_keypair *root_prev;
+	mdt_pubkey roots[2];
+	size_t nroots;
 	mdt_store *store;
 	mdt_token_cache *tcache;
 	pthread_mutex_t snap_lock;
@@ -219,6 +235,9 @@ struct brk_broker {
 	/* unix seconds: the rules in force apply to single-action tokens
 	 * issued from then on; verifiers refuse the earlier ones */
 	atomic_llong epoch;
+	/* the gen of the snapshot in force: sessions authenticated under an
+	 * older one are checked against the new registry (session.c) */
+	atomic_long reg_gen;
 
 	struct brk_sessions *sessions;
 	struct brk_idem *idem;
@@ -280,8 +299,16 @@ int brk_scopes_parse(const char *text, mdt_scope_set **out, char *err,
 void brk_scopes_text(const mdt_scope_set *s, char *buf, size_t len);
 int brk_word_in(const char *list, const char *word);
 
-/* keys.c: root key load or first-start generation. */
+/* keys.c: root key load or first-start generation, the keys of a
+ * rollover (root_key_next, root_key_previous) and ROOT.pubs. */
 int brk_root_key(brk_broker *b, char *err, size_t errlen);
+/* The root key that signed block 0 of tok (current or previous): the one
+ * its broker blocks must be signed with.  Never NULL: a token that names
+ * neither gets the current one, and the library refuses it (MDT_EKEY). */
+const mdt_keypair *brk_root_for(const brk_broker *b, const mdt_token *tok);
+/* mdt_token_open under the roots the broker accepts. */
+int brk_token_open(brk_broker *b, const uint8_t *buf, size_t len,
+    mdt_token **out, mdt_token_reason *why);
 
 /* listen.c: starts a listener for each space-separated URL of list on
  * s (tls+tcp:// with the broker's TLS configuration). */

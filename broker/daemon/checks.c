@@ -193,7 +193,7 @@ brk_check_held(struct brk_worker *w, struct brk_ctx *c, struct brk_held *h,
 		    "agent %s is no longer registered", c->agent);
 		return -1;
 	}
-	rc = mdt_token_open(tb, tl, &b->root_pub, b->tcache, &h->tok, &why);
+	rc = brk_token_open(b, tb, tl, &h->tok, &why);
 	if (rc != 0) {
 		brk_deny_set(d, rc, rc == -MDT_EHOLDER ? "token.holder" :
 		    "token", "token does not verify: %s", why.message);

@@ -24,11 +24,15 @@ struct brk_config {
 	char svid_trust_domain[256];     /* "": broker_id's trust domain */
 	char policy_dir[BRK_PATH_MAX];
 	char entities[BRK_PATH_MAX];
+	char care_data[BRK_STR_MAX];     /* space-separated files and dirs */
 	char store[BRK_PATH_MAX];
 	char root_key[BRK_PATH_MAX];
+	char root_key_next[BRK_PATH_MAX];     /* .pub announced, or "" */
+	char root_key_previous[BRK_PATH_MAX]; /* .key retired, or "" */
 	char broker_id[BRK_STR_MAX];
 	char idp_issuer[BRK_STR_MAX];
 	char idp_key[BRK_PATH_MAX];
+	char idp_jwks[BRK_PATH_MAX];     /* "": idp_key, one key */
 	char idp_alg[16];
 	int64_t idp_dev;
 	char gateway_audience[BRK_STR_MAX];

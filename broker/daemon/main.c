@@ -241,6 +241,7 @@ teardown(brk_broker *b)
 	mdt_token_cache_free(b->tcache);
 	brk_snapshot_release(b->snap);
 	mdt_keypair_free(b->root);
+	mdt_keypair_free(b->root_prev);
 	pthread_mutex_destroy(&b->snap_lock);
 	pthread_mutex_destroy(&b->jobs_lock);
 	pthread_mutex_destroy(&b->pub_lock);
@@ -435,7 +436,7 @@ main(int argc, char **argv)
 		teardown(&b);
 		return 1;
 	}
-	if (b.cfg.idp_key[0] == 0)
+	if (b.cfg.idp_key[0] == 0 && b.cfg.idp_jwks[0] == 0)
 		BLOG(&b, BRK_WARN, "idp.none", "no identity provider (idp_key): "
 		    "open, approve and reject will be refused");
 	else if (b.cfg.idp_dev)

@@ -433,7 +433,8 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	mdt_token_single_params sp = {
 		.action = x->action, .resource = x->resource,
 		.audience = x->audience, .now = brk_now_ms() / 1000,
-		.ttl = c->snap->cfg.action_ttl, .broker = c->b->root,
+		.ttl = c->snap->cfg.action_ttl,
+		.broker = brk_root_for(c->b, h->tok),
 	};
 	mdt_token *st = NULL;
 	mdt_token_reason why;

@@ -521,7 +521,7 @@ disp_apply(struct brk_ctx *c, const char *op, const struct brk_held *h,
 		.scopes = x->child, .expires_at = now + x->ttl,
 		.depth = MDT_TOKEN_KEEP_DEPTH, .holder_id = x->to,
 		.holder_key = &x->target->pk, .task_id = x->id,
-		.broker = c->b->root,
+		.broker = brk_root_for(c->b, h->tok),
 	};
 	mdt_token_reason why;
 	int rc;

@@ -328,6 +328,9 @@ brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
 		rc = mdt_entity_store_load_file(s->entities, cfg->entities, err,
 		    errlen);
 	if (rc == 0)
+		rc = brk_care_load(cfg->care_data, s->entities, &s->care_files,
+		    err, errlen);
+	if (rc == 0)
 		rc = load_agents(s, cfg->entities, err, errlen);
 	if (rc == 0)
 		rc = brk_idp_load(cfg, &s->idp, err, errlen);
@@ -390,13 +393,16 @@ brk_reload(brk_broker *b)
 	brk_epoch_wait(b);
 	pthread_mutex_lock(&b->snap_lock);
 	old = b->snap;
+	s->gen = old->gen + 1;
 	b->snap = s;
+	atomic_store(&b->reg_gen, s->gen);
 	b->cfg = cfg;
 	pthread_mutex_unlock(&b->snap_lock);
 	brk_publish_epoch(b);
 	brk_snapshot_release(old);
 	brk_log_apply(b);
-	BLOG(b, BRK_INFO, "reload.done", "policies=%zu hash=%s agents=%zu",
-	    mdt_policy_set_count(s->policies), mdt_policy_set_hash(s->policies),
-	    s->nagents);
+	BLOG(b, BRK_INFO, "reload.done", "policies=%zu hash=%s agents=%zu "
+	    "entities=%zu care_paths=%zu", mdt_policy_set_count(s->policies),
+	    mdt_policy_set_hash(s->policies), s->nagents,
+	    mdt_entity_store_count(s->entities), s->care_files);
 }

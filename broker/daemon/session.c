@@ -31,6 +31,9 @@ struct sess {
 	size_t clen;
 	int64_t expires_ms;      /* of the challenge */
 	int64_t valid_until_ms;  /* of the session; 0: until the pipe closes */
+	int by_key;              /* authenticated with the registered key pk */
+	mdt_pubkey pk;
+	long gen;                /* registry snapshot it was last checked in */
 	struct sess *next;
 };
 
@@ -135,11 +138,37 @@ brk_session_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	mdt__free(dead);
 }
 
+/*
+ * After a reload, a session holds only while its agent is still
+ * registered and, when it authenticated with a key, still registered
+ * with that key: removing an agent or rotating its key ends the sessions
+ * opened under the old entry, not only the next authentication.  Caller
+ * holds the lock.  1 when the session still holds.
+ */
+static int
+still_registered(brk_broker *b, struct sess *e)
+{
+	struct brk_snapshot *snap;
+	const struct brk_agent *a;
+	int ok;
+
+	if (e->gen == atomic_load(&b->reg_gen))
+		return 1;
+	snap = brk_snapshot_acquire(b);
+	a = brk_agent_find(snap, e->agent);
+	ok = a != NULL && (!e->by_key || (a->has_key &&
+	    mdt_pubkey_equal(&a->pk, &e->pk)));
+	e->gen = snap->gen;
+	brk_snapshot_release(snap);
+	return ok;
+}
+
 void
 brk_session_agent(brk_broker *b, uint32_t pipe, char *out, size_t len)
 {
 	struct brk_sessions *s = b->sessions;
 	struct sess *e;
+	int ended = 0;
 
 	pthread_mutex_lock(&s->lock);
 	e = *slot(s, pipe);
@@ -147,8 +176,15 @@ brk_session_agent(brk_broker *b, uint32_t pipe, char *out, size_t len)
 	if (e != NULL && e->authed && e->valid_until_ms != 0 &&
 	    brk_now_ms() >= e->valid_until_ms)
 		e->authed = 0;
+	if (e != NULL && e->authed && !still_registered(b, e)) {
+		e->authed = 0;
+		ended = 1;
+	}
 	snprintf(out, len, "%s", e != NULL && e->authed ? e->agent : "");
 	pthread_mutex_unlock(&s->lock);
+	if (ended)
+		BLOG(b, BRK_INFO, "session.ended", "pipe=%u why=the agent's "
+		    "registration or key changed", pipe);
 }
 
 static void
@@ -287,9 +323,11 @@ take_challenge(brk_broker *b, uint32_t pipe, const char *agent,
 	return rc;
 }
 
+/* pk: the registered key the agent signed with, NULL for an SVID; gen:
+ * the registry snapshot the authentication was checked in. */
 static void
 mark_authed(brk_broker *b, uint32_t pipe, const char *agent,
-    int64_t valid_until_ms)
+    int64_t valid_until_ms, const mdt_pubkey *pk, long gen)
 {
 	struct brk_sessions *s = b->sessions;
 	struct sess *e;
@@ -299,6 +337,10 @@ mark_authed(brk_broker *b, uint32_t pipe, const char *agent,
 	if (e != NULL && strcmp(e->agent, agent) == 0) {
 		e->authed = 1;
 		e->valid_until_ms = valid_until_ms;
+		e->by_key = pk != NULL;
+		if (pk != NULL)
+			e->pk = *pk;
+		e->gen = gen;
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -590,7 +632,8 @@ svid_auth(struct brk_ctx *c, const mdt_wire_val *v)
 		svid_refuse(c, r.agent, detail);
 		return;
 	}
-	mark_authed(c->b, c->pipe, r.agent, not_after * 1000);
+	mark_authed(c->b, c->pipe, r.agent, not_after * 1000, NULL,
+	    c->snap->gen);
 	BLOG(c->b, BRK_INFO, "auth.ok", "pipe=%u agent=%s method=svid "
 	    "until=%lld", c->pipe, r.agent, (long long)not_after);
 	reply_ok(c, r.agent, not_after);
@@ -633,7 +676,7 @@ brk_op_auth(struct brk_worker *w, struct brk_ctx *c)
 		    "authentication of %s failed", agent);
 		return;
 	}
-	mark_authed(c->b, c->pipe, agent, 0);
+	mark_authed(c->b, c->pipe, agent, 0, &a->pk, c->snap->gen);
 	BLOG(c->b, BRK_INFO, "auth.ok", "pipe=%u agent=%s method=key",
 	    c->pipe, agent);
 	reply_ok(c, agent, 0);

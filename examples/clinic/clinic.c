@@ -51,19 +51,6 @@ clinic_parse_opts(int argc, char **argv, const clinic_opt *opts, void *args,
 }
 
 int
-clinic_load_pub(const char *path, mdt_pubkey *out)
-{
-	char err[MDT_ERRMSG_MAX];
-
-	if (path == NULL || mdt_pubkey_load(path, out, err, sizeof(err)) != 0) {
-		fprintf(stderr, "public key %s: %s\n", path ? path : "(none)",
-		    path ? err : "missing");
-		return -1;
-	}
-	return 0;
-}
-
-int
 clinic_load_key(const char *path, mdt_keypair **out)
 {
 	char err[MDT_ERRMSG_MAX];

@@ -26,8 +26,7 @@ typedef struct clinic_opt {
 int clinic_parse_opts(int argc, char **argv, const clinic_opt *opts,
     void *args, const char *usage);
 
-/* Key files (key.h formats); each logs and returns -1 on failure. */
-int clinic_load_pub(const char *path, mdt_pubkey *out);
+/* Key files (key.h formats); logs and returns -1 on failure. */
 int clinic_load_key(const char *path, mdt_keypair **out);
 
 /* An HTTP answer: status and body (malloc'd, NUL-terminated). */

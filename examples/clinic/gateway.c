@@ -37,6 +37,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include <mandate/agent.h>
+#include <mandate/token.h>
 
 #include "clinic.h"
 #include "fhir_store.h"
@@ -298,14 +299,18 @@ static const clinic_opt gw_opts[] = {
 	{NULL, 0},
 };
 
+/* A verifier accepting tokens under any key of roots (n keys: the
+ * broker's root, or its root set during a rollover). */
 static int
-make_verifier(const mdt_pubkey *pk, const char *aud, const char *events,
-    mdt_rs_verifier **out)
+make_verifier(const mdt_pubkey *roots, size_t n, const char *aud,
+    const char *events, mdt_rs_verifier **out)
 {
-	mdt_rs_verifier_opts o = {pk, aud, events, 0};
+	mdt_rs_verifier_opts o = {&roots[0], aud, events, 0};
 	char err[MDT_ERRMSG_MAX];
 	int rv = mdt_rs_verifier_new(&o, out, err, sizeof(err));
 
+	if (rv == 0 && (rv = mdt_rs_verifier_set_roots(*out, roots, n)) != 0)
+		snprintf(err, sizeof(err), "%s", mdt_strerror(rv));
 	if (rv != 0)
 		clinic_log("gateway", "verifier for %s: %s", aud, err);
 	return rv;
@@ -346,22 +351,29 @@ main(int argc, char **argv)
 	    "spiffe://clinic.example/fhir-gateway",
 	    "spiffe://clinic.example/payer-exchange", NULL};
 	gateway g = {0};
-	mdt_pubkey pk;
+	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX];
+	char err[MDT_ERRMSG_MAX];
+	size_t n = 0;
 	int rc = 1;
 
 	if ((rc = clinic_parse_opts(argc, argv, gw_opts, &a,
-	    "usage: fhir-gateway --broker-key FILE.pub [--listen URL] "
+	    "usage: fhir-gateway --broker-key ROOT.pub|ROOT.pubs [--listen URL] "
 	    "[--data FILE] [--audience ID] [--export-audience ID] "
 	    "[--events URL]")) != 0)
 		return rc > 0 ? 0 : 2;
 	rc = 1;
-	if (clinic_load_pub(a.key, &pk) != 0)
+	if (a.key == NULL || mdt_token_roots_load(a.key, roots,
+	    MDT_TOKEN_ROOTS_MAX, &n, err, sizeof(err)) != 0) {
+		clinic_log("gateway", "--broker-key: %s", a.key != NULL ? err :
+		    "missing");
 		return 2;
+	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	if (fhir_store_load(a.data, &g.store) == 0 &&
-	    make_verifier(&pk, a.audience, a.events, &g.fhir) == 0 &&
-	    make_verifier(&pk, a.export_audience, a.events, &g.export) == 0)
+	    make_verifier(roots, n, a.audience, a.events, &g.fhir) == 0 &&
+	    make_verifier(roots, n, a.export_audience, a.events,
+	    &g.export) == 0)
 		rc = serve(&a, &g);
 	mdt_rs_verifier_free(g.fhir);
 	mdt_rs_verifier_free(g.export);

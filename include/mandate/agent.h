@@ -617,6 +617,17 @@ MDT_API MDT_WUR int mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts,
 /* Stops the subscription and frees the verifier.  NULL is a no-op. */
 MDT_API void mdt_rs_verifier_free(mdt_rs_verifier *v);
 
+/*
+ * Replaces the root keys the verifier accepts tokens under (at first,
+ * broker_key alone) with roots (1..MDT_TOKEN_ROOTS_MAX keys, copied), as
+ * the broker's root set changes during a root key rollover
+ * (mdt_token_roots_load reads the ROOT.pubs file the broker publishes);
+ * a token verifies under the key its block 0 names.  Safe while other
+ * threads verify.  MDT_EINVAL for a bad count.
+ */
+MDT_API MDT_WUR int mdt_rs_verifier_set_roots(mdt_rs_verifier *v,
+    const mdt_pubkey *roots, size_t n);
+
 /* Adds a revoked task or token id by hand (in addition to, or instead
  * of, the subscription).  The set is bounded; when full, MDT_EBUSY. */
 MDT_API MDT_WUR int mdt_rs_verifier_revoke(mdt_rs_verifier *v,

@@ -123,6 +123,63 @@ MDT_API int mdt_idp_key_is_private(const mdt_idp_key *key);
 /* Frees a key (OpenSSL clears private material).  NULL is a no-op. */
 MDT_API void mdt_idp_key_free(mdt_idp_key *key);
 
+/*
+ * A key set: the IdP's public keys, each named by a key id (kid), read
+ * from a JWKS (RFC 7517) so that an IdP can rotate: it publishes its next
+ * key beside the current one, signs with the new one (naming it in the
+ * header's kid), and drops the old one once no assertion signed with it
+ * is still valid.  The verifier picks the key by the assertion's kid; the
+ * algorithm still follows from the key.  Opaque.
+ */
+typedef struct mdt_idp_keyset mdt_idp_keyset;
+
+#define MDT_IDP_KEYSET_MAX 16 /* keys in one set */
+#define MDT_IDP_KID_MAX 256   /* bytes in a kid */
+#define MDT_IDP_JWKS_MAX (256u << 10) /* bytes of JWKS text */
+
+/* An empty set.  Caller frees *out with mdt_idp_keyset_free. */
+MDT_API MDT_WUR int mdt_idp_keyset_new(mdt_idp_keyset **out);
+/*
+ * Adds a public key (a private one is MDT_EINVAL) under kid (1 to
+ * MDT_IDP_KID_MAX bytes; MDT_EEXIST when the set has it, MDT_ETOOBIG when
+ * the set is full).  On success the set owns key; on failure the caller
+ * still does.
+ */
+MDT_API MDT_WUR int mdt_idp_keyset_add(mdt_idp_keyset *set, const char *kid,
+    mdt_idp_key *key, char *err, size_t errlen);
+/*
+ * Reads a JWKS: {"keys": [JWK, ...]} with 1 to MDT_IDP_KEYSET_MAX keys,
+ * each {"kty": "EC", "crv": "P-256", "x", "y"}, {"kty": "RSA", "n", "e"}
+ * (2048 to 8192 bits) or {"kty": "OKP", "crv": "Ed25519", "x"}, with a
+ * unique "kid"; "use", if present, is "sig", and "alg", if present, the
+ * key's algorithm.  Private members (d, p, q, dp, dq, qi, oth, k),
+ * symmetric keys, other curves, non-canonical base64url, points off the
+ * curve and duplicate JSON members are refused (MDT_EPARSE, MDT_EKEY,
+ * MDT_EDECODE), the message naming the key (keys[i]) and the member.
+ * Members this reader does not use (x5c, x5t, ...) are ignored, as RFC
+ * 7517 requires.  Caller frees *out with mdt_idp_keyset_free.
+ */
+MDT_API MDT_WUR int mdt_idp_keyset_from_jwks(const char *json, size_t len,
+    mdt_idp_keyset **out, char *err, size_t errlen);
+/* As mdt_idp_keyset_from_jwks, reading a file (at most MDT_IDP_JWKS_MAX
+ * bytes). */
+MDT_API MDT_WUR int mdt_idp_keyset_load(const char *path,
+    mdt_idp_keyset **out, char *err, size_t errlen);
+/* The set as JWKS text (public members only, with alg and use).  Caller
+ * frees *out with mdt_free. */
+MDT_API MDT_WUR int mdt_idp_keyset_to_jwks(const mdt_idp_keyset *set,
+    char **out);
+MDT_API size_t mdt_idp_keyset_count(const mdt_idp_keyset *set);
+/* The i-th kid and key (owned by the set), or NULL past the end. */
+MDT_API const char *mdt_idp_keyset_kid(const mdt_idp_keyset *set, size_t i);
+MDT_API const mdt_idp_key *mdt_idp_keyset_key(const mdt_idp_keyset *set,
+    size_t i);
+/* The key named kid, or NULL. */
+MDT_API const mdt_idp_key *mdt_idp_keyset_find(const mdt_idp_keyset *set,
+    const char *kid);
+/* Frees a set and its keys.  NULL is a no-op. */
+MDT_API void mdt_idp_keyset_free(mdt_idp_keyset *set);
+
 /* What a verifier requires of an assertion. */
 typedef struct mdt_idp_verify_opts {
 	const mdt_idp_key *key; /* the IdP's key; fixes the algorithm */
@@ -131,6 +188,10 @@ typedef struct mdt_idp_verify_opts {
 	int64_t now;            /* unix seconds */
 	int64_t skew;           /* clock-skew allowance, 0..MDT_IDP_SKEW_MAX */
 	int64_t max_lifetime;   /* exp - iat at most this; 0: no bound */
+	/* instead of key: the IdP's key set.  The header must then carry a
+	 * kid naming one of its keys (MDT_EKEY otherwise), which verifies
+	 * the assertion and fixes the algorithm. */
+	const mdt_idp_keyset *keys;
 } mdt_idp_verify_opts;
 
 /*
@@ -142,7 +203,8 @@ typedef struct mdt_idp_verify_opts {
  *   MDT_EDECODE       a segment that is not canonical base64url
  *   MDT_EUNSUPPORTED  alg none, HMAC or unknown alg; a refused header
  *                     parameter (jwk, jku, x5u, x5c, crit, ...)
- *   MDT_EKEY          alg differs from the configured key's
+ *   MDT_EKEY          alg differs from the configured key's; with a key
+ *                     set, kid missing or naming no key of the set
  *   MDT_ESIG          the signature does not verify (or r, s out of range)
  *   MDT_EAUTH         iss is not the configured issuer
  *   MDT_EAUDIENCE     aud does not contain the audience

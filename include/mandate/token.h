@@ -483,6 +483,49 @@ typedef struct mdt_token_check_params {
 MDT_API MDT_WUR int mdt_token_check(const mdt_token *tok,
     const mdt_token_check_params *p, mdt_token_reason *why);
 
+/* ----------------------------------------------------------- root sets */
+
+/*
+ * Root key rollover (docs/token-format.md, section 12): while the broker
+ * moves to a new root key, verifiers hold a set of root public keys (the
+ * current one and the next or the previous) and accept a token under the
+ * one its block 0 names by key id; keys are never tried in turn.
+ */
+#define MDT_TOKEN_ROOTS_MAX 4          /* keys in a root set */
+#define MDT_TOKEN_ROOTS_FILE_MAX 4096  /* bytes of a root set file */
+
+/* The key of roots (n keys) whose key id block 0 of tok names, or NULL. */
+MDT_API const mdt_pubkey *mdt_token_root_of(const mdt_token *tok,
+    const mdt_pubkey *roots, size_t n);
+
+/*
+ * As mdt_token_open, against a root set: decodes, picks the key block 0
+ * names (MDT_EKEY with why naming the key id when none of roots is it)
+ * and verifies.  Caller frees *out with mdt_token_free.
+ */
+MDT_API MDT_WUR int mdt_token_open_roots(const uint8_t *buf, size_t len,
+    const mdt_pubkey *roots, size_t n, mdt_token_cache *cache,
+    mdt_token **out, mdt_token_reason *why);
+/* The same from the text form. */
+MDT_API MDT_WUR int mdt_token_open_roots_text(const char *text, size_t len,
+    const mdt_pubkey *roots, size_t n, mdt_token_cache *cache,
+    mdt_token **out, mdt_token_reason *why);
+/* mdt_token_verify against a root set (tok merely decoded). */
+MDT_API MDT_WUR int mdt_token_verify_roots(mdt_token *tok,
+    const mdt_pubkey *roots, size_t n, mdt_token_cache *cache,
+    mdt_token_reason *why);
+
+/*
+ * Reads a root set file: one `mdtpk1.` public key per line (a .pub file
+ * is a set of one), blank lines and lines starting with '#' ignored, 1 to
+ * max (at most MDT_TOKEN_ROOTS_MAX) distinct keys, at most
+ * MDT_TOKEN_ROOTS_FILE_MAX bytes.  roots receives them in file order, *n
+ * their number.  MDT_EKEY / MDT_EPARSE / MDT_ETOOBIG with err naming the
+ * file and line.
+ */
+MDT_API MDT_WUR int mdt_token_roots_load(const char *path,
+    mdt_pubkey *roots, size_t max, size_t *n, char *err, size_t errlen);
+
 /* ---------------------------------------------------------------- cache */
 
 /*

@@ -63,6 +63,33 @@ mandatectl idp assert --key "$dir/EdDSA.pem" 2>/dev/null
 mandatectl idp bogus 2>/dev/null
 [ $? -eq 64 ] || fail "unknown command"
 set -e
+# A key set: two keys under their kids; the assertion's kid picks one.
+mandatectl idp jwks --pub "$dir/EdDSA.pub.pem" --kid ed-1 \
+    --pub "$dir/RS256.pub.pem" --kid rsa-1 >"$dir/idp.jwks"
+python3 -c 'import json,sys; k=json.load(open(sys.argv[1]))["keys"]
+assert [j["kid"] for j in k] == ["ed-1", "rsa-1"], k
+assert all("d" not in j for j in k), k' "$dir/idp.jwks" || fail "jwks: $(cat "$dir/idp.jwks")"
+for pair in EdDSA:ed-1 RS256:rsa-1; do
+	jwt=$(mandatectl idp assert --key "$dir/${pair%%:*}.pem" --kid "${pair#*:}" \
+	    --iss "$iss" --aud "$aud" --sub s --patient p --scope "patient/*.rs" \
+	    --ttl 60)
+	mandatectl idp verify --jwks "$dir/idp.jwks" --iss "$iss" --aud "$aud" \
+	    --token "$jwt" | grep -q '^patient   p$' || fail "jwks verify $pair"
+done
+set +e
+jwt=$(mandatectl idp assert --key "$dir/EdDSA.pem" --kid ed-9 --iss "$iss" \
+    --aud "$aud" --sub s --patient p --scope "patient/*.rs" --ttl 60)
+msg=$(mandatectl idp verify --jwks "$dir/idp.jwks" --iss "$iss" --aud "$aud" \
+    --token "$jwt" 2>&1)
+[ $? -eq 2 ] && grep -q "kid 'ed-9': no key" <<<"$msg" || fail "unknown kid: $msg"
+msg=$(mandatectl idp jwks --pub "$dir/ES256.pem" --kid x 2>&1)
+[ $? -eq 2 ] || fail "private key in a key set: $msg"
+mandatectl idp jwks --pub "$dir/ES256.pub.pem" 2>/dev/null
+[ $? -eq 64 ] || fail "jwks without --kid"
+mandatectl idp verify --pub "$dir/ES256.pub.pem" --jwks "$dir/idp.jwks" \
+    --iss "$iss" --aud "$aud" --token "$jwt" 2>/dev/null
+[ $? -eq 64 ] || fail "verify with --pub and --jwks"
+set -e
 mandatectl idp --help | grep -q '^Exit status:' || fail "help"
 mandatectl --help | grep -q 'idp' || fail "command table"
 echo "idp cli: ok"
