@@ -212,40 +212,58 @@ cp_entity_ref(cedar_parser *p, cedar_uid *out)
 	return cp_string(p, &out->id);
 }
 
+/* A scratch array of n items with room for one more: items itself, or a
+ * larger copy (the old one freed); NULL when out of memory (items kept). */
+static void *
+room(cedar_parser *p, void *items, size_t n, size_t *cap, size_t size)
+{
+	void *ni;
+
+	if (n < *cap)
+		return items;
+	if ((ni = mdt__realloc(items, (*cap == 0 ? 8 : *cap * 2) * size)) == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory"), NULL;
+	*cap = *cap == 0 ? 8 : *cap * 2;
+	return ni;
+}
+
+/* The n items of a scratch array, copied into the arena. */
+static void *
+to_arena(cedar_parser *p, const void *items, size_t n, size_t size)
+{
+	void *v = cedar_arena_alloc(p->a, (n + 1) * size);
+
+	if (v == NULL)
+		return cp_error_at(p, p->tok.off, "out of memory"), NULL;
+	if (n > 0)
+		memcpy(v, items, n * size);
+	return v;
+}
+
 /* ---- scope ---- */
 
 static int
 entity_list(cedar_parser *p, cedar_scope *sc)
 {
-	cedar_uid *items = NULL, *ni;
+	cedar_uid *items = NULL;
 	size_t n = 0, cap = 0;
-	int rc = -1;
+	int rc = 0;
 
 	cp_next(p);
-	while (p->tok.kind != T_RBRACKET) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((ni = mdt__realloc(items, cap * sizeof(*ni))) == NULL) {
-				cp_error_at(p, p->tok.off, "out of memory");
-				goto out;
-			}
-			items = ni;
-		}
-		if (cp_entity_ref(p, &items[n++]) != 0 ||
-		    cp_list_sep(p, T_RBRACKET, "',' or ']'") != 0)
-			goto out;
+	while (rc == 0 && p->tok.kind != T_RBRACKET) {
+		cedar_uid *ni = room(p, items, n, &cap, sizeof(*items));
+		if (ni == NULL)
+			rc = -1;
+		else if ((rc = cp_entity_ref(p, &(items = ni)[n++])) == 0)
+			rc = cp_list_sep(p, T_RBRACKET, "',' or ']'");
 	}
-	cp_next(p);
-	if ((sc->list = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items))) == NULL) {
-		cp_error_at(p, p->tok.off, "out of memory");
-		goto out;
+	if (rc == 0) {
+		cp_next(p);
+		if ((sc->list = to_arena(p, items, n, sizeof(*items))) == NULL)
+			rc = -1;
 	}
-	if (n > 0)
-		memcpy(sc->list, items, n * sizeof(*items));
 	sc->nlist = n;
 	sc->kind = SC_IN_LIST;
-	rc = 0;
-out:
 	mdt__free(items);
 	return rc;
 }
@@ -327,68 +345,81 @@ scope(cedar_parser *p, const char *var, cedar_scope *sc)
 /* ---- annotations and policies ---- */
 
 static int
+annotation(cedar_parser *p, cedar_annot *items, size_t n)
+{
+	cedar_annot *an = &items[n];
+	size_t off = p->tok.off;
+
+	cp_next(p);
+	if (p->tok.kind != T_IDENT)
+		return cp_expected(p, "annotation name");
+	an->key = cp_ident(p);
+	an->has_value = 0;
+	an->value = cedar_cstr("", 0);
+	cp_next(p);
+	if (p->tok.kind == T_LPAREN) {
+		cp_next(p);
+		if (p->tok.kind != T_STR)
+			return cp_expected(p, "annotation value string");
+		if (cp_string(p, &an->value) != 0 ||
+		    cp_expect(p, T_RPAREN, "')'") != 0)
+			return -1;
+		an->has_value = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (cedar_str_eq(items[i].key, an->key))
+			return cp_error_at(p, off, "duplicate annotation");
+	return 0;
+}
+
+static int
 annotations(cedar_parser *p, cedar_policy *pol)
 {
-	cedar_annot items[64];
-	size_t n = 0;
+	cedar_annot *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
 
-	while (p->tok.kind == T_AT) {
-		cedar_annot *an = &items[n];
-		size_t off = p->tok.off;
-		if (n == sizeof(items) / sizeof(items[0]))
-			return cp_error_at(p, off, "too many annotations");
-		cp_next(p);
-		if (p->tok.kind != T_IDENT)
-			return cp_expected(p, "annotation name");
-		an->key = cp_ident(p);
-		an->has_value = 0;
-		an->value = cedar_cstr("", 0);
-		cp_next(p);
-		if (p->tok.kind == T_LPAREN) {
-			cp_next(p);
-			if (p->tok.kind != T_STR)
-				return cp_expected(p, "annotation value string");
-			if (cp_string(p, &an->value) != 0 ||
-			    cp_expect(p, T_RPAREN, "')'") != 0)
-				return -1;
-			an->has_value = 1;
-		}
-		for (size_t i = 0; i < n; i++)
-			if (cedar_str_eq(items[i].key, an->key))
-				return cp_error_at(p, off, "duplicate annotation");
-		n++;
+	while (rc == 0 && p->tok.kind == T_AT) {
+		cedar_annot *ni = room(p, items, n, &cap, sizeof(*items));
+		if (ni == NULL)
+			rc = -1;
+		else if ((rc = annotation(p, items = ni, n)) == 0)
+			n++;
 	}
-	pol->annots = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items));
-	if (pol->annots == NULL)
-		return cp_error_at(p, p->tok.off, "out of memory");
-	memcpy(pol->annots, items, n * sizeof(*items));
+	if (rc == 0 && (pol->annots = to_arena(p, items, n, sizeof(*items))) == NULL)
+		rc = -1;
 	pol->nannots = n;
-	return 0;
+	mdt__free(items);
+	return rc;
 }
 
 static int
 clauses(cedar_parser *p, cedar_policy *pol)
 {
-	cedar_clause items[64];
-	size_t n = 0;
+	cedar_clause *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
 
-	while (cp_is_ident(p, "when") || cp_is_ident(p, "unless")) {
-		if (n == sizeof(items) / sizeof(items[0]))
-			return cp_error_at(p, p->tok.off, "too many conditions");
+	while (rc == 0 && (cp_is_ident(p, "when") || cp_is_ident(p, "unless"))) {
+		cedar_clause *ni = room(p, items, n, &cap, sizeof(*items));
+		if (ni == NULL) {
+			rc = -1;
+			break;
+		}
+		items = ni;
 		items[n].unless = cp_is_ident(p, "unless");
 		cp_next(p);
 		if (cp_expect(p, T_LBRACE, "'{'") != 0 ||
 		    (items[n].expr = cp_expr(p)) == NULL ||
 		    cp_expect(p, T_RBRACE, "'}'") != 0)
-			return -1;
+			rc = -1;
 		n++;
 	}
-	pol->clauses = cedar_arena_alloc(p->a, (n + 1) * sizeof(*items));
-	if (pol->clauses == NULL)
-		return cp_error_at(p, p->tok.off, "out of memory");
-	memcpy(pol->clauses, items, n * sizeof(*items));
+	if (rc == 0 && (pol->clauses = to_arena(p, items, n, sizeof(*items))) == NULL)
+		rc = -1;
 	pol->nclauses = n;
-	return 0;
+	mdt__free(items);
+	return rc;
 }
 
 static int

@@ -70,4 +70,12 @@ mandatectl policy conformance "$out.mut" >"$out" || { rm -f "$out.mut"; echo "FA
 grep -q '^SKIP tmpl (2 requests): policy templates are not supported yet$' "$out" &&
 	grep -q ' passed, 0 failed, 2 skipped$' "$out" || { rm -f "$out.mut"; echo "FAIL: template skip: $(cat "$out")" >&2; exit 1; }
 rm -f "$out.mut"
-echo "PASS: conformance $passed requests"
+
+# The engine's own decision cases for the shapes Cedar 4 loads (whitespace,
+# trailing commas, flat chains, attribute chains, namespaced actions,
+# escapes, deep and diamond hierarchies, long lists), each expectation
+# asked of Cedar itself (tests/data/cedar-syntax/make-requests.mjs).
+syntax="${MDT_SOURCE_DIR:?}/tests/data/cedar-syntax/requests.jsonl"
+mandatectl policy conformance "$syntax" >"$out" || { grep '^FAIL' "$out" | head -20; echo "FAIL: cedar-syntax requests" >&2; exit 1; }
+grep -q '^30 passed, 0 failed, 0 skipped$' "$out" || { echo "FAIL: cedar-syntax requests: $(tail -n 1 "$out")" >&2; exit 1; }
+echo "PASS: conformance $passed requests, and 30 cedar-syntax requests"

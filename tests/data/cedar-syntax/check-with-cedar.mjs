@@ -1,14 +1,16 @@
 // Checks every expectation of cases.txt against the reference Cedar (its
-// wasm build): npm install @cedar-policy/cedar-wasm@4.13.0 in a scratch
-// directory, then: NODE_PATH=<scratch>/node_modules node check-with-cedar.mjs
+// wasm build, pinned in package.json): `npm ci && npm run check` here, or
+// with the package installed elsewhere:
+//   NODE_PATH=<dir>/node_modules node check-with-cedar.mjs
 import { createRequire } from 'module';
 import fs from 'fs';
 import path from 'path';
 import { fileURLToPath } from 'url';
 
-const require = createRequire(path.join(process.env.NODE_PATH || '.', 'x.js'));
-const cedar = require('@cedar-policy/cedar-wasm/nodejs');
 const here = path.dirname(fileURLToPath(import.meta.url));
+const base = process.env.NODE_PATH ? path.resolve(process.env.NODE_PATH, '..') : here;
+const require = createRequire(path.join(base, 'resolve.js'));
+const cedar = require('@cedar-policy/cedar-wasm/nodejs');
 const text = fs.readFileSync(path.join(here, 'cases.txt'), 'utf8');
 const unmark = (s) => s.replace(/<U\+([0-9A-F]{4})>/g, (_, h) => String.fromCodePoint(parseInt(h, 16)));
 let bad = 0, n = 0;
