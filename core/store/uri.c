@@ -1,7 +1,10 @@
 /*
  * Store URIs: which backend a store location names.  "sqlite:PATH" and a
- * plain path are the SQLite backend; "SCHEME://..." names a backend this
- * build may not have, refused with the list of the ones it has.
+ * plain path are the SQLite backend; "postgresql://..." and
+ * "postgres://..." are PostgreSQL, the URI handed whole to libpq (and
+ * "postgresql:KEY=VALUE ..." a libpq key/value string); another
+ * "SCHEME://..." names a backend this build does not have, refused with
+ * the list of the ones it has.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 
 static const struct mdt__store_backend_ops *const backends[] = {
 	&mdt__sqlite_backend,
+	&mdt__pg_backend,
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
@@ -48,6 +52,12 @@ mdt__store_uri(const char *uri, const struct mdt__store_backend_ops **be,
 
 	*be = NULL;
 	*loc = NULL;
+	if ((n == 10 && strncmp(uri, "postgresql", 10) == 0) ||
+	    (n == 8 && strncmp(uri, "postgres", 8) == 0)) {
+		*be = &mdt__pg_backend;
+		*loc = uri; /* libpq parses the URI itself */
+		return 0;
+	}
 	for (size_t i = 0; i < NBACKENDS; i++) {
 		size_t len = strlen(backends[i]->scheme);
 		if (strncmp(uri, backends[i]->scheme, len) == 0 &&
