@@ -6,8 +6,10 @@
  *
  * The store is opened and verified by URI, for the backend named by
  * MDT_TEST_STORE_BACKEND (tests/CMakeLists.txt sets it per registered
- * run): "sqlite" (or unset) is sqlite:<fresh file>; any other backend
- * takes its URI from MDT_TEST_STORE_URI (docs/audit.md, "Backends").
+ * run): "sqlite" (or unset) is sqlite:<fresh file>; "postgresql" is a
+ * fresh database on the server MDT_TEST_STORE_URI names (the ctest
+ * fixture's, tests/common/pg_harness.sh); any other backend takes its URI
+ * from MDT_TEST_STORE_URI (docs/audit.md, "Backends").
  */
 #ifndef MDT_STORE_FIXTURE_H
 #define MDT_STORE_FIXTURE_H
@@ -23,6 +25,8 @@
 #include <sqlite3.h>
 
 #include <mandate/audit.h>
+
+#include "pg_fixture.h"
 
 typedef struct fx {
 	char dir[64];
@@ -71,6 +75,12 @@ fx_uri(fx *f)
 	}
 	ck_assert_msg(u != NULL && u[0] != '\0', "store backend %s: set "
 	    "MDT_TEST_STORE_URI to a fresh store of it", b);
+	if (strcmp(b, "postgresql") == 0) {
+		char err[512];
+		ck_assert_msg(mdt_test_pg_fresh(u, f->uri, sizeof(f->uri), err,
+		    sizeof(err)) == 0, "fresh database: %s", err);
+		return;
+	}
 	snprintf(f->uri, sizeof(f->uri), "%s", u);
 }
 
@@ -191,7 +201,13 @@ fx_has(const fx_issues *c, mdt_audit_issue_kind kind, uint64_t seq)
 	return 0;
 }
 
-/* Runs SQL directly on the file, as an attacker with write access. */
+static inline int
+fx_is_pg(const fx *f)
+{
+	return strncmp(f->uri, "postgres", 8) == 0;
+}
+
+/* Runs SQL directly on the store, as an attacker with write access. */
 static inline void
 fx_sql(fx *f, const char *sql)
 {
@@ -199,6 +215,12 @@ fx_sql(fx *f, const char *sql)
 	char *msg = NULL;
 	int rc;
 
+	if (fx_is_pg(f)) {
+		char err[512];
+		ck_assert_msg(mdt_test_pg_exec(f->uri, sql, err,
+		    sizeof(err)) == 0, "%s", err);
+		return;
+	}
 	ck_assert_int_eq(sqlite3_open(f->path, &db), SQLITE_OK);
 	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
