@@ -63,6 +63,16 @@ fx_open(fx *f)
 	fx_open_opts(f, &o);
 }
 
+/* 1 when the suite runs on SQLite: cases about SQLite's own files,
+ * PRAGMAs and storage classes register only then. */
+static inline int
+fx_backend_sqlite(void)
+{
+	const char *b = getenv("MDT_TEST_STORE_BACKEND");
+
+	return b == NULL || b[0] == '\0' || strcmp(b, "sqlite") == 0;
+}
+
 static inline void
 fx_uri(fx *f)
 {
@@ -207,6 +217,34 @@ fx_is_pg(const fx *f)
 	return strncmp(f->uri, "postgres", 8) == 0;
 }
 
+/* The SQLite blob functions the tamper cases use, in PostgreSQL's
+ * words: zeroblob(N) and randomblob(N) as bytea of N bytes. */
+static inline void
+fx_pg_dialect(const char *sql, char *out, size_t len)
+{
+	size_t o = 0;
+
+	while (*sql != '\0' && o + 80 < len) {
+		int zero = strncmp(sql, "zeroblob(", 9) == 0;
+		int rnd = strncmp(sql, "randomblob(", 11) == 0;
+		if (zero || rnd) {
+			char *end;
+			long n = strtol(sql + (zero ? 9 : 11), &end, 10);
+			if (zero)
+				o += (size_t)snprintf(out + o, len - o,
+				    "decode(repeat('00', %ld), 'hex')", n);
+			else
+				o += (size_t)snprintf(out + o, len - o,
+				    "substr(decode(repeat(md5(random()::text),"
+				    " 8), 'hex'), 1, %ld)", n);
+			sql = end + 1;
+		} else {
+			out[o++] = *sql++;
+		}
+	}
+	out[o] = '\0';
+}
+
 /* Runs SQL directly on the store, as an attacker with write access. */
 static inline void
 fx_sql(fx *f, const char *sql)
@@ -216,8 +254,9 @@ fx_sql(fx *f, const char *sql)
 	int rc;
 
 	if (fx_is_pg(f)) {
-		char err[512];
-		ck_assert_msg(mdt_test_pg_exec(f->uri, sql, err,
+		char err[512], pg[1024];
+		fx_pg_dialect(sql, pg, sizeof(pg));
+		ck_assert_msg(mdt_test_pg_exec(f->uri, pg, err,
 		    sizeof(err)) == 0, "%s", err);
 		return;
 	}

@@ -76,7 +76,7 @@ END_TEST
 START_TEST(unsupported_scheme)
 {
 	static const char *const uris[] = {
-		"postgresql://broker@db.example/audit", "postgres://h/a",
+		"mysql://broker@db.example/audit", "redis://h/a",
 		"mysql+tls://h/a",
 	};
 	const struct mdt__store_backend_ops *be;
@@ -98,10 +98,42 @@ START_TEST(unsupported_scheme)
 	err[0] = '\0';
 	ck_assert_int_eq(mdt_store_verify(uris[0], F.pk, NULL, NULL, NULL,
 	    err, sizeof(err)), -MDT_EUNSUPPORTED);
-	ck_assert_ptr_nonnull(strstr(err, "\"postgresql\""));
+	ck_assert_ptr_nonnull(strstr(err, "\"mysql\""));
 	ck_assert_ptr_nonnull(strstr(err, "sqlite"));
+	ck_assert_ptr_nonnull(strstr(err, "postgresql"));
 	/* nothing was created for them */
-	ck_assert_int_ne(access("postgresql:", F_OK), 0);
+	ck_assert_int_ne(access("mysql:", F_OK), 0);
+}
+END_TEST
+
+/* PostgreSQL URIs go to libpq whole; the key/value form loses only
+ * its scheme. */
+START_TEST(postgresql_forms)
+{
+	static const char *const uris[] = {
+		"postgresql://broker@db.example/audit", "postgres://h/a",
+		"postgresql:///audit?host=/run/postgresql",
+	};
+	const struct mdt__store_backend_ops *be;
+	const char *loc;
+	char err[MDT_ERRMSG_MAX];
+
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		ck_assert_int_eq(mdt__store_uri(uris[i], &be, &loc, err,
+		    sizeof(err)), 0);
+		ck_assert_ptr_eq(be, &mdt__pg_backend);
+		ck_assert_ptr_eq(loc, uris[i]);
+		ck_assert_int_eq(be->shareable, 1);
+	}
+	ck_assert_int_eq(mdt__store_uri("postgresql:host=/tmp dbname=a", &be,
+	    &loc, err, sizeof(err)), 0);
+	ck_assert_ptr_eq(be, &mdt__pg_backend);
+	ck_assert_str_eq(loc, "host=/tmp dbname=a");
+	ck_assert_int_eq(mdt__store_uri("postgresql:", &be, &loc, err,
+	    sizeof(err)), -MDT_EINVAL);
+	ck_assert_int_eq(mdt__store_uri("sqlite:x.db", &be, &loc, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(be->shareable, 0);
 }
 END_TEST
 
@@ -148,6 +180,7 @@ suite(void)
 	tcase_add_test(tc, parse_forms);
 	tcase_add_test(tc, empty_location);
 	tcase_add_test(tc, unsupported_scheme);
+	tcase_add_test(tc, postgresql_forms);
 	tcase_add_test(tc, both_forms_one_store);
 	suite_add_tcase(s, tc);
 	return s;
