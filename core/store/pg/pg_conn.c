@@ -136,6 +136,20 @@ mdt__pg_q(mdt_store *s, PGconn *c, const char *sql, const mdt__pgp *p,
 	return NULL;
 }
 
+PGresult *
+mdt__pg_q_again(mdt_store *s, mdt__pgconn *pc, const char *sql,
+    const mdt__pgp *p, const char *what, int *rc)
+{
+	PGresult *r = mdt__pg_q(s, pc->c, sql, p, what, rc);
+
+	/* A connection learns that the server restarted only when it is
+	 * used: the statement stood alone, so it can run again. */
+	if (r == NULL && PQstatus(pc->c) == CONNECTION_BAD &&
+	    mdt__pg_ready(s, pc) == 0)
+		r = mdt__pg_q(s, pc->c, sql, p, what, rc);
+	return r;
+}
+
 int
 mdt__pg_exec(mdt_store *s, PGconn *c, const char *sql, const mdt__pgp *p,
     const char *what)

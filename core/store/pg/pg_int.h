@@ -57,6 +57,10 @@ int mdt__pg_ready(mdt_store *s, mdt__pgconn *c);
  * violation, else -MDT_ESTORE). */
 PGresult *mdt__pg_q(mdt_store *s, PGconn *c, const char *sql,
     const mdt__pgp *p, const char *what, int *rc);
+/* The same for a statement outside a transaction on pc: once more on a
+ * fresh connection when the first try found the connection broken. */
+PGresult *mdt__pg_q_again(mdt_store *s, mdt__pgconn *pc, const char *sql,
+    const mdt__pgp *p, const char *what, int *rc);
 /* Runs sql expecting no rows; 0 or negative MDT_E*. */
 int mdt__pg_exec(mdt_store *s, PGconn *c, const char *sql,
     const mdt__pgp *p, const char *what);

@@ -195,7 +195,7 @@ rquery(mdt_store *s, const char *sql, const mdt__pgp *p, int *rc)
 		*rc = -MDT_ESTORE;
 		return NULL;
 	}
-	r = mdt__pg_q(s, c->c, sql, p, "query", rc);
+	r = mdt__pg_q_again(s, c, sql, p, "query", rc);
 	mdt__pg_reader_release(c);
 	return r;
 }

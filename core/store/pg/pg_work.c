@@ -269,7 +269,7 @@ mdt__pg_work_list(mdt_store *s, const char *agent, mdt_work_item_fn fn,
 	if ((c = mdt__pg_reader(s)) == NULL)
 		return -MDT_ESTORE;
 	mdt__pgp_text(&p, agent);
-	r = mdt__pg_q(s, c->c, agent != NULL ? "SELECT " COLS " FROM work"
+	r = mdt__pg_q_again(s, c, agent != NULL ? "SELECT " COLS " FROM work"
 	    " WHERE agent = $1 ORDER BY seq" : "SELECT " COLS " FROM work"
 	    " ORDER BY seq", agent != NULL ? &p : NULL, "work listing", &rc);
 	mdt__pg_reader_release(c);

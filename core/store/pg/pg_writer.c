@@ -67,10 +67,14 @@ mdt__pg_begin(mdt_store *s)
 
 	/* A server that went away and came back: reconnect here, so the
 	 * first batch after it returns is the first to succeed. */
+	PGresult *r;
+
 	if ((rc = mdt__pg_ready(s, &s->bs->w)) != 0)
 		return rc;
-	if ((rc = mdt__pg_exec(s, wc(s), "BEGIN", NULL, "begin")) != 0)
+	if ((r = mdt__pg_q_again(s, &s->bs->w, "BEGIN", NULL, "begin",
+	    &rc)) == NULL)
 		return rc;
+	PQclear(r);
 	return load_head(s);
 }
 
