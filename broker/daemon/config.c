@@ -50,7 +50,7 @@ static const struct brk_cfg_entry table[] = {
 	{ "entities", S(entities), "", 1, "--entities",
 	  "Cedar entities JSON: agents registry, clinicians, care teams (default POLICY_DIR/entities.json)", NULL },
 	{ "store", S(store), "", 0, "--store",
-	  "audit and task store URI: sqlite:PATH or a plain PATH (default DATA_DIR/audit.db)", NULL },
+	  "audit and task store URI: sqlite:PATH or a plain PATH (default DATA_DIR/audit.db), or postgresql://... shared by several brokers", NULL },
 	{ "root_key", S(root_key), "", 0, "--root-key",
 	  "broker root signing key, generated on first start, mode 0600 (default DATA_DIR/root.key)", NULL },
 	{ "broker_id", ID(broker_id), "spiffe://mandate.local/broker", 0, "--broker-id",

@@ -312,7 +312,7 @@ main(int argc, char **argv)
 {
 	static brk_broker b;
 	enum mode mode = RUN;
-	char err[MDT_ERRMSG_MAX] = "";
+	char err[MDT_ERRMSG_MAX] = "", store_shown[512];
 	int rc;
 
 	tune_malloc();
@@ -359,7 +359,8 @@ main(int argc, char **argv)
 		    "identity provider key %s: not for production", b.cfg.idp_key);
 	BLOG(&b, BRK_INFO, "ready", "pid=%ld listen=%s pub=%s store=%s "
 	    "policies=%zu agents=%zu", (long)getpid(), b.cfg.listen,
-	    b.cfg.pub_listen, b.cfg.store, mdt_policy_set_count(b.snap->policies),
+	    b.cfg.pub_listen, mdt_store_uri_redact(b.cfg.store, store_shown,
+	    sizeof(store_shown)), mdt_policy_set_count(b.snap->policies),
 	    b.snap->nagents);
 	loop(&b);
 	brk_server_drain(&b);

@@ -80,3 +80,43 @@ mdt__store_uri(const char *uri, const struct mdt__store_backend_ops **be,
 	}
 	return 0;
 }
+
+/* Copies [p, p + n) into out at *o (bounded). */
+static void
+put(char *out, size_t outlen, size_t *o, const char *p, size_t n)
+{
+	while (n-- > 0 && *o + 1 < outlen)
+		out[(*o)++] = *p++;
+	out[*o] = '\0';
+}
+
+const char *
+mdt_store_uri_redact(const char *uri, char *out, size_t outlen)
+{
+	size_t o = 0, n = url_scheme(uri);
+	const char *p = uri, *kv;
+
+	if (out == NULL || outlen == 0)
+		return out;
+	out[0] = '\0';
+	if (n > 0) { /* scheme://user:password@host */
+		const char *auth = uri + n + 3;
+		size_t alen = strcspn(auth, "/?#");
+		const char *at = memchr(auth, '@', alen);
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) :
+		    NULL;
+		if (colon != NULL) {
+			put(out, outlen, &o, uri, (size_t)(colon + 1 - uri));
+			put(out, outlen, &o, "***", 3);
+			p = at;
+		}
+	}
+	/* key/value strings and URI query parameters */
+	while ((kv = strstr(p, "password=")) != NULL) {
+		put(out, outlen, &o, p, (size_t)(kv + 9 - p));
+		put(out, outlen, &o, "***", 3);
+		p = kv + 9 + strcspn(kv + 9, " &");
+	}
+	put(out, outlen, &o, p, strlen(p));
+	return out;
+}

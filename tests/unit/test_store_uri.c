@@ -106,6 +106,30 @@ START_TEST(unsupported_scheme)
 }
 END_TEST
 
+START_TEST(redacted_for_logs)
+{
+	char out[256];
+
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql://mdt:s3cret@db:5432"
+	    "/audit?sslmode=require", out, sizeof(out)),
+	    "postgresql://mdt:***@db:5432/audit?sslmode=require");
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql:host=db "
+	    "password=s3cret dbname=a", out, sizeof(out)),
+	    "postgresql:host=db password=*** dbname=a");
+	ck_assert_str_eq(mdt_store_uri_redact("postgres:///a?host=/s&"
+	    "password=x&user=u", out, sizeof(out)),
+	    "postgres:///a?host=/s&password=***&user=u");
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql://mdt@db/a", out,
+	    sizeof(out)), "postgresql://mdt@db/a");
+	ck_assert_str_eq(mdt_store_uri_redact("/var/lib/mandate/audit.db",
+	    out, sizeof(out)), "/var/lib/mandate/audit.db");
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql://u:pw@h/a", out,
+	    12), "postgresql:");
+	ck_assert_ptr_null(strstr(mdt_store_uri_redact("postgresql://u:pw@h",
+	    out, sizeof(out)), "pw"));
+}
+END_TEST
+
 /* PostgreSQL URIs go to libpq whole; the key/value form loses only
  * its scheme. */
 START_TEST(postgresql_forms)
@@ -181,6 +205,7 @@ suite(void)
 	tcase_add_test(tc, empty_location);
 	tcase_add_test(tc, unsupported_scheme);
 	tcase_add_test(tc, postgresql_forms);
+	tcase_add_test(tc, redacted_for_logs);
 	tcase_add_test(tc, both_forms_one_store);
 	suite_add_tcase(s, tc);
 	return s;
