@@ -52,7 +52,7 @@ static const struct brk_cfg_entry table[] = {
 	{ "care_data", S(care_data), "", 1, "--care-data",
 	  "space-separated files and directories (their *.json, in name order) of Cedar entities: care teams, clinicians and patients, loaded beside the entities file (default: none)", NULL },
 	{ "store", S(store), "", 0, "--store",
-	  "audit and task store URI: sqlite:PATH or a plain PATH (default DATA_DIR/audit.db)", NULL },
+	  "audit and task store URI: sqlite:PATH or a plain PATH (default DATA_DIR/audit.db), or postgresql://... shared by several brokers", NULL },
 	{ "root_key", S(root_key), "", 0, "--root-key",
 	  "broker root signing key, generated on first start, mode 0600 (default DATA_DIR/root.key)", NULL },
 	{ "root_key_next", S(root_key_next), "", 0, NULL,

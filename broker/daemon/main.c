@@ -387,7 +387,7 @@ main(int argc, char **argv)
 	static brk_broker b;
 	static struct brk_config started; /* the file's settings at start */
 	enum mode mode = RUN;
-	char err[MDT_ERRMSG_MAX] = "";
+	char err[MDT_ERRMSG_MAX] = "", store_shown[512];
 	int rc;
 
 	tune_malloc();
@@ -444,7 +444,8 @@ main(int argc, char **argv)
 		    "identity provider key %s: not for production", b.cfg.idp_key);
 	BLOG(&b, BRK_INFO, "ready", "pid=%ld listen=%s pub=%s store=%s "
 	    "http=%s policies=%zu agents=%zu", (long)getpid(), b.cfg.listen,
-	    b.cfg.pub_listen, b.cfg.store, b.cfg.http_listen[0] ?
+	    b.cfg.pub_listen, mdt_store_uri_redact(b.cfg.store, store_shown,
+	    sizeof(store_shown)), b.cfg.http_listen[0] ?
 	    b.cfg.http_listen : "-", mdt_policy_set_count(b.snap->policies),
 	    b.snap->nagents);
 	if (brk_notify("READY=1\nSTATUS=serving") != 0)

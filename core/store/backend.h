@@ -100,7 +100,12 @@ struct mdt__store_backend_ops {
 /* The SQLite backend (core/store/sqlite/). */
 extern const struct mdt__store_backend_ops mdt__sqlite_backend;
 
-/* Resolves a store URI ("sqlite:PATH" or a plain path) to its backend
+/* The PostgreSQL backend (core/store/pg/). */
+extern const struct mdt__store_backend_ops mdt__pg_backend;
+
+/* Resolves a store URI ("sqlite:PATH" or a plain path; "postgresql://..."
+ * or "postgres://...", handed whole to libpq; "postgresql:KEY=VALUE ..."
+ * for a libpq key/value string) to its backend
  * and the location handed to it (a pointer into uri): 0, -MDT_EINVAL
  * (an empty location) or -MDT_EUNSUPPORTED (a scheme this build has no
  * backend for; err lists the ones it has). */

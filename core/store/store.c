@@ -143,8 +143,10 @@ mdt_store_open(const char *path, const mdt_store_opts *opts,
 		goto fail;
 	}
 	/* The lock first: a second writer must not touch the store. */
+	/* The task-row cache assumes this handle is the only writer: a
+	 * shareable store reads task rows from the backend each time. */
 	if (!s->read_only && ((rc = be->lock(s, err, errlen)) != 0 ||
-	    (rc = mdt__tcache_new(&s->tcache)) != 0 ||
+	    (!be->shareable && (rc = mdt__tcache_new(&s->tcache)) != 0) ||
 	    (rc = mdt__writer_start(s, err, errlen)) != 0))
 		goto fail;
 	if ((rc = be->readers_open(s, err, errlen)) != 0)

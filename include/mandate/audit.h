@@ -81,7 +81,10 @@ typedef struct mdt_store_opts {
 /*
  * Opens (creating when absent, unless read_only) the store named by path
  * and starts its writer thread.  path is a store URI: "sqlite:PATH" or a
- * plain PATH (an SQLite file; both name the same store).  "sqlite:" with
+ * plain PATH (an SQLite file; both name the same store), or
+ * "postgresql://..." / "postgres://..." (a libpq URI) or
+ * "postgresql:KEY=VALUE ..." (a libpq key/value string) for a PostgreSQL
+ * store that several brokers may share (docs/state-model.md).  "sqlite:" with
  * no path is MDT_EINVAL; any other "SCHEME://..." is MDT_EUNSUPPORTED,
  * err listing the backends this build has (docs/audit.md, "Backends").
  * Below, <path> is the SQLite file.  Creates or migrates the schema (schema
@@ -125,6 +128,15 @@ MDT_API void mdt_store_close(mdt_store *store);
  */
 MDT_API const char *mdt_store_errmsg(mdt_store *store, char *buf,
     size_t buflen);
+
+/*
+ * A store URI fit for logs and messages: a PostgreSQL URI's password
+ * ("postgresql://user:SECRET@host/db") and a key/value "password=SECRET"
+ * are written as "***"; anything else is copied.  Truncated to outlen
+ * (NUL-terminated).  Returns out.
+ */
+MDT_API const char *mdt_store_uri_redact(const char *uri, char *out,
+    size_t outlen);
 
 /* Current time in Unix milliseconds (the clock records default to). */
 MDT_API int64_t mdt_store_now_ms(void);

@@ -158,12 +158,18 @@ main(void)
 	same_as_db("list", "--after 3", 0);
 	same_as_db("tree", "--task t1", 0);
 	snprintf(args, sizeof(args), "audit verify --store "
-	    "postgresql://db.example/audit --pub %s.pub", base);
-	CHECK(run(args) == 2 && strstr(out, "postgresql") != NULL &&
-	    strstr(out, "sqlite") != NULL, "unsupported scheme named");
-	snprintf(args, sizeof(args), "audit list --store postgresql://h/a");
+	    "mysql://db.example/audit --pub %s.pub", base);
+	CHECK(run(args) == 2 && strstr(out, "mysql") != NULL &&
+	    strstr(out, "sqlite") != NULL && strstr(out, "postgresql") !=
+	    NULL, "unsupported scheme named");
+	snprintf(args, sizeof(args), "audit list --store mysql://h/a");
 	CHECK(run(args) == 2 && strstr(out, "sqlite") != NULL,
 	    "unsupported scheme on open");
+	/* a PostgreSQL store that cannot be reached: a store error */
+	snprintf(args, sizeof(args), "audit list --store "
+	    "'postgresql:///audit?host=/nonexistent-mdt'");
+	CHECK(run(args) == 2 && strstr(out, "PostgreSQL") != NULL,
+	    "unreachable PostgreSQL store");
 	CHECK(run("audit list --store sqlite:") == 2, "empty sqlite: path");
 	CHECK(run("audit verify") == 64, "usage error");
 

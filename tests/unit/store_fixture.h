@@ -6,8 +6,10 @@
  *
  * The store is opened and verified by URI, for the backend named by
  * MDT_TEST_STORE_BACKEND (tests/CMakeLists.txt sets it per registered
- * run): "sqlite" (or unset) is sqlite:<fresh file>; any other backend
- * takes its URI from MDT_TEST_STORE_URI (docs/audit.md, "Backends").
+ * run): "sqlite" (or unset) is sqlite:<fresh file>; "postgresql" is a
+ * fresh database on the server MDT_TEST_STORE_URI names (the ctest
+ * fixture's, tests/common/pg_harness.sh); any other backend takes its URI
+ * from MDT_TEST_STORE_URI (docs/audit.md, "Backends").
  */
 #ifndef MDT_STORE_FIXTURE_H
 #define MDT_STORE_FIXTURE_H
@@ -23,6 +25,8 @@
 #include <sqlite3.h>
 
 #include <mandate/audit.h>
+
+#include "pg_fixture.h"
 
 typedef struct fx {
 	char dir[64];
@@ -59,6 +63,16 @@ fx_open(fx *f)
 	fx_open_opts(f, &o);
 }
 
+/* 1 when the suite runs on SQLite: cases about SQLite's own files,
+ * PRAGMAs and storage classes register only then. */
+static inline int
+fx_backend_sqlite(void)
+{
+	const char *b = getenv("MDT_TEST_STORE_BACKEND");
+
+	return b == NULL || b[0] == '\0' || strcmp(b, "sqlite") == 0;
+}
+
 static inline void
 fx_uri(fx *f)
 {
@@ -71,6 +85,12 @@ fx_uri(fx *f)
 	}
 	ck_assert_msg(u != NULL && u[0] != '\0', "store backend %s: set "
 	    "MDT_TEST_STORE_URI to a fresh store of it", b);
+	if (strcmp(b, "postgresql") == 0) {
+		char err[512];
+		ck_assert_msg(mdt_test_pg_fresh(u, f->uri, sizeof(f->uri), err,
+		    sizeof(err)) == 0, "fresh database: %s", err);
+		return;
+	}
 	snprintf(f->uri, sizeof(f->uri), "%s", u);
 }
 
@@ -191,7 +211,41 @@ fx_has(const fx_issues *c, mdt_audit_issue_kind kind, uint64_t seq)
 	return 0;
 }
 
-/* Runs SQL directly on the file, as an attacker with write access. */
+static inline int
+fx_is_pg(const fx *f)
+{
+	return strncmp(f->uri, "postgres", 8) == 0;
+}
+
+/* The SQLite blob functions the tamper cases use, in PostgreSQL's
+ * words: zeroblob(N) and randomblob(N) as bytea of N bytes. */
+static inline void
+fx_pg_dialect(const char *sql, char *out, size_t len)
+{
+	size_t o = 0;
+
+	while (*sql != '\0' && o + 80 < len) {
+		int zero = strncmp(sql, "zeroblob(", 9) == 0;
+		int rnd = strncmp(sql, "randomblob(", 11) == 0;
+		if (zero || rnd) {
+			char *end;
+			long n = strtol(sql + (zero ? 9 : 11), &end, 10);
+			if (zero)
+				o += (size_t)snprintf(out + o, len - o,
+				    "decode(repeat('00', %ld), 'hex')", n);
+			else
+				o += (size_t)snprintf(out + o, len - o,
+				    "substr(decode(repeat(md5(random()::text),"
+				    " 8), 'hex'), 1, %ld)", n);
+			sql = end + 1;
+		} else {
+			out[o++] = *sql++;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Runs SQL directly on the store, as an attacker with write access. */
 static inline void
 fx_sql(fx *f, const char *sql)
 {
@@ -199,6 +253,13 @@ fx_sql(fx *f, const char *sql)
 	char *msg = NULL;
 	int rc;
 
+	if (fx_is_pg(f)) {
+		char err[512], pg[1024];
+		fx_pg_dialect(sql, pg, sizeof(pg));
+		ck_assert_msg(mdt_test_pg_exec(f->uri, pg, err,
+		    sizeof(err)) == 0, "%s", err);
+		return;
+	}
 	ck_assert_int_eq(sqlite3_open(f->path, &db), SQLITE_OK);
 	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");

@@ -76,7 +76,7 @@ END_TEST
 START_TEST(unsupported_scheme)
 {
 	static const char *const uris[] = {
-		"postgresql://broker@db.example/audit", "postgres://h/a",
+		"mysql://broker@db.example/audit", "redis://h/a",
 		"mysql+tls://h/a",
 	};
 	const struct mdt__store_backend_ops *be;
@@ -98,10 +98,66 @@ START_TEST(unsupported_scheme)
 	err[0] = '\0';
 	ck_assert_int_eq(mdt_store_verify(uris[0], F.pk, NULL, NULL, NULL,
 	    err, sizeof(err)), -MDT_EUNSUPPORTED);
-	ck_assert_ptr_nonnull(strstr(err, "\"postgresql\""));
+	ck_assert_ptr_nonnull(strstr(err, "\"mysql\""));
 	ck_assert_ptr_nonnull(strstr(err, "sqlite"));
+	ck_assert_ptr_nonnull(strstr(err, "postgresql"));
 	/* nothing was created for them */
-	ck_assert_int_ne(access("postgresql:", F_OK), 0);
+	ck_assert_int_ne(access("mysql:", F_OK), 0);
+}
+END_TEST
+
+START_TEST(redacted_for_logs)
+{
+	char out[256];
+
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql://mdt:s3cret@db:5432"
+	    "/audit?sslmode=require", out, sizeof(out)),
+	    "postgresql://mdt:***@db:5432/audit?sslmode=require");
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql:host=db "
+	    "password=s3cret dbname=a", out, sizeof(out)),
+	    "postgresql:host=db password=*** dbname=a");
+	ck_assert_str_eq(mdt_store_uri_redact("postgres:///a?host=/s&"
+	    "password=x&user=u", out, sizeof(out)),
+	    "postgres:///a?host=/s&password=***&user=u");
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql://mdt@db/a", out,
+	    sizeof(out)), "postgresql://mdt@db/a");
+	ck_assert_str_eq(mdt_store_uri_redact("/var/lib/mandate/audit.db",
+	    out, sizeof(out)), "/var/lib/mandate/audit.db");
+	ck_assert_str_eq(mdt_store_uri_redact("postgresql://u:pw@h/a", out,
+	    12), "postgresql:");
+	ck_assert_ptr_null(strstr(mdt_store_uri_redact("postgresql://u:pw@h",
+	    out, sizeof(out)), "pw"));
+}
+END_TEST
+
+/* PostgreSQL URIs go to libpq whole; the key/value form loses only
+ * its scheme. */
+START_TEST(postgresql_forms)
+{
+	static const char *const uris[] = {
+		"postgresql://broker@db.example/audit", "postgres://h/a",
+		"postgresql:///audit?host=/run/postgresql",
+	};
+	const struct mdt__store_backend_ops *be;
+	const char *loc;
+	char err[MDT_ERRMSG_MAX];
+
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		ck_assert_int_eq(mdt__store_uri(uris[i], &be, &loc, err,
+		    sizeof(err)), 0);
+		ck_assert_ptr_eq(be, &mdt__pg_backend);
+		ck_assert_ptr_eq(loc, uris[i]);
+		ck_assert_int_eq(be->shareable, 1);
+	}
+	ck_assert_int_eq(mdt__store_uri("postgresql:host=/tmp dbname=a", &be,
+	    &loc, err, sizeof(err)), 0);
+	ck_assert_ptr_eq(be, &mdt__pg_backend);
+	ck_assert_str_eq(loc, "host=/tmp dbname=a");
+	ck_assert_int_eq(mdt__store_uri("postgresql:", &be, &loc, err,
+	    sizeof(err)), -MDT_EINVAL);
+	ck_assert_int_eq(mdt__store_uri("sqlite:x.db", &be, &loc, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(be->shareable, 0);
 }
 END_TEST
 
@@ -148,6 +204,8 @@ suite(void)
 	tcase_add_test(tc, parse_forms);
 	tcase_add_test(tc, empty_location);
 	tcase_add_test(tc, unsupported_scheme);
+	tcase_add_test(tc, postgresql_forms);
+	tcase_add_test(tc, redacted_for_logs);
 	tcase_add_test(tc, both_forms_one_store);
 	suite_add_tcase(s, tc);
 	return s;

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "../backend.h"
+#include "sq_shared.h"
 
 /* Writer statements, prepared once on the writer connection. */
 enum mdt__wstmt {

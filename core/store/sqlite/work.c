@@ -11,21 +11,7 @@
 
 #include "alloc_int.h"
 #include "sqlite_int.h"
-
-enum { WORK_PUSH = 1, WORK_LEASE, WORK_ACK };
-
-/* What an MDT__OP_WORK op asks the writer; lives on the caller's stack. */
-struct work_req {
-	int what;
-	const mdt_work_item *it;    /* push */
-	uint32_t max_pending;       /* push */
-	const char *agent;          /* lease, ack */
-	const char *id;             /* ack */
-	int mode;                   /* lease filter: 0 any, 1 child, 2 task */
-	const char *fkey;           /* the filter's task id */
-	int64_t now_ms, until_ms;   /* lease */
-	int64_t retry_ms;           /* lease, out */
-};
+#include "../work_int.h"
 
 enum {
 	WS_COUNT, WS_ENDED, WS_INSERT, WS_PICK, WS_RETRY, WS_MARK, WS_ACK,
@@ -125,9 +111,8 @@ put_bytes(unsigned char **p, const void *src, size_t n, int nul)
 	return d;
 }
 
-/* One allocation holding a copy of v (caller frees with mdt__free). */
-static mdt_work_item *
-item_dup(const mdt_work_item *v)
+mdt_work_item *
+mdt__work_item_dup(const mdt_work_item *v)
 {
 	mdt_work_item tmp = *v, *it;
 	size_t bytes = sizeof(*it) + v->token_len + v->payload_len;
@@ -210,7 +195,7 @@ scalar(mdt_store *s, sqlite3_stmt *st, int64_t *v, int *null)
 
 /* 0 when the push may go ahead; EBUSY / EREVOKED otherwise. */
 static int
-push_checks(mdt_store *s, const struct work_req *q)
+push_checks(mdt_store *s, const struct mdt__work_req *q)
 {
 	sqlite3_stmt *st;
 	int64_t n;
@@ -259,7 +244,7 @@ push_binds(sqlite3_stmt *st, const mdt_work_item *it)
 }
 
 static int
-work_push(mdt_store *s, mdt__op *op, const struct work_req *q)
+work_push(mdt_store *s, mdt__op *op, const struct mdt__work_req *q)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -280,7 +265,7 @@ work_push(mdt_store *s, mdt__op *op, const struct work_req *q)
 
 /* Binds agent, time and the filter (?1..?4) of a pick or retry query. */
 static int
-bind_filter(sqlite3_stmt *st, const struct work_req *q)
+bind_filter(sqlite3_stmt *st, const struct mdt__work_req *q)
 {
 	int rc = bind_t(st, 1, q->agent);
 
@@ -295,7 +280,7 @@ bind_filter(sqlite3_stmt *st, const struct work_req *q)
 
 /* Nothing leasable: when will a matching lease end? */
 static int
-lease_retry(mdt_store *s, struct work_req *q)
+lease_retry(mdt_store *s, struct mdt__work_req *q)
 {
 	sqlite3_stmt *st;
 	int null, rc;
@@ -330,7 +315,7 @@ lease_mark(mdt_store *s, mdt_work_item *it)
 }
 
 static int
-work_lease(mdt_store *s, mdt__op *op, struct work_req *q)
+work_lease(mdt_store *s, mdt__op *op, struct mdt__work_req *q)
 {
 	mdt_work_item view, *it = NULL;
 	sqlite3_stmt *st;
@@ -342,7 +327,7 @@ work_lease(mdt_store *s, mdt__op *op, struct work_req *q)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		row_view(st, &view);
-		it = item_dup(&view);
+		it = mdt__work_item_dup(&view);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -363,7 +348,7 @@ work_lease(mdt_store *s, mdt__op *op, struct work_req *q)
 }
 
 static int
-work_ack(mdt_store *s, const struct work_req *q)
+work_ack(mdt_store *s, const struct mdt__work_req *q)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -385,12 +370,12 @@ work_ack(mdt_store *s, const struct work_req *q)
 int
 mdt__work_run(mdt_store *s, mdt__op *op)
 {
-	struct work_req *q = (struct work_req *)(uintptr_t)op->rec;
+	struct mdt__work_req *q = (struct mdt__work_req *)(uintptr_t)op->rec;
 
 	switch (q->what) {
-	case WORK_PUSH:
+	case MDT__WORK_PUSH:
 		return work_push(s, op, q);
-	case WORK_LEASE:
+	case MDT__WORK_LEASE:
 		return work_lease(s, op, q);
 	default:
 		return work_ack(s, q);
@@ -418,7 +403,8 @@ mdt__work_ended(mdt_store *s, const char *const *ids, size_t n)
 /* ------------------------------------------------------ public API */
 
 static int
-submit(mdt_store *s, struct work_req *q, uint64_t *seq, void **result)
+submit(mdt_store *s, struct mdt__work_req *q, uint64_t *seq,
+    void **result)
 {
 	mdt__op op = {.type = MDT__OP_WORK, .rec = q};
 	int rc = mdt__writer_submit(s, &op);
@@ -476,7 +462,8 @@ mdt__sq_work_push(mdt_store *store, const mdt_work_item *it,
     uint32_t max_pending, uint64_t *seq_out)
 {
 	mdt_work_item r;
-	struct work_req q = {.what = WORK_PUSH, .max_pending = max_pending};
+	struct mdt__work_req q = {.what = MDT__WORK_PUSH,
+	    .max_pending = max_pending};
 	uint64_t seq = 0;
 	int rc;
 
@@ -499,7 +486,7 @@ mdt__sq_work_lease(mdt_store *store, const char *agent,
     const mdt_work_filter *filter, uint32_t lease_ms, int64_t now_ms,
     mdt_work_item **out, int64_t *retry_ms)
 {
-	struct work_req q = {.what = WORK_LEASE, .agent = agent};
+	struct mdt__work_req q = {.what = MDT__WORK_LEASE, .agent = agent};
 	int rc;
 
 	if (store == NULL || agent == NULL || out == NULL)
@@ -525,7 +512,8 @@ mdt__sq_work_lease(mdt_store *store, const char *agent,
 int
 mdt__sq_work_ack(mdt_store *store, const char *id, const char *agent)
 {
-	struct work_req q = {.what = WORK_ACK, .agent = agent, .id = id};
+	struct mdt__work_req q = {.what = MDT__WORK_ACK, .agent = agent,
+	    .id = id};
 	int rc;
 
 	if (store == NULL || id == NULL || agent == NULL)

@@ -1,0 +1,135 @@
+/*
+ * Internals of the PostgreSQL backend of the audit store
+ * (core/store/pg/): its state behind the handle (the writer connection
+ * and a pool of read connections, each reconnected when the server comes
+ * back), the parameter and result helpers its files share, and the
+ * functions they export to each other.
+ */
+#ifndef MDT_STORE_PG_INT_H
+#define MDT_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "../backend.h"
+
+#define MDT__PG_PARAMS_MAX 24
+
+/* Parameters of one statement: text and integers as text, hashes and
+ * other blobs as binary. */
+typedef struct mdt__pgp {
+	int n;
+	const char *v[MDT__PG_PARAMS_MAX];
+	int len[MDT__PG_PARAMS_MAX];
+	int fmt[MDT__PG_PARAMS_MAX];
+	char num[MDT__PG_PARAMS_MAX][24];
+} mdt__pgp;
+
+void mdt__pgp_text(mdt__pgp *p, const char *t); /* NULL: SQL NULL */
+void mdt__pgp_int(mdt__pgp *p, int64_t i);
+void mdt__pgp_blob(mdt__pgp *p, const void *b, size_t len);
+/* Appends a kind's values (mdt__kind_vals). */
+void mdt__pgp_vals(mdt__pgp *p, const mdt__val *vals, size_t n);
+
+typedef struct mdt__pgconn {
+	pthread_mutex_t mu;
+	PGconn *c;
+} mdt__pgconn;
+
+/* The backend's state (mdt_store.bs). */
+struct mdt__bstate {
+	mdt__pgconn w;          /* the writer connection (writable handles) */
+	int in_txn;             /* the writer has a batch open */
+	mdt__pgconn readers[MDT__STORE_READERS_MAX];
+	unsigned rr;
+};
+
+/* ---- pg_conn.c -------------------------------------------------- */
+/* Connects to conninfo (a URI or key=value string) with the session
+ * settings the store relies on (synchronous_commit on, UTC). */
+int mdt__pg_connect(const char *conninfo, PGconn **out, char *err,
+    size_t errlen);
+/* Makes sure c is connected: resets a broken connection once.  0 or
+ * -MDT_ESTORE (reason on the handle). */
+int mdt__pg_ready(mdt_store *s, mdt__pgconn *c);
+/* Runs sql with p (NULL: none), results in binary.  Returns the result
+ * (caller PQclear's) when it is a command or tuples result, else NULL
+ * with the reason on the handle (*rc: -MDT_EEXIST for a uniqueness
+ * violation, else -MDT_ESTORE). */
+PGresult *mdt__pg_q(mdt_store *s, PGconn *c, const char *sql,
+    const mdt__pgp *p, const char *what, int *rc);
+/* The same for a statement outside a transaction on pc: once more on a
+ * fresh connection when the first try found the connection broken. */
+PGresult *mdt__pg_q_again(mdt_store *s, mdt__pgconn *pc, const char *sql,
+    const mdt__pgp *p, const char *what, int *rc);
+/* Runs sql expecting no rows; 0 or negative MDT_E*. */
+int mdt__pg_exec(mdt_store *s, PGconn *c, const char *sql,
+    const mdt__pgp *p, const char *what);
+/* A binary integer column (int8, int4, int2 or bool) as int64. */
+int64_t mdt__pg_int(const PGresult *r, int row, int col);
+/* A reader from the pool, locked and connected; NULL with the reason on
+ * the handle when no connection can be made. */
+mdt__pgconn *mdt__pg_reader(mdt_store *s);
+void mdt__pg_reader_release(mdt__pgconn *r);
+
+/* ---- pg_schema.c ------------------------------------------------ */
+/* Creates the schema when absent (serialised across brokers by an
+ * advisory lock) and reads the store id. */
+int mdt__pg_schema(PGconn *c, int read_only, uint8_t id[MDT__STORE_ID_BYTES],
+    char *err, size_t errlen);
+/* "seq, prev, hash, c1, ..." with an optional alias; caller frees. */
+char *mdt__pg_select_list(const mdt__kind_desc *d, const char *alias);
+
+/* ---- pg_writer.c ------------------------------------------------ */
+int mdt__pg_writer_open(mdt_store *s, char *err, size_t errlen);
+void mdt__pg_writer_close(mdt_store *s);
+int mdt__pg_begin(mdt_store *s);
+int mdt__pg_precommit(mdt_store *s);
+int mdt__pg_commit(mdt_store *s);
+int mdt__pg_rollback(mdt_store *s);
+int mdt__pg_savepoint(mdt_store *s);
+int mdt__pg_release(mdt_store *s);
+int mdt__pg_rollback_to(mdt_store *s);
+int mdt__pg_txn_gone(mdt_store *s);
+
+/* ---- pg_records.c ----------------------------------------------- */
+int mdt__pg_run_op(mdt_store *s, mdt__op *op);
+int mdt__pg_checkpoint(mdt_store *s, int64_t now_ms);
+
+/* ---- pg_reads.c ------------------------------------------------- */
+int mdt__pg_readers_open(mdt_store *s, char *err, size_t errlen);
+void mdt__pg_readers_close(mdt_store *s);
+int mdt__pg_find_decision(mdt_store *s, const char *request_id,
+    mdt_audit_decision **out);
+int mdt__pg_get_decision(mdt_store *s, uint64_t seq,
+    mdt_audit_decision **out);
+int mdt__pg_list_decisions(mdt_store *s, uint64_t after_seq,
+    uint32_t limit, mdt_audit_decision_fn fn, void *arg);
+int mdt__pg_get_task(mdt_store *s, const char *task_id,
+    mdt_audit_task **out);
+int mdt__pg_task_children(mdt_store *s, const char *task_id,
+    mdt_audit_task_fn fn, void *arg);
+int mdt__pg_count_children(mdt_store *s, const char *task_id,
+    uint32_t *count);
+int mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
+    char *revoked_by, size_t len);
+int mdt__pg_get_approval(mdt_store *s, const char *approval_id,
+    mdt_audit_approval **out);
+int mdt__pg_task_tree(mdt_store *s, const char *root_task_id,
+    const mdt_store_tree_visitor *v, void *arg);
+int mdt__pg_open_tasks(mdt_store *s, mdt_audit_task_fn fn, void *arg);
+
+/* ---- pg_work.c ------------------------------------------------- */
+int mdt__pg_work_run(mdt_store *s, mdt__op *op);
+/* Deletes the task items of the ended tasks ids[0..n) (end-task op). */
+int mdt__pg_work_ended(mdt_store *s, const char *const *ids, size_t n);
+int mdt__pg_work_list(mdt_store *s, const char *agent, mdt_work_item_fn fn,
+    void *arg);
+
+/* ---- pg_snap.c: a consistent copy into SQLite, for the checks ---- */
+int mdt__pg_export_jsonl(mdt_store *s, const char *task_id,
+    mdt_store_emit_fn emit, void *arg);
+int mdt__pg_verify(const char *loc, const unsigned char pk[MDT_AUDIT_PK_BYTES],
+    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report, char *err,
+    size_t errlen);
+
+#endif /* MDT_STORE_PG_INT_H */

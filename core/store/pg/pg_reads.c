@@ -1,0 +1,468 @@
+/*
+ * The PostgreSQL backend's reads: the pool of read connections, the
+ * conversion of a result row into one allocation of a record struct, and
+ * the lookups behind the public API.  Nothing is cached across brokers:
+ * a task ended by another broker is seen by the next read.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc_int.h"
+#include "pg_int.h"
+
+#define TASK_STATE_COLS ", e.state, e.time_ms, e.rev_seq"
+#define TASK_FROM " FROM tasks t LEFT JOIN ended e ON e.task_id = t.task_id"
+
+int
+mdt__pg_readers_open(mdt_store *s, char *err, size_t errlen)
+{
+	uint32_t want = s->nreaders;
+	int rc;
+
+	for (s->nreaders = 0; s->nreaders < want; s->nreaders++) {
+		mdt__pgconn *r = &s->bs->readers[s->nreaders];
+		pthread_mutex_init(&r->mu, NULL);
+		if ((rc = mdt__pg_connect(s->path, &r->c, err, errlen)) != 0) {
+			s->nreaders++; /* closed with the others */
+			return rc;
+		}
+	}
+	if (s->read_only && want > 0)
+		return mdt__pg_schema(s->bs->readers[0].c, 1, s->id, err,
+		    errlen);
+	return 0;
+}
+
+void
+mdt__pg_readers_close(mdt_store *s)
+{
+	for (uint32_t i = 0; i < s->nreaders; i++) {
+		PQfinish(s->bs->readers[i].c);
+		s->bs->readers[i].c = NULL;
+		pthread_mutex_destroy(&s->bs->readers[i].mu);
+	}
+	s->nreaders = 0;
+}
+
+typedef struct seg {
+	const mdt__kind_desc *d;
+	int first;
+	size_t seq_off;
+} seg;
+
+static size_t
+text_bytes(const PGresult *r, int row, const seg *segs, size_t n)
+{
+	size_t b = 0;
+
+	for (size_t g = 0; g < n; g++)
+		for (size_t i = 0; i < segs[g].d->ncols; i++) {
+			int col = segs[g].first + 3 + (int)i;
+			char t = segs[g].d->cols[i].type;
+			if (PQgetisnull(r, row, col))
+				continue;
+			if (t == 'P')
+				b += MDT_AUDIT_HASH_BYTES;
+			if (t == 'T')
+				b += (size_t)PQgetlength(r, row, col) + 1;
+		}
+	return b;
+}
+
+static void
+put_col(const PGresult *r, int row, int col, const mdt__col *c,
+    unsigned char *base, char **text)
+{
+	const char *p = PQgetvalue(r, row, col);
+	size_t len = (size_t)PQgetlength(r, row, col);
+	int64_t v;
+
+	if (PQgetisnull(r, row, col))
+		return;
+	switch (c->type) {
+	case 'T':
+		memcpy(*text, p, len);
+		(*text)[len] = '\0';
+		memcpy(base + c->off, text, sizeof(*text));
+		*text += len + 1;
+		break;
+	case 'L':
+		v = mdt__pg_int(r, row, col);
+		memcpy(base + c->off, &v, sizeof(v));
+		break;
+	case 'U': {
+		uint32_t u = (uint32_t)mdt__pg_int(r, row, col);
+		memcpy(base + c->off, &u, sizeof(u));
+		break;
+	}
+	case 'E': {
+		int e = (int)mdt__pg_int(r, row, col);
+		memcpy(base + c->off, &e, sizeof(e));
+		break;
+	}
+	case 'P':
+		if (len != MDT_AUDIT_HASH_BYTES)
+			break;
+		memcpy(*text, p, len);
+		memcpy(base + c->off, text, sizeof(*text));
+		*text += len;
+		break;
+	default:
+		if (len == MDT_AUDIT_HASH_BYTES)
+			memcpy(base + c->off, p, len);
+		break;
+	}
+}
+
+static int
+unpack(const PGresult *r, int row, const seg *segs, size_t n,
+    size_t struct_size, void **out)
+{
+	unsigned char *base = mdt__calloc(1, struct_size +
+	    text_bytes(r, row, segs, n));
+	char *text;
+
+	if (base == NULL)
+		return -MDT_ENOMEM;
+	text = (char *)base + struct_size;
+	for (size_t g = 0; g < n; g++) {
+		if (!PQgetisnull(r, row, segs[g].first)) {
+			uint64_t seq = (uint64_t)mdt__pg_int(r, row,
+			    segs[g].first);
+			memcpy(base + segs[g].seq_off, &seq, sizeof(seq));
+		}
+		for (size_t i = 0; i < segs[g].d->ncols; i++)
+			put_col(r, row, segs[g].first + 3 + (int)i,
+			    &segs[g].d->cols[i], base, &text);
+	}
+	*out = base;
+	return 0;
+}
+
+static int
+unpack_decision(const PGresult *r, int row, void **out)
+{
+	const seg sg = {mdt__kind_get(MDT__KIND_DECISION), 0,
+	    offsetof(mdt_audit_decision, seq)};
+
+	return unpack(r, row, &sg, 1, sizeof(mdt_audit_decision), out);
+}
+
+static int
+unpack_task(const PGresult *r, int row, void **out)
+{
+	const mdt__kind_desc *d = mdt__kind_get(MDT__KIND_TASK);
+	const seg sg = {d, 0, offsetof(mdt_audit_task, seq)};
+	int first = 3 + (int)d->ncols, rc;
+	mdt_audit_task *t;
+
+	if ((rc = unpack(r, row, &sg, 1, sizeof(mdt_audit_task), out)) != 0)
+		return rc;
+	t = *out;
+	if (PQgetisnull(r, row, first)) {
+		t->state = MDT_TASK_OPEN;
+		return 0;
+	}
+	t->state = (mdt_task_state)mdt__pg_int(r, row, first);
+	t->ended_ms = mdt__pg_int(r, row, first + 1);
+	t->end_seq = (uint64_t)mdt__pg_int(r, row, first + 2);
+	return 0;
+}
+
+static int
+unpack_approval(const PGresult *r, int row, void **out)
+{
+	const mdt__kind_desc *a = mdt__kind_get(MDT__KIND_APPROVAL);
+	const seg segs[2] = {
+		{a, 0, offsetof(mdt_audit_approval, seq)},
+		{mdt__kind_get(MDT__KIND_APPROVAL_DECISION), 3 + (int)a->ncols,
+		    offsetof(mdt_audit_approval, decision_seq)},
+	};
+
+	return unpack(r, row, segs, 2, sizeof(mdt_audit_approval), out);
+}
+
+typedef int (*unpack_fn)(const PGresult *, int, void **);
+
+/* Runs a query on a read connection; the result or NULL (*rc). */
+static PGresult *
+rquery(mdt_store *s, const char *sql, const mdt__pgp *p, int *rc)
+{
+	mdt__pgconn *c = mdt__pg_reader(s);
+	PGresult *r;
+
+	if (c == NULL) {
+		*rc = -MDT_ESTORE;
+		return NULL;
+	}
+	r = mdt__pg_q_again(s, c, sql, p, "query", rc);
+	mdt__pg_reader_release(c);
+	return r;
+}
+
+/* "SELECT <the kind's columns as t.*> <tail>": one row or none. */
+static int
+one_row(mdt_store *s, const char *tail, int kind, const mdt__pgp *p,
+    unpack_fn fn, void **out)
+{
+	char *cols = mdt__pg_select_list(mdt__kind_get(kind), "t");
+	char sql[1536];
+	PGresult *r;
+	int rc;
+
+	if (cols == NULL)
+		return -MDT_ENOMEM;
+	snprintf(sql, sizeof(sql), "SELECT %s%s", cols, tail);
+	mdt__free(cols);
+	if ((r = rquery(s, sql, p, &rc)) == NULL)
+		return rc;
+	rc = PQntuples(r) == 0 ? -MDT_ENOTFOUND : fn(r, 0, out);
+	PQclear(r);
+	return rc;
+}
+
+int
+mdt__pg_find_decision(mdt_store *s, const char *request_id,
+    mdt_audit_decision **out)
+{
+	mdt__pgp p = {0};
+
+	if (s == NULL || request_id == NULL || out == NULL)
+		return -MDT_EINVAL;
+	mdt__pgp_text(&p, request_id);
+	return one_row(s, " FROM decisions t WHERE request_id = $1",
+	    MDT__KIND_DECISION, &p, unpack_decision, (void **)out);
+}
+
+int
+mdt__pg_get_decision(mdt_store *s, uint64_t seq, mdt_audit_decision **out)
+{
+	mdt__pgp p = {0};
+
+	if (s == NULL || out == NULL)
+		return -MDT_EINVAL;
+	if (seq > INT64_MAX)
+		return -MDT_ENOTFOUND;
+	mdt__pgp_int(&p, (int64_t)seq);
+	return one_row(s, " FROM decisions t WHERE seq = $1",
+	    MDT__KIND_DECISION, &p, unpack_decision, (void **)out);
+}
+
+int
+mdt__pg_get_task(mdt_store *s, const char *task_id, mdt_audit_task **out)
+{
+	mdt__pgp p = {0};
+
+	if (s == NULL || task_id == NULL || out == NULL)
+		return -MDT_EINVAL;
+	mdt__pgp_text(&p, task_id);
+	return one_row(s, TASK_STATE_COLS TASK_FROM
+	    " WHERE t.task_id = $1", MDT__KIND_TASK, &p, unpack_task,
+	    (void **)out);
+}
+
+int
+mdt__pg_get_approval(mdt_store *s, const char *approval_id,
+    mdt_audit_approval **out)
+{
+	char *ad;
+	char fmt[1024];
+	mdt__pgp p = {0};
+	int rc;
+
+	if (s == NULL || approval_id == NULL || out == NULL)
+		return -MDT_EINVAL;
+	ad = mdt__pg_select_list(mdt__kind_get(MDT__KIND_APPROVAL_DECISION),
+	    "d");
+	if (ad == NULL)
+		return -MDT_ENOMEM;
+	snprintf(fmt, sizeof(fmt), ", %s FROM approvals t LEFT JOIN"
+	    " approval_decisions d ON d.approval_id = t.approval_id"
+	    " WHERE t.approval_id = $1", ad);
+	mdt__free(ad);
+	mdt__pgp_text(&p, approval_id);
+	rc = one_row(s, fmt, MDT__KIND_APPROVAL, &p, unpack_approval,
+	    (void **)out);
+	return rc;
+}
+
+/* Calls task (when set) or decision on each row of "SELECT <the kind's
+ * columns> <tail>"; a non-zero callback return stops, a negative one is
+ * returned. */
+static int
+each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
+    mdt_audit_task_fn task, mdt_audit_decision_fn decision, void *arg)
+{
+	char *cols = mdt__pg_select_list(mdt__kind_get(task != NULL ?
+	    MDT__KIND_TASK : MDT__KIND_DECISION), "t");
+	char sql[1536];
+	PGresult *r;
+	int rc = 0, stop = 0;
+
+	if (cols == NULL)
+		return -MDT_ENOMEM;
+	snprintf(sql, sizeof(sql), "SELECT %s%s", cols, tail);
+	mdt__free(cols);
+	if ((r = rquery(s, sql, p, &rc)) == NULL)
+		return rc;
+	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
+		void *rec;
+		if ((rc = (task != NULL ? unpack_task : unpack_decision)(r, i,
+		    &rec)) != 0)
+			break;
+		stop = task != NULL ? task(arg, rec) : decision(arg, rec);
+		mdt__free(rec);
+	}
+	PQclear(r);
+	return rc != 0 ? rc : stop < 0 ? stop : 0;
+}
+
+int
+mdt__pg_task_children(mdt_store *s, const char *task_id,
+    mdt_audit_task_fn fn, void *arg)
+{
+	mdt__pgp p = {0};
+
+	if (s == NULL || task_id == NULL || fn == NULL)
+		return -MDT_EINVAL;
+	mdt__pgp_text(&p, task_id);
+	return each_row(s, TASK_STATE_COLS TASK_FROM
+	    " WHERE t.parent_id = $1 ORDER BY t.seq", &p, fn, NULL, arg);
+}
+
+int
+mdt__pg_open_tasks(mdt_store *s, mdt_audit_task_fn fn, void *arg)
+{
+	if (s == NULL || fn == NULL)
+		return -MDT_EINVAL;
+	return each_row(s, ", NULL::bigint, NULL::bigint,"
+	    " NULL::bigint FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM ended"
+	    " e WHERE e.task_id = t.task_id) ORDER BY t.seq", NULL, fn, NULL,
+	    arg);
+}
+
+int
+mdt__pg_list_decisions(mdt_store *s, uint64_t after_seq, uint32_t limit,
+    mdt_audit_decision_fn fn, void *arg)
+{
+	mdt__pgp p = {0};
+
+	if (s == NULL || fn == NULL || after_seq > INT64_MAX)
+		return -MDT_EINVAL;
+	mdt__pgp_int(&p, (int64_t)after_seq);
+	if (limit > 0)
+		mdt__pgp_int(&p, limit);
+	else
+		mdt__pgp_text(&p, NULL);
+	return each_row(s, " FROM decisions t WHERE seq > $1"
+	    " ORDER BY seq LIMIT $2", &p, NULL, fn, arg);
+}
+
+int
+mdt__pg_count_children(mdt_store *s, const char *task_id, uint32_t *count)
+{
+	mdt__pgp p = {0};
+	PGresult *r;
+	int rc;
+
+	if (s == NULL || task_id == NULL || count == NULL)
+		return -MDT_EINVAL;
+	mdt__pgp_text(&p, task_id);
+	if ((r = rquery(s, "SELECT count(*) FROM tasks WHERE parent_id = $1",
+	    &p, &rc)) == NULL)
+		return rc;
+	*count = (uint32_t)mdt__pg_int(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+/* The walk up the chain in one recursive query: the nearest ended task
+ * on the way from task_id to its root, or none. */
+int
+mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
+    char *revoked_by, size_t len)
+{
+	mdt__pgp p = {0};
+	PGresult *r;
+	int rc;
+
+	if (s == NULL || task_id == NULL || revoked == NULL)
+		return -MDT_EINVAL;
+	mdt__pgp_text(&p, task_id);
+	if ((r = rquery(s, "WITH RECURSIVE up(id, n) AS (SELECT task_id, 0"
+	    " FROM tasks WHERE task_id = $1 UNION ALL SELECT t.parent_id,"
+	    " up.n + 1 FROM tasks t JOIN up ON t.task_id = up.id WHERE"
+	    " t.parent_id IS NOT NULL AND up.n < 256) SELECT up.id,"
+	    " EXISTS(SELECT 1 FROM ended e WHERE e.task_id = up.id)"
+	    " FROM up ORDER BY up.n", &p, &rc)) == NULL)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return -MDT_ENOTFOUND;
+	}
+	*revoked = 0;
+	for (int i = 0; i < PQntuples(r) && !*revoked; i++) {
+		if (mdt__pg_int(r, i, 1) == 0)
+			continue;
+		*revoked = 1;
+		if (revoked_by != NULL && len > 0)
+			snprintf(revoked_by, len, "%s", PQgetvalue(r, i, 0));
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+tree_visit(mdt_store *s, const PGresult *r, const mdt_store_tree_visitor *v,
+    void *arg)
+{
+	int rc = 0, stop = 0;
+
+	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
+		mdt_audit_task *t;
+		if ((rc = unpack_task(r, i, (void **)&t)) != 0)
+			return rc;
+		if (v->task != NULL)
+			stop = v->task(arg, t);
+		if (stop == 0 && v->decision != NULL) {
+			mdt__pgp p = {0};
+			mdt__pgp_text(&p, t->task_id);
+			stop = each_row(s, " FROM decisions t WHERE"
+			    " task_id = $1 ORDER BY seq", &p, NULL,
+			    v->decision, arg);
+		}
+		mdt__free(t);
+	}
+	return stop < 0 ? stop : 0;
+}
+
+int
+mdt__pg_task_tree(mdt_store *s, const char *root_task_id,
+    const mdt_store_tree_visitor *v, void *arg)
+{
+	char *cols = NULL, sql[2048];
+	mdt__pgp p = {0};
+	PGresult *r;
+	int rc;
+
+	if (s == NULL || root_task_id == NULL || v == NULL)
+		return -MDT_EINVAL;
+	if ((cols = mdt__pg_select_list(mdt__kind_get(MDT__KIND_TASK),
+	    "t")) == NULL)
+		return -MDT_ENOMEM;
+	snprintf(sql, sizeof(sql), "WITH RECURSIVE d(id, path, n) AS ("
+	    " SELECT task_id, lpad(seq::text, 20, '0'), 0 FROM tasks"
+	    " WHERE task_id = $1 UNION ALL SELECT c.task_id, d.path || '/' ||"
+	    " lpad(c.seq::text, 20, '0'), d.n + 1 FROM tasks c JOIN d ON"
+	    " c.parent_id = d.id WHERE d.n < %d) SELECT %s" TASK_STATE_COLS
+	    " FROM d JOIN tasks t ON t.task_id = d.id LEFT JOIN ended e ON"
+	    " e.task_id = t.task_id ORDER BY d.path COLLATE \"C\"",
+	    MDT__STORE_TREE_DEPTH_MAX, cols);
+	mdt__free(cols);
+	mdt__pgp_text(&p, root_task_id);
+	if ((r = rquery(s, sql, &p, &rc)) == NULL)
+		return rc;
+	rc = PQntuples(r) == 0 ? -MDT_ENOTFOUND : tree_visit(s, r, v, arg);
+	PQclear(r);
+	return rc;
+}

@@ -1,0 +1,235 @@
+/* The audit store on PostgreSQL, what only a server can show: the server
+ * stopped under an open store (every write fails, nothing is reported
+ * written that is not, the handle reconnects by itself once it is back)
+ * and two writable handles (two brokers) sharing one chain. */
+#include <pthread.h>
+#include <time.h>
+
+#include <mandate/mandate.h>
+
+#include "store_fixture.h"
+#include "testutil.h"
+
+static fx F;
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+static char g_dir[64];   /* the private server of the outage case */
+static char g_base[512];
+
+static void
+server_up(void)
+{
+	snprintf(g_dir, sizeof(g_dir), "/tmp/mdt-pgdown-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(g_dir));
+	ck_assert_int_eq(mdt_test_pg_start(g_dir, g_base, sizeof(g_base)), 0);
+}
+
+/* Unchecked: runs in the parent, so the server stops also when a case
+ * failed. */
+static void
+server_down(void)
+{
+	if (g_dir[0] != '\0')
+		(void)mdt_test_pg_stop(g_dir);
+}
+
+static void
+setup(void)
+{
+	char err[512];
+
+	fx_init(&F);
+	ck_assert_msg(mdt_test_pg_fresh(g_base, F.uri, sizeof(F.uri), err,
+	    sizeof(err)) == 0, "%s", err);
+	fx_open(&F);
+}
+
+static void
+teardown(void)
+{
+	fx_cleanup(&F);
+}
+
+#define ACKED_MAX 20000
+
+typedef struct writer {
+	pthread_t th;
+	int stop;               /* atomic */
+	uint32_t n, ok, failed, bad_rc;
+	char (*acked)[24];      /* request ids reported written */
+} writer;
+
+static void *
+write_loop(void *arg)
+{
+	writer *w = arg;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) &&
+	    w->n < ACKED_MAX) {
+		char req[24];
+		mdt_audit_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		    .task_id = "t1", .action = "read",
+		    .resource = "Observation/obs-1"};
+		uint64_t seq = 0;
+		int rc;
+		snprintf(req, sizeof(req), "down-%u", w->n++);
+		rc = mdt_store_append_decision(F.s, &d, &seq);
+		if (rc == 0)
+			memcpy(w->acked[w->ok++], req, sizeof(req));
+		else if (rc == -MDT_ESTORE)
+			w->failed++;
+		else
+			w->bad_rc++;
+	}
+	return NULL;
+}
+
+static int
+try_write(const char *req)
+{
+	mdt_audit_decision d = {.request_id = req, .operation = "authorize",
+	    .verdict = MDT_AUDIT_DENY, .action = "read", .resource = "x"};
+
+	return mdt_store_append_decision(F.s, &d, NULL);
+}
+
+START_TEST(server_stopped_and_back)
+{
+	writer w = {0};
+	fx_issues is;
+	mdt_audit_report rep;
+	int rc = -1;
+
+	w.acked = calloc(ACKED_MAX, sizeof(*w.acked));
+	ck_assert_ptr_nonnull(w.acked);
+	fx_root(&F, "t1");
+	ck_assert_int_eq(pthread_create(&w.th, NULL, write_loop, &w), 0);
+	while (__atomic_load_n(&w.ok, __ATOMIC_RELAXED) < 50)
+		nap_ms(5);
+	ck_assert_int_eq(mdt_test_pg_halt(g_dir), 0);
+	/* Down: every write and read fails, as a store error. */
+	for (int i = 0; i < 20; i++) {
+		char req[32];
+		snprintf(req, sizeof(req), "while-down-%d", i);
+		ck_assert_int_eq(try_write(req), -MDT_ESTORE);
+	}
+	{
+		mdt_audit_task *t = NULL;
+		ck_assert_int_eq(mdt_store_get_task(F.s, "t1", &t),
+		    -MDT_ESTORE);
+	}
+	ck_assert_int_eq(mdt_test_pg_resume(g_dir), 0);
+	/* Back: the handle reconnects by itself on the next batch. */
+	for (int i = 0; i < 600 && rc != 0; i++) {
+		rc = try_write("after-up");
+		if (rc != 0)
+			nap_ms(50);
+	}
+	ck_assert_int_eq(rc, 0);
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(w.th, NULL);
+	ck_assert_uint_eq(w.bad_rc, 0);
+	ck_assert_uint_gt(w.failed, 0);
+	/* Nothing reported written is missing. */
+	for (uint32_t i = 0; i < w.ok; i++) {
+		mdt_audit_decision *got = NULL;
+		ck_assert_msg(mdt_store_find_decision(F.s, w.acked[i], &got) ==
+		    0, "acknowledged %s missing", w.acked[i]);
+		mdt_free(got);
+	}
+	for (int i = 0; i < 20; i++) {
+		mdt_audit_decision *got = NULL;
+		char req[32];
+		snprintf(req, sizeof(req), "while-down-%d", i);
+		ck_assert_int_eq(mdt_store_find_decision(F.s, req, &got),
+		    -MDT_ENOTFOUND);
+	}
+	fx_close(&F);
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+	free(w.acked);
+}
+END_TEST
+
+typedef struct twin {
+	mdt_store *s;
+	int id;
+	int failures;
+} twin;
+
+static void *
+twin_writes(void *arg)
+{
+	twin *t = arg;
+
+	for (int i = 0; i < 300; i++) {
+		char req[32];
+		mdt_audit_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		    .action = "read", .resource = "x"};
+		snprintf(req, sizeof(req), "b%d-%d", t->id, i);
+		if (mdt_store_append_decision(t->s, &d, NULL) != 0)
+			t->failures++;
+	}
+	return NULL;
+}
+
+/* Two writable handles (two brokers) append to one chain in turn; an
+ * end on one is seen by the other at once (no cache across brokers). */
+START_TEST(two_writers_one_chain)
+{
+	mdt_store_opts o = {.seal_seed = F.seed, .checkpoint_every = 50};
+	twin a = {.s = F.s, .id = 1}, b = {.id = 2};
+	pthread_t ta, tb;
+	char err[MDT_ERRMSG_MAX];
+	fx_issues is;
+	mdt_audit_report rep;
+	mdt_audit_revocation *rv = NULL;
+	int revoked = 0;
+
+	ck_assert_int_eq(mdt_store_open(F.uri, &o, &b.s, err, sizeof(err)),
+	    0);
+	fx_root(&F, "t1");
+	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
+	ck_assert_int_eq(mdt_store_chain_revoked(b.s, "c1", &revoked, NULL,
+	    0), 0);
+	ck_assert_int_eq(revoked, 0);
+	ck_assert_int_eq(pthread_create(&ta, NULL, twin_writes, &a), 0);
+	ck_assert_int_eq(pthread_create(&tb, NULL, twin_writes, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	ck_assert_int_eq(a.failures + b.failures, 0);
+	ck_assert_int_eq(mdt_store_end_task(b.s, "t1", MDT_TASK_CANCELLED,
+	    "ops", "test", 0, &rv), 0);
+	mdt_free(rv);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
+	    0), 0);
+	ck_assert_int_eq(revoked, 1);
+	ck_assert_int_eq(fx_child(&F, "c2", "t1", 1, 0), -MDT_EREVOKED);
+	mdt_store_close(b.s);
+	fx_close(&F);
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+	ck_assert_uint_eq(rep.records, 2 + 600 + 1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store_pg");
+	TCase *tc = tcase_create("pg");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, server_up, server_down);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, server_stopped_and_back);
+	tcase_add_test(tc, two_writers_one_chain);
+	suite_add_tcase(s, tc);
+	return mdt_test_run(s);
+}
