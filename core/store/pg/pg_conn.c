@@ -94,6 +94,7 @@ mdt__pg_ready(mdt_store *s, mdt__pgconn *pc)
 		return -MDT_ESTORE;
 	}
 	PQreset(pc->c);
+	pc->prepared = 0; /* a new session */
 	if (PQstatus(pc->c) != CONNECTION_OK) {
 		mdt__store_seterr(s, "PostgreSQL unreachable: %s",
 		    PQerrorMessage(pc->c));
@@ -110,13 +111,11 @@ mdt__pg_ready(mdt_store *s, mdt__pgconn *pc)
 	return 0;
 }
 
-PGresult *
-mdt__pg_q(mdt_store *s, PGconn *c, const char *sql, const mdt__pgp *p,
-    const char *what, int *rc)
+/* r when it is a command or tuples result, else NULL with the reason on
+ * the handle and *rc set. */
+static PGresult *
+checked(mdt_store *s, PGconn *c, PGresult *r, const char *what, int *rc)
 {
-	PGresult *r = PQexecParams(c, sql, p != NULL ? p->n : 0, NULL,
-	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
-	    p != NULL ? p->fmt : NULL, 1);
 	ExecStatusType st = PQresultStatus(r);
 	const char *code;
 
@@ -134,6 +133,36 @@ mdt__pg_q(mdt_store *s, PGconn *c, const char *sql, const mdt__pgp *p,
 	}
 	PQclear(r);
 	return NULL;
+}
+
+PGresult *
+mdt__pg_q(mdt_store *s, PGconn *c, const char *sql, const mdt__pgp *p,
+    const char *what, int *rc)
+{
+	return checked(s, c, PQexecParams(c, sql, p != NULL ? p->n : 0, NULL,
+	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+	    p != NULL ? p->fmt : NULL, 1), what, rc);
+}
+
+PGresult *
+mdt__pg_qprep(mdt_store *s, mdt__pgconn *pc, int idx, const char *sql,
+    const mdt__pgp *p, const char *what, int *rc)
+{
+	char name[16];
+	int n = p != NULL ? p->n : 0;
+
+	snprintf(name, sizeof(name), "s%d", idx);
+	if (!(pc->prepared & (1u << idx))) {
+		PGresult *r = checked(s, pc->c, PQprepare(pc->c, name, sql, n,
+		    NULL), what, rc);
+		if (r == NULL)
+			return NULL;
+		PQclear(r);
+		pc->prepared |= 1u << idx;
+	}
+	return checked(s, pc->c, PQexecPrepared(pc->c, name, n,
+	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+	    p != NULL ? p->fmt : NULL, 1), what, rc);
 }
 
 PGresult *

@@ -33,7 +33,13 @@ void mdt__pgp_vals(mdt__pgp *p, const mdt__val *vals, size_t n);
 typedef struct mdt__pgconn {
 	pthread_mutex_t mu;
 	PGconn *c;
+	uint32_t prepared;      /* bit i: statement "s<i>" prepared on c */
 } mdt__pgconn;
+
+/* The writer's prepared statements (bits of mdt__pgconn.prepared). */
+enum { MDT__PGS_INSERT = 0, /* + kind */
+	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_BEGIN,
+	MDT__PGS_COMMIT };
 
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
@@ -61,6 +67,10 @@ PGresult *mdt__pg_q(mdt_store *s, PGconn *c, const char *sql,
  * fresh connection when the first try found the connection broken. */
 PGresult *mdt__pg_q_again(mdt_store *s, mdt__pgconn *pc, const char *sql,
     const mdt__pgp *p, const char *what, int *rc);
+/* mdt__pg_q through a statement prepared once per connection (idx
+ * names it; sql is read only the first time, or after a reconnect). */
+PGresult *mdt__pg_qprep(mdt_store *s, mdt__pgconn *pc, int idx,
+    const char *sql, const mdt__pgp *p, const char *what, int *rc);
 /* Runs sql expecting no rows; 0 or negative MDT_E*. */
 int mdt__pg_exec(mdt_store *s, PGconn *c, const char *sql,
     const mdt__pgp *p, const char *what);

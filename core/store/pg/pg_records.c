@@ -54,11 +54,12 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	uint8_t hash[MDT_AUDIT_HASH_BYTES];
 	uint64_t seq = w->head_seq + 1;
 	mdt__pgp p = {0};
-	char *sql = insert_sql(d);
+	char *sql = NULL;
 	PGresult *r;
 	int rc;
 
-	if (sql == NULL)
+	if (!(s->bs->w.prepared & (1u << (MDT__PGS_INSERT + kind))) &&
+	    (sql = insert_sql(d)) == NULL)
 		return -MDT_ENOMEM;
 	mdt__kind_vals(d, rec, vals);
 	mdt__chain_hash(kind, w->head_hash, vals, mdt__kind_nhashed(d, vals),
@@ -67,7 +68,8 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	mdt__pgp_blob(&p, w->head_hash, MDT_AUDIT_HASH_BYTES);
 	mdt__pgp_blob(&p, hash, MDT_AUDIT_HASH_BYTES);
 	mdt__pgp_vals(&p, vals, d->ncols);
-	r = mdt__pg_q(s, wc(s), sql, &p, d->table, &rc);
+	r = mdt__pg_qprep(s, &s->bs->w, MDT__PGS_INSERT + kind, sql, &p,
+	    d->table, &rc);
 	mdt__free(sql);
 	if (r == NULL)
 		return rc;

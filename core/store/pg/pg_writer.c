@@ -40,8 +40,9 @@ load_head(mdt_store *s)
 {
 	mdt__writer *w = &s->w;
 	int rc;
-	PGresult *r = mdt__pg_q(s, wc(s), "SELECT seq, hash, last_cp FROM"
-	    " head WHERE one = 1 FOR UPDATE", NULL, "chain head", &rc);
+	PGresult *r = mdt__pg_qprep(s, &s->bs->w, MDT__PGS_HEAD, "SELECT seq,"
+	    " hash, last_cp FROM head WHERE one = 1 FOR UPDATE", NULL,
+	    "chain head", &rc);
 
 	if (r == NULL)
 		return rc;
@@ -82,12 +83,17 @@ int
 mdt__pg_precommit(mdt_store *s)
 {
 	mdt__pgp p = {0};
+	PGresult *r;
+	int rc;
 
 	mdt__pgp_int(&p, (int64_t)s->w.head_seq);
 	mdt__pgp_blob(&p, s->w.head_hash, MDT_AUDIT_HASH_BYTES);
 	mdt__pgp_int(&p, (int64_t)s->w.last_cp);
-	return mdt__pg_exec(s, wc(s), "UPDATE head SET seq = $1, hash = $2,"
-	    " last_cp = $3 WHERE one = 1", &p, "chain head");
+	r = mdt__pg_qprep(s, &s->bs->w, MDT__PGS_HEAD_SET, "UPDATE head SET"
+	    " seq = $1, hash = $2, last_cp = $3 WHERE one = 1", &p,
+	    "chain head", &rc);
+	PQclear(r);
+	return rc;
 }
 
 /* synchronous_commit is on for the session (pg_conn.c): COMMIT returns
