@@ -1,5 +1,5 @@
 /*
- * Internals of the scope module, shared by core/scope_*.c: the parsed form
+ * Internals of the scope module, shared by core/scope/scope_*.c: the parsed form
  * of one scope and of a set, and the operations the files lend each other.
  *
  * Invariants of every mdt__scope (established by the parser and kept by

@@ -1,5 +1,5 @@
 /*
- * Internals of the wire codec shared by core/wire_*.c: the decoded value
+ * Internals of the wire codec shared by core/wire/wire_*.c: the decoded value
  * tree and the message that owns it.
  */
 #ifndef MDT_WIRE_INT_H

@@ -1,5 +1,5 @@
 /*
- * Internals of the X.509-SVID module shared by core/svid_*.c: the bundle
+ * Internals of the X.509-SVID module shared by core/svid/svid_*.c: the bundle
  * layout, the per-certificate SPIFFE checks, the signature algorithm
  * table and bounded file reads.
  */

@@ -1,5 +1,5 @@
 /*
- * Internals of the launch-assertion (JWT) module shared by core/jwt_*.c:
+ * Internals of the launch-assertion (JWT) module shared by core/jwt/jwt_*.c:
  * the key layout, JOSE signatures over raw bytes, compact serialisation
  * and the scope claim reader.  Tests use mdt__jwt_compact to forge tokens
  * with arbitrary headers.
@@ -62,7 +62,7 @@ int mdt__jwt_launch_scopes(const char *text, size_t len, mdt_scope_set **out,
 
 /*
  * Reads and checks the claims of a payload whose signature has verified
- * (core/jwt_claims.c).  Caller frees *out with mdt_idp_claims_free.
+ * (core/jwt/jwt_claims.c).  Caller frees *out with mdt_idp_claims_free.
  */
 int mdt__jwt_claims(const uint8_t *json, size_t n,
     const mdt_idp_verify_opts *o, mdt_idp_claims **out, char *err,
