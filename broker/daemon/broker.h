@@ -276,6 +276,9 @@ int brk_ready(brk_broker *b, char *why, size_t len);
 
 /* http.c: the local health and metrics listener (http_listen). */
 int brk_http_start(brk_broker *b, char *err, size_t errlen);
+/* Whether spec is a listener address http_listen accepts (empty: none);
+ * nothing is bound. */
+int brk_http_check(const char *spec, char *err, size_t errlen);
 void brk_http_stop(brk_broker *b);
 
 /* log.c */

@@ -2,7 +2,7 @@
  * mandated --check-config: everything a start checks short of binding
  * its sockets and writing anything -- the settings, the policies (not
  * empty), the registry and identity provider (the snapshot), the TLS and
- * SVID files, the root key (mode, owner, a public key without its
+ * SVID files, the monitoring address, the root key (mode, owner, a public key without its
  * secret), the data and run directories, and the audit store (opened
  * read-only when it exists) -- then prints what it loaded.
  */
@@ -126,6 +126,7 @@ brk_check_config(const struct brk_config *cfg,
 	    (rc = check_readable("tls_cert", cfg->tls_cert, err, errlen)) ||
 	    (rc = check_readable("tls_key", cfg->tls_key, err, errlen)) ||
 	    (rc = brk_svid_check(cfg, err, errlen)) ||
+	    (rc = brk_http_check(cfg->http_listen, err, errlen)) ||
 	    (rc = check_dir("data_dir", cfg->data_dir, err, errlen)) ||
 	    (rc = check_dir("run_dir", cfg->run_dir, err, errlen)) ||
 	    (rc = check_root_key(cfg, &key_note, err, errlen)) ||

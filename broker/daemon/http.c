@@ -30,15 +30,16 @@ struct brk_http {
 	atomic_int stop;
 };
 
-/* Splits "HOST:PORT" or "[V6]:PORT" and binds a listening socket. */
+/* Splits "HOST:PORT" or "[V6]:PORT" (numeric) into *ai (caller frees
+ * with freeaddrinfo). */
 static int
-bind_addr(const char *spec, int *fd, char *err, size_t errlen)
+resolve(const char *spec, struct addrinfo **ai, char *err, size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(spec, ':');
-	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct addrinfo hints = { 0 };
 	size_t hl;
-	int s, one = 1, rc;
+	int rc;
 
 	if (colon == NULL || colon == spec || colon[1] == 0) {
 		snprintf(err, errlen, "http_listen: expected HOST:PORT, got "
@@ -52,11 +53,37 @@ bind_addr(const char *spec, int *fd, char *err, size_t errlen)
 		snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0) {
+	if ((rc = getaddrinfo(host, colon + 1, &hints, ai)) != 0) {
 		snprintf(err, errlen, "http_listen: '%s': %s (a numeric "
 		    "address and port)", spec, gai_strerror(rc));
 		return -MDT_ECONFIG;
 	}
+	return 0;
+}
+
+int
+brk_http_check(const char *spec, char *err, size_t errlen)
+{
+	struct addrinfo *ai = NULL;
+	int rc;
+
+	if (spec[0] == 0)
+		return 0;
+	rc = resolve(spec, &ai, err, errlen);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+/* A listening socket on spec. */
+static int
+bind_addr(const char *spec, int *fd, char *err, size_t errlen)
+{
+	struct addrinfo *ai = NULL;
+	int s, one = 1, rc;
+
+	if ((rc = resolve(spec, &ai, err, errlen)) != 0)
+		return rc;
 	s = socket(ai->ai_family, SOCK_STREAM, 0);
 	if (s < 0 || fcntl(s, F_SETFD, FD_CLOEXEC) != 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one,
 	    sizeof(one)) != 0 || bind(s, ai->ai_addr, ai->ai_addrlen) != 0 ||

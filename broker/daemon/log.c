@@ -25,13 +25,46 @@ brk_log_format_parse(const char *name)
 	    -1;
 }
 
-/* Appends s JSON-escaped (n bytes) within out[0..len), from *o. */
+/*
+ * Appends s JSON-escaped (n bytes) within out[0..len), from *o, stopping
+ * early so that afterwards at least 7 bytes are left: room for one
+ * separator (`","` or `":"`) and the closing `"}` with its NUL, so a cut
+ * line is still one JSON object.
+ */
+/* Bytes of the well-formed UTF-8 sequence at s (at most n), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t l = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 :
+	    s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+
+	if (l == 0 || l > n)
+		return 0;
+	for (size_t i = 1; i < l; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return l;
+}
+
 static void
 put_esc(char *out, size_t len, size_t *o, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n && *o + 7 < len; i++) {
+	for (size_t i = 0; i < n && *o + 13 <= len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
+		size_t l;
+		if (c >= 0x80) {
+			/* whole characters only; a byte that is not one is '?' */
+			l = utf8_seq((const unsigned char *)s + i, n - i);
+			if (l == 0) {
+				out[(*o)++] = '?';
+			} else if (*o + l + 7 <= len) {
+				memcpy(out + *o, s + i, l);
+				*o += l;
+				i += l - 1;
+			} else {
+				return;
+			}
+		} else if (c == '"' || c == '\\') {
 			out[(*o)++] = '\\';
 			out[(*o)++] = (char)c;
 		} else if (c < 0x20 || c == 0x7f) {
@@ -42,10 +75,12 @@ put_esc(char *out, size_t len, size_t *o, const char *s, size_t n)
 	}
 }
 
+/* A separator of 3 bytes; put_esc left room for it. */
 static void
-put_raw(char *out, size_t len, size_t *o, const char *s)
+put_sep(char *out, size_t *o, const char *sep)
 {
-	put_esc(out, len, o, s, strlen(s));
+	memcpy(out + *o, sep, 3);
+	*o += 3;
 }
 
 /* Length of a leading key=value word of p (key [a-z0-9_.]+), or 0. */
@@ -65,36 +100,33 @@ brk_log_json_line(char *out, size_t len, const char *ts, const char *level,
     const char *event, const char *msg)
 {
 	const char *p = msg;
-	size_t o = 0, w, k = 0;
+	size_t o, w, k = 0;
+	int n;
 
-	if (len < 16) {
-		if (len > 0)
-			out[0] = 0;
+	n = snprintf(out, len, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"",
+	    ts, level);
+	if (n < 0 || (size_t)n + 16 > len) {
+		if (len >= 3)
+			memcpy(out, "{}", 3);
 		return;
 	}
-	o += (size_t)snprintf(out, len, "{\"ts\":\"%s\",\"level\":\"%s\","
-	    "\"event\":\"", ts, level);
-	o = o < len ? o : len - 1;
-	put_raw(out, len, &o, event);
+	o = (size_t)n;
+	put_esc(out, len, &o, event, strlen(event));
 	while (*p == ' ')
 		p++;
-	while ((w = kv_word(p, &k)) > 0) {
-		if (o + 8 < len)
-			out[o++] = '"', out[o++] = ',', out[o++] = '"';
+	while ((w = kv_word(p, &k)) > 0 && o + 16 <= len) {
+		put_sep(out, &o, "\",\"");
 		put_esc(out, len, &o, p, k);
-		if (o + 8 < len)
-			out[o++] = '"', out[o++] = ':', out[o++] = '"';
+		put_sep(out, &o, "\":\"");
 		put_esc(out, len, &o, p + k + 1, w - k - 1);
 		for (p += w; *p == ' '; p++)
 			;
 	}
-	if (*p != 0 && o + 10 < len) {
+	if (*p != 0 && o + 16 <= len) {
 		memcpy(out + o, "\",\"msg\":\"", 9);
 		o += 9;
-		put_raw(out, len, &o, p);
+		put_esc(out, len, &o, p, strlen(p));
 	}
-	if (o + 3 > len)
-		o = len - 3;
 	memcpy(out + o, "\"}", 3);
 }
 

@@ -119,6 +119,18 @@ ctx_cb(void *arg)
 
 /* ------------------------------------------------------------ workers */
 
+/* A request refused before it was authenticated or even read: nothing
+ * is recorded (there is no one to record it for), but the refusal is
+ * logged like every other, with its reason. */
+static void
+refuse_early(struct brk_ctx *c, int status, const char *reason,
+    const char *op, const char *detail)
+{
+	BLOG(c->b, BRK_INFO, "request.refused", "op=%s reason=%s pipe=%u "
+	    "recorded=no", op, reason, c->pipe);
+	brk_reply_error(c, status, reason, "%s", detail);
+}
+
 static int
 decode(struct brk_ctx *c)
 {
@@ -132,14 +144,12 @@ decode(struct brk_ctx *c)
 
 	if (rc == 0)
 		return 0;
-	if (code == MDT_EPROTO && strstr(err, "unknown op") != NULL) {
-		brk_reply_error(c, rc, "op", "%s", err);
-		return -1;
-	}
-	if (code < 0 || code > MDT_EPROTO || reasons[code] == NULL)
-		brk_reply_error(c, rc, "internal", "%s", err);
+	if (code == MDT_EPROTO && strstr(err, "unknown op") != NULL)
+		refuse_early(c, rc, "op", "-", err);
+	else if (code < 0 || code > MDT_EPROTO || reasons[code] == NULL)
+		refuse_early(c, rc, "internal", "-", err);
 	else
-		brk_reply_error(c, rc, reasons[code], "%s", err);
+		refuse_early(c, rc, reasons[code], "-", err);
 	return -1;
 }
 
@@ -187,15 +197,17 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 	op = mdt_wire_msg_op(c->req);
 	c->root = mdt_wire_msg_root(c->req);
 	if (mdt_wire_msg_ok(c->req) != -1) {
-		brk_reply_error(c, -MDT_EPROTO, "field",
+		refuse_early(c, -MDT_EPROTO, "field", mdt_wire_op_name(op),
 		    "a request must not carry ok");
 		return;
 	}
 	brk_session_agent(c->b, c->pipe, c->agent, sizeof(c->agent));
 	if (ops[op].auth > 0 && c->agent[0] == 0) {
-		brk_reply_error(c, -MDT_EAUTH, "auth.required",
-		    "op %s needs an authenticated pipe (hello, auth)",
-		    mdt_wire_op_name(op));
+		char why[96];
+		snprintf(why, sizeof(why), "op %s needs an authenticated pipe "
+		    "(hello, auth)", mdt_wire_op_name(op));
+		refuse_early(c, -MDT_EAUTH, "auth.required",
+		    mdt_wire_op_name(op), why);
 		return;
 	}
 	c->snap = brk_snapshot_acquire(c->b);

@@ -4,7 +4,8 @@
  * counters moved by exactly what was sent; every line of the exposition
  * parses as the Prometheus text format; malformed and oversized requests
  * get an error status and the listener keeps serving.  Denials are in the
- * log with their reason and audit sequence number, as JSON when asked.
+ * log with their reason and audit sequence number (a refusal before
+ * authentication with its reason, unrecorded), as JSON when asked.
  * `mandatectl status` reports the same broker's state to an admin only.
  */
 #include <arpa/inet.h>
@@ -207,6 +208,20 @@ authorize(struct bt_conn *c, const struct bt_task *t, const char *res,
 	mdt_wire_msg_free(m);
 }
 
+/* An authorize on a pipe that never authenticated. */
+static void
+unauthenticated(void)
+{
+	struct bt_conn c;
+	mdt_wire_msg *m = NULL;
+
+	ck_assert_int_eq(bt_dial(&c, B.url), 0);
+	ck_assert_int_eq(bt_call(&c, bt_req(&c, MDT_OP_AUTHORIZE), &m), 0);
+	ck_assert_str_eq(bt_reason(m), "auth.required");
+	mdt_wire_msg_free(m);
+	bt_close(&c);
+}
+
 static void
 scrape_after_authorizes(void)
 {
@@ -272,7 +287,7 @@ static void
 denials_logged(void)
 {
 	char line[4096];
-	int found = 0;
+	int found = 0, early = 0;
 	FILE *f;
 
 	ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
@@ -291,10 +306,15 @@ denials_logged(void)
 			ck_assert_ptr_null(strstr(line, "Condition"));
 			found++;
 		}
+		if (strcmp(json_string_value(json_object_get(j, "event")),
+		    "request.refused") == 0 && strcmp(json_string_value(
+		    json_object_get(j, "reason")), "auth.required") == 0)
+			early++;
 		json_decref(j);
 	}
 	fclose(f);
 	ck_assert_int_eq(found, 3);
+	ck_assert_int_eq(early, 1);
 }
 
 static void
@@ -403,6 +423,7 @@ START_TEST(metrics_listener)
 	start();
 	scrape_after_authorizes();
 	bad_requests();
+	unauthenticated();
 	status_command();
 	denials_logged();
 	bt_cleanup(&B);

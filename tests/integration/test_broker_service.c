@@ -3,6 +3,9 @@
  * once it serves, RELOADING=1 (with MONOTONIC_USEC) then READY=1 around a
  * SIGHUP, and STOPPING=1 on SIGTERM; a SIGHUP after the configuration file
  * changed names each changed setting that needs a restart, and only those.
+ * --check-config refuses what a start would: a monitoring address that is
+ * not numeric, a root.pub whose root.key is gone, a root key others may
+ * read.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +14,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,6 +112,63 @@ START_TEST(notify_and_reload)
 }
 END_TEST
 
+/* mandated --check-config with the test broker's files and extra
+ * arguments; exit status, output into out. */
+static int
+check(const char *extra, char *out, size_t len)
+{
+	char cmd[4096];
+	size_t n = 0, got;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/broker/mandated --policy-dir %s/policies "
+	    "--entities %s --data-dir %s/data --run-dir %s/run %s "
+	    "--check-config 2>&1", getenv("MDT_BINARY_DIR"),
+	    mdt_test_source_dir(), B.entities, B.dir, B.dir, extra);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while ((got = fread(out + n, 1, len - 1 - n, p)) > 0)
+		n += got;
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(check_config_refusals)
+{
+	static char out[8192];
+	char key[600], pub[600];
+
+	ck_assert_int_eq(bt_setup(&B, NULL), 0);
+	ck_assert_msg(check("", out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "root key: "));
+	ck_assert_ptr_nonnull(strstr(out, "(absent: generated on first start)"));
+	ck_assert_ptr_nonnull(strstr(out, "policies: "));
+	ck_assert_int_eq(check("--set http_listen=localhost:9464", out,
+	    sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "http_listen"));
+	ck_assert_msg(check("--set http_listen=127.0.0.1:9464", out,
+	    sizeof(out)) == 0, "%s", out);
+	/* a first start makes the root key; then take its secret away */
+	ck_assert_msg(bt_start(&B, NULL) == 0, "broker (log %s)", B.log);
+	ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
+	ck_assert_msg(check("", out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "(present, mode 0600)"));
+	snprintf(key, sizeof(key), "%s/data/root.key", B.dir);
+	snprintf(pub, sizeof(pub), "%s/data/root.pub", B.dir);
+	ck_assert_int_eq(chmod(key, 0644), 0);
+	ck_assert_int_eq(check("", out, sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "root.key"));
+	ck_assert_int_eq(chmod(key, 0600), 0);
+	ck_assert_int_eq(unlink(key), 0);
+	ck_assert_int_eq(access(pub, F_OK), 0);
+	ck_assert_int_eq(check("", out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "without its secret") != NULL, "%s", out);
+	bt_cleanup(&B);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -115,6 +177,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, notify_and_reload);
+	tcase_add_test(tc, check_config_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }
