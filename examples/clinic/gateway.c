@@ -101,7 +101,8 @@ check(nng_aio *aio, nng_http_req *req, mdt_rs_verifier *v,
     const char *label)
 {
 	char err[MDT_ERRMSG_MAX];
-	mdt_rs_request rq = {action, resource, patient, 0};
+	mdt_rs_request rq = {.action = action, .resource = resource,
+	    .patient = patient};
 	mdt_rs_grant g;
 	int rv;
 
@@ -193,7 +194,7 @@ handle_export(nng_aio *aio)
 	gateway *g = gw_of(aio);
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	char err[MDT_ERRMSG_MAX], receipt[1024];
-	mdt_rs_request rq = {"x", "tool/export", NULL, 0};
+	mdt_rs_request rq = {.action = "x", .resource = "tool/export"};
 	mdt_rs_grant gr;
 	fhir_query q;
 	char *body = NULL;
@@ -302,7 +303,8 @@ static int
 make_verifier(const mdt_pubkey *pk, const char *aud, const char *events,
     mdt_rs_verifier **out)
 {
-	mdt_rs_verifier_opts o = {pk, aud, events, 0};
+	mdt_rs_verifier_opts o = {.broker_key = pk, .audience = aud,
+	    .events_url = events};
 	char err[MDT_ERRMSG_MAX];
 	int rv = mdt_rs_verifier_new(&o, out, err, sizeof(err));
 

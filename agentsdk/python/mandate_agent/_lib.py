@@ -45,37 +45,52 @@ c_sz = ctypes.c_size_t
 c_buf = ctypes.POINTER(ctypes.c_uint8)
 
 
-class AgentOpts(ctypes.Structure):
-    _fields_ = [("url", c_s), ("spiffe_id", c_s), ("key", c_p),
-                ("timeout_ms", c_u32), ("retry_ms", c_u32)]
+class _Sized(ctypes.Structure):
+    """An options struct of <mandate/agent.h>: its first member is its
+    size, set here so that the library reads every field declared."""
+
+    def __init__(self, *args, **kw):
+        # positional arguments fill the fields after size, in C's order
+        super().__init__(**kw)
+        for (name, _), value in zip(self._fields_[1:], args):
+            setattr(self, name, value)
+        self.size = ctypes.sizeof(self)
 
 
-class AgentSvidOpts(ctypes.Structure):
-    _fields_ = [("cert_file", c_s), ("key_file", c_s)]
+class AgentOpts(_Sized):
+    _fields_ = [("size", c_sz), ("url", c_s), ("spiffe_id", c_s),
+                ("key", c_p), ("timeout_ms", c_u32), ("retry_ms", c_u32),
+                ("urls", ctypes.POINTER(c_s)), ("nurls", c_sz),
+                ("failover_ms", c_u32)]
 
 
-class OpenOpts(ctypes.Structure):
-    _fields_ = [("assertion", c_s), ("patient", c_s), ("purpose", c_s),
-                ("scopes", c_s)]
+class AgentSvidOpts(_Sized):
+    _fields_ = [("size", c_sz), ("cert_file", c_s), ("key_file", c_s)]
 
 
-class AuthzRequest(ctypes.Structure):
-    _fields_ = [("action", c_s), ("resource", c_s), ("patient", c_s),
-                ("boundary", c_s), ("audience", c_s), ("wait_ms", c_u32)]
+class OpenOpts(_Sized):
+    _fields_ = [("size", c_sz), ("assertion", c_s), ("patient", c_s),
+                ("purpose", c_s), ("scopes", c_s)]
+
+
+class AuthzRequest(_Sized):
+    _fields_ = [("size", c_sz), ("action", c_s), ("resource", c_s),
+                ("patient", c_s), ("boundary", c_s), ("audience", c_s),
+                ("wait_ms", c_u32)]
 
 
 class Pubkey(ctypes.Structure):
     _fields_ = [("bytes", ctypes.c_uint8 * 32)]
 
 
-class VerifierOpts(ctypes.Structure):
-    _fields_ = [("broker_key", ctypes.POINTER(Pubkey)), ("audience", c_s),
-                ("events_url", c_s), ("max_skew_s", c_u32)]
+class VerifierOpts(_Sized):
+    _fields_ = [("size", c_sz), ("broker_key", ctypes.POINTER(Pubkey)),
+                ("audience", c_s), ("events_url", c_s), ("max_skew_s", c_u32)]
 
 
-class RsRequest(ctypes.Structure):
-    _fields_ = [("action", c_s), ("resource", c_s), ("patient", c_s),
-                ("now", c_i64)]
+class RsRequest(_Sized):
+    _fields_ = [("size", c_sz), ("action", c_s), ("resource", c_s),
+                ("patient", c_s), ("now", c_i64)]
 
 
 class RsGrant(ctypes.Structure):
@@ -119,6 +134,8 @@ _SIGS = {
     "mdt_agent_close": (None, [c_p]),
     "mdt_agent_spiffe_id": (c_s, [c_p]),
     "mdt_agent_reconnects": (ctypes.c_uint64, [c_p]),
+    "mdt_agent_url": (c_s, [c_p]),
+    "mdt_agent_failovers": (ctypes.c_uint64, [c_p]),
     "mdt_agent_open_task": (c_i, [c_p, ctypes.POINTER(OpenOpts),
                                   ctypes.POINTER(c_p), _E, c_sz]),
     "mdt_agent_next": (c_i, [c_p, c_u32, ctypes.POINTER(c_p), _E, c_sz]),

@@ -196,14 +196,24 @@ class Agent(_Handle):
     _free = lib.mdt_agent_close
 
     def __init__(self, url, spiffe_id, key, timeout_ms=0, retry_ms=0,
-                 svid=None):
-        """svid=(cert_file, key_file) authenticates with an X.509-SVID;
+                 svid=None, failover_ms=0):
+        """url is one broker address, several separated by commas, or a
+        list of addresses of the same service: the connection moves to
+        the next one when its broker stays away failover_ms (0 = 1000).
+        svid=(cert_file, key_file) authenticates with an X.509-SVID;
         then spiffe_id may be None (the SVID's) and key None (no token
         presentation), see docs/sdk.md."""
         self._key = key
-        opts = AgentOpts(enc(url), enc(spiffe_id),
+        opts = AgentOpts(None, enc(spiffe_id),
                          key.ptr if key is not None else None, timeout_ms,
                          retry_ms)
+        opts.failover_ms = failover_ms
+        if isinstance(url, (list, tuple)):
+            urls = (ctypes.c_char_p * len(url))(*[enc(u) for u in url])
+            opts.urls = ctypes.cast(urls, ctypes.POINTER(ctypes.c_char_p))
+            opts.nurls = len(url)
+        else:
+            opts.url = enc(url)
         p = ctypes.c_void_p()
         if svid is None:
             call(lib.mdt_agent_connect, ctypes.byref(opts), ctypes.byref(p))
@@ -215,6 +225,11 @@ class Agent(_Handle):
 
     spiffe_id = property(lambda s: dec(lib.mdt_agent_spiffe_id(s.ptr)))
     reconnects = property(lambda s: lib.mdt_agent_reconnects(s.ptr))
+    url = property(lambda s: dec(lib.mdt_agent_url(s.ptr)),
+                   doc="The broker address dialed now.")
+    failovers = property(lambda s: lib.mdt_agent_failovers(s.ptr),
+                         doc="How often the connection moved to another "
+                         "address.")
 
     def open_task(self, assertion, patient, purpose, scopes):
         opts = OpenOpts(enc(assertion), enc(patient), enc(purpose),
