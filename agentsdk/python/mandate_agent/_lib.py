@@ -2,7 +2,9 @@
 
 import ctypes
 import ctypes.util
+import glob
 import os
+import subprocess
 
 ERRMSG_MAX = 256
 ID_MAX = 256
@@ -27,12 +29,51 @@ class MandateError(Exception):
         super().__init__("%s: %s" % (self.name, detail or strerror(code)))
 
 
-def _load():
-    path = os.environ.get("MANDATE_AGENT_LIB") or \
-        ctypes.util.find_library("mandate-agent")
-    if not path:
-        raise OSError("libmandate-agent not found: set MANDATE_AGENT_LIB")
+def _candidates() -> "list[str]":
+    """Where libmandate-agent may be, in the order tried."""
+    out = []
+    env = os.environ.get("MANDATE_AGENT_LIB")
+    if env:
+        out.append(env)
+    found = ctypes.util.find_library("mandate-agent")
+    if found:
+        out.append(found)
+    here = os.path.dirname(os.path.abspath(__file__))
+    out += sorted(glob.glob(os.path.join(here, "libmandate-agent.so*")))
+    try:
+        libdir = subprocess.run(
+            ["pkg-config", "--variable=libdir", "mandate-agent"],
+            capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        libdir = ""
+    if libdir:
+        out += sorted(glob.glob(os.path.join(libdir, "libmandate-agent.so*")))
+    return out
+
+
+def _open(path: str) -> ctypes.CDLL:
+    # libmandate-agent needs libmandate.so.0; an installed copy has no run
+    # path, so load its sibling first rather than ask for LD_LIBRARY_PATH
+    if os.sep in path:
+        for dep in sorted(glob.glob(os.path.join(os.path.dirname(path),
+                                                 "libmandate.so*"))):
+            try:
+                ctypes.CDLL(dep, mode=ctypes.RTLD_GLOBAL)
+                break
+            except OSError:
+                continue
     return ctypes.CDLL(path)
+
+
+def _load() -> ctypes.CDLL:
+    errors = []
+    for path in _candidates():
+        try:
+            return _open(path)
+        except OSError as e:
+            errors.append("%s: %s" % (path, e))
+    raise OSError("libmandate-agent not found (set MANDATE_AGENT_LIB to its "
+                  "path): " + ("; ".join(errors) or "no candidate"))
 
 
 lib = _load()
