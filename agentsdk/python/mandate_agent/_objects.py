@@ -8,7 +8,8 @@ from ._lib import (lib, call, check, enc, dec, MandateError, AgentOpts,
 
 DENY, ALLOW, STEP_UP = 0, 1, 2
 FLAG_REVIEW, FLAG_APPROVED = 0x1, 0x2
-_EVENT_KINDS = {1: "revoked", 2: "step_up", 3: "decided", 4: "task"}
+_EVENT_KINDS = {1: "revoked", 2: "step_up", 3: "decided", 4: "task",
+                5: "epoch"}
 
 
 class _Handle:
