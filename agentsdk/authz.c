@@ -239,6 +239,8 @@ authorize_call(mdt_task *t, const mdt_authz_request *q, const char *stepup,
 	    q->resource == NULL)
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "authorize: task, action and resource are required");
+	if ((rv = SDK_OPTS_CHECK(q, "authorize request", err, errlen)) != 0)
+		return rv;
 	if ((az = calloc(1, sizeof(*az))) == NULL)
 		return -MDT_ENOMEM;
 	if ((rv = authz_keep_request(az, q)) == 0 &&

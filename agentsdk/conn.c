@@ -79,20 +79,23 @@ conn_opts(mdt_agent *a, const mdt_agent_opts *o,
 	uint8_t r[8];
 	int rv;
 
-	if (o == NULL || o->url == NULL || (svid == NULL &&
+	if (o == NULL || (svid == NULL &&
 	    (o->spiffe_id == NULL || o->key == NULL)))
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "agent options: url, spiffe_id and key are required");
+	if ((rv = SDK_OPTS_CHECK(o, "agent options", err, errlen)) != 0 ||
+	    (svid != NULL && (rv = SDK_OPTS_CHECK(svid, "svid options", err,
+	    errlen)) != 0) || (rv = sdk_addrs_parse(a, o, err, errlen)) != 0)
+		return rv;
 	/* the broker refuses an invalid id; say why before connecting */
 	if (o->spiffe_id != NULL &&
 	    (rv = sdk_check_agent_id("agent options: spiffe_id", o->spiffe_id,
 	    err, errlen)) != 0)
 		return rv;
-	if (sdk_strcpy(a->url, sizeof(a->url), o->url) != 0 ||
-	    (o->spiffe_id != NULL && sdk_strcpy(a->spiffe_id,
-	    sizeof(a->spiffe_id), o->spiffe_id) != 0))
+	if (o->spiffe_id != NULL && sdk_strcpy(a->spiffe_id,
+	    sizeof(a->spiffe_id), o->spiffe_id) != 0)
 		return sdk_err(err, errlen, -MDT_ETOOBIG,
-		    "agent options: url or spiffe_id too long");
+		    "agent options: spiffe_id too long");
 	a->timeout_ms = o->timeout_ms ? o->timeout_ms : CONN_TIMEOUT_DEFAULT;
 	a->retry_ms = o->retry_ms ? o->retry_ms : CONN_RETRY_DEFAULT;
 	randombytes_buf(r, sizeof(r));
@@ -118,11 +121,10 @@ conn_dial(mdt_agent *a, char *err, size_t errlen)
 	    (rv = nng_socket_set_ms(a->sock, NNG_OPT_RECONNMAXT,
 	    (nng_duration)a->retry_ms * 10)) != 0 ||
 	    (rv = nng_socket_set_size(a->sock, NNG_OPT_RECVMAXSZ,
-	    SDK_MSG_MAX)) != 0 ||
-	    (rv = nng_dial(a->sock, a->url, NULL, NNG_FLAG_NONBLOCK)) != 0)
-		return sdk_err(err, errlen, -MDT_ETRANSPORT, "%s: %s", a->url,
-		    nng_strerror(rv));
-	return 0;
+	    SDK_MSG_MAX)) != 0)
+		return sdk_err(err, errlen, -MDT_ETRANSPORT, "%s: %s",
+		    sdk_addr(a), nng_strerror(rv));
+	return sdk_addrs_start(a, err, errlen);
 }
 
 static int
@@ -172,6 +174,7 @@ mdt_agent_close(mdt_agent *a)
 	if (a == NULL)
 		return;
 	mdt_agent_stop(a);
+	sdk_addrs_stop(a);
 	if (a->sock_open)
 		nng_close(a->sock);
 	sdk_mailbox_clear(a);
@@ -317,7 +320,7 @@ exchange(mdt_agent *a, const uint8_t *buf, size_t len, uint32_t wait_ms,
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
 	if (rv != 0)
-		return sdk_err(err, errlen, rv, "broker %s: %s", a->url,
+		return sdk_err(err, errlen, rv, "broker %s: %s", sdk_addr(a),
 		    rv == -MDT_ETIMEDOUT ? "no reply in time" : mdt_strerror(rv));
 	rv = mdt_wire_decode(nng_msg_body(reply), nng_msg_len(reply), out,
 	    err, errlen);
@@ -538,7 +541,7 @@ sdk_call(mdt_agent *a, sdk_req *r, uint32_t extra_ms, char *err,
 
 		if (now >= deadline)
 			return sdk_err(err, errlen, -MDT_ETIMEDOUT,
-			    "broker %s: no reply in time", a->url);
+			    "broker %s: no reply in time", sdk_addr(a));
 		mdt_wire_msg_free(r->reply);
 		r->reply = NULL;
 		rv = sdk_req_send(a, r, (uint32_t)(deadline - now), err,
@@ -550,6 +553,7 @@ sdk_call(mdt_agent *a, sdk_req *r, uint32_t extra_ms, char *err,
 		 * refused authentication is retried once, since the pipe may
 		 * have changed again between hello and auth.
 		 */
+		r->resent = 1;
 		rv = sdk_authenticate(a, gen, err, errlen);
 		if (rv == -MDT_EAUTH && ++auth_failures > 1)
 			return rv;
@@ -572,4 +576,14 @@ sdk_reply_status(const mdt_wire_msg *m, char *err, size_t errlen)
 		rv = -MDT_EPROTO;
 	return sdk_err(err, errlen, rv, "%s: %s", reason ? reason : "error",
 	    detail ? detail : mdt_strerror(rv));
+}
+
+int
+sdk_decided_before(const sdk_req *r)
+{
+	const char *reason = NULL;
+
+	return r->resent && r->reply != NULL && mdt_wire_msg_ok(r->reply) == 0 &&
+	    mdt_wire_msg_error(r->reply, &reason, NULL) != 0 &&
+	    reason != NULL && strcmp(reason, "id.reused") == 0;
 }

@@ -73,6 +73,8 @@ mdt_agent_evaluate(mdt_agent *a, const mdt_eval_request *req,
 	    req->resource_id == NULL)
 		return sdk_err(err, errlen, -MDT_EINVAL, "evaluate: subject, "
 		    "action and resource are required");
+	if ((rv = SDK_OPTS_CHECK(req, "mdt_eval_request", err, errlen)) != 0)
+		return rv;
 	if ((rv = sdk_req_begin(a, MDT_OP_EVALUATE, &r)) == 0 &&
 	    (rv = eval_fields(r.w, req)) == 0 &&
 	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&

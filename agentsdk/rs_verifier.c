@@ -158,6 +158,8 @@ mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
 	    opts->audience == NULL || opts->audience[0] == '\0')
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "verifier options: broker_key and audience are required");
+	if ((rv = SDK_OPTS_CHECK(opts, "verifier options", err, errlen)) != 0)
+		return rv;
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -MDT_ENOMEM;
 	v->roots[0] = *opts->broker_key;
@@ -390,6 +392,8 @@ mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 	if (v == NULL || req == NULL || req->action == NULL ||
 	    req->resource == NULL)
 		return sdk_err(err, errlen, -MDT_EINVAL, "missing request");
+	if ((rv = SDK_OPTS_CHECK(req, "verify request", err, errlen)) != 0)
+		return rv;
 	if (token == NULL || proof == NULL)
 		return sdk_err(err, errlen, -MDT_EAUTH,
 		    "no token or no proof of possession presented");

@@ -53,7 +53,17 @@ typedef struct sdk_result {
 #define SDK_MAILBOX_MAX 4096 /* results held per connection */
 
 struct mdt_agent {
-	char url[MDT_AGENT_URL_MAX];
+	char urls[MDT_AGENT_URLS_MAX][MDT_AGENT_URL_MAX]; /* set at connect */
+	size_t nurls;
+	atomic_size_t cur;            /* index of the address dialed now */
+	uint32_t failover_ms;
+	nng_dialer dialer;            /* the monitor's once it runs */
+	atomic_int pipes;             /* live pipes (pipe events) */
+	atomic_uint_fast64_t failovers;
+	pthread_t mon;                /* failover monitor (failover.c) */
+	pthread_mutex_t mon_mu;       /* guards mon_stop */
+	pthread_cond_t mon_cv;
+	int mon_init, mon_running, mon_stop;
 	char spiffe_id[MDT_AGENT_ID_MAX];
 	char id_prefix[17];
 	mdt_keypair *key;             /* NULL: SVID only, no holder key */
@@ -83,7 +93,22 @@ typedef struct sdk_req {
 	const uint8_t *buf;
 	size_t len;
 	mdt_wire_msg *reply;
+	int resent;   /* sent again after a re-authentication */
 } sdk_req;
+
+/* ---- broker addresses and failover (failover.c) ---- */
+
+/* Reads the addresses (o->urls, else o->url split at commas) and
+ * failover_ms into a. */
+int sdk_addrs_parse(mdt_agent *a, const mdt_agent_opts *o, char *err,
+    size_t errlen);
+/* Watches pipes, dials the first address and, with several, starts the
+ * failover monitor. */
+int sdk_addrs_start(mdt_agent *a, char *err, size_t errlen);
+/* Stops the monitor; before the socket closes. */
+void sdk_addrs_stop(mdt_agent *a);
+/* The address dialed now. */
+const char *sdk_addr(const mdt_agent *a);
 
 /* Starts a request with a fresh id; caller adds fields to r->w. */
 int sdk_req_begin(mdt_agent *a, mdt_wire_op op, sdk_req *r);
@@ -97,6 +122,12 @@ int sdk_req_send(mdt_agent *a, sdk_req *r, uint32_t wait_ms, char *err,
  * (ok or error) is in r->reply. */
 int sdk_call(mdt_agent *a, sdk_req *r, uint32_t extra_ms, char *err,
     size_t errlen);
+/* 1 when r was resent after a re-authentication and the broker refused
+ * it as `id.reused`: an earlier copy (the same bytes, as this library
+ * never reuses an id) was decided before the connection moved, with
+ * another verdict than a run now gives, so the answer was lost but the
+ * decision stands. */
+int sdk_decided_before(const sdk_req *r);
 /* 0 for an ok reply, else its status with "reason: detail" in err. */
 int sdk_reply_status(const mdt_wire_msg *m, char *err, size_t errlen);
 /* Authenticates the connection unless generation `seen` is stale. */
@@ -176,6 +207,18 @@ int sdk_err(char *err, size_t errlen, int status, const char *fmt, ...)
  * -MDT_EINVAL with why in err. */
 int sdk_check_agent_id(const char *what, const char *id, char *err,
     size_t errlen);
+/*
+ * The size rule of the public options structs (agent.h): *opts begins
+ * with its size_t size; 0 or at least v1 bytes, and any byte past
+ * `known` (what this library reads) zero.  0, -MDT_EINVAL (too small) or
+ * -MDT_EUNSUPPORTED (fields this library does not know are set), with
+ * why in err.
+ */
+int sdk_opts_size(const void *opts, size_t v1, size_t known,
+    const char *what, char *err, size_t errlen);
+/* The check for options of this library's version (the first sized one). */
+#define SDK_OPTS_CHECK(o, what, err, errlen) \
+	sdk_opts_size((o), sizeof(*(o)), sizeof(*(o)), (what), (err), (errlen))
 #define SDK_STR_MAX 16384u /* any string field of a reply */
 
 /* Copies string field key of map m (NUL-terminated, malloc'd).  When

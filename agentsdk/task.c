@@ -142,6 +142,8 @@ mdt_agent_open_task(mdt_agent *a, const mdt_open_opts *o, mdt_task **out,
 	    o->patient == NULL || o->purpose == NULL || o->scopes == NULL)
 		return sdk_err(err, errlen, -MDT_EINVAL,
 		    "open: assertion, patient, purpose and scopes are required");
+	if ((rv = SDK_OPTS_CHECK(o, "open options", err, errlen)) != 0)
+		return rv;
 	if ((rv = sdk_req_begin(a, MDT_OP_OPEN, &r)) == 0 &&
 	    (rv = open_fields(&r, o)) == 0 &&
 	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&
@@ -411,6 +413,15 @@ task_end_op(mdt_task *t, mdt_wire_op op, const uint8_t *payload,
 	    reason)) == 0) &&
 	    (rv = sdk_call(t->a, &r, 0, err, errlen)) == 0)
 		rv = sdk_reply_status(r.reply, err, errlen);
+	/*
+	 * A completion or cancellation resent to a restarted (or another)
+	 * broker after the first copy ended the task: run again it would be
+	 * refused (the task has ended), a verdict other than the recorded
+	 * one, so the broker answers id.reused.  The earlier copy, ours,
+	 * ended the task; that is this call's outcome.
+	 */
+	if (rv != 0 && op != MDT_OP_RESULT && sdk_decided_before(&r))
+		rv = 0;
 	sdk_req_end(&r);
 	return rv;
 }

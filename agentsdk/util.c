@@ -128,3 +128,25 @@ sdk_sleep_ms(uint32_t ms)
 	while (nanosleep(&ts, &ts) != 0)
 		;
 }
+
+int
+sdk_opts_size(const void *opts, size_t v1, size_t known, const char *what,
+    char *err, size_t errlen)
+{
+	const uint8_t *p = opts;
+	size_t size;
+
+	memcpy(&size, opts, sizeof(size));
+	if (size == 0)
+		return 0;
+	if (size < v1)
+		return sdk_err(err, errlen, -MDT_EINVAL, "%s: size %zu is "
+		    "smaller than the struct has ever been (%zu)", what, size, v1);
+	for (size_t i = known; i < size; i++)
+		if (p[i] != 0)
+			return sdk_err(err, errlen, -MDT_EUNSUPPORTED, "%s: a "
+			    "field past the %zu bytes this library knows is set "
+			    "(size %zu: built against a newer <mandate/agent.h>)",
+			    what, known, size);
+	return 0;
+}

@@ -95,7 +95,7 @@ prepare(const mdt_token *task, const mdt_keypair *root,
 static double
 round_ns(mdt_rs_verifier *v, presentation *pres, double *lat)
 {
-	mdt_rs_request rq = {"r", NULL, "pat-001", 0};
+	mdt_rs_request rq = {.action = "r", .patient = "pat-001"};
 	char err[MDT_ERRMSG_MAX];
 	uint64_t t0;
 	int rv;
@@ -124,7 +124,7 @@ main(void)
 	mdt_keypair *root, *holder;
 	mdt_token *task;
 	mdt_pubkey pk;
-	mdt_rs_verifier_opts o = {&pk, AUD, NULL, 0};
+	mdt_rs_verifier_opts o = {.broker_key = &pk, .audience = AUD};
 	mdt_rs_verifier *v;
 	char err[MDT_ERRMSG_MAX];
 	int64_t now;

@@ -45,7 +45,9 @@ fuzz_verifier(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	mdt_rs_request rq = {"r", "Observation/obs-001-1", "pat-001", FUZZ_NOW};
+	mdt_rs_request rq = {.action = "r",
+	    .resource = "Observation/obs-001-1", .patient = "pat-001",
+	    .now = FUZZ_NOW};
 	const uint8_t *nl = memchr(data, '\n', size);
 	char *tok, *proof;
 	size_t tlen;

@@ -194,8 +194,9 @@ decide(struct call_ctx *x, const char *audience, mdt_authz **out,
     char *err, size_t errlen)
 {
 	struct gw *g = x->c->g;
-	mdt_authz_request req = { "x", x->ref, x->has_patient ? x->patient :
-	    NULL, NULL, audience[0] ? audience : NULL, 0 };
+	mdt_authz_request req = { .size = sizeof(req), .action = "x",
+	    .resource = x->ref, .patient = x->has_patient ? x->patient : NULL,
+	    .audience = audience[0] ? audience : NULL };
 	mdt_authz *az = pending_take(g, x->key);
 	int rc = 0;
 

@@ -91,9 +91,11 @@ patient_names(struct gw *g)
 static int
 connect_agent(struct gw *g, char *err, size_t errlen)
 {
-	mdt_agent_opts o = { g->cfg.broker, g->cfg.agent[0] ? g->cfg.agent :
-	    NULL, NULL, g->cfg.timeout_ms, 0 };
-	mdt_agent_svid_opts sv = { g->cfg.svid_cert, g->cfg.svid_key };
+	mdt_agent_opts o = { .size = sizeof(o), .url = g->cfg.broker,
+	    .spiffe_id = g->cfg.agent[0] ? g->cfg.agent : NULL,
+	    .timeout_ms = g->cfg.timeout_ms };
+	mdt_agent_svid_opts sv = { .size = sizeof(sv),
+	    .cert_file = g->cfg.svid_cert, .key_file = g->cfg.svid_key };
 	mdt_keypair *kp = NULL;
 	int rc;
 

@@ -82,8 +82,9 @@ int
 clinic_access(const char *who, mdt_task *t, const clinic_access_req *r,
     clinic_access_res *out)
 {
-	mdt_authz_request q = {r->action, r->resource, r->patient, r->boundary,
-	    r->audience, r->wait_ms};
+	mdt_authz_request q = {.action = r->action, .resource = r->resource,
+	    .patient = r->patient, .boundary = r->boundary,
+	    .audience = r->audience, .wait_ms = r->wait_ms};
 	char err[MDT_ERRMSG_MAX];
 	int rv;
 

@@ -102,7 +102,8 @@ check(nng_aio *aio, nng_http_req *req, mdt_rs_verifier *v,
     const char *label)
 {
 	char err[MDT_ERRMSG_MAX];
-	mdt_rs_request rq = {action, resource, patient, 0};
+	mdt_rs_request rq = {.action = action, .resource = resource,
+	    .patient = patient};
 	mdt_rs_grant g;
 	int rv;
 
@@ -194,7 +195,7 @@ handle_export(nng_aio *aio)
 	gateway *g = gw_of(aio);
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	char err[MDT_ERRMSG_MAX], receipt[1024];
-	mdt_rs_request rq = {"x", "tool/export", NULL, 0};
+	mdt_rs_request rq = {.action = "x", .resource = "tool/export"};
 	mdt_rs_grant gr;
 	fhir_query q;
 	char *body = NULL;
@@ -305,9 +306,14 @@ static int
 make_verifier(const mdt_pubkey *roots, size_t n, const char *aud,
     const char *events, mdt_rs_verifier **out)
 {
-	mdt_rs_verifier_opts o = {&roots[0], aud, events, 0};
+	mdt_rs_verifier_opts o = MDT_RS_VERIFIER_OPTS_INIT;
 	char err[MDT_ERRMSG_MAX];
-	int rv = mdt_rs_verifier_new(&o, out, err, sizeof(err));
+	int rv;
+
+	o.broker_key = &roots[0];
+	o.audience = aud;
+	o.events_url = events;
+	rv = mdt_rs_verifier_new(&o, out, err, sizeof(err));
 
 	if (rv == 0 && (rv = mdt_rs_verifier_set_roots(*out, roots, n)) != 0)
 		snprintf(err, sizeof(err), "%s", mdt_strerror(rv));

@@ -73,7 +73,8 @@ verify(struct server *s, const char *name, json_t *params, json_t *args,
 	char ref[MDT_SCOPE_REF_MAX + 1], patient[MDT_AGENT_ID_MAX];
 	int has = mcp_patient_arg(args, patient_args, 1, patient,
 	    sizeof(patient));
-	mdt_rs_request rq = { "x", ref, has ? patient : NULL, 0 };
+	mdt_rs_request rq = { .size = sizeof(rq), .action = "x",
+	    .resource = ref, .patient = has ? patient : NULL };
 
 	if (tok == NULL || proof == NULL)
 		return snprintf(err, errlen, "no Mandate token and proof in "
@@ -247,7 +248,8 @@ main(int argc, char **argv)
 		fhir_store_free(s.store);
 		return 1;
 	}
-	mdt_rs_verifier_opts vo = { &pk, aud, events, 30 };
+	mdt_rs_verifier_opts vo = { .size = sizeof(vo), .broker_key = &pk,
+	    .audience = aud, .events_url = events, .max_skew_s = 30 };
 	if (mdt_rs_verifier_new(&vo, &s.v, err, sizeof(err)) != 0) {
 		fprintf(stderr, "clinic-mcp: %s\n", err);
 		fhir_store_free(s.store);

@@ -44,7 +44,8 @@ open_task(orch *o, const char *assertion, const char *patient,
     const char *purpose, const char *scopes, mdt_task **out, char *err,
     size_t errlen)
 {
-	mdt_open_opts op = {assertion, patient, purpose, scopes};
+	mdt_open_opts op = {.assertion = assertion, .patient = patient,
+	    .purpose = purpose, .scopes = scopes};
 	int rv;
 
 	clinic_log(WHO, "opening a task for dr-alice: patient %s, purpose %s",

@@ -29,8 +29,20 @@
  * Connections re-establish themselves: when the broker restarts or the
  * pipe drops, the next request re-dials, re-runs the challenge-response
  * authentication and resends (requests carry ids and are idempotent, so a
- * resend is never applied twice).  Callers see an error only when the
- * broker stays unreachable past the request timeout.
+ * resend is never applied twice).  Given several addresses of the same
+ * service, a connection whose broker stays away moves to the next address
+ * (failover, mdt_agent_opts).  Callers see an error only when no broker
+ * answers within the request timeout.
+ *
+ * Options structs carry their size as their first member, so that later
+ * versions can add fields at the end without breaking callers built
+ * against this header.  Set it to sizeof the struct (the MDT_*_INIT
+ * macros do); 0 is read as the size of the struct's first version (this
+ * header's), so zero-initialized options keep working.  A size smaller
+ * than the first version's is MDT_EINVAL; a larger one (a caller built
+ * against a newer header) is accepted when every byte this library does
+ * not know is zero, and refused with MDT_EUNSUPPORTED otherwise, since
+ * the caller asked for something this library cannot do.
  *
  * Thread safety, per handle:
  *   mdt_agent        safe: any number of threads may use one connection at
@@ -85,11 +97,19 @@ typedef struct mdt_rs_verifier mdt_rs_verifier;
  * Connection
  * ==================================================================== */
 
+/* Most broker addresses a connection takes (mdt_agent_opts). */
+#define MDT_AGENT_URLS_MAX 16
+
 /*
  * Connection options.  Strings and keys are copied by mdt_agent_connect;
  * the caller may wipe and free them after it returns.
+ *   size          sizeof(mdt_agent_opts) or 0 (see the top of this file).
  *   url           broker request/reply URL ("ipc:///run/mandate/api",
- *                 "tcp://127.0.0.1:7450").
+ *                 "tcp://127.0.0.1:7450"), or several addresses of the
+ *                 same service separated by commas
+ *                 ("tcp://10.0.0.1:7450,tcp://10.0.0.2:7450"), the form a
+ *                 command line or an environment variable gives.  Ignored
+ *                 when nurls > 0.
  *   spiffe_id     the agent's identity, as registered with the broker; an
  *                 invalid SPIFFE id is MDT_EINVAL before any connection.
  *   key           the agent's key pair (<mandate/key.h>, e.g. from
@@ -97,29 +117,48 @@ typedef struct mdt_rs_verifier mdt_rs_verifier;
  *                 on close.
  *   timeout_ms    per-request timeout, including reconnection and
  *                 re-authentication (0 = 10000).
- *   retry_ms      delay between re-dial attempts (0 = 100).
+  *   retry_ms      delay between re-dial attempts (0 = 100).
+ *   urls, nurls   the broker addresses as an array (at most
+ *                 MDT_AGENT_URLS_MAX; an address holding a comma must be
+ *                 given this way).  The first is dialed first.
+ *   failover_ms   with several addresses: how long the connection may
+ *                 stay without a pipe to its broker (refused dials, a
+ *                 broker killed or restarting) before it moves to the next
+ *                 address, round robin (0 = 1000).  Requests in flight are
+ *                 then resent to the new broker after re-authentication,
+ *                 with their request ids, so a request the old broker
+ *                 already decided is answered from its record, not
+ *                 applied twice.
  */
 typedef struct mdt_agent_opts {
+	size_t size;
 	const char *url;
 	const char *spiffe_id;
 	const mdt_keypair *key;
 	uint32_t timeout_ms;
 	uint32_t retry_ms;
+	const char *const *urls;
+	size_t nurls;
+	uint32_t failover_ms;
 } mdt_agent_opts;
+#define MDT_AGENT_OPTS_INIT { .size = sizeof(mdt_agent_opts) }
 
 /*
  * X.509-SVID authentication (mdt_agent_connect_svid).  Paths are copied.
  * The files are read again at every authentication, so an SVID rotated on
  * disk (by a SPIFFE agent or helper) is used from the next reconnect on.
+ *   size       sizeof(mdt_agent_svid_opts) or 0.
  *   cert_file  PEM certificates: the SVID (leaf) first, then any
  *              intermediates.
  *   key_file   the SVID's unencrypted private key (PEM, mode 0600):
  *              ECDSA P-256, P-384 or Ed25519.
  */
 typedef struct mdt_agent_svid_opts {
+	size_t size;
 	const char *cert_file;
 	const char *key_file;
 } mdt_agent_svid_opts;
+#define MDT_AGENT_SVID_OPTS_INIT { .size = sizeof(mdt_agent_svid_opts) }
 
 /*
  * Dials the broker and authenticates (hello + signed challenge).  Fails
@@ -153,8 +192,17 @@ MDT_API void mdt_agent_close(mdt_agent *a);
 MDT_API const char *mdt_agent_spiffe_id(const mdt_agent *a);
 
 /* Number of times the connection re-authenticated after a lost pipe
- * (broker restart, network drop) since connect.  For monitoring. */
+ * (broker restart, network drop, failover) since connect.  For
+ * monitoring. */
 MDT_API uint64_t mdt_agent_reconnects(const mdt_agent *a);
+
+/* The broker address the connection dials now (one of the addresses it
+ * was given); owned by the handle, valid until mdt_agent_close. */
+MDT_API const char *mdt_agent_url(const mdt_agent *a);
+
+/* Number of times the connection moved to another broker address since
+ * connect.  For monitoring. */
+MDT_API uint64_t mdt_agent_failovers(const mdt_agent *a);
 
 /* ======================================================================
  * Tasks: open, receive, inspect
@@ -162,6 +210,7 @@ MDT_API uint64_t mdt_agent_reconnects(const mdt_agent *a);
 
 /*
  * Opening a root task (orchestrator).  Strings are borrowed for the call.
+ *   size       sizeof(mdt_open_opts) or 0.
  *   assertion  the clinician's launch assertion (a JWT from the identity
  *              provider the broker trusts).
  *   patient    patient in context (must equal the assertion's `patient`).
@@ -171,11 +220,13 @@ MDT_API uint64_t mdt_agent_reconnects(const mdt_agent *a);
  *              requested ∩ clinician ∩ orchestrator ceiling.
  */
 typedef struct mdt_open_opts {
+	size_t size;
 	const char *assertion;
 	const char *patient;
 	const char *purpose;
 	const char *scopes;
 } mdt_open_opts;
+#define MDT_OPEN_OPTS_INIT { .size = sizeof(mdt_open_opts) }
 
 /*
  * Opens a root task on behalf of the clinician.  On success *out owns the
@@ -332,6 +383,7 @@ typedef enum mdt_authz_decision {
 
 /*
  * One authorization request.  Strings are borrowed for the call.
+ *   size      sizeof(mdt_authz_request) or 0.
  *   action    one permission letter: "c" "r" "u" "d" "s" for FHIR, or a
  *             tool letter for tool/ resources (docs/scopes.md).
  *   resource  "Type/id", "Type", "Type?name=value&..." or "tool/NAME".
@@ -352,6 +404,7 @@ typedef enum mdt_authz_decision {
  *             at once; see mdt_task_wait_step_up).
  */
 typedef struct mdt_authz_request {
+	size_t size;
 	const char *action;
 	const char *resource;
 	const char *patient;
@@ -359,6 +412,7 @@ typedef struct mdt_authz_request {
 	const char *audience;
 	uint32_t wait_ms;
 } mdt_authz_request;
+#define MDT_AUTHZ_REQUEST_INIT { .size = sizeof(mdt_authz_request) }
 
 /*
  * Asks the broker whether the holder of t may perform req now.  A
@@ -472,11 +526,13 @@ MDT_API MDT_WUR int mdt_agent_task_graph(mdt_agent *a, const char *task_id,
  * entity the broker does not hold.  All borrowed for the call.
  */
 typedef struct mdt_eval_request {
+	size_t size;   /* sizeof(mdt_eval_request), or 0 */
 	const char *subject_type, *subject_id, *subject_props;
 	const char *action;
 	const char *resource_type, *resource_id, *resource_props;
 	const char *context;
 } mdt_eval_request;
+#define MDT_EVAL_REQUEST_INIT { .size = sizeof(mdt_eval_request) }
 
 #define MDT_EVAL_TEXT_MAX 256
 /* The decision: allow, and for a deny its reason ("policy.deny",
@@ -578,6 +634,7 @@ MDT_API void mdt_event_sub_close(mdt_event_sub *s);
 
 /*
  * Verifier options.  Copied by mdt_rs_verifier_new.
+ *   size         sizeof(mdt_rs_verifier_opts) or 0.
  *   broker_key   the broker's token-signing (root) public key.
  *   audience     this resource server's identity; only single-action
  *                tokens minted for it are accepted.
@@ -586,11 +643,13 @@ MDT_API void mdt_event_sub_close(mdt_event_sub *s);
  *   max_skew_s   accepted clock difference for proofs (0 = 30).
  */
 typedef struct mdt_rs_verifier_opts {
+	size_t size;
 	const mdt_pubkey *broker_key;
 	const char *audience;
 	const char *events_url;
 	uint32_t max_skew_s;
 } mdt_rs_verifier_opts;
+#define MDT_RS_VERIFIER_OPTS_INIT { .size = sizeof(mdt_rs_verifier_opts) }
 
 /* What a verified presentation authorizes; filled on allow.  Plain
  * fixed-size strings so the caller owns nothing. */
@@ -649,6 +708,7 @@ MDT_API int64_t mdt_rs_verifier_epoch(const mdt_rs_verifier *v);
 
 /*
  * The request a presentation is checked against.  Strings borrowed.
+ *   size      sizeof(mdt_rs_request) or 0
  *   action    the permission letter the server is about to perform ("r"
  *             for a read, "s" for a search, ...)
  *   resource  the reference it is about to serve ("Observation/obs-1",
@@ -658,11 +718,13 @@ MDT_API int64_t mdt_rs_verifier_epoch(const mdt_rs_verifier *v);
  *   now       Unix seconds; 0 = the current time
  */
 typedef struct mdt_rs_request {
+	size_t size;
 	const char *action;
 	const char *resource;
 	const char *patient;
 	int64_t now;
 } mdt_rs_request;
+#define MDT_RS_REQUEST_INIT { .size = sizeof(mdt_rs_request) }
 
 /*
  * Verifies one presentation, entirely offline: the token (text form,

@@ -30,8 +30,10 @@ mcp_fx_start(struct mcp_fx *f)
 {
 	const char *args[] = { "--set", "stepup_timeout_ms=60000", "--set",
 	    "audiences=" MCP_CLINIC_AUD "=none", "--policy-dir", f->pol, NULL };
-	mdt_open_opts op = { NULL, "pat-001", "TREAT", MCP_SCOPES };
-	mdt_agent_opts o = { NULL, BT_ORCH, NULL, 10000, 20 };
+	mdt_open_opts op = { .size = sizeof(op), .patient = "pat-001",
+	    .purpose = "TREAT", .scopes = MCP_SCOPES };
+	mdt_agent_opts o = { .size = sizeof(o), .spiffe_id = BT_ORCH,
+	    .timeout_ms = 10000, .retry_ms = 20 };
 	char err[MDT_ERRMSG_MAX];
 
 	memset(f, 0, sizeof(*f));

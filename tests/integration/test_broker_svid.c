@@ -465,8 +465,8 @@ START_TEST(sdk_connects_with_svid)
 {
 	struct svid s = valid_svid(BT_SUMM, SVF_P256);
 	char cert[600], key[600], err[MDT_ERRMSG_MAX] = "";
-	mdt_agent_svid_opts so = { cert, key };
-	mdt_agent_opts o = { B.url, NULL, NULL, 5000, 20 };
+	mdt_agent_svid_opts so = {.cert_file = cert, .key_file = key};
+	mdt_agent_opts o = {.url = B.url, .timeout_ms = 5000, .retry_ms = 20};
 	mdt_agent *a = NULL;
 	mdt_task *t = NULL;
 
@@ -495,8 +495,8 @@ START_TEST(sdk_picks_up_rotated_svid)
 	struct svf_opts o = svf_leaf_opts(BT_SUMM);
 	struct svid old, fresh = valid_svid(BT_SUMM, SVF_ED25519);
 	char cert[600], key[600], err[MDT_ERRMSG_MAX] = "";
-	mdt_agent_svid_opts so = { cert, key };
-	mdt_agent_opts ao = { B.url, NULL, NULL, 5000, 20 };
+	mdt_agent_svid_opts so = {.cert_file = cert, .key_file = key};
+	mdt_agent_opts ao = {.url = B.url, .timeout_ms = 5000, .retry_ms = 20};
 	mdt_agent *a = NULL;
 	mdt_task *t = NULL;
 
@@ -524,10 +524,12 @@ START_TEST(sdk_svid_holder_key)
 	static char tok[MDT_AGENT_HEADER_MAX], proof[MDT_AGENT_HEADER_MAX];
 	struct svid s = valid_svid(BT_ORCH, SVF_ED25519);
 	char cert[600], key[600], err[MDT_ERRMSG_MAX] = "";
-	mdt_agent_svid_opts so = { cert, key };
-	mdt_agent_opts o = { B.url, BT_ORCH, NULL, 5000, 20 };
+	mdt_agent_svid_opts so = {.cert_file = cert, .key_file = key};
+	mdt_agent_opts o = {.url = B.url, .spiffe_id = BT_ORCH,
+	    .timeout_ms = 5000, .retry_ms = 20};
 	char *jwt = bt_assertion(&B, "dr-alice", "pat-001", "patient/*.rs", 0);
-	mdt_open_opts op = { jwt, "pat-001", "TREAT", "patient/*.rs" };
+	mdt_open_opts op = {.assertion = jwt, .patient = "pat-001",
+	    .purpose = "TREAT", .scopes = "patient/*.rs"};
 
 	svid_files(&s, "orch", cert, key);
 	for (int with_key = 0; with_key < 2; with_key++) {
@@ -559,8 +561,8 @@ START_TEST(svid_auth_off)
 {
 	struct svid s = valid_svid(BT_ORCH, SVF_P256);
 	char cert[600], key[600], err[MDT_ERRMSG_MAX] = "";
-	mdt_agent_svid_opts so = { cert, key };
-	mdt_agent_opts o = { B.url, NULL, NULL, 5000, 20 };
+	mdt_agent_svid_opts so = {.cert_file = cert, .key_file = key};
+	mdt_agent_opts o = {.url = B.url, .timeout_ms = 5000, .retry_ms = 20};
 	mdt_agent *a = NULL;
 	struct bt_conn c;
 	mdt_wire_msg *m;

@@ -45,7 +45,8 @@ teardown(void)
 static mdt_agent *
 connect_as(const char *id)
 {
-	mdt_agent_opts o = {B.url, id, bt_key(&B, id), 10000, 20};
+	mdt_agent_opts o = {.url = B.url, .spiffe_id = id,
+	    .key = bt_key(&B, id), .timeout_ms = 10000, .retry_ms = 20};
 	char err[MDT_ERRMSG_MAX];
 	mdt_agent *a = NULL;
 
@@ -58,7 +59,8 @@ connect_as(const char *id)
 static mdt_task *
 open_root(mdt_agent *orch)
 {
-	mdt_open_opts op = {jwt, "pat-001", "TREAT", CLINIC_SCOPES};
+	mdt_open_opts op = {.assertion = jwt, .patient = "pat-001",
+	    .purpose = "TREAT", .scopes = CLINIC_SCOPES};
 	char err[MDT_ERRMSG_MAX];
 	mdt_task *t = NULL;
 
@@ -119,7 +121,8 @@ present(mdt_rs_verifier *v, mdt_task *t, const mdt_authz *az,
     const char *action, const char *res, char *err)
 {
 	static char tok[MDT_AGENT_HEADER_MAX], proof[MDT_AGENT_HEADER_MAX];
-	mdt_rs_request rq = {action, res, "pat-001", 0};
+	mdt_rs_request rq = {.action = action, .resource = res,
+	    .patient = "pat-001"};
 
 	ck_assert_int_eq(mdt_task_present(t, az, 0, tok, proof), 0);
 	return mdt_rs_verify(v, tok, proof, &rq, NULL, err, MDT_ERRMSG_MAX);
@@ -151,8 +154,8 @@ START_TEST(test_flow_and_revocation)
 	ck_assert_str_ne(mdt_authz_reason(az), "");
 	mdt_authz_free(az);
 	{
-		mdt_authz_request q = {"r", "Observation/obs-002-1", "pat-002",
-		    NULL, NULL, 0};
+		mdt_authz_request q = {.action = "r",
+		    .resource = "Observation/obs-002-1", .patient = "pat-002"};
 		ck_assert_int_eq(mdt_task_authorize_req(w, &q, &az, err,
 		    sizeof(err)), 0);
 		ck_assert_int_eq(mdt_authz_decision_of(az), MDT_AUTHZ_DENY);
@@ -165,7 +168,8 @@ START_TEST(test_flow_and_revocation)
 	ck_assert_int_eq(mdt_authz_decision_of(az), MDT_AUTHZ_ALLOW);
 	{
 		static char tok[MDT_AGENT_HEADER_MAX], proof[MDT_AGENT_HEADER_MAX];
-		mdt_rs_request rq = {"r", "Observation/obs-002-1", "pat-002", 0};
+		mdt_rs_request rq = {.action = "r",
+		    .resource = "Observation/obs-002-1", .patient = "pat-002"};
 
 		ck_assert_int_eq(mdt_task_present(w, az, 0, tok, proof), 0);
 		ck_assert_int_eq(mdt_rs_verify(v, tok, proof, &rq, NULL, err,
@@ -221,7 +225,8 @@ START_TEST(test_wrong_agent)
 	mdt_agent *coder = connect_as(BT_CODER);
 	mdt_rs_verifier *v = verifier();
 	mdt_task *root = open_root(orch), *w, *cw = NULL, stolen;
-	mdt_rs_request rq = {"r", "Condition/cond-001-1", "pat-001", 0};
+	mdt_rs_request rq = {.action = "r", .resource = "Condition/cond-001-1",
+	    .patient = "pat-001"};
 	char child[MDT_AGENT_ID_MAX], err[MDT_ERRMSG_MAX];
 	char *tok_s, *proof_s, *tok_c, *proof_c;
 	mdt_authz *az_s, *az_c, *az2 = NULL;
@@ -367,7 +372,8 @@ START_TEST(test_step_up)
 {
 	mdt_agent *orch = connect_as(BT_ORCH), *pa = connect_as(BT_PRIOR);
 	mdt_task *root = open_root(orch), *w;
-	mdt_authz_request q = {"x", "tool/export", NULL, "export", NULL, 0};
+	mdt_authz_request q = {.action = "x", .resource = "tool/export",
+	    .boundary = "export"};
 	mdt_authz *az, *fin;
 	mdt_event_sub *ev;
 	char err[MDT_ERRMSG_MAX];

@@ -27,7 +27,7 @@ main(void)
 	mdt_pubkey pk;
 	mdt_rs_verifier *v;
 	mdt_rs_verifier_opts o;
-	mdt_rs_request rq = {"r", "Patient/pat-001", "pat-001", 0};
+	mdt_rs_request rq = MDT_RS_REQUEST_INIT;
 	char err[MDT_ERRMSG_MAX];
 	int rv;
 
@@ -39,6 +39,9 @@ main(void)
 	o.audience = "spiffe://example/gw";
 	if (mdt_rs_verifier_new(&o, &v, err, sizeof(err)) != 0)
 		return 2;
+	rq.action = "r";
+	rq.resource = "Patient/pat-001";
+	rq.patient = "pat-001";
 	rv = mdt_rs_verify(v, NULL, NULL, &rq, NULL, err, sizeof(err));
 	printf("%s: %s\n", mdt_strerror(rv), err);
 	mdt_rs_verifier_free(v);

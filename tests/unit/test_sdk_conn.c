@@ -237,7 +237,8 @@ teardown(void)
 static mdt_agent *
 connect_ok(void)
 {
-	mdt_agent_opts o = {F.url, AGENT_ID, KP, 3000, 20};
+	mdt_agent_opts o = {.url = F.url, .spiffe_id = AGENT_ID, .key = KP,
+	    .timeout_ms = 3000, .retry_ms = 20};
 	char err[MDT_ERRMSG_MAX];
 	mdt_agent *a = NULL;
 	int rv = mdt_agent_connect(&o, &a, err, sizeof(err));
@@ -265,7 +266,8 @@ START_TEST(test_wrong_key_refused)
 	char err[MDT_ERRMSG_MAX];
 
 	ck_assert_int_eq(mdt_keypair_generate(&other), 0);
-	mdt_agent_opts o = {F.url, AGENT_ID, other, 2000, 20};
+	mdt_agent_opts o = {.url = F.url, .spiffe_id = AGENT_ID, .key = other,
+	    .timeout_ms = 2000, .retry_ms = 20};
 	ck_assert_int_eq(mdt_agent_connect(&o, &a, err, sizeof(err)),
 	    -MDT_EAUTH);
 	ck_assert_ptr_null(a);
@@ -289,7 +291,8 @@ START_TEST(test_bad_ids_refused_locally)
 	mdt_task *t = NULL;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		mdt_agent_opts o = {F.url, bad[i], KP, 2000, 20};
+		mdt_agent_opts o = {.url = F.url, .spiffe_id = bad[i],
+		    .key = KP, .timeout_ms = 2000, .retry_ms = 20};
 		ck_assert_int_eq(mdt_agent_connect(&o, &a, err, sizeof(err)),
 		    -MDT_EINVAL);
 		ck_assert_ptr_null(a);
@@ -429,8 +432,9 @@ END_TEST
 
 START_TEST(test_unreachable_times_out)
 {
-	mdt_agent_opts o = {"ipc:///tmp/mdt-test-nobody.sock", AGENT_ID, KP,
-	    300, 20};
+	mdt_agent_opts o = {.url = "ipc:///tmp/mdt-test-nobody.sock",
+	    .spiffe_id = AGENT_ID, .key = KP, .timeout_ms = 300,
+	    .retry_ms = 20};
 	char err[MDT_ERRMSG_MAX];
 	mdt_agent *a = NULL;
 

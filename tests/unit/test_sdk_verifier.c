@@ -134,7 +134,8 @@ verify(mdt_rs_verifier *v, const char *text, const char *proof,
     const char *action, const char *res, int64_t now, mdt_rs_grant *g,
     char *err)
 {
-	mdt_rs_request rq = {action, res, "pat-001", now};
+	mdt_rs_request rq = {.action = action, .resource = res,
+	    .patient = "pat-001", .now = now};
 
 	return mdt_rs_verify(v, text, proof, &rq, g, err, MDT_ERRMSG_MAX);
 }

@@ -2,7 +2,8 @@
 
 Standard library only.  The shared library is found through the
 MANDATE_AGENT_LIB environment variable (a path to libmandate-agent.so), else
-the dynamic loader's usual search (ctypes.util.find_library).
+the dynamic loader's usual search (ctypes.util.find_library), else next to
+this package, else in the libdir of `pkg-config mandate-agent`.
 
 Objects map one to one onto the C handles of <mandate/agent.h>:
 

@@ -2,7 +2,9 @@
 
 import ctypes
 import ctypes.util
+import glob
 import os
+import subprocess
 
 ERRMSG_MAX = 256
 ID_MAX = 256
@@ -27,12 +29,51 @@ class MandateError(Exception):
         super().__init__("%s: %s" % (self.name, detail or strerror(code)))
 
 
-def _load():
-    path = os.environ.get("MANDATE_AGENT_LIB") or \
-        ctypes.util.find_library("mandate-agent")
-    if not path:
-        raise OSError("libmandate-agent not found: set MANDATE_AGENT_LIB")
+def _candidates() -> "list[str]":
+    """Where libmandate-agent may be, in the order tried."""
+    out = []
+    env = os.environ.get("MANDATE_AGENT_LIB")
+    if env:
+        out.append(env)
+    found = ctypes.util.find_library("mandate-agent")
+    if found:
+        out.append(found)
+    here = os.path.dirname(os.path.abspath(__file__))
+    out += sorted(glob.glob(os.path.join(here, "libmandate-agent.so*")))
+    try:
+        libdir = subprocess.run(
+            ["pkg-config", "--variable=libdir", "mandate-agent"],
+            capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        libdir = ""
+    if libdir:
+        out += sorted(glob.glob(os.path.join(libdir, "libmandate-agent.so*")))
+    return out
+
+
+def _open(path: str) -> ctypes.CDLL:
+    # libmandate-agent needs libmandate.so.0; an installed copy has no run
+    # path, so load its sibling first rather than ask for LD_LIBRARY_PATH
+    if os.sep in path:
+        for dep in sorted(glob.glob(os.path.join(os.path.dirname(path),
+                                                 "libmandate.so*"))):
+            try:
+                ctypes.CDLL(dep, mode=ctypes.RTLD_GLOBAL)
+                break
+            except OSError:
+                continue
     return ctypes.CDLL(path)
+
+
+def _load() -> ctypes.CDLL:
+    errors = []
+    for path in _candidates():
+        try:
+            return _open(path)
+        except OSError as e:
+            errors.append("%s: %s" % (path, e))
+    raise OSError("libmandate-agent not found (set MANDATE_AGENT_LIB to its "
+                  "path): " + ("; ".join(errors) or "no candidate"))
 
 
 lib = _load()
@@ -45,37 +86,52 @@ c_sz = ctypes.c_size_t
 c_buf = ctypes.POINTER(ctypes.c_uint8)
 
 
-class AgentOpts(ctypes.Structure):
-    _fields_ = [("url", c_s), ("spiffe_id", c_s), ("key", c_p),
-                ("timeout_ms", c_u32), ("retry_ms", c_u32)]
+class _Sized(ctypes.Structure):
+    """An options struct of <mandate/agent.h>: its first member is its
+    size, set here so that the library reads every field declared."""
+
+    def __init__(self, *args, **kw):
+        # positional arguments fill the fields after size, in C's order
+        super().__init__(**kw)
+        for (name, _), value in zip(self._fields_[1:], args):
+            setattr(self, name, value)
+        self.size = ctypes.sizeof(self)
 
 
-class AgentSvidOpts(ctypes.Structure):
-    _fields_ = [("cert_file", c_s), ("key_file", c_s)]
+class AgentOpts(_Sized):
+    _fields_ = [("size", c_sz), ("url", c_s), ("spiffe_id", c_s),
+                ("key", c_p), ("timeout_ms", c_u32), ("retry_ms", c_u32),
+                ("urls", ctypes.POINTER(c_s)), ("nurls", c_sz),
+                ("failover_ms", c_u32)]
 
 
-class OpenOpts(ctypes.Structure):
-    _fields_ = [("assertion", c_s), ("patient", c_s), ("purpose", c_s),
-                ("scopes", c_s)]
+class AgentSvidOpts(_Sized):
+    _fields_ = [("size", c_sz), ("cert_file", c_s), ("key_file", c_s)]
 
 
-class AuthzRequest(ctypes.Structure):
-    _fields_ = [("action", c_s), ("resource", c_s), ("patient", c_s),
-                ("boundary", c_s), ("audience", c_s), ("wait_ms", c_u32)]
+class OpenOpts(_Sized):
+    _fields_ = [("size", c_sz), ("assertion", c_s), ("patient", c_s),
+                ("purpose", c_s), ("scopes", c_s)]
+
+
+class AuthzRequest(_Sized):
+    _fields_ = [("size", c_sz), ("action", c_s), ("resource", c_s),
+                ("patient", c_s), ("boundary", c_s), ("audience", c_s),
+                ("wait_ms", c_u32)]
 
 
 class Pubkey(ctypes.Structure):
     _fields_ = [("bytes", ctypes.c_uint8 * 32)]
 
 
-class VerifierOpts(ctypes.Structure):
-    _fields_ = [("broker_key", ctypes.POINTER(Pubkey)), ("audience", c_s),
-                ("events_url", c_s), ("max_skew_s", c_u32)]
+class VerifierOpts(_Sized):
+    _fields_ = [("size", c_sz), ("broker_key", ctypes.POINTER(Pubkey)),
+                ("audience", c_s), ("events_url", c_s), ("max_skew_s", c_u32)]
 
 
-class RsRequest(ctypes.Structure):
-    _fields_ = [("action", c_s), ("resource", c_s), ("patient", c_s),
-                ("now", c_i64)]
+class RsRequest(_Sized):
+    _fields_ = [("size", c_sz), ("action", c_s), ("resource", c_s),
+                ("patient", c_s), ("now", c_i64)]
 
 
 class RsGrant(ctypes.Structure):
@@ -119,6 +175,8 @@ _SIGS = {
     "mdt_agent_close": (None, [c_p]),
     "mdt_agent_spiffe_id": (c_s, [c_p]),
     "mdt_agent_reconnects": (ctypes.c_uint64, [c_p]),
+    "mdt_agent_url": (c_s, [c_p]),
+    "mdt_agent_failovers": (ctypes.c_uint64, [c_p]),
     "mdt_agent_open_task": (c_i, [c_p, ctypes.POINTER(OpenOpts),
                                   ctypes.POINTER(c_p), _E, c_sz]),
     "mdt_agent_next": (c_i, [c_p, c_u32, ctypes.POINTER(c_p), _E, c_sz]),

@@ -1,6 +1,9 @@
 """Python objects over the C handles of <mandate/agent.h>."""
 
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from ._lib import (lib, call, check, enc, dec, MandateError, AgentOpts,
                    AgentSvidOpts, OpenOpts, AuthzRequest, Pubkey, VerifierOpts, RsRequest,
@@ -8,7 +11,8 @@ from ._lib import (lib, call, check, enc, dec, MandateError, AgentOpts,
 
 DENY, ALLOW, STEP_UP = 0, 1, 2
 FLAG_REVIEW, FLAG_APPROVED = 0x1, 0x2
-_EVENT_KINDS = {1: "revoked", 2: "step_up", 3: "decided", 4: "task"}
+_EVENT_KINDS = {1: "revoked", 2: "step_up", 3: "decided", 4: "task",
+                5: "epoch"}
 
 
 class _Handle:
@@ -16,10 +20,11 @@ class _Handle:
 
     _free = None
 
-    def __init__(self, ptr):
+    def __init__(self, ptr: Optional[int]) -> None:
         self._ptr = ptr
 
-    def close(self):
+    def close(self) -> None:
+        """Frees the handle; later calls on it raise MandateError."""
         if self._ptr:
             type(self)._free(self._ptr)
             self._ptr = None
@@ -37,7 +42,7 @@ class _Handle:
             pass
 
     @property
-    def ptr(self):
+    def ptr(self) -> int:
         if not self._ptr:
             raise MandateError(-25, "handle is closed")
         return self._ptr
@@ -56,22 +61,23 @@ class Keypair(_Handle):
     _free = lib.mdt_keypair_free
 
     @classmethod
-    def generate(cls):
+    def generate(cls) -> "Keypair":
+        """A fresh random key pair."""
         p = ctypes.c_void_p()
         check(lib.mdt_keypair_generate(ctypes.byref(p)))
         return cls(p.value)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str) -> "Keypair":
         p = ctypes.c_void_p()
         call(lib.mdt_keypair_load, enc(path), ctypes.byref(p))
         return cls(p.value)
 
-    def save(self, base):
+    def save(self, base: str) -> None:
         """Writes base.key (0600) and base.pub."""
         call(lib.mdt_keypair_save, self.ptr, enc(base))
 
-    def public_text(self):
+    def public_text(self) -> str:
         """The public key as "mdtpk1.<base64url>"."""
         pk = Pubkey()
         lib.mdt_keypair_public(self.ptr, ctypes.byref(pk))
@@ -95,7 +101,8 @@ class Authz(_Handle):
     expires = property(lambda s: lib.mdt_authz_expires(s.ptr))
 
     @property
-    def allowed(self):
+    def allowed(self) -> bool:
+        """True for an allow."""
         return self.decision == ALLOW
 
 
@@ -104,7 +111,7 @@ class Task(_Handle):
 
     _free = lib.mdt_task_free
 
-    def __init__(self, ptr, agent):
+    def __init__(self, ptr: int, agent: "Agent") -> None:
         super().__init__(ptr)
         self._agent = agent  # keeps the connection alive
 
@@ -124,12 +131,14 @@ class Task(_Handle):
     deliveries = property(lambda s: lib.mdt_task_deliveries(s.ptr))
 
     @property
-    def payload(self):
+    def payload(self) -> bytes:
+        """The payload sent with the work (b'' when none)."""
         n = ctypes.c_size_t()
         p = lib.mdt_task_payload(self.ptr, ctypes.byref(n))
         return ctypes.string_at(p, n.value) if n.value else b""
 
-    def dispatch(self, target, scopes, payload=None):
+    def dispatch(self, target: str, scopes: str,
+                 payload: Optional[bytes] = None) -> str:
         """Sends a subtask to target; returns the child task id."""
         buf, n = _bytes_arg(payload)
         child = (ctypes.c_char * ID_MAX)()
@@ -137,7 +146,7 @@ class Task(_Handle):
              n, child)
         return child.value.decode()
 
-    def wait_result(self, child_id, timeout_ms=30000):
+    def wait_result(self, child_id: str, timeout_ms: int = 30000) -> bytes:
         """The result bytes the child reported or completed with."""
         p = ctypes.POINTER(ctypes.c_uint8)()
         n = ctypes.c_size_t()
@@ -148,25 +157,30 @@ class Task(_Handle):
         finally:
             lib.mdt_free(ctypes.cast(p, ctypes.c_void_p))
 
-    def ack(self):
+    def ack(self) -> None:
         """Acknowledges the work item, so it is not delivered again while
         the task stays open (complete() and cancel() acknowledge it too)."""
         call(lib.mdt_task_ack, self.ptr)
 
-    def report(self, result=b""):
+    def report(self, result: bytes = b"") -> None:
+        """Sends an interim result to the parent's holder."""
         buf, n = _bytes_arg(result)
         call(lib.mdt_task_report, self.ptr, buf, n)
 
-    def complete(self, result=b""):
+    def complete(self, result: bytes = b"") -> None:
         """Completes the task, revoking it and every descendant."""
         buf, n = _bytes_arg(result)
         call(lib.mdt_task_complete, self.ptr, buf, n)
 
-    def cancel(self, reason=None):
+    def cancel(self, reason: Optional[str] = None) -> None:
+        """Cancels the task and every descendant."""
         call(lib.mdt_task_cancel, self.ptr, enc(reason))
 
-    def authorize(self, action, resource, patient=None, boundary=None,
-                  audience=None, wait_ms=0):
+    def authorize(self, action: str, resource: str,
+                  patient: Optional[str] = None,
+                  boundary: Optional[str] = None,
+                  audience: Optional[str] = None,
+                  wait_ms: int = 0) -> "Authz":
         """Asks the broker for one action now; returns an Authz."""
         req = AuthzRequest(enc(action), enc(resource), enc(patient),
                            enc(boundary), enc(audience), wait_ms)
@@ -175,13 +189,15 @@ class Task(_Handle):
              ctypes.byref(out))
         return Authz(out.value)
 
-    def wait_step_up(self, authz, timeout_ms=30000):
+    def wait_step_up(self, authz: "Authz",
+                     timeout_ms: int = 30000) -> "Authz":
+        """Waits for the clinician's decision on a step-up answer."""
         out = ctypes.c_void_p()
         call(lib.mdt_task_wait_step_up, self.ptr, authz.ptr, timeout_ms,
              ctypes.byref(out))
         return Authz(out.value)
 
-    def present(self, authz, now=0):
+    def present(self, authz: "Authz", now: int = 0) -> Tuple[str, str]:
         """(token, proof) header values for a resource server."""
         tok = (ctypes.c_char * HEADER_MAX)()
         proof = (ctypes.c_char * HEADER_MAX)()
@@ -195,15 +211,28 @@ class Agent(_Handle):
 
     _free = lib.mdt_agent_close
 
-    def __init__(self, url, spiffe_id, key, timeout_ms=0, retry_ms=0,
-                 svid=None):
-        """svid=(cert_file, key_file) authenticates with an X.509-SVID;
+    def __init__(self, url: Union[str, Sequence[str]],
+                 spiffe_id: Optional[str], key: Optional[Keypair],
+                 timeout_ms: int = 0, retry_ms: int = 0,
+                 svid: Optional[Tuple[str, str]] = None,
+                 failover_ms: int = 0) -> None:
+        """url is one broker address, several separated by commas, or a
+        list of addresses of the same service: the connection moves to
+        the next one when its broker stays away failover_ms (0 = 1000).
+        svid=(cert_file, key_file) authenticates with an X.509-SVID;
         then spiffe_id may be None (the SVID's) and key None (no token
         presentation), see docs/sdk.md."""
         self._key = key
-        opts = AgentOpts(enc(url), enc(spiffe_id),
+        opts = AgentOpts(None, enc(spiffe_id),
                          key.ptr if key is not None else None, timeout_ms,
                          retry_ms)
+        opts.failover_ms = failover_ms
+        if isinstance(url, (list, tuple)):
+            urls = (ctypes.c_char_p * len(url))(*[enc(u) for u in url])
+            opts.urls = ctypes.cast(urls, ctypes.POINTER(ctypes.c_char_p))
+            opts.nurls = len(url)
+        else:
+            opts.url = enc(url)
         p = ctypes.c_void_p()
         if svid is None:
             call(lib.mdt_agent_connect, ctypes.byref(opts), ctypes.byref(p))
@@ -215,8 +244,15 @@ class Agent(_Handle):
 
     spiffe_id = property(lambda s: dec(lib.mdt_agent_spiffe_id(s.ptr)))
     reconnects = property(lambda s: lib.mdt_agent_reconnects(s.ptr))
+    url = property(lambda s: dec(lib.mdt_agent_url(s.ptr)),
+                   doc="The broker address dialed now.")
+    failovers = property(lambda s: lib.mdt_agent_failovers(s.ptr),
+                         doc="How often the connection moved to another "
+                         "address.")
 
-    def open_task(self, assertion, patient, purpose, scopes):
+    def open_task(self, assertion: str, patient: str, purpose: str,
+                  scopes: str) -> Task:
+        """Opens a root task for the clinician of the launch assertion."""
         opts = OpenOpts(enc(assertion), enc(patient), enc(purpose),
                         enc(scopes))
         p = ctypes.c_void_p()
@@ -224,7 +260,7 @@ class Agent(_Handle):
              ctypes.byref(p))
         return Task(p.value, self)
 
-    def next(self, timeout_ms=30000):
+    def next(self, timeout_ms: int = 30000) -> Optional[Task]:
         """The next work item as a Task, or None when none came in time."""
         p = ctypes.c_void_p()
         try:
@@ -235,14 +271,16 @@ class Agent(_Handle):
             raise
         return Task(p.value, self)
 
-    def stop(self):
+    def stop(self) -> None:
         lib.mdt_agent_stop(self.ptr)
 
-    def decide_step_up(self, request_id, assertion, approve, note=None):
+    def decide_step_up(self, request_id: str, assertion: str, approve: bool,
+                       note: Optional[str] = None) -> None:
+        """Approves or rejects a parked step-up as the clinician."""
         call(lib.mdt_agent_decide_step_up, self.ptr, enc(request_id),
              enc(assertion), 1 if approve else 0, enc(note))
 
-    def abort_task(self, task_id, reason=None):
+    def abort_task(self, task_id: str, reason: Optional[str] = None) -> int:
         """Admin: cancels a task this agent does not hold (the broker's
         `admins` only); returns how many tasks ended."""
         n = ctypes.c_size_t()
@@ -250,7 +288,7 @@ class Agent(_Handle):
              ctypes.byref(n))
         return n.value
 
-    def task_graph(self, task_id):
+    def task_graph(self, task_id: str) -> str:
         """The task tree containing task_id, as JSON text."""
         p = ctypes.c_void_p()
         call(lib.mdt_agent_task_graph, self.ptr, enc(task_id),
@@ -266,12 +304,12 @@ class Events(_Handle):
 
     _free = lib.mdt_event_sub_close
 
-    def __init__(self, url):
+    def __init__(self, url: str) -> None:
         p = ctypes.c_void_p()
         call(lib.mdt_event_sub_open, enc(url), ctypes.byref(p))
         super().__init__(p.value)
 
-    def next(self, timeout_ms=1000):
+    def next(self, timeout_ms: int = 1000) -> Optional[Dict[str, Any]]:
         """The next event as a dict, or None on timeout."""
         ev = Event()
         rv = lib.mdt_event_sub_next(self.ptr, timeout_ms, ctypes.byref(ev))
@@ -292,8 +330,9 @@ class Verifier(_Handle):
 
     _free = lib.mdt_rs_verifier_free
 
-    def __init__(self, broker_key_file, audience, events_url=None,
-                 max_skew_s=0):
+    def __init__(self, broker_key_file: str, audience: str,
+                 events_url: Optional[str] = None,
+                 max_skew_s: int = 0) -> None:
         pk = Pubkey()
         call(lib.mdt_pubkey_load, enc(broker_key_file), ctypes.byref(pk))
         opts = VerifierOpts(ctypes.pointer(pk), enc(audience),
@@ -302,17 +341,20 @@ class Verifier(_Handle):
         call(lib.mdt_rs_verifier_new, ctypes.byref(opts), ctypes.byref(p))
         super().__init__(p.value)
 
-    def revoke(self, task_id):
+    def revoke(self, task_id: str) -> None:
+        """Adds a revoked task or token id by hand."""
         check(lib.mdt_rs_verifier_revoke(self.ptr, enc(task_id)), task_id)
 
-    def is_revoked(self, task_id):
+    def is_revoked(self, task_id: str) -> bool:
         return lib.mdt_rs_verifier_is_revoked(self.ptr, enc(task_id)) == 1
 
     @property
-    def revocations(self):
+    def revocations(self) -> int:
         return lib.mdt_rs_verifier_revocations(self.ptr)
 
-    def verify(self, token, proof, action, resource, patient=None, now=0):
+    def verify(self, token: str, proof: str, action: str, resource: str,
+               patient: Optional[str] = None,
+               now: int = 0) -> Dict[str, Any]:
         """A dict describing the grant; raises MandateError on refusal."""
         req = RsRequest(enc(action), enc(resource), enc(patient), now)
         g = RsGrant()
