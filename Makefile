@@ -36,7 +36,7 @@ build-tsan: deps
 # readers, the checkpoint thread), the broker (nng callback threads,
 # workers, the timer, the store's writer) through its integration tests,
 # and the SDK's verifier and connection threads.
-TSAN_TESTS = 'unit/test_store|unit/test_sdk|integration/test_broker|integration/test_sdk_broker|integration/test_attack'
+TSAN_TESTS = 'unit/test_store|unit/test_sdk|integration/test_broker|integration/test_sdk_broker|integration/test_attack|integration/test_mcp'
 
 # Conformance counts (in requests) from the ctest log, so they show in
 # the test output even though ctest hides passing tests' output.

@@ -407,8 +407,10 @@ gw_call_start(struct gw *g, mcp_msg *m)
 	slot = c != NULL ? free_slot(g) : -1;
 	if (slot >= 0) {
 		c->g = g;
-		c->id = json_incref(m->id);
-		c->params = m->params != NULL ? json_incref(m->params) :
+		/* the worker's own copies: no JSON value is shared between
+		 * threads (see upstream.c) */
+		c->id = json_deep_copy(m->id);
+		c->params = m->params != NULL ? json_deep_copy(m->params) :
 		    json_object();
 		if (pthread_create(&c->th, NULL, call_main, c) == 0)
 			g->calls[slot] = c;

@@ -88,7 +88,9 @@ spawn(struct gw_upstream *u, char *err, size_t errlen)
 	return 0;
 }
 
-/* A response: hand it to the waiting slot (unknown ids are dropped). */
+/* A response: hand it to the waiting slot (unknown ids are dropped), as
+ * a copy of its own: jansson's reference counts do not order the freeing
+ * thread after the others, so no value is shared between threads. */
 static void
 answered(struct gw_upstream *u, mcp_msg *m)
 {
@@ -98,7 +100,7 @@ answered(struct gw_upstream *u, mcp_msg *m)
 	for (size_t i = 0; i < SLOTS; i++)
 		if (u->slots[i].id == json_integer_value(m->id) &&
 		    u->slots[i].answer == NULL) {
-			u->slots[i].answer = json_incref(m->root);
+			u->slots[i].answer = json_deep_copy(m->root);
 			pthread_cond_broadcast(&u->cond);
 		}
 	pthread_mutex_unlock(&u->lock);

@@ -44,9 +44,9 @@ tool(const char *name, const char *desc, json_t *props, json_t *required)
 static json_t *
 tools_list(void)
 {
-	json_t *str = json_pack("{s:s}", "type", "string");
+	json_t *str = json_pack("{s:s}", "type", "string"), *list;
 
-	return json_pack("{s:[ooo]}", "tools",
+	list = json_pack("{s:[ooo]}", "tools",
 	    tool("fhir-read", "Reads one FHIR resource of the patient.",
 	    json_pack("{s:O,s:O,s:O}", "patient", str, "type", str, "id", str),
 	    json_pack("[sss]", "patient", "type", "id")),
@@ -58,6 +58,8 @@ tools_list(void)
 	    "organisation (needs the clinician's approval).",
 	    json_pack("{s:O,s:O}", "patient", str, "destination", str),
 	    json_pack("[ss]", "patient", "destination")));
+	json_decref(str);
+	return list;
 }
 
 /* The presentation in _meta, checked for exactly this call. */

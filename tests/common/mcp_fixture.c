@@ -102,3 +102,17 @@ mcp_fx_stop(struct mcp_fx *f)
 	free(f->jwt);
 	bt_cleanup(&f->b);
 }
+
+int
+mcp_fx_log_has(const char *path, const char *what)
+{
+	char line[4096];
+	FILE *f = fopen(path, "r");
+	int hit = 0;
+
+	while (f != NULL && !hit && fgets(line, sizeof(line), f) != NULL)
+		hit = strstr(line, what) != NULL;
+	if (f != NULL)
+		fclose(f);
+	return hit;
+}

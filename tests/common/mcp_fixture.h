@@ -39,5 +39,8 @@ void mcp_fx_config(struct mcp_fx *f, const char *step_up,
 /* Approves step-up request_id as dr-alice; 0 or the SDK's error. */
 int mcp_fx_approve(struct mcp_fx *f, const char *request_id);
 void mcp_fx_stop(struct mcp_fx *f);
+/* 1 when a line of the file at path contains what (a sanitizer report
+ * in a child's log). */
+int mcp_fx_log_has(const char *path, const char *what);
 
 #endif

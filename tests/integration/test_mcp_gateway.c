@@ -125,20 +125,6 @@ start_client(struct client *c, const char *config)
 	ck_assert_ptr_nonnull(c->out);
 }
 
-static int
-log_has(const char *path, const char *what)
-{
-	char line[4096];
-	FILE *f = fopen(path, "r");
-	int hit = 0;
-
-	while (f != NULL && !hit && fgets(line, sizeof(line), f) != NULL)
-		hit = strstr(line, what) != NULL;
-	if (f != NULL)
-		fclose(f);
-	return hit;
-}
-
 struct audit_count {
 	char prefix[80];
 	int n;
@@ -241,7 +227,7 @@ START_TEST(mcp_gateway_with_real_clients)
 	ck_assert_int_eq(ap.approved, 1);
 	ck_assert_ptr_nonnull(calls);
 	check_audit(calls);
-	ck_assert_msg(!log_has(c.log, "Sanitizer"), "sanitizer report in %s",
+	ck_assert_msg(!mcp_fx_log_has(c.log, "Sanitizer"), "sanitizer report in %s",
 	    c.log);
 	json_decref(calls);
 	pthread_mutex_destroy(&ap.lock);

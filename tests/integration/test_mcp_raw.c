@@ -234,6 +234,8 @@ START_TEST(pending_step_up_and_refusals)
 	ck_assert_int_eq(memcmp(res, "mcp session ended", 17), 0);
 	mdt_free(res);
 	close(g.out);
+	ck_assert_msg(!mcp_fx_log_has(g.log, "Sanitizer"), "sanitizer report in %s",
+	    g.log);
 	mcp_fx_stop(&F);
 }
 END_TEST
