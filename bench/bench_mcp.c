@@ -210,7 +210,8 @@ native_ns(mdt_task *t, struct peer *p, int id)
 static mdt_agent *
 connect_as(const char *id)
 {
-	mdt_agent_opts o = { B.url, id, bt_key(&B, id), 10000, 20 };
+	mdt_agent_opts o = { .size = sizeof(o), .url = B.url, .spiffe_id = id,
+	    .key = bt_key(&B, id), .timeout_ms = 10000, .retry_ms = 20 };
 	char err[MDT_ERRMSG_MAX];
 	mdt_agent *a = NULL;
 
@@ -240,7 +241,8 @@ static mdt_task *
 tasks(mdt_agent *orch, mdt_agent *agent, struct peer *gw, char *const gw_argv[])
 {
 	char *jwt = bt_assertion(&B, "dr-alice", "pat-001", "tool/echo.x", 0);
-	mdt_open_opts op = { jwt, "pat-001", "TREAT", "tool/echo.x" };
+	mdt_open_opts op = { .size = sizeof(op), .assertion = jwt,
+	    .patient = "pat-001", .purpose = "TREAT", .scopes = "tool/echo.x" };
 	char err[MDT_ERRMSG_MAX], child[MDT_AGENT_ID_MAX];
 	mdt_task *root = NULL, *mine = NULL;
 

@@ -115,7 +115,7 @@ work_push(mdt_store *s, mdt__op *op, const struct mdt__work_req *q)
 	    it->purpose, it->clinician };
 	mdt__pgp p = {0};
 	int64_t seq;
-	int null, rc;
+	int null = 0, rc;
 
 	if ((rc = push_checks(s, q)) != 0)
 		return rc;
