@@ -71,9 +71,11 @@ scalar(mdt_store *s, const char *sql, const mdt__pgp *p, int64_t *v,
     int *null)
 {
 	int rc;
-	PGresult *r = mdt__pg_q(s, wc(s), sql, p, "work", &rc);
+	PGresult *r;
 
-	if (r == NULL)
+	*v = 0;
+	*null = 1;
+	if ((r = mdt__pg_q(s, wc(s), sql, p, "work", &rc)) == NULL)
 		return rc;
 	*null = PQntuples(r) == 0 || PQgetisnull(r, 0, 0);
 	*v = *null ? 0 : mdt__pg_int(r, 0, 0);
@@ -114,7 +116,7 @@ work_push(mdt_store *s, mdt__op *op, const struct mdt__work_req *q)
 	    it->from, it->op, it->status, it->scopes, it->patient,
 	    it->purpose, it->clinician };
 	mdt__pgp p = {0};
-	int64_t seq;
+	int64_t seq = 0;
 	int null = 0, rc;
 
 	if ((rc = push_checks(s, q)) != 0)
