@@ -65,7 +65,10 @@ main(void)
 	mdt_pubkey pk;
 	mdt_rs_verifier *v;
 	mdt_rs_verifier_opts o;
-	mdt_rs_request rq = {"r", "Patient/pat-001", "pat-001", 0};
+	mdt_rs_request rq = MDT_RS_REQUEST_INIT;
+	rq.action = "r";
+	rq.resource = "Patient/pat-001";
+	rq.patient = "pat-001";
 	char err[MDT_ERRMSG_MAX];
 	int rv;
 
