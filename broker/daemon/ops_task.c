@@ -731,6 +731,29 @@ end_still_open(struct brk_ctx *c, const char *task, struct brk_deny *d)
 	return rc;
 }
 
+/*
+ * An end resent after its allow was recorded (past the reply cache, or
+ * after a restart: the agent cannot tell whether the first copy was
+ * applied) is answered as it was: the task ended then.  1 when answered.
+ * The revocations were published with the first answer and are not
+ * listed again.
+ */
+static int
+end_resent(struct brk_ctx *c)
+{
+	mdt_audit_decision *old = NULL;
+	mdt_audit_revocation none = { 0 };
+	int done = mdt_store_find_decision(c->b->store, c->audit_id,
+	    &old) == 0 && old->verdict == MDT_AUDIT_ALLOW &&
+	    old->request_hash != NULL && old->task_id != NULL &&
+	    memcmp(old->request_hash, c->hash, 32) == 0;
+
+	if (done)
+		brk_reply_ended(c, old->task_id, &none);
+	mdt_free(old);
+	return done;
+}
+
 void
 brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 {
@@ -757,6 +780,8 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d);
 		return;
 	}
+	if (end_resent(c))
+		return;
 	if (brk_check_held(w, c, &h, &d) != 0) {
 		brk_refuse(c, op, &h, &d, NULL);
 		brk_held_clear(&h);

@@ -77,6 +77,58 @@ take(struct bt_conn *s, char *task, size_t len)
 	mdt_wire_msg_free(m);
 }
 
+/*
+ * A cancel whose answer was lost: resent (past the reply cache, or after
+ * a restart) it is answered as it was, the task ended, not refused as a
+ * reused id because the task has ended since; other content under its id
+ * is still id.reused.
+ */
+static void
+resend_end(struct bt_conn *o, const struct bt_task *root, int restart)
+{
+	const char *args[] = { "--set", "idem_ttl=1", NULL };
+	struct timespec pause = { 2, 500000000L };
+	mdt_wire_writer *w = NULL, *w2 = NULL;
+	const uint8_t *b, *b2;
+	size_t n, n2;
+	char first[128], again[128];
+	void *r = NULL;
+	size_t rn = 0;
+	mdt_wire_msg *m = NULL;
+
+	ck_assert_int_eq(mdt_wire_writer_new(&w, MDT_OP_CANCEL, "cancel-once",
+	    0, 0), 0);
+	ck_assert_int_eq(mdt_wire_put_cstr(w, "task", root->id) ||
+	    mdt_wire_put_bin(w, "token", root->tok, root->tlen) ||
+	    mdt_wire_writer_finish(w, &b, &n), 0);
+	dispatch_bytes(o, b, n, first, sizeof(first));
+	ck_assert_str_eq(first, root->id);
+	if (restart) {
+		bt_close(o);
+		ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
+		ck_assert_msg(bt_start(&B, args) == 0, "restart (log %s)",
+		    B.log);
+		bf_as(&B, o, BT_ORCH);
+	} else {
+		nanosleep(&pause, NULL);
+	}
+	dispatch_bytes(o, b, n, again, sizeof(again));
+	ck_assert_str_eq(again, root->id);
+	/* the same id for other content: refused, whatever came before */
+	ck_assert_int_eq(mdt_wire_writer_new(&w2, MDT_OP_COMPLETE,
+	    "cancel-once", 0, 0), 0);
+	ck_assert_int_eq(mdt_wire_put_cstr(w2, "task", root->id) ||
+	    mdt_wire_put_bin(w2, "token", root->tok, root->tlen) ||
+	    mdt_wire_writer_finish(w2, &b2, &n2), 0);
+	ck_assert_int_eq(bt_raw(o, b2, n2, &r, &rn), 0);
+	ck_assert_int_eq(mdt_wire_decode(r, rn, &m, NULL, 0), 0);
+	nng_free(r, rn);
+	ck_assert_str_eq(bt_reason(m), "id.reused");
+	mdt_wire_msg_free(m);
+	mdt_wire_writer_free(w);
+	mdt_wire_writer_free(w2);
+}
+
 static void
 resend(int restart)
 {
@@ -126,6 +178,7 @@ resend(int restart)
 	dispatch_bytes(&o, ob, on, root2, sizeof(root2));
 	ck_assert_msg(strcmp(root1, root2) == 0, "a resent open made a "
 	    "second root task %s (the first: %s)", root2, root1);
+	resend_end(&o, &root, restart);
 	mdt_wire_writer_free(ow);
 	mdt_wire_writer_free(w);
 	bt_close(&o);
