@@ -86,8 +86,6 @@ void mdt__pg_reader_release(mdt__pgconn *r);
  * advisory lock) and reads the store id. */
 int mdt__pg_schema(PGconn *c, int read_only, uint8_t id[MDT__STORE_ID_BYTES],
     char *err, size_t errlen);
-/* "seq, prev, hash, c1, ..." with an optional alias; caller frees. */
-char *mdt__pg_select_list(const mdt__kind_desc *d, const char *alias);
 
 /* ---- pg_writer.c ------------------------------------------------ */
 int mdt__pg_writer_open(mdt_store *s, char *err, size_t errlen);
