@@ -8,8 +8,14 @@
  *   ratio authorize_p99_vs_nng_echo_p99: p99 latency of each, both driven
  *                                    at half of authorize's peak rate
  *
- * Both comparisons alternate authorize and echo runs, three of each, and
- * use each side's median.
+ *   ratio authorize_pg_vs_sqlite:    throughput(authorize, 64 clients) with
+ *                                    the store on PostgreSQL / the same
+ *                                    on SQLite (one broker, each store
+ *                                    durable; the server is a throwaway
+ *                                    one, tests/common/pg_harness.sh)
+ *
+ * Both echo comparisons alternate authorize and echo runs, three of each,
+ * and use each side's median.
  *
  * The paced runs are open loop: each client sends at the instants of a
  * Poisson process of its share of the rate (independent exponential
@@ -413,6 +419,53 @@ fsync_us(const char *dir, double *p50, double *p99)
 	unlink(path);
 }
 
+/* The broker restarted on a PostgreSQL store: the median of ROUNDS
+ * authorize runs with 64 clients, or -1 when it cannot run. */
+static double
+on_postgresql(const char *const *args)
+{
+	char cmd[1024], uri[600] = "", pgdir[600];
+	const char *pargs[16];
+	double v[ROUNDS];
+	size_t n = 0;
+	FILE *p;
+	int ok;
+
+	/* not under B.dir (0700): the server may run as another user */
+	snprintf(pgdir, sizeof(pgdir), "/tmp/mdt-benchpg-XXXXXX");
+	if (mkdtemp(pgdir) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/common/pg_harness.sh' "
+	    "start '%s'", MDT_SOURCE_DIR, pgdir);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fgets(uri, sizeof(uri), p) != NULL)
+		uri[strcspn(uri, "\n")] = '\0';
+	ok = pclose(p) == 0 && uri[0] != '\0';
+	while (args[n] != NULL && n < 12) {
+		pargs[n] = args[n];
+		n++;
+	}
+	pargs[n++] = "--store";
+	pargs[n++] = uri;
+	pargs[n] = NULL;
+	(void)bt_stop(&B, SIGTERM);
+	if (ok && bt_start(&B, pargs) == 0 && prepare() == 0) {
+		for (int i = 0; i < ROUNDS; i++)
+			v[i] = run_cpu("authorize 64 clients, pg", 64).rps;
+	} else {
+		ok = 0;
+		fprintf(stderr, "bench_authorize: no broker on PostgreSQL "
+		    "(log %s)\n", B.log);
+	}
+	(void)bt_stop(&B, SIGTERM);
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/common/pg_harness.sh' "
+	    "stop '%s'", MDT_SOURCE_DIR, pgdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_authorize: stopping PostgreSQL failed\n");
+	return ok ? bench_percentile(v, ROUNDS, 50) : -1;
+}
+
 int
 main(void)
 {
@@ -423,7 +476,7 @@ main(void)
 	double a64, e64, ah, eh, va[ROUNDS], ve[ROUNDS];
 	char echo_url[600];
 	nng_socket es;
-	double half, sig, f50, f99;
+	double half, sig, f50, f99, pg;
 
 	env();
 	if (bt_setup(&B, NULL) != 0 || bt_start(&B, args) != 0 ||
@@ -502,6 +555,8 @@ main(void)
 	bench_ratio("authorize_64c_vs_nng_echo", a64 / e64);
 	bench_ratio("authorize_p99_vs_nng_echo_p99", ah / eh);
 	nng_close(es);
+	if ((pg = on_postgresql(args)) > 0)
+		bench_ratio("authorize_pg_vs_sqlite", pg / a64);
 	(void)bt_stop(&B, SIGTERM);
 	bt_cleanup(&B);
 	return 0;
