@@ -38,8 +38,7 @@ typedef struct mdt__pgconn {
 
 /* The writer's prepared statements (bits of mdt__pgconn.prepared). */
 enum { MDT__PGS_INSERT = 0, /* + kind */
-	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_BEGIN,
-	MDT__PGS_COMMIT };
+	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET };
 
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
