@@ -20,8 +20,14 @@
  * The echo server runs in a process of its own, as the broker does, so
  * that /proc counts its switches alone.
  *
- * Both comparisons alternate authorize and echo runs, three of each, and
- * use each side's median.
+ *   ratio authorize_pg_vs_sqlite:    throughput(authorize, 64 clients) with
+ *                                    the store on PostgreSQL / the same
+ *                                    on SQLite (one broker, each store
+ *                                    durable; the server is a throwaway
+ *                                    one, tests/common/pg_harness.sh)
+ *
+ * Both echo comparisons alternate authorize and echo runs, three of each,
+ * and use each side's median.
  *
  * The paced runs are open loop: each client sends at the instants of a
  * Poisson process of its share of the rate (independent exponential
@@ -510,6 +516,53 @@ fsync_us(const char *dir, double *p50, double *p99)
 	unlink(path);
 }
 
+/* The broker restarted on a PostgreSQL store: the median of ROUNDS
+ * authorize runs with 64 clients, or -1 when it cannot run. */
+static double
+on_postgresql(const char *const *args)
+{
+	char cmd[1024], uri[600] = "", pgdir[600];
+	const char *pargs[16];
+	double v[ROUNDS];
+	size_t n = 0;
+	FILE *p;
+	int ok;
+
+	/* not under B.dir (0700): the server may run as another user */
+	snprintf(pgdir, sizeof(pgdir), "/tmp/mdt-benchpg-XXXXXX");
+	if (mkdtemp(pgdir) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/common/pg_harness.sh' "
+	    "start '%s'", MDT_SOURCE_DIR, pgdir);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fgets(uri, sizeof(uri), p) != NULL)
+		uri[strcspn(uri, "\n")] = '\0';
+	ok = pclose(p) == 0 && uri[0] != '\0';
+	while (args[n] != NULL && n < 12) {
+		pargs[n] = args[n];
+		n++;
+	}
+	pargs[n++] = "--store";
+	pargs[n++] = uri;
+	pargs[n] = NULL;
+	(void)bt_stop(&B, SIGTERM);
+	if (ok && bt_start(&B, pargs) == 0 && prepare() == 0) {
+		for (int i = 0; i < ROUNDS; i++)
+			v[i] = run_cpu("authorize 64 clients, pg", 64).rps;
+	} else {
+		ok = 0;
+		fprintf(stderr, "bench_authorize: no broker on PostgreSQL "
+		    "(log %s)\n", B.log);
+	}
+	(void)bt_stop(&B, SIGTERM);
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/common/pg_harness.sh' "
+	    "stop '%s'", MDT_SOURCE_DIR, pgdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_authorize: stopping PostgreSQL failed\n");
+	return ok ? bench_percentile(v, ROUNDS, 50) : -1;
+}
+
 int
 main(void)
 {
@@ -520,7 +573,7 @@ main(void)
 	double sa[ROUNDS], se[ROUNDS], vola, vole, sw_a, sw_e;
 	char echo_url[600];
 	pid_t echo;
-	double half, sig, f50, f99;
+	double half, sig, f50, f99, pg;
 
 	env();
 	/* the echo's process is forked before this one first uses nng,
@@ -629,6 +682,8 @@ main(void)
 		bench_ratio("broker_ctx_switches_vs_echo", sw_a / sw_e);
 	kill(echo, SIGKILL);
 	waitpid(echo, NULL, 0);
+	if ((pg = on_postgresql(args)) > 0)
+		bench_ratio("authorize_pg_vs_sqlite", pg / a64);
 	(void)bt_stop(&B, SIGTERM);
 	bt_cleanup(&B);
 	return 0;

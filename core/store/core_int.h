@@ -105,6 +105,20 @@ int mdt__kind_check(const mdt__kind_desc *d, const void *rec, char *err,
  * caller frees with mdt__free. */
 void *mdt__kind_dup(const mdt__kind_desc *d, const void *rec, size_t extra);
 
+/* ---- kindsql.c: shared by the SQL backends ----------------------- */
+/* "seq, prev, hash, c1, c2, ..." for desc, each prefixed by alias + "."
+ * when alias is not NULL.  Caller frees with mdt__free. */
+char *mdt__select_list(const mdt__kind_desc *d, const char *alias);
+/* "INSERT INTO table(seq, prev, hash, cols...) VALUES (...)" with ?N
+ * (SQLite) or $N placeholders and ON CONFLICT DO NOTHING (pg = 1).
+ * Caller frees with mdt__free. */
+char *mdt__insert_sql(const mdt__kind_desc *d, int pg);
+/* The ended task ids (a JSON array of strings) as the caller's
+ * mdt_audit_revocation: one allocation (caller frees with mdt__free). */
+struct json_t;
+int mdt__revocation_list(struct json_t *ids, uint64_t seq, int64_t time_ms,
+    mdt_audit_revocation **out);
+
 /* ---- jsoncheck.c ---------------------------------------------- */
 /* 1 when text is JSON (want 1) or a JSON array of strings (want 2),
  * duplicate object keys refused. */

@@ -11,7 +11,8 @@
 #   pg_harness.sh uri DIR     prints postgresql:///postgres?host=DIR/sock
 #
 # PostgreSQL refuses to run as root: as root, the server runs as nobody
-# (setpriv) and DIR is handed to it; otherwise it runs as the caller.
+# (setpriv) and DIR is handed to it (so DIR's parent must be searchable by
+# nobody, as /tmp and a build tree are); otherwise it runs as the caller.
 set -euo pipefail
 
 PGBIN=${MDT_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -57,6 +58,11 @@ start)
 	chmod 700 "$dir"
 	if [ "$(id -u)" -eq 0 ]; then
 		chown -R 65534:65534 "$dir"
+		if ! as_pg test -w "$dir"; then
+			echo "pg_harness.sh: $dir is out of reach of user nobody" \
+			    "(a parent directory is not searchable)" >&2
+			exit 1
+		fi
 	fi
 	as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust \
 	    --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {

@@ -81,8 +81,11 @@ write_loop(void *arg)
 		int rc;
 		snprintf(req, sizeof(req), "down-%u", w->n++);
 		rc = mdt_store_append_decision(F.s, &d, &seq);
-		if (rc == 0)
-			memcpy(w->acked[w->ok++], req, sizeof(req));
+		if (rc == 0) {
+			uint32_t k = w->ok; /* only this thread writes it */
+			memcpy(w->acked[k], req, sizeof(req));
+			__atomic_store_n(&w->ok, k + 1, __ATOMIC_RELEASE);
+		}
 		else if (rc == -MDT_ESTORE)
 			w->failed++;
 		else
@@ -111,7 +114,7 @@ START_TEST(server_stopped_and_back)
 	ck_assert_ptr_nonnull(w.acked);
 	fx_root(&F, "t1");
 	ck_assert_int_eq(pthread_create(&w.th, NULL, write_loop, &w), 0);
-	while (__atomic_load_n(&w.ok, __ATOMIC_RELAXED) < 50)
+	while (__atomic_load_n(&w.ok, __ATOMIC_ACQUIRE) < 50)
 		nap_ms(5);
 	ck_assert_int_eq(mdt_test_pg_halt(g_dir), 0);
 	/* Down: every write and read fails, as a store error. */

@@ -38,8 +38,7 @@ typedef struct mdt__pgconn {
 
 /* The writer's prepared statements (bits of mdt__pgconn.prepared). */
 enum { MDT__PGS_INSERT = 0, /* + kind */
-	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_BEGIN,
-	MDT__PGS_COMMIT };
+	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET };
 
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
@@ -86,8 +85,6 @@ void mdt__pg_reader_release(mdt__pgconn *r);
  * advisory lock) and reads the store id. */
 int mdt__pg_schema(PGconn *c, int read_only, uint8_t id[MDT__STORE_ID_BYTES],
     char *err, size_t errlen);
-/* "seq, prev, hash, c1, ..." with an optional alias; caller frees. */
-char *mdt__pg_select_list(const mdt__kind_desc *d, const char *alias);
 
 /* ---- pg_writer.c ------------------------------------------------ */
 int mdt__pg_writer_open(mdt_store *s, char *err, size_t errlen);

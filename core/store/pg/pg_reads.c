@@ -205,7 +205,7 @@ static int
 one_row(mdt_store *s, const char *tail, int kind, const mdt__pgp *p,
     unpack_fn fn, void **out)
 {
-	char *cols = mdt__pg_select_list(mdt__kind_get(kind), "t");
+	char *cols = mdt__select_list(mdt__kind_get(kind), "t");
 	char sql[1536];
 	PGresult *r;
 	int rc;
@@ -272,7 +272,7 @@ mdt__pg_get_approval(mdt_store *s, const char *approval_id,
 
 	if (s == NULL || approval_id == NULL || out == NULL)
 		return -MDT_EINVAL;
-	ad = mdt__pg_select_list(mdt__kind_get(MDT__KIND_APPROVAL_DECISION),
+	ad = mdt__select_list(mdt__kind_get(MDT__KIND_APPROVAL_DECISION),
 	    "d");
 	if (ad == NULL)
 		return -MDT_ENOMEM;
@@ -293,7 +293,7 @@ static int
 each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
     mdt_audit_task_fn task, mdt_audit_decision_fn decision, void *arg)
 {
-	char *cols = mdt__pg_select_list(mdt__kind_get(task != NULL ?
+	char *cols = mdt__select_list(mdt__kind_get(task != NULL ?
 	    MDT__KIND_TASK : MDT__KIND_DECISION), "t");
 	char sql[1536];
 	PGresult *r;
@@ -447,7 +447,7 @@ mdt__pg_task_tree(mdt_store *s, const char *root_task_id,
 
 	if (s == NULL || root_task_id == NULL || v == NULL)
 		return -MDT_EINVAL;
-	if ((cols = mdt__pg_select_list(mdt__kind_get(MDT__KIND_TASK),
+	if ((cols = mdt__select_list(mdt__kind_get(MDT__KIND_TASK),
 	    "t")) == NULL)
 		return -MDT_ENOMEM;
 	snprintf(sql, sizeof(sql), "WITH RECURSIVE d(id, path, n) AS ("

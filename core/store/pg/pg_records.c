@@ -22,27 +22,6 @@ wc(mdt_store *s)
 	return s->bs->w.c;
 }
 
-static char *
-insert_sql(const mdt__kind_desc *d)
-{
-	size_t cap = 96 + strlen(d->table) + d->ncols * 24;
-	char *sql = mdt__malloc(cap);
-	size_t o;
-
-	if (sql == NULL)
-		return NULL;
-	o = (size_t)snprintf(sql, cap, "INSERT INTO %s(seq, prev, hash",
-	    d->table);
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(sql + o, cap - o, ", %s",
-		    d->cols[i].name);
-	o += (size_t)snprintf(sql + o, cap - o, ") VALUES ($1, $2, $3");
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(sql + o, cap - o, ", $%zu", i + 4);
-	snprintf(sql + o, cap - o, ") ON CONFLICT DO NOTHING");
-	return sql;
-}
-
 /* Appends one chained record of `kind`; -MDT_EEXIST when a unique
  * column already holds its value. */
 static int
@@ -59,7 +38,7 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	int rc;
 
 	if (!(s->bs->w.prepared & (1u << (MDT__PGS_INSERT + kind))) &&
-	    (sql = insert_sql(d)) == NULL)
+	    (sql = mdt__insert_sql(d, 1)) == NULL)
 		return -MDT_ENOMEM;
 	mdt__kind_vals(d, rec, vals);
 	mdt__chain_hash(kind, w->head_hash, vals, mdt__kind_nhashed(d, vals),
@@ -263,38 +242,6 @@ insert_ended(mdt_store *s, const char *id, int state, uint64_t seq,
 	    " rev_seq, time_ms) VALUES ($1, $2, $3, $4)", &p, "ended");
 }
 
-/* The caller's list: one allocation holding struct, pointers, strings. */
-static int
-make_result(json_t *ids, uint64_t seq, int64_t time_ms,
-    mdt_audit_revocation **out)
-{
-	size_t n = json_array_size(ids), bytes = 0, i;
-	mdt_audit_revocation *r;
-	const char **ptrs;
-	char *p;
-	json_t *e;
-
-	json_array_foreach(ids, i, e)
-		bytes += json_string_length(e) + 1;
-	r = mdt__malloc(sizeof(*r) + n * sizeof(char *) + bytes);
-	if (r == NULL)
-		return -MDT_ENOMEM;
-	ptrs = (const char **)(r + 1);
-	p = (char *)(ptrs + n);
-	json_array_foreach(ids, i, e) {
-		size_t len = json_string_length(e);
-		memcpy(p, json_string_value(e), len + 1);
-		ptrs[i] = p;
-		p += len + 1;
-	}
-	r->seq = seq;
-	r->time_ms = time_ms;
-	r->count = n;
-	r->task_ids = ptrs;
-	*out = r;
-	return 0;
-}
-
 static int
 end_cascade(mdt_store *s, mdt__op *op, mdt__revocation_row *row,
     json_t *ids, char **text)
@@ -317,7 +264,7 @@ end_cascade(mdt_store *s, mdt__op *op, mdt__revocation_row *row,
 		    row->time_ms);
 	}
 	if (rc == 0)
-		rc = make_result(ids, op->seq, row->time_ms,
+		rc = mdt__revocation_list(ids, op->seq, row->time_ms,
 		    (mdt_audit_revocation **)&op->result);
 	if (rc == 0) {
 		const mdt_audit_revocation *rv = op->result;

@@ -70,23 +70,6 @@ table_sql(const mdt__kind_desc *d)
 	return sql;
 }
 
-char *
-mdt__pg_select_list(const mdt__kind_desc *d, const char *alias)
-{
-	size_t cap = 64 + d->ncols * 40, o;
-	const char *a = alias != NULL ? alias : "", *dot = alias ? "." : "";
-	char *s = mdt__malloc(cap);
-
-	if (s == NULL)
-		return NULL;
-	o = (size_t)snprintf(s, cap, "%s%sseq, %s%sprev, %s%shash", a, dot,
-	    a, dot, a, dot);
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(s + o, cap - o, ", %s%s%s", a, dot,
-		    d->cols[i].name);
-	return s;
-}
-
 static int
 run(PGconn *c, const char *sql, char *err, size_t errlen)
 {

@@ -85,7 +85,7 @@ copy_table(PGconn *c, snap *x, const char *table, const char *cols,
 static int
 copy_kind(PGconn *c, snap *x, const mdt__kind_desc *d)
 {
-	char *cols = mdt__pg_select_list(d, NULL), types[MDT__COLS_MAX + 4];
+	char *cols = mdt__select_list(d, NULL), types[MDT__COLS_MAX + 4];
 	int rc;
 
 	if (cols == NULL)

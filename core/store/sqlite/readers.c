@@ -12,23 +12,6 @@
 #define TASK_STATE_COLS ", e.state, e.time_ms, e.rev_seq"
 #define TASK_FROM " FROM tasks t LEFT JOIN ended e ON e.task_id = t.task_id"
 
-char *
-mdt__select_list(const mdt__kind_desc *d, const char *alias)
-{
-	size_t cap = 64 + d->ncols * 40, o;
-	const char *a = alias != NULL ? alias : "", *dot = alias ? "." : "";
-	char *s = mdt__malloc(cap);
-
-	if (s == NULL)
-		return NULL;
-	o = (size_t)snprintf(s, cap, "%s%sseq, %s%sprev, %s%shash", a, dot,
-	    a, dot, a, dot);
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(s + o, cap - o, ", %s%s%s", a, dot,
-		    d->cols[i].name);
-	return s;
-}
-
 /* Builds reader statement idx's SQL; caller frees. */
 static char *
 reader_sql(int idx)

@@ -272,38 +272,6 @@ insert_ended(mdt_store *s, const char *id, int state, uint64_t seq,
 	return mdt__step_done(s, st, "ended");
 }
 
-/* The caller's list: one allocation holding struct, pointers, strings. */
-static int
-make_result(json_t *ids, uint64_t seq, int64_t time_ms,
-    mdt_audit_revocation **out)
-{
-	size_t n = json_array_size(ids), bytes = 0, i;
-	mdt_audit_revocation *r;
-	const char **ptrs;
-	char *p;
-	json_t *e;
-
-	json_array_foreach(ids, i, e)
-		bytes += json_string_length(e) + 1;
-	r = mdt__malloc(sizeof(*r) + n * sizeof(char *) + bytes);
-	if (r == NULL)
-		return -MDT_ENOMEM;
-	ptrs = (const char **)(r + 1);
-	p = (char *)(ptrs + n);
-	json_array_foreach(ids, i, e) {
-		size_t len = json_string_length(e);
-		memcpy(p, json_string_value(e), len + 1);
-		ptrs[i] = p;
-		p += len + 1;
-	}
-	r->seq = seq;
-	r->time_ms = time_ms;
-	r->count = n;
-	r->task_ids = ptrs;
-	*out = r;
-	return 0;
-}
-
 static int
 end_cascade(mdt_store *s, mdt__op *op, mdt__revocation_row *row,
     json_t *ids, char **text)
@@ -326,7 +294,7 @@ end_cascade(mdt_store *s, mdt__op *op, mdt__revocation_row *row,
 		    row->time_ms);
 	}
 	if (rc == 0)
-		rc = make_result(ids, op->seq, row->time_ms,
+		rc = mdt__revocation_list(ids, op->seq, row->time_ms,
 		    (mdt_audit_revocation **)&op->result);
 	if (rc == 0) {
 		const mdt_audit_revocation *rv = op->result;

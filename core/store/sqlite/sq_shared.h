@@ -11,6 +11,8 @@
 
 #include "../core_int.h"
 
+/* Opens a connection with the store's pragmas; creates/migrates the
+ * schema when writable.  Fills id with the store id. */
 int mdt__schema_open(const char *path, int read_only, uint32_t busy_ms,
     sqlite3 **out, uint8_t id[MDT__STORE_ID_BYTES], char *err,
     size_t errlen);

@@ -50,27 +50,6 @@ wexec(mdt_store *s, int idx, const char *what)
 	return mdt__step_done(s, s->bs->st[idx], what);
 }
 
-static char *
-insert_sql(const mdt__kind_desc *d)
-{
-	size_t cap = 64 + strlen(d->table) + d->ncols * 24;
-	char *sql = mdt__malloc(cap);
-	size_t o;
-
-	if (sql == NULL)
-		return NULL;
-	o = (size_t)snprintf(sql, cap, "INSERT INTO %s(seq, prev, hash",
-	    d->table);
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(sql + o, cap - o, ", %s",
-		    d->cols[i].name);
-	o += (size_t)snprintf(sql + o, cap - o, ") VALUES (?1, ?2, ?3");
-	for (size_t i = 0; i < d->ncols; i++)
-		o += (size_t)snprintf(sql + o, cap - o, ", ?%zu", i + 4);
-	snprintf(sql + o, cap - o, ")");
-	return sql;
-}
-
 static int
 prepare_all(mdt_store *s, char *err, size_t errlen)
 {
@@ -80,7 +59,7 @@ prepare_all(mdt_store *s, char *err, size_t errlen)
 		if (mdt__prepare(w->db, wsql[i], &w->st[i], err, errlen) != 0)
 			return -MDT_ESTORE;
 	for (int k = 1; k < MDT__KIND_COUNT_; k++) {
-		char *sql = insert_sql(mdt__kind_get(k));
+		char *sql = mdt__insert_sql(mdt__kind_get(k), 0);
 		int rc;
 		if (sql == NULL)
 			return -MDT_ENOMEM;

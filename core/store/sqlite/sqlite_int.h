@@ -64,11 +64,7 @@ struct mdt__bstate {
 int mdt__store_sqlerr(mdt_store *s, sqlite3 *db, int rc, const char *what);
 
 /* ---- schema.c --------------------------------------------------- */
-/* Opens a connection with the store's pragmas; creates/migrates the
- * schema when writable.  Fills id with the store id. */
-int mdt__schema_open(const char *path, int read_only, uint32_t busy_ms,
-    sqlite3 **out, uint8_t id[MDT__STORE_ID_BYTES], char *err,
-    size_t errlen);
+/* mdt__schema_open: in sq_shared.h. */
 /* Prepares sql (persistent); on failure err holds SQLite's message. */
 int mdt__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out,
     char *err, size_t errlen);
@@ -113,9 +109,6 @@ typedef struct mdt__seg {
 } mdt__seg;
 int mdt__unpack(sqlite3_stmt *st, const mdt__seg *segs, size_t nsegs,
     size_t struct_size, void **out);
-/* "seq, prev, hash, c1, c2, ..." for desc, each prefixed by alias + "."
- * when alias is not NULL.  Caller frees with mdt__free. */
-char *mdt__select_list(const mdt__kind_desc *d, const char *alias);
 /* Row -> one allocation (caller frees with mdt__free). */
 int mdt__unpack_decision(sqlite3_stmt *st, void **out);
 int mdt__unpack_task(sqlite3_stmt *st, void **out);
@@ -205,16 +198,7 @@ int mdt__sq_task_tree(mdt_store *store, const char *root_task_id,
 int mdt__sq_export_jsonl(mdt_store *store, const char *task_id,
     mdt_store_emit_fn emit, void *arg);
 int mdt__sq_open_tasks(mdt_store *store, mdt_audit_task_fn fn, void *arg);
-int mdt__sq_work_push(mdt_store *store, const mdt_work_item *it,
-    uint32_t max_pending, uint64_t *seq_out);
-int mdt__sq_work_lease(mdt_store *store, const char *agent,
-    const mdt_work_filter *filter, uint32_t lease_ms, int64_t now_ms,
-    mdt_work_item **out, int64_t *retry_ms);
-int mdt__sq_work_ack(mdt_store *store, const char *id, const char *agent);
 int mdt__sq_work_list(mdt_store *store, const char *agent,
     mdt_work_item_fn fn, void *arg);
-int mdt__sq_verify(const char *path,
-    const unsigned char pk[MDT_AUDIT_PK_BYTES], mdt_audit_issue_fn fn,
-    void *arg, mdt_audit_report *report, char *err, size_t errlen);
 
 #endif /* MDT_STORE_SQLITE_INT_H */
