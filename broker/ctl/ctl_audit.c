@@ -12,12 +12,15 @@
 #include <mandate/key.h>
 
 #include "ctl.h"
+#include "ctl_query.h"
 
 static const char audit_usage[] =
     "usage: mandatectl audit verify --store URI --pub BROKER.pub [--quiet]\n"
     "       mandatectl audit export --store URI [--task ID] [--format jsonl]\n"
     "       mandatectl audit list --store URI [--after SEQ] [--limit N]\n"
     "       mandatectl audit tree --store URI --task ID\n"
+    "       mandatectl audit query --store URI [FILTERS] [--format table|jsonl]\n"
+    "         (filters: see `mandatectl audit query --help`)\n"
     "\n"
     "Inspects the broker's tamper-evident audit store.  Every command\n"
     "takes the store as --store URI: sqlite:PATH or a plain PATH (an\n"
@@ -329,6 +332,8 @@ ctl_audit_main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return usage_error("missing subcommand");
+	if (strcmp(argv[1], "query") == 0)
+		return ctl_audit_query_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]);
 	    i++) {
 		if (strcmp(argv[1], subcommands[i].name) != 0)
