@@ -8,7 +8,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git python3
       libnng-dev libmsgpack-dev libsodium-dev libssl-dev libsqlite3-dev
-      check libsubunit-dev libjansson-dev sqlite3 valgrind jq xz-utils)
+      check libsubunit-dev libjansson-dev sqlite3 valgrind jq xz-utils
+      graphviz)
 if [ "${1:-}" = "--fuzz" ]; then
 	pkgs+=(clang libclang-rt-14-dev)
 fi

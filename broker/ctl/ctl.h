@@ -40,5 +40,6 @@ int ctl_keygen_main(int argc, char **argv);
 int ctl_token_main(int argc, char **argv);
 int ctl_audit_main(int argc, char **argv);
 int ctl_tasks_main(int argc, char **argv);
+int ctl_graph_main(int argc, char **argv);
 
 #endif

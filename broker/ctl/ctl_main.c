@@ -19,6 +19,7 @@ static const ctl_command commands[] = {
 	{"token", "mint, attenuate, seal, inspect and check tokens", ctl_token_main},
 	{"audit", "verify, export and list the tamper-evident audit store", ctl_audit_main},
 	{"tasks", "list open and orphaned tasks; cancel one through the broker", ctl_tasks_main},
+	{"graph", "draw a task's delegation tree with its decisions", ctl_graph_main},
 	{NULL, NULL, NULL}
 };
 
