@@ -45,4 +45,9 @@ int ctl_query_jsonl(mdt_store *s, const mdt_audit_query *q);
 
 int ctl_audit_query_main(int argc, char **argv);
 
+/* `audit export` with --format jsonl, filters or --follow (typed
+ * decisions); ctl_export_wants_typed says whether argv asks for it. */
+int ctl_export_wants_typed(int argc, char **argv);
+int ctl_audit_export_main(int argc, char **argv);
+
 #endif

@@ -3,14 +3,18 @@
  * store API: each filter alone and combined picks exactly the decisions
  * it names (agent at any hop of the chain, task tree, reason code,
  * flags, ISO and relative time ranges); the table shows ISO times; JSON
- * Lines are typed; a copy of the store file answers the same while the
- * original is still open for writing; bad values are usage errors.
+ * Lines are typed; `audit export --format jsonl` gives the same lines
+ * and with --follow streams decisions appended after it started; a copy
+ * of the store file answers the same while the original is still open
+ * for writing; bad values are usage errors.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mandate/audit.h>
@@ -173,6 +177,79 @@ check_formats(void)
 	CHECK(run("--db %s/missing.db", dir) == 2, "missing store");
 }
 
+static int
+file_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* export --follow sees decisions appended while it runs. */
+static void
+check_follow(mdt_store *s)
+{
+	const struct timespec tick = {0, 50000000L};
+	char cmd[2048], path[160], pidf[160];
+	long pid = 0;
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/follow.jsonl", dir);
+	snprintf(pidf, sizeof(pidf), "%s/follow.pid", dir);
+	snprintf(cmd, sizeof(cmd), "%s audit export --db %s --format jsonl "
+	    "--patient pat-1 --follow > %s 2>&1 & echo $! > %s", ctl, db,
+	    path, pidf);
+	CHECK(system(cmd) == 0, "start follow");
+	for (int i = 0; i < 1200 && file_lines(path) < 20; i++)
+		nanosleep(&tick, NULL);
+	CHECK(file_lines(path) == 20, "the existing decisions first");
+	for (int i = 0; i < 3; i++) {
+		mdt_audit_decision d = {.operation = "authorize",
+		    .verdict = MDT_AUDIT_ALLOW, .patient = "pat-1",
+		    .agent = "spiffe://c/late", .action = "read"};
+		CHECK(mdt_store_append_decision(s, &d, NULL) == 0, "late");
+	}
+	for (int i = 0; i < 1200 && (n = file_lines(path)) < 23; i++)
+		nanosleep(&tick, NULL);
+	f = fopen(pidf, "r");
+	CHECK(f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0, "pid");
+	fclose(f);
+	kill((pid_t)pid, SIGTERM);
+	CHECK(n == 23, "3 streamed decisions, got %d lines", n);
+	f = fopen(path, "r");
+	CHECK(f != NULL && fread(out, 1, sizeof(out) - 1, f) > 0, "read");
+	fclose(f);
+	CHECK(strstr(out, "spiffe://c/late") != NULL, "the new decisions");
+}
+
+static void
+check_export(void)
+{
+	static char q[sizeof(out)];
+	char cmd[1024];
+	size_t n;
+	FILE *p;
+
+	CHECK(run("--db %s --format jsonl --agent spiffe://c/labs", db) == 0,
+	    "query");
+	memcpy(q, out, sizeof(out));
+	snprintf(cmd, sizeof(cmd), "%s audit export --db %s --format jsonl "
+	    "--agent spiffe://c/labs", ctl, db);
+	p = popen(cmd, "r");
+	CHECK(p != NULL, "popen");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	CHECK(pclose(p) == 0, "export exit");
+	CHECK(strcmp(out, q) == 0, "export jsonl is the query's JSON Lines");
+}
+
 int
 main(void)
 {
@@ -188,6 +265,8 @@ main(void)
 	/* The writer stays open: queries run beside it. */
 	check_filters();
 	check_formats();
+	check_export();
+	check_follow(s);
 	/* A copy taken while the broker writes: the file and its WAL. */
 	snprintf(cmd, sizeof(cmd), "cp %s %s/copy.db && { ! test -e %s-wal ||"
 	    " cp %s-wal %s/copy.db-wal; }", db, dir, db, db, dir);
@@ -196,6 +275,7 @@ main(void)
 	snprintf(db, sizeof(db), "%s/copy.db", dir);
 	CHECK(count("--agent spiffe://c/orch --patient pat-1") == 20,
 	    "a copy of the store file");
+	CHECK(count("--agent spiffe://c/late") == 3, "the copy has them all");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "cleanup");
 	return 0;
