@@ -150,7 +150,7 @@ collect(mdt_store *s, const char *task, graph *g)
 	return rc;
 }
 
-/* Pipes dot source through `dot -Tsvg` to stdout. */
+/* Pipes dot source through `dot -Tsvg` to stdout; a CTL_EXIT_* status. */
 static int
 render_svg(const graph *g)
 {
@@ -179,6 +179,7 @@ render_svg(const graph *g)
 	return CTL_EXIT_OK;
 }
 
+/* 0, a negative MDT_E* (store) or a CTL_EXIT_* status (svg). */
 static int
 render(mdt_store *s, const char *task, const char *fmt)
 {
@@ -201,7 +202,7 @@ render(mdt_store *s, const char *task, const char *fmt)
 	else if (rc == 0 && strcmp(fmt, "mermaid") == 0)
 		ctl_graph_mermaid(stdout, &g);
 	else if (rc == 0)
-		rc = render_svg(&g) == CTL_EXIT_OK ? 0 : 1;
+		rc = render_svg(&g);
 	graph_free(&g);
 	return rc;
 }
@@ -265,5 +266,5 @@ ctl_graph_main(int argc, char **argv)
 		ctl_error("%s: %s", task, mdt_strerror(rc));
 		return CTL_EXIT_INVALID;
 	}
-	return rc == 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return rc; /* 0 or the CTL_EXIT_* status of svg */
 }

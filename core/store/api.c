@@ -39,6 +39,8 @@ mdt_store_query_decisions(mdt_store *store, const mdt_audit_query *q,
 
 	if (store == NULL || fn == NULL)
 		return -MDT_EINVAL;
+	if (store->be->query_decisions == NULL) /* a backend without it yet */
+		return -MDT_EUNSUPPORTED;
 	return store->be->query_decisions(store, q != NULL ? q : &any, fn,
 	    arg);
 }

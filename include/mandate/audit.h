@@ -290,7 +290,8 @@ typedef struct mdt_audit_query {
  * Calls fn for each decision matching q (NULL = every decision) in
  * sequence order.  Records valid during the call only; fn's return as
  * for mdt_store_list_decisions.  Works on read-only handles, beside a
- * writing broker.  MDT_EINVAL for a NULL store or fn.
+ * writing broker.  MDT_EINVAL for a NULL store or fn; MDT_EUNSUPPORTED
+ * from a backend that has no filtered queries.
  */
 MDT_API MDT_WUR int mdt_store_query_decisions(mdt_store *store,
     const mdt_audit_query *q, mdt_audit_decision_fn fn, void *arg);
