@@ -9,7 +9,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git python3
       libnng-dev libmsgpack-dev libsodium-dev libssl-dev libsqlite3-dev
       check libsubunit-dev libjansson-dev sqlite3 valgrind jq xz-utils
-      systemd man-db libpq-dev postgresql)
+      systemd man-db libpq-dev postgresql graphviz)
 # node and npm run the real MCP clients and servers of the MCP gateway's
 # test (tests/npm); a node (18 or later) already on PATH is used as it is.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

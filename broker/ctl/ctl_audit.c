@@ -12,12 +12,16 @@
 #include <mandate/key.h>
 
 #include "ctl.h"
+#include "ctl_query.h"
 
 static const char audit_usage[] =
     "usage: mandatectl audit verify --store URI --pub BROKER.pub [--quiet]\n"
-    "       mandatectl audit export --store URI [--task ID] [--format jsonl]\n"
+    "       mandatectl audit export --store URI [--task ID] [--format evidence]\n"
+    "       mandatectl audit export --store URI --format jsonl [FILTERS] [--follow]\n"
     "       mandatectl audit list --store URI [--after SEQ] [--limit N]\n"
     "       mandatectl audit tree --store URI --task ID\n"
+    "       mandatectl audit query --store URI [FILTERS] [--format table|jsonl]\n"
+    "         (filters: see `mandatectl audit query --help`)\n"
     "\n"
     "Inspects the broker's tamper-evident audit store.  Every command\n"
     "takes the store as --store URI: sqlite:PATH or a plain PATH (an\n"
@@ -47,7 +51,12 @@ static const char audit_usage[] =
     "    order with its fields exactly as hashed, `prev` and `hash`, and\n"
     "    each `checkpoint` after the record it signs (docs/audit.md).\n"
     "    --task ID        only the task tree containing task ID\n"
-    "    --format jsonl   the only format (default)\n"
+    "    --format evidence  these records (the default)\n"
+    "    --format jsonl   instead, the decisions matching the filters of\n"
+    "                     `audit query` as typed JSON Lines (verdicts as\n"
+    "                     words, reasons as JSON, ISO times)\n"
+    "    --follow         with jsonl: keep running and stream each new\n"
+    "                     decision as it commits (for a SIEM)\n"
     "\n"
     "list\n"
     "    One line per decision: seq, time (Unix ms), verdict, operation,\n"
@@ -240,8 +249,8 @@ audit_export(const audit_opts *o)
 	mdt_store *s;
 	int rc;
 
-	if (o->format != NULL && strcmp(o->format, "jsonl") != 0)
-		return usage_error("--format: only jsonl is supported");
+	if (o->format != NULL && strcmp(o->format, "evidence") != 0)
+		return usage_error("--format: evidence, or jsonl for decisions");
 	if (open_ro(o, &s) != 0)
 		return CTL_EXIT_INVALID;
 	rc = mdt_store_export_jsonl(s, o->task, emit_line, NULL);
@@ -330,6 +339,11 @@ ctl_audit_main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return usage_error("missing subcommand");
+	if (strcmp(argv[1], "query") == 0)
+		return ctl_audit_query_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0 &&
+	    ctl_export_wants_typed(argc - 1, argv + 1))
+		return ctl_audit_export_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]);
 	    i++) {
 		if (strcmp(argv[1], subcommands[i].name) != 0)

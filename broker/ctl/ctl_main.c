@@ -21,6 +21,7 @@ static const ctl_command commands[] = {
 	{"tasks", "list open and orphaned tasks; cancel one through the broker", ctl_tasks_main},
 	{"status", "ask a running broker for its state (admin)", ctl_status_main},
 	{"agent", "add, list, show, remove agents and rotate their keys", ctl_agent_main},
+	{"graph", "draw a task's delegation tree with its decisions", ctl_graph_main},
 	{NULL, NULL, NULL}
 };
 

@@ -32,6 +32,20 @@ mdt_store_list_decisions(mdt_store *store, uint64_t after_seq,
 }
 
 int
+mdt_store_query_decisions(mdt_store *store, const mdt_audit_query *q,
+    mdt_audit_decision_fn fn, void *arg)
+{
+	static const mdt_audit_query any;
+
+	if (store == NULL || fn == NULL)
+		return -MDT_EINVAL;
+	if (store->be->query_decisions == NULL) /* a backend without it yet */
+		return -MDT_EUNSUPPORTED;
+	return store->be->query_decisions(store, q != NULL ? q : &any, fn,
+	    arg);
+}
+
+int
 mdt_store_get_task(mdt_store *store, const char *task_id,
     mdt_audit_task **out)
 {

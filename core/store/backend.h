@@ -80,6 +80,8 @@ struct mdt__store_backend_ops {
 	int (*export_jsonl)(mdt_store *s, const char *task_id,
 	    mdt_store_emit_fn emit, void *arg);
 	int (*open_tasks)(mdt_store *s, mdt_audit_task_fn fn, void *arg);
+	int (*query_decisions)(mdt_store *s, const mdt_audit_query *q,
+	    mdt_audit_decision_fn fn, void *arg);
 
 	/* ---- work items (queued to the writer as MDT__OP_WORK) -------- */
 	int (*work_push)(mdt_store *s, const mdt_work_item *it,

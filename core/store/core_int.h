@@ -16,7 +16,7 @@
 
 #include "key_int.h" /* mdt__hex */
 
-#define MDT__STORE_SCHEMA_VERSION 3
+#define MDT__STORE_SCHEMA_VERSION 4
 #define MDT__STORE_ID_BYTES 16
 #define MDT__STORE_TREE_DEPTH_MAX 256 /* bounds recursive queries */
 #define MDT__STORE_READERS_MAX 32

@@ -263,6 +263,51 @@ typedef int (*mdt_audit_decision_fn)(void *arg,
 MDT_API MDT_WUR int mdt_store_list_decisions(mdt_store *store,
     uint64_t after_seq, uint32_t limit, mdt_audit_decision_fn fn, void *arg);
 
+/*
+ * A filtered decision query.  Every criterion is optional (NULL / 0 =
+ * any) and they combine with AND.  Strings are borrowed for the call.
+ *
+ *   agent        a SPIFFE id at any hop: the acting agent or any entry
+ *                of the decision's agent_chain
+ *   task         any task of the tree containing this task
+ *   reason       the deny code a decision's reasons name ("failed":
+ *                "scope.widen", "policy.deny", ...)
+ *   verdict      0 = any
+ *   flags_all    MDT_AUDIT_FLAG_* bits that must all be set
+ *   since_ms, until_ms   time range [since, until) in Unix ms; 0 = open
+ *   after_seq    only decisions with a higher sequence number
+ *   limit        at most this many (0 = no limit)
+ *
+ * The backend answers from indexes on patient, clinician, agent (every
+ * hop) and time, so a query's cost follows its answer, not the store.
+ */
+typedef struct mdt_audit_query {
+	const char *patient;
+	const char *clinician;
+	const char *agent;
+	const char *task;
+	const char *operation;
+	const char *reason;
+	const char *purpose;
+	const char *policy_hash;
+	mdt_audit_verdict verdict;
+	uint32_t flags_all;
+	int64_t since_ms;
+	int64_t until_ms;
+	uint64_t after_seq;
+	uint32_t limit;
+} mdt_audit_query;
+
+/*
+ * Calls fn for each decision matching q (NULL = every decision) in
+ * sequence order.  Records valid during the call only; fn's return as
+ * for mdt_store_list_decisions.  Works on read-only handles, beside a
+ * writing broker.  MDT_EINVAL for a NULL store or fn; MDT_EUNSUPPORTED
+ * from a backend that has no filtered queries.
+ */
+MDT_API MDT_WUR int mdt_store_query_decisions(mdt_store *store,
+    const mdt_audit_query *q, mdt_audit_decision_fn fn, void *arg);
+
 /* ======================================================================
  * Tasks and delegation edges
  * ==================================================================== */

@@ -496,11 +496,14 @@ START_TEST(act_use_exported)
 }
 END_TEST
 
-/* A store as schema 1 wrote it: no request_hash, no act_uses, no work. */
+/* A store as schema 1 wrote it: no request_hash, no act_uses, no work,
+ * no query indexes. */
 static void
 make_v1(void)
 {
 	fx_sql(&F, "DROP TABLE act_uses; DROP TABLE work;"
+	    "DROP TABLE decision_agents; DROP INDEX decisions_patient;"
+	    "DROP INDEX decisions_clinician; DROP INDEX decisions_time;"
 	    "ALTER TABLE decisions DROP COLUMN request_hash;"
 	    "PRAGMA user_version = 1;");
 }

@@ -284,8 +284,18 @@ START_TEST(ending_a_task_drops_its_items)
 }
 END_TEST
 
+static int
+count_dec(void *arg, const mdt_audit_decision *d)
+{
+	(void)d;
+	(*(int *)arg)++;
+	return 0;
+}
+
 START_TEST(migrates_a_version_1_store)
 {
+	mdt_audit_query q = {.agent = "spiffe://clinic.example/orchestrator"};
+	int n = 0;
 	fx F;
 	fx_issues is;
 	mdt_work_item *it;
@@ -296,8 +306,13 @@ START_TEST(migrates_a_version_1_store)
 	fx_decision(&F, "r-1", "t-root", MDT_AUDIT_ALLOW);
 	fx_close(&F);
 	/* what a store written before work items looks like */
-	fx_sql(&F, "DROP TABLE work; PRAGMA user_version = 2");
+	fx_sql(&F, "DROP TABLE work; DROP TABLE decision_agents;"
+	    "DROP INDEX decisions_patient; DROP INDEX decisions_clinician;"
+	    "DROP INDEX decisions_time; PRAGMA user_version = 2");
 	fx_open(&F);
+	/* the migration indexed the agents of the decisions already there */
+	ck_assert_int_eq(mdt_store_query_decisions(F.s, &q, count_dec, &n), 0);
+	ck_assert_int_eq(n, 1);
 	push_task(&F, "t-1", LABS);
 	it = lease(&F, LABS, NULL, 0, 0);
 	ck_assert_str_eq(it->id, "t-1");

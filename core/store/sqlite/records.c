@@ -194,10 +194,32 @@ op_task(mdt_store *s, mdt__op *op)
 	return chain_append(s, MDT__KIND_TASK, &t, &op->seq);
 }
 
+/* Indexes the acting agent and every hop of d's chain (validated JSON
+ * on append) under its seq. */
+static int
+index_agents(mdt_store *s, const mdt_audit_decision *d, uint64_t seq)
+{
+	sqlite3_stmt *st = s->bs->st[MDT__W_DECISION_AGENTS];
+	int rc = sqlite3_bind_int64(st, 1, (int64_t)seq);
+
+	if (rc == SQLITE_OK)
+		rc = bind_text(st, 2, d->agent);
+	if (rc == SQLITE_OK)
+		rc = bind_text(st, 3, d->agent_chain);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK :
+		    sqlite3_errcode(s->bs->db);
+	sqlite3_reset(st);
+	return rc == SQLITE_OK ? 0 :
+	    mdt__store_sqlerr(s, s->bs->db, rc, "indexing agents");
+}
+
 static int
 op_decision(mdt_store *s, mdt__op *op)
 {
-	return chain_append(s, MDT__KIND_DECISION, op->rec, &op->seq);
+	int rc = chain_append(s, MDT__KIND_DECISION, op->rec, &op->seq);
+
+	return rc != 0 ? rc : index_agents(s, op->rec, op->seq);
 }
 
 static int

@@ -77,6 +77,19 @@ static const char *const migrations[] = {
 	" deliveries INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX work_agent ON work(agent, seq);"
 	"CREATE INDEX work_task ON work(task_id);",
+	/* 3 -> 4: indexes for filtered queries (query.c), and every agent
+	 * of a decision's chain (derived, written with each decision by
+	 * records.c; not chained) */
+	"CREATE INDEX decisions_patient ON decisions(patient, seq);"
+	"CREATE INDEX decisions_clinician ON decisions(clinician, seq);"
+	"CREATE INDEX decisions_time ON decisions(time_ms, seq);"
+	"CREATE TABLE decision_agents(agent TEXT NOT NULL,"
+	" seq INTEGER NOT NULL, PRIMARY KEY(agent, seq)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO decision_agents SELECT agent, seq FROM"
+	" decisions WHERE agent IS NOT NULL;"
+	"INSERT OR IGNORE INTO decision_agents SELECT j.value, d.seq FROM"
+	" decisions d, json_each(CASE WHEN json_valid(d.agent_chain) THEN"
+	" d.agent_chain ELSE '[]' END) j WHERE j.type = 'text';",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

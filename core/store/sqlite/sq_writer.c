@@ -41,6 +41,10 @@ static const char *const wsql[MDT__W_COUNT_] = {
 	    " WHERE approval_id = ?1",
 	[MDT__W_CHECKPOINT_INSERT] = "INSERT INTO checkpoints(seq, hash,"
 	    " time_ms, prev_cp, sig) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* every agent of a decision, for queries by agent at any hop */
+	[MDT__W_DECISION_AGENTS] = "INSERT OR IGNORE INTO decision_agents"
+	    "(agent, seq) SELECT ?2, ?1 WHERE ?2 IS NOT NULL UNION"
+	    " SELECT value, ?1 FROM json_each(?3) WHERE type = 'text'",
 };
 
 /* Runs a statement that returns no row; resets it on every path. */

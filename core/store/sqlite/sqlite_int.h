@@ -20,7 +20,7 @@ enum mdt__wstmt {
 	MDT__W_SAVEPOINT, MDT__W_RELEASE, MDT__W_ROLLBACK_TO,
 	MDT__W_TASK_PARENT, MDT__W_CHAIN_ENDED, MDT__W_COUNT_CHILDREN,
 	MDT__W_TASK_ENDED, MDT__W_DESCENDANTS, MDT__W_ENDED_INSERT,
-	MDT__W_APPROVAL_EXISTS, MDT__W_CHECKPOINT_INSERT,
+	MDT__W_APPROVAL_EXISTS, MDT__W_CHECKPOINT_INSERT, MDT__W_DECISION_AGENTS,
 	MDT__W_COUNT_
 };
 
@@ -120,6 +120,9 @@ typedef struct mdt__visit {
 	void *arg;
 } mdt__visit;
 int mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v);
+/* query.c: mdt_store_query_decisions */
+int mdt__sq_query_decisions(mdt_store *s, const mdt_audit_query *q,
+    mdt_audit_decision_fn fn, void *arg);
 /* Fills the derived state of a task from columns at first..first+2. */
 void mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_audit_task *t);
 
