@@ -203,14 +203,15 @@ explore() {
 The run's directory is $tmp ($keep): the broker's log
 (broker.log), the audit store (data/audit.db) and its verification key
 (data/root.pub).  With it kept:
-  $ctl audit tree --store $store --task $root
+  $ctl graph $root --store $store
         the delegation tree of dr-alice's pat-001 task, with every decision
-  $ctl audit list --store $store
-        every record in commit order
+        (--format svg draws it through Graphviz)
+  $ctl audit query --store $store --patient pat-001 --verdict deny
+        every refusal on pat-001's record, one line each
+  $ctl audit query --store $store --agent spiffe://clinic.example/agent/coder
+        everything the coder did, at any hop
   $ctl audit verify --store $store --pub $tmp/data/root.pub
         the hash chain and its signed checkpoints
-  $ctl audit export --store $store --task $root
-        the tree's records as JSON Lines
 See docs/clinic-demo.md for what each step shows.
 EOT
 }
