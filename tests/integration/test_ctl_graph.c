@@ -14,6 +14,8 @@
 
 #include <mandate/audit.h>
 
+#include "testutil.h"
+
 static char dir[] = "/tmp/mdt-graph-XXXXXX";
 static char db[128], ctl[512];
 static char *out;
@@ -34,22 +36,13 @@ static int
 run(const char *fmt, ...)
 {
 	char cmd[2048], args[1024];
-	size_t n = 0, got;
 	va_list ap;
-	FILE *p;
-	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	snprintf(cmd, sizeof(cmd), "%s graph %s 2>&1", ctl, args);
-	p = popen(cmd, "r");
-	CHECK(p != NULL, "popen %s", cmd);
-	while ((got = fread(out + n, 1, outcap - 1 - n, p)) > 0)
-		n += got;
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return mdt_test_capture(cmd, out, outcap);
 }
 
 static size_t
