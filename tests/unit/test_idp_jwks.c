@@ -327,6 +327,30 @@ START_TEST(load_file)
 END_TEST
 
 /* A key and a key set together, or neither, is a caller's error. */
+/* A key set loads or is refused the same way every time: an RSA modulus
+ * with moderate factors (found by fuzz_jwks) used to load or not at the
+ * whim of a Miller-Rabin test with random bases. */
+START_TEST(same_answer_every_time)
+{
+	char path[1024];
+	int first = 0;
+
+	snprintf(path, sizeof(path), "%s/fuzz/corpus/jwks/"
+	    "rsa-modulus-with-moderate-factors.json", mdt_test_source_dir());
+	for (int i = 0; i < 400; i++) {
+		mdt_idp_keyset *set = NULL;
+		char err[MDT_ERRMSG_MAX] = "";
+		int rc = mdt_idp_keyset_load(path, &set, err, sizeof(err));
+
+		if (i == 0)
+			first = rc;
+		ck_assert_msg(rc == first, "load %d: %d (%s), first %d", i, rc,
+		    err, first);
+		mdt_idp_keyset_free(set);
+	}
+}
+END_TEST
+
 START_TEST(key_or_set)
 {
 	mdt_idp_keyset *s = set_of((const int[]){MDT_IDP_EDDSA, 0});
@@ -372,6 +396,7 @@ suite(void)
 	tcase_add_test(tc, extra_members_and_limits);
 	tcase_add_test(tc, load_file);
 	tcase_add_test(tc, key_or_set);
+	tcase_add_test(tc, same_answer_every_time);
 	suite_add_tcase(s, tc);
 	return s;
 }
