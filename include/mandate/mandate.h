@@ -4,7 +4,9 @@
  * structure layout is internal and may change without notice.  The
  * agent library, libmandate-agent, has its own header, <mandate/agent.h>,
  * which this one does not include: a program of either library sees
- * only that library's declarations.
+ * only that library's declarations.  The broker protocol's codec is
+ * internal (core/wire/include/mandate/wire.h): programs speak to the
+ * broker through libmandate-agent.
  */
 #ifndef MANDATE_MANDATE_H
 #define MANDATE_MANDATE_H
@@ -14,7 +16,6 @@
 #include <mandate/spiffe.h>
 #include <mandate/idp.h>
 #include <mandate/policy.h>
-#include <mandate/wire.h>
 #include <mandate/audit.h>
 #include <mandate/key.h>
 #include <mandate/token.h>
