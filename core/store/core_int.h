@@ -170,6 +170,7 @@ typedef struct mdt__op {
 	 * writer after done_fn has run, and have no cv. */
 	mdt_store_done_fn done_fn;
 	void *done_arg;
+	pthread_t owner;       /* the thread that queued it (errmsg.c) */
 	struct mdt__op *next;
 } mdt__op;
 
@@ -212,12 +213,21 @@ struct mdt_store {
 	struct mdt__tcache *tcache; /* NULL on read-only handles */
 	uint32_t nreaders;     /* read connections asked for */
 
-	pthread_mutex_t errmu;
-	char errmsg[MDT_ERRMSG_MAX];
+	struct mdt__errs *errs; /* error detail per calling thread (errmsg.c) */
 };
 
+/* ---- errmsg.c: error detail per calling thread ------------------- */
+/* Records the detail of a failure for the thread whose call failed: the
+ * calling thread, or on the writer the thread that queued the op being
+ * run (see mdt__store_err_op); a failure of the writer's own (a commit)
+ * concerns every caller of its batch and is kept for all. */
 void mdt__store_seterr(mdt_store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int mdt__store_errs_new(mdt_store *s);
+void mdt__store_errs_free(mdt_store *s);
+/* Writer only: op is being run (NULL: none), so failures recorded now are
+ * its caller's. */
+void mdt__store_err_op(mdt_store *s, const mdt__op *op);
 
 int mdt__writer_start(mdt_store *s, char *err, size_t errlen);
 

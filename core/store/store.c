@@ -1,8 +1,7 @@
 /*
  * The audit store handle: opening (options, key, writer and readers),
- * closing, the per-handle error message, the clock and enum names.
+ * closing, the clock and enum names.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,33 +18,6 @@ mdt_store_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-mdt__store_seterr(mdt_store *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&s->errmu);
-	va_start(ap, fmt);
-	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&s->errmu);
-}
-
-const char *
-mdt_store_errmsg(mdt_store *store, char *buf, size_t buflen)
-{
-	if (buf == NULL || buflen == 0)
-		return buf;
-	if (store == NULL) {
-		buf[0] = '\0';
-		return buf;
-	}
-	pthread_mutex_lock(&store->errmu);
-	snprintf(buf, buflen, "%s", store->errmsg);
-	pthread_mutex_unlock(&store->errmu);
-	return buf;
 }
 
 static void
@@ -84,8 +56,7 @@ init_sync(mdt_store *s)
 	if (rc != 0)
 		return -1;
 	pthread_mutex_init(&s->qmu, NULL);
-	pthread_mutex_init(&s->errmu, NULL);
-	return 0;
+	return mdt__store_errs_new(s);
 }
 
 static void
@@ -100,7 +71,7 @@ destroy(mdt_store *s)
 	mdt__tcache_free(s->tcache);
 	pthread_cond_destroy(&s->qwork);
 	pthread_mutex_destroy(&s->qmu);
-	pthread_mutex_destroy(&s->errmu);
+	mdt__store_errs_free(s);
 	sodium_memzero(s->seal_sk, sizeof(s->seal_sk));
 	mdt__free(s->path);
 	mdt__free(s);

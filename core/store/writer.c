@@ -36,7 +36,9 @@ run_one(mdt_store *s, mdt__op *op)
 	memcpy(h0, w->head_hash, sizeof(h0));
 	if (sp && (rc = s->be->savepoint(s)) != 0)
 		return rc;
+	mdt__store_err_op(s, op);
 	rc = s->be->run_op(s, op);
+	mdt__store_err_op(s, NULL);
 	if (rc == 0 && sp && s->be->release(s) != 0)
 		rc = -MDT_ESTORE;
 	if (rc != 0) {
@@ -226,6 +228,7 @@ writer_main(void *arg)
 	mdt_store *s = arg;
 	uint64_t deadline = 0; /* when unsigned records must be signed */
 
+	mdt__store_err_op(s, NULL); /* failures from here on are the writer's */
 	pthread_mutex_lock(&s->qmu);
 	for (;;) {
 		mdt__op *batch, *end = NULL;
@@ -276,6 +279,7 @@ mdt__writer_enqueue(mdt_store *s, mdt__op *op)
 
 	op->rc = 0;
 	op->result = NULL;
+	op->owner = pthread_self();
 	pthread_mutex_lock(&s->qmu);
 	rc = link_op(s, op);
 	pthread_mutex_unlock(&s->qmu);
@@ -289,6 +293,7 @@ mdt__writer_submit(mdt_store *s, mdt__op *op)
 	op->next = NULL;
 	op->rc = 0;
 	op->result = NULL;
+	op->owner = pthread_self();
 	if (pthread_cond_init(&op->cv, NULL) != 0)
 		return -MDT_ENOMEM;
 	pthread_mutex_lock(&s->qmu);

@@ -121,10 +121,13 @@ MDT_API MDT_WUR int mdt_store_open(const char *path,
 MDT_API void mdt_store_close(mdt_store *store);
 
 /*
- * The message of the last error on this handle (SQLite's sqlite3_errmsg
- * with the statement that failed), or "" when none.  The string is
- * copied into buf (NUL-terminated, truncated to buflen).  Returns buf.
- * Thread-safe; with concurrent failures, reports the latest.
+ * The detail of the calling thread's last failed call on this handle
+ * (what failed and where: the backend's message with the statement), or
+ * "" when it has none.  A failure of the store itself (a commit or sync
+ * that failed) concerns every caller and is reported to every thread
+ * whose own failure is older.  Another thread's failure is never
+ * reported.  The string is copied into buf (NUL-terminated, truncated to
+ * buflen).  Returns buf.
  */
 MDT_API const char *mdt_store_errmsg(mdt_store *store, char *buf,
     size_t buflen);

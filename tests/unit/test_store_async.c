@@ -2,7 +2,7 @@
  * commit, in order with waited-for writes, all reported before close),
  * the task-row cache (ended and revoked tasks seen at once, never a stale
  * row after an end returns) and the allocation-free JSON check, which
- * must agree with jansson on every input. */
+ * must agree with jansson on every input; error detail per thread. */
 #include <pthread.h>
 #include <time.h>
 
@@ -320,6 +320,66 @@ START_TEST(wal_checkpoints_while_writing)
 }
 END_TEST
 
+/* Error detail is the calling thread's: one thread's duplicate (found by
+ * the writer, for the thread that queued it) and another's bad input
+ * (found before queuing), interleaved, each reads its own message. */
+struct err_thread {
+	int dup;               /* 1: duplicates, 0: invalid JSON */
+	int wrong;             /* messages that were not this thread's */
+	int runs;
+	_Atomic int *busy;     /* duplicates still running */
+};
+
+static void *
+err_main(void *arg)
+{
+	struct err_thread *t = arg;
+	mdt_audit_decision d = {.operation = "authorize",
+	    .verdict = MDT_AUDIT_DENY};
+	char msg[MDT_ERRMSG_MAX];
+
+	d.request_id = t->dup ? "dup#1" : NULL;
+	d.reasons = t->dup ? NULL : "{\"failed\":";
+	/* The invalid-input thread fails fast: it keeps failing for as long
+	 * as the duplicates (one commit wait each) are running. */
+	for (t->runs = 0; t->runs < 200 || (!t->dup && *t->busy);
+	    t->runs++) {
+		int rc = mdt_store_append_decision(F.s, &d, NULL);
+		const char *want = t->dup ? "already recorded" : "reasons";
+		if (rc == 0 && t->dup)
+			continue; /* the first append of the id */
+		mdt_store_errmsg(F.s, msg, sizeof(msg));
+		if (rc == 0 || strstr(msg, want) == NULL)
+			t->wrong++;
+	}
+	if (t->dup)
+		*t->busy = 0;
+	return NULL;
+}
+
+START_TEST(errmsg_is_per_thread)
+{
+	_Atomic int busy = 1;
+	struct err_thread t[2] = {{.dup = 1, .busy = &busy},
+	    {.dup = 0, .busy = &busy}};
+	pthread_t th[2];
+	char msg[MDT_ERRMSG_MAX];
+
+	fx_init(&F);
+	fx_open(&F);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, err_main, &t[i]),
+		    0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(t[0].wrong, 0);
+	ck_assert_int_eq(t[1].wrong, 0);
+	/* A thread that has not failed has no detail of others' failures. */
+	ck_assert_str_eq(mdt_store_errmsg(F.s, msg, sizeof(msg)), "");
+	fx_cleanup(&F);
+}
+END_TEST
+
 START_TEST(json_check_agrees_with_jansson)
 {
 	static const char *const fixed[] = {
@@ -385,6 +445,7 @@ main(void)
 	tcase_add_test(tc, cache_never_stale_after_end);
 	if (fx_backend_sqlite()) /* SQLite's WAL checkpointer */
 		tcase_add_test(tc, wal_checkpoints_while_writing);
+	tcase_add_test(tc, errmsg_is_per_thread);
 	tcase_add_test(tc, json_check_agrees_with_jansson);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
