@@ -267,12 +267,17 @@ ctl_fhir_audit_event(const mdt_audit_decision *d)
 json_t *
 ctl_fhir_bundle(json_t *entries)
 {
-	json_t *list = json_array(), *r;
+	json_t *list = json_array(), *r, *b;
 	size_t i;
 
+	b = json_pack("{s:s,s:s}", "resourceType", "Bundle", "type",
+	    "collection");
 	json_array_foreach(entries, i, r)
 		json_array_append_new(list, json_pack("{s:O}", "resource", r));
 	json_decref(entries);
-	return json_pack("{s:s,s:s,s:o}", "resourceType", "Bundle", "type",
-	    "collection", "entry", list);
+	/* FHIR JSON has no empty arrays: no decision, no entry */
+	if (json_array_size(list) > 0)
+		json_object_set(b, "entry", list);
+	json_decref(list);
+	return b;
 }

@@ -169,11 +169,8 @@ actor(const mdt_audit_decision *d, const char *acting, json_t *chain,
 }
 
 static json_t *
-metadata(const mdt_audit_decision *d)
+metadata(const mdt_audit_decision *d, const char *uid)
 {
-	char uid[32];
-
-	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)d->seq);
 	json_t *m = json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:I,s:s}", "version",
 	    CTL_OCSF_VERSION, "product", "name", "Mandate", "vendor_name",
 	    "Mandate", "version", mdt_version(), "uid", uid, "sequence",
@@ -227,12 +224,13 @@ ctl_ocsf_event(const mdt_audit_decision *d)
 	json_t *chain = ctl_json_field(d->agent_chain, "[]");
 	json_t *policies = ctl_json_field(d->policy_ids, "[]");
 	const char *aname, *sname, *stname, *acting = ctl_acting_agent(d, chain);
-	char code[128], why[1024], tname[64];
+	char code[128], why[1024], tname[64], uid[32];
 	int act = activity(d->action, &aname);
 	json_t *ev;
 
 	ctl_reason_code(d, code, sizeof(code));
 	ctl_reason_text(d, why, sizeof(why));
+	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)d->seq);
 	snprintf(tname, sizeof(tname), "API Activity: %s", aname);
 	ev = json_pack("{s:i,s:s,s:i,s:s,s:i,s:s,s:i,s:s,s:I}", "activity_id",
 	    act, "activity_name", aname, "category_uid", OCSF_CATEGORY,
@@ -248,12 +246,11 @@ ctl_ocsf_event(const mdt_audit_decision *d)
 	    mdt_audit_verdict_name(d->verdict)));
 	json_object_set_new(ev, "status_detail", json_string(why));
 	set_message(ev, d, acting, why);
-	json_object_set_new(ev, "metadata", metadata(d));
+	json_object_set_new(ev, "metadata", metadata(d, uid));
 	json_object_set_new(ev, "actor", actor(d, acting, chain, policies));
 	json_object_set_new(ev, "api", json_pack("{s:s,s:{s:s},s:{s:s}}",
 	    "operation", d->operation, "request", "uid", d->request_id ?
-	    d->request_id : json_string_value(json_object_get(json_object_get(
-	    ev, "metadata"), "uid")), "service", "name", "Mandate broker"));
+	    d->request_id : uid, "service", "name", "Mandate broker"));
 	json_object_set_new(ev, "src_endpoint", source(acting, chain));
 	json_object_set_new(ev, "resources", resources(d));
 	json_object_set_new(ev, "unmapped", unmapped(d, chain, policies));

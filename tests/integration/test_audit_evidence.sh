@@ -46,6 +46,10 @@ done
 [ "$(wc -l <"$work/ocsf.ndjson")" -eq "$n" ] || fail "ocsf: not one per decision"
 [ "$(wc -l <"$work/bundle.json")" -eq 1 ] || fail "bundle: one line"
 [ "$(jq '.entry | length' "$work/bundle.json")" -eq "$n" ] || fail "bundle size"
+"$ctl" audit export --db "$db" --format fhir --bundle --patient nobody \
+	>"$work/empty.json"
+jq -e '.resourceType == "Bundle" and (has("entry") | not)' "$work/empty.json" \
+	>/dev/null || fail "an empty Bundle has no entry array"
 
 # Schema validation (and the validators refuse what is wrong).
 head -n 1 "$work/fhir.ndjson" | jq -c '.outcome = "3"' >"$work/bad-fhir"
@@ -55,7 +59,8 @@ head -n 1 "$work/ocsf.ndjson" | jq -c '.severity_id = 7' >"$work/bad-ocsf"
 head -n 1 "$work/ocsf.ndjson" | jq -c 'del(.api)' >>"$work/bad-ocsf"
 head -n 1 "$work/ocsf.ndjson" | jq -c '.actor.user.clinician = "x"' >>"$work/bad-ocsf"
 head -n 1 "$work/ocsf.ndjson" | jq -c '.time = "yesterday"' >>"$work/bad-ocsf"
-$validate fhir "$work/fhir.ndjson" "$work/bundle.json" "!$work/bad-fhir" ||
+$validate fhir "$work/fhir.ndjson" "$work/bundle.json" "$work/empty.json" \
+	"!$work/bad-fhir" ||
 	fail "FHIR validation"
 $validate ocsf "$schema" "$work/ocsf.ndjson" "!$work/bad-ocsf" ||
 	fail "OCSF validation"
