@@ -74,8 +74,7 @@ jsonl_row(const mdt_audit_decision *d, json_t *chain, const char *when)
 
 	if (j == NULL)
 		return -MDT_ENOMEM;
-	rc = json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
-	    putchar('\n') == EOF ? -MDT_EIO : 0;
+	rc = ctl_json_line(stdout, j);
 	json_decref(j);
 	return rc;
 }

@@ -4,6 +4,7 @@
  * interaction an action letter stands for.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mandate/mandate.h>
@@ -18,6 +19,23 @@ ctl_json_field(const char *text, const char *dflt)
 	if (text != NULL && text[0] != '\0')
 		j = json_loads(text, JSON_DECODE_ANY, NULL);
 	return j != NULL ? j : json_loads(dflt, JSON_DECODE_ANY, NULL);
+}
+
+int
+ctl_json_line(FILE *f, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t n;
+	int rc = 0;
+
+	if (s == NULL)
+		return -MDT_ENOMEM;
+	n = strlen(s);
+	s[n] = '\n'; /* json_dumps left room for its NUL: it is replaced */
+	if (fwrite(s, 1, n + 1, f) != n + 1)
+		rc = -MDT_EIO;
+	free(s);
+	return rc;
 }
 
 void

@@ -8,6 +8,7 @@
 #define MDT_CTL_EVIDENCE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -34,6 +35,13 @@ json_t *ctl_fhir_bundle(json_t *entries);
  * memory).
  */
 json_t *ctl_json_field(const char *text, const char *dflt);
+
+/*
+ * Writes j as compact JSON (keys in insertion order) and a newline to f,
+ * in one write: jansson's own file output makes one stdio call per
+ * token.  0, -MDT_ENOMEM or -MDT_EIO.
+ */
+int ctl_json_line(FILE *f, const json_t *j);
 
 /* The deny code a decision's reasons name ("failed": CODE), into buf;
  * "" when none. */

@@ -34,16 +34,14 @@ static int
 emit_json(follow_state *f, const mdt_audit_decision *d)
 {
 	json_t *j = f->render(d);
-	int rc = 0;
+	int rc;
 
 	if (j == NULL)
 		return -MDT_ENOMEM;
 	if (f->bundle != NULL)
 		return json_array_append_new(f->bundle, j) == 0 ? 0 :
 		    -MDT_ENOMEM;
-	if (json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
-	    putchar('\n') == EOF)
-		rc = -MDT_EIO;
+	rc = ctl_json_line(stdout, j);
 	json_decref(j);
 	return rc;
 }
@@ -72,8 +70,9 @@ print_bundle(follow_state *f)
 	f->bundle = NULL;
 	if (b == NULL)
 		return -MDT_ENOMEM;
-	rc = json_dumpf(b, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
-	    putchar('\n') == EOF || fflush(stdout) != 0 ? -MDT_EIO : 0;
+	rc = ctl_json_line(stdout, b);
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = -MDT_EIO;
 	json_decref(b);
 	return rc;
 }
