@@ -346,16 +346,17 @@ ctl_audit_main(int argc, char **argv)
 {
 	audit_opts o;
 
+	/* subcommands with a --help of their own */
+	if (argc >= 2 && strcmp(argv[1], "query") == 0)
+		return ctl_audit_query_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "disclosures") == 0)
+		return ctl_audit_disclosures_main(argc - 1, argv + 1);
 	if (ctl_wants_help(argc, argv)) {
 		fputs(audit_usage, stdout);
 		return CTL_EXIT_OK;
 	}
 	if (argc < 2)
 		return usage_error("missing subcommand");
-	if (strcmp(argv[1], "query") == 0)
-		return ctl_audit_query_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "disclosures") == 0)
-		return ctl_audit_disclosures_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export") == 0 &&
 	    ctl_export_wants_typed(argc - 1, argv + 1))
 		return ctl_audit_export_main(argc - 1, argv + 1);

@@ -266,6 +266,8 @@ check_disclosures(void)
 	CHECK(disclosures("--since 1d") == 64, "no patient");
 	CHECK(disclosures("--patient pat-1 --verdict deny") == 64, "deny");
 	CHECK(disclosures("--patient pat-1 --format csv") == 64, "format");
+	CHECK(disclosures("--help") == 0 && strstr(out,
+	    "usage: mandatectl audit disclosures") == out, "its own help");
 }
 
 static void
