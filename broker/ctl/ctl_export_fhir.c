@@ -138,10 +138,11 @@ agents(const mdt_audit_decision *d, json_t *chain, const char *acting)
 		    "acting agent" : i == 0 ? "orchestrator" :
 		    "delegating agent"));
 	}
-	if (n == 0 && acting != NULL)
+	if (json_array_size(out) == 0 || (n == 0 && acting != NULL))
 		json_array_append_new(out, json_pack("{s:o,s:o,s:b}", "type",
 		    concept(SYS_DCM, "110153", "Source Role ID"), "who",
-		    who(acting), "requestor", 0));
+		    acting != NULL ? who(acting) : json_pack("{s:s}", "display",
+		    "Mandate broker (mandated)"), "requestor", 0));
 	return out;
 }
 

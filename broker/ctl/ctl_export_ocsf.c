@@ -164,6 +164,8 @@ actor(const mdt_audit_decision *d, const char *acting, json_t *chain,
 	if (json_array_size(chain) > 1)
 		set_str(a, "invoked_by",
 		    json_string_value(json_array_get(chain, 0)));
+	else if (acting == NULL && d->clinician == NULL)
+		set_str(a, "invoked_by", "mandated"); /* the broker's own */
 	json_object_set_new(a, "authorizations", authorizations(d, policies));
 	return a;
 }
