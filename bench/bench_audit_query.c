@@ -7,6 +7,12 @@
  * stores among many other patients and agents, so the answers are the
  * same size and only the store differs.  Prints
  * `ratio audit_query_1m_vs_10k: R` (target <= 3).
+ *
+ * Then the export rate of `mandatectl audit export` on the 1m store, in
+ * records per second written to a pipe, for each format (evidence: every
+ * hashed record; jsonl, ocsf, fhir: the first EXPORT_N decisions), as
+ * `export_rate_FORMAT_per_s: N`, and each against jsonl as
+ * `ratio export_FORMAT_vs_jsonl: R` (a rate ratio: above 1 is faster).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +28,7 @@
 #define HITS 64       /* decisions of the queried patient and agent */
 #define WINDOW 8192   /* appends in flight */
 #define REPS 300      /* timed runs of each query */
+#define EXPORT_N 200000 /* decisions exported per typed format */
 
 typedef struct window {
 	pthread_mutex_t mu;
@@ -133,6 +140,54 @@ query_ns(const char *path)
 	return (double)(bench_now_ns() - t0) / (2.0 * REPS);
 }
 
+/* Records per second `mandatectl audit export --format FMT` writes: the
+ * lines read from its pipe over the wall time, start to exit. */
+static double
+export_rate(const char *path, const char *fmt)
+{
+	static char buf[1 << 16];
+	char cmd[1024];
+	uint64_t t0 = bench_now_ns(), lines = 0;
+	size_t n;
+	FILE *p;
+
+	if (strcmp(fmt, "evidence") == 0)
+		snprintf(cmd, sizeof(cmd), "%s/broker/mandatectl audit export "
+		    "--db %s --format evidence", MDT_BINARY_DIR, path);
+	else
+		snprintf(cmd, sizeof(cmd), "%s/broker/mandatectl audit export "
+		    "--db %s --format %s --limit %d", MDT_BINARY_DIR, path, fmt,
+		    EXPORT_N);
+	if ((p = popen(cmd, "r")) == NULL)
+		die("popen mandatectl");
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		for (size_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	if (pclose(p) != 0 || lines < EXPORT_N)
+		die("mandatectl audit export failed");
+	return (double)lines / ((double)(bench_now_ns() - t0) / 1e9);
+}
+
+static void
+export_rates(const char *path)
+{
+	static const char *const fmts[] = {"evidence", "jsonl", "ocsf",
+	    "fhir"};
+	double rate[4];
+	char name[64];
+
+	for (int i = 0; i < 4; i++) {
+		rate[i] = export_rate(path, fmts[i]);
+		printf("export_rate_%s_per_s: %.0f\n", fmts[i], rate[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		snprintf(name, sizeof(name), "export_%s_vs_jsonl", fmts[i]);
+		bench_ratio(name, rate[i] / rate[1]);
+	}
+}
+
 static void
 remove_store(const char *path)
 {
@@ -161,9 +216,10 @@ main(void)
 	ns_big = query_ns(big);
 	printf("audit query (one patient, one agent; %d rows): 10k %.0f us, "
 	    "1m %.0f us\n", HITS, ns_small / 1e3, ns_big / 1e3);
+	bench_ratio("audit_query_1m_vs_10k", ns_big / ns_small);
+	export_rates(big);
 	remove_store(small);
 	remove_store(big);
 	rmdir(dir);
-	bench_ratio("audit_query_1m_vs_10k", ns_big / ns_small);
 	return 0;
 }

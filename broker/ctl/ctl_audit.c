@@ -17,11 +17,14 @@
 static const char audit_usage[] =
     "usage: mandatectl audit verify --store URI --pub BROKER.pub [--quiet]\n"
     "       mandatectl audit export --store URI [--task ID] [--format evidence]\n"
-    "       mandatectl audit export --store URI --format jsonl [FILTERS] [--follow]\n"
+    "       mandatectl audit export --store URI --format jsonl|ocsf|fhir [FILTERS]\n"
+    "                [--follow] [--bundle]\n"
     "       mandatectl audit list --store URI [--after SEQ] [--limit N]\n"
     "       mandatectl audit tree --store URI --task ID\n"
     "       mandatectl audit query --store URI [FILTERS] [--format table|jsonl]\n"
     "         (filters: see `mandatectl audit query --help`)\n"
+    "       mandatectl audit disclosures --store URI --patient ID [--since T]\n"
+    "                [--until T] [--format table|jsonl]\n"
     "\n"
     "Inspects the broker's tamper-evident audit store.  Every command\n"
     "takes the store as --store URI: sqlite:PATH or a plain PATH (an\n"
@@ -55,8 +58,18 @@ static const char audit_usage[] =
     "    --format jsonl   instead, the decisions matching the filters of\n"
     "                     `audit query` as typed JSON Lines (verdicts as\n"
     "                     words, reasons as JSON, ISO times)\n"
-    "    --follow         with jsonl: keep running and stream each new\n"
-    "                     decision as it commits (for a SIEM)\n"
+    "    --format ocsf    the same decisions as OCSF 1.3.0 API Activity\n"
+    "                     [6003] events, one per line\n"
+    "    --format fhir    as FHIR R4 AuditEvent resources (IHE BALP), one\n"
+    "                     per line; --bundle: one Bundle holding them all\n"
+    "    --follow         with jsonl, ocsf or fhir: keep running and stream\n"
+    "                     each new decision as it commits (for a SIEM)\n"
+    "\n"
+    "disclosures\n"
+    "    An accounting of disclosures of one patient's information\n"
+    "    (HIPAA 164.528): date, the agent that received it and its chain,\n"
+    "    on whose behalf, purpose, action, resource.  See\n"
+    "    `mandatectl audit disclosures --help`.\n"
     "\n"
     "list\n"
     "    One line per decision: seq, time (Unix ms), verdict, operation,\n"
@@ -333,14 +346,17 @@ ctl_audit_main(int argc, char **argv)
 {
 	audit_opts o;
 
+	/* subcommands with a --help of their own */
+	if (argc >= 2 && strcmp(argv[1], "query") == 0)
+		return ctl_audit_query_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "disclosures") == 0)
+		return ctl_audit_disclosures_main(argc - 1, argv + 1);
 	if (ctl_wants_help(argc, argv)) {
 		fputs(audit_usage, stdout);
 		return CTL_EXIT_OK;
 	}
 	if (argc < 2)
 		return usage_error("missing subcommand");
-	if (strcmp(argv[1], "query") == 0)
-		return ctl_audit_query_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export") == 0 &&
 	    ctl_export_wants_typed(argc - 1, argv + 1))
 		return ctl_audit_export_main(argc - 1, argv + 1);

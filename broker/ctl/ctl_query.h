@@ -50,4 +50,7 @@ int ctl_audit_query_main(int argc, char **argv);
 int ctl_export_wants_typed(int argc, char **argv);
 int ctl_audit_export_main(int argc, char **argv);
 
+/* `audit disclosures` (ctl_disclosures.c). */
+int ctl_audit_disclosures_main(int argc, char **argv);
+
 #endif

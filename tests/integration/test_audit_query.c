@@ -4,7 +4,9 @@
  * it names (agent at any hop of the chain, task tree, reason code,
  * flags, ISO and relative time ranges); the table shows ISO times; JSON
  * Lines are typed; `audit export --format jsonl` gives the same lines
- * and with --follow streams decisions appended after it started; a copy
+ * and with --follow (as jsonl, ocsf and fhir) streams decisions appended
+ * after it started; `audit disclosures` lists a patient's allowed
+ * accesses in a time range, as a table and as JSON Lines; a copy
  * of the store file answers the same while the original is still open
  * for writing; bad values are usage errors.
  */
@@ -184,42 +186,88 @@ file_lines(const char *path)
 	return n;
 }
 
-/* export --follow sees decisions appended while it runs. */
+/* export --follow in format fmt sees decisions appended while it runs;
+ * each streamed line holds marker. */
 static void
-check_follow(mdt_store *s)
+check_follow(mdt_store *s, const char *fmt, const char *marker)
 {
 	const struct timespec tick = {0, 50000000L};
 	char cmd[2048], path[160], pidf[160];
+	int before = count("--patient pat-1");
 	long pid = 0;
 	FILE *f;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/follow.jsonl", dir);
-	snprintf(pidf, sizeof(pidf), "%s/follow.pid", dir);
-	snprintf(cmd, sizeof(cmd), "%s audit export --db %s --format jsonl "
+	snprintf(path, sizeof(path), "%s/follow-%s.jsonl", dir, fmt);
+	snprintf(pidf, sizeof(pidf), "%s/follow-%s.pid", dir, fmt);
+	snprintf(cmd, sizeof(cmd), "%s audit export --db %s --format %s "
 	    "--patient pat-1 --follow > %s 2>&1 & echo $! > %s", ctl, db,
-	    path, pidf);
+	    fmt, path, pidf);
 	CHECK(system(cmd) == 0, "start follow");
-	for (int i = 0; i < 1200 && file_lines(path) < 20; i++)
+	for (int i = 0; i < 1200 && file_lines(path) < before; i++)
 		nanosleep(&tick, NULL);
-	CHECK(file_lines(path) == 20, "the existing decisions first");
+	CHECK(file_lines(path) == before, "the existing decisions first");
 	for (int i = 0; i < 3; i++) {
 		mdt_audit_decision d = {.operation = "authorize",
 		    .verdict = MDT_AUDIT_ALLOW, .patient = "pat-1",
 		    .agent = "spiffe://c/late", .action = "read"};
 		CHECK(mdt_store_append_decision(s, &d, NULL) == 0, "late");
 	}
-	for (int i = 0; i < 1200 && (n = file_lines(path)) < 23; i++)
+	for (int i = 0; i < 1200 && (n = file_lines(path)) < before + 3; i++)
 		nanosleep(&tick, NULL);
 	f = fopen(pidf, "r");
 	CHECK(f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0, "pid");
 	fclose(f);
 	kill((pid_t)pid, SIGTERM);
-	CHECK(n == 23, "3 streamed decisions, got %d lines", n);
+	CHECK(n == before + 3, "3 streamed decisions, got %d lines", n);
 	f = fopen(path, "r");
+	memset(out, 0, sizeof(out));
 	CHECK(f != NULL && fread(out, 1, sizeof(out) - 1, f) > 0, "read");
 	fclose(f);
 	CHECK(strstr(out, "spiffe://c/late") != NULL, "the new decisions");
+	for (const char *p = out; *p; p = strchr(p, '\n') + 1)
+		CHECK(strncmp(p, marker, strlen(marker)) == 0, "%s line: %.80s",
+		    fmt, p);
+}
+
+static int
+disclosures(const char *args)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s audit disclosures --db %s %s 2>&1", ctl,
+	    db, args);
+	return mdt_test_capture(cmd, out, sizeof(out));
+}
+
+/* pat-1's allowed decisions are the odd i but i % 4 == 3: 10 of them,
+ * two (13 and 17) in [10h, 20h). */
+static void
+check_disclosures(void)
+{
+	CHECK(disclosures("--patient pat-1 --format jsonl") == 0, "jsonl");
+	CHECK(lines() == 10, "the allowed accesses only");
+	CHECK(disclosures("--patient pat-1 --since 2025-12-04T10:00Z --until "
+	    "2025-12-04T20:00Z --format jsonl") == 0, "range");
+	CHECK(lines() == 2, "two in the range");
+	CHECK(strstr(out, "{\"date\":\"2025-12-04T13:00:00.000Z\","
+	    "\"recipient\":\"spiffe://c/labs\",\"agent_chain\":["
+	    "\"spiffe://c/orch\",\"spiffe://c/labs\"],\"on_behalf_of\":"
+	    "\"dr-a\",\"purpose\":\"TREAT\",\"action\":\"read\","
+	    "\"resource\":\"Observation/o1\",\"task\":\"sub-a\","
+	    "\"break_glass\":false,\"seq\":17}") != NULL, "a disclosure");
+	CHECK(disclosures("--patient pat-2 --since 2025-12-04T10:00Z --until "
+	    "2025-12-04T21:00Z") == 0, "table");
+	CHECK(lines() == 7, "header and 6 rows");
+	CHECK(strncmp(out, "DATE ", 5) == 0 && strstr(out, "ON BEHALF OF") &&
+	    strstr(out, "2025-12-04T20:00:00.000Z  spiffe://c/orch  dr-a"
+	    "          ETREAT   read") != NULL, "break-the-glass row");
+	CHECK(disclosures("--patient pat-9") == 0 && lines() == 1, "none");
+	CHECK(disclosures("--since 1d") == 64, "no patient");
+	CHECK(disclosures("--patient pat-1 --verdict deny") == 64, "deny");
+	CHECK(disclosures("--patient pat-1 --format csv") == 64, "format");
+	CHECK(disclosures("--help") == 0 && strstr(out,
+	    "usage: mandatectl audit disclosures") == out, "its own help");
 }
 
 static void
@@ -259,7 +307,10 @@ main(void)
 	check_filters();
 	check_formats();
 	check_export();
-	check_follow(s);
+	check_disclosures();
+	check_follow(s, "jsonl", "{\"seq\":");
+	check_follow(s, "ocsf", "{\"activity_id\":");
+	check_follow(s, "fhir", "{\"resourceType\":\"AuditEvent\"");
 	/* A copy taken while the broker writes: the file and its WAL. */
 	snprintf(cmd, sizeof(cmd), "cp %s %s/copy.db && { ! test -e %s-wal ||"
 	    " cp %s-wal %s/copy.db-wal; }", db, dir, db, db, dir);
@@ -268,7 +319,7 @@ main(void)
 	snprintf(db, sizeof(db), "%s/copy.db", dir);
 	CHECK(count("--agent spiffe://c/orch --patient pat-1") == 20,
 	    "a copy of the store file");
-	CHECK(count("--agent spiffe://c/late") == 3, "the copy has them all");
+	CHECK(count("--agent spiffe://c/late") == 9, "the copy has them all");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "cleanup");
 	return 0;
