@@ -18,15 +18,14 @@
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "brk_sdk.h"
 #include "brk_test.h"
 #include "pg_fixture.h"
 #include "testutil.h"
 
 #include <mandate/agent.h>
-#include <mandate/audit.h>
 
 #define SCOPES "patient/*.rs"
-#define CHILD_SCOPES "patient/Observation.rs"
 #define NAUTH 3        /* authorizing agents under load */
 #define NAUTH_REQ 40   /* requests each */
 #define NWORK_A 4      /* items dispatched on A before the kill */
@@ -67,51 +66,6 @@ teardown(void)
 	free(jwt);
 	bt_twin_cleanup(&B);
 	bt_cleanup(&A);
-}
-
-static mdt_agent *
-connect_urls(const char *id, const char *const *urls, size_t n)
-{
-	mdt_agent_opts o = MDT_AGENT_OPTS_INIT;
-	char err[MDT_ERRMSG_MAX];
-	mdt_agent *a = NULL;
-
-	o.urls = urls;
-	o.nurls = n;
-	o.spiffe_id = id;
-	o.key = bt_key(&A, id);
-	o.timeout_ms = WAIT_MS;
-	o.retry_ms = 20;
-	o.failover_ms = 300;
-	ck_assert_msg(mdt_agent_connect(&o, &a, err, sizeof(err)) == 0,
-	    "connect %s: %s", id, err);
-	return a;
-}
-
-static mdt_task *
-open_root(mdt_agent *orch)
-{
-	mdt_open_opts op = MDT_OPEN_OPTS_INIT;
-	char err[MDT_ERRMSG_MAX];
-	mdt_task *t = NULL;
-
-	op.assertion = jwt;
-	op.patient = "pat-001";
-	op.purpose = "TREAT";
-	op.scopes = SCOPES;
-	ck_assert_msg(mdt_agent_open_task(orch, &op, &t, err, sizeof(err)) ==
-	    0, "open: %s", err);
-	return t;
-}
-
-static void
-dispatch(mdt_task *root, const char *payload, char child[MDT_AGENT_ID_MAX])
-{
-	char err[MDT_ERRMSG_MAX];
-
-	ck_assert_msg(mdt_task_dispatch(root, BT_SUMM, CHILD_SCOPES,
-	    (const uint8_t *)payload, strlen(payload), child, err,
-	    sizeof(err)) == 0, "dispatch %s: %s", payload, err);
 }
 
 /* 1 allow, 0 refused (a deny, or no decision: the task is revoked) */
@@ -185,12 +139,12 @@ verifier_on(const struct bt_broker *b)
 START_TEST(test_across_brokers)
 {
 	const char *ua[] = {A.url}, *ub[] = {B.url};
-	mdt_agent *orch = connect_urls(BT_ORCH, ua, 1);
-	mdt_agent *summ = connect_urls(BT_SUMM, ub, 1);
+	mdt_agent *orch = bs_connect(&A, BT_ORCH, ua, 1, WAIT_MS);
+	mdt_agent *summ = bs_connect(&A, BT_SUMM, ub, 1, WAIT_MS);
 	char child[MDT_AGENT_ID_MAX], err[MDT_ERRMSG_MAX];
 	mdt_event_sub *sub = NULL;
 	mdt_rs_verifier *v = verifier_on(&B);
-	mdt_task *root = open_root(orch);
+	mdt_task *root = bs_open_root(orch, jwt, SCOPES);
 	taker k = {.a = summ};
 	pthread_t th;
 	uint64_t t0;
@@ -203,7 +157,7 @@ START_TEST(test_across_brokers)
 	ck_assert_int_eq(pthread_create(&th, NULL, take, &k), 0);
 	nng_msleep(1000);
 	t0 = (uint64_t)nng_clock();
-	dispatch(root, "across", child);
+	bs_dispatch(root, "across", child);
 	pthread_join(th, NULL);
 	ck_assert_msg(k.rv == 0, "next on B: %d", k.rv);
 	ck_assert_str_eq(mdt_task_id(k.t), child);
@@ -269,39 +223,10 @@ authorize_loop(void *arg)
 	return NULL;
 }
 
-/* The allowed decisions in the store, as "TASK RESOURCE" lines. */
-static int
-collect(void *arg, const mdt_audit_decision *d)
-{
-	FILE *f = arg;
-
-	if (d->verdict == MDT_AUDIT_ALLOW && d->resource != NULL &&
-	    d->task_id != NULL)
-		fprintf(f, "%s %s\n", d->task_id, d->resource);
-	return 0;
-}
-
-static char *
-stored_allows(void)
-{
-	mdt_store_opts so = {.read_only = 1};
-	mdt_store *s = NULL;
-	char err[MDT_ERRMSG_MAX], *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	ck_assert_msg(mdt_store_open(uri, &so, &s, err, sizeof(err)) == 0,
-	    "%s", err);
-	ck_assert_int_eq(mdt_store_list_decisions(s, 0, 0, collect, f), 0);
-	mdt_store_close(s);
-	fclose(f);
-	return buf;
-}
-
 static void
 check_in_store(authorizer *z, size_t n)
 {
-	char *all = stored_allows(), line[256];
+	char *all = bs_store_allows(uri), line[256];
 	int checked = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -358,8 +283,8 @@ audit_verify(void)
 START_TEST(test_kill_one)
 {
 	const char *urls[] = {A.url, B.url};
-	mdt_agent *orch = connect_urls(BT_ORCH, urls, 2), *wk;
-	mdt_task *root = open_root(orch);
+	mdt_agent *orch = bs_connect(&A, BT_ORCH, urls, 2, WAIT_MS), *wk;
+	mdt_task *root = bs_open_root(orch, jwt, SCOPES);
 	char child[NAUTH + NWORK_A + NWORK_B][MDT_AGENT_ID_MAX];
 	authorizer z[NAUTH];
 	pthread_t th[NAUTH];
@@ -370,8 +295,8 @@ START_TEST(test_kill_one)
 	memset(z, 0, sizeof(z));
 	for (i = 0; i < NAUTH; i++) {
 		char err[MDT_ERRMSG_MAX];
-		dispatch(root, "load", child[i]);
-		z[i].a = connect_urls(BT_SUMM, urls, 2);
+		bs_dispatch(root, "load", child[i]);
+		z[i].a = bs_connect(&A, BT_SUMM, urls, 2, WAIT_MS);
 		z[i].total = &total;
 		ck_assert_msg(mdt_agent_next(z[i].a, WAIT_MS, &z[i].t, err,
 		    sizeof(err)) == 0, "next: %s", err);
@@ -379,7 +304,7 @@ START_TEST(test_kill_one)
 	}
 	/* work dispatched on A that nobody has taken yet */
 	for (int j = 0; j < NWORK_A; j++)
-		dispatch(root, "work", child[NAUTH + j]);
+		bs_dispatch(root, "work", child[NAUTH + j]);
 	for (i = 0; i < NAUTH; i++)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, authorize_loop,
 		    &z[i]), 0);
@@ -398,9 +323,9 @@ START_TEST(test_kill_one)
 	/* the orchestrator moves to B too, and the work from A is taken
 	 * there with the item dispatched after the kill */
 	for (int j = 0; j < NWORK_B; j++)
-		dispatch(root, "work", child[NAUTH + NWORK_A + j]);
+		bs_dispatch(root, "work", child[NAUTH + NWORK_A + j]);
 	ck_assert_str_eq(mdt_agent_url(orch), B.url);
-	wk = connect_urls(BT_SUMM, urls, 2);
+	wk = bs_connect(&A, BT_SUMM, urls, 2, WAIT_MS);
 	work_items(wk, NWORK_A + NWORK_B);
 	for (int j = NAUTH; j < NAUTH + NWORK_A + NWORK_B; j++) {
 		char err[MDT_ERRMSG_MAX];
