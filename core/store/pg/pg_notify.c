@@ -174,7 +174,9 @@ attach(struct mdt__pgwatch *w, int lost)
 
 	if (mdt__pg_connect(w->s->path, &w->c, err, sizeof(err)) != 0)
 		return -MDT_ESTORE;
-	r = PQexec(w->c, "LISTEN " CHANNEL);
+	/* named, so an operator can tell it in pg_stat_activity */
+	r = PQexec(w->c, "SET application_name = 'mandate-watch'; LISTEN "
+	    CHANNEL);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	/* LISTEN first: an end committed from here on is either in the
