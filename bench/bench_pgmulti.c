@@ -17,7 +17,6 @@
  *   notify_roundtrip_p50_ms: a bare NOTIFY from one connection to a
  *       LISTENing one on the same server, the floor of the crossing
  */
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -311,20 +310,6 @@ notify_roundtrip(const char *uri)
 
 /* ---- setup --------------------------------------------------------- */
 
-static void
-env(void)
-{
-	char exe[1024], *d;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	setenv("MDT_SOURCE_DIR", MDT_SOURCE_DIR, 0);
-	if (n > 0) {
-		exe[n] = 0;
-		d = dirname(dirname(exe)); /* BUILD/bench/x -> BUILD */
-		setenv("MDT_BINARY_DIR", d, 0);
-	}
-}
-
 static int
 pg(const char *cmd, char *uri, size_t len)
 {
@@ -345,18 +330,10 @@ pg(const char *cmd, char *uri, size_t len)
 static int
 brokers(const char *uri)
 {
-	static char store[700], key[700];
-	const char *args_a[] = { "--set", "workers=8", "--set",
-	    "contexts=512", "--set", "log_level=warn", "--set", store, NULL };
-	const char *args_b[] = { "--set", "workers=8", "--set",
-	    "contexts=512", "--set", "log_level=warn", "--set", store,
-	    "--set", key, NULL };
+	const char *args[] = { "--set", "workers=8", "--set", "contexts=512",
+	    "--set", "log_level=warn", NULL };
 
-	snprintf(store, sizeof(store), "store=%s", uri);
-	if (bt_setup(&A, NULL) != 0 || bt_start(&A, args_a) != 0)
-		return -1;
-	snprintf(key, sizeof(key), "root_key=%s/data/root.key", A.dir);
-	if (bt_twin(&A, &B) != 0 || bt_start(&B, args_b) != 0)
+	if (bt_start_pair(&A, &B, uri, args) != 0)
 		return -1;
 	jwt = bt_assertion(&A, "dr-alice", "pat-001", "patient/*.rs", 0);
 	return jwt != NULL ? prepare() : -1;
@@ -403,7 +380,7 @@ main(void)
 {
 	char uri[600] = "";
 
-	env();
+	bench_env();
 	if (mkdtemp(pgdir) == NULL || pg("start", uri, sizeof(uri)) != 0 ||
 	    uri[0] == '\0') {
 		fprintf(stderr, "bench_pgmulti: cannot start PostgreSQL\n");

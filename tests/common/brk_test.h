@@ -62,6 +62,10 @@ void bt_cleanup(struct bt_broker *b);
  * with bt_twin_cleanup before bt_cleanup(a). */
 int bt_twin(const struct bt_broker *a, struct bt_broker *twin);
 void bt_twin_cleanup(struct bt_broker *twin);
+/* Sets up and starts a, then its twin b, both on the store URI with the
+ * extra arguments (NULL-terminated, may be NULL).  0 or -1. */
+int bt_start_pair(struct bt_broker *a, struct bt_broker *b,
+    const char *store, const char *const *extra);
 const mdt_keypair *bt_key(const struct bt_broker *b, const char *agent);
 
 /* A launch assertion from the development identity provider.

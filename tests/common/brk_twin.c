@@ -43,3 +43,28 @@ bt_twin_cleanup(struct bt_broker *t)
 	}
 	memset(t, 0, sizeof(*t));
 }
+
+int
+bt_start_pair(struct bt_broker *a, struct bt_broker *b, const char *store,
+    const char *const *extra)
+{
+	char sarg[700], karg[700];
+	const char *args[24];
+	size_t n = 0;
+
+	snprintf(sarg, sizeof(sarg), "store=%s", store);
+	args[n++] = "--set";
+	args[n++] = sarg;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 20; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	if (bt_setup(a, NULL) != 0 || bt_start(a, args) != 0 ||
+	    bt_twin(a, b) != 0)
+		return -1;
+	/* a has made its root key by now */
+	snprintf(karg, sizeof(karg), "root_key=%s/data/root.key", a->dir);
+	args[n++] = "--set";
+	args[n++] = karg;
+	args[n] = NULL;
+	return bt_start(b, args);
+}

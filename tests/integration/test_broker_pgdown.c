@@ -32,7 +32,7 @@ enum { UP, DOWN, RESUMING };
 
 static struct bt_broker A, B;
 static char pgdir[128] = "/tmp/mdt-pgdn-XXXXXX";
-static char uri[600], store_arg[700], key_arg[700];
+static char uri[600];
 static char *jwt;
 static atomic_int phase, stop;
 
@@ -40,20 +40,12 @@ static void
 setup(void)
 {
 	char base[600], err[512];
-	const char *const args_a[] = {"--set", store_arg, NULL};
-	const char *const args_b[] = {"--set", store_arg, "--set", key_arg,
-	    NULL};
 
 	ck_assert_ptr_nonnull(mkdtemp(pgdir));
 	ck_assert_int_eq(mdt_test_pg_start(pgdir, base, sizeof(base)), 0);
 	ck_assert_msg(mdt_test_pg_fresh(base, uri, sizeof(uri), err,
 	    sizeof(err)) == 0, "%s", err);
-	snprintf(store_arg, sizeof(store_arg), "store=%s", uri);
-	ck_assert_int_eq(bt_setup(&A, NULL), 0);
-	ck_assert_int_eq(bt_start(&A, args_a), 0);
-	ck_assert_int_eq(bt_twin(&A, &B), 0);
-	snprintf(key_arg, sizeof(key_arg), "root_key=%s/data/root.key", A.dir);
-	ck_assert_int_eq(bt_start(&B, args_b), 0);
+	ck_assert_int_eq(bt_start_pair(&A, &B, uri, NULL), 0);
 	jwt = bt_assertion(&A, "dr-alice", "pat-001", SCOPES, 0);
 	ck_assert_ptr_nonnull(jwt);
 }
@@ -181,6 +173,8 @@ START_TEST(test_store_down)
 		    REQ_MS);
 		ck_assert_msg(mdt_agent_next(z[i].a, WAIT_MS, &z[i].t, err,
 		    sizeof(err)) == 0, "next: %s", err);
+		ck_assert_msg(mdt_task_ack(z[i].t, err, sizeof(err)) == 0,
+		    "ack: %s", err);
 	}
 	for (i = 0; i < NAUTH; i++)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, authorize_loop,

@@ -33,29 +33,21 @@
 #define WAIT_MS 60000  /* generous: a loaded machine */
 
 static struct bt_broker A, B;
-static char uri[600], store_arg[700], key_arg[700];
+static char uri[600];
 static char *jwt;
 
 static void
 setup(void)
 {
 	const char *base = getenv("MDT_TEST_STORE_URI");
+	const char *const args[] = {"--set", "work_lease_ms=2000", NULL};
 	char err[512];
-	const char *const args_a[] = {"--set", store_arg, "--set",
-	    "work_lease_ms=2000", NULL};
-	const char *const args_b[] = {"--set", store_arg, "--set", key_arg,
-	    "--set", "work_lease_ms=2000", NULL};
 
 	ck_assert_msg(base != NULL, "MDT_TEST_STORE_URI is not set (the pg "
 	    "fixture)");
 	ck_assert_msg(mdt_test_pg_fresh(base, uri, sizeof(uri), err,
 	    sizeof(err)) == 0, "%s", err);
-	snprintf(store_arg, sizeof(store_arg), "store=%s", uri);
-	ck_assert_int_eq(bt_setup(&A, NULL), 0);
-	ck_assert_int_eq(bt_start(&A, args_a), 0);
-	ck_assert_int_eq(bt_twin(&A, &B), 0);
-	snprintf(key_arg, sizeof(key_arg), "root_key=%s/data/root.key", A.dir);
-	ck_assert_int_eq(bt_start(&B, args_b), 0);
+	ck_assert_int_eq(bt_start_pair(&A, &B, uri, args), 0);
 	jwt = bt_assertion(&A, "dr-alice", "pat-001", SCOPES, 0);
 	ck_assert_ptr_nonnull(jwt);
 }
@@ -300,6 +292,9 @@ START_TEST(test_kill_one)
 		z[i].total = &total;
 		ck_assert_msg(mdt_agent_next(z[i].a, WAIT_MS, &z[i].t, err,
 		    sizeof(err)) == 0, "next: %s", err);
+		/* taken for good: not delivered again when its lease ends */
+		ck_assert_msg(mdt_task_ack(z[i].t, err, sizeof(err)) == 0,
+		    "ack: %s", err);
 		ck_assert_str_eq(mdt_agent_url(z[i].a), A.url);
 	}
 	/* work dispatched on A that nobody has taken yet */
