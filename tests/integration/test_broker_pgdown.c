@@ -71,7 +71,7 @@ typedef struct authorizer {
 	mdt_task *t;
 	int n;
 	struct req r[MAXREQ];
-	int allows_after;      /* allows that started once it was back */
+	atomic_int allows_after; /* allows that started once it was back */
 	char err[MDT_ERRMSG_MAX];
 } authorizer;
 
@@ -96,7 +96,7 @@ authorize_loop(void *arg)
 		q->store_deny = rv == 0 && strcmp(mdt_authz_reason(az),
 		    "store") == 0;
 		if (q->allowed && q->phase_from == RESUMING)
-			z->allows_after++;
+			atomic_fetch_add(&z->allows_after, 1);
 		mdt_authz_free(az);
 		if (rv != 0 || !q->allowed)
 			nng_msleep(20); /* refused: no hurry while it is down */
@@ -149,7 +149,7 @@ static int
 all_back(authorizer *z)
 {
 	for (int i = 0; i < NAUTH; i++)
-		if (z[i].allows_after < 3)
+		if (atomic_load(&z[i].allows_after) < 3)
 			return 0;
 	return 1;
 }
