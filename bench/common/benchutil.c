@@ -1,7 +1,9 @@
 /* Clock, Ed25519 baseline and percentiles for the benchmarks. */
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -66,4 +68,20 @@ bench_ratio(const char *name, double value)
 {
 	printf("ratio %s: %.4f\n", name, value);
 	fflush(stdout);
+}
+
+void
+bench_env(void)
+{
+	char exe[1024], *d;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+#ifdef MDT_SOURCE_DIR
+	setenv("MDT_SOURCE_DIR", MDT_SOURCE_DIR, 0);
+#endif
+	if (n > 0) {
+		exe[n] = 0;
+		d = dirname(dirname(exe)); /* BUILD/bench/x -> BUILD */
+		setenv("MDT_BINARY_DIR", d, 0);
+	}
 }

@@ -20,6 +20,11 @@ double bench_ed25519_verify_ns(int rounds, int per_round);
 /* Sorts v (n values) in place and returns the p-th percentile (0..100). */
 double bench_percentile(double *v, size_t n, double p);
 
+/* Sets MDT_SOURCE_DIR and MDT_BINARY_DIR (unless set) for the test
+ * harness a benchmark drives: the source tree it was built from, and the
+ * build tree above this executable's folder. */
+void bench_env(void);
+
 /* Prints "ratio NAME: VALUE" on a line of its own, flushed. */
 void bench_ratio(const char *name, double value);
 

@@ -415,6 +415,16 @@ void brk_op_next(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_ack(struct brk_worker *w, struct brk_ctx *c);
 /* Expires parked nexts; answers them "no work". */
 void brk_queue_sweep(brk_broker *b, int64_t now_ms, int all);
+/* Wakes every parked next of agent (NULL: of every agent) to lease
+ * again: an item was queued through another broker. */
+void brk_queue_wake(brk_broker *b, const char *agent);
+
+/* peers.c: what other brokers on a shared store did (mdt_store_watch):
+ * their ends are published on this broker's PUB socket, their work
+ * wakes parked nexts here.  start: 0 also when the store is not shared;
+ * stop: before the sockets close (safe when not started). */
+int brk_peers_start(brk_broker *b, char *err, size_t errlen);
+void brk_peers_stop(brk_broker *b);
 
 /* pubsub.c */
 void brk_publish(brk_broker *b, const char *topic, mdt_wire_writer *w);

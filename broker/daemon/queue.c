@@ -518,6 +518,45 @@ brk_op_ack(struct brk_worker *w, struct brk_ctx *c)
 	brk_reply(c, wr);
 }
 
+/* --------------------------------------------------- other brokers */
+
+/* Lock held: moves every waiter of a to *out and counts a push, so a
+ * next between its lease and its park sees it too. */
+static void
+wake_aq(struct aq *a, struct brk_ctx **out)
+{
+	a->pushes++;
+	while (a->waiters != NULL) {
+		struct brk_ctx *c = a->waiters;
+		a->waiters = c->qnext;
+		c->qnext = *out;
+		*out = c;
+	}
+}
+
+void
+brk_queue_wake(brk_broker *b, const char *agent)
+{
+	struct brk_queues *q = b->queues;
+	struct brk_ctx *wake = NULL, *next;
+	struct aq *a;
+
+	pthread_mutex_lock(&q->lock);
+	if (agent != NULL) {
+		if ((a = find_aq(q, agent, 0)) != NULL)
+			wake_aq(a, &wake);
+	} else {
+		for (size_t i = 0; i < NBUCKETS; i++)
+			for (a = q->b[i]; a != NULL; a = a->next)
+				wake_aq(a, &wake);
+	}
+	pthread_mutex_unlock(&q->lock);
+	for (; wake != NULL; wake = next) {
+		next = wake->qnext;
+		brk_resume(wake);
+	}
+}
+
 /* ------------------------------------------------------------ timer */
 
 /* Lock held: moves the waiters of a that must act now to *done (their

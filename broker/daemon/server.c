@@ -361,6 +361,8 @@ brk_server_start(brk_broker *b, char *err, size_t errlen)
 	rc = brk_listen_all(b, b->pub, b->cfg.pub_listen, err, errlen);
 	if (rc == 0)
 		rc = brk_listen_all(b, b->rep, b->cfg.listen, err, errlen);
+	if (rc == 0)
+		rc = brk_peers_start(b, err, errlen);
 	return rc;
 }
 
@@ -375,6 +377,7 @@ brk_server_drain(brk_broker *b)
 	 * listeners (and with them the connections) close only once every
 	 * answer is out */
 	atomic_store(&b->stopping, 1);
+	brk_peers_stop(b);
 	for (size_t i = 0; i < b->nctx; i++)
 		if (b->ctxs[i].aio != NULL && b->ctxs[i].state == BRK_CTX_RECV)
 			nng_aio_cancel(b->ctxs[i].aio);
@@ -413,6 +416,7 @@ brk_server_stop(brk_broker *b)
 		}
 		nanosleep(&ts, NULL);
 	}
+	brk_peers_stop(b); /* nothing resumes or publishes from here on */
 	pthread_mutex_lock(&b->jobs_lock);
 	atomic_store(&b->stopping, 2);
 	pthread_cond_broadcast(&b->jobs_cond);

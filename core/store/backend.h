@@ -93,6 +93,12 @@ struct mdt__store_backend_ops {
 	int (*work_list)(mdt_store *s, const char *agent,
 	    mdt_work_item_fn fn, void *arg);
 
+	/* ---- other writers' changes (NULL: the store is not shared) ---
+	 * watch starts the listener (mdt_store_watch); unwatch stops it
+	 * and is safe when none runs. */
+	int (*watch)(mdt_store *s, mdt_store_event_fn fn, void *arg);
+	void (*unwatch)(mdt_store *s);
+
 	/* ---- verification of a store at loc (read-only, no handle) ---- */
 	int (*verify)(const char *loc, const unsigned char pk[MDT_AUDIT_PK_BYTES],
 	    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report,

@@ -63,6 +63,7 @@ static void
 destroy(mdt_store *s)
 {
 	if (s->bs != NULL) {
+		mdt_store_unwatch(s);
 		mdt__writer_stop(s);
 		s->be->readers_close(s);
 		s->be->unlock(s);
@@ -134,6 +135,23 @@ mdt_store_close(mdt_store *store)
 {
 	if (store != NULL)
 		destroy(store);
+}
+
+int
+mdt_store_watch(mdt_store *store, mdt_store_event_fn fn, void *arg)
+{
+	if (store == NULL || fn == NULL || store->read_only)
+		return -MDT_EINVAL;
+	if (store->be->watch == NULL)
+		return -MDT_EUNSUPPORTED;
+	return store->be->watch(store, fn, arg);
+}
+
+void
+mdt_store_unwatch(mdt_store *store)
+{
+	if (store != NULL && store->bs != NULL && store->be->unwatch != NULL)
+		store->be->unwatch(store);
 }
 
 const char *

@@ -121,6 +121,49 @@ MDT_API MDT_WUR int mdt_store_open(const char *path,
 MDT_API void mdt_store_close(mdt_store *store);
 
 /*
+ * What other writers of a shared store did (mdt_store_watch).  ENDED: a
+ * task ended (id: the task, state: its mdt_task_state, seq: the
+ * revocation record); WORK: a work item was queued for the agent id;
+ * APPROVAL: the approval id was decided.  LOST: the watch lost its
+ * connection, and events may be missed until BACK (id and seq unset);
+ * on BACK the ends committed meanwhile are reported (ENDED) first.
+ */
+typedef enum mdt_store_event_kind {
+	MDT_STORE_EV_ENDED = 1,
+	MDT_STORE_EV_WORK = 2,
+	MDT_STORE_EV_APPROVAL = 3,
+	MDT_STORE_EV_LOST = 4,
+	MDT_STORE_EV_BACK = 5
+} mdt_store_event_kind;
+
+typedef struct mdt_store_event {
+	mdt_store_event_kind kind;
+	const char *id;       /* valid during the call only */
+	int state;
+	uint64_t seq;
+} mdt_store_event;
+
+typedef void (*mdt_store_event_fn)(const mdt_store_event *ev, void *arg);
+
+/*
+ * Watches a shareable store (PostgreSQL: LISTEN on a connection of its
+ * own) for the changes other handles commit, calling fn on a thread of
+ * the watch, one event at a time.  The handle's own writes are not
+ * reported (its caller acted on them already).  Each change is announced
+ * in the transaction that makes it, so an event never names a change
+ * that was rolled back.  Returns 0, MDT_EUNSUPPORTED (a store that
+ * cannot be shared: nothing else writes it), MDT_EBUSY (already
+ * watched), MDT_EINVAL (read-only handle) or MDT_ENOMEM.  A server that
+ * is down is not an error: the watch reports LOST and keeps trying.
+ */
+MDT_API MDT_WUR int mdt_store_watch(mdt_store *store, mdt_store_event_fn fn,
+    void *arg);
+
+/* Stops the watch (fn is not called once this returns); a no-op when
+ * none runs.  mdt_store_close stops it too. */
+MDT_API void mdt_store_unwatch(mdt_store *store);
+
+/*
  * The detail of the calling thread's last failed call on this handle
  * (what failed and where: the backend's message with the statement), or
  * "" when it has none.  A failure of the store itself (a commit or sync

@@ -55,6 +55,17 @@ int bt_start(struct bt_broker *b, const char *const *args);
 int bt_stop(struct bt_broker *b, int sig);
 /* Stops (if running), frees keys and removes the directory. */
 void bt_cleanup(struct bt_broker *b);
+/* A second broker beside a (brk_twin.c): its own directory, listener
+ * and PUB socket, the same agents, keys, registry, identity provider and
+ * root key (once a has started), for several brokers on one shared store
+ * (pass "--set store=..." to both).  Start it with bt_start; clean it up
+ * with bt_twin_cleanup before bt_cleanup(a). */
+int bt_twin(const struct bt_broker *a, struct bt_broker *twin);
+void bt_twin_cleanup(struct bt_broker *twin);
+/* Sets up and starts a, then its twin b, both on the store URI with the
+ * extra arguments (NULL-terminated, may be NULL).  0 or -1. */
+int bt_start_pair(struct bt_broker *a, struct bt_broker *b,
+    const char *store, const char *const *extra);
 const mdt_keypair *bt_key(const struct bt_broker *b, const char *agent);
 
 /* A launch assertion from the development identity provider.

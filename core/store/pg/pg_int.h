@@ -46,6 +46,8 @@ struct mdt__bstate {
 	int in_txn;             /* the writer has a batch open */
 	mdt__pgconn readers[MDT__STORE_READERS_MAX];
 	unsigned rr;
+	_Atomic int wpid;       /* the writer connection's backend pid */
+	struct mdt__pgwatch *watch; /* pg_notify.c; NULL when not watched */
 };
 
 /* ---- pg_conn.c -------------------------------------------------- */
@@ -131,6 +133,13 @@ int mdt__pg_work_run(mdt_store *s, mdt__op *op);
 int mdt__pg_work_ended(mdt_store *s, const char *const *ids, size_t n);
 int mdt__pg_work_list(mdt_store *s, const char *agent, mdt_work_item_fn fn,
     void *arg);
+
+/* ---- pg_notify.c: change notices across brokers --------------- */
+/* writer_open and begin with the notice triggers and the writer's pid */
+int mdt__pg_notify_writer_open(mdt_store *s, char *err, size_t errlen);
+int mdt__pg_notify_begin(mdt_store *s);
+int mdt__pg_watch(mdt_store *s, mdt_store_event_fn fn, void *arg);
+void mdt__pg_unwatch(mdt_store *s);
 
 /* ---- pg_snap.c: a consistent copy into SQLite, for the checks ---- */
 int mdt__pg_export_jsonl(mdt_store *s, const char *task_id,

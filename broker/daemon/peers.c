@@ -1,0 +1,67 @@
+/*
+ * Other brokers on a shared store.  Their revocations must reach the
+ * resource servers subscribed to this broker, and their work must wake
+ * the nexts parked here; the store's watch (mdt_store_watch) reports
+ * both as they commit.  Nothing here is a cache: every check on the
+ * request path reads the shared store, so a lost watch delays only the
+ * events and wake-ups, and the watch reports the ends it missed when it
+ * is back (docs/several-brokers.md).
+ */
+#include "broker.h"
+
+static void
+ended(brk_broker *b, const mdt_store_event *ev)
+{
+	const char *ids[1] = { ev->id };
+	mdt_audit_revocation rv = { .seq = ev->seq, .count = 1,
+	    .task_ids = ids };
+
+	brk_publish_revoke(b, &rv, mdt_task_state_name(
+	    (mdt_task_state)ev->state));
+}
+
+static void
+on_event(const mdt_store_event *ev, void *arg)
+{
+	brk_broker *b = arg;
+
+	switch (ev->kind) {
+	case MDT_STORE_EV_ENDED:
+		ended(b, ev);
+		break;
+	case MDT_STORE_EV_WORK:
+		brk_queue_wake(b, ev->id);
+		break;
+	case MDT_STORE_EV_LOST:
+		BLOG(b, BRK_WARN, "peers.lost", "the store's change notices "
+		    "stopped; other brokers' revocations and work are "
+		    "announced here late");
+		break;
+	case MDT_STORE_EV_BACK:
+		BLOG(b, BRK_INFO, "peers.back", "change notices again");
+		/* a push may have been missed: every parked next looks */
+		brk_queue_wake(b, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+brk_peers_start(brk_broker *b, char *err, size_t errlen)
+{
+	int rc = mdt_store_watch(b->store, on_event, b);
+
+	if (rc == -MDT_EUNSUPPORTED)
+		return 0;
+	if (rc != 0)
+		snprintf(err, errlen, "watching the store: %s",
+		    mdt_strerror(rc));
+	return rc;
+}
+
+void
+brk_peers_stop(brk_broker *b)
+{
+	mdt_store_unwatch(b->store);
+}
