@@ -51,6 +51,17 @@ struct az_http_req {
  */
 int az_http_parse(const char *buf, size_t len, struct az_http_req *r);
 
+/* Called for each header az_http_parse_ex does not read itself, with the
+ * name (nl bytes) and the value (vl bytes, blanks trimmed, no control
+ * characters); 0, or an HTTP status that refuses the request. */
+typedef int (*az_http_header_fn)(void *arg, const char *name, size_t nl,
+    const char *value, size_t vl);
+
+/* az_http_parse with a body bound of body_max bytes and fn (may be NULL)
+ * for the other headers; the parser of mandate-mcp's Streamable HTTP. */
+int az_http_parse_ex(const char *buf, size_t len, size_t body_max,
+    az_http_header_fn fn, void *arg, struct az_http_req *r);
+
 /* The decision function the endpoints call: mdt_agent_evaluate in the
  * program, a stand-in in tests and the fuzz harness. */
 typedef int (*az_eval_fn)(void *arg, const mdt_eval_request *q,

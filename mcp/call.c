@@ -18,9 +18,12 @@
 
 struct gw_call {
 	struct gw *g;
+	struct gw_sink *sink;     /* where its progress and answer go */
 	json_t *id;
 	json_t *params;
+	json_t *progress_token;   /* a copy, compared under g->lock */
 	atomic_int cancelled;
+	int answering;            /* under g->lock: the sink is no longer lent */
 	atomic_int done;
 	pthread_t th;
 };
@@ -150,7 +153,7 @@ progress(struct call_ctx *x, const mdt_authz *az)
 	    "{s:O,s:I,s:s}", "progressToken", x->progress_token, "progress",
 	    (json_int_t)++x->progress, "message", text));
 	if (n != NULL)
-		(void)mcp_write(&x->c->g->out, n);
+		(void)x->c->sink->send(x->c->sink, n);
 	json_decref(n);
 }
 
@@ -366,8 +369,12 @@ call_main(void *arg)
 		ans = run(&x);
 	if (ans == NULL)
 		ans = mcp_error_msg(c->id, MCP_INTERNAL_ERROR, "out of memory");
+	/* after the answer the sink may be gone: no progress goes to it */
+	pthread_mutex_lock(&c->g->lock);
+	c->answering = 1;
+	pthread_mutex_unlock(&c->g->lock);
 	if (ans != NULL)
-		(void)mcp_write(&c->g->out, ans);
+		(void)c->sink->send(c->sink, ans);
 	json_decref(ans);
 	c->done = 1;
 	return NULL;
@@ -379,6 +386,7 @@ call_free(struct gw_call *c)
 	pthread_join(c->th, NULL);
 	json_decref(c->id);
 	json_decref(c->params);
+	json_decref(c->progress_token);
 	free(c);
 }
 
@@ -398,7 +406,7 @@ free_slot(struct gw *g)
 }
 
 void
-gw_call_start(struct gw *g, mcp_msg *m)
+gw_call_start(struct gw *g, struct gw_sink *sink, mcp_msg *m)
 {
 	struct gw_call *c = calloc(1, sizeof(*c));
 	int slot;
@@ -407,6 +415,9 @@ gw_call_start(struct gw *g, mcp_msg *m)
 	slot = c != NULL ? free_slot(g) : -1;
 	if (slot >= 0) {
 		c->g = g;
+		c->sink = sink;
+		c->progress_token = json_deep_copy(json_object_get(
+		    json_object_get(m->params, "_meta"), "progressToken"));
 		/* the worker's own copies: no JSON value is shared between
 		 * threads (see upstream.c) */
 		c->id = json_deep_copy(m->id);
@@ -424,12 +435,38 @@ gw_call_start(struct gw *g, mcp_msg *m)
 		if (c != NULL) {
 			json_decref(c->id);
 			json_decref(c->params);
+			json_decref(c->progress_token);
 			free(c);
 		}
 		if (e != NULL)
-			(void)mcp_write(&g->out, e);
+			(void)sink->send(sink, e);
 		json_decref(e);
 	}
+}
+
+void
+gw_call_progress(struct gw *g, json_t *params)
+{
+	json_t *tok = json_object_get(params, "progressToken");
+	json_t *n = mcp_notification_msg("notifications/progress",
+	    json_deep_copy(params));
+	int sent = 0;
+
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; tok != NULL && !sent && i < GW_CALLS_MAX; i++) {
+		struct gw_call *c = g->calls[i];
+		if (c != NULL && !c->answering && c->progress_token != NULL &&
+		    json_equal(c->progress_token, tok)) {
+			(void)c->sink->send(c->sink, n);
+			sent = 1;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (!sent)
+		g->notify(g, n);
+	json_decref(n);
 }
 
 void

@@ -141,6 +141,27 @@ start(struct gw *g, char *err, size_t errlen)
 	return rc;
 }
 
+/* stdio: one client, whose answers and notifications all go to stdout */
+struct stdio_sink {
+	struct gw_sink base;
+	struct gw *g;
+};
+
+static struct gw_peer stdio_peer;
+
+static int
+stdio_send(struct gw_sink *s, const json_t *msg)
+{
+	return mcp_write(&((struct stdio_sink *)(void *)s)->g->out, msg);
+}
+
+static void
+stdio_notify(struct gw *g, const json_t *msg)
+{
+	if (atomic_load(&stdio_peer.initialized))
+		(void)mcp_write(&g->out, msg);
+}
+
 static void
 answer_refused(struct gw *g, mcp_msg *m, int code, const char *err)
 {
@@ -155,6 +176,7 @@ answer_refused(struct gw *g, mcp_msg *m, int code, const char *err)
 static void
 serve(struct gw *g)
 {
+	struct stdio_sink sink = { { stdio_send }, g };
 	mcp_reader r;
 	const char *line;
 	size_t len;
@@ -178,10 +200,30 @@ serve(struct gw *g)
 		    err, sizeof(err))) != 0)
 			answer_refused(g, &m, code, err);
 		else
-			gw_handle(g, &m);
+			gw_handle(g, &stdio_peer, &sink.base, &m);
 		mcp_msg_clear(&m);
 	}
 	mcp_reader_free(&r);
+}
+
+/* Streamable HTTP runs until SIGINT or SIGTERM, which every thread
+ * blocks so that this one takes them. */
+static void
+block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static void
+serve_http(const sigset_t *set)
+{
+	int sig = 0;
+
+	(void)sigwait(set, &sig);
+	fprintf(stderr, "mandate-mcp: signal %d: stopping\n", sig);
 }
 
 static void
@@ -190,6 +232,7 @@ finish(struct gw *g)
 	char err[MDT_ERRMSG_MAX];
 
 	atomic_store(&g->stopping, 1);
+	gw_http_stop(g);
 	gw_calls_join(g);
 	gw_events_stop(g);
 	if (g->task != NULL && g->cfg.complete_on_exit &&
@@ -212,6 +255,7 @@ main(int argc, char **argv)
 {
 	static struct gw g;
 	const char *config = NULL;
+	sigset_t stop;
 	char err[MDT_ERRMSG_MAX] = "";
 	int check = 0, rc;
 
@@ -227,12 +271,19 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a child that died is seen at write */
+	if (g.cfg.http_listen[0] != 0)
+		block_stop_signals(&stop); /* before any thread starts */
 	patient_names(&g);
 	pthread_mutex_init(&g.lock, NULL);
 	mcp_writer_init(&g.out, 1);
-	if ((rc = start(&g, err, sizeof(err))) != 0)
+	g.notify = stdio_notify;
+	if ((rc = start(&g, err, sizeof(err))) != 0 ||
+	    (g.cfg.http_listen[0] != 0 &&
+	    (rc = gw_http_start(&g, err, sizeof(err))) != 0))
 		fprintf(stderr, "mandate-mcp: %s\n", err[0] ? err :
 		    mdt_strerror(rc));
+	else if (g.cfg.http_listen[0] != 0)
+		serve_http(&stop);
 	else
 		serve(&g);
 	finish(&g);

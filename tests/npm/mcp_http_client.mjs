@@ -1,0 +1,139 @@
+// The official MCP TypeScript SDK's Streamable HTTP client against
+// mandate-mcp serving HTTP (MCP_URL), driven by
+// tests/integration/test_mcp_http.c.  Besides the SDK's own use of the
+// transport (initialize, session, tools/list, calls, a step-up with
+// progress on the POST's SSE stream, list_changed on the GET stream,
+// DELETE), it sends raw requests that the transport must refuse.  Each
+// check prints `CHECK {"name":..., "pass":..., "detail":...}`;
+// `READY-CANCEL` asks the driver to cancel the task (it answers `go`).
+import { createInterface } from "node:readline";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+
+const url = new URL(process.env.MCP_URL);
+const calls = [];
+let failed = 0;
+
+function check(name, pass, detail) {
+  if (!pass) failed++;
+  console.log("CHECK " + JSON.stringify({ name, pass: !!pass, detail }));
+}
+
+function text(res) {
+  return (res.content || []).map((c) => c.text || "").join("\n");
+}
+
+async function call(client, name, args, opts = {}) {
+  calls.push(name);
+  return client.callTool({ name, arguments: args }, undefined,
+    { timeout: 120000, ...opts });
+}
+
+const lines = createInterface({ input: process.stdin });
+const waiting = [];
+lines.on("line", (l) => { const w = waiting.shift(); if (w) w(l); });
+const nextLine = () => new Promise((r) => waiting.push(r));
+
+const JSON_SSE = "application/json, text/event-stream";
+
+async function raw(method, headers, body) {
+  const r = await fetch(url, { method, headers: { "content-type":
+    "application/json", accept: JSON_SSE, ...headers }, body });
+  return { status: r.status, text: await r.text() };
+}
+
+const listBody = JSON.stringify({ jsonrpc: "2.0", id: 99, method: "tools/list" });
+
+async function transportRules(session) {
+  let r = await raw("POST", {}, listBody);
+  check("http.no-session", r.status === 400, r);
+  r = await raw("POST", { "mcp-session-id": "0".repeat(32) }, listBody);
+  check("http.unknown-session", r.status === 404, r);
+  r = await raw("POST", { "mcp-session-id": session,
+    origin: "http://attacker.example" }, listBody);
+  check("http.origin", r.status === 403, r);
+  r = await raw("POST", { "mcp-session-id": session, accept: "application/json" },
+    listBody);
+  check("http.accept", r.status === 406, r);
+  r = await raw("POST", { "mcp-session-id": session,
+    "mcp-protocol-version": "1999-01-01" }, listBody);
+  check("http.protocol-version", r.status === 400, r);
+  r = await raw("PUT", { "mcp-session-id": session }, listBody);
+  check("http.method", r.status === 405, r);
+  r = await raw("POST", { "mcp-session-id": session,
+    "mcp-protocol-version": "2025-11-25", origin: `http://localhost:${url.port}` },
+    listBody);
+  check("http.json-answer", r.status === 200 && JSON.parse(r.text).id === 99, r);
+}
+
+async function toolsAndCalls(client) {
+  const tools = (await client.listTools()).tools.map((t) => t.name);
+  const want = ["echo", "get-sum", "fhir-read", "fhir-search", "export"];
+  check("list.allowed", want.every((n) => tools.includes(n)), tools);
+  check("list.hidden", !tools.includes("get-env") && tools.length === want.length,
+    tools);
+  let r = await call(client, "echo", { message: "hello over http" });
+  check("call.echo", !r.isError && text(r).includes("hello over http"), text(r));
+  r = await call(client, "fhir-read",
+    { patient: "pat-001", type: "Observation", id: "obs-001-1" });
+  check("call.fhir-read", !r.isError && text(r).includes("obs-001-1"), text(r));
+  r = await call(client, "get-env", {});
+  check("refuse.scope", r.isError && text(r).includes("scope.token"), text(r));
+  r = await call(client, "fhir-read",
+    { patient: "pat-002", type: "Observation", id: "obs-002-1" });
+  check("refuse.patient", r.isError && text(r).includes("pat-002"), text(r));
+}
+
+async function stepUp(client) {
+  let progress = 0;
+  const t0 = Date.now();
+  const r = await call(client, "export",
+    { patient: "pat-001", destination: "payer-portal" },
+    { onprogress: () => { progress++; }, resetTimeoutOnProgress: true });
+  const waited = Date.now() - t0;
+  check("stepup.wait", !r.isError && text(r).includes("\"sent\"") &&
+    progress >= 1 && waited >= 1000, { text: text(r), progress, waited });
+}
+
+async function afterCancel(client, changed) {
+  console.log("READY-CANCEL");
+  if ((await nextLine()) !== "go") throw new Error("driver said no");
+  const ok = await Promise.race([changed,
+    new Promise((r) => setTimeout(() => r(false), 30000))]);
+  check("cancel.list_changed", ok === true, ok);
+  const tools = (await client.listTools()).tools;
+  check("cancel.list_empty", tools.length === 0, tools.map((t) => t.name));
+  const r = await call(client, "echo", { message: "after" });
+  check("cancel.refused", r.isError === true, text(r));
+}
+
+async function main() {
+  const client = new Client({ name: "mandate-mcp-http-test", version: "1.0" });
+  let notify;
+  const changed = new Promise((r) => { notify = r; });
+  client.setNotificationHandler(ToolListChangedNotificationSchema,
+    async () => notify(true));
+  const transport = new StreamableHTTPClientTransport(url);
+  await client.connect(transport);
+  const session = transport.sessionId;
+  check("initialize", client.getServerCapabilities()?.tools?.listChanged === true &&
+    /^[0-9a-f]{32}$/.test(session || ""), session);
+  await toolsAndCalls(client);
+  await stepUp(client);
+  await transportRules(session);
+  await afterCancel(client, changed);
+  await transport.terminateSession();
+  const r = await raw("POST", { "mcp-session-id": session }, listBody);
+  check("http.deleted", r.status === 404, r);
+  console.log("CALLS " + JSON.stringify(calls));
+  await client.close();
+  console.log("DONE " + failed);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log("CHECK " + JSON.stringify({ name: "client", pass: false,
+    detail: String(e && e.stack || e) }));
+  process.exit(1);
+});
