@@ -255,20 +255,27 @@ forward(struct call_ctx *x, struct gw_upstream *u, const mdt_authz *az)
 	struct gw *g = x->c->g;
 	char *tok = malloc(MDT_AGENT_HEADER_MAX), *proof =
 	    malloc(MDT_AGENT_HEADER_MAX);
+	char *hdrs = malloc(2 * MDT_AGENT_HEADER_MAX + 64);
 	json_t *res = NULL, *p = NULL;
-	int is_err = 0, rc = tok && proof ? 0 : -MDT_ENOMEM;
+	int is_err = 0, rc = tok && proof && hdrs ? 0 : -MDT_ENOMEM;
 
 	if (rc == 0)
 		rc = mdt_task_present(g->task, az, 0, tok, proof);
 	if (rc == 0 && (p = forward_params(x, tok, proof)) == NULL)
 		rc = -MDT_ENOMEM;
+	/* an HTTP upstream also gets them where an HTTP verifier looks */
+	if (rc == 0)
+		snprintf(hdrs, 2 * MDT_AGENT_HEADER_MAX + 64, "%s: %s\r\n%s: "
+		    "%s\r\n", MDT_HTTP_TOKEN_HEADER, tok, MDT_HTTP_PROOF_HEADER,
+		    proof);
 	free(tok);
 	free(proof);
 	if (rc == 0)
-		rc = gw_upstream_request(u, "tools/call", p, g->cfg.call_timeout_ms,
-		    &x->c->cancelled, &res, &is_err);
+		rc = gw_upstream_request_h(u, "tools/call", p, hdrs,
+		    g->cfg.call_timeout_ms, &x->c->cancelled, &res, &is_err);
 	else
 		json_decref(p);
+	free(hdrs);
 	if (rc != 0)
 		return mcp_error_msg(x->c->id, MCP_INTERNAL_ERROR, rc ==
 		    -MDT_ETIMEDOUT ? "the upstream did not answer in time" :

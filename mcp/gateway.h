@@ -82,6 +82,11 @@ void gw_upstream_close(struct gw_upstream *u);
 int gw_upstream_request(struct gw_upstream *u, const char *method,
     json_t *params, uint32_t timeout_ms, const atomic_int *cancelled,
     json_t **result, int *is_error);
+/* The same with HTTP headers ("Name: value\r\n" lines, or NULL) that an
+ * HTTP upstream's request carries (a stdio upstream has none). */
+int gw_upstream_request_h(struct gw_upstream *u, const char *method,
+    json_t *params, const char *headers, uint32_t timeout_ms,
+    const atomic_int *cancelled, json_t **result, int *is_error);
 const struct gw_upstream_cfg *gw_upstream_cfg_of(const struct gw_upstream *u);
 /* The upstream's tools (every page of tools/list); caller decrefs. */
 int gw_upstream_tools(struct gw_upstream *u, uint32_t timeout_ms,
@@ -100,6 +105,21 @@ struct gw_sink {
 struct gw_peer {
 	atomic_int initialized;       /* it sent notifications/initialized */
 };
+
+/* ---- upstream MCP servers over Streamable HTTP (upstream_http.c) ---- */
+
+struct gw_hup;
+/* Runs the initialize handshake with cfg->url; on success *out is the
+ * connection state (sessions), freed with gw_hup_close. */
+int gw_hup_open(struct gw *g, struct gw_upstream *u,
+    const struct gw_upstream_cfg *cfg, struct gw_hup **out, char *err,
+    size_t errlen);
+void gw_hup_close(struct gw_hup *h);
+/* One request (params stolen), POSTed with headers; *answer the whole
+ * response message (caller decrefs).  Codes as gw_upstream_request. */
+int gw_hup_request(struct gw_hup *h, const char *method, json_t *params,
+    const char *headers, uint32_t timeout_ms, const atomic_int *cancelled,
+    json_t **answer);
 
 /* ---- the gateway ---- */
 

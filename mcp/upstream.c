@@ -41,6 +41,7 @@ struct gw_upstream {
 	struct slot slots[SLOTS];
 	int64_t next_id;
 	int closed;              /* its stdout ended */
+	struct gw_hup *http;     /* an HTTP upstream: all of the above unused */
 };
 
 static int64_t
@@ -231,11 +232,28 @@ gw_upstream_request(struct gw_upstream *u, const char *method,
     json_t *params, uint32_t timeout_ms,
     const atomic_int *cancelled, json_t **result, int *is_error)
 {
+	return gw_upstream_request_h(u, method, params, NULL, timeout_ms,
+	    cancelled, result, is_error);
+}
+
+int
+gw_upstream_request_h(struct gw_upstream *u, const char *method,
+    json_t *params, const char *headers, uint32_t timeout_ms,
+    const atomic_int *cancelled, json_t **result, int *is_error)
+{
 	struct slot *s;
 	json_t *msg, *jid, *answer = NULL;
 	int64_t id;
 	int rc;
 
+	if (u->http != NULL) {
+		rc = gw_hup_request(u->http, method, params, headers,
+		    timeout_ms, cancelled, &answer);
+		if (rc == 0)
+			rc = unpack(answer, result, is_error);
+		json_decref(answer);
+		return rc;
+	}
 	pthread_mutex_lock(&u->lock);
 	s = u->closed ? NULL : slot_take(u);
 	id = s != NULL ? s->id : 0;
@@ -304,6 +322,14 @@ gw_upstream_start(struct gw *g, const struct gw_upstream_cfg *cfg,
 	u->in = u->out = -1;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
+	if (cfg->url[0] != 0) {
+		if ((rc = gw_hup_open(g, u, cfg, &u->http, err, errlen)) != 0) {
+			gw_upstream_close(u);
+			return rc;
+		}
+		*out = u;
+		return 0;
+	}
 	if ((rc = spawn(u, err, errlen)) != 0) {
 		gw_upstream_close(u);
 		return rc;
@@ -340,6 +366,7 @@ gw_upstream_close(struct gw_upstream *u)
 {
 	if (u == NULL)
 		return;
+	gw_hup_close(u->http);
 	if (u->in >= 0)
 		close(u->in);   /* stdio servers exit at end of input */
 	if (u->pid > 0 && !reaped(u->pid, 2000)) {

@@ -20,7 +20,7 @@
 #define MCP_CLINIC_AUD "spiffe://clinic.example/mcp/clinic"
 /* the gateway's task: every tool but get-env */
 #define MCP_TOOLS "tool/echo.x tool/get-sum.x tool/fhir-read.x " \
-	"tool/fhir-search.x tool/export.x"
+	"tool/fhir-search.x tool/export.x tool/check-headers.x"
 #define MCP_SCOPES "patient/*.rs " MCP_TOOLS " tool/get-env.x"
 
 struct mcp_fx {

@@ -10,12 +10,15 @@
  * @modelcontextprotocol/server-everything runs in its Streamable HTTP
  * mode, reached by URL, beside the clinic's MCP server on stdio.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +99,44 @@ wait_line(const char *log, const char *marker, char *out, size_t outlen)
 	ck_abort_msg("no \"%s\" in %s", marker, log);
 }
 
+/* A TCP port free on 127.0.0.1 now (the upstream binds it next). */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* A node MCP server (script under the npm folder, with mode) listening
+ * on a free port given in PORT; its URL in url. */
+static pid_t
+start_upstream(const char *js, const char *name, char *url, size_t urllen)
+{
+	char script[600], mode[] = "streamableHttp", node[] = "node";
+	char log[600], port[16], seen[64];
+	char *argv[] = { node, script, mode, NULL };
+	pid_t pid;
+
+	snprintf(script, sizeof(script), "%s/%s", env("MDT_NPM_DIR"), js);
+	snprintf(log, sizeof(log), "%s/%s.log", F.b.dir, name);
+	snprintf(port, sizeof(port), "%d", free_port());
+	setenv("PORT", port, 1);
+	pid = spawn_logged(argv, log, NULL, NULL);
+	unsetenv("PORT");
+	wait_line(log, "listening on port ", seen, sizeof(seen));
+	ck_assert_str_eq(seen, port);
+	snprintf(url, urllen, "http://127.0.0.1:%s/mcp", port);
+	return pid;
+}
+
 static void
 stop_child(pid_t pid)
 {
@@ -113,21 +154,27 @@ stop_child(pid_t pid)
 
 START_TEST(mcp_streamable_http_with_the_sdk)
 {
-	char gwlog[600], cllog[600], url[300], script[600], bin[600];
+	char gwlog[600], cllog[600], url[300], script[600], bin[600], up[300];
 	char flag[] = "--config", node[] = "node";
 	char *gwargv[] = { bin, flag, F.config, NULL };
 	char *clargv[] = { node, script, NULL };
 	struct mcp_approver *ap;
 	struct mcp_client_report rep;
 	FILE *out, *cf;
-	pid_t gw, cl;
+	pid_t gw, cl, everything, headers;
+	char up2[300];
 	int in, status;
 
 	mcp_fx_start(&F);
-	mcp_fx_config(&F, "wait", env("MDT_NPM_DIR"), 4194304);
+	everything = start_upstream("node_modules/@modelcontextprotocol/"
+	    "server-everything/dist/index.js", "everything", up, sizeof(up));
+	headers = start_upstream("mcp_http_upstream.mjs", "headers", up2,
+	    sizeof(up2));
+	mcp_fx_config(&F, "wait", NULL, 4194304);
 	cf = fopen(F.config, "a");
 	ck_assert_ptr_nonnull(cf);
-	fprintf(cf, "\n[http]\nlisten = 127.0.0.1:0\n");
+	fprintf(cf, "\n[upstream everything]\nurl = %s\n\n[upstream headers]\n"
+	    "url = %s\n\n[http]\nlisten = 127.0.0.1:0\n", up, up2);
 	fclose(cf);
 	snprintf(bin, sizeof(bin), "%s/mcp/mandate-mcp", mdt_test_binary_dir());
 	snprintf(gwlog, sizeof(gwlog), "%s/gateway.log", F.b.dir);
@@ -145,7 +192,9 @@ START_TEST(mcp_streamable_http_with_the_sdk)
 	waitpid(cl, &status, 0);
 	ck_assert_int_eq(mcp_fx_approver_stop(ap), 1);
 	stop_child(gw);
-	ck_assert_msg(rep.done && rep.failed == 0 && rep.checks >= 19, "%d of "
+	stop_child(everything);
+	stop_child(headers);
+	ck_assert_msg(rep.done && rep.failed == 0 && rep.checks >= 20, "%d of "
 	    "%d checks failed (logs %s, %s)", rep.failed, rep.checks, cllog,
 	    gwlog);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client");

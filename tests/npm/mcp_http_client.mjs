@@ -69,7 +69,8 @@ async function transportRules(session) {
 
 async function toolsAndCalls(client) {
   const tools = (await client.listTools()).tools.map((t) => t.name);
-  const want = ["echo", "get-sum", "fhir-read", "fhir-search", "export"];
+  const want = ["echo", "get-sum", "fhir-read", "fhir-search", "export",
+    "check-headers"];
   check("list.allowed", want.every((n) => tools.includes(n)), tools);
   check("list.hidden", !tools.includes("get-env") && tools.length === want.length,
     tools);
@@ -78,6 +79,12 @@ async function toolsAndCalls(client) {
   r = await call(client, "fhir-read",
     { patient: "pat-001", type: "Observation", id: "obs-001-1" });
   check("call.fhir-read", !r.isError && text(r).includes("obs-001-1"), text(r));
+  r = await call(client, "check-headers", {});
+  const seen = r.isError ? {} : JSON.parse(text(r));
+  check("upstream.headers", /^mdt1\./.test(seen.headerToken || "") &&
+    /^mdtpop1\./.test(seen.headerProof || "") &&
+    seen.headerToken === seen.metaToken && seen.headerProof === seen.metaProof,
+    seen);
   r = await call(client, "get-env", {});
   check("refuse.scope", r.isError && text(r).includes("scope.token"), text(r));
   r = await call(client, "fhir-read",
