@@ -34,7 +34,8 @@ void
 mcp_fx_start(struct mcp_fx *f)
 {
 	const char *args[] = { "--set", "stepup_timeout_ms=60000", "--set",
-	    "audiences=" MCP_CLINIC_AUD "=none", "--policy-dir", f->pol, NULL };
+	    "audiences=" MCP_CLINIC_AUD "=none", "--set", "evaluators=" BT_ORCH,
+	    "--policy-dir", f->pol, NULL };
 	mdt_open_opts op = { .size = sizeof(op), .patient = "pat-001",
 	    .purpose = "TREAT", .scopes = MCP_SCOPES };
 	mdt_agent_opts o = { .size = sizeof(o), .spiffe_id = BT_ORCH,
