@@ -16,8 +16,13 @@
 #define PENDING_MAX 32
 #define SLICE_MS 1000
 
+/* Where a call's time goes (MANDATE_MCP_TIMING=1, docs/mcp.md). */
+enum { T_START, T_WORKER, T_DECIDED, T_PRESENTED, T_UPSTREAM, T_ANSWERED,
+	T_N };
+
 struct gw_call {
 	struct gw *g;
+	int64_t t[T_N];           /* monotonic ns */
 	struct gw_sink *sink;     /* where its progress and answer go */
 	json_t *id;
 	json_t *params;
@@ -105,6 +110,32 @@ gw_pending_free(struct gw *g)
 
 /* A tool error the model can act on: reason code, the failed condition,
  * and the same as data in _meta. */
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One line per call on standard error: microseconds in each phase. */
+static void
+report_times(const struct gw_call *c)
+{
+	const int64_t *t = c->t;
+
+	if (t[T_PRESENTED] == 0 || t[T_UPSTREAM] == 0)
+		return;  /* refused: no upstream leg */
+	fprintf(stderr, "mandate-mcp: timing us: dispatch %lld authorize %lld "
+	    "present+forward %lld upstream %lld answer %lld\n",
+	    (long long)(t[T_WORKER] - t[T_START]) / 1000,
+	    (long long)(t[T_DECIDED] - t[T_WORKER]) / 1000,
+	    (long long)(t[T_PRESENTED] - t[T_DECIDED]) / 1000,
+	    (long long)(t[T_UPSTREAM] - t[T_PRESENTED]) / 1000,
+	    (long long)(t[T_ANSWERED] - t[T_UPSTREAM]) / 1000);
+}
+
 static json_t *
 refusal(const char *decision, const char *reason, const char *detail,
     const char *policies, const char *stepup)
@@ -270,11 +301,13 @@ forward(struct call_ctx *x, struct gw_upstream *u, const mdt_authz *az)
 		    proof);
 	free(tok);
 	free(proof);
+	x->c->t[T_PRESENTED] = mono_ns();
 	if (rc == 0)
 		rc = gw_upstream_request_h(u, "tools/call", p, hdrs,
 		    g->cfg.call_timeout_ms, &x->c->cancelled, &res, &is_err);
 	else
 		json_decref(p);
+	x->c->t[T_UPSTREAM] = mono_ns();
 	free(hdrs);
 	if (rc != 0)
 		return mcp_error_msg(x->c->id, MCP_INTERNAL_ERROR, rc ==
@@ -315,6 +348,7 @@ run(struct call_ctx *x)
 	json_t *ans;
 	int rc = decide(x, aud, &az, err, sizeof(err));
 
+	x->c->t[T_DECIDED] = mono_ns();
 	if (rc != 0) {
 		if (rc == -MDT_EREVOKED)
 			gw_task_ended(g, "ended");
@@ -372,6 +406,7 @@ call_main(void *arg)
 
 	memset(&x, 0, sizeof(x));
 	x.c = c;
+	c->t[T_WORKER] = mono_ns();
 	if ((ans = prepare(&x)) == NULL)
 		ans = run(&x);
 	if (ans == NULL)
@@ -383,6 +418,9 @@ call_main(void *arg)
 	if (ans != NULL)
 		(void)c->sink->send(c->sink, ans);
 	json_decref(ans);
+	c->t[T_ANSWERED] = mono_ns();
+	if (c->g->timing)
+		report_times(c);
 	c->done = 1;
 	return NULL;
 }
@@ -421,6 +459,7 @@ gw_call_start(struct gw *g, struct gw_sink *sink, mcp_msg *m)
 	pthread_mutex_lock(&g->lock);
 	slot = c != NULL ? free_slot(g) : -1;
 	if (slot >= 0) {
+		c->t[T_START] = mono_ns();
 		c->g = g;
 		c->sink = sink;
 		c->progress_token = json_deep_copy(json_object_get(

@@ -147,6 +147,7 @@ struct gw {
 	int tools_stale;              /* an upstream said its list changed */
 	atomic_int ended;             /* the task was completed or cancelled */
 	atomic_int stopping;
+	int timing;                   /* MANDATE_MCP_TIMING: per-call phases */
 	void *pending;                /* step-ups answered "pending" (call.c) */
 	struct gw_call *calls[GW_CALLS_MAX];
 	const char *patient_names[GW_PATIENT_ARGS_MAX];

@@ -32,7 +32,8 @@ mcpc_free(struct mcpc_resp *r)
 {
 	free(r->line);
 	free(r->data);
-	r->line = r->data = NULL;
+	free(r->ctl);
+	r->line = r->data = r->ctl = NULL;
 }
 
 /* Appends n bytes to *b (length *len, capacity *cap), within max. */
@@ -254,6 +255,8 @@ chunk_size(struct mcpc_resp *r, const char *l)
 static int
 control_line(struct mcpc_resp *r, const char *l)
 {
+	if (r->state == HEAD && *l == 0 && r->nlines == 0)
+		return -MDT_EPROTO;  /* no status line */
 	if (r->state == HEAD)
 		return *l == 0 ? head_done(r) : head_line(r, l);
 	if (r->cstate == C_SIZE)
@@ -263,7 +266,8 @@ control_line(struct mcpc_resp *r, const char *l)
 	return *l == 0 ? body_done(r) : 0;  /* C_TRAILER */
 }
 
-/* Bytes of a control line, up to its LF; how many were used. */
+/* Bytes of a control line, up to its LF; how many were used.  Its own
+ * buffer: an SSE line may be open across a chunk boundary. */
 static int
 control_bytes(struct mcpc_resp *r, const char *p, size_t n, size_t *used)
 {
@@ -272,17 +276,17 @@ control_bytes(struct mcpc_resp *r, const char *p, size_t n, size_t *used)
 	int rc;
 
 	*used = take;
-	if ((rc = append(&r->line, &r->llen, &r->lcap, p, lf != NULL ? take -
+	if ((rc = append(&r->ctl, &r->clen, &r->ccap, p, lf != NULL ? take -
 	    1 : take, MCPC_LINE_MAX)) != 0)
 		return rc;
 	if (lf == NULL)
 		return 0;
-	if (r->llen > 0 && r->line[r->llen - 1] == '\r')
-		r->line[--r->llen] = 0;
-	if (memchr(r->line, 0, r->llen) != NULL)
+	if (r->clen > 0 && r->ctl[r->clen - 1] == '\r')
+		r->ctl[--r->clen] = 0;
+	if (memchr(r->ctl, 0, r->clen) != NULL)
 		return -MDT_EPROTO;
-	rc = control_line(r, r->llen > 0 ? r->line : "");
-	r->llen = 0;
+	rc = control_line(r, r->clen > 0 ? r->ctl : "");
+	r->clen = 0;
 	return rc;
 }
 

@@ -26,7 +26,9 @@ struct mcpc_resp {
 	int cstate;                 /* chunked decoding */
 	size_t chunk_left;
 	int other_event;            /* an SSE event that is not "message" */
-	char *line;                 /* the line being read */
+	char *ctl;                  /* a head, chunk-size or trailer line */
+	size_t clen, ccap;
+	char *line;                 /* an SSE line */
 	size_t llen, lcap;
 	char *data;                 /* the JSON body, or the event's data */
 	size_t dlen, dcap;

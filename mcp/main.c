@@ -274,6 +274,8 @@ main(int argc, char **argv)
 	if (g.cfg.http_listen[0] != 0)
 		block_stop_signals(&stop); /* before any thread starts */
 	patient_names(&g);
+	g.timing = getenv("MANDATE_MCP_TIMING") != NULL &&
+	    strcmp(getenv("MANDATE_MCP_TIMING"), "1") == 0;
 	pthread_mutex_init(&g.lock, NULL);
 	mcp_writer_init(&g.out, 1);
 	g.notify = stdio_notify;
