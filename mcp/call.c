@@ -4,7 +4,9 @@
  * single-action token and its proof in params._meta; a deny answered as a
  * tool error naming the reason and the failed condition; a step-up
  * waited for (with progress to the client) or answered as pending.
- * Each call runs on its own worker so a step-up wait blocks nothing else.
+ * Each call runs on a worker of its own so a step-up wait blocks nothing
+ * else; the workers stay for the next calls (a thread started per call
+ * cost tens of microseconds, and far more on a busy machine).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ struct gw_call {
 	atomic_int cancelled;
 	int answering;            /* under g->lock: the sink is no longer lent */
 	atomic_int done;
-	pthread_t th;
+	int started;              /* under g->lock: a worker took it */
 };
 
 /* Step-ups answered "pending", so a later call of the same tool with the
@@ -397,10 +399,9 @@ prepare(struct call_ctx *x)
 	return NULL;
 }
 
-static void *
-call_main(void *arg)
+static void
+call_run(struct gw_call *c)
 {
-	struct gw_call *c = arg;
 	struct call_ctx x;
 	json_t *ans;
 
@@ -421,14 +422,64 @@ call_main(void *arg)
 	c->t[T_ANSWERED] = mono_ns();
 	if (c->g->timing)
 		report_times(c);
-	c->done = 1;
+	c->done = 1;  /* the last touch: the slot may be reaped from now */
+}
+
+/* A call no worker took yet, or NULL; g->lock held. */
+static struct gw_call *
+take_call(struct gw *g)
+{
+	for (int i = 0; i < GW_CALLS_MAX; i++)
+		if (g->calls[i] != NULL && !g->calls[i]->started) {
+			g->calls[i]->started = 1;
+			return g->calls[i];
+		}
 	return NULL;
+}
+
+/* A worker: runs calls until the gateway stops and none is waiting. */
+static void *
+worker_main(void *arg)
+{
+	struct gw *g = arg;
+
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		struct gw_call *c = take_call(g);
+		if (c != NULL) {
+			pthread_mutex_unlock(&g->lock);
+			call_run(c);
+			pthread_mutex_lock(&g->lock);
+			continue;
+		}
+		if (atomic_load(&g->stopping))
+			break;
+		g->idle_workers++;
+		pthread_cond_wait(&g->work, &g->lock);
+		g->idle_workers--;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+/* Wakes a worker for a new call, starting one when none is idle;
+ * g->lock held.  0, or -1 when there is none to run it. */
+static int
+wake_worker(struct gw *g)
+{
+	if (g->idle_workers == 0 && g->nworkers < GW_CALLS_MAX &&
+	    pthread_create(&g->workers[g->nworkers], NULL, worker_main,
+	    g) == 0)
+		g->nworkers++;
+	if (g->idle_workers == 0 && g->nworkers == 0)
+		return -1;
+	pthread_cond_signal(&g->work);
+	return 0;
 }
 
 static void
 call_free(struct gw_call *c)
 {
-	pthread_join(c->th, NULL);
 	json_decref(c->id);
 	json_decref(c->params);
 	json_decref(c->progress_token);
@@ -469,10 +520,11 @@ gw_call_start(struct gw *g, struct gw_sink *sink, mcp_msg *m)
 		c->id = json_deep_copy(m->id);
 		c->params = m->params != NULL ? json_deep_copy(m->params) :
 		    json_object();
-		if (pthread_create(&c->th, NULL, call_main, c) == 0)
-			g->calls[slot] = c;
-		else
+		g->calls[slot] = c;
+		if (wake_worker(g) != 0) {
+			g->calls[slot] = NULL;
 			slot = -1;
+		}
 	}
 	pthread_mutex_unlock(&g->lock);
 	if (slot < 0) {
@@ -525,18 +577,31 @@ gw_call_cancel(struct gw *g, const json_t *id)
 	pthread_mutex_unlock(&g->lock);
 }
 
+/* Every call answers (cancelled), every worker ends (g->stopping is
+ * set), then the calls are freed. */
 void
 gw_calls_join(struct gw *g)
 {
+	pthread_t w[GW_CALLS_MAX];
+	int n;
+
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; i < GW_CALLS_MAX; i++)
+		if (g->calls[i] != NULL)
+			g->calls[i]->cancelled = 1;
+	pthread_cond_broadcast(&g->work);
+	n = g->nworkers;
+	memcpy(w, g->workers, sizeof(w));
+	g->nworkers = 0;
+	pthread_mutex_unlock(&g->lock);
+	for (int i = 0; i < n; i++)
+		pthread_join(w[i], NULL);
+	pthread_mutex_lock(&g->lock);
 	for (int i = 0; i < GW_CALLS_MAX; i++) {
-		struct gw_call *c;
-		pthread_mutex_lock(&g->lock);
-		c = g->calls[i];
-		if (c != NULL)
-			c->cancelled = 1;
-		g->calls[i] = NULL;
-		pthread_mutex_unlock(&g->lock);
-		if (c != NULL)
-			call_free(c);
+		if (g->calls[i] != NULL && g->calls[i]->done) {
+			call_free(g->calls[i]);
+			g->calls[i] = NULL;
+		}
 	}
+	pthread_mutex_unlock(&g->lock);
 }

@@ -150,6 +150,9 @@ struct gw {
 	int timing;                   /* MANDATE_MCP_TIMING: per-call phases */
 	void *pending;                /* step-ups answered "pending" (call.c) */
 	struct gw_call *calls[GW_CALLS_MAX];
+	pthread_cond_t work;          /* a call is waiting for a worker */
+	pthread_t workers[GW_CALLS_MAX];
+	int nworkers, idle_workers;
 	const char *patient_names[GW_PATIENT_ARGS_MAX];
 	size_t npatient_names;
 	char patient_buf[GW_STR_MAX];

@@ -251,6 +251,7 @@ finish(struct gw *g)
 	mdt_task_free(g->task);
 	mdt_agent_close(g->agent);
 	mcp_writer_destroy(&g->out);
+	pthread_cond_destroy(&g->work);
 	pthread_mutex_destroy(&g->lock);
 }
 
@@ -281,6 +282,7 @@ main(int argc, char **argv)
 	g.timing = getenv("MANDATE_MCP_TIMING") != NULL &&
 	    strcmp(getenv("MANDATE_MCP_TIMING"), "1") == 0;
 	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.work, NULL);
 	mcp_writer_init(&g.out, 1);
 	g.notify = stdio_notify;
 	if ((rc = start(&g, err, sizeof(err))) != 0 ||
