@@ -61,6 +61,9 @@ int gw_config_load(const char *path, struct gw_config *c, char *err,
 int gw_split_command(const char *cmd, char *buf, size_t buflen,
     char **argv, size_t max);
 
+/* Monotonic milliseconds. */
+int64_t gw_now_ms(void);
+
 /* ---- upstream MCP servers (child processes over stdio) ---- */
 
 struct gw_upstream;

@@ -54,21 +54,6 @@ struct httpd {
 
 /* ---- writing ---- */
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -MDT_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static const char *
 reason_of(int status)
 {
@@ -103,9 +88,9 @@ respond(int fd, int status, const char *extra, const char *body, size_t n,
 	    "close");
 
 	if (hl < 0 || (size_t)hl >= sizeof(head) ||
-	    write_all(fd, head, (size_t)hl) != 0)
+	    mcp_write_all(fd, head, (size_t)hl) != 0)
 		return -MDT_EIO;
-	return n > 0 ? write_all(fd, body, n) : 0;
+	return n > 0 ? mcp_write_all(fd, body, n) : 0;
 }
 
 /* An HTTP error whose body is a JSON-RPC error (id null). */
@@ -129,16 +114,16 @@ sse_begin(int fd, const char *extra)
 	    "%sConnection: close\r\n\r\n", extra != NULL ? extra : "");
 
 	return hl > 0 && (size_t)hl < sizeof(head) ?
-	    write_all(fd, head, (size_t)hl) : -MDT_EIO;
+	    mcp_write_all(fd, head, (size_t)hl) : -MDT_EIO;
 }
 
 static int
 sse_event(int fd, const json_t *msg)
 {
 	char *t = json_dumps(msg, JSON_COMPACT);
-	int rc = t != NULL && write_all(fd, "event: message\ndata: ", 21) ==
-	    0 && write_all(fd, t, strlen(t)) == 0 &&
-	    write_all(fd, "\n\n", 2) == 0 ? 0 : -MDT_EIO;
+	int rc = t != NULL && mcp_write_all(fd, "event: message\ndata: ", 21) ==
+	    0 && mcp_write_all(fd, t, strlen(t)) == 0 &&
+	    mcp_write_all(fd, "\n\n", 2) == 0 ? 0 : -MDT_EIO;
 
 	free(t);
 	return rc;

@@ -44,8 +44,8 @@ struct gw_upstream {
 	struct gw_hup *http;     /* an HTTP upstream: all of the above unused */
 };
 
-static int64_t
-now_ms(void)
+int64_t
+gw_now_ms(void)
 {
 	struct timespec ts;
 
@@ -192,7 +192,7 @@ slot_wait(struct gw_upstream *u, struct slot *s, int64_t deadline,
 {
 	while (s->answer == NULL && !u->closed) {
 		struct timespec abs;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - gw_now_ms();
 		if (left <= 0)
 			return -MDT_ETIMEDOUT;
 		if (cancelled != NULL && *cancelled)
@@ -271,7 +271,7 @@ gw_upstream_request_h(struct gw_upstream *u, const char *method,
 	json_decref(msg);
 	pthread_mutex_lock(&u->lock);
 	if (rc == 0)
-		rc = slot_wait(u, s, now_ms() + timeout_ms, cancelled);
+		rc = slot_wait(u, s, gw_now_ms() + timeout_ms, cancelled);
 	answer = s->answer;
 	s->answer = NULL;
 	s->id = 0;

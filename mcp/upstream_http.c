@@ -88,21 +88,6 @@ dial(const struct gw_hup *h)
 	return fd;
 }
 
-static int
-send_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -MDT_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Sends msg as a POST on a new connection; the connection, or -1.
  * headers: "Name: value\r\n" lines, or NULL. */
 static int
@@ -127,10 +112,10 @@ post(struct gw_hup *h, const json_t *msg, const char *headers)
 	    h->host, strchr(h->host, ':') ? "]" : "", h->port, sess, proto,
 	    body != NULL ? strlen(body) : 0);
 	if (fd >= 0 && (hl < 0 || (size_t)hl >= sizeof(head) ||
-	    send_all(fd, head, (size_t)hl) != 0 || (headers != NULL &&
-	    send_all(fd, headers, strlen(headers)) != 0) ||
-	    send_all(fd, "\r\n", 2) != 0 ||
-	    send_all(fd, body, strlen(body)) != 0)) {
+	    mcp_write_all(fd, head, (size_t)hl) != 0 || (headers != NULL &&
+	    mcp_write_all(fd, headers, strlen(headers)) != 0) ||
+	    mcp_write_all(fd, "\r\n", 2) != 0 ||
+	    mcp_write_all(fd, body, strlen(body)) != 0)) {
 		close(fd);
 		fd = -1;
 	}
@@ -185,15 +170,6 @@ on_message(void *arg, const char *text, size_t n)
 	return 0;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the response on fd into r, in slices of 100 ms so that a
  * cancellation is seen; 0 when complete, else a negative code. */
 static int
@@ -204,7 +180,7 @@ read_response(int fd, struct mcpc_resp *r, int64_t deadline,
 
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - gw_now_ms();
 		ssize_t n;
 		int rc;
 		if (left <= 0)
@@ -247,7 +223,7 @@ exchange(struct gw_hup *h, const json_t *msg, int64_t id, const char *hdrs,
 	if (fd < 0)
 		return -MDT_ECLOSED;
 	mcpc_init(r, h->g->cfg.max_message, on_message, &w);
-	rc = read_response(fd, r, now_ms() + timeout_ms, cancelled);
+	rc = read_response(fd, r, gw_now_ms() + timeout_ms, cancelled);
 	close(fd);
 	if (rc == 0 && r->status == 404 && h->session[0] != 0)
 		rc = -MDT_ECLOSED;     /* the server ended the session */
@@ -377,7 +353,7 @@ gw_hup_close(struct gw_hup *h)
 		    "\r\nMcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\n"
 		    "Connection: close\r\n\r\n", h->path, h->host, h->port,
 		    h->session, h->protocol);
-		if (n > 0 && (size_t)n < sizeof(req) && send_all(fd, req,
+		if (n > 0 && (size_t)n < sizeof(req) && mcp_write_all(fd, req,
 		    (size_t)n) == 0) {
 			struct pollfd p = { fd, POLLIN, 0 };
 			(void)poll(&p, 1, 1000);

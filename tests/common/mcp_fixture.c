@@ -274,3 +274,12 @@ mcp_fx_check_audit(struct mcp_fx *f, json_t *calls)
 		    audited(f, name), name, (int)json_integer_value(v));
 	json_decref(seen);
 }
+
+const char *
+mcp_fx_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v != NULL, "%s is not set", name);
+	return v;
+}

@@ -64,6 +64,9 @@ void mcp_fx_read_client(struct mcp_fx *f, FILE *out, int in,
 /* Checks that every call in calls has its authorize record. */
 void mcp_fx_check_audit(struct mcp_fx *f, json_t *calls);
 
+/* The environment variable name; its absence fails the test. */
+const char *mcp_fx_env(const char *name);
+
 /* 1 when a line of the file at path contains what (a sanitizer report
  * in a child's log). */
 int mcp_fx_log_has(const char *path, const char *what);

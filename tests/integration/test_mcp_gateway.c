@@ -32,14 +32,6 @@ extern char **environ;
 
 static struct mcp_fx F;
 
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-	ck_assert_msg(v != NULL, "%s is not set", name);
-	return v;
-}
-
 struct client {
 	pid_t pid;
 	FILE *out;     /* its stdout */
@@ -55,7 +47,7 @@ start_client(struct client *c, const char *config)
 	posix_spawn_file_actions_t fa;
 	char *argv[] = { node, script, NULL };
 
-	snprintf(script, sizeof(script), "%s/mcp_client.mjs", env("MDT_NPM_DIR"));
+	snprintf(script, sizeof(script), "%s/mcp_client.mjs", mcp_fx_env("MDT_NPM_DIR"));
 	snprintf(gw, sizeof(gw), "[\"%s/mcp/mandate-mcp\",\"--config\",\"%s\"]",
 	    mdt_test_binary_dir(), config);
 	snprintf(clinic, sizeof(clinic), "[\"%s/examples/clinic/clinic-mcp\","
@@ -92,7 +84,7 @@ START_TEST(mcp_gateway_with_real_clients)
 	int status;
 
 	mcp_fx_start(&F);
-	mcp_fx_config(&F, "wait", env("MDT_NPM_DIR"), 4194304);
+	mcp_fx_config(&F, "wait", mcp_fx_env("MDT_NPM_DIR"), 4194304);
 	ap = mcp_fx_approver_start(&F);
 	start_client(&c, F.config);
 	mcp_fx_read_client(&F, c.out, c.in, &rep);

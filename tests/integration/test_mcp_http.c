@@ -30,14 +30,6 @@ extern char **environ;
 
 static struct mcp_fx F;
 
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-	ck_assert_msg(v != NULL, "%s is not set", name);
-	return v;
-}
-
 /* Spawns argv with stdout and stderr to log (or stdin/stdout pipes when
  * in/out are not NULL). */
 static pid_t
@@ -125,7 +117,7 @@ start_upstream(const char *js, const char *name, char *url, size_t urllen)
 	char *argv[] = { node, script, mode, NULL };
 	pid_t pid;
 
-	snprintf(script, sizeof(script), "%s/%s", env("MDT_NPM_DIR"), js);
+	snprintf(script, sizeof(script), "%s/%s", mcp_fx_env("MDT_NPM_DIR"), js);
 	snprintf(log, sizeof(log), "%s/%s.log", F.b.dir, name);
 	snprintf(port, sizeof(port), "%d", free_port());
 	setenv("PORT", port, 1);
@@ -183,7 +175,7 @@ START_TEST(mcp_streamable_http_with_the_sdk)
 	setenv("MCP_URL", url, 1);
 	ap = mcp_fx_approver_start(&F);
 	snprintf(script, sizeof(script), "%s/mcp_http_client.mjs",
-	    env("MDT_NPM_DIR"));
+	    mcp_fx_env("MDT_NPM_DIR"));
 	snprintf(cllog, sizeof(cllog), "%s/client.log", F.b.dir);
 	cl = spawn_logged(clargv, cllog, &in, &out);
 	mcp_fx_read_client(&F, out, in, &rep);

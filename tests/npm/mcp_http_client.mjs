@@ -6,35 +6,12 @@
 // DELETE), it sends raw requests that the transport must refuse.  Each
 // check prints `CHECK {"name":..., "pass":..., "detail":...}`;
 // `READY-CANCEL` asks the driver to cancel the task (it answers `go`).
-import { createInterface } from "node:readline";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { call, check, crashed, finish, nextLine, stepUp, text } from "./mcp_report.mjs";
 
 const url = new URL(process.env.MCP_URL);
-const calls = [];
-let failed = 0;
-
-function check(name, pass, detail) {
-  if (!pass) failed++;
-  console.log("CHECK " + JSON.stringify({ name, pass: !!pass, detail }));
-}
-
-function text(res) {
-  return (res.content || []).map((c) => c.text || "").join("\n");
-}
-
-async function call(client, name, args, opts = {}) {
-  calls.push(name);
-  return client.callTool({ name, arguments: args }, undefined,
-    { timeout: 120000, ...opts });
-}
-
-const lines = createInterface({ input: process.stdin });
-const waiting = [];
-lines.on("line", (l) => { const w = waiting.shift(); if (w) w(l); });
-const nextLine = () => new Promise((r) => waiting.push(r));
-
 const JSON_SSE = "application/json, text/event-stream";
 
 async function raw(method, headers, body) {
@@ -92,17 +69,6 @@ async function toolsAndCalls(client) {
   check("refuse.patient", r.isError && text(r).includes("pat-002"), text(r));
 }
 
-async function stepUp(client) {
-  let progress = 0;
-  const t0 = Date.now();
-  const r = await call(client, "export",
-    { patient: "pat-001", destination: "payer-portal" },
-    { onprogress: () => { progress++; }, resetTimeoutOnProgress: true });
-  const waited = Date.now() - t0;
-  check("stepup.wait", !r.isError && text(r).includes("\"sent\"") &&
-    progress >= 1 && waited >= 1000, { text: text(r), progress, waited });
-}
-
 async function afterCancel(client, changed) {
   console.log("READY-CANCEL");
   if ((await nextLine()) !== "go") throw new Error("driver said no");
@@ -133,14 +99,8 @@ async function main() {
   await transport.terminateSession();
   const r = await raw("POST", { "mcp-session-id": session }, listBody);
   check("http.deleted", r.status === 404, r);
-  console.log("CALLS " + JSON.stringify(calls));
   await client.close();
-  console.log("DONE " + failed);
-  process.exit(failed ? 1 : 0);
+  finish();
 }
 
-main().catch((e) => {
-  console.log("CHECK " + JSON.stringify({ name: "client", pass: false,
-    detail: String(e && e.stack || e) }));
-  process.exit(1);
-});
+main().catch(crashed);
