@@ -91,6 +91,10 @@ int gw_upstream_request_h(struct gw_upstream *u, const char *method,
     json_t *params, const char *headers, uint32_t timeout_ms,
     const atomic_int *cancelled, json_t **result, int *is_error);
 const struct gw_upstream_cfg *gw_upstream_cfg_of(const struct gw_upstream *u);
+/* The answer to an upstream's own request m: ping is answered;
+ * sampling, elicitation and roots are not offered through the gateway.
+ * A new reference (NULL on no memory). */
+json_t *gw_upstream_answer(const mcp_msg *m);
 /* The upstream's tools (every page of tools/list); caller decrefs. */
 int gw_upstream_tools(struct gw_upstream *u, uint32_t timeout_ms,
     json_t **tools);

@@ -107,15 +107,19 @@ answered(struct gw_upstream *u, mcp_msg *m)
 	pthread_mutex_unlock(&u->lock);
 }
 
-/* The child's own requests: ping is answered; sampling, elicitation and
- * roots are not offered through the gateway. */
-static void
-child_request(struct gw_upstream *u, mcp_msg *m)
+json_t *
+gw_upstream_answer(const mcp_msg *m)
 {
-	json_t *a = strcmp(m->method, "ping") == 0 ?
+	return strcmp(m->method, "ping") == 0 ?
 	    mcp_result_msg(m->id, json_object()) :
 	    mcp_error_msg(m->id, MCP_METHOD_NOT_FOUND, "not offered by the "
 	    "Mandate gateway");
+}
+
+static void
+child_request(struct gw_upstream *u, mcp_msg *m)
+{
+	json_t *a = gw_upstream_answer(m);
 
 	if (a != NULL)
 		(void)mcp_write(&u->w, a);

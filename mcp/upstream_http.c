@@ -133,10 +133,7 @@ struct wait_for {
 static void
 answer_server_request(struct gw_hup *h, mcp_msg *m)
 {
-	json_t *a = strcmp(m->method, "ping") == 0 ?
-	    mcp_result_msg(m->id, json_object()) :
-	    mcp_error_msg(m->id, MCP_METHOD_NOT_FOUND, "not offered by the "
-	    "Mandate gateway");
+	json_t *a = gw_upstream_answer(m);
 	int fd = a != NULL ? post(h, a, NULL) : -1;
 
 	if (fd >= 0)

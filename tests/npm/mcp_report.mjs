@@ -47,6 +47,18 @@ export async function stepUp(client) {
     progress >= 1 && waited >= 1000, { text: text(r), progress, waited });
 }
 
+// Asks the driver to cancel the task; the client is told its list
+// changed, and the list is empty.
+export async function cancelTask(client, changed) {
+  console.log("READY-CANCEL");
+  if ((await nextLine()) !== "go") throw new Error("driver said no");
+  const ok = await Promise.race([changed,
+    new Promise((r) => setTimeout(() => r(false), 30000))]);
+  check("cancel.list_changed", ok === true, ok);
+  const tools = (await client.listTools()).tools;
+  check("cancel.list_empty", tools.length === 0, tools.map((t) => t.name));
+}
+
 export function finish() {
   console.log("CALLS " + JSON.stringify(calls));
   console.log("DONE " + failed);
