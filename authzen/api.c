@@ -150,6 +150,16 @@ evaluate(const struct az_api *api, json_t *item, json_t *defaults,
 
 	if (az_eval_map(item, defaults, &e, msg, mlen) != 0)
 		return 400;
+	/* a presentation that fails is a deny before any policy is asked */
+	if (e.mandate != NULL && (rc = az_token_check(api, &e, res)) != 0) {
+		if (rc > 0 && api->verify != NULL)
+			fprintf(stderr, "mandate-authzen: token refused for %s: "
+			    "%s: %s\n", e.q.subject_id, res->reason, res->detail);
+		az_eval_clear(&e);
+		if (rc < 0)
+			snprintf(msg, mlen, "out of memory");
+		return rc < 0 ? 500 : 0;
+	}
 	rc = api->eval(api->eval_arg, &e.q, res, msg, mlen);
 	az_eval_clear(&e);
 	return rc == 0 ? 0 : eval_status(rc);

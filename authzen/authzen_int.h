@@ -51,14 +51,34 @@ struct az_http_req {
  */
 int az_http_parse(const char *buf, size_t len, struct az_http_req *r);
 
+/* Called for each header az_http_parse_ex does not read itself, with the
+ * name (nl bytes) and the value (vl bytes, blanks trimmed, no control
+ * characters); 0, or an HTTP status that refuses the request. */
+typedef int (*az_http_header_fn)(void *arg, const char *name, size_t nl,
+    const char *value, size_t vl);
+
+/* az_http_parse with a body bound of body_max bytes and fn (may be NULL)
+ * for the other headers; the parser of mandate-mcp's Streamable HTTP. */
+int az_http_parse_ex(const char *buf, size_t len, size_t body_max,
+    az_http_header_fn fn, void *arg, struct az_http_req *r);
+
 /* The decision function the endpoints call: mdt_agent_evaluate in the
  * program, a stand-in in tests and the fuzz harness. */
 typedef int (*az_eval_fn)(void *arg, const mdt_eval_request *q,
     mdt_eval_result *out, char *err, size_t errlen);
 
+/* The offline check of a Mandate token and its proof presented in an
+ * evaluation's context: mdt_rs_verify in the program, a stand-in in the
+ * fuzz harness.  Codes and err as mdt_rs_verify. */
+typedef int (*az_verify_fn)(void *arg, const char *token, const char *proof,
+    const mdt_rs_request *req, mdt_rs_grant *grant, char *err,
+    size_t errlen);
+
 struct az_api {
 	az_eval_fn eval;
 	void *eval_arg;
+	az_verify_fn verify;                /* NULL: tokens are refused */
+	void *verify_arg;
 	/* BLAKE2b-256 of each accepted bearer credential */
 	uint8_t tokens[AZ_TOKENS_MAX][32];
 	size_t ntokens;
@@ -88,16 +108,34 @@ void az_api_handle(const struct az_api *api, const struct az_http_req *r,
 struct az_eval {
 	mdt_eval_request q;
 	char *sprops, *rprops, *context;
+	json_t *mandate;      /* context.mandate (borrowed), or NULL */
 };
 
 /*
  * Maps one evaluation: each of subject, action, resource and context
- * comes from item, else from defaults (either may be NULL).  0, or -1
+ * comes from item, else from defaults (either may be NULL).  A Mandate
+ * presentation in context.mandate is taken out of the context Cedar
+ * sees and left in e->mandate.  0, or -1
  * with err naming what is missing or malformed.  Strings of q borrow
  * from item and defaults; free the rest with az_eval_clear.
  */
 int az_eval_map(json_t *item, json_t *defaults, struct az_eval *e,
     char *err, size_t errlen);
 void az_eval_clear(struct az_eval *e);
+
+/*
+ * Checks the Mandate presentation of e (e->mandate: {token, proof,
+ * [action], [resource], [patient]}) as a resource server does: the
+ * token's chain from the broker's root, its audience, scope (exactly the
+ * permission letter, e's action name unless given, on the resource
+ * reference, "TYPE/ID" unless given), patient, expiry and
+ * revocation, the proof by its holder, single use; and the subject is
+ * the token's holder.  0 when it passes, with the facts the token proves
+ * (clinician, patient, purpose, taskId) written over e's context for
+ * Cedar; 1 with *res a deny naming the failed check (reason "token.*",
+ * detail the verifier's words); -1 when out of memory.
+ */
+int az_token_check(const struct az_api *api, struct az_eval *e,
+    mdt_eval_result *res);
 
 #endif

@@ -77,9 +77,18 @@ request_line(const char *s, size_t n, struct az_http_req *r)
 	return 0;
 }
 
+struct hdr_state {
+	int have_len;
+	size_t len;
+	size_t body_max;
+	az_http_header_fn fn;
+	void *arg;
+};
+
 /* Content-Length: digits only, within the body bound. */
 static int
-content_length(const char *v, size_t n, size_t *out)
+content_length(const char *v, size_t n, const struct hdr_state *st,
+    size_t *out)
 {
 	size_t x = 0;
 
@@ -89,7 +98,7 @@ content_length(const char *v, size_t n, size_t *out)
 		if (v[i] < '0' || v[i] > '9')
 			return 400;
 		x = x * 10 + (size_t)(v[i] - '0');
-		if (x > AZ_HTTP_BODY_MAX)
+		if (x > st->body_max)
 			return 413;
 	}
 	*out = x;
@@ -111,11 +120,6 @@ request_id(const char *v, size_t n, struct az_http_req *r)
 			return;
 	(void)copy_text(r->request_id, sizeof(r->request_id), v, n);
 }
-
-struct hdr_state {
-	int have_len;
-	size_t len;
-};
 
 /* One header line "name: value" (n bytes, no CRLF). */
 static int
@@ -143,7 +147,7 @@ header(const char *s, size_t n, struct az_http_req *r, struct hdr_state *st)
 		if (st->have_len)
 			return 400;
 		st->have_len = 1;
-		return content_length(v, vl, &st->len);
+		return content_length(v, vl, st, &st->len);
 	}
 	if (name_is(s, nl, "transfer-encoding"))
 		return 501;
@@ -161,6 +165,8 @@ header(const char *s, size_t n, struct az_http_req *r, struct hdr_state *st)
 	else if (name_is(s, nl, "connection") && vl == 10 &&
 	    strncasecmp(v, "keep-alive", 10) == 0)
 		r->keep_alive = 1;
+	else if (st->fn != NULL)
+		return st->fn(st->arg, s, nl, v, vl);
 	return 0;
 }
 
@@ -199,7 +205,14 @@ parse_head(const char *buf, size_t hl, struct az_http_req *r,
 int
 az_http_parse(const char *buf, size_t len, struct az_http_req *r)
 {
-	struct hdr_state st = { 0, 0 };
+	return az_http_parse_ex(buf, len, AZ_HTTP_BODY_MAX, NULL, NULL, r);
+}
+
+int
+az_http_parse_ex(const char *buf, size_t len, size_t body_max,
+    az_http_header_fn fn, void *arg, struct az_http_req *r)
+{
+	struct hdr_state st = { 0, 0, body_max, fn, arg };
 	size_t hl = head_end(buf, len < AZ_HTTP_HEAD_MAX ? len :
 	    AZ_HTTP_HEAD_MAX);
 	int rc;

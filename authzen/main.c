@@ -44,6 +44,15 @@ static const char usage_text[] =
 "                      names (default http://HOST:PORT)\n"
 "  --port-file FILE    write the bound port there once listening\n"
 "  --timeout-ms N      broker call timeout (default 5000)\n"
+"  --root-pub FILE     the broker's token root public key: a Mandate\n"
+"                      token and proof in an evaluation's context.mandate\n"
+"                      are then verified offline, as a resource server\n"
+"                      does, before Cedar is asked (without it they are\n"
+"                      denied)\n"
+"  --audience ID       the audience those tokens must be minted for\n"
+"                      (required with --root-pub)\n"
+"  --events URL        the broker's PUB URL, for revocations\n"
+"                      (required with --root-pub)\n"
 "  -h, --help          this text\n"
 "\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 on a startup error, 2 on a usage\n"
@@ -51,6 +60,7 @@ static const char usage_text[] =
 
 struct opts {
 	const char *broker, *agent, *key, *creds, *listen, *pdp, *port_file;
+	const char *root_pub, *audience, *events;
 	long timeout_ms;
 };
 
@@ -85,6 +95,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "--listen", offsetof(struct opts, listen) },
 		{ "--pdp", offsetof(struct opts, pdp) },
 		{ "--port-file", offsetof(struct opts, port_file) },
+		{ "--root-pub", offsetof(struct opts, root_pub) },
+		{ "--audience", offsetof(struct opts, audience) },
+		{ "--events", offsetof(struct opts, events) },
 	};
 
 	for (int i = 1; i < argc; i++) {
@@ -113,6 +126,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	    o->creds == NULL)
 		return usage_error("--broker, --agent, --key and --credentials "
 		    "are required");
+	if (o->root_pub != NULL && (o->audience == NULL || o->events == NULL))
+		return usage_error("--root-pub needs --audience and --events");
 	return 0;
 }
 
@@ -141,6 +156,34 @@ eval_agent(void *arg, const mdt_eval_request *q, mdt_eval_result *out,
     char *err, size_t errlen)
 {
 	return mdt_agent_evaluate(arg, q, out, err, errlen);
+}
+
+static int
+verify_token(void *arg, const char *token, const char *proof,
+    const mdt_rs_request *req, mdt_rs_grant *grant, char *err,
+    size_t errlen)
+{
+	return mdt_rs_verify(arg, token, proof, req, grant, err, errlen);
+}
+
+/* The verifier of presented tokens, when --root-pub is given. */
+static int
+open_verifier(const struct opts *o, mdt_rs_verifier **out, char *err,
+    size_t errlen)
+{
+	mdt_rs_verifier_opts vo = MDT_RS_VERIFIER_OPTS_INIT;
+	mdt_pubkey root;
+	int rc;
+
+	*out = NULL;
+	if (o->root_pub == NULL)
+		return 0;
+	if ((rc = mdt_pubkey_load(o->root_pub, &root, err, errlen)) != 0)
+		return rc;
+	vo.broker_key = &root;
+	vo.audience = o->audience;
+	vo.events_url = o->events;
+	return mdt_rs_verifier_new(&vo, out, err, errlen);
 }
 
 static int
@@ -214,6 +257,7 @@ main(int argc, char **argv)
 	static struct az_server srv;
 	char err[MDT_ERRMSG_MAX];
 	mdt_agent *a = NULL;
+	mdt_rs_verifier *v = NULL;
 	int rc;
 
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
@@ -224,13 +268,18 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (az_api_load_tokens(&srv.api, o.creds, err, sizeof(err)) != 0 ||
-	    connect_broker(&o, &a, err, sizeof(err)) != 0) {
+	    connect_broker(&o, &a, err, sizeof(err)) != 0 ||
+	    open_verifier(&o, &v, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mandate-authzen: %s\n", err);
+		mdt_agent_close(a);
 		return 1;
 	}
 	srv.api.eval = eval_agent;
 	srv.api.eval_arg = a;
+	srv.api.verify = v != NULL ? verify_token : NULL;
+	srv.api.verify_arg = v;
 	rc = serve(&o, &srv);
+	mdt_rs_verifier_free(v);
 	mdt_agent_close(a);
 	sodium_memzero(srv.api.tokens, sizeof(srv.api.tokens));
 	return rc;

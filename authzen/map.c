@@ -97,6 +97,27 @@ action(json_t *o, const char **name, char *err, size_t errlen)
 	return 0;
 }
 
+/* The context Cedar sees: the request's, without the presentation. */
+static int
+context(json_t *ctx, struct az_eval *e, char *err, size_t errlen)
+{
+	json_t *copy;
+	int rc;
+
+	e->mandate = json_is_object(ctx) ? json_object_get(ctx, "mandate") :
+	    NULL;
+	if (e->mandate == NULL)
+		return object_text(ctx, "context", &e->context, err, errlen);
+	if (!json_is_object(e->mandate))
+		return fail(err, errlen, "context.mandate must be an object");
+	if ((copy = json_copy(ctx)) == NULL)
+		return fail(err, errlen, "context: out of memory");
+	json_object_del(copy, "mandate");
+	rc = object_text(copy, "context", &e->context, err, errlen);
+	json_decref(copy);
+	return rc;
+}
+
 int
 az_eval_map(json_t *item, json_t *defaults, struct az_eval *e, char *err,
     size_t errlen)
@@ -112,8 +133,7 @@ az_eval_map(json_t *item, json_t *defaults, struct az_eval *e, char *err,
 	    entity(pick(item, defaults, "resource"), "resource",
 	    &e->q.resource_type, &e->q.resource_id, &e->rprops, err,
 	    errlen) != 0 ||
-	    object_text(pick(item, defaults, "context"), "context",
-	    &e->context, err, errlen) != 0) {
+	    context(pick(item, defaults, "context"), e, err, errlen) != 0) {
 		az_eval_clear(e);
 		return -1;
 	}

@@ -4,7 +4,9 @@
  * single-action token and its proof in params._meta; a deny answered as a
  * tool error naming the reason and the failed condition; a step-up
  * waited for (with progress to the client) or answered as pending.
- * Each call runs on its own worker so a step-up wait blocks nothing else.
+ * Each call runs on a worker of its own so a step-up wait blocks nothing
+ * else; the workers stay for the next calls (a thread started per call
+ * cost tens of microseconds, and far more on a busy machine).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +18,21 @@
 #define PENDING_MAX 32
 #define SLICE_MS 1000
 
+/* Where a call's time goes (MANDATE_MCP_TIMING=1, docs/mcp.md). */
+enum { T_START, T_WORKER, T_DECIDED, T_PRESENTED, T_UPSTREAM, T_ANSWERED,
+	T_N };
+
 struct gw_call {
 	struct gw *g;
+	int64_t t[T_N];           /* monotonic ns */
+	struct gw_sink *sink;     /* where its progress and answer go */
 	json_t *id;
 	json_t *params;
+	json_t *progress_token;   /* a copy, compared under g->lock */
 	atomic_int cancelled;
+	int answering;            /* under g->lock: the sink is no longer lent */
 	atomic_int done;
-	pthread_t th;
+	int started;              /* under g->lock: a worker took it */
 };
 
 /* Step-ups answered "pending", so a later call of the same tool with the
@@ -102,6 +112,32 @@ gw_pending_free(struct gw *g)
 
 /* A tool error the model can act on: reason code, the failed condition,
  * and the same as data in _meta. */
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One line per call on standard error: microseconds in each phase. */
+static void
+report_times(const struct gw_call *c)
+{
+	const int64_t *t = c->t;
+
+	if (t[T_PRESENTED] == 0 || t[T_UPSTREAM] == 0)
+		return;  /* refused: no upstream leg */
+	fprintf(stderr, "mandate-mcp: timing us: dispatch %lld authorize %lld "
+	    "present+forward %lld upstream %lld answer %lld\n",
+	    (long long)(t[T_WORKER] - t[T_START]) / 1000,
+	    (long long)(t[T_DECIDED] - t[T_WORKER]) / 1000,
+	    (long long)(t[T_PRESENTED] - t[T_DECIDED]) / 1000,
+	    (long long)(t[T_UPSTREAM] - t[T_PRESENTED]) / 1000,
+	    (long long)(t[T_ANSWERED] - t[T_UPSTREAM]) / 1000);
+}
+
 static json_t *
 refusal(const char *decision, const char *reason, const char *detail,
     const char *policies, const char *stepup)
@@ -150,7 +186,7 @@ progress(struct call_ctx *x, const mdt_authz *az)
 	    "{s:O,s:I,s:s}", "progressToken", x->progress_token, "progress",
 	    (json_int_t)++x->progress, "message", text));
 	if (n != NULL)
-		(void)mcp_write(&x->c->g->out, n);
+		(void)x->c->sink->send(x->c->sink, n);
 	json_decref(n);
 }
 
@@ -252,20 +288,29 @@ forward(struct call_ctx *x, struct gw_upstream *u, const mdt_authz *az)
 	struct gw *g = x->c->g;
 	char *tok = malloc(MDT_AGENT_HEADER_MAX), *proof =
 	    malloc(MDT_AGENT_HEADER_MAX);
+	char *hdrs = malloc(2 * MDT_AGENT_HEADER_MAX + 64);
 	json_t *res = NULL, *p = NULL;
-	int is_err = 0, rc = tok && proof ? 0 : -MDT_ENOMEM;
+	int is_err = 0, rc = tok && proof && hdrs ? 0 : -MDT_ENOMEM;
 
 	if (rc == 0)
 		rc = mdt_task_present(g->task, az, 0, tok, proof);
 	if (rc == 0 && (p = forward_params(x, tok, proof)) == NULL)
 		rc = -MDT_ENOMEM;
+	/* an HTTP upstream also gets them where an HTTP verifier looks */
+	if (rc == 0)
+		snprintf(hdrs, 2 * MDT_AGENT_HEADER_MAX + 64, "%s: %s\r\n%s: "
+		    "%s\r\n", MDT_HTTP_TOKEN_HEADER, tok, MDT_HTTP_PROOF_HEADER,
+		    proof);
 	free(tok);
 	free(proof);
+	x->c->t[T_PRESENTED] = mono_ns();
 	if (rc == 0)
-		rc = gw_upstream_request(u, "tools/call", p, g->cfg.call_timeout_ms,
-		    &x->c->cancelled, &res, &is_err);
+		rc = gw_upstream_request_h(u, "tools/call", p, hdrs,
+		    g->cfg.call_timeout_ms, &x->c->cancelled, &res, &is_err);
 	else
 		json_decref(p);
+	x->c->t[T_UPSTREAM] = mono_ns();
+	free(hdrs);
 	if (rc != 0)
 		return mcp_error_msg(x->c->id, MCP_INTERNAL_ERROR, rc ==
 		    -MDT_ETIMEDOUT ? "the upstream did not answer in time" :
@@ -305,6 +350,7 @@ run(struct call_ctx *x)
 	json_t *ans;
 	int rc = decide(x, aud, &az, err, sizeof(err));
 
+	x->c->t[T_DECIDED] = mono_ns();
 	if (rc != 0) {
 		if (rc == -MDT_EREVOKED)
 			gw_task_ended(g, "ended");
@@ -353,32 +399,90 @@ prepare(struct call_ctx *x)
 	return NULL;
 }
 
-static void *
-call_main(void *arg)
+static void
+call_run(struct gw_call *c)
 {
-	struct gw_call *c = arg;
 	struct call_ctx x;
 	json_t *ans;
 
 	memset(&x, 0, sizeof(x));
 	x.c = c;
+	c->t[T_WORKER] = mono_ns();
 	if ((ans = prepare(&x)) == NULL)
 		ans = run(&x);
 	if (ans == NULL)
 		ans = mcp_error_msg(c->id, MCP_INTERNAL_ERROR, "out of memory");
+	/* after the answer the sink may be gone: no progress goes to it */
+	pthread_mutex_lock(&c->g->lock);
+	c->answering = 1;
+	pthread_mutex_unlock(&c->g->lock);
 	if (ans != NULL)
-		(void)mcp_write(&c->g->out, ans);
+		(void)c->sink->send(c->sink, ans);
 	json_decref(ans);
-	c->done = 1;
+	c->t[T_ANSWERED] = mono_ns();
+	if (c->g->timing)
+		report_times(c);
+	c->done = 1;  /* the last touch: the slot may be reaped from now */
+}
+
+/* A call no worker took yet, or NULL; g->lock held. */
+static struct gw_call *
+take_call(struct gw *g)
+{
+	for (int i = 0; i < GW_CALLS_MAX; i++)
+		if (g->calls[i] != NULL && !g->calls[i]->started) {
+			g->calls[i]->started = 1;
+			return g->calls[i];
+		}
 	return NULL;
+}
+
+/* A worker: runs calls until the gateway stops and none is waiting. */
+static void *
+worker_main(void *arg)
+{
+	struct gw *g = arg;
+
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		struct gw_call *c = take_call(g);
+		if (c != NULL) {
+			pthread_mutex_unlock(&g->lock);
+			call_run(c);
+			pthread_mutex_lock(&g->lock);
+			continue;
+		}
+		if (atomic_load(&g->stopping))
+			break;
+		g->idle_workers++;
+		pthread_cond_wait(&g->work, &g->lock);
+		g->idle_workers--;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+/* Wakes a worker for a new call, starting one when none is idle;
+ * g->lock held.  0, or -1 when there is none to run it. */
+static int
+wake_worker(struct gw *g)
+{
+	if (g->idle_workers == 0 && g->nworkers < GW_CALLS_MAX &&
+	    pthread_create(&g->workers[g->nworkers], NULL, worker_main,
+	    g) == 0)
+		g->nworkers++;
+	if (g->idle_workers == 0 && g->nworkers == 0)
+		return -1;
+	pthread_cond_signal(&g->work);
+	return 0;
 }
 
 static void
 call_free(struct gw_call *c)
 {
-	pthread_join(c->th, NULL);
 	json_decref(c->id);
 	json_decref(c->params);
+	json_decref(c->progress_token);
 	free(c);
 }
 
@@ -398,7 +502,7 @@ free_slot(struct gw *g)
 }
 
 void
-gw_call_start(struct gw *g, mcp_msg *m)
+gw_call_start(struct gw *g, struct gw_sink *sink, mcp_msg *m)
 {
 	struct gw_call *c = calloc(1, sizeof(*c));
 	int slot;
@@ -406,16 +510,21 @@ gw_call_start(struct gw *g, mcp_msg *m)
 	pthread_mutex_lock(&g->lock);
 	slot = c != NULL ? free_slot(g) : -1;
 	if (slot >= 0) {
+		c->t[T_START] = mono_ns();
 		c->g = g;
+		c->sink = sink;
+		c->progress_token = json_deep_copy(json_object_get(
+		    json_object_get(m->params, "_meta"), "progressToken"));
 		/* the worker's own copies: no JSON value is shared between
 		 * threads (see upstream.c) */
 		c->id = json_deep_copy(m->id);
 		c->params = m->params != NULL ? json_deep_copy(m->params) :
 		    json_object();
-		if (pthread_create(&c->th, NULL, call_main, c) == 0)
-			g->calls[slot] = c;
-		else
+		g->calls[slot] = c;
+		if (wake_worker(g) != 0) {
+			g->calls[slot] = NULL;
 			slot = -1;
+		}
 	}
 	pthread_mutex_unlock(&g->lock);
 	if (slot < 0) {
@@ -424,12 +533,38 @@ gw_call_start(struct gw *g, mcp_msg *m)
 		if (c != NULL) {
 			json_decref(c->id);
 			json_decref(c->params);
+			json_decref(c->progress_token);
 			free(c);
 		}
 		if (e != NULL)
-			(void)mcp_write(&g->out, e);
+			(void)sink->send(sink, e);
 		json_decref(e);
 	}
+}
+
+void
+gw_call_progress(struct gw *g, json_t *params)
+{
+	json_t *tok = json_object_get(params, "progressToken");
+	json_t *n = mcp_notification_msg("notifications/progress",
+	    json_deep_copy(params));
+	int sent = 0;
+
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; tok != NULL && !sent && i < GW_CALLS_MAX; i++) {
+		struct gw_call *c = g->calls[i];
+		if (c != NULL && !c->answering && c->progress_token != NULL &&
+		    json_equal(c->progress_token, tok)) {
+			(void)c->sink->send(c->sink, n);
+			sent = 1;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (!sent)
+		g->notify(g, n);
+	json_decref(n);
 }
 
 void
@@ -442,18 +577,31 @@ gw_call_cancel(struct gw *g, const json_t *id)
 	pthread_mutex_unlock(&g->lock);
 }
 
+/* Every call answers (cancelled), every worker ends (g->stopping is
+ * set), then the calls are freed. */
 void
 gw_calls_join(struct gw *g)
 {
+	pthread_t w[GW_CALLS_MAX];
+	int n;
+
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; i < GW_CALLS_MAX; i++)
+		if (g->calls[i] != NULL)
+			g->calls[i]->cancelled = 1;
+	pthread_cond_broadcast(&g->work);
+	n = g->nworkers;
+	memcpy(w, g->workers, sizeof(w));
+	g->nworkers = 0;
+	pthread_mutex_unlock(&g->lock);
+	for (int i = 0; i < n; i++)
+		pthread_join(w[i], NULL);
+	pthread_mutex_lock(&g->lock);
 	for (int i = 0; i < GW_CALLS_MAX; i++) {
-		struct gw_call *c;
-		pthread_mutex_lock(&g->lock);
-		c = g->calls[i];
-		if (c != NULL)
-			c->cancelled = 1;
-		g->calls[i] = NULL;
-		pthread_mutex_unlock(&g->lock);
-		if (c != NULL)
-			call_free(c);
+		if (g->calls[i] != NULL && g->calls[i]->done) {
+			call_free(g->calls[i]);
+			g->calls[i] = NULL;
+		}
 	}
+	pthread_mutex_unlock(&g->lock);
 }

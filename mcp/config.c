@@ -47,7 +47,11 @@ static const struct setting settings[] = {
 	    MCP_MESSAGE_MAX_LIMIT, "4194304" },
 	{ "gateway", "call_timeout_ms", U32, C(call_timeout_ms), 100,
 	    86400000, "60000" },
+	{ "http", "listen", STR, C(http_listen), 0, 0, "" },
+	{ "http", "path", STR, C(http_path), 0, 0, "/mcp" },
+	{ "http", "allowed_origins", STR, C(http_origins), 0, 0, "" },
 	{ "upstream", "command", STR, U(command), 0, 0, "" },
+	{ "upstream", "url", STR, U(url), 0, 0, "" },
 	{ "upstream", "audience", STR, U(audience), 0, 0, "" },
 };
 
@@ -185,9 +189,15 @@ check(const struct gw_config *c, char *why, size_t wlen)
 	if (c->nup == 0)
 		return snprintf(why, wlen, "no [upstream NAME] section"), -1;
 	for (size_t i = 0; i < c->nup; i++)
-		if (c->up[i].command[0] == 0)
-			return snprintf(why, wlen, "[upstream %s] needs command",
-			    c->up[i].name), -1;
+		if ((c->up[i].command[0] == 0) == (c->up[i].url[0] == 0))
+			return snprintf(why, wlen, "[upstream %s] needs command "
+			    "or url (one of them)", c->up[i].name), -1;
+		else if (c->up[i].url[0] != 0 &&
+		    strncmp(c->up[i].url, "http://", 7) != 0)
+			return snprintf(why, wlen, "[upstream %s] url: only "
+			    "http:// URLs", c->up[i].name), -1;
+	if (c->http_path[0] != '/')
+		return snprintf(why, wlen, "[http] path must start with /"), -1;
 	return 0;
 }
 

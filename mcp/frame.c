@@ -118,8 +118,8 @@ mcp_writer_destroy(mcp_writer *w)
 	pthread_mutex_destroy(&w->lock);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
+int
+mcp_write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t k = write(fd, p, n);
@@ -145,7 +145,7 @@ mcp_write(mcp_writer *w, const json_t *msg)
 	n = strlen(s);
 	s[n] = '\n'; /* replaces the NUL; written by length */
 	pthread_mutex_lock(&w->lock);
-	rc = w->failed ? -MDT_EIO : write_all(w->fd, s, n + 1);
+	rc = w->failed ? -MDT_EIO : mcp_write_all(w->fd, s, n + 1);
 	if (rc != 0)
 		w->failed = 1;
 	pthread_mutex_unlock(&w->lock);

@@ -9,11 +9,21 @@
 #include "gateway.h"
 
 
+/* Sends msg (taken) to sink. */
 static void
-send_msg(struct gw *g, json_t *msg)
+send_msg(struct gw_sink *sink, json_t *msg)
 {
 	if (msg != NULL)
-		(void)mcp_write(&g->out, msg);
+		(void)sink->send(sink, msg);
+	json_decref(msg);
+}
+
+/* Sends msg (taken) to every client that can take it. */
+static void
+notify(struct gw *g, json_t *msg)
+{
+	if (msg != NULL)
+		g->notify(g, msg);
 	json_decref(msg);
 }
 
@@ -113,18 +123,14 @@ gw_upstream_notified(struct gw *g, struct gw_upstream *u,
 {
 	(void)u;
 	if (strcmp(method, "notifications/tools/list_changed") == 0) {
-		int tell;
 		pthread_mutex_lock(&g->lock);
 		g->tools_stale = 1;
-		tell = g->initialized;
 		pthread_mutex_unlock(&g->lock);
-		if (tell)
-			send_msg(g, mcp_notification_msg(method, NULL));
+		notify(g, mcp_notification_msg(method, NULL));
 	} else if (strcmp(method, "notifications/progress") == 0 &&
 	    params != NULL) {
 		/* the client's own progress token was passed on with the call */
-		send_msg(g, mcp_notification_msg(method,
-		    json_deep_copy(params)));
+		gw_call_progress(g, params);
 	}
 }
 
@@ -134,13 +140,13 @@ gw_task_ended(struct gw *g, const char *why)
 	int tell;
 
 	pthread_mutex_lock(&g->lock);
-	tell = !g->ended && g->initialized;
+	tell = !g->ended;
 	g->ended = 1;
 	pthread_mutex_unlock(&g->lock);
 	fprintf(stderr, "mandate-mcp: task %s %s: every call is refused from "
 	    "now on\n", mdt_task_id(g->task), why);
 	if (tell)
-		send_msg(g, mcp_notification_msg(
+		notify(g, mcp_notification_msg(
 		    "notifications/tools/list_changed", NULL));
 }
 
@@ -157,12 +163,12 @@ negotiate(const json_t *params)
 }
 
 static void
-on_initialize(struct gw *g, mcp_msg *m)
+on_initialize(struct gw *g, struct gw_sink *sink, mcp_msg *m)
 {
 	char text[512];
 
 	if (!json_is_string(json_object_get(m->params, "protocolVersion"))) {
-		send_msg(g, mcp_error_msg(m->id, MCP_INVALID_PARAMS,
+		send_msg(sink, mcp_error_msg(m->id, MCP_INVALID_PARAMS,
 		    "initialize: protocolVersion is required"));
 		return;
 	}
@@ -170,14 +176,14 @@ on_initialize(struct gw *g, mcp_msg *m)
 	    "(patient %s, purpose %s): each call is authorized on its own, "
 	    "and a refusal names its reason.", mdt_task_id(g->task),
 	    mdt_task_patient(g->task), mdt_task_purpose(g->task));
-	send_msg(g, mcp_result_msg(m->id, json_pack("{s:s,s:{s:{s:b}},"
+	send_msg(sink, mcp_result_msg(m->id, json_pack("{s:s,s:{s:{s:b}},"
 	    "s:{s:s,s:s},s:s}", "protocolVersion", negotiate(m->params),
 	    "capabilities", "tools", "listChanged", 1, "serverInfo", "name",
 	    "mandate-mcp", "version", "1.0", "instructions", text)));
 }
 
 static void
-on_tools_list(struct gw *g, mcp_msg *m)
+on_tools_list(struct gw *g, struct gw_sink *sink, mcp_msg *m)
 {
 	json_t *list = json_array();
 	const char *scopes = mdt_task_scopes(g->task);
@@ -195,45 +201,42 @@ on_tools_list(struct gw *g, mcp_msg *m)
 		    g->tools[i].name))
 			json_array_append(list, g->tools[i].def);
 	pthread_mutex_unlock(&g->lock);
-	send_msg(g, mcp_result_msg(m->id, json_pack("{s:o}", "tools", list)));
+	send_msg(sink, mcp_result_msg(m->id, json_pack("{s:o}", "tools", list)));
 }
 
 static void
-on_request(struct gw *g, mcp_msg *m)
+on_request(struct gw *g, struct gw_peer *peer, struct gw_sink *sink,
+    mcp_msg *m)
 {
-	int ready;
+	int ready = atomic_load(&peer->initialized);
 
 	if (strcmp(m->method, "initialize") == 0) {
-		on_initialize(g, m);
+		on_initialize(g, sink, m);
 		return;
 	}
 	if (strcmp(m->method, "ping") == 0) {
-		send_msg(g, mcp_result_msg(m->id, json_object()));
+		send_msg(sink, mcp_result_msg(m->id, json_object()));
 		return;
 	}
-	pthread_mutex_lock(&g->lock);
-	ready = g->initialized;
-	pthread_mutex_unlock(&g->lock);
 	if (strcmp(m->method, "tools/list") == 0 && ready)
-		on_tools_list(g, m);
+		on_tools_list(g, sink, m);
 	else if (strcmp(m->method, "tools/call") == 0 && ready)
-		gw_call_start(g, m);
+		gw_call_start(g, sink, m);
 	else
-		send_msg(g, mcp_error_msg(m->id, ready ? MCP_METHOD_NOT_FOUND :
+		send_msg(sink, mcp_error_msg(m->id, ready ? MCP_METHOD_NOT_FOUND :
 		    MCP_INVALID_REQUEST, ready ? "method not offered by this "
 		    "server" : "not initialized"));
 }
 
 void
-gw_handle(struct gw *g, mcp_msg *m)
+gw_handle(struct gw *g, struct gw_peer *peer, struct gw_sink *sink,
+    mcp_msg *m)
 {
 	if (m->kind == MCP_REQUEST) {
-		on_request(g, m);
+		on_request(g, peer, sink, m);
 	} else if (m->kind == MCP_NOTIFICATION) {
 		if (strcmp(m->method, "notifications/initialized") == 0) {
-			pthread_mutex_lock(&g->lock);
-			g->initialized = 1;
-			pthread_mutex_unlock(&g->lock);
+			atomic_store(&peer->initialized, 1);
 		} else if (strcmp(m->method, "notifications/cancelled") == 0) {
 			gw_call_cancel(g, json_object_get(m->params,
 			    "requestId"));

@@ -25,7 +25,8 @@ enum gw_step_up { GW_STEP_UP_WAIT = 0, GW_STEP_UP_PENDING = 1 };
 
 struct gw_upstream_cfg {
 	char name[64];
-	char command[GW_STR_MAX];
+	char command[GW_STR_MAX];          /* a child over stdio, or */
+	char url[GW_STR_MAX];              /* an HTTP server (http://) */
 	char audience[MDT_AGENT_ID_MAX];   /* "" = the broker's gateway */
 };
 
@@ -44,6 +45,9 @@ struct gw_config {
 	char patient_args[GW_STR_MAX];
 	uint32_t max_message;
 	uint32_t call_timeout_ms;
+	char http_listen[128];             /* "" = stdio; else [HOST:]PORT */
+	char http_path[128];
+	char http_origins[GW_STR_MAX];     /* allowed Origin values */
 	struct gw_upstream_cfg up[GW_UPSTREAMS_MAX];
 	size_t nup;
 };
@@ -56,6 +60,9 @@ int gw_config_load(const char *path, struct gw_config *c, char *err,
  * terminated, pointing into buf).  The count, or -1. */
 int gw_split_command(const char *cmd, char *buf, size_t buflen,
     char **argv, size_t max);
+
+/* Monotonic milliseconds. */
+int64_t gw_now_ms(void);
 
 /* ---- upstream MCP servers (child processes over stdio) ---- */
 
@@ -78,10 +85,48 @@ void gw_upstream_close(struct gw_upstream *u);
 int gw_upstream_request(struct gw_upstream *u, const char *method,
     json_t *params, uint32_t timeout_ms, const atomic_int *cancelled,
     json_t **result, int *is_error);
+/* The same with HTTP headers ("Name: value\r\n" lines, or NULL) that an
+ * HTTP upstream's request carries (a stdio upstream has none). */
+int gw_upstream_request_h(struct gw_upstream *u, const char *method,
+    json_t *params, const char *headers, uint32_t timeout_ms,
+    const atomic_int *cancelled, json_t **result, int *is_error);
 const struct gw_upstream_cfg *gw_upstream_cfg_of(const struct gw_upstream *u);
+/* The answer to an upstream's own request m: ping is answered;
+ * sampling, elicitation and roots are not offered through the gateway.
+ * A new reference (NULL on no memory). */
+json_t *gw_upstream_answer(const mcp_msg *m);
 /* The upstream's tools (every page of tools/list); caller decrefs. */
 int gw_upstream_tools(struct gw_upstream *u, uint32_t timeout_ms,
     json_t **tools);
+
+/* ---- where messages to the client go ---- */
+
+/* One answer stream: stdout for stdio, or one HTTP request's response
+ * (JSON, or an SSE stream once a notification precedes the answer).
+ * send borrows msg; 0 or -MDT_EIO. */
+struct gw_sink {
+	int (*send)(struct gw_sink *s, const json_t *msg);
+};
+
+/* One client: stdio's only one, or one HTTP session. */
+struct gw_peer {
+	atomic_int initialized;       /* it sent notifications/initialized */
+};
+
+/* ---- upstream MCP servers over Streamable HTTP (upstream_http.c) ---- */
+
+struct gw_hup;
+/* Runs the initialize handshake with cfg->url; on success *out is the
+ * connection state (sessions), freed with gw_hup_close. */
+int gw_hup_open(struct gw *g, struct gw_upstream *u,
+    const struct gw_upstream_cfg *cfg, struct gw_hup **out, char *err,
+    size_t errlen);
+void gw_hup_close(struct gw_hup *h);
+/* One request (params stolen), POSTed with headers; *answer the whole
+ * response message (caller decrefs).  Codes as gw_upstream_request. */
+int gw_hup_request(struct gw_hup *h, const char *method, json_t *params,
+    const char *headers, uint32_t timeout_ms, const atomic_int *cancelled,
+    json_t **answer);
 
 /* ---- the gateway ---- */
 
@@ -95,18 +140,26 @@ struct gw {
 	struct gw_config cfg;
 	mdt_agent *agent;
 	mdt_task *task;
-	mcp_writer out;
+	mcp_writer out;               /* stdout (stdio transport) */
+	/* Messages that answer no request (tools/list_changed, progress
+	 * of no call in flight): to every initialized client that can
+	 * take them. */
+	void (*notify)(struct gw *g, const json_t *msg);
+	void *transport;              /* the HTTP server (httpd.c) */
 	pthread_mutex_t lock;         /* everything below */
 	struct gw_upstream *up[GW_UPSTREAMS_MAX];
 	size_t nup;
 	struct gw_tool tools[GW_TOOLS_MAX];
 	size_t ntools;
 	int tools_stale;              /* an upstream said its list changed */
-	int initialized;              /* the client sent initialized */
 	atomic_int ended;             /* the task was completed or cancelled */
 	atomic_int stopping;
+	int timing;                   /* MANDATE_MCP_TIMING: per-call phases */
 	void *pending;                /* step-ups answered "pending" (call.c) */
 	struct gw_call *calls[GW_CALLS_MAX];
+	pthread_cond_t work;          /* a call is waiting for a worker */
+	pthread_t workers[GW_CALLS_MAX];
+	int nworkers, idle_workers;
 	const char *patient_names[GW_PATIENT_ARGS_MAX];
 	size_t npatient_names;
 	char patient_buf[GW_STR_MAX];
@@ -120,10 +173,16 @@ int gw_tools_refresh(struct gw *g);
 /* Called from an upstream's reader for a notification it sent. */
 void gw_upstream_notified(struct gw *g, struct gw_upstream *u,
     const char *method, json_t *params);
-/* Handles one client message (a request or notification). */
-void gw_handle(struct gw *g, mcp_msg *m);
+/* Handles one client message (a request or notification) of peer;
+ * answers go to sink, which must outlive the answer (a tools/call is
+ * answered later, from its worker). */
+void gw_handle(struct gw *g, struct gw_peer *peer, struct gw_sink *sink,
+    mcp_msg *m);
 /* Starts a worker for a tools/call request (or answers it busy). */
-void gw_call_start(struct gw *g, mcp_msg *m);
+void gw_call_start(struct gw *g, struct gw_sink *sink, mcp_msg *m);
+/* Sends a progress notification to the sink of the call in flight whose
+ * progressToken it names, else to g->notify. */
+void gw_call_progress(struct gw *g, json_t *params);
 /* Marks the call with this id cancelled (notifications/cancelled). */
 void gw_call_cancel(struct gw *g, const json_t *id);
 /* Frees the step-ups kept as pending. */
@@ -137,5 +196,13 @@ void gw_task_ended(struct gw *g, const char *why);
 int gw_events_open(struct gw *g, char *err, size_t errlen);
 int gw_events_start(struct gw *g, char *err, size_t errlen);
 void gw_events_stop(struct gw *g);
+
+/* ---- Streamable HTTP towards the client (httpd.c) ---- */
+
+/* Binds cfg.http_listen and serves MCP's Streamable HTTP transport on
+ * threads of its own; the address is reported on standard error. */
+int gw_http_start(struct gw *g, char *err, size_t errlen);
+/* Stops accepting, ends every stream and waits for the connections. */
+void gw_http_stop(struct gw *g);
 
 #endif

@@ -20,20 +20,24 @@ static const char usage_text[] =
 "       mandate-mcp --check --config FILE\n"
 "\n"
 "An MCP server on standard input and output (newline-delimited JSON-RPC\n"
-"2.0, protocol revision " MCP_PROTOCOL_LATEST ") that fronts the upstream MCP\n"
+"2.0, protocol revision " MCP_PROTOCOL_LATEST "), or on MCP's Streamable HTTP\n"
+"transport when FILE sets [http] listen, that fronts the upstream MCP\n"
 "servers named in FILE for one agent and one task.  At start it connects\n"
 "to the broker as the agent (its Ed25519 key, or its X.509-SVID), takes\n"
-"the next task addressed to it, and starts every upstream as a child\n"
-"process.  Then:\n"
+"the next task addressed to it, and starts every upstream (a child\n"
+"process over stdio, or a URL over Streamable HTTP).  Then:\n"
 "  tools/list  the upstreams' tools that the task's tool/ scopes grant\n"
 "  tools/call  one authorize of \"x\" on tool/NAME?ARGS; on allow the call\n"
 "              goes upstream with the single-action token and its proof\n"
-"              in params._meta (" MCP_META_TOKEN ", " MCP_META_PROOF ");\n"
+"              in params._meta (" MCP_META_TOKEN ", " MCP_META_PROOF ")\n"
+"              and, to an HTTP upstream, in the Mandate-Token and\n"
+"              Mandate-Proof headers;\n"
 "              a deny is a tool error naming the reason and condition;\n"
 "              a step-up waits for the clinician or answers pending\n"
 "When the task is completed or cancelled every call is refused.  At the\n"
-"end of input the task is completed (on_exit = complete) and the\n"
-"upstreams are stopped.  Diagnostics go to standard error.\n"
+"end of input (stdio) or on SIGINT/SIGTERM (HTTP) the task is completed\n"
+"(on_exit = complete) and the upstreams are stopped.  Diagnostics go to\n"
+"standard error (MANDATE_MCP_TIMING=1: each call's phases, in us).\n"
 "\n"
 "options:\n"
 "  -c, --config FILE  the configuration (docs/mcp.md; example:\n"
@@ -42,7 +46,7 @@ static const char usage_text[] =
 "  -h, --help         this text\n"
 "  -V, --version      the version\n"
 "\n"
-"exit status: 0 after the client closed its input, 1 when the\n"
+"exit status: 0 after the client closed its input (or a signal), 1 when the\n"
 "configuration, the broker, the task or an upstream failed, 2 on usage\n"
 "errors.\n";
 
@@ -141,6 +145,27 @@ start(struct gw *g, char *err, size_t errlen)
 	return rc;
 }
 
+/* stdio: one client, whose answers and notifications all go to stdout */
+struct stdio_sink {
+	struct gw_sink base;
+	struct gw *g;
+};
+
+static struct gw_peer stdio_peer;
+
+static int
+stdio_send(struct gw_sink *s, const json_t *msg)
+{
+	return mcp_write(&((struct stdio_sink *)(void *)s)->g->out, msg);
+}
+
+static void
+stdio_notify(struct gw *g, const json_t *msg)
+{
+	if (atomic_load(&stdio_peer.initialized))
+		(void)mcp_write(&g->out, msg);
+}
+
 static void
 answer_refused(struct gw *g, mcp_msg *m, int code, const char *err)
 {
@@ -155,6 +180,7 @@ answer_refused(struct gw *g, mcp_msg *m, int code, const char *err)
 static void
 serve(struct gw *g)
 {
+	struct stdio_sink sink = { { stdio_send }, g };
 	mcp_reader r;
 	const char *line;
 	size_t len;
@@ -178,10 +204,30 @@ serve(struct gw *g)
 		    err, sizeof(err))) != 0)
 			answer_refused(g, &m, code, err);
 		else
-			gw_handle(g, &m);
+			gw_handle(g, &stdio_peer, &sink.base, &m);
 		mcp_msg_clear(&m);
 	}
 	mcp_reader_free(&r);
+}
+
+/* Streamable HTTP runs until SIGINT or SIGTERM, which every thread
+ * blocks so that this one takes them. */
+static void
+block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static void
+serve_http(const sigset_t *set)
+{
+	int sig = 0;
+
+	(void)sigwait(set, &sig);
+	fprintf(stderr, "mandate-mcp: signal %d: stopping\n", sig);
 }
 
 static void
@@ -190,6 +236,7 @@ finish(struct gw *g)
 	char err[MDT_ERRMSG_MAX];
 
 	atomic_store(&g->stopping, 1);
+	gw_http_stop(g);
 	gw_calls_join(g);
 	gw_events_stop(g);
 	if (g->task != NULL && g->cfg.complete_on_exit &&
@@ -204,6 +251,7 @@ finish(struct gw *g)
 	mdt_task_free(g->task);
 	mdt_agent_close(g->agent);
 	mcp_writer_destroy(&g->out);
+	pthread_cond_destroy(&g->work);
 	pthread_mutex_destroy(&g->lock);
 }
 
@@ -212,6 +260,7 @@ main(int argc, char **argv)
 {
 	static struct gw g;
 	const char *config = NULL;
+	sigset_t stop;
 	char err[MDT_ERRMSG_MAX] = "";
 	int check = 0, rc;
 
@@ -227,12 +276,22 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a child that died is seen at write */
+	if (g.cfg.http_listen[0] != 0)
+		block_stop_signals(&stop); /* before any thread starts */
 	patient_names(&g);
+	g.timing = getenv("MANDATE_MCP_TIMING") != NULL &&
+	    strcmp(getenv("MANDATE_MCP_TIMING"), "1") == 0;
 	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.work, NULL);
 	mcp_writer_init(&g.out, 1);
-	if ((rc = start(&g, err, sizeof(err))) != 0)
+	g.notify = stdio_notify;
+	if ((rc = start(&g, err, sizeof(err))) != 0 ||
+	    (g.cfg.http_listen[0] != 0 &&
+	    (rc = gw_http_start(&g, err, sizeof(err))) != 0))
 		fprintf(stderr, "mandate-mcp: %s\n", err[0] ? err :
 		    mdt_strerror(rc));
+	else if (g.cfg.http_listen[0] != 0)
+		serve_http(&stop);
 	else
 		serve(&g);
 	finish(&g);

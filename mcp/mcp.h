@@ -115,6 +115,10 @@ typedef struct mcp_writer {
 	int failed;
 } mcp_writer;
 
+/* Writes all n bytes to fd (a pipe or a socket; the caller ignores
+ * SIGPIPE).  0 or -MDT_EIO. */
+int mcp_write_all(int fd, const char *p, size_t n);
+
 int mcp_writer_init(mcp_writer *w, int fd);
 void mcp_writer_destroy(mcp_writer *w);
 /* Writes msg (borrowed) as one line, whole, under the writer's lock, so

@@ -41,10 +41,11 @@ struct gw_upstream {
 	struct slot slots[SLOTS];
 	int64_t next_id;
 	int closed;              /* its stdout ended */
+	struct gw_hup *http;     /* an HTTP upstream: all of the above unused */
 };
 
-static int64_t
-now_ms(void)
+int64_t
+gw_now_ms(void)
 {
 	struct timespec ts;
 
@@ -106,15 +107,19 @@ answered(struct gw_upstream *u, mcp_msg *m)
 	pthread_mutex_unlock(&u->lock);
 }
 
-/* The child's own requests: ping is answered; sampling, elicitation and
- * roots are not offered through the gateway. */
-static void
-child_request(struct gw_upstream *u, mcp_msg *m)
+json_t *
+gw_upstream_answer(const mcp_msg *m)
 {
-	json_t *a = strcmp(m->method, "ping") == 0 ?
+	return strcmp(m->method, "ping") == 0 ?
 	    mcp_result_msg(m->id, json_object()) :
 	    mcp_error_msg(m->id, MCP_METHOD_NOT_FOUND, "not offered by the "
 	    "Mandate gateway");
+}
+
+static void
+child_request(struct gw_upstream *u, mcp_msg *m)
+{
+	json_t *a = gw_upstream_answer(m);
 
 	if (a != NULL)
 		(void)mcp_write(&u->w, a);
@@ -191,7 +196,7 @@ slot_wait(struct gw_upstream *u, struct slot *s, int64_t deadline,
 {
 	while (s->answer == NULL && !u->closed) {
 		struct timespec abs;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - gw_now_ms();
 		if (left <= 0)
 			return -MDT_ETIMEDOUT;
 		if (cancelled != NULL && *cancelled)
@@ -231,11 +236,28 @@ gw_upstream_request(struct gw_upstream *u, const char *method,
     json_t *params, uint32_t timeout_ms,
     const atomic_int *cancelled, json_t **result, int *is_error)
 {
+	return gw_upstream_request_h(u, method, params, NULL, timeout_ms,
+	    cancelled, result, is_error);
+}
+
+int
+gw_upstream_request_h(struct gw_upstream *u, const char *method,
+    json_t *params, const char *headers, uint32_t timeout_ms,
+    const atomic_int *cancelled, json_t **result, int *is_error)
+{
 	struct slot *s;
 	json_t *msg, *jid, *answer = NULL;
 	int64_t id;
 	int rc;
 
+	if (u->http != NULL) {
+		rc = gw_hup_request(u->http, method, params, headers,
+		    timeout_ms, cancelled, &answer);
+		if (rc == 0)
+			rc = unpack(answer, result, is_error);
+		json_decref(answer);
+		return rc;
+	}
 	pthread_mutex_lock(&u->lock);
 	s = u->closed ? NULL : slot_take(u);
 	id = s != NULL ? s->id : 0;
@@ -253,7 +275,7 @@ gw_upstream_request(struct gw_upstream *u, const char *method,
 	json_decref(msg);
 	pthread_mutex_lock(&u->lock);
 	if (rc == 0)
-		rc = slot_wait(u, s, now_ms() + timeout_ms, cancelled);
+		rc = slot_wait(u, s, gw_now_ms() + timeout_ms, cancelled);
 	answer = s->answer;
 	s->answer = NULL;
 	s->id = 0;
@@ -304,6 +326,14 @@ gw_upstream_start(struct gw *g, const struct gw_upstream_cfg *cfg,
 	u->in = u->out = -1;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
+	if (cfg->url[0] != 0) {
+		if ((rc = gw_hup_open(g, u, cfg, &u->http, err, errlen)) != 0) {
+			gw_upstream_close(u);
+			return rc;
+		}
+		*out = u;
+		return 0;
+	}
 	if ((rc = spawn(u, err, errlen)) != 0) {
 		gw_upstream_close(u);
 		return rc;
@@ -340,6 +370,7 @@ gw_upstream_close(struct gw_upstream *u)
 {
 	if (u == NULL)
 		return;
+	gw_hup_close(u->http);
 	if (u->in >= 0)
 		close(u->in);   /* stdio servers exit at end of input */
 	if (u->pid > 0 && !reaped(u->pid, 2000)) {

@@ -75,9 +75,23 @@ az_child(const struct az_front *f, const struct bt_broker *b,
 		dup2(fileno(l), 2);
 		fclose(l);
 	}
-	execl(bin, bin, "--broker", b->url, "--agent", agent, "--key", key,
-	    "--credentials", cred, "--listen", "127.0.0.1:0", "--port-file",
-	    port, (char *)NULL);
+	{
+		/* writable copies: execv takes char *const[] */
+		static char args[20][512];
+		const char *v[] = { bin, "--broker", b->url, "--agent", agent,
+		    "--key", key, "--credentials", cred, "--listen",
+		    "127.0.0.1:0", "--port-file", port, "--root-pub",
+		    b->root_pub, "--audience", f->token_audience, "--events",
+		    b->pub };
+		size_t n = f->token_audience != NULL ? 19 : 13;
+		char *argv[20];
+		for (size_t i = 0; i < n; i++) {
+			snprintf(args[i], sizeof(args[i]), "%s", v[i]);
+			argv[i] = args[i];
+		}
+		argv[n] = NULL;
+		execv(bin, argv);
+	}
 	_exit(127);
 }
 
@@ -85,10 +99,18 @@ int
 az_front_start(struct az_front *f, const struct bt_broker *b,
     const char *agent)
 {
+	return az_front_start_tokens(f, b, agent, NULL);
+}
+
+int
+az_front_start_tokens(struct az_front *f, const struct bt_broker *b,
+    const char *agent, const char *aud)
+{
 	char path[400];
 	int status;
 
 	memset(f, 0, sizeof(*f));
+	f->token_audience = aud;
 	snprintf(f->dir, sizeof(f->dir), "%s/authzen-XXXXXX", b->dir);
 	if (mkdtemp(f->dir) == NULL)
 		return -1;

@@ -16,6 +16,7 @@ struct az_front {
 	pid_t pid;
 	int port;
 	char dir[300];
+	const char *token_audience;   /* tokens verified for it, or NULL */
 };
 
 /* Starts mandate-authzen (build tree) for broker b, authenticating as
@@ -25,6 +26,10 @@ int az_front_start(struct az_front *f, const struct bt_broker *b,
     const char *agent);
 /* SIGTERM, wait; returns the exit status (or -1). */
 int az_front_stop(struct az_front *f);
+/* az_front_start, verifying Mandate tokens minted by b for audience
+ * (--root-pub, --audience, --events). */
+int az_front_start_tokens(struct az_front *f, const struct bt_broker *b,
+    const char *agent, const char *audience);
 
 /* A connection to 127.0.0.1:port; -1 on failure. */
 int az_conn(int port);

@@ -22,12 +22,12 @@ static const char mcp_entities[] =
 "[{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":\"" MCP_AGENT "\"},"
 " \"attrs\":{\"kind\":\"mcp-gateway\",\"ceiling\":[\"tool/echo.x\","
 "  \"tool/get-sum.x\",\"tool/get-env.x\",\"tool/fhir-read.x\","
-"  \"tool/fhir-search.x\",\"tool/export.x\"],\"allowedTargets\":[],"
+"  \"tool/fhir-search.x\",\"tool/export.x\",\"tool/check-headers.x\"],\"allowedTargets\":[],"
 "  \"maxDepth\":1,\"maxFanout\":0,\"publicKey\":\"\",\"tools\":["
 REF("echo") "," REF("get-sum") "," REF("get-env") "," REF("fhir-read") ","
-REF("fhir-search") "," REF("export") "]},\"parents\":[]},"
+REF("fhir-search") "," REF("export") "," REF("check-headers") "]},\"parents\":[]},"
 TOOL("echo") TOOL("get-sum") TOOL("get-env") TOOL("fhir-read")
-TOOL("fhir-search")
+TOOL("fhir-search") TOOL("check-headers")
 "{\"uid\":{\"type\":\"Mandate::Agent\",\"id\":\"" MCP_ORCH "\"},"
 " \"attrs\":{\"kind\":\"orchestrator\",\"ceiling\":[\"patient/*.cruds\","
 "  \"tool/*.x\"],\"allowedTargets\":["

@@ -4,45 +4,15 @@
 // MCP server (CLINIC_MCP_CMD).  Each check prints one line
 // `CHECK {"name":..., "pass":..., "detail":...}`; `READY-CANCEL` asks the
 // driver to cancel the task, which answers `go` on stdin.
-import { createInterface } from "node:readline";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-
-const calls = [];
-let failed = 0;
-
-function check(name, pass, detail) {
-  if (!pass) failed++;
-  console.log("CHECK " + JSON.stringify({ name, pass: !!pass, detail }));
-}
-
-function text(res) {
-  return (res.content || []).map((c) => c.text || "").join("\n");
-}
-
-async function call(client, name, args, opts = {}) {
-  calls.push(name);
-  return client.callTool({ name, arguments: args }, undefined,
-    { timeout: 120000, ...opts });
-}
+import { call, cancelTask, check, crashed, finish, stepUp, text } from "./mcp_report.mjs";
 
 function spawnCmd(env) {
   const argv = JSON.parse(process.env[env]);
   return new StdioClientTransport({ command: argv[0], args: argv.slice(1),
     stderr: "inherit" });
-}
-
-const lines = createInterface({ input: process.stdin });
-const stdinLines = [];
-let lineWaiter = null;
-lines.on("line", (l) => {
-  if (lineWaiter) { const w = lineWaiter; lineWaiter = null; w(l); }
-  else stdinLines.push(l);
-});
-function nextLine() {
-  return stdinLines.length ? Promise.resolve(stdinLines.shift())
-    : new Promise((r) => { lineWaiter = r; });
 }
 
 async function allowedAndRefused(client) {
@@ -76,17 +46,6 @@ async function allowedAndRefused(client) {
   check("refuse.record", text(r).includes("another patient"), text(r));
 }
 
-async function stepUp(client) {
-  let progress = 0;
-  const t0 = Date.now();
-  const r = await call(client, "export",
-    { patient: "pat-001", destination: "payer-portal" },
-    { onprogress: () => { progress++; }, resetTimeoutOnProgress: true });
-  const waited = Date.now() - t0;
-  check("stepup.wait", !r.isError && text(r).includes("\"sent\"") &&
-    progress >= 1 && waited >= 1000, { text: text(r), progress, waited });
-}
-
 async function direct() {
   const c = new Client({ name: "direct", version: "1.0" });
   await c.connect(spawnCmd("CLINIC_MCP_CMD"));
@@ -97,13 +56,7 @@ async function direct() {
 }
 
 async function afterCancel(client, changed) {
-  console.log("READY-CANCEL");
-  if ((await nextLine()) !== "go") throw new Error("driver said no");
-  const ok = await Promise.race([changed,
-    new Promise((r) => setTimeout(() => r(false), 30000))]);
-  check("cancel.list_changed", ok === true, ok);
-  const tools = (await client.listTools()).tools;
-  check("cancel.list_empty", tools.length === 0, tools.map((t) => t.name));
+  await cancelTask(client, changed);
   for (const [name, args] of [["echo", { message: "after" }],
     ["fhir-read", { patient: "pat-001", type: "Observation", id: "obs-001-1" }]]) {
     const r = await call(client, name, args);
@@ -124,14 +77,8 @@ async function main() {
   await stepUp(client);
   await direct();
   await afterCancel(client, changed);
-  console.log("CALLS " + JSON.stringify(calls));
   await client.close();
-  console.log("DONE " + failed);
-  process.exit(failed ? 1 : 0);
+  finish();
 }
 
-main().catch((e) => {
-  console.log("CHECK " + JSON.stringify({ name: "client", pass: false,
-    detail: String(e && e.stack || e) }));
-  process.exit(1);
-});
+main().catch(crashed);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "gateway.h"
+#include "httpcli_int.h"
+#include "httpd_int.h"
 #include "testutil.h"
 
 static int
@@ -212,6 +214,130 @@ START_TEST(test_config)
 	ck_assert_msg(strstr(err, "no [upstream") != NULL, "%s", err);
 	ck_assert_int_eq(load_text("[upstream Bad]\n", &c, err, sizeof(err)),
 	    -1);
+	ck_assert_str_eq(c.http_listen, "");
+	ck_assert_int_eq(load_text("[broker]\nurl = a\nevents = b\n[agent]\n"
+	    "id = x\nkey = k\n[http]\nlisten = 8931\n[upstream u]\n"
+	    "url = http://127.0.0.1:3001/mcp\n", &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.http_listen, "8931");
+	ck_assert_str_eq(c.http_path, "/mcp");
+	ck_assert_str_eq(c.up[0].url, "http://127.0.0.1:3001/mcp");
+	/* one of command and url; http:// only */
+	ck_assert_int_eq(load_text("[broker]\nurl = a\nevents = b\n[agent]\n"
+	    "id = x\nkey = k\n[upstream u]\ncommand = c\nurl = http://h/\n",
+	    &c, err, sizeof(err)), -1);
+	ck_assert_int_eq(load_text("[broker]\nurl = a\nevents = b\n[agent]\n"
+	    "id = x\nkey = k\n[upstream u]\nurl = https://h/\n", &c, err,
+	    sizeof(err)), -1);
+}
+END_TEST
+
+/* Parses req and runs the transport's checks (path /mcp, loopback). */
+static int
+http_check(const char *req, const char *origins)
+{
+	struct az_http_req r;
+	struct mcph_hdrs hd;
+	int rc = mcph_parse(req, strlen(req), 4096, &r, &hd);
+
+	return rc != 0 ? rc : mcph_check(&r, &hd, "/mcp", origins, 1);
+}
+
+#define POST_HEAD "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\n" \
+	"Accept: application/json, text/event-stream\r\nContent-Length: 2\r\n"
+
+START_TEST(test_http_checks)
+{
+	ck_assert_int_eq(http_check(POST_HEAD "Host: 127.0.0.1:8931\r\n\r\n{}",
+	    ""), 0);
+	ck_assert_int_eq(http_check(POST_HEAD "Host: localhost\r\nOrigin: "
+	    "http://localhost:6274\r\n\r\n{}", ""), 0);
+	/* DNS rebinding: a foreign Host or Origin */
+	ck_assert_int_eq(http_check(POST_HEAD "Host: evil.example:8931\r\n"
+	    "\r\n{}", ""), 403);
+	ck_assert_int_eq(http_check(POST_HEAD "Host: 127.0.0.1\r\nOrigin: "
+	    "http://evil.example\r\n\r\n{}", ""), 403);
+	ck_assert_int_eq(http_check(POST_HEAD "Host: 127.0.0.1\r\nOrigin: "
+	    "https://app.example\r\n\r\n{}", "https://app.example"), 0);
+	ck_assert_int_eq(http_check(POST_HEAD "Host: 127.0.0.1\r\nOrigin: "
+	    "http://localhost.evil.example\r\n\r\n{}", ""), 403);
+	ck_assert_int_eq(http_check(POST_HEAD "Host: 127.0.0.1\r\nOrigin: a\r\n"
+	    "Origin: b\r\n\r\n{}", ""), 400);
+	ck_assert_int_eq(http_check("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: application/json\r\nAccept: application/json\r\n"
+	    "Content-Length: 2\r\n\r\n{}", ""), 406);
+	ck_assert_int_eq(http_check("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Accept: text/event-stream\r\n\r\n", ""), 0);
+	ck_assert_int_eq(http_check("PUT /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Length: 0\r\n\r\n", ""), 405);
+	ck_assert_int_eq(http_check("GET /other HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "\r\n", ""), 404);
+	ck_assert_int_eq(http_check(POST_HEAD "Host: 127.0.0.1\r\n"
+	    "MCP-Protocol-Version: 2024-01-01\r\n\r\n{}", ""), 400);
+	ck_assert_int_eq(http_check(POST_HEAD "Host: 127.0.0.1\r\n"
+	    "MCP-Protocol-Version: 2025-06-18\r\n\r\n{}", ""), 0);
+}
+END_TEST
+
+struct got {
+	int n;
+	char last[256];
+};
+
+static int
+got_msg(void *arg, const char *m, size_t n)
+{
+	struct got *g = arg;
+
+	g->n++;
+	snprintf(g->last, sizeof(g->last), "%.*s", (int)n, m);
+	return 0;
+}
+
+/* Feeds text to a response parser one byte at a time. */
+static int
+feed_bytes(struct mcpc_resp *r, const char *text)
+{
+	int rc = 0;
+
+	for (size_t i = 0; text[i] != 0 && rc == 0; i++)
+		rc = mcpc_feed(r, text + i, 1);
+	return rc;
+}
+
+START_TEST(test_http_response)
+{
+	struct mcpc_resp r;
+	struct got g = { 0, "" };
+
+	mcpc_init(&r, 1024, got_msg, &g);
+	ck_assert_int_eq(feed_bytes(&r, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "text/event-stream\r\nMcp-Session-Id: s1\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n1a\r\nevent: message\ndata: {\"a\":\r\n"
+	    "a\r\n1}\n\ndata: \r\n8\r\n{\"b\":2}\n\r\n1\r\n\n\r\n0\r\n\r\n"), 1);
+	ck_assert_int_eq(g.n, 2);
+	ck_assert_str_eq(g.last, "{\"b\":2}");
+	ck_assert_str_eq(r.session, "s1");
+	mcpc_free(&r);
+	/* a JSON body by Content-Length */
+	mcpc_init(&r, 1024, got_msg, &g);
+	ck_assert_int_eq(feed_bytes(&r, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n"
+	    "Content-Type: application/json\r\n\r\n{\"c\":3}"), 1);
+	ck_assert_str_eq(g.last, "{\"c\":3}");
+	mcpc_free(&r);
+	/* over the bound, a bad chunk size, a response cut short */
+	mcpc_init(&r, 4, got_msg, &g);
+	ck_assert_int_lt(feed_bytes(&r, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n"
+	    "\r\n{\"c\":3}"), 0);
+	mcpc_free(&r);
+	mcpc_init(&r, 1024, got_msg, &g);
+	ck_assert_int_lt(feed_bytes(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\nzz\r\n"), 0);
+	mcpc_free(&r);
+	mcpc_init(&r, 1024, got_msg, &g);
+	ck_assert_int_eq(feed_bytes(&r, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n"
+	    "\r\n{}"), 0);
+	ck_assert_int_lt(mcpc_eof(&r), 0);
+	mcpc_free(&r);
 }
 END_TEST
 
@@ -244,6 +370,8 @@ main(void)
 	tcase_add_test(tc, test_reader_bounds);
 	tcase_add_test(tc, test_config);
 	tcase_add_test(tc, test_split_command);
+	tcase_add_test(tc, test_http_checks);
+	tcase_add_test(tc, test_http_response);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
 }
