@@ -6,20 +6,10 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "console_int.h"
 #include "utf8_int.h"
-
-static int
-hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decodes s (n bytes) into out (size len); length or -1. */
 static long
@@ -32,14 +22,12 @@ decode(const char *s, size_t n, char *out, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '%') {
-			int h, l;
-			if (i + 2 >= n)
+			unsigned char byte;
+			size_t got = 0;
+			if (i + 2 >= n || sodium_hex2bin(&byte, 1, s + i + 1, 2,
+			    NULL, &got, NULL) != 0 || got != 1)
 				return -1;
-			h = hex(s[i + 1]);
-			l = hex(s[i + 2]);
-			if (h < 0 || l < 0)
-				return -1;
-			c = h * 16 + l;
+			c = byte;
 			i += 2;
 		} else if (c == '+') {
 			c = ' ';
@@ -52,25 +40,42 @@ decode(const char *s, size_t n, char *out, size_t len)
 	return mdt__utf8_ok(out, o, MDT__UTF8_CONTROLS) ? (long)o : -1;
 }
 
-int
-con_form_get(const char *s, size_t n, const char *key, char *out,
-    size_t len)
+/*
+ * The value of key among the pairs "key=value" of s (n bytes) separated
+ * by sep, spaces after a separator skipped when trim; a pair without
+ * '=' has an empty value.  NULL when absent.
+ */
+static const char *
+pair(const char *s, size_t n, char sep, int trim, const char *key,
+    size_t *vlen)
 {
 	size_t kl = strlen(key), pos = 0;
 
 	while (s != NULL && pos < n) {
-		const char *p = s + pos, *amp = memchr(p, '&', n - pos);
-		size_t pl = amp ? (size_t)(amp - p) : n - pos;
-		const char *eq = memchr(p, '=', pl);
-		size_t nl = eq ? (size_t)(eq - p) : pl;
-		if (nl == kl && memcmp(p, key, kl) == 0) {
-			const char *v = eq ? eq + 1 : p + pl;
-			size_t vl = eq ? pl - nl - 1 : 0;
-			return decode(v, vl, out, len) < 0 ? -1 : 1;
-		}
+		const char *p = s + pos, *end = memchr(p, sep, n - pos);
+		size_t pl = end ? (size_t)(end - p) : n - pos;
 		pos += pl + 1;
+		while (trim && pl > 0 && *p == ' ')
+			p++, pl--;
+		if (pl >= kl && memcmp(p, key, kl) == 0 &&
+		    (pl == kl || p[kl] == '=')) {
+			*vlen = pl > kl ? pl - kl - 1 : 0;
+			return p + (pl > kl ? kl + 1 : kl);
+		}
 	}
-	return 0;
+	return NULL;
+}
+
+int
+con_form_get(const char *s, size_t n, const char *key, char *out,
+    size_t len)
+{
+	size_t vl;
+	const char *v = pair(s, n, '&', 0, key, &vl);
+
+	if (v == NULL)
+		return 0;
+	return decode(v, vl, out, len) < 0 ? -1 : 1;
 }
 
 /* RFC 6265 cookie-octet. */
@@ -86,25 +91,17 @@ int
 con_cookie_get(const char *s, size_t n, const char *name, char *out,
     size_t len)
 {
-	size_t kl = strlen(name), pos = 0;
+	size_t vl;
+	const char *v = pair(s, n, ';', 1, name, &vl);
 
-	while (s != NULL && pos < n) {
-		const char *p = s + pos, *semi = memchr(p, ';', n - pos);
-		size_t pl = semi ? (size_t)(semi - p) : n - pos;
-		while (pl > 0 && *p == ' ')
-			p++, pl--, pos++;
-		if (pl > kl && p[kl] == '=' && memcmp(p, name, kl) == 0) {
-			size_t vl = pl - kl - 1;
-			if (vl >= len)
-				return -1;
-			for (size_t i = 0; i < vl; i++)
-				if (!cookie_octet((unsigned char)p[kl + 1 + i]))
-					return -1;
-			memcpy(out, p + kl + 1, vl);
-			out[vl] = '\0';
-			return 1;
-		}
-		pos += pl + 1;
-	}
-	return 0;
+	if (v == NULL)
+		return 0;
+	if (vl >= len)
+		return -1;
+	for (size_t i = 0; i < vl; i++)
+		if (!cookie_octet((unsigned char)v[i]))
+			return -1;
+	memcpy(out, v, vl);
+	out[vl] = '\0';
+	return 1;
 }

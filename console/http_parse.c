@@ -151,21 +151,17 @@ fields_check(const con_req *r)
 static int
 body_len(const con_req *r, size_t *out)
 {
-	size_t n, x = 0;
+	size_t n, x = 0, i = 0;
 	const char *v = con_header(r, "content-length", &n);
 
 	*out = 0;
 	if (v == NULL)
 		return strcmp(r->method, "POST") == 0 ? 411 : 0;
-	if (n == 0)
-		return 400;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return 400;
-		x = x * 10 + (size_t)(v[i] - '0');
-		if (x > CON_BODY_MAX)
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		if ((x = x * 10 + (size_t)(v[i] - '0')) > CON_BODY_MAX)
 			return 413;
-	}
+	if (n == 0 || i != n)
+		return 400;
 	*out = x;
 	return 0;
 }

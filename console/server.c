@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "console_int.h"
@@ -65,55 +64,55 @@ reason(int status)
 	return "Error";
 }
 
-static void
-send_all(int fd, const char *head, size_t hn, const char *body, size_t bn)
-{
-	struct iovec iov[2] = {{(void *)(uintptr_t)head, hn},
-	    {(void *)(uintptr_t)body, bn}};
-	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+/* The fixed headers of every answer. */
+static const char strict_headers[] =
+    "Cache-Control: no-store\r\n"
+    "Content-Security-Policy: default-src 'none'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+    "Referrer-Policy: same-origin\r\n"
+    "Cross-Origin-Opener-Policy: same-origin\r\n"
+    "Cross-Origin-Resource-Policy: same-origin\r\n"
+    "Connection: close\r\n";
 
-	while (iov[0].iov_len + iov[1].iov_len > 0) {
-		ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
-		size_t k;
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		k = (size_t)w;
-		for (int i = 0; i < 2; i++) {
-			size_t t = k < iov[i].iov_len ? k : iov[i].iov_len;
-			iov[i].iov_base = (char *)iov[i].iov_base + t;
-			iov[i].iov_len -= t;
-			k -= t;
-		}
-	}
+static void
+optional(con_buf *b, const char *name, const char *v)
+{
+	if (v[0] == '\0')
+		return;
+	con_puts(b, name);
+	con_puts(b, v);
+	con_puts(b, "\r\n");
 }
 
+/* Head and body in one buffer and one stream of sends: a head sent
+ * apart would wait on the peer's delayed acknowledgement. */
 static void
 respond(int fd, const con_resp *r, int head_only)
 {
-	char h[2048];
-	int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "Content-Security-Policy: default-src 'none'; style-src 'self'; "
-	    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-	    "base-uri 'none'\r\n"
-	    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
-	    "Referrer-Policy: same-origin\r\n"
-	    "Cross-Origin-Opener-Policy: same-origin\r\n"
-	    "Cross-Origin-Resource-Policy: same-origin\r\n"
-	    "%s%s%s%s%s%s%s%s%sConnection: close\r\n\r\n", r->status,
-	    reason(r->status), r->type ? r->type : "text/plain",
-	    r->body.len, r->location[0] ? "Location: " : "", r->location,
-	    r->location[0] ? "\r\n" : "", r->cookies[0][0] ? "Set-Cookie: " :
-	    "", r->cookies[0], r->cookies[0][0] ? "\r\n" : "",
-	    r->cookies[1][0] ? "Set-Cookie: " : "", r->cookies[1],
-	    r->cookies[1][0] ? "\r\n" : "");
+	con_buf out = {0};
+	size_t off = 0;
 
-	if (n > 0 && (size_t)n < sizeof(h))
-		send_all(fd, h, (size_t)n, r->body.p ? r->body.p : "",
-		    head_only ? 0 : r->body.len);
+	con_printf(&out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n", r->status, reason(r->status),
+	    r->type ? r->type : "text/plain", r->body.len);
+	con_puts(&out, strict_headers);
+	optional(&out, "Location: ", r->location);
+	optional(&out, "Set-Cookie: ", r->cookies[0]);
+	optional(&out, "Set-Cookie: ", r->cookies[1]);
+	con_puts(&out, "\r\n");
+	if (!head_only && r->body.len > 0)
+		con_put(&out, r->body.p, r->body.len);
+	while (!out.oom && off < out.len) {
+		ssize_t w = send(fd, out.p + off, out.len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	con_buf_free(&out);
 }
 
 static void
