@@ -2,7 +2,8 @@
  * A task's page: its tree's root facts, the delegation graph drawn by
  * mdt_graph_render (the SVG `mandatectl graph --format svg` writes,
  * placed inline so each hop is a node of the page) with the decisions
- * and their reasons on it, and the tree's decisions as a table.  And
+ * and their reasons on it, and the tree's decisions as a table, hop by
+ * hop (mdt_store_task_tree, which every store backend answers).  And
  * the verification page: mdt_store_verify over the whole chain.
  */
 #include <inttypes.h>
@@ -74,11 +75,21 @@ picture(con_app *a, con_buf *b, const char *task)
 	mdt_free(text);
 }
 
+typedef struct tree_rows {
+	con_buf *b;
+	size_t n;
+} tree_rows;
+
+/* A row per decision, hop by hop; the walk stops at TREE_ROWS_MAX. */
 static int
 on_row(void *arg, const mdt_audit_decision *d)
 {
-	con_decision_row(arg, d);
-	return ((con_buf *)arg)->oom ? -MDT_ENOMEM : 0;
+	tree_rows *w = arg;
+
+	if (w->n++ == TREE_ROWS_MAX)
+		return 1;
+	con_decision_row(w->b, d);
+	return w->b->oom ? -MDT_ENOMEM : 0;
 }
 
 void
@@ -86,7 +97,8 @@ con_page_task(con_app *a, const con_req *r, con_resp *out)
 {
 	char id[CON_VALUE_MAX];
 	mdt_audit_task *t = NULL, *root = NULL;
-	mdt_audit_query q = {.limit = TREE_ROWS_MAX};
+	const mdt_store_tree_visitor v = {NULL, on_row};
+	tree_rows w = {.b = &out->body};
 	int rc;
 
 	if (con_form_get(r->query, r->query_len, "id", id, sizeof(id)) != 1) {
@@ -106,14 +118,17 @@ con_page_task(con_app *a, const con_req *r, con_resp *out)
 	con_page_open(&out->body, "Task", 1);
 	facts(&out->body, root, t);
 	picture(a, &out->body, id);
-	con_puts(&out->body, "<h2>Decisions of the tree</h2>\n<p><a href=\""
+	con_puts(&out->body, "<h2>Decisions of the tree, hop by hop</h2>\n"
+	    "<p><a href=\""
 	    "/decisions?task=");
 	con_url(&out->body, id);
 	con_puts(&out->body, "\">Filter these decisions</a></p>\n");
 	con_decision_head(&out->body);
-	q.task = id;
-	rc = mdt_store_query_decisions(a->store, &q, on_row, &out->body);
+	rc = mdt_store_task_tree(a->store, root->task_id, &v, &w);
 	con_puts(&out->body, "</tbody></table>\n");
+	if (w.n > TREE_ROWS_MAX)
+		con_printf(&out->body, "<p>The first %d decisions; the filter "
+		    "link above pages through all of them.</p>", TREE_ROWS_MAX);
 	con_page_close(&out->body);
 	mdt_free(t);
 	mdt_free(root);

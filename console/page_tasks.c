@@ -153,7 +153,7 @@ con_page_tasks(con_app *a, const con_req *r, con_resp *out)
 	uint64_t hours = 24;
 	recent *rec = calloc(1, sizeof(*rec));
 	mdt_audit_query q = {0};
-	int rc;
+	int rc, partial;
 
 	if (con_form_get(r->query, r->query_len, "hours", hv, sizeof(hv)) < 0 ||
 	    (hours = strtoull(hv, NULL, 10)) == 0 || hours > 24 * 366 ||
@@ -166,11 +166,18 @@ con_page_tasks(con_app *a, const con_req *r, con_resp *out)
 	rc = mdt_store_open_tasks(a->store, on_open, rec);
 	if (rc == 0)
 		rc = mdt_store_query_decisions(a->store, &q, on_decision, rec);
+	partial = rc == -MDT_EUNSUPPORTED; /* a backend without queries yet */
+	if (partial)
+		rc = 0;
 	qsort(rec->s, rec->n, sizeof(rec->s[0]), by_recency);
 	con_page_open(&out->body, "Recent tasks", 1);
 	con_printf(&out->body, "<p>Open tasks, and tasks with decisions in "
 	    "the last %" PRIu64 " hours (<a href=\"/?hours=168\">a week</a>, "
 	    "<a href=\"/?hours=720\">30 days</a>).</p>\n", hours);
+	if (partial)
+		con_puts(&out->body, "<p class=\"error\">This store's backend "
+		    "has no filtered queries yet: only open tasks are listed."
+		    "</p>\n");
 	if (rc == 0)
 		table(a, &out->body, rec);
 	con_page_close(&out->body);
