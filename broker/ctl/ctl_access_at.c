@@ -169,7 +169,7 @@ tree_task(void *arg, const mdt_audit_task *t)
 	if (t->holder == NULL || strcmp(t->holder, a->agent) != 0 ||
 	    t->patient == NULL || strcmp(t->patient, a->patient) != 0 ||
 	    t->time_ms > a->at || t->expires_ms <= a->at ||
-	    (t->state != MDT_TASK_OPEN && t->ended_ms <= a->at))
+	    (t->ended_ms != 0 && t->ended_ms <= a->at))
 		return 0;
 	return json_array_append_new(a->open, json_pack("{s:s, s:s?, s:s?,"
 	    " s:s?, s:s?, s:I, s:I}", "task", t->task_id, "clinician",
