@@ -584,9 +584,8 @@ MDT_API MDT_WUR int mdt_agent_broker_status(mdt_agent *a, char **json,
  * action those scopes grant is asked of the policy set in force, at the
  * resource type, as authorize would ask it.  Allowed to agents listed in
  * the broker's `admins` setting (MDT_EAUTH otherwise); the broker
- * records the question (operation "access") before it answers, and the
- * answer carries that record's sequence number as "seq".  Caller frees
- * *json with mdt_free.
+ * records the question (operation "access", the asked-about agent as its
+ * resource) before it answers.  Caller frees *json with mdt_free.
  */
 MDT_API MDT_WUR int mdt_agent_access(mdt_agent *a, const char *agent,
     const char *patient, char **json, char *err, size_t errlen);
