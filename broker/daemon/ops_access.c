@@ -29,6 +29,7 @@ struct acc {
 	struct brk_ctx *c;
 	const char *agent, *patient;
 	const struct brk_agent *entry;  /* the agent's registry entry */
+	json_t *ids;      /* the open tasks found, read after the walk */
 	json_t *tasks;
 	int rc;
 };
@@ -181,29 +182,61 @@ task_json(struct acc *a, const mdt_audit_task *t, mdt_scope_set *ts,
 	    scopes_json(eff), "actions", acts);
 }
 
+/* Collects the ids of the agent's open tasks for the patient (the walk
+ * holds a read connection: the tasks are read after it). */
 static int
 each_task(void *arg, const mdt_audit_task *t)
 {
 	struct acc *a = arg;
-	mdt_scope_set *ts = NULL, *cs = NULL, *eff = NULL;
-	char chain[MDT_AUDIT_JSON_MAX / 4];
-	json_t *j = NULL;
 
 	if (t->holder == NULL || strcmp(t->holder, a->agent) != 0 ||
 	    t->patient == NULL || strcmp(t->patient, a->patient) != 0 ||
 	    t->expires_ms <= brk_now_ms())
 		return 0;
+	if (json_array_append_new(a->ids, json_string(t->task_id)) != 0) {
+		a->rc = -MDT_ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+one_task(struct acc *a, const mdt_audit_task *t)
+{
+	mdt_scope_set *ts = NULL, *cs = NULL, *eff = NULL;
+	char chain[MDT_AUDIT_JSON_MAX / 4];
+	json_t *j = NULL;
+
 	if (holder_chain(a->c->b, t, chain, sizeof(chain)) == 0 &&
 	    effective(a, t, &ts, &cs, &eff) == 0)
 		j = task_json(a, t, ts, cs, eff, chain);
 	mdt_scope_set_free(ts);
 	mdt_scope_set_free(cs);
 	mdt_scope_set_free(eff);
-	if (j == NULL || json_array_append_new(a->tasks, j) != 0) {
-		a->rc = -MDT_ENOMEM;
-		return 1;
-	}
+	if (j == NULL || json_array_append_new(a->tasks, j) != 0)
+		return -MDT_ENOMEM;
 	return 0;
+}
+
+/* The answer's tasks, from the ids each_task collected. */
+static int
+answer_tasks(struct acc *a)
+{
+	size_t i;
+	json_t *id;
+	int rc = 0;
+
+	json_array_foreach(a->ids, i, id) {
+		mdt_audit_task *t = NULL;
+		/* a task that ended since the walk is left out */
+		if (mdt_store_get_task(a->c->b->store, json_string_value(id),
+		    &t) == 0 && t->state == MDT_TASK_OPEN)
+			rc = one_task(a, t);
+		mdt_free(t);
+		if (rc != 0)
+			break;
+	}
+	return rc;
 }
 
 /* The answer for a known agent, as JSON text (caller frees). */
@@ -215,11 +248,17 @@ answer(struct acc *a)
 	json_t *j;
 	int rc;
 
-	if ((a->tasks = json_array()) == NULL)
+	if ((a->tasks = json_array()) == NULL ||
+	    (a->ids = json_array()) == NULL) {
+		json_decref(a->tasks);
 		return NULL;
+	}
 	/* an agent outside the registry may do nothing: no tasks */
 	rc = a->entry == NULL ? 0 :
 	    mdt_store_open_tasks(a->c->b->store, each_task, a);
+	if (rc == 0 && a->rc == 0)
+		rc = answer_tasks(a);
+	json_decref(a->ids);
 	if (rc != 0 || a->rc != 0) {
 		json_decref(a->tasks);
 		return NULL;
