@@ -140,7 +140,7 @@ run_replay(const mdt_policy_set *ps, const mdt_entity_store *es,
     const char *request, replay *r)
 {
 	mdt_policy_answer *ans = NULL;
-	char err[MDT_ERRMSG_MAX] = "";
+	char err[MDT_ERRMSG_MAX / 2] = ""; /* fits r->why with its prefix */
 	int rc = mdt_policy_answer_new(&ans);
 
 	if (rc == 0)

@@ -216,6 +216,47 @@ START_TEST(verify_covers_them)
 }
 END_TEST
 
+/* Takes a fresh store back to schema 4: no replay columns, no sources
+ * or review marks, version 4. */
+static void
+downgrade_to_4(void)
+{
+	char err[512] = "";
+
+	if (fx_backend_sqlite()) {
+		sqlite3 *db;
+		ck_assert_int_eq(sqlite3_open(F.path, &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(db, FX_SQLITE_UNDO_5
+		    "PRAGMA user_version=4", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		return;
+	}
+	ck_assert_msg(mdt_test_pg_exec(F.uri, "DROP TABLE sources;"
+	    " DROP TABLE reviews; ALTER TABLE decisions DROP COLUMN request,"
+	    " DROP COLUMN entities_version; UPDATE meta SET value = '\\x04'"
+	    " WHERE key = 'version'", err, sizeof(err)) == 0, "%s", err);
+}
+
+START_TEST(migrates_from_4)
+{
+	mdt_audit_decision old = {.operation = "authorize",
+	    .verdict = MDT_AUDIT_ALLOW, .reasons = "{}", .task_id = "t1"};
+	mdt_audit_source a = {.source_kind = MDT_AUDIT_SOURCE_POLICIES,
+	    .digest = "h1", .content = "{\"files\":[]}"};
+	uint64_t seq;
+	fx_issues is;
+
+	ck_assert_int_eq(mdt_store_append_decision(F.s, &old, &seq), 0);
+	fx_close(&F);
+	downgrade_to_4();
+	fx_open(&F);
+	ck_assert_int_eq(mdt_store_put_source(F.s, &a, NULL), 0);
+	decision("m1", MDT_AUDIT_ALLOW, 0, "{}", "a", 0);
+	fx_close(&F);
+	ck_assert_int_eq(fx_verify(&F, &is, NULL), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -228,6 +269,7 @@ main(void)
 	tcase_add_test(tc, sources_once_per_digest);
 	tcase_add_test(tc, queue_and_marks);
 	tcase_add_test(tc, verify_covers_them);
+	tcase_add_test(tc, migrates_from_4);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
 }

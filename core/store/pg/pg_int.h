@@ -80,6 +80,9 @@ int64_t mdt__pg_int(const PGresult *r, int row, int col);
 mdt__pgconn *mdt__pg_reader(mdt_store *s);
 /* pg_schema.c: CREATE TABLE for one chained kind; caller frees. */
 char *mdt__pg_table_sql(const mdt__kind_desc *d);
+/* pg_schema.c: runs schema SQL on c; 0 or -MDT_ESTORE (reason in err). */
+int mdt__pg_schema_run(PGconn *c, const char *sql, char *err,
+    size_t errlen);
 /* pg_schema5.c: schema 5's indexes, and the migration of a schema 4
  * store (a no-op on any other version). */
 extern const char *const mdt__pg_schema5_sql;

@@ -109,6 +109,12 @@ create(PGconn *c, char *err, size_t errlen)
 	return rc == 0 ? run(c, sql, err, errlen) : rc;
 }
 
+int
+mdt__pg_schema_run(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	return run(c, sql, err, errlen);
+}
+
 /* 1 when the schema exists, 0 when not, negative on error. */
 static int
 exists(PGconn *c, char *err, size_t errlen)

@@ -17,19 +17,6 @@ const char *const mdt__pg_schema5_sql =
     "CREATE UNIQUE INDEX sources_id ON sources(source_kind, digest);"
     "CREATE UNIQUE INDEX reviews_decision ON reviews(decision_seq);";
 
-static int
-run(PGconn *c, const char *sql, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-
-	PQclear(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return 0;
-	snprintf(err, errlen, "PostgreSQL schema 5: %s", PQerrorMessage(c));
-	return -MDT_ESTORE;
-}
-
 /* The version byte in meta, or negative. */
 static int
 version(PGconn *c)
@@ -48,20 +35,20 @@ version(PGconn *c)
 static int
 migrate(PGconn *c, char *err, size_t errlen)
 {
-	int rc = run(c, "ALTER TABLE decisions ADD COLUMN request text,"
-	    " ADD COLUMN entities_version text", err, errlen);
+	int rc = mdt__pg_schema_run(c, "ALTER TABLE decisions ADD COLUMN"
+	    " request text, ADD COLUMN entities_version text", err, errlen);
 
 	for (int k = MDT__KIND_SOURCE; rc == 0 && k <= MDT__KIND_REVIEW; k++) {
 		char *t = mdt__pg_table_sql(mdt__kind_get(k));
 		if (t == NULL)
 			return -MDT_ENOMEM;
-		rc = run(c, t, err, errlen);
+		rc = mdt__pg_schema_run(c, t, err, errlen);
 		mdt__free(t);
 	}
 	if (rc == 0)
-		rc = run(c, mdt__pg_schema5_sql, err, errlen);
+		rc = mdt__pg_schema_run(c, mdt__pg_schema5_sql, err, errlen);
 	if (rc == 0)
-		rc = run(c, "UPDATE meta SET value = '\\x05' WHERE key ="
+		rc = mdt__pg_schema_run(c, "UPDATE meta SET value = '\\x05' WHERE key ="
 		    " 'version'", err, errlen);
 	return rc;
 }
@@ -76,11 +63,11 @@ mdt__pg_migrate5(PGconn *c, char *err, size_t errlen)
 		return 0;
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%d)",
 	    SCHEMA_LOCK);
-	if ((rc = run(c, sql, err, errlen)) != 0)
+	if ((rc = mdt__pg_schema_run(c, sql, err, errlen)) != 0)
 		return rc;
 	rc = version(c) == 4 ? migrate(c, err, errlen) : 0;
 	if (rc == 0)
-		return run(c, "COMMIT", err, errlen);
+		return mdt__pg_schema_run(c, "COMMIT", err, errlen);
 	PQclear(PQexec(c, "ROLLBACK"));
 	return rc;
 }
