@@ -22,6 +22,7 @@ static const char audit_usage[] =
     "       mandatectl audit tree --store URI --task ID\n"
     "       mandatectl audit query --store URI [FILTERS] [--format table|jsonl]\n"
     "         (filters: see `mandatectl audit query --help`)\n"
+    "       mandatectl audit explain SEQ --store URI [--policies DIR]\n"
     "\n"
     "Inspects the broker's tamper-evident audit store.  Every command\n"
     "takes the store as --store URI: sqlite:PATH or a plain PATH (an\n"
@@ -341,6 +342,8 @@ ctl_audit_main(int argc, char **argv)
 		return usage_error("missing subcommand");
 	if (strcmp(argv[1], "query") == 0)
 		return ctl_audit_query_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "explain") == 0)
+		return ctl_audit_explain_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export") == 0 &&
 	    ctl_export_wants_typed(argc - 1, argv + 1))
 		return ctl_audit_export_main(argc - 1, argv + 1);
