@@ -142,6 +142,9 @@ void con_auth_wipe(con_auth *a);
 
 typedef struct con_app {
 	mdt_store *store;
+	const char *broker_url;     /* the access page's broker (NULL: none) */
+	const char *admin_id;       /* an agent in the broker's `admins` */
+	mdt_keypair *admin_key;
 	const char *store_uri;      /* for mdt_store_verify */
 	int have_pub;
 	mdt_pubkey pub;
@@ -165,6 +168,8 @@ void con_page_tasks(con_app *a, const con_req *r, con_resp *out);
 void con_page_decisions(con_app *a, const con_req *r, con_resp *out);
 void con_page_task(con_app *a, const con_req *r, con_resp *out);
 void con_page_verify(con_app *a, const con_req *r, con_resp *out);
+void con_page_review(con_app *a, const con_req *r, con_resp *out);
+void con_page_access(con_app *a, const con_req *r, con_resp *out);
 
 /* Page frame: head (title), navigation, and the closing tags. */
 void con_page_open(con_buf *b, const char *title, int signed_in);
@@ -173,9 +178,12 @@ void con_page_close(con_buf *b);
 void con_page_error(con_resp *out, int status, const char *msg);
 /* Unix ms as ISO 8601 UTC into buf. */
 void con_iso_time(int64_t ms, char *buf, size_t len);
-/* One decision as a table row, with its reasons. */
+/* One decision as a table row, with its reasons; its cells alone; the
+ * table's head (opening the body); the head's cells alone. */
 void con_decision_row(con_buf *b, const mdt_audit_decision *d);
+void con_decision_cells(con_buf *b, const mdt_audit_decision *d);
 void con_decision_head(con_buf *b);
+void con_decision_heads(con_buf *b);
 
 /* The routing of one request (auth.c decides who may, pages answer). */
 void con_handle(con_app *a, const con_req *r, con_resp *out);

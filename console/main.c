@@ -20,12 +20,14 @@
 static const char usage_text[] =
 "usage: mandate-console --store URI --credential-file FILE\n"
 "                       [--listen HOST:PORT] [--pub BROKER.pub]\n"
+"                       [--broker URL --admin-id SPIFFE-ID --admin-key KEY]\n"
 "\n"
 "A read-only web console over Mandate's audit store, for security and\n"
 "compliance teams: recent tasks; decisions filtered as `mandatectl audit\n"
 "query` filters them; a task's delegation graph drawn as a picture with\n"
-"every decision and its reason on it; and the verification status of\n"
-"the hash chain.  It shows nothing the store does not hold, and changes\n"
+"every decision and its reason on it; the review queue; what an agent\n"
+"may do to a patient now (asked of a live broker); and the verification\n"
+"status of the hash chain.  It shows nothing the store does not hold, and changes\n"
 "nothing: the store is opened read-only, takes no lock, and a running\n"
 "broker keeps writing while the console reads.\n"
 "\n"
@@ -40,6 +42,13 @@ static const char usage_text[] =
 "  --pub KEY              the broker's public key (a .pub file or its\n"
 "                         text) to verify the chain's hashes and signed\n"
 "                         checkpoints on the Verification page\n"
+"  --broker URL           a running broker (e.g. ipc:///run/mandate/\n"
+"                         broker.sock) for the Access page: what an agent\n"
+"                         may do to a patient now (the admin `access`\n"
+"                         operation, which the broker records)\n"
+"  --admin-id SPIFFE-ID   the agent the console asks as: one listed in\n"
+"                         the broker's `admins` setting\n"
+"  --admin-key KEY        that agent's key (.key file, mode 0600)\n"
 "  --help                 this text\n"
 "\n"
 "Sign-in: the console answers every page with a redirect to /login\n"
@@ -69,7 +78,8 @@ on_signal(int sig)
 }
 
 typedef struct opts {
-	const char *store, *cred, *listen, *pub;
+	const char *store, *cred, *listen, *pub, *broker, *admin_id,
+	    *admin_key;
 } opts;
 
 static int
@@ -80,7 +90,10 @@ parse(int argc, char **argv, opts *o)
 		const char **slot = strcmp(argv[i], "--store") == 0 ? &o->store :
 		    strcmp(argv[i], "--credential-file") == 0 ? &o->cred :
 		    strcmp(argv[i], "--listen") == 0 ? &o->listen :
-		    strcmp(argv[i], "--pub") == 0 ? &o->pub : NULL;
+		    strcmp(argv[i], "--pub") == 0 ? &o->pub :
+		    strcmp(argv[i], "--broker") == 0 ? &o->broker :
+		    strcmp(argv[i], "--admin-id") == 0 ? &o->admin_id :
+		    strcmp(argv[i], "--admin-key") == 0 ? &o->admin_key : NULL;
 		if (slot == NULL || i + 1 == argc) {
 			fprintf(stderr, "mandate-console: bad option '%s' (see "
 			    "--help)\n", argv[i]);
@@ -91,6 +104,12 @@ parse(int argc, char **argv, opts *o)
 	if (o->store == NULL || o->cred == NULL) {
 		fprintf(stderr, "mandate-console: need --store URI and "
 		    "--credential-file FILE (see --help)\n");
+		return -1;
+	}
+	if ((o->broker != NULL) != (o->admin_id != NULL) ||
+	    (o->broker != NULL) != (o->admin_key != NULL)) {
+		fprintf(stderr, "mandate-console: --broker, --admin-id and "
+		    "--admin-key go together (see --help)\n");
 		return -1;
 	}
 	return 0;
@@ -127,6 +146,11 @@ start(const opts *o, con_app *a, int *lfd, char *err, size_t errlen)
 		return -1;
 	if (con_auth_load(&a->auth, o->cred, err, errlen) != 0)
 		return -1;
+	if (o->broker != NULL && mdt_keypair_load(o->admin_key, &a->admin_key,
+	    err, errlen) != 0)
+		return -1;
+	a->broker_url = o->broker;
+	a->admin_id = o->admin_id;
 	return con_listen(o->listen, lfd, &a->loopback_port, err, errlen);
 }
 
@@ -159,6 +183,7 @@ main(int argc, char **argv)
 	if (lfd >= 0)
 		close(lfd);
 	con_auth_wipe(&app.auth);
+	mdt_keypair_free(app.admin_key);
 	mdt_store_close(app.store);
 	return rc;
 }

@@ -23,6 +23,8 @@ con_page_open(con_buf *b, const char *title, int signed_in)
 	if (signed_in)
 		con_puts(b, "<nav><a href=\"/\">Tasks</a> "
 		    "<a href=\"/decisions\">Decisions</a> "
+		    "<a href=\"/review\">Review queue</a> "
+		    "<a href=\"/access\">Access now</a> "
 		    "<a href=\"/verify\">Verification</a></nav>"
 		    "<form method=\"post\" action=\"/logout\" class=\"out\">"
 		    "<button type=\"submit\">Sign out</button></form>");
@@ -71,11 +73,18 @@ con_iso_time(int64_t ms, char *buf, size_t len)
 void
 con_decision_head(con_buf *b)
 {
-	con_puts(b, "<table class=\"decisions\"><thead><tr><th>Seq</th>"
+	con_puts(b, "<table class=\"decisions\"><thead><tr>");
+	con_decision_heads(b);
+	con_puts(b, "</tr></thead><tbody>\n");
+}
+
+void
+con_decision_heads(con_buf *b)
+{
+	con_puts(b, "<th>Seq</th>"
 	    "<th>Time (UTC)</th><th>Verdict</th><th>Operation</th>"
 	    "<th>Patient</th><th>Clinician</th><th>Agent</th><th>Action</th>"
-	    "<th>Resource</th><th>Task</th><th>Flags</th><th>Reasons</th>"
-	    "</tr></thead><tbody>\n");
+	    "<th>Resource</th><th>Task</th><th>Flags</th><th>Reasons</th>");
 }
 
 /* A cell linking to the decisions filtered by key=v. */
@@ -114,12 +123,21 @@ flags_cell(con_buf *b, uint32_t f)
 void
 con_decision_row(con_buf *b, const mdt_audit_decision *d)
 {
+	con_printf(b, "<tr class=\"v-%s\">",
+	    mdt_audit_verdict_name(d->verdict));
+	con_decision_cells(b, d);
+	con_puts(b, "</tr>\n");
+}
+
+void
+con_decision_cells(con_buf *b, const mdt_audit_decision *d)
+{
 	const char *v = mdt_audit_verdict_name(d->verdict);
 	char when[48];
 
 	con_iso_time(d->time_ms, when, sizeof(when));
-	con_printf(b, "<tr class=\"v-%s\"><td>%" PRIu64 "</td><td>%s</td>"
-	    "<td class=\"verdict\">%s</td>", v, d->seq, when, v);
+	con_printf(b, "<td>%" PRIu64 "</td><td>%s</td>"
+	    "<td class=\"verdict\">%s</td>", d->seq, when, v);
 	text_cell(b, d->operation);
 	filter_cell(b, "patient", d->patient);
 	filter_cell(b, "clinician", d->clinician);
@@ -138,5 +156,5 @@ con_decision_row(con_buf *b, const mdt_audit_decision *d)
 	flags_cell(b, d->flags);
 	con_puts(b, "<td class=\"reasons\"><code>");
 	con_esc(b, d->reasons);
-	con_puts(b, "</code></td></tr>\n");
+	con_puts(b, "</code></td>");
 }

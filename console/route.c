@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "console_int.h"
 
 #define SESSION_COOKIE "mdt_session"
@@ -152,11 +154,11 @@ sign_in(con_app *a, const con_req *r, con_resp *out)
 	if (con_form_get(r->body, r->body_len, "credential", cred,
 	    sizeof(cred)) != 1 || !con_auth_check(&a->auth, cred,
 	    strlen(cred), now)) {
-		memset(cred, 0, sizeof(cred));
+		sodium_memzero(cred, sizeof(cred));
 		login_page(r, out, 401, "Wrong credential.");
 		return;
 	}
-	memset(cred, 0, sizeof(cred));
+	sodium_memzero(cred, sizeof(cred));
 	con_session_new(&a->auth, now, sid);
 	snprintf(out->cookies[0], sizeof(out->cookies[0]), SESSION_COOKIE
 	    "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200", sid);
@@ -208,6 +210,7 @@ signed_in(con_app *a, const con_req *r, con_resp *out)
 	} pages[] = {
 		{"/", con_page_tasks}, {"/decisions", con_page_decisions},
 		{"/task", con_page_task}, {"/verify", con_page_verify},
+		{"/review", con_page_review}, {"/access", con_page_access},
 	};
 
 	if (strcmp(r->method, "POST") == 0) {

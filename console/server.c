@@ -24,6 +24,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "console_int.h"
 #include "console_server.h"
 
@@ -149,10 +151,13 @@ advance(con_app *a, conn *c)
 	return 1;
 }
 
+/* Closes and forgets a connection; its bytes (a sign-in's credential
+ * among them) are wiped first. */
 static void
 drop(conn **cs, size_t *n, size_t i)
 {
 	close(cs[i]->fd);
+	sodium_memzero(cs[i]->buf, cs[i]->len);
 	free(cs[i]);
 	cs[i] = cs[--*n];
 }

@@ -7,8 +7,9 @@
  * by puppeteer-core (tests/npm/console_browser.mjs), is refused a wrong
  * credential and an unauthenticated page, signs in, filters by patient,
  * opens the task and finds the graph's nodes and the deny's reason on
- * the page, nothing from the store turned into markup, and the chain
- * verified.
+ * the page, nothing from the store turned into markup, the repeated
+ * denials in the review queue, the broker's answer to the access
+ * question (asked as an admin agent), and the chain verified.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@
 
 #include <check.h>
 
+#include <mandate/key.h>
+
 #include "brk_flow.h"
 #include "brk_test.h"
 #include "testutil.h"
@@ -32,9 +35,11 @@
 /* A resource the broker refuses and records as asked. */
 #define HOSTILE "Observation/<img src=x onerror=alert(1)>"
 
+#define ADMIN BT_PRIOR
+
 static struct bt_broker B;
 static char reason[128];
-static struct bt_task root;
+static struct bt_task root, sub;
 
 static const char *
 env(const char *name)
@@ -50,7 +55,7 @@ static void
 broker_run(void)
 {
 	struct bt_conn o, s;
-	struct bt_task sub, other;
+	struct bt_task other;
 	mdt_wire_msg *m;
 
 	bf_as(&B, &o, BT_ORCH);
@@ -69,10 +74,14 @@ broker_run(void)
 	snprintf(reason, sizeof(reason), "%s", bt_reason(m));
 	ck_assert(reason[0] != '\0');
 	mdt_wire_msg_free(m);
-	m = bt_authorize(&s, sub.id, sub.tok, sub.tlen, "r", HOSTILE,
-	    "pat-001", NULL, NULL, 0);
-	ck_assert_int_eq(mdt_wire_msg_ok(m), 0);
-	mdt_wire_msg_free(m);
+	/* a third denial of the same agent within the hour: the review
+	 * queue's repeated denials */
+	for (int i = 0; i < 2; i++) {
+		m = bt_authorize(&s, sub.id, sub.tok, sub.tlen, "r", i ? HOSTILE :
+		    "Condition/c-2", "pat-001", NULL, NULL, 0);
+		ck_assert_int_eq(mdt_wire_msg_ok(m), 0);
+		mdt_wire_msg_free(m);
+	}
 	bf_open_root(&B, &o, "dr-alice", "pat-002", "TREAT", "patient/*.rs",
 	    &other);
 	bt_close(&o);
@@ -130,9 +139,13 @@ credential(const char *path, char *cred, size_t len)
 static pid_t
 start_console(int port, const char *cred_file, char *log, size_t loglen)
 {
-	char bin[512], listen[64];
+	char bin[512], listen[64], base[600], key[700], err[256];
 	pid_t pid;
 
+	snprintf(base, sizeof(base), "%s/console-admin", B.dir);
+	snprintf(key, sizeof(key), "%s.key", base);
+	ck_assert_msg(mdt_keypair_save(bt_key(&B, ADMIN), base, err,
+	    sizeof(err)) == 0, "%s", err);
 	snprintf(bin, sizeof(bin), "%s/console/mandate-console",
 	    env("MDT_BINARY_DIR"));
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
@@ -145,6 +158,7 @@ start_console(int port, const char *cred_file, char *log, size_t loglen)
 		dup2(fd, 2);
 		execl(bin, bin, "--store", B.store, "--credential-file",
 		    cred_file, "--listen", listen, "--pub", B.root_pub,
+		    "--broker", B.url, "--admin-id", ADMIN, "--admin-key", key,
 		    (char *)NULL);
 		_exit(127);
 	}
@@ -178,6 +192,8 @@ START_TEST(console_in_chromium)
 	setenv("OTHER_PATIENT", "pat-002", 1);
 	setenv("CLINICIAN", "dr-alice", 1);
 	setenv("TASK", root.id, 1);
+	setenv("SUBTASK", sub.id, 1);
+	setenv("AGENT", BT_SUMM, 1);
 	setenv("HOLDERS", BT_ORCH "," BT_SUMM, 1);
 	setenv("REASON", reason, 1);
 	setenv("HOSTILE", HOSTILE, 1);
@@ -201,8 +217,10 @@ END_TEST
 static void
 setup(void)
 {
+	const char *args[] = {"--set", "admins=" ADMIN, NULL};
+
 	ck_assert_int_eq(bt_setup(&B, NULL), 0);
-	ck_assert_msg(bt_start(&B, NULL) == 0, "broker did not start (log %s)",
+	ck_assert_msg(bt_start(&B, args) == 0, "broker did not start (log %s)",
 	    B.log);
 }
 

@@ -120,6 +120,31 @@ async function openTask(page) {
     hostile === 0 && body.includes(env.HOSTILE), `${hostile} elements`);
 }
 
+async function reviewPage(page) {
+  await page.goto(base + "/review", { waitUntil: "load" });
+  const rows = await page.$$eval("#review tbody tr", (trs) =>
+    trs.map((tr) => tr.innerText));
+  check("the review queue holds the repeated denials with their reason",
+    rows.some((r) => r.includes("repeated-denials") && r.includes(env.REASON)),
+    `${rows.length} rows`);
+}
+
+async function accessPage(page) {
+  await page.goto(base + "/access", { waitUntil: "load" });
+  await page.type("#f-agent", env.AGENT);
+  await page.type("#f-patient", env.PATIENT);
+  await Promise.all([page.waitForNavigation({ waitUntil: "load" }),
+    page.click("#ask")]);
+  const answer = await page.$("#access-answer");
+  const body = await text(page);
+  const allowed = await page.$$eval("table.access tr.v-allow", (trs) =>
+    trs.map((tr) => tr.innerText));
+  check("the broker answers the access question",
+    answer !== null && body.includes(env.SUBTASK) &&
+    allowed.some((r) => r.includes("Observation")),
+    allowed.slice(0, 3).join(" | ") || body.slice(0, 300));
+}
+
 async function verifyPage(page) {
   await page.goto(base + "/verify", { waitUntil: "load" });
   const status = await page.$eval("#verify-status", (e) => e.textContent);
@@ -152,6 +177,8 @@ async function main() {
       cookie ? `httpOnly ${cookie.httpOnly} sameSite ${cookie.sameSite}` : "none");
     await filterByPatient(page);
     await openTask(page);
+    await reviewPage(page);
+    await accessPage(page);
     await verifyPage(page);
   } finally {
     await browser.close();
