@@ -176,6 +176,8 @@ void con_page_open(con_buf *b, const char *title, int signed_in);
 void con_page_close(con_buf *b);
 /* An error page with status. */
 void con_page_error(con_resp *out, int status, const char *msg);
+/* One name/value pair of a <dl> (name is markup, v is escaped). */
+void con_fact(con_buf *b, const char *name, const char *v);
 /* Unix ms as ISO 8601 UTC into buf. */
 void con_iso_time(int64_t ms, char *buf, size_t len);
 /* One decision as a table row, with its reasons; its cells alone; the

@@ -71,6 +71,14 @@ con_iso_time(int64_t ms, char *buf, size_t len)
 }
 
 void
+con_fact(con_buf *b, const char *name, const char *v)
+{
+	con_printf(b, "<dt>%s</dt><dd>", name);
+	con_esc(b, v);
+	con_puts(b, "</dd>");
+}
+
+void
 con_decision_head(con_buf *b)
 {
 	con_puts(b, "<table class=\"decisions\"><thead><tr>");

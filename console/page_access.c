@@ -28,14 +28,6 @@ str(json_t *o, const char *k)
 }
 
 static void
-fact(con_buf *b, const char *name, const char *v)
-{
-	con_printf(b, "<dt>%s</dt><dd>", name);
-	con_esc(b, v);
-	con_puts(b, "</dd>");
-}
-
-static void
 task_block(con_buf *b, json_t *t)
 {
 	size_t i;
@@ -46,12 +38,12 @@ task_block(con_buf *b, json_t *t)
 	con_puts(b, "\">");
 	con_esc(b, str(t, "task"));
 	con_puts(b, "</a></h2><dl class=\"facts\">");
-	fact(b, "Clinician", str(t, "clinician"));
-	fact(b, "Purpose", str(t, "purpose"));
-	fact(b, "Token scopes", str(t, "token_scopes"));
-	fact(b, "Clinician's scopes now", str(t, "clinician_scopes"));
-	fact(b, "Agent's ceiling", str(t, "ceiling"));
-	fact(b, "Effective", str(t, "effective_scopes"));
+	con_fact(b, "Clinician", str(t, "clinician"));
+	con_fact(b, "Purpose", str(t, "purpose"));
+	con_fact(b, "Token scopes", str(t, "token_scopes"));
+	con_fact(b, "Clinician's scopes now", str(t, "clinician_scopes"));
+	con_fact(b, "Agent's ceiling", str(t, "ceiling"));
+	con_fact(b, "Effective", str(t, "effective_scopes"));
 	con_puts(b, "</dl><table class=\"access\"><thead><tr><th>Decision</th>"
 	    "<th>Action</th><th>Cedar action</th><th>Resource</th>"
 	    "<th>Policies</th></tr></thead><tbody>\n");
@@ -93,10 +85,10 @@ answer(con_buf *b, const char *text)
 	con_iso_time(json_integer_value(json_object_get(j, "time_ms")), when,
 	    sizeof(when));
 	con_puts(b, "<dl class=\"facts\" id=\"access-answer\">");
-	fact(b, "Agent", str(j, "agent"));
-	fact(b, "Patient", str(j, "patient"));
-	fact(b, "At (UTC)", when);
-	fact(b, "Policy set", str(j, "policy_hash"));
+	con_fact(b, "Agent", str(j, "agent"));
+	con_fact(b, "Patient", str(j, "patient"));
+	con_fact(b, "At (UTC)", when);
+	con_fact(b, "Policy set", str(j, "policy_hash"));
 	con_puts(b, "</dl>\n");
 	if (json_array_size(json_object_get(j, "tasks")) == 0)
 		con_puts(b, "<p id=\"no-task\">No open task: nothing is "

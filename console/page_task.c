@@ -19,29 +19,21 @@
 #define ISSUES_SHOWN 200
 
 static void
-fact(con_buf *b, const char *name, const char *v)
-{
-	con_printf(b, "<dt>%s</dt><dd>", name);
-	con_esc(b, v);
-	con_puts(b, "</dd>");
-}
-
-static void
 facts(con_buf *b, const mdt_audit_task *root, const mdt_audit_task *t)
 {
 	char when[48];
 
 	con_iso_time(root->time_ms, when, sizeof(when));
 	con_puts(b, "<dl class=\"facts\">");
-	fact(b, "Root task", root->task_id);
-	fact(b, "Clinician", root->clinician);
-	fact(b, "Patient", root->patient);
-	fact(b, "Purpose", root->purpose);
-	fact(b, "Opened (UTC)", when);
-	fact(b, "This hop", t->task_id);
-	fact(b, "Holder", t->holder);
-	fact(b, "Scopes", t->scopes);
-	fact(b, "State", mdt_task_state_name(t->state));
+	con_fact(b, "Root task", root->task_id);
+	con_fact(b, "Clinician", root->clinician);
+	con_fact(b, "Patient", root->patient);
+	con_fact(b, "Purpose", root->purpose);
+	con_fact(b, "Opened (UTC)", when);
+	con_fact(b, "This hop", t->task_id);
+	con_fact(b, "Holder", t->holder);
+	con_fact(b, "Scopes", t->scopes);
+	con_fact(b, "State", mdt_task_state_name(t->state));
 	con_puts(b, "</dl>\n");
 }
 
