@@ -119,3 +119,21 @@ mdt_agent_abort_task(mdt_agent *a, const char *task_id, const char *reason,
 	sdk_req_end(&r);
 	return rv;
 }
+
+int
+mdt_agent_access(mdt_agent *a, const char *agent, const char *patient,
+    char **json, char *err, size_t errlen)
+{
+	sdk_req r;
+	int rv;
+
+	if (a == NULL || agent == NULL || patient == NULL || json == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL,
+		    "access: agent and patient are required");
+	if ((rv = sdk_req_begin(a, MDT_OP_ACCESS, &r)) == 0 &&
+	    (rv = mdt_wire_put_cstr(r.w, "agent", agent)) == 0 &&
+	    (rv = mdt_wire_put_cstr(r.w, "patient", patient)) == 0)
+		rv = call_json(a, &r, "access", json, err, errlen);
+	sdk_req_end(&r);
+	return rv;
+}

@@ -15,6 +15,9 @@ pkgs=(build-essential cmake pkg-config git python3
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	pkgs+=(nodejs npm)
 fi
+# chromium is the headless browser of the console's test, driven through
+# puppeteer-core (tests/npm).
+pkgs+=(chromium)
 if [ "${1:-}" = "--fuzz" ]; then
 	pkgs+=(clang libclang-rt-14-dev)
 fi

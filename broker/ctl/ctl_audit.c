@@ -25,6 +25,7 @@ static const char audit_usage[] =
     "         (filters: see `mandatectl audit query --help`)\n"
     "       mandatectl audit disclosures --store URI --patient ID [--since T]\n"
     "                [--until T] [--format table|jsonl]\n"
+    "       mandatectl audit explain SEQ --store URI [--policies DIR]\n"
     "\n"
     "Inspects the broker's tamper-evident audit store.  Every command\n"
     "takes the store as --store URI: sqlite:PATH or a plain PATH (an\n"
@@ -351,6 +352,8 @@ ctl_audit_main(int argc, char **argv)
 		return ctl_audit_query_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "disclosures") == 0)
 		return ctl_audit_disclosures_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "explain") == 0)
+		return ctl_audit_explain_main(argc - 1, argv + 1);
 	if (ctl_wants_help(argc, argv)) {
 		fputs(audit_usage, stdout);
 		return CTL_EXIT_OK;

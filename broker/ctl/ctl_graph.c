@@ -1,13 +1,12 @@
 /*
- * `mandatectl graph TASK`: collects the delegation tree containing TASK
- * from the store (mdt_store_task_tree: every hop, then the decisions made
- * under it) and prints it as a terminal tree, Graphviz dot, Mermaid,
- * JSON, or SVG through Graphviz's `dot`.
+ * `mandatectl graph TASK`: prints the delegation tree containing TASK
+ * as a terminal tree, Graphviz dot, Mermaid or SVG (mdt_graph_render),
+ * or as JSON (mdt_store_task_tree_json).
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include <mandate/graph.h>
 #include <mandate/mandate.h>
 
 #include "ctl.h"
@@ -32,178 +31,38 @@ static const char graph_usage[] =
     "Exit status: 0 success, 2 unreadable store or unknown task, 64 usage\n"
     "error (also an unsupported format or `dot` missing for svg).\n";
 
-static char *
-dup_or_dash(const char *s)
-{
-	return strdup(s != NULL ? s : "-");
-}
-
-/* The deny code of reasons ({"failed":"CODE",...}) or NULL. */
-static char *
-reason_code(const char *reasons)
-{
-	const char *p = reasons ? strstr(reasons, "\"failed\":\"") : NULL;
-
-	if (p == NULL)
-		return NULL;
-	p += strlen("\"failed\":\"");
-	return strndup(p, strcspn(p, "\""));
-}
-
-static int
-on_task(void *arg, const mdt_audit_task *t)
-{
-	graph *g = arg;
-	graph_hop *h;
-
-	if (g->nhops == g->caphops) {
-		size_t cap = g->caphops ? 2 * g->caphops : 16;
-		graph_hop *n = realloc(g->hops, cap * sizeof(*n));
-		if (n == NULL)
-			return -MDT_ENOMEM;
-		g->hops = n;
-		g->caphops = cap;
-	}
-	h = &g->hops[g->nhops++];
-	memset(h, 0, sizeof(*h));
-	h->task = dup_or_dash(t->task_id);
-	h->parent = t->parent_id ? strdup(t->parent_id) : NULL;
-	h->holder = dup_or_dash(t->holder);
-	h->from = dup_or_dash(t->from_agent);
-	h->scopes = dup_or_dash(t->scopes);
-	h->purpose = dup_or_dash(t->purpose);
-	h->clinician = dup_or_dash(t->clinician);
-	h->patient = dup_or_dash(t->patient);
-	h->operation = dup_or_dash(t->operation);
-	h->state = mdt_task_state_name(t->state);
-	h->depth = t->depth;
-	h->time_ms = t->time_ms;
-	h->ended_ms = t->ended_ms;
-	if (!h->task || !h->holder || !h->from || !h->scopes || !h->purpose ||
-	    !h->clinician || !h->patient || !h->operation)
-		g->failed = 1;
-	return 0;
-}
-
-static int
-on_decision(void *arg, const mdt_audit_decision *d)
-{
-	graph *g = arg;
-	graph_hop *h;
-	graph_dec *x;
-
-	if (g->nhops == 0)
-		return -MDT_EINVAL;
-	h = &g->hops[g->nhops - 1];
-	if (h->ndecs == h->capdecs) {
-		size_t cap = h->capdecs ? 2 * h->capdecs : 16;
-		graph_dec *n = realloc(h->decs, cap * sizeof(*n));
-		if (n == NULL)
-			return -MDT_ENOMEM;
-		h->decs = n;
-		h->capdecs = cap;
-	}
-	x = &h->decs[h->ndecs++];
-	*x = (graph_dec){.seq = d->seq, .time_ms = d->time_ms,
-	    .verdict = mdt_audit_verdict_name(d->verdict),
-	    .operation = dup_or_dash(d->operation),
-	    .action = dup_or_dash(d->action),
-	    .resource = dup_or_dash(d->resource),
-	    .why = reason_code(d->reasons), .agent = dup_or_dash(d->agent),
-	    .flags = d->flags};
-	if (!x->operation || !x->action || !x->resource || !x->agent)
-		g->failed = 1;
-	return 0;
-}
-
-static void
-graph_free(graph *g)
-{
-	for (size_t i = 0; i < g->nhops; i++) {
-		graph_hop *h = &g->hops[i];
-		for (size_t k = 0; k < h->ndecs; k++) {
-			graph_dec *x = &h->decs[k];
-			free(x->operation), free(x->action), free(x->resource);
-			free(x->why), free(x->agent);
-		}
-		free(h->decs);
-		free(h->task), free(h->parent), free(h->holder), free(h->from);
-		free(h->scopes), free(h->purpose), free(h->clinician);
-		free(h->patient), free(h->operation);
-	}
-	free(g->hops);
-}
-
-/* Collects the tree containing task (walked from its root). */
-static int
-collect(mdt_store *s, const char *task, graph *g)
-{
-	const mdt_store_tree_visitor v = {on_task, on_decision};
-	mdt_audit_task *t = NULL;
-	int rc = mdt_store_get_task(s, task, &t);
-
-	if (rc == 0)
-		rc = mdt_store_task_tree(s, t->root_id, &v, g);
-	mdt_free(t);
-	if (rc == 0 && g->failed)
-		rc = -MDT_ENOMEM;
-	return rc;
-}
-
-/* Pipes dot source through `dot -Tsvg` to stdout; a CTL_EXIT_* status. */
-static int
-render_svg(const graph *g)
-{
-	FILE *p;
-	int st;
-
-	if (system("command -v dot >/dev/null 2>&1") != 0) {
-		ctl_error("--format svg needs Graphviz's `dot`: install it "
-		    "(Debian/Ubuntu: apt-get install graphviz; Fedora: dnf "
-		    "install graphviz; macOS: brew install graphviz), or use "
-		    "--format dot and render elsewhere");
-		return CTL_EXIT_USAGE;
-	}
-	fflush(stdout);
-	p = popen("dot -Tsvg", "w");
-	if (p == NULL) {
-		ctl_error("cannot run dot");
-		return CTL_EXIT_INVALID;
-	}
-	ctl_graph_dot(p, g);
-	st = pclose(p);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		ctl_error("dot failed");
-		return CTL_EXIT_INVALID;
-	}
-	return CTL_EXIT_OK;
-}
-
 /* 0, a negative MDT_E* (store) or a CTL_EXIT_* status (svg). */
 static int
 render(mdt_store *s, const char *task, const char *fmt)
 {
-	graph g = {0};
-	char *json = NULL;
+	static const char *const names[] = {"tree", "dot", "mermaid", "svg"};
+	char *text = NULL, err[MDT_ERRMSG_MAX];
+	size_t len = 0, k = 0;
 	int rc;
 
 	if (strcmp(fmt, "json") == 0) {
-		rc = mdt_store_task_tree_json(s, task, &json);
+		rc = mdt_store_task_tree_json(s, task, &text);
 		if (rc == 0)
-			printf("%s\n", json);
-		mdt_free(json);
+			printf("%s\n", text);
+		mdt_free(text);
 		return rc;
 	}
-	rc = collect(s, task, &g);
-	if (rc == 0 && strcmp(fmt, "tree") == 0)
-		ctl_graph_tree(stdout, &g);
-	else if (rc == 0 && strcmp(fmt, "dot") == 0)
-		ctl_graph_dot(stdout, &g);
-	else if (rc == 0 && strcmp(fmt, "mermaid") == 0)
-		ctl_graph_mermaid(stdout, &g);
-	else if (rc == 0)
-		rc = render_svg(&g);
-	graph_free(&g);
+	while (strcmp(fmt, names[k]) != 0)
+		k++;
+	rc = mdt_graph_render(s, task, (mdt_graph_format)(MDT_GRAPH_TREE + k),
+	    &text, &len, err, sizeof(err));
+	if (rc == 0)
+		fwrite(text, 1, len, stdout);
+	mdt_free(text);
+	if (rc == -MDT_EUNSUPPORTED) {
+		ctl_error("--format svg needs %s, or use --format dot and "
+		    "render elsewhere", err);
+		return CTL_EXIT_USAGE;
+	}
+	if (rc == -MDT_EIO || rc == -MDT_ETOOBIG) {
+		ctl_error("%s", err);
+		return CTL_EXIT_INVALID;
+	}
 	return rc;
 }
 

@@ -22,6 +22,8 @@ static const ctl_command commands[] = {
 	{"status", "ask a running broker for its state (admin)", ctl_status_main},
 	{"agent", "add, list, show, remove agents and rotate their keys", ctl_agent_main},
 	{"graph", "draw a task's delegation tree with its decisions", ctl_graph_main},
+	{"review", "the decisions to review after the fact; mark one reviewed", ctl_review_main},
+	{"access", "what an agent may do to a patient now or at a past instant", ctl_access_main},
 	{NULL, NULL, NULL}
 };
 

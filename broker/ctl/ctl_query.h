@@ -53,4 +53,13 @@ int ctl_audit_export_main(int argc, char **argv);
 /* `audit disclosures` (ctl_disclosures.c). */
 int ctl_audit_disclosures_main(int argc, char **argv);
 
+/* `audit explain SEQ` (ctl_explain.c). */
+int ctl_audit_explain_main(int argc, char **argv);
+
+/* `access --at`: the access answer at at_ms rebuilt from the store, as
+ * JSON text (caller frees with free()); err says why on failure
+ * (ctl_access_at.c). */
+int ctl_access_at(mdt_store *s, const char *agent, const char *patient,
+    int64_t at_ms, char **json, char *err, size_t errlen);
+
 #endif

@@ -74,7 +74,19 @@ struct brk_snapshot {
 	void *idp;             /* identity provider verifier (assertion.c) */
 	long gen;              /* 0 at start, one more at each reload */
 	size_t care_files;     /* paths of care_data loaded */
+	/* sources.c: what decisions under this snapshot replay against */
+	char *policy_source;   /* the policy files (mdt_policy_dir_source) */
+	char *entities_source; /* entities file and care data */
+	char entities_version[MDT_POLICY_HASH_HEX];
 };
+
+/* sources.c: fills s's sources from cfg's files (after the policies are
+ * loaded; -MDT_ECONFIG when the policy directory changed meanwhile). */
+int brk_snapshot_sources(struct brk_snapshot *s, const struct brk_config *cfg,
+    char *err, size_t errlen);
+/* Keeps s's sources in the audit store (once per hash). */
+int brk_sources_record(brk_broker *b, const struct brk_snapshot *s,
+    char *err, size_t errlen);
 
 int brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
     char *err, size_t errlen);
@@ -172,6 +184,8 @@ struct brk_ctx {
 	int64_t t0_us;               /* arrival (brk_mono_us) */
 	enum brk_phase phase;
 	char resume_stepup[64];  /* RESUME: the approved step-up to consume */
+	char *cedar_request;     /* the Cedar request evaluated (policy.c),
+	                            recorded for replay; NULL: none */
 };
 
 /* Per-worker scratch reused across requests. */
@@ -584,6 +598,7 @@ void brk_op_abort(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_evaluate(struct brk_worker *w, struct brk_ctx *c);
 /* status.c: an admin's query of the broker's state. */
 void brk_op_status(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_access(struct brk_worker *w, struct brk_ctx *c);
 
 /* stepup.c: parked step-ups and approvals bound to a request hash. */
 struct brk_stepup_info {

@@ -217,6 +217,9 @@ init_state(brk_broker *b, char *err, size_t errlen)
 	sodium_memzero(seed, sizeof(seed));
 	if (rc != 0)
 		return rc;
+	/* the rules every decision will name, kept before the first one */
+	if ((rc = brk_sources_record(b, b->snap, err, errlen)) != 0)
+		return rc;
 	if (brk_sessions_new(&b->sessions) || brk_idem_new(
 	    (size_t)b->cfg.idem_max, b->cfg.idem_ttl, &b->idem) || brk_queues_new(&b->queues) ||
 	    brk_stepups_new(&b->stepups) || brk_clinicians_new(&b->clinicians) ||

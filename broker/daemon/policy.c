@@ -7,8 +7,12 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
 
+#include <jansson.h>
+
+#include "alloc_int.h"
 #include "broker.h"
 
 #define AGENT "Mandate::Agent"
@@ -215,6 +219,55 @@ brk_policy_reasons(const mdt_policy_answer *ans, char *json, size_t jlen, char *
 		snprintf(json + jo, jlen - jo, "]");
 }
 
+/* The per-request resource entity add_resource made, as Cedar entity
+ * JSON; NULL when there is none. */
+static json_t *
+resource_json(const struct brk_pctx *p)
+{
+	const char *pt = p->res_patient ? p->res_patient : p->patient;
+
+	if (p->fhir_type == NULL)
+		return json_array();
+	return json_pack("[{s:{s:s, s:s}, s:{s:s, s:s, s:{s:{s:s, s:s}}},"
+	    " s:[{s:s, s:s}]}]", "uid", "type", "Mandate::Resource", "id",
+	    p->res_id, "attrs", "type", p->fhir_type, "id",
+	    p->fhir_id != NULL ? p->fhir_id : "", "patient", "__entity",
+	    "type", "Mandate::Patient", "id", pt, "parents", "type",
+	    "Mandate::Patient", "id", pt);
+}
+
+/*
+ * Keeps the request just evaluated on c, as the audit record's replay
+ * input (mdt_audit_decision.request).  Best effort: a request that
+ * cannot be written out is recorded without it (explain then says so).
+ */
+static void
+keep_request(struct brk_worker *w, struct brk_ctx *c,
+    const struct brk_pctx *p)
+{
+	char *ctx = NULL, *text = NULL;
+	json_t *j = NULL, *cj;
+
+	mdt_free(c->cedar_request);
+	c->cedar_request = NULL;
+	if (mdt_policy_record_to_json(w->rec, &ctx) != 0)
+		return;
+	cj = json_loads(ctx, 0, NULL);
+	if (cj != NULL)
+		j = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:o,"
+		    " s:o}", "principal", "type", AGENT, "id", p->principal,
+		    "action", "type", "Mandate::Action", "id", p->action,
+		    "resource", "type", p->res_type, "id", p->res_id,
+		    "context", cj, "entities", resource_json(p));
+	if (j != NULL)
+		text = json_dumps(j, JSON_COMPACT);
+	if (text != NULL && strlen(text) <= MDT_AUDIT_JSON_MAX)
+		c->cedar_request = mdt__strndup(text, strlen(text));
+	free(text);
+	json_decref(j);
+	mdt_free(ctx);
+}
+
 int
 brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
     const struct brk_pctx *p, mdt_decision *decision, struct brk_deny *d,
@@ -237,6 +290,8 @@ brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
 		rc = add_resource(w, p);
 	if (rc == 0)
 		rc = mdt_policy_evaluate(s->policies, w->overlay, &req, w->ans);
+	if (rc == 0)
+		keep_request(w, c, p);
 	if (rc != 0) {
 		snprintf(pjson, plen, "[]");
 		brk_deny_set(d, -MDT_EPOLICY, "policy.error",

@@ -65,6 +65,9 @@ decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
 		.action = r->action,
 		.resource = r->resource,
 		.request_hash = c->hash,
+		.request = c->cedar_request,
+		.entities_version = c->cedar_request != NULL ?
+		    c->snap->entities_version : NULL,
 	};
 	reasons_json(r, reasons, rlen);
 	brk_metrics_decision(&c->b->metrics, r->op,

@@ -93,6 +93,8 @@ snapshot_free(struct brk_snapshot *s)
 	mdt_policy_set_free(s->policies);
 	mdt_entity_store_free(s->entities);
 	brk_idp_free(s->idp);
+	mdt_free(s->policy_source);
+	mdt_free(s->entities_source);
 	mdt__free(s);
 }
 
@@ -331,6 +333,8 @@ brk_snapshot_load(const struct brk_config *cfg, struct brk_snapshot **out,
 		rc = brk_care_load(cfg->care_data, s->entities, &s->care_files,
 		    err, errlen);
 	if (rc == 0)
+		rc = brk_snapshot_sources(s, cfg, err, errlen);
+	if (rc == 0)
 		rc = load_agents(s, cfg->entities, err, errlen);
 	if (rc == 0)
 		rc = brk_idp_load(cfg, &s->idp, err, errlen);
@@ -385,6 +389,8 @@ brk_reload(brk_broker *b)
 	}
 	if (rc == 0)
 		rc = brk_snapshot_load(&cfg, &s, err, sizeof(err));
+	if (rc == 0 && (rc = brk_sources_record(b, s, err, sizeof(err))) != 0)
+		brk_snapshot_release(s);
 	if (rc != 0) {
 		BLOG(b, BRK_ERROR, "reload.failed",
 		    "keeping the running policies and registry: %s", err);

@@ -35,6 +35,8 @@ brk_ctx_reset(struct brk_ctx *c)
 	c->pending = NULL;
 	c->phase = BRK_PHASE_NEW;
 	c->resume_stepup[0] = 0;
+	mdt_free(c->cedar_request);
+	c->cedar_request = NULL;
 }
 
 /* Back to receiving (or stopped when draining). */

@@ -82,6 +82,11 @@ struct mdt__store_backend_ops {
 	int (*open_tasks)(mdt_store *s, mdt_audit_task_fn fn, void *arg);
 	int (*query_decisions)(mdt_store *s, const mdt_audit_query *q,
 	    mdt_audit_decision_fn fn, void *arg);
+	/* Rows of a kind: "SELECT <its columns> FROM <its table> t" + tail,
+	 * with text parameters $1..$n (args), each row unpacked into the
+	 * kind's struct for fn (sources, reviews). */
+	int (*kind_rows)(mdt_store *s, int kind, const char *tail,
+	    const char *const *args, size_t nargs, mdt__row_fn fn, void *arg);
 
 	/* ---- work items (queued to the writer as MDT__OP_WORK) -------- */
 	int (*work_push)(mdt_store *s, const mdt_work_item *it,

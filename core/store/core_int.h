@@ -16,7 +16,7 @@
 
 #include "key_int.h" /* mdt__hex */
 
-#define MDT__STORE_SCHEMA_VERSION 4
+#define MDT__STORE_SCHEMA_VERSION 5
 #define MDT__STORE_ID_BYTES 16
 #define MDT__STORE_TREE_DEPTH_MAX 256 /* bounds recursive queries */
 #define MDT__STORE_READERS_MAX 32
@@ -29,7 +29,9 @@ enum mdt__kind {
 	MDT__KIND_APPROVAL_DECISION = 4,
 	MDT__KIND_REVOCATION = 5,
 	MDT__KIND_ACT_USE = 6,
-	MDT__KIND_COUNT_ = 7
+	MDT__KIND_SOURCE = 7,   /* schema 5: policy sets and entity data */
+	MDT__KIND_REVIEW = 8,   /* schema 5: review marks */
+	MDT__KIND_COUNT_ = 9
 };
 
 /*
@@ -89,7 +91,7 @@ typedef struct mdt__val {
 	int64_t i;
 } mdt__val;
 
-#define MDT__COLS_MAX 20
+#define MDT__COLS_MAX 24
 
 const mdt__kind_desc *mdt__kind_get(int kind);
 /* Fills vals[desc->ncols] from a C struct of the kind. */
@@ -134,6 +136,9 @@ struct json_t *mdt__vals_json(const mdt__kind_desc *d, uint64_t seq,
 /* The same from a C struct of the kind (seq taken from the struct). */
 struct json_t *mdt__struct_json(int kind, const void *rec);
 
+/* One record of a kind, valid during the call (kind_rows). */
+typedef int (*mdt__row_fn)(void *arg, const void *rec);
+
 /* ---- chain.c ---------------------------------------------------- */
 void mdt__chain_genesis(const uint8_t id[MDT__STORE_ID_BYTES],
     uint8_t out[MDT_AUDIT_HASH_BYTES]);
@@ -154,7 +159,9 @@ enum mdt__op_type {
 	MDT__OP_CHECKPOINT,
 	MDT__OP_USE_ACT,
 	MDT__OP_EXEC,         /* test hook: run SQL on the writer connection */
-	MDT__OP_WORK          /* work items (work.c) */
+	MDT__OP_WORK,         /* work items (work.c) */
+	MDT__OP_SOURCE,       /* a source record (unique kind + hash) */
+	MDT__OP_REVIEW        /* a review mark (unique decision_seq) */
 };
 
 typedef struct mdt__op {

@@ -61,6 +61,9 @@ static const mdt__col decision_cols[] = {
 	TC(mdt_audit_decision, resource),
 	/* schema 2: after every column of schema 1 (see nhash_min) */
 	IC(mdt_audit_decision, request_hash, 'P'),
+	/* schema 5: what a replay needs (audit explain) */
+	TJ(mdt_audit_decision, request, 1),
+	TC(mdt_audit_decision, entities_version),
 };
 
 static const mdt__col approval_cols[] = {
@@ -103,6 +106,20 @@ static const mdt__col act_use_cols[] = {
 	IC(mdt__act_row, expires_ms, 'L'),
 };
 
+static const mdt__col source_cols[] = {
+	IC(mdt_audit_source, time_ms, 'L'),
+	TC(mdt_audit_source, source_kind),
+	TC(mdt_audit_source, digest),
+	{"content", 'T', offsetof(mdt_audit_source, content), 0, 1},
+};
+
+static const mdt__col review_cols[] = {
+	IC(mdt_audit_review, time_ms, 'L'),
+	IC(mdt_audit_review, decision_seq, 'L'),
+	TC(mdt_audit_review, reviewer),
+	TJ(mdt_audit_review, note, 0),
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
@@ -112,7 +129,7 @@ static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
 	[MDT__KIND_DECISION] = {MDT__KIND_DECISION, "decision", "decisions",
 	    decision_cols, N(decision_cols),
 	    offsetof(mdt_audit_decision, seq), sizeof(mdt_audit_decision),
-	    "task_id", N(decision_cols) - 1},
+	    "task_id", N(decision_cols) - 3},
 	[MDT__KIND_APPROVAL] = {MDT__KIND_APPROVAL, "approval", "approvals",
 	    approval_cols, N(approval_cols), offsetof(mdt_audit_approval, seq),
 	    sizeof(mdt_audit_approval), "task_id", 0},
@@ -128,6 +145,12 @@ static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
 	[MDT__KIND_ACT_USE] = {MDT__KIND_ACT_USE, "act_use", "act_uses",
 	    act_use_cols, N(act_use_cols), offsetof(mdt__act_row, seq),
 	    sizeof(mdt__act_row), NULL, 0},
+	[MDT__KIND_SOURCE] = {MDT__KIND_SOURCE, "source", "sources",
+	    source_cols, N(source_cols), offsetof(mdt_audit_source, seq),
+	    sizeof(mdt_audit_source), NULL, 0},
+	[MDT__KIND_REVIEW] = {MDT__KIND_REVIEW, "review", "reviews",
+	    review_cols, N(review_cols), offsetof(mdt_audit_review, seq),
+	    sizeof(mdt_audit_review), NULL, 0},
 };
 
 const mdt__kind_desc *

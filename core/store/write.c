@@ -239,3 +239,53 @@ mdt_store_checkpoint(mdt_store *store, uint64_t *seq_out)
 		return rc;
 	return submit(store, MDT__OP_CHECKPOINT, NULL, 0, seq_out, NULL);
 }
+
+int
+mdt_store_put_source(mdt_store *store, const mdt_audit_source *src,
+    uint64_t *seq_out)
+{
+	mdt_audit_source r;
+	int rc;
+
+	if ((rc = writable(store, src)) != 0)
+		return rc;
+	r = *src;
+	if (r.time_ms == 0)
+		r.time_ms = mdt_store_now_ms();
+	if (r.source_kind == NULL || r.digest == NULL || r.content == NULL)
+		return invalid(store, "source: kind, digest and content are "
+		    "required");
+	if (strcmp(r.source_kind, MDT_AUDIT_SOURCE_POLICIES) != 0 &&
+	    strcmp(r.source_kind, MDT_AUDIT_SOURCE_ENTITIES) != 0)
+		return invalid(store, "source.source_kind: policies or "
+		    "entities");
+	if ((rc = check_kind(store, MDT__KIND_SOURCE, &r)) != 0)
+		return rc;
+	return submit(store, MDT__OP_SOURCE, &r, 0, seq_out, NULL);
+}
+
+int
+mdt_store_add_review(mdt_store *store, const mdt_audit_review *rev,
+    uint64_t *seq_out)
+{
+	mdt_audit_decision *d = NULL;
+	mdt_audit_review r;
+	int rc;
+
+	if ((rc = writable(store, rev)) != 0)
+		return rc;
+	r = *rev;
+	if (r.time_ms == 0)
+		r.time_ms = mdt_store_now_ms();
+	if (r.decision_seq == 0 || r.decision_seq > INT64_MAX ||
+	    r.reviewer == NULL || r.note == NULL)
+		return invalid(store, "review: decision_seq, reviewer and note "
+		    "are required");
+	if ((rc = check_kind(store, MDT__KIND_REVIEW, &r)) != 0)
+		return rc;
+	/* decisions are never removed, so a check before the write holds */
+	if ((rc = mdt_store_get_decision(store, r.decision_seq, &d)) != 0)
+		return rc;
+	mdt__free(d);
+	return submit(store, MDT__OP_REVIEW, &r, 0, seq_out, NULL);
+}

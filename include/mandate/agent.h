@@ -568,6 +568,28 @@ MDT_API MDT_WUR int mdt_agent_evaluate(mdt_agent *a,
 MDT_API MDT_WUR int mdt_agent_broker_status(mdt_agent *a, char **json,
     char *err, size_t errlen);
 
+/*
+ * Read-only admin query: what agent may do to patient at this instant,
+ * across every open task it holds for that patient, as one JSON object
+ * (docs/security-teams.md, "access"):
+ *
+ *   {"agent","patient","time_ms","policy_hash","entities_version",
+ *    "tasks":[{"task","clinician","purpose","expires_ms",
+ *      "token_scopes","clinician_scopes","ceiling","effective_scopes",
+ *      "actions":[{"action":"r","cedar_action":"read",
+ *        "resource":"Observation","decision":"allow"|"step_up"|"deny",
+ *        "policies":[...]}]}]}
+ *
+ * effective_scopes is token ∩ clinician now ∩ agent ceiling now; each
+ * action those scopes grant is asked of the policy set in force, at the
+ * resource type, as authorize would ask it.  Allowed to agents listed in
+ * the broker's `admins` setting (MDT_EAUTH otherwise); the broker
+ * records the question (operation "access", the asked-about agent as its
+ * resource) before it answers.  Caller frees *json with mdt_free.
+ */
+MDT_API MDT_WUR int mdt_agent_access(mdt_agent *a, const char *agent,
+    const char *patient, char **json, char *err, size_t errlen);
+
 /* ======================================================================
  * Event subscription (broker PUB socket)
  * ==================================================================== */

@@ -231,6 +231,16 @@ typedef enum mdt_audit_verdict {
  *                can be told apart from a resend (NULL = none).  Chained
  *                like the other fields.  On output it points into the
  *                record's allocation, or is NULL when none was stored
+ *   request      JSON (validated, NULL = none): the Cedar request as it
+ *                was evaluated, for replay (mandatectl audit explain):
+ *                {"principal":{"type","id"},"action":{...},
+ *                "resource":{...},"context":{...},"entities":[...]},
+ *                context and entities in Cedar's JSON forms (entities:
+ *                the per-request ones added over the entity data)
+ *   entities_version  hex hash of the entity data the request was
+ *                evaluated against (a source of kind "entities"; NULL =
+ *                none).  Both are chained; decisions written before
+ *                schema 5 read them as NULL
  */
 typedef struct mdt_audit_decision {
 	int64_t time_ms;
@@ -252,6 +262,8 @@ typedef struct mdt_audit_decision {
 	const char *resource;
 	uint64_t seq;
 	const uint8_t *request_hash;
+	const char *request;
+	const char *entities_version;
 } mdt_audit_decision;
 
 /*
@@ -741,6 +753,136 @@ MDT_API MDT_WUR int mdt_store_work_list(mdt_store *store, const char *agent,
  */
 MDT_API MDT_WUR int mdt_store_open_tasks(mdt_store *store,
     mdt_audit_task_fn fn, void *arg);
+
+/* ======================================================================
+ * Decision inputs kept for replay: policy sets and entity data
+ * ==================================================================== */
+
+/*
+ * A policy set or a version of the entity data a decision was made
+ * under, kept once per hash so a decision can be replayed later (and the
+ * rules in force at a past instant reconstructed).  Chained like every
+ * record.
+ *
+ *   time_ms      when first recorded; 0 on input = now
+ *   source_kind  MDT_AUDIT_SOURCE_POLICIES ("policies": the hash is
+ *                mdt_policy_set_hash's, a decision's policy_hash) or
+ *                MDT_AUDIT_SOURCE_ENTITIES ("entities": a decision's
+ *                entities_version)
+ *   digest       the hash, hex text, at most MDT_AUDIT_FIELD_MAX bytes
+ *                (required)
+ *   content      JSON (validated, required, unbounded):
+ *                {"files":[{"name":"NAME","text":"TEXT"},...]}, the files
+ *                in load order (mdt_policy_set_from_source and
+ *                mdt_entity_store_from_source in policy.h rebuild them)
+ *   seq          output only
+ */
+#define MDT_AUDIT_SOURCE_POLICIES "policies"
+#define MDT_AUDIT_SOURCE_ENTITIES "entities"
+
+typedef struct mdt_audit_source {
+	int64_t time_ms;
+	const char *source_kind;
+	const char *digest;
+	const char *content;
+	uint64_t seq;
+} mdt_audit_source;
+
+/*
+ * Records src once: MDT_EEXIST (nothing written) when a source of the
+ * same kind and digest is already kept, so a broker calls it at every load
+ * and reload.  MDT_EINVAL for an unknown kind or a missing field,
+ * MDT_EPARSE for content that is not JSON; durable on return.
+ */
+MDT_API MDT_WUR int mdt_store_put_source(mdt_store *store,
+    const mdt_audit_source *src, uint64_t *seq_out);
+
+/*
+ * The source of kind source_kind whose digest is hash (NULL: the one
+ * recorded last).  *out (caller frees with mdt_free; one allocation) or
+ * MDT_ENOTFOUND.  Works on read-only handles.
+ */
+MDT_API MDT_WUR int mdt_store_get_source(mdt_store *store,
+    const char *source_kind, const char *hash, mdt_audit_source **out);
+
+/* ======================================================================
+ * Review: decisions to look at after the fact
+ * ==================================================================== */
+
+/*
+ * A review mark: decision_seq was looked at by reviewer, with a note.
+ * A chained record (kind "review"), so mdt_store_verify covers it.
+ *   time_ms      0 on input = now
+ *   decision_seq the decision's sequence number (required)
+ *   reviewer     who reviewed it (required)
+ *   note         free text (required, at most MDT_AUDIT_JSON_MAX bytes)
+ */
+typedef struct mdt_audit_review {
+	int64_t time_ms;
+	uint64_t decision_seq;
+	const char *reviewer;
+	const char *note;
+	uint64_t seq;
+} mdt_audit_review;
+
+/*
+ * Marks a decision reviewed; durable on return.  MDT_ENOTFOUND when no
+ * decision has decision_seq, MDT_EEXIST when it is marked already (the
+ * first mark stands), MDT_EINVAL for a missing field.
+ */
+MDT_API MDT_WUR int mdt_store_add_review(mdt_store *store,
+    const mdt_audit_review *rev, uint64_t *seq_out);
+
+/* Why a decision is in the review queue (bits of mdt_review_item.why). */
+#define MDT_REVIEW_BREAK_GLASS 0x1u  /* purpose ETREAT (break-the-glass) */
+#define MDT_REVIEW_STEP_UP 0x2u      /* a step-up was asked or used */
+#define MDT_REVIEW_WIDENING 0x4u     /* a refused widening of scopes */
+#define MDT_REVIEW_REPEATED 0x8u     /* one of repeated denials of an agent */
+#define MDT_REVIEW_FLAGGED 0x10u     /* flagged by the broker for review */
+
+/*
+ * What the queue holds.  Zero-initialized = the defaults.
+ *   deny_threshold  an agent's denials enter the queue once it has at
+ *                   least this many within deny_window_ms (0 = 3)
+ *   deny_window_ms  0 = 3600000 (one hour)
+ *   since_ms        only decisions at or after this time (0 = all)
+ *   include_reviewed  1: reviewed decisions too (with their mark)
+ */
+typedef struct mdt_review_opts {
+	uint32_t deny_threshold;
+	int64_t deny_window_ms;
+	int64_t since_ms;
+	int include_reviewed;
+} mdt_review_opts;
+
+/* One entry, valid during the callback only; review is NULL when the
+ * decision is not marked. */
+typedef struct mdt_review_item {
+	const mdt_audit_decision *decision;
+	uint32_t why;
+	const mdt_audit_review *review;
+} mdt_review_item;
+
+typedef int (*mdt_review_fn)(void *arg, const mdt_review_item *item);
+
+/*
+ * Calls fn for each decision in the review queue in sequence order: those
+ * that are break-the-glass, step-ups (asked, or allowed through an
+ * approval), refused widenings (reason "scope.widen"), flagged for review,
+ * or one of at least deny_threshold denials of the same acting agent
+ * within deny_window_ms; a marked decision leaves the queue unless
+ * include_reviewed.  opts may be NULL.  fn's return as for
+ * mdt_store_list_decisions.  Works on read-only handles and on every
+ * backend (it reads the whole log: cost follows the store's size).
+ */
+MDT_API MDT_WUR int mdt_store_review_queue(mdt_store *store,
+    const mdt_review_opts *opts, mdt_review_fn fn, void *arg);
+
+/* Calls fn for each review mark in sequence order (valid during the call
+ * only); fn's return as for mdt_store_list_decisions. */
+typedef int (*mdt_audit_review_fn)(void *arg, const mdt_audit_review *rev);
+MDT_API MDT_WUR int mdt_store_list_reviews(mdt_store *store,
+    mdt_audit_review_fn fn, void *arg);
 
 /* ======================================================================
  * Verification

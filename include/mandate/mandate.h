@@ -21,5 +21,6 @@
 #include <mandate/token.h>
 #include <mandate/svid.h>
 #include <mandate/fhir.h>
+#include <mandate/graph.h>
 
 #endif /* MANDATE_MANDATE_H */

@@ -122,6 +122,53 @@ MDT_API const char *mdt_policy_set_id(const mdt_policy_set *set, size_t i);
  * set and lives as long as it.  Recorded in audit records. */
 MDT_API const char *mdt_policy_set_hash(const mdt_policy_set *set);
 
+/* ---- sources: what a set or entity data was loaded from ----
+ *
+ * A source is JSON {"files":[{"name":"NAME","text":"TEXT"},...]}: the
+ * files in load order.  The broker keeps the source of every policy set
+ * and entity data it decides under in the audit store (audit.h,
+ * mdt_store_put_source), so a decision can be replayed later.
+ */
+
+/*
+ * The hash of a source as 64 hex digits + NUL into hex: SHA-256 over
+ * each file's name, a NUL, its length (8 bytes, little-endian on the
+ * platforms Mandate runs on) and text, which is mdt_policy_set_hash of
+ * the set mdt_policy_set_load_dir loads from a directory of these files.
+ * -MDT_EPARSE for JSON that is not a source (err says why).
+ */
+MDT_API MDT_WUR int mdt_policy_source_hash(const char *json, size_t len,
+    char hex[MDT_POLICY_HASH_HEX], char *err, size_t errlen);
+
+/*
+ * The source of directory dir as mdt_policy_set_load_dir reads it (its
+ * *.cedar files sorted by name), with ext "cedar"; or of a list of
+ * entity files: paths, space-separated, each a file or a directory whose
+ * *.json files are taken sorted by name (ext "json"; names are the
+ * paths given, or dir/file).  Caller frees *json with mdt_free.
+ */
+MDT_API MDT_WUR int mdt_policy_dir_source(const char *dir, char **json,
+    char *err, size_t errlen);
+MDT_API MDT_WUR int mdt_entity_files_source(const char *paths, char **json,
+    char *err, size_t errlen);
+
+/*
+ * Rebuilds a policy set from a source: the files' policies in order,
+ * with the hash mdt_policy_source_hash gives (so a set loaded from a
+ * directory and rebuilt from its source have the same hash).  Errors as
+ * mdt_policy_set_parse's, naming the file.  Caller frees *out.
+ */
+MDT_API MDT_WUR int mdt_policy_set_from_source(mdt_policy_set **out,
+    const char *json, size_t len, char *err, size_t errlen);
+
+/*
+ * Rebuilds entity data from a source: each file's text loaded as
+ * mdt_entity_store_load_json does, in order, into a new store.  Caller
+ * frees *out with mdt_entity_store_free.
+ */
+MDT_API MDT_WUR int mdt_entity_store_from_source(mdt_entity_store **out,
+    const char *json, size_t len, char *err, size_t errlen);
+
 /* ---- entity stores ---- */
 
 /* Creates an empty entity store.  Caller frees *out with
@@ -237,6 +284,16 @@ MDT_API MDT_WUR int mdt_policy_record_load_json(mdt_policy_record *rec,
     const char *json, size_t len, const char *name, char *err,
     size_t errlen);
 
+/*
+ * The record as JSON in Cedar's context format (entities as
+ * {"__entity":{"type","id"}}, extension values as {"__extn":{"fn","arg"}}),
+ * which mdt_policy_record_load_json reads back to an equal record.
+ * -MDT_EUNSUPPORTED for an ipaddr value (none is built by the broker).
+ * Caller frees *json with mdt_free.
+ */
+MDT_API MDT_WUR int mdt_policy_record_to_json(const mdt_policy_record *rec,
+    char **json);
+
 /* ---- evaluation ---- */
 
 /* Creates an answer (with its arena).  Caller frees *out with
@@ -261,6 +318,18 @@ MDT_API MDT_WUR int mdt_policy_evaluate(const mdt_policy_set *set,
 /* The decision of the last evaluation (DENY for a NULL answer, a fresh
  * answer, or one whose evaluation failed). */
 MDT_API mdt_decision mdt_policy_answer_decision(const mdt_policy_answer *ans);
+
+/*
+ * Replays a recorded request (the JSON of mdt_audit_decision.request:
+ * {"principal":{"type","id"},"action":{...},"resource":{...},
+ * "context":{...},"entities":[...]}; entities optional, added over
+ * entities, which may be NULL) against set, overwriting ans as
+ * mdt_policy_evaluate does.  -MDT_EPARSE with err naming the field for a
+ * request that is not of this form.
+ */
+MDT_API MDT_WUR int mdt_policy_replay(const mdt_policy_set *set,
+    const mdt_entity_store *entities, const char *request, size_t len,
+    mdt_policy_answer *ans, char *err, size_t errlen);
 
 /* Number of determining policies: the satisfied forbids (DENY/STEP_UP) or
  * the satisfied permits (ALLOW); 0 for a default deny. */

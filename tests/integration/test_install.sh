@@ -20,10 +20,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$MDT_BINARY_DIR" --prefix "$p" >"$tmp/install.log" ||
 	fail "cmake --install (log: $(cat "$tmp/install.log"))"
 libdir=$(dirname "$(find "$p" -name 'libmandate-agent.so' | head -n1)")
-for f in bin/mandated bin/mandatectl include/mandate/agent.h \
+for f in bin/mandated bin/mandatectl bin/mandate-console include/mandate/agent.h \
     share/mandate/policies/entities.json share/mandate/mandated.conf.example \
     etc/mandate/mandated.conf share/man/man8/mandated.8 \
-    share/man/man1/mandatectl.1 lib/systemd/system/mandated.service; do
+    share/man/man1/mandatectl.1 share/man/man8/mandate-console.8 \
+    lib/systemd/system/mandated.service; do
 	test -e "$p/$f" || fail "not installed: $f"
 done
 ls "$p"/share/mandate/policies/*.cedar >/dev/null || fail "no default policies"
@@ -106,6 +107,8 @@ help=$("${clean_env[@]}" "$p/bin/mandatectl" --help) || fail "mandatectl --help"
 grep -q "status" <<<"$help" || fail "mandatectl --help lacks status"
 "${clean_env[@]}" "$p/bin/mandatectl" status --help | grep -q -- "--url" ||
 	fail "mandatectl status --help"
+"${clean_env[@]}" "$p/bin/mandate-console" --help | grep -q -- "--credential-file" ||
+	fail "mandate-console --help"
 "${clean_env[@]}" "$p/bin/mandated" --version | grep -q "mandated" ||
 	fail "mandated --version"
 chk=$("${clean_env[@]}" "$p/bin/mandated" --config "$p/etc/mandate/mandated.conf" \

@@ -28,6 +28,12 @@
 
 #include "pg_fixture.h"
 
+/* SQL that takes a SQLite store of schema 5 back to what schema 4 wrote
+ * (before the version is set lower for a migration test). */
+#define FX_SQLITE_UNDO_5 "DROP TABLE sources; DROP TABLE reviews;" \
+	" ALTER TABLE decisions DROP COLUMN request;" \
+	" ALTER TABLE decisions DROP COLUMN entities_version;"
+
 typedef struct fx {
 	char dir[64];
 	char path[128];

@@ -501,7 +501,7 @@ END_TEST
 static void
 make_v1(void)
 {
-	fx_sql(&F, "DROP TABLE act_uses; DROP TABLE work;"
+	fx_sql(&F, FX_SQLITE_UNDO_5 "DROP TABLE act_uses; DROP TABLE work;"
 	    "DROP TABLE decision_agents; DROP INDEX decisions_patient;"
 	    "DROP INDEX decisions_clinician; DROP INDEX decisions_time;"
 	    "ALTER TABLE decisions DROP COLUMN request_hash;"

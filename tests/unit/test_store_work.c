@@ -306,7 +306,7 @@ START_TEST(migrates_a_version_1_store)
 	fx_decision(&F, "r-1", "t-root", MDT_AUDIT_ALLOW);
 	fx_close(&F);
 	/* what a store written before work items looks like */
-	fx_sql(&F, "DROP TABLE work; DROP TABLE decision_agents;"
+	fx_sql(&F, FX_SQLITE_UNDO_5 "DROP TABLE work; DROP TABLE decision_agents;"
 	    "DROP INDEX decisions_patient; DROP INDEX decisions_clinician;"
 	    "DROP INDEX decisions_time; PRAGMA user_version = 2");
 	fx_open(&F);

@@ -80,6 +80,18 @@ int64_t mdt__pg_int(const PGresult *r, int row, int col);
 /* A reader from the pool, locked and connected; NULL with the reason on
  * the handle when no connection can be made. */
 mdt__pgconn *mdt__pg_reader(mdt_store *s);
+/* pg_schema.c: CREATE TABLE for one chained kind; caller frees. */
+char *mdt__pg_table_sql(const mdt__kind_desc *d);
+/* pg_schema.c: runs schema SQL on c; 0 or -MDT_ESTORE (reason in err). */
+int mdt__pg_schema_run(PGconn *c, const char *sql, char *err,
+    size_t errlen);
+/* pg_schema5.c: schema 5's indexes, and the migration of a schema 4
+ * store (a no-op on any other version). */
+extern const char *const mdt__pg_schema5_sql;
+int mdt__pg_migrate5(PGconn *c, char *err, size_t errlen);
+/* pg_reads.c: the backend's kind_rows (backend.h) */
+int mdt__pg_kind_rows(mdt_store *s, int kind, const char *tail,
+    const char *const *args, size_t nargs, mdt__row_fn fn, void *arg);
 void mdt__pg_reader_release(mdt__pgconn *r);
 
 /* ---- pg_schema.c ------------------------------------------------ */

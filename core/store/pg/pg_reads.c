@@ -466,3 +466,37 @@ mdt__pg_task_tree(mdt_store *s, const char *root_task_id,
 	PQclear(r);
 	return rc;
 }
+
+/* The backend's kind_rows (backend.h): sources and review marks. */
+int
+mdt__pg_kind_rows(mdt_store *s, int kind, const char *tail,
+    const char *const *args, size_t nargs, mdt__row_fn fn, void *arg)
+{
+	const mdt__kind_desc *d = mdt__kind_get(kind);
+	char *cols = d != NULL ? mdt__select_list(d, "t") : NULL;
+	const seg sg = {d, 0, d != NULL ? d->seq_off : 0};
+	mdt__pgp p = {0};
+	char sql[1024];
+	PGresult *r;
+	int rc = 0, n;
+
+	if (cols == NULL)
+		return d == NULL ? -MDT_EINVAL : -MDT_ENOMEM;
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s t%s", cols, d->table,
+	    tail);
+	mdt__free(cols);
+	for (size_t i = 0; i < nargs; i++)
+		mdt__pgp_text(&p, args[i]);
+	if ((r = rquery(s, sql, &p, &rc)) == NULL)
+		return rc;
+	n = PQntuples(r);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		void *rec;
+		if ((rc = unpack(r, i, &sg, 1, d->struct_size, &rec)) != 0)
+			break;
+		rc = fn(arg, rec);
+		mdt__free(rec);
+	}
+	PQclear(r);
+	return rc < 0 ? rc : 0;
+}

@@ -352,6 +352,20 @@ op_exec(mdt_store *s, mdt__op *op)
 	return -MDT_ESTORE;
 }
 
+/* A second source of the same kind and hash, or a second mark of one
+ * decision, is the unique index refusing the row (EEXIST). */
+static int
+op_source(mdt_store *s, mdt__op *op)
+{
+	return chain_append(s, MDT__KIND_SOURCE, op->rec, &op->seq);
+}
+
+static int
+op_review(mdt_store *s, mdt__op *op)
+{
+	return chain_append(s, MDT__KIND_REVIEW, op->rec, &op->seq);
+}
+
 typedef int (*op_fn)(mdt_store *, mdt__op *);
 
 static const op_fn ops[] = {
@@ -364,6 +378,8 @@ static const op_fn ops[] = {
 	[MDT__OP_USE_ACT] = op_use_act,
 	[MDT__OP_EXEC] = op_exec,
 	[MDT__OP_WORK] = mdt__pg_work_run,
+	[MDT__OP_SOURCE] = op_source,
+	[MDT__OP_REVIEW] = op_review,
 };
 
 int

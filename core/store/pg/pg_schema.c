@@ -53,8 +53,8 @@ col_type(char t)
 }
 
 /* CREATE TABLE for one chained kind; caller frees. */
-static char *
-table_sql(const mdt__kind_desc *d)
+char *
+mdt__pg_table_sql(const mdt__kind_desc *d)
 {
 	size_t cap = 128 + d->ncols * 48, o;
 	char *sql = mdt__malloc(cap);
@@ -91,7 +91,7 @@ create(PGconn *c, char *err, size_t errlen)
 	int rc = 0;
 
 	for (int k = 1; rc == 0 && k < MDT__KIND_COUNT_; k++) {
-		char *t = table_sql(mdt__kind_get(k));
+		char *t = mdt__pg_table_sql(mdt__kind_get(k));
 		if (t == NULL)
 			return -MDT_ENOMEM;
 		rc = run(c, t, err, errlen);
@@ -99,12 +99,20 @@ create(PGconn *c, char *err, size_t errlen)
 	}
 	if (rc == 0)
 		rc = run(c, extra_sql, err, errlen);
+	if (rc == 0)
+		rc = run(c, mdt__pg_schema5_sql, err, errlen);
 	randombytes_buf(id, sizeof(id));
 	mdt__hex(id, sizeof(id), hex);
 	snprintf(sql, sizeof(sql), "INSERT INTO meta VALUES ('id',"
 	    " decode('%s', 'hex')), ('version', '\\x%02x')", hex,
 	    MDT__STORE_SCHEMA_VERSION);
 	return rc == 0 ? run(c, sql, err, errlen) : rc;
+}
+
+int
+mdt__pg_schema_run(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	return run(c, sql, err, errlen);
 }
 
 /* 1 when the schema exists, 0 when not, negative on error. */
@@ -180,6 +188,8 @@ mdt__pg_schema(PGconn *c, int read_only, uint8_t id[MDT__STORE_ID_BYTES],
 			return rc;
 		err[0] = '\0';
 	}
+	if (!read_only && (rc = mdt__pg_migrate5(c, err, errlen)) != 0)
+		return rc;
 	return read_meta(c, id, err, errlen);
 bad:
 	PQclear(PQexec(c, "ROLLBACK"));

@@ -33,8 +33,14 @@ cursor_sql(const mdt__kind_desc *d, int filtered)
 		if (!filtered)
 			snprintf(sql, cap, "SELECT %s FROM %s ORDER BY seq", cols,
 			    d->table);
-		else if (d->kind == MDT__KIND_ACT_USE) /* about no task */
+		else if (d->kind == MDT__KIND_ACT_USE ||
+		    d->kind == MDT__KIND_SOURCE) /* about no task */
 			snprintf(sql, cap, TREE_CTE "SELECT %s FROM %s WHERE 0",
+			    cols, d->table);
+		else if (d->kind == MDT__KIND_REVIEW) /* a decision's */
+			snprintf(sql, cap, TREE_CTE "SELECT %s FROM %s WHERE"
+			    " decision_seq IN (SELECT seq FROM decisions WHERE"
+			    " task_id IN (SELECT id FROM tree)) ORDER BY seq",
 			    cols, d->table);
 		else if (d->task_col != NULL)
 			snprintf(sql, cap, TREE_CTE "SELECT %s FROM %s WHERE %s"

@@ -90,6 +90,18 @@ static const char *const migrations[] = {
 	"INSERT OR IGNORE INTO decision_agents SELECT j.value, d.seq FROM"
 	" decisions d, json_each(CASE WHEN json_valid(d.agent_chain) THEN"
 	" d.agent_chain ELSE '[]' END) j WHERE j.type = 'text';",
+	/* 4 -> 5: what a decision's replay needs (hashed only when present,
+	 * so earlier records verify unchanged), the sources (policy sets,
+	 * entity data) decisions were made under, and review marks */
+	"ALTER TABLE decisions ADD COLUMN request TEXT;"
+	"ALTER TABLE decisions ADD COLUMN entities_version TEXT;"
+	"CREATE TABLE sources(seq INTEGER PRIMARY KEY, prev BLOB NOT NULL,"
+	" hash BLOB NOT NULL, time_ms INTEGER NOT NULL,"
+	" source_kind TEXT NOT NULL, digest TEXT NOT NULL,"
+	" content TEXT NOT NULL, UNIQUE(source_kind, digest));"
+	"CREATE TABLE reviews(seq INTEGER PRIMARY KEY, prev BLOB NOT NULL,"
+	" hash BLOB NOT NULL, time_ms INTEGER NOT NULL,"
+	" decision_seq INTEGER NOT NULL UNIQUE, reviewer TEXT, note TEXT);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

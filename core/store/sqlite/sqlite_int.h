@@ -123,6 +123,9 @@ int mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v);
 /* query.c: mdt_store_query_decisions */
 int mdt__sq_query_decisions(mdt_store *s, const mdt_audit_query *q,
     mdt_audit_decision_fn fn, void *arg);
+/* kindrows.c: the backend's kind_rows (backend.h) */
+int mdt__sq_kind_rows(mdt_store *s, int kind, const char *tail,
+    const char *const *args, size_t nargs, mdt__row_fn fn, void *arg);
 /* Fills the derived state of a task from columns at first..first+2. */
 void mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_audit_task *t);
 

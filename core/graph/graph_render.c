@@ -5,11 +5,27 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include <mandate/audit.h>
 
-#include "ctl_graph.h"
-#include "ctl_query.h"
+#include "graph_int.h"
+
+/* Unix ms as "YYYY-MM-DDThh:mm:ss.mmmZ". */
+static void
+iso_time(int64_t ms, char *buf, size_t len)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(buf, len, "%" PRId64, ms);
+		return;
+	}
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%03dZ",
+	    (int)(ms % 1000));
+}
 
 /* "deny scope.widen", "step_up", "allow break_glass approved", ... */
 static void
@@ -22,7 +38,7 @@ dec_words(const graph_dec *x, char *buf, size_t len)
 }
 
 void
-ctl_graph_tree(FILE *f, const graph *g)
+graph_tree(FILE *f, const graph *g)
 {
 	char when[40], words[256];
 
@@ -33,14 +49,14 @@ ctl_graph_tree(FILE *f, const graph *g)
 	for (size_t i = 0; i < g->nhops; i++) {
 		const graph_hop *h = &g->hops[i];
 		int ind = 2 * (int)h->depth;
-		ctl_iso_time(h->time_ms, when, sizeof(when));
+		iso_time(h->time_ms, when, sizeof(when));
 		fprintf(f, "%*s└─ %s [%s] %s  holder %s  (%s by %s, %s)\n",
 		    ind, "", h->task, h->state, h->operation, h->holder,
 		    h->purpose, h->from, when);
 		fprintf(f, "%*s   scopes: %s\n", ind, "", h->scopes);
 		for (size_t k = 0; k < h->ndecs; k++) {
 			const graph_dec *x = &h->decs[k];
-			ctl_iso_time(x->time_ms, when, sizeof(when));
+			iso_time(x->time_ms, when, sizeof(when));
 			dec_words(x, words, sizeof(words));
 			fprintf(f, "%*s   #%" PRIu64 " %s %s %s %s -> %s\n", ind,
 			    "", x->seq, when, x->operation, x->action,
@@ -77,7 +93,9 @@ dot_hop(FILE *f, size_t i, const graph_hop *h)
 	quoted(f, h->holder, 0);
 	fputs("\\nscopes ", f);
 	quoted(f, h->scopes, 0);
-	fprintf(f, "\\npurpose %s\"];\n", h->purpose);
+	fputs("\\npurpose ", f);
+	quoted(f, h->purpose, 0);
+	fputs("\"];\n", f);
 	if (h->ndecs == 0)
 		return;
 	fprintf(f, "  d%zu [shape=note, fontsize=9, label=\"", i);
@@ -108,7 +126,7 @@ hop_index(const graph *g, const char *id)
 }
 
 void
-ctl_graph_dot(FILE *f, const graph *g)
+graph_dot(FILE *f, const graph *g)
 {
 	fputs("digraph mandate {\n  rankdir=TB;\n  node [fontname=\"Helvetica\"];\n",
 	    f);
@@ -122,15 +140,17 @@ ctl_graph_dot(FILE *f, const graph *g)
 	for (size_t i = 0; i < g->nhops; i++) {
 		size_t p = hop_index(g, g->hops[i].parent);
 		dot_hop(f, i, &g->hops[i]);
-		if (p < g->nhops)
-			fprintf(f, "  h%zu -> h%zu [label=\"%s\"];\n", p, i,
-			    g->hops[i].operation);
+		if (p < g->nhops) {
+			fprintf(f, "  h%zu -> h%zu [label=\"", p, i);
+			quoted(f, g->hops[i].operation, 0);
+			fputs("\"];\n", f);
+		}
 	}
 	fputs("}\n", f);
 }
 
 void
-ctl_graph_mermaid(FILE *f, const graph *g)
+graph_mermaid(FILE *f, const graph *g)
 {
 	char words[256];
 
