@@ -6,7 +6,10 @@
  * Lines are typed; `audit export --format jsonl` gives the same lines
  * and with --follow streams decisions appended after it started; a copy
  * of the store file answers the same while the original is still open
- * for writing; bad values are usage errors.
+ * for writing; bad values are usage errors.  Runs on the backend named
+ * by MDT_TEST_STORE_BACKEND (tests/CMakeLists.txt): on PostgreSQL the
+ * store is a fresh database on the fixture's server, and the copy of the
+ * file is SQLite's alone.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,10 +22,11 @@
 
 #include <mandate/audit.h>
 
+#include "pg_fixture.h"
 #include "testutil.h"
 
 static char dir[] = "/tmp/mdt-auditq-XXXXXX";
-static char db[128], ctl[512];
+static char db[512], ctl[512];
 static char out[1 << 18];
 
 #define CHECK(cond, ...) do { \
@@ -63,7 +67,7 @@ lines(void)
 static int
 count(const char *filters)
 {
-	CHECK(run("--format jsonl --db %s %s", db, filters) == 0, "query %s",
+	CHECK(run("--format jsonl --db '%s' %s", db, filters) == 0, "query %s",
 	    filters);
 	return lines();
 }
@@ -144,16 +148,16 @@ check_filters(void)
 static void
 check_formats(void)
 {
-	CHECK(run("--db %s --patient pat-1 --reason scope.widen --limit 1",
+	CHECK(run("--db '%s' --patient pat-1 --reason scope.widen --limit 1",
 	    db) == 0, "table");
 	CHECK(lines() == 2, "header and one row");
 	CHECK(strstr(out, "SEQ") == out && strstr(out, "PATIENT") != NULL,
 	    "header");
 	CHECK(strstr(out, "2025-12-04T03:00:00.000Z") != NULL, "ISO time");
 	CHECK(strstr(out, "scope.widen") != NULL, "reason column");
-	CHECK(run("--db %s --format jsonl --seq 1 --limit 1", db) == 64,
+	CHECK(run("--db '%s' --format jsonl --seq 1 --limit 1", db) == 64,
 	    "unknown option");
-	CHECK(run("--db %s --format jsonl --flag break-glass --limit 1", db)
+	CHECK(run("--db '%s' --format jsonl --flag break-glass --limit 1", db)
 	    == 0, "jsonl");
 	CHECK(strstr(out, "\"verdict\":\"allow\"") != NULL &&
 	    strstr(out, "\"time\":\"2025-12-04T00:00:00.000Z\"") != NULL &&
@@ -161,13 +165,13 @@ check_formats(void)
 	    strstr(out, "\"reasons\":{\"decision\":\"allow\"}") != NULL &&
 	    strstr(out, "\"agent_chain\":[\"spiffe://c/orch\"]") != NULL,
 	    "typed fields");
-	CHECK(run("--db %s --format csv", db) == 64, "bad format");
-	CHECK(run("--db %s --since yesterday", db) == 64, "bad time");
-	CHECK(run("--db %s --since 2025-13-01", db) == 64, "bad month");
-	CHECK(run("--db %s --verdict maybe", db) == 64, "bad verdict");
-	CHECK(run("--db %s --flag step-up --verdict deny", db) == 64,
+	CHECK(run("--db '%s' --format csv", db) == 64, "bad format");
+	CHECK(run("--db '%s' --since yesterday", db) == 64, "bad time");
+	CHECK(run("--db '%s' --since 2025-13-01", db) == 64, "bad month");
+	CHECK(run("--db '%s' --verdict maybe", db) == 64, "bad verdict");
+	CHECK(run("--db '%s' --flag step-up --verdict deny", db) == 64,
 	    "step-up and deny conflict");
-	CHECK(run("--db %s/missing.db", dir) == 2, "missing store");
+	CHECK(run("--db '%s/missing.db'", dir) == 2, "missing store");
 }
 
 static int
@@ -196,7 +200,7 @@ check_follow(mdt_store *s)
 
 	snprintf(path, sizeof(path), "%s/follow.jsonl", dir);
 	snprintf(pidf, sizeof(pidf), "%s/follow.pid", dir);
-	snprintf(cmd, sizeof(cmd), "%s audit export --db %s --format jsonl "
+	snprintf(cmd, sizeof(cmd), "%s audit export --db '%s' --format jsonl "
 	    "--patient pat-1 --follow > %s 2>&1 & echo $! > %s", ctl, db,
 	    path, pidf);
 	CHECK(system(cmd) == 0, "start follow");
@@ -226,14 +230,14 @@ static void
 check_export(void)
 {
 	static char q[sizeof(out)];
-	char cmd[1024];
+	char cmd[2048];
 	size_t n;
 	FILE *p;
 
-	CHECK(run("--db %s --format jsonl --agent spiffe://c/labs", db) == 0,
+	CHECK(run("--db '%s' --format jsonl --agent spiffe://c/labs", db) == 0,
 	    "query");
 	memcpy(q, out, sizeof(out));
-	snprintf(cmd, sizeof(cmd), "%s audit export --db %s --format jsonl "
+	snprintf(cmd, sizeof(cmd), "%s audit export --db '%s' --format jsonl "
 	    "--agent spiffe://c/labs", ctl, db);
 	p = popen(cmd, "r");
 	CHECK(p != NULL, "popen");
@@ -243,24 +247,31 @@ check_export(void)
 	CHECK(strcmp(out, q) == 0, "export jsonl is the query's JSON Lines");
 }
 
-int
-main(void)
+/* db: a fresh store of the backend under test; 1 when it is SQLite. */
+static int
+pick_store(void)
 {
-	const char *bin = getenv("MDT_BINARY_DIR");
-	char err[MDT_ERRMSG_MAX], cmd[512];
-	mdt_store *s;
+	const char *b = getenv("MDT_TEST_STORE_BACKEND");
+	const char *u = getenv("MDT_TEST_STORE_URI");
+	char err[512];
 
-	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-	snprintf(ctl, sizeof(ctl), "%s/broker/mandatectl", bin ? bin : ".");
-	snprintf(db, sizeof(db), "%s/audit.db", dir);
-	CHECK(mdt_store_open(db, NULL, &s, err, sizeof(err)) == 0, "%s", err);
-	write_store(s);
-	/* The writer stays open: queries run beside it. */
-	check_filters();
-	check_formats();
-	check_export();
-	check_follow(s);
-	/* A copy taken while the broker writes: the file and its WAL. */
+	if (b == NULL || b[0] == '\0' || strcmp(b, "sqlite") == 0) {
+		snprintf(db, sizeof(db), "%s/audit.db", dir);
+		return 1;
+	}
+	CHECK(strcmp(b, "postgresql") == 0 && u != NULL, "backend %s", b);
+	CHECK(mdt_test_pg_fresh(u, db, sizeof(db), err, sizeof(err)) == 0,
+	    "fresh database: %s", err);
+	return 0;
+}
+
+/* A copy taken while the broker writes (the file and its WAL) answers
+ * as the original. */
+static void
+check_copy(mdt_store *s)
+{
+	char cmd[2048];
+
 	snprintf(cmd, sizeof(cmd), "cp %s %s/copy.db && { ! test -e %s-wal ||"
 	    " cp %s-wal %s/copy.db-wal; }", db, dir, db, db, dir);
 	CHECK(system(cmd) == 0, "copy");
@@ -269,6 +280,34 @@ main(void)
 	CHECK(count("--agent spiffe://c/orch --patient pat-1") == 20,
 	    "a copy of the store file");
 	CHECK(count("--agent spiffe://c/late") == 3, "the copy has them all");
+}
+
+int
+main(void)
+{
+	const char *bin = getenv("MDT_BINARY_DIR");
+	char err[MDT_ERRMSG_MAX], cmd[512];
+	mdt_store *s;
+	int sqlite;
+
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(ctl, sizeof(ctl), "%s/broker/mandatectl", bin ? bin : ".");
+	sqlite = pick_store();
+	CHECK(mdt_store_open(db, NULL, &s, err, sizeof(err)) == 0, "%s", err);
+	write_store(s);
+	/* The writer stays open: queries run beside it. */
+	check_filters();
+	check_formats();
+	check_export();
+	check_follow(s);
+	if (sqlite) {
+		check_copy(s);
+	} else {
+		CHECK(count("--agent spiffe://c/orch --patient pat-1") == 20,
+		    "agent and patient");
+		CHECK(count("--agent spiffe://c/late") == 3, "all of them");
+		mdt_store_close(s);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "cleanup");
 	return 0;

@@ -75,6 +75,7 @@ const struct mdt__store_backend_ops mdt__pg_backend = {
 	.task_tree = mdt__pg_task_tree,
 	.export_jsonl = mdt__pg_export_jsonl,
 	.open_tasks = mdt__pg_open_tasks,
+	.query_decisions = mdt__pg_query_decisions,
 	.work_push = mdt__sq_work_push,
 	.work_lease = mdt__sq_work_lease,
 	.work_ack = mdt__sq_work_ack,

@@ -14,6 +14,9 @@
 
 #define MDT__PG_PARAMS_MAX 24
 
+/* The PostgreSQL schema version (pg_schema.c, one migration each). */
+#define MDT__PG_SCHEMA_VERSION 5
+
 /* Parameters of one statement: text and integers as text, hashes and
  * other blobs as binary. */
 typedef struct mdt__pgp {
@@ -38,7 +41,7 @@ typedef struct mdt__pgconn {
 
 /* The writer's prepared statements (bits of mdt__pgconn.prepared). */
 enum { MDT__PGS_INSERT = 0, /* + kind */
-	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET };
+	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_AGENTS };
 
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
@@ -124,6 +127,14 @@ int mdt__pg_get_approval(mdt_store *s, const char *approval_id,
 int mdt__pg_task_tree(mdt_store *s, const char *root_task_id,
     const mdt_store_tree_visitor *v, void *arg);
 int mdt__pg_open_tasks(mdt_store *s, mdt_audit_task_fn fn, void *arg);
+/* fn on each decision of "SELECT <the decision columns as t.*> <tail>"
+ * with parameters p, in the result's order. */
+int mdt__pg_each_decision(mdt_store *s, const char *tail, const mdt__pgp *p,
+    mdt_audit_decision_fn fn, void *arg);
+
+/* ---- pg_query.c ------------------------------------------------- */
+int mdt__pg_query_decisions(mdt_store *s, const mdt_audit_query *q,
+    mdt_audit_decision_fn fn, void *arg);
 
 /* ---- pg_work.c ------------------------------------------------- */
 int mdt__pg_work_run(mdt_store *s, mdt__op *op);

@@ -295,7 +295,7 @@ each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
 {
 	char *cols = mdt__select_list(mdt__kind_get(task != NULL ?
 	    MDT__KIND_TASK : MDT__KIND_DECISION), "t");
-	char sql[1536];
+	char sql[4096];
 	PGresult *r;
 	int rc = 0, stop = 0;
 
@@ -315,6 +315,13 @@ each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
 	}
 	PQclear(r);
 	return rc != 0 ? rc : stop < 0 ? stop : 0;
+}
+
+int
+mdt__pg_each_decision(mdt_store *s, const char *tail, const mdt__pgp *p,
+    mdt_audit_decision_fn fn, void *arg)
+{
+	return each_row(s, tail, p, NULL, fn, arg);
 }
 
 int
