@@ -185,6 +185,9 @@ typedef struct mdt__writer {
 	 * (its files were removed or replaced): the writer stays failed. */
 	int failed;
 	struct mdt__wstats *stats; /* monitoring counters (writer.c) */
+	/* The batch being run, ops [batch, batch_end), for a backend that
+	 * reads ahead of run_op (writer thread only). */
+	struct mdt__op *batch, *batch_end;
 } mdt__writer;
 
 struct mdt__store_backend_ops;

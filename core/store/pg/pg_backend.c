@@ -21,6 +21,7 @@ state_new(mdt_store *s)
 static void
 state_free(mdt_store *s)
 {
+	mdt__pg_batch_free(s);
 	pthread_mutex_destroy(&s->bs->w.mu);
 	mdt__free(s->bs);
 	s->bs = NULL;

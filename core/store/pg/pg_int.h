@@ -41,12 +41,17 @@ typedef struct mdt__pgconn {
 
 /* The writer's prepared statements (bits of mdt__pgconn.prepared). */
 enum { MDT__PGS_INSERT = 0, /* + kind */
-	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_AGENTS };
+	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_AGENTS,
+	MDT__PGS_KNOWN, MDT__PGS_DECISIONS };
 
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
 	mdt__pgconn w;          /* the writer connection (writable handles) */
 	int in_txn;             /* the writer has a batch open */
+	/* the batch's decisions, sent at commit (pg_batch.c) */
+	struct mdt__pgstaged *staged;
+	size_t nstaged, capstaged;
+	PGresult *known;        /* the batch's request ids already recorded */
 	mdt__pgconn readers[MDT__STORE_READERS_MAX];
 	unsigned rr;
 };
@@ -100,6 +105,20 @@ int mdt__pg_savepoint(mdt_store *s);
 int mdt__pg_release(mdt_store *s);
 int mdt__pg_rollback_to(mdt_store *s);
 int mdt__pg_txn_gone(mdt_store *s);
+
+/* ---- pg_batch.c: decisions staged and sent in two round trips --- */
+/* BEGIN, the head row locked (*head: its row, caller clears) and the
+ * batch's known request ids, as one pipeline. */
+int mdt__pg_begin_batch(mdt_store *s, PGresult **head);
+/* A decision op: refused (MDT_EEXIST) when its request id is recorded,
+ * else chained and staged. */
+int mdt__pg_stage_decision(mdt_store *s, mdt__op *op);
+/* Sends the staged rows now (before a statement that may read them). */
+int mdt__pg_flush(mdt_store *s);
+/* The staged rows, the new head and COMMIT, as one pipeline. */
+int mdt__pg_commit_batch(mdt_store *s);
+void mdt__pg_batch_clear(mdt_store *s);
+void mdt__pg_batch_free(mdt_store *s);
 
 /* ---- pg_records.c ----------------------------------------------- */
 int mdt__pg_run_op(mdt_store *s, mdt__op *op);

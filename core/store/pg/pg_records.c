@@ -164,34 +164,11 @@ op_task(mdt_store *s, mdt__op *op)
 	return chain_append(s, MDT__KIND_TASK, &t, &op->seq);
 }
 
-/* Indexes the acting agent and every hop of d's chain (a JSON array of
- * strings, checked on append) under its seq, as the SQLite backend. */
-static int
-index_agents(mdt_store *s, const mdt_audit_decision *d, uint64_t seq)
-{
-	mdt__pgp p = {0};
-	PGresult *r;
-	int rc;
-
-	mdt__pgp_int(&p, (int64_t)seq);
-	mdt__pgp_text(&p, d->agent);
-	mdt__pgp_text(&p, d->agent_chain);
-	r = mdt__pg_qprep(s, &s->bs->w, MDT__PGS_AGENTS, "INSERT INTO"
-	    " decision_agents(agent, seq) SELECT $2::text, $1::bigint WHERE"
-	    " $2 IS NOT NULL UNION SELECT e #>> '{}', $1 FROM"
-	    " jsonb_array_elements(coalesce($3::text, '[]')::jsonb) e WHERE"
-	    " jsonb_typeof(e) = 'string' ON CONFLICT DO NOTHING", &p,
-	    "indexing agents", &rc);
-	PQclear(r);
-	return rc;
-}
-
+/* Decided in memory and sent at commit (pg_batch.c). */
 static int
 op_decision(mdt_store *s, mdt__op *op)
 {
-	int rc = chain_append(s, MDT__KIND_DECISION, op->rec, &op->seq);
-
-	return rc != 0 ? rc : index_agents(s, op->rec, op->seq);
+	return mdt__pg_stage_decision(s, op);
 }
 
 static int
@@ -366,8 +343,14 @@ op_checkpoint(mdt_store *s, mdt__op *op)
 static int
 op_exec(mdt_store *s, mdt__op *op)
 {
-	PGresult *r = PQexec(wc(s), op->rec);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r;
+	ExecStatusType st;
+	int rc = mdt__pg_flush(s); /* the SQL may read them */
+
+	if (rc != 0)
+		return rc;
+	r = PQexec(wc(s), op->rec);
+	st = PQresultStatus(r);
 
 	PQclear(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
