@@ -195,12 +195,17 @@ START_TEST(two_writers_one_chain)
 	mdt_audit_report rep;
 	mdt_audit_revocation *rv = NULL;
 	int revoked = 0;
+	char by[64] = "";
 
 	ck_assert_int_eq(mdt_store_open(F.uri, &o, &b.s, err, sizeof(err)),
 	    0);
 	fx_root(&F, "t1");
 	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
 	ck_assert_int_eq(mdt_store_chain_revoked(b.s, "c1", &revoked, NULL,
+	    0), 0);
+	ck_assert_int_eq(revoked, 0);
+	/* F keeps c1's chain from here on; its ended state stays fresh */
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
 	    0), 0);
 	ck_assert_int_eq(revoked, 0);
 	ck_assert_int_eq(pthread_create(&ta, NULL, twin_writes, &a), 0);
@@ -211,9 +216,10 @@ START_TEST(two_writers_one_chain)
 	ck_assert_int_eq(mdt_store_end_task(b.s, "t1", MDT_TASK_CANCELLED,
 	    "ops", "test", 0, &rv), 0);
 	mdt_free(rv);
-	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
-	    0), 0);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, by,
+	    sizeof(by)), 0);
 	ck_assert_int_eq(revoked, 1);
+	ck_assert_str_eq(by, "c1"); /* revoked in the cascade */
 	ck_assert_int_eq(fx_child(&F, "c2", "t1", 1, 0), -MDT_EREVOKED);
 	mdt_store_close(b.s);
 	fx_close(&F);

@@ -14,6 +14,11 @@ state_new(mdt_store *s)
 {
 	if ((s->bs = mdt__calloc(1, sizeof(*s->bs))) == NULL)
 		return -MDT_ENOMEM;
+	if (mdt__pg_cache_new(&s->bs->cache) != 0) {
+		mdt__free(s->bs);
+		s->bs = NULL;
+		return -MDT_ENOMEM;
+	}
 	pthread_mutex_init(&s->bs->w.mu, NULL);
 	return 0;
 }
@@ -22,6 +27,7 @@ static void
 state_free(mdt_store *s)
 {
 	mdt__pg_batch_free(s);
+	mdt__pg_cache_free(s->bs->cache);
 	pthread_mutex_destroy(&s->bs->w.mu);
 	mdt__free(s->bs);
 	s->bs = NULL;

@@ -96,6 +96,26 @@ ab_elem(abuf *b, const mdt__val *v)
 	}
 }
 
+char *
+mdt__pg_array_of(const PGresult *r, int col)
+{
+	abuf b = {0};
+
+	ab_put(&b, "{", 1);
+	for (int i = 0; i < PQntuples(r); i++) {
+		mdt__val v = {.type = 'T', .p = PQgetvalue(r, i, col)};
+		if (PQgetisnull(r, i, col))
+			v.type = 0;
+		ab_elem(&b, &v);
+	}
+	ab_put(&b, "}", 1);
+	if (b.oom) {
+		mdt__free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
 /* ---- the staged decisions --------------------------------------- */
 
 struct mdt__pgstaged {

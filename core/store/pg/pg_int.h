@@ -44,8 +44,11 @@ enum { MDT__PGS_INSERT = 0, /* + kind */
 	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_AGENTS,
 	MDT__PGS_KNOWN, MDT__PGS_DECISIONS };
 
+typedef struct mdt__pgcache mdt__pgcache;
+
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
+	mdt__pgcache *cache;    /* what never changes (pg_cache.c) */
 	mdt__pgconn w;          /* the writer connection (writable handles) */
 	int in_txn;             /* the writer has a batch open */
 	/* the batch's decisions, sent at commit (pg_batch.c) */
@@ -119,6 +122,20 @@ int mdt__pg_flush(mdt_store *s);
 int mdt__pg_commit_batch(mdt_store *s);
 void mdt__pg_batch_clear(mdt_store *s);
 void mdt__pg_batch_free(mdt_store *s);
+/* Column col of r's rows as a text array literal; NULL on no memory
+ * (caller frees). */
+char *mdt__pg_array_of(const PGresult *r, int col);
+
+/* ---- pg_cache.c: what never changes, kept in memory ------------- */
+int mdt__pg_cache_new(mdt__pgcache **out);
+void mdt__pg_cache_free(mdt__pgcache *c);
+/* Drops everything kept (a reconnect, or another broker's word). */
+void mdt__pg_cache_clear(mdt__pgcache *c);
+/* The chain of task_id (a text array literal, the task first) into
+ * *chain (caller frees), or -MDT_ENOTFOUND when not kept. */
+int mdt__pg_cache_chain(mdt__pgcache *c, const char *task_id, char **chain);
+void mdt__pg_cache_put_chain(mdt__pgcache *c, const char *task_id,
+    const char *chain);
 
 /* ---- pg_records.c ----------------------------------------------- */
 int mdt__pg_run_op(mdt_store *s, mdt__op *op);

@@ -187,7 +187,7 @@ typedef int (*unpack_fn)(const PGresult *, int, void **);
 /* The reads of the request path, prepared once per read connection:
  * the server parses and plans each once, not on every request. */
 enum { R_NONE = -1, R_GET_TASK, R_CHAIN, R_FIND_DECISION, R_GET_DECISION,
-	R_COUNT_CHILDREN };
+	R_COUNT_CHILDREN, R_CHAIN_ENDED };
 
 /* Runs a query on a read connection (prepared as idx unless R_NONE); the
  * result or NULL (*rc).  A query that found its connection broken runs
@@ -413,18 +413,32 @@ mdt__pg_count_children(mdt_store *s, const char *task_id, uint32_t *count)
 	return 0;
 }
 
+/* The first ended task of r's rows (id, ended), in their order. */
+static void
+first_ended(const PGresult *r, int *revoked, char *revoked_by, size_t len)
+{
+	*revoked = 0;
+	for (int i = 0; i < PQntuples(r) && !*revoked; i++) {
+		if (mdt__pg_int(r, i, 1) == 0)
+			continue;
+		*revoked = 1;
+		if (revoked_by != NULL && len > 0)
+			snprintf(revoked_by, len, "%s", PQgetvalue(r, i, 0));
+	}
+}
+
 /* The walk up the chain in one recursive query: the nearest ended task
- * on the way from task_id to its root, or none. */
-int
-mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
+ * on the way from task_id to its root, or none; the chain is kept
+ * (pg_cache.c), since it never changes. */
+static int
+chain_walk(mdt_store *s, const char *task_id, int *revoked,
     char *revoked_by, size_t len)
 {
 	mdt__pgp p = {0};
 	PGresult *r;
+	char *chain;
 	int rc;
 
-	if (s == NULL || task_id == NULL || revoked == NULL)
-		return -MDT_EINVAL;
 	mdt__pgp_text(&p, task_id);
 	if ((r = rquery_as(s, R_CHAIN, "WITH RECURSIVE up(id, n) AS (SELECT"
 	    " task_id, 0"
@@ -438,14 +452,36 @@ mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
 		PQclear(r);
 		return -MDT_ENOTFOUND;
 	}
-	*revoked = 0;
-	for (int i = 0; i < PQntuples(r) && !*revoked; i++) {
-		if (mdt__pg_int(r, i, 1) == 0)
-			continue;
-		*revoked = 1;
-		if (revoked_by != NULL && len > 0)
-			snprintf(revoked_by, len, "%s", PQgetvalue(r, i, 0));
-	}
+	first_ended(r, revoked, revoked_by, len);
+	if ((chain = mdt__pg_array_of(r, 0)) != NULL)
+		mdt__pg_cache_put_chain(s->bs->cache, task_id, chain);
+	mdt__free(chain);
+	PQclear(r);
+	return 0;
+}
+
+int
+mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
+    char *revoked_by, size_t len)
+{
+	mdt__pgp p = {0};
+	PGresult *r;
+	char *chain;
+	int rc;
+
+	if (s == NULL || task_id == NULL || revoked == NULL)
+		return -MDT_EINVAL;
+	if (mdt__pg_cache_chain(s->bs->cache, task_id, &chain) != 0)
+		return chain_walk(s, task_id, revoked, revoked_by, len);
+	/* the ended state of a known chain: fresh from the database */
+	mdt__pgp_text(&p, chain);
+	r = rquery_as(s, R_CHAIN_ENDED, "SELECT a.id, 1::int2 FROM unnest("
+	    "$1::text[]) WITH ORDINALITY a(id, n) JOIN ended e ON e.task_id ="
+	    " a.id ORDER BY a.n LIMIT 1", &p, &rc);
+	mdt__free(chain);
+	if (r == NULL)
+		return rc;
+	first_ended(r, revoked, revoked_by, len);
 	PQclear(r);
 	return 0;
 }
