@@ -617,6 +617,22 @@ on_postgresql(const char *const *args)
 	return ok ? bench_percentile(v, ROUNDS, 50) : -1;
 }
 
+/* The echo server stopped, the PostgreSQL comparison against a64 (the
+ * SQLite median), the broker stopped: main's exit status. */
+static int
+finish(pid_t echo, const char *const *args, double a64)
+{
+	double pg;
+
+	kill(echo, SIGKILL);
+	waitpid(echo, NULL, 0);
+	if ((pg = on_postgresql(args)) > 0)
+		bench_ratio("authorize_pg_vs_sqlite", pg / a64);
+	(void)bt_stop(&B, SIGTERM);
+	bt_cleanup(&B);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -627,7 +643,7 @@ main(void)
 	double sa[ROUNDS], se[ROUNDS], vola, vole, sw_a, sw_e;
 	char echo_url[600];
 	pid_t echo;
-	double half, sig, f50, f99, pg;
+	double half, sig, f50, f99;
 
 	env();
 	/* the echo's process is forked before this one first uses nng,
@@ -665,14 +681,8 @@ main(void)
 		/* the PostgreSQL comparison alone: SQLite, then PostgreSQL */
 		for (int i = 0; i < ROUNDS; i++)
 			va[i] = run_cpu("authorize 64 clients", 64).rps;
-		a64 = bench_percentile(va, ROUNDS, 50);
-		kill(echo, SIGKILL);
-		waitpid(echo, NULL, 0);
-		if ((pg = on_postgresql(args)) > 0)
-			bench_ratio("authorize_pg_vs_sqlite", pg / a64);
-		(void)bt_stop(&B, SIGTERM);
-		bt_cleanup(&B);
-		return 0;
+		return finish(echo, args,
+		    bench_percentile(va, ROUNDS, 50));
 	}
 	if (getenv("MDT_BENCH_RATE") != NULL) {
 		/* one paced run at a given rate, beside the echo */
@@ -747,11 +757,5 @@ main(void)
 	}
 	if (sw_a > 0 && sw_e > 0)
 		bench_ratio("broker_ctx_switches_vs_echo", sw_a / sw_e);
-	kill(echo, SIGKILL);
-	waitpid(echo, NULL, 0);
-	if ((pg = on_postgresql(args)) > 0)
-		bench_ratio("authorize_pg_vs_sqlite", pg / a64);
-	(void)bt_stop(&B, SIGTERM);
-	bt_cleanup(&B);
-	return 0;
+	return finish(echo, args, a64);
 }

@@ -32,17 +32,6 @@ struct mdt__pgcache {
 	struct pc_ent *b[PC_BUCKETS];
 };
 
-/* FNV-1a: task ids are broker-made; the table is bounded either way. */
-static uint64_t
-id_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-
-	for (; *s != 0; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
 int
 mdt__pg_cache_new(mdt__pgcache **out)
 {
@@ -106,7 +95,7 @@ find(mdt__pgcache *c, const char *id, uint64_t h)
 int
 mdt__pg_cache_chain(mdt__pgcache *c, const char *task_id, char **chain)
 {
-	uint64_t h = id_hash(task_id);
+	uint64_t h = mdt__task_id_hash(task_id);
 	struct pc_ent *e;
 	int rc = -MDT_ENOTFOUND;
 
@@ -125,7 +114,7 @@ void
 mdt__pg_cache_put_chain(mdt__pgcache *c, const char *task_id,
     const char *chain)
 {
-	uint64_t h = id_hash(task_id);
+	uint64_t h = mdt__task_id_hash(task_id);
 	size_t il = strlen(task_id) + 1, cl = strlen(chain) + 1;
 	struct pc_ent *e = mdt__malloc(sizeof(*e) + il + cl);
 
