@@ -247,24 +247,6 @@ check_export(void)
 	CHECK(strcmp(out, q) == 0, "export jsonl is the query's JSON Lines");
 }
 
-/* db: a fresh store of the backend under test; 1 when it is SQLite. */
-static int
-pick_store(void)
-{
-	const char *b = getenv("MDT_TEST_STORE_BACKEND");
-	const char *u = getenv("MDT_TEST_STORE_URI");
-	char err[512];
-
-	if (b == NULL || b[0] == '\0' || strcmp(b, "sqlite") == 0) {
-		snprintf(db, sizeof(db), "%s/audit.db", dir);
-		return 1;
-	}
-	CHECK(strcmp(b, "postgresql") == 0 && u != NULL, "backend %s", b);
-	CHECK(mdt_test_pg_fresh(u, db, sizeof(db), err, sizeof(err)) == 0,
-	    "fresh database: %s", err);
-	return 0;
-}
-
 /* A copy taken while the broker writes (the file and its WAL) answers
  * as the original. */
 static void
@@ -292,7 +274,10 @@ main(void)
 
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(ctl, sizeof(ctl), "%s/broker/mandatectl", bin ? bin : ".");
-	sqlite = pick_store();
+	sqlite = mdt_test_pick_store(dir, db, sizeof(db), err,
+	    sizeof(err));
+	CHECK(sqlite >= 0, "store: %s", err);
+	sqlite = !sqlite;
 	CHECK(mdt_store_open(db, NULL, &s, err, sizeof(err)) == 0, "%s", err);
 	write_store(s);
 	/* The writer stays open: queries run beside it. */
