@@ -26,6 +26,8 @@
  *                                    durable; the server is a throwaway
  *                                    one, tests/common/pg_harness.sh)
  *
+ * MDT_BENCH_PG_ONLY=1 runs only that last comparison.
+ *
  * Both echo comparisons alternate authorize and echo runs, three of each,
  * and use each side's median.
  *
@@ -425,6 +427,52 @@ broker_cpu_s(double *user, double *sys)
 	return 0;
 }
 
+/* The PostgreSQL server's data directory while the broker runs on it. */
+static char pg_data[640];
+
+/* CPU seconds used so far by the PostgreSQL server of pg_data (the
+ * postmaster and its live children: the broker's connections stay open
+ * through a run), or -1 when none runs. */
+static double
+pg_cpu_s(void)
+{
+	char path[700], buf[1024], *p;
+	unsigned long ut, st;
+	long pm = 0, ppid;
+	double sum = 0;
+	DIR *d;
+	struct dirent *e;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/postmaster.pid", pg_data);
+	if (pg_data[0] == 0 || (f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &pm) != 1)
+		pm = 0;
+	fclose(f);
+	if (pm <= 0 || (d = opendir("/proc")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		size_t n;
+		long pid = atol(e->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %ld "
+		    "%*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ppid, &ut,
+		    &st) != 3 || (pid != pm && ppid != pm))
+			continue;
+		sum += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	}
+	closedir(d);
+	return sum;
+}
+
 static void
 show(const char *name, struct result r)
 {
@@ -450,13 +498,17 @@ self_cpu_s(void)
 static struct result
 run_cpu(const char *name, int clients)
 {
-	double u0, s0, u1, s1, c0 = self_cpu_s(), c1;
+	double u0, s0, u1, s1, c0 = self_cpu_s(), c1, p0 = pg_cpu_s(), p1;
 	int ok = broker_cpu_s(&u0, &s0);
 	struct result r = run(0, B.url, clients, 2.0, 0);
 
 	ok |= broker_cpu_s(&u1, &s1);
 	c1 = self_cpu_s();
+	p1 = pg_cpu_s();
 	show(name, r);
+	if (p0 >= 0 && p1 >= 0 && r.n > 0)
+		printf("%-28s CPU per authorize: PostgreSQL server %.0f us\n",
+		    "", (p1 - p0) * 1e6 / (double)r.n);
 	if (ok == 0 && r.n > 0)
 		printf("%-28s CPU per authorize: broker %.0f us user + %.0f us "
 		    "kernel, clients %.0f us\n", "",
@@ -547,6 +599,7 @@ on_postgresql(const char *const *args)
 	pargs[n++] = uri;
 	pargs[n] = NULL;
 	(void)bt_stop(&B, SIGTERM);
+	snprintf(pg_data, sizeof(pg_data), "%s/data", pgdir);
 	if (ok && bt_start(&B, pargs) == 0 && prepare() == 0) {
 		for (int i = 0; i < ROUNDS; i++)
 			v[i] = run_cpu("authorize 64 clients, pg", 64).rps;
@@ -556,11 +609,28 @@ on_postgresql(const char *const *args)
 		    "(log %s)\n", B.log);
 	}
 	(void)bt_stop(&B, SIGTERM);
+	pg_data[0] = 0;
 	snprintf(cmd, sizeof(cmd), "bash '%s/tests/common/pg_harness.sh' "
 	    "stop '%s'", MDT_SOURCE_DIR, pgdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench_authorize: stopping PostgreSQL failed\n");
 	return ok ? bench_percentile(v, ROUNDS, 50) : -1;
+}
+
+/* The echo server stopped, the PostgreSQL comparison against a64 (the
+ * SQLite median), the broker stopped: main's exit status. */
+static int
+finish(pid_t echo, const char *const *args, double a64)
+{
+	double pg;
+
+	kill(echo, SIGKILL);
+	waitpid(echo, NULL, 0);
+	if ((pg = on_postgresql(args)) > 0)
+		bench_ratio("authorize_pg_vs_sqlite", pg / a64);
+	(void)bt_stop(&B, SIGTERM);
+	bt_cleanup(&B);
+	return 0;
 }
 
 int
@@ -573,7 +643,7 @@ main(void)
 	double sa[ROUNDS], se[ROUNDS], vola, vole, sw_a, sw_e;
 	char echo_url[600];
 	pid_t echo;
-	double half, sig, f50, f99, pg;
+	double half, sig, f50, f99;
 
 	env();
 	/* the echo's process is forked before this one first uses nng,
@@ -606,6 +676,13 @@ main(void)
 		(void)bt_stop(&B, SIGTERM);
 		bt_cleanup(&B);
 		return 0;
+	}
+	if (getenv("MDT_BENCH_PG_ONLY") != NULL) {
+		/* the PostgreSQL comparison alone: SQLite, then PostgreSQL */
+		for (int i = 0; i < ROUNDS; i++)
+			va[i] = run_cpu("authorize 64 clients", 64).rps;
+		return finish(echo, args,
+		    bench_percentile(va, ROUNDS, 50));
 	}
 	if (getenv("MDT_BENCH_RATE") != NULL) {
 		/* one paced run at a given rate, beside the echo */
@@ -680,11 +757,5 @@ main(void)
 	}
 	if (sw_a > 0 && sw_e > 0)
 		bench_ratio("broker_ctx_switches_vs_echo", sw_a / sw_e);
-	kill(echo, SIGKILL);
-	waitpid(echo, NULL, 0);
-	if ((pg = on_postgresql(args)) > 0)
-		bench_ratio("authorize_pg_vs_sqlite", pg / a64);
-	(void)bt_stop(&B, SIGTERM);
-	bt_cleanup(&B);
-	return 0;
+	return finish(echo, args, a64);
 }

@@ -40,7 +40,10 @@ struct mdt__store_backend_ops {
 	 * when the engine has abandoned the transaction itself.
 	 * precommit: 0 when the store is still the one opened (else the
 	 * writer is failed for good, reason on the handle).  between: run
-	 * between batches (SQLite: finishes a WAL checkpoint). */
+	 * between batches (SQLite: finishes a WAL checkpoint).  begin may
+	 * read the batch's ops ahead (s->w.batch .. s->w.batch_end), and
+	 * run_op may defer an op's statements to commit when its outcome
+	 * is already known (PostgreSQL: decisions, pg_batch.c). */
 	int (*begin)(mdt_store *s);
 	int (*precommit)(mdt_store *s);
 	int (*commit)(mdt_store *s);

@@ -193,6 +193,9 @@ typedef struct mdt__writer {
 	 * (its files were removed or replaced): the writer stays failed. */
 	int failed;
 	struct mdt__wstats *stats; /* monitoring counters (writer.c) */
+	/* The batch being run, ops [batch, batch_end), for a backend that
+	 * reads ahead of run_op (writer thread only). */
+	struct mdt__op *batch, *batch_end;
 } mdt__writer;
 
 struct mdt__store_backend_ops;
@@ -265,6 +268,8 @@ void mdt__stats_batch(mdt_store *s, uint64_t nops, uint64_t us, int ok,
  * the backend while an end was committing is not cached (generation check).
  */
 typedef struct mdt__tcache mdt__tcache;
+/* The hash of a task id the task caches key on (FNV-1a). */
+uint64_t mdt__task_id_hash(const char *task_id);
 int mdt__tcache_new(mdt__tcache **out);
 void mdt__tcache_free(mdt__tcache *c);
 /* A copy of the cached row (caller frees with mdt__free): 0, or

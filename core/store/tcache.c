@@ -30,9 +30,9 @@ struct mdt__tcache {
 };
 
 /* FNV-1a: task ids are broker-made, so the distribution is not under an
- * attacker's control; the table is bounded either way. */
-static uint64_t
-id_hash(const char *s)
+ * attacker's control; the tables are bounded either way. */
+uint64_t
+mdt__task_id_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603u;
 
@@ -97,7 +97,7 @@ slot(mdt__tcache *c, const char *id, uint64_t h)
 int
 mdt__tcache_get(mdt__tcache *c, const char *task_id, mdt_audit_task **out)
 {
-	uint64_t h = id_hash(task_id);
+	uint64_t h = mdt__task_id_hash(task_id);
 	struct tc_ent *e;
 	int rc = -MDT_ENOTFOUND;
 
@@ -125,7 +125,7 @@ mdt__tcache_gen(mdt__tcache *c)
 void
 mdt__tcache_put(mdt__tcache *c, uint64_t gen, const mdt_audit_task *t)
 {
-	uint64_t h = id_hash(t->task_id);
+	uint64_t h = mdt__task_id_hash(t->task_id);
 	struct tc_ent *e = mdt__malloc(sizeof(*e));
 	mdt_audit_task *copy = mdt__kind_dup(mdt__kind_get(MDT__KIND_TASK), t,
 	    0);
@@ -154,7 +154,8 @@ mdt__tcache_ended(mdt__tcache *c, const char *const *ids, size_t n)
 	pthread_mutex_lock(&c->mu);
 	c->gen++;
 	for (size_t i = 0; i < n; i++) {
-		struct tc_ent **p = slot(c, ids[i], id_hash(ids[i])), *e = *p;
+		struct tc_ent **p = slot(c, ids[i], mdt__task_id_hash(ids[i]));
+		struct tc_ent *e = *p;
 		if (e == NULL)
 			continue;
 		*p = e->next;

@@ -105,6 +105,8 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 		return;
 	}
 	memcpy(h0, w->head_hash, sizeof(h0));
+	w->batch = batch;
+	w->batch_end = end;
 	rc = s->be->begin(s);
 	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next) {
 		op->rc = run_one(s, op);

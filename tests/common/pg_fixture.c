@@ -63,6 +63,25 @@ mdt_test_pg_fresh(const char *base, char *uri, size_t len, char *err,
 	return 0;
 }
 
+int
+mdt_test_pick_store(const char *dir, char *uri, size_t len, char *err,
+    size_t errlen)
+{
+	const char *b = getenv("MDT_TEST_STORE_BACKEND");
+	const char *u = getenv("MDT_TEST_STORE_URI");
+
+	if (b == NULL || b[0] == '\0' || strcmp(b, "sqlite") == 0) {
+		snprintf(uri, len, "%s/audit.db", dir);
+		return 0;
+	}
+	if (strcmp(b, "postgresql") != 0 || u == NULL) {
+		snprintf(err, errlen, "store backend %s: set "
+		    "MDT_TEST_STORE_URI to its server", b);
+		return -1;
+	}
+	return mdt_test_pg_fresh(u, uri, len, err, errlen) == 0 ? 1 : -1;
+}
+
 static int
 harness(const char *cmd, const char *dir, char *out, size_t len)
 {

@@ -14,6 +14,13 @@
  * with the reason in err. */
 int mdt_test_pg_fresh(const char *base, char *uri, size_t len, char *err,
     size_t errlen);
+/* A fresh store of the backend MDT_TEST_STORE_BACKEND names, for the
+ * integration tests that run on each (tests/CMakeLists.txt,
+ * MDT_STORE_INTEG_TESTS): DIR/audit.db for SQLite (returns 0), a fresh
+ * database on the server of MDT_TEST_STORE_URI for PostgreSQL (returns
+ * 1); -1 with the reason in err. */
+int mdt_test_pick_store(const char *dir, char *uri, size_t len, char *err,
+    size_t errlen);
 /* Runs sql (one or more statements) on the database at uri: 0 or -1
  * with the reason in err. */
 int mdt_test_pg_exec(const char *uri, const char *sql, char *err,

@@ -14,10 +14,11 @@
 
 #include <mandate/audit.h>
 
+#include "pg_fixture.h"
 #include "testutil.h"
 
 static char dir[] = "/tmp/mdt-graph-XXXXXX";
-static char db[128], ctl[512];
+static char db[512], ctl[512];
 static char *out;
 static size_t outcap = 1 << 24;
 
@@ -98,16 +99,18 @@ int
 main(void)
 {
 	const char *bin = getenv("MDT_BINARY_DIR");
-	char cmd[256];
+	char cmd[256], err[512];
 
 	out = malloc(outcap);
 	CHECK(out != NULL && mkdtemp(dir) != NULL, "setup");
 	out[0] = '\0';
 	snprintf(ctl, sizeof(ctl), "%s/broker/mandatectl", bin ? bin : ".");
-	snprintf(db, sizeof(db), "%s/audit.db", dir);
+	/* SQLite, or PostgreSQL as integration/test_ctl_graph@postgresql */
+	CHECK(mdt_test_pick_store(dir, db, sizeof(db), err, sizeof(err)) >= 0,
+	    "store: %s", err);
 	write_store();
 
-	CHECK(run("hop-3 --store %s", db) == 0, "tree");
+	CHECK(run("hop-3 --store '%s'", db) == 0, "tree");
 	CHECK(strstr(out, "clinician dr-alice") != NULL, "clinician at root");
 	for (int i = 0; i < 6; i++)
 		CHECK(strstr(out, holders[i]) != NULL, "holder %d", i);
@@ -118,16 +121,16 @@ main(void)
 	CHECK(strstr(out, "hop-4 [cancelled]") != NULL &&
 	    strstr(out, "hop-5 [revoked]") != NULL, "revocations");
 
-	CHECK(run("--store %s --format dot hop-0", db) == 0, "dot");
+	CHECK(run("--store '%s' --format dot hop-0", db) == 0, "dot");
 	CHECK(strstr(out, "digraph") != NULL && strstr(out, "h4 -> h5") !=
 	    NULL, "dot edges");
-	CHECK(run("--store %s --format mermaid hop-0", db) == 0, "mermaid");
+	CHECK(run("--store '%s' --format mermaid hop-0", db) == 0, "mermaid");
 	CHECK(strstr(out, "flowchart TD") != NULL && strstr(out,
 	    "h4 -->|delegate| h5") != NULL, "mermaid edges");
-	CHECK(run("--store %s --format json hop-5", db) == 0 &&
+	CHECK(run("--store '%s' --format json hop-5", db) == 0 &&
 	    strstr(out, "\"hop-5\"") != NULL, "json");
 
-	CHECK(run("--store %s --format svg hop-2", db) == 0, "svg");
+	CHECK(run("--store '%s' --format svg hop-2", db) == 0, "svg");
 	CHECK(strstr(out, "<svg") != NULL && strstr(out, "</svg>") != NULL,
 	    "an SVG document");
 	CHECK(occurrences("class=\"node\"") >= 6 + 6, "hop and decision nodes");
@@ -135,9 +138,9 @@ main(void)
 		CHECK(strstr(out, holders[i]) != NULL, "svg holder %d", i);
 	CHECK(strstr(out, "deny scope.widen") != NULL, "svg deny reason");
 
-	CHECK(run("--store %s --format png hop-0", db) == 64, "bad format");
-	CHECK(run("--store %s nosuch", db) == 2, "unknown task");
-	CHECK(run("--store %s", db) == 64, "no task");
+	CHECK(run("--store '%s' --format png hop-0", db) == 64, "bad format");
+	CHECK(run("--store '%s' nosuch", db) == 2, "unknown task");
+	CHECK(run("--store '%s'", db) == 64, "no task");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "cleanup");
 	free(out);

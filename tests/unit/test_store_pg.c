@@ -1,7 +1,10 @@
 /* The audit store on PostgreSQL, what only a server can show: the server
  * stopped under an open store (every write fails, nothing is reported
- * written that is not, the handle reconnects by itself once it is back)
- * and two writable handles (two brokers) sharing one chain. */
+ * written that is not, the handle reconnects by itself once it is back),
+ * two writable handles (two brokers) sharing one chain, and the writer's
+ * batches of staged decisions (text that array literals must escape
+ * comes back byte for byte; a request id twice in one batch is refused
+ * once). */
 #include <pthread.h>
 #include <time.h>
 
@@ -195,12 +198,17 @@ START_TEST(two_writers_one_chain)
 	mdt_audit_report rep;
 	mdt_audit_revocation *rv = NULL;
 	int revoked = 0;
+	char by[64] = "";
 
 	ck_assert_int_eq(mdt_store_open(F.uri, &o, &b.s, err, sizeof(err)),
 	    0);
 	fx_root(&F, "t1");
 	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
 	ck_assert_int_eq(mdt_store_chain_revoked(b.s, "c1", &revoked, NULL,
+	    0), 0);
+	ck_assert_int_eq(revoked, 0);
+	/* F keeps c1's chain from here on; its ended state stays fresh */
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
 	    0), 0);
 	ck_assert_int_eq(revoked, 0);
 	ck_assert_int_eq(pthread_create(&ta, NULL, twin_writes, &a), 0);
@@ -211,14 +219,90 @@ START_TEST(two_writers_one_chain)
 	ck_assert_int_eq(mdt_store_end_task(b.s, "t1", MDT_TASK_CANCELLED,
 	    "ops", "test", 0, &rv), 0);
 	mdt_free(rv);
-	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
-	    0), 0);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, by,
+	    sizeof(by)), 0);
 	ck_assert_int_eq(revoked, 1);
+	ck_assert_str_eq(by, "c1"); /* revoked in the cascade */
 	ck_assert_int_eq(fx_child(&F, "c2", "t1", 1, 0), -MDT_EREVOKED);
 	mdt_store_close(b.s);
 	fx_close(&F);
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
 	ck_assert_uint_eq(rep.records, 2 + 600 + 1);
+}
+END_TEST
+
+static int
+count_one(void *arg, const mdt_audit_decision *d)
+{
+	(void)d;
+	(*(int *)arg)++;
+	return 0;
+}
+
+struct dup_log {
+	pthread_mutex_t mu;
+	int ok, eexist, other;
+};
+
+static void
+dup_done(void *arg, int rc, uint64_t seq)
+{
+	struct dup_log *l = arg;
+
+	pthread_mutex_lock(&l->mu);
+	if (rc == 0 && seq > 0)
+		l->ok++;
+	else if (rc == -MDT_EEXIST)
+		l->eexist++;
+	else
+		l->other++;
+	pthread_mutex_unlock(&l->mu);
+}
+
+START_TEST(staged_decisions)
+{
+	/* what a text array literal must escape, and what it must not take
+	 * for its own words */
+	static const char *const odd[] = {"a\"b", "back\\slash", "{x,y}",
+	    "NULL", "", " lead and trail ", "\\x00", "caf\xc3\xa9 \xe2\x9c\x93"};
+	struct dup_log l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	mdt_audit_decision d = {.operation = "authorize",
+	    .verdict = MDT_AUDIT_ALLOW, .agent = "spiffe://c/a\"q",
+	    .agent_chain = "[\"spiffe://c/o\",\"spiffe://c/a\\\"q\"]"};
+	mdt_audit_query q = {.agent = "spiffe://c/a\"q"};
+	mdt_audit_decision *got;
+	fx_issues is;
+	uint64_t seq;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		char req[32];
+		snprintf(req, sizeof(req), "odd-%zu", i);
+		d.request_id = req;
+		d.resource = odd[i];
+		d.patient = odd[i];
+		ck_assert_int_eq(mdt_store_append_decision(F.s, &d, &seq), 0);
+		ck_assert_int_eq(mdt_store_get_decision(F.s, seq, &got), 0);
+		ck_assert_str_eq(got->resource, odd[i]);
+		ck_assert_str_eq(got->patient, odd[i]);
+		ck_assert_str_eq(got->agent, d.agent);
+		mdt_free(got);
+	}
+	ck_assert_int_eq(mdt_store_query_decisions(F.s, &q, count_one, &n), 0);
+	ck_assert_int_eq(n, (int)(sizeof(odd) / sizeof(odd[0])));
+	/* the same request id queued twice: one batch or two, one wins */
+	d.request_id = "twice";
+	d.resource = "r";
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d,
+		    dup_done, &l), 0);
+	ck_assert_int_eq(mdt_store_append_decision(F.s, &d, &seq),
+	    -MDT_EEXIST);
+	ck_assert_int_eq(l.ok, 1);
+	ck_assert_int_eq(l.eexist, 1);
+	ck_assert_int_eq(l.other, 0);
+	fx_close(&F);
+	ck_assert_int_eq(fx_verify(&F, &is, NULL), 0);
 }
 END_TEST
 
@@ -233,6 +317,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, server_stopped_and_back);
 	tcase_add_test(tc, two_writers_one_chain);
+	tcase_add_test(tc, staged_decisions);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
 }

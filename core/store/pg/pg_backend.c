@@ -14,6 +14,11 @@ state_new(mdt_store *s)
 {
 	if ((s->bs = mdt__calloc(1, sizeof(*s->bs))) == NULL)
 		return -MDT_ENOMEM;
+	if (mdt__pg_cache_new(&s->bs->cache) != 0) {
+		mdt__free(s->bs);
+		s->bs = NULL;
+		return -MDT_ENOMEM;
+	}
 	pthread_mutex_init(&s->bs->w.mu, NULL);
 	return 0;
 }
@@ -21,6 +26,8 @@ state_new(mdt_store *s)
 static void
 state_free(mdt_store *s)
 {
+	mdt__pg_batch_free(s);
+	mdt__pg_cache_free(s->bs->cache);
 	pthread_mutex_destroy(&s->bs->w.mu);
 	mdt__free(s->bs);
 	s->bs = NULL;
@@ -76,6 +83,7 @@ const struct mdt__store_backend_ops mdt__pg_backend = {
 	.export_jsonl = mdt__pg_export_jsonl,
 	.open_tasks = mdt__pg_open_tasks,
 	.kind_rows = mdt__pg_kind_rows,
+	.query_decisions = mdt__pg_query_decisions,
 	.work_push = mdt__sq_work_push,
 	.work_lease = mdt__sq_work_lease,
 	.work_ack = mdt__sq_work_ack,

@@ -87,7 +87,10 @@ mdt__pg_ready(mdt_store *s, mdt__pgconn *pc)
 {
 	PGresult *r;
 
-	if (pc->c != NULL && PQstatus(pc->c) == CONNECTION_OK)
+	/* a pipeline left open (pg_batch.c) by a failure: a new session */
+	if (pc->c != NULL && PQstatus(pc->c) == CONNECTION_OK &&
+	    (PQpipelineStatus(pc->c) == PQ_PIPELINE_OFF ||
+	    PQexitPipelineMode(pc->c)))
 		return 0;
 	if (pc->c == NULL) {
 		mdt__store_seterr(s, "PostgreSQL: not connected");

@@ -14,6 +14,9 @@
 
 #define MDT__PG_PARAMS_MAX 24
 
+/* The PostgreSQL schema version (pg_schema.c, one migration each). */
+#define MDT__PG_SCHEMA_VERSION 6
+
 /* Parameters of one statement: text and integers as text, hashes and
  * other blobs as binary. */
 typedef struct mdt__pgp {
@@ -38,12 +41,20 @@ typedef struct mdt__pgconn {
 
 /* The writer's prepared statements (bits of mdt__pgconn.prepared). */
 enum { MDT__PGS_INSERT = 0, /* + kind */
-	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET };
+	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_AGENTS,
+	MDT__PGS_KNOWN, MDT__PGS_DECISIONS };
+
+typedef struct mdt__pgcache mdt__pgcache;
 
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
+	mdt__pgcache *cache;    /* what never changes (pg_cache.c) */
 	mdt__pgconn w;          /* the writer connection (writable handles) */
 	int in_txn;             /* the writer has a batch open */
+	/* the batch's decisions, sent at commit (pg_batch.c) */
+	struct mdt__pgstaged *staged;
+	size_t nstaged, capstaged;
+	PGresult *known;        /* the batch's request ids already recorded */
 	mdt__pgconn readers[MDT__STORE_READERS_MAX];
 	unsigned rr;
 	_Atomic int wpid;       /* the writer connection's backend pid */
@@ -80,15 +91,6 @@ int64_t mdt__pg_int(const PGresult *r, int row, int col);
 /* A reader from the pool, locked and connected; NULL with the reason on
  * the handle when no connection can be made. */
 mdt__pgconn *mdt__pg_reader(mdt_store *s);
-/* pg_schema.c: CREATE TABLE for one chained kind; caller frees. */
-char *mdt__pg_table_sql(const mdt__kind_desc *d);
-/* pg_schema.c: runs schema SQL on c; 0 or -MDT_ESTORE (reason in err). */
-int mdt__pg_schema_run(PGconn *c, const char *sql, char *err,
-    size_t errlen);
-/* pg_schema5.c: schema 5's indexes, and the migration of a schema 4
- * store (a no-op on any other version). */
-extern const char *const mdt__pg_schema5_sql;
-int mdt__pg_migrate5(PGconn *c, char *err, size_t errlen);
 /* pg_reads.c: the backend's kind_rows (backend.h) */
 int mdt__pg_kind_rows(mdt_store *s, int kind, const char *tail,
     const char *const *args, size_t nargs, mdt__row_fn fn, void *arg);
@@ -111,6 +113,34 @@ int mdt__pg_savepoint(mdt_store *s);
 int mdt__pg_release(mdt_store *s);
 int mdt__pg_rollback_to(mdt_store *s);
 int mdt__pg_txn_gone(mdt_store *s);
+
+/* ---- pg_batch.c: decisions staged and sent in two round trips --- */
+/* BEGIN, the head row locked (*head: its row, caller clears) and the
+ * batch's known request ids, as one pipeline. */
+int mdt__pg_begin_batch(mdt_store *s, PGresult **head);
+/* A decision op: refused (MDT_EEXIST) when its request id is recorded,
+ * else chained and staged. */
+int mdt__pg_stage_decision(mdt_store *s, mdt__op *op);
+/* Sends the staged rows now (before a statement that may read them). */
+int mdt__pg_flush(mdt_store *s);
+/* The staged rows, the new head and COMMIT, as one pipeline. */
+int mdt__pg_commit_batch(mdt_store *s);
+void mdt__pg_batch_clear(mdt_store *s);
+void mdt__pg_batch_free(mdt_store *s);
+/* Column col of r's rows as a text array literal; NULL on no memory
+ * (caller frees). */
+char *mdt__pg_array_of(const PGresult *r, int col);
+
+/* ---- pg_cache.c: what never changes, kept in memory ------------- */
+int mdt__pg_cache_new(mdt__pgcache **out);
+void mdt__pg_cache_free(mdt__pgcache *c);
+/* Drops everything kept (a reconnect, or another broker's word). */
+void mdt__pg_cache_clear(mdt__pgcache *c);
+/* The chain of task_id (a text array literal, the task first) into
+ * *chain (caller frees), or -MDT_ENOTFOUND when not kept. */
+int mdt__pg_cache_chain(mdt__pgcache *c, const char *task_id, char **chain);
+void mdt__pg_cache_put_chain(mdt__pgcache *c, const char *task_id,
+    const char *chain);
 
 /* ---- pg_records.c ----------------------------------------------- */
 int mdt__pg_run_op(mdt_store *s, mdt__op *op);
@@ -138,6 +168,14 @@ int mdt__pg_get_approval(mdt_store *s, const char *approval_id,
 int mdt__pg_task_tree(mdt_store *s, const char *root_task_id,
     const mdt_store_tree_visitor *v, void *arg);
 int mdt__pg_open_tasks(mdt_store *s, mdt_audit_task_fn fn, void *arg);
+/* fn on each decision of "SELECT <the decision columns as t.*> <tail>"
+ * with parameters p, in the result's order. */
+int mdt__pg_each_decision(mdt_store *s, const char *tail, const mdt__pgp *p,
+    mdt_audit_decision_fn fn, void *arg);
+
+/* ---- pg_query.c ------------------------------------------------- */
+int mdt__pg_query_decisions(mdt_store *s, const mdt_audit_query *q,
+    mdt_audit_decision_fn fn, void *arg);
 
 /* ---- pg_work.c ------------------------------------------------- */
 int mdt__pg_work_run(mdt_store *s, mdt__op *op);

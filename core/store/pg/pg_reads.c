@@ -184,9 +184,17 @@ unpack_approval(const PGresult *r, int row, void **out)
 
 typedef int (*unpack_fn)(const PGresult *, int, void **);
 
-/* Runs a query on a read connection; the result or NULL (*rc). */
+/* The reads of the request path, prepared once per read connection:
+ * the server parses and plans each once, not on every request. */
+enum { R_NONE = -1, R_GET_TASK, R_CHAIN, R_FIND_DECISION, R_GET_DECISION,
+	R_COUNT_CHILDREN, R_CHAIN_ENDED };
+
+/* Runs a query on a read connection (prepared as idx unless R_NONE); the
+ * result or NULL (*rc).  A query that found its connection broken runs
+ * once more on a fresh one: it stood alone. */
 static PGresult *
-rquery(mdt_store *s, const char *sql, const mdt__pgp *p, int *rc)
+rquery_as(mdt_store *s, int idx, const char *sql, const mdt__pgp *p,
+    int *rc)
 {
 	mdt__pgconn *c = mdt__pg_reader(s);
 	PGresult *r;
@@ -195,15 +203,28 @@ rquery(mdt_store *s, const char *sql, const mdt__pgp *p, int *rc)
 		*rc = -MDT_ESTORE;
 		return NULL;
 	}
-	r = mdt__pg_q_again(s, c, sql, p, "query", rc);
+	if (idx == R_NONE) {
+		r = mdt__pg_q_again(s, c, sql, p, "query", rc);
+	} else {
+		r = mdt__pg_qprep(s, c, idx, sql, p, "query", rc);
+		if (r == NULL && PQstatus(c->c) == CONNECTION_BAD &&
+		    mdt__pg_ready(s, c) == 0)
+			r = mdt__pg_qprep(s, c, idx, sql, p, "query", rc);
+	}
 	mdt__pg_reader_release(c);
 	return r;
 }
 
+static PGresult *
+rquery(mdt_store *s, const char *sql, const mdt__pgp *p, int *rc)
+{
+	return rquery_as(s, R_NONE, sql, p, rc);
+}
+
 /* "SELECT <the kind's columns as t.*> <tail>": one row or none. */
 static int
-one_row(mdt_store *s, const char *tail, int kind, const mdt__pgp *p,
-    unpack_fn fn, void **out)
+one_row_as(mdt_store *s, int idx, const char *tail, int kind,
+    const mdt__pgp *p, unpack_fn fn, void **out)
 {
 	char *cols = mdt__select_list(mdt__kind_get(kind), "t");
 	char sql[1536];
@@ -214,11 +235,18 @@ one_row(mdt_store *s, const char *tail, int kind, const mdt__pgp *p,
 		return -MDT_ENOMEM;
 	snprintf(sql, sizeof(sql), "SELECT %s%s", cols, tail);
 	mdt__free(cols);
-	if ((r = rquery(s, sql, p, &rc)) == NULL)
+	if ((r = rquery_as(s, idx, sql, p, &rc)) == NULL)
 		return rc;
 	rc = PQntuples(r) == 0 ? -MDT_ENOTFOUND : fn(r, 0, out);
 	PQclear(r);
 	return rc;
+}
+
+static int
+one_row(mdt_store *s, const char *tail, int kind, const mdt__pgp *p,
+    unpack_fn fn, void **out)
+{
+	return one_row_as(s, R_NONE, tail, kind, p, fn, out);
 }
 
 int
@@ -230,7 +258,8 @@ mdt__pg_find_decision(mdt_store *s, const char *request_id,
 	if (s == NULL || request_id == NULL || out == NULL)
 		return -MDT_EINVAL;
 	mdt__pgp_text(&p, request_id);
-	return one_row(s, " FROM decisions t WHERE request_id = $1",
+	return one_row_as(s, R_FIND_DECISION, " FROM decisions t WHERE"
+	    " request_id = $1",
 	    MDT__KIND_DECISION, &p, unpack_decision, (void **)out);
 }
 
@@ -244,7 +273,8 @@ mdt__pg_get_decision(mdt_store *s, uint64_t seq, mdt_audit_decision **out)
 	if (seq > INT64_MAX)
 		return -MDT_ENOTFOUND;
 	mdt__pgp_int(&p, (int64_t)seq);
-	return one_row(s, " FROM decisions t WHERE seq = $1",
+	return one_row_as(s, R_GET_DECISION, " FROM decisions t WHERE"
+	    " seq = $1",
 	    MDT__KIND_DECISION, &p, unpack_decision, (void **)out);
 }
 
@@ -256,7 +286,7 @@ mdt__pg_get_task(mdt_store *s, const char *task_id, mdt_audit_task **out)
 	if (s == NULL || task_id == NULL || out == NULL)
 		return -MDT_EINVAL;
 	mdt__pgp_text(&p, task_id);
-	return one_row(s, TASK_STATE_COLS TASK_FROM
+	return one_row_as(s, R_GET_TASK, TASK_STATE_COLS TASK_FROM
 	    " WHERE t.task_id = $1", MDT__KIND_TASK, &p, unpack_task,
 	    (void **)out);
 }
@@ -295,7 +325,7 @@ each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
 {
 	char *cols = mdt__select_list(mdt__kind_get(task != NULL ?
 	    MDT__KIND_TASK : MDT__KIND_DECISION), "t");
-	char sql[1536];
+	char sql[4096];
 	PGresult *r;
 	int rc = 0, stop = 0;
 
@@ -315,6 +345,13 @@ each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
 	}
 	PQclear(r);
 	return rc != 0 ? rc : stop < 0 ? stop : 0;
+}
+
+int
+mdt__pg_each_decision(mdt_store *s, const char *tail, const mdt__pgp *p,
+    mdt_audit_decision_fn fn, void *arg)
+{
+	return each_row(s, tail, p, NULL, fn, arg);
 }
 
 int
@@ -368,28 +405,43 @@ mdt__pg_count_children(mdt_store *s, const char *task_id, uint32_t *count)
 	if (s == NULL || task_id == NULL || count == NULL)
 		return -MDT_EINVAL;
 	mdt__pgp_text(&p, task_id);
-	if ((r = rquery(s, "SELECT count(*) FROM tasks WHERE parent_id = $1",
-	    &p, &rc)) == NULL)
+	if ((r = rquery_as(s, R_COUNT_CHILDREN, "SELECT count(*) FROM tasks"
+	    " WHERE parent_id = $1", &p, &rc)) == NULL)
 		return rc;
 	*count = (uint32_t)mdt__pg_int(r, 0, 0);
 	PQclear(r);
 	return 0;
 }
 
+/* The first ended task of r's rows (id, ended), in their order. */
+static void
+first_ended(const PGresult *r, int *revoked, char *revoked_by, size_t len)
+{
+	*revoked = 0;
+	for (int i = 0; i < PQntuples(r) && !*revoked; i++) {
+		if (mdt__pg_int(r, i, 1) == 0)
+			continue;
+		*revoked = 1;
+		if (revoked_by != NULL && len > 0)
+			snprintf(revoked_by, len, "%s", PQgetvalue(r, i, 0));
+	}
+}
+
 /* The walk up the chain in one recursive query: the nearest ended task
- * on the way from task_id to its root, or none. */
-int
-mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
+ * on the way from task_id to its root, or none; the chain is kept
+ * (pg_cache.c), since it never changes. */
+static int
+chain_walk(mdt_store *s, const char *task_id, int *revoked,
     char *revoked_by, size_t len)
 {
 	mdt__pgp p = {0};
 	PGresult *r;
+	char *chain;
 	int rc;
 
-	if (s == NULL || task_id == NULL || revoked == NULL)
-		return -MDT_EINVAL;
 	mdt__pgp_text(&p, task_id);
-	if ((r = rquery(s, "WITH RECURSIVE up(id, n) AS (SELECT task_id, 0"
+	if ((r = rquery_as(s, R_CHAIN, "WITH RECURSIVE up(id, n) AS (SELECT"
+	    " task_id, 0"
 	    " FROM tasks WHERE task_id = $1 UNION ALL SELECT t.parent_id,"
 	    " up.n + 1 FROM tasks t JOIN up ON t.task_id = up.id WHERE"
 	    " t.parent_id IS NOT NULL AND up.n < 256) SELECT up.id,"
@@ -400,14 +452,36 @@ mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
 		PQclear(r);
 		return -MDT_ENOTFOUND;
 	}
-	*revoked = 0;
-	for (int i = 0; i < PQntuples(r) && !*revoked; i++) {
-		if (mdt__pg_int(r, i, 1) == 0)
-			continue;
-		*revoked = 1;
-		if (revoked_by != NULL && len > 0)
-			snprintf(revoked_by, len, "%s", PQgetvalue(r, i, 0));
-	}
+	first_ended(r, revoked, revoked_by, len);
+	if ((chain = mdt__pg_array_of(r, 0)) != NULL)
+		mdt__pg_cache_put_chain(s->bs->cache, task_id, chain);
+	mdt__free(chain);
+	PQclear(r);
+	return 0;
+}
+
+int
+mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
+    char *revoked_by, size_t len)
+{
+	mdt__pgp p = {0};
+	PGresult *r;
+	char *chain;
+	int rc;
+
+	if (s == NULL || task_id == NULL || revoked == NULL)
+		return -MDT_EINVAL;
+	if (mdt__pg_cache_chain(s->bs->cache, task_id, &chain) != 0)
+		return chain_walk(s, task_id, revoked, revoked_by, len);
+	/* the ended state of a known chain: fresh from the database */
+	mdt__pgp_text(&p, chain);
+	r = rquery_as(s, R_CHAIN_ENDED, "SELECT a.id, 1::int2 FROM unnest("
+	    "$1::text[]) WITH ORDINALITY a(id, n) JOIN ended e ON e.task_id ="
+	    " a.id ORDER BY a.n LIMIT 1", &p, &rc);
+	mdt__free(chain);
+	if (r == NULL)
+		return rc;
+	first_ended(r, revoked, revoked_by, len);
 	PQclear(r);
 	return 0;
 }

@@ -164,10 +164,11 @@ op_task(mdt_store *s, mdt__op *op)
 	return chain_append(s, MDT__KIND_TASK, &t, &op->seq);
 }
 
+/* Decided in memory and sent at commit (pg_batch.c). */
 static int
 op_decision(mdt_store *s, mdt__op *op)
 {
-	return chain_append(s, MDT__KIND_DECISION, op->rec, &op->seq);
+	return mdt__pg_stage_decision(s, op);
 }
 
 static int
@@ -342,8 +343,14 @@ op_checkpoint(mdt_store *s, mdt__op *op)
 static int
 op_exec(mdt_store *s, mdt__op *op)
 {
-	PGresult *r = PQexec(wc(s), op->rec);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r;
+	ExecStatusType st;
+	int rc = mdt__pg_flush(s); /* the SQL may read them */
+
+	if (rc != 0)
+		return rc;
+	r = PQexec(wc(s), op->rec);
+	st = PQresultStatus(r);
 
 	PQclear(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)

@@ -34,20 +34,13 @@ mdt__pg_writer_close(mdt_store *s)
 	s->bs->w.c = NULL;
 }
 
-/* Locks the head row and loads the chain head into s->w. */
+/* The chain head from the head row (locked by begin) into s->w. */
 static int
-load_head(mdt_store *s)
+load_head(mdt_store *s, PGresult *r)
 {
 	mdt__writer *w = &s->w;
-	int rc;
-	PGresult *r = mdt__pg_qprep(s, &s->bs->w, MDT__PGS_HEAD, "SELECT seq,"
-	    " hash, last_cp FROM head WHERE one = 1 FOR UPDATE", NULL,
-	    "chain head", &rc);
 
-	if (r == NULL)
-		return rc;
 	if (PQntuples(r) != 1) {
-		PQclear(r);
 		mdt__store_seterr(s, "chain head: the head row is missing");
 		return -MDT_ESTORE;
 	}
@@ -57,43 +50,38 @@ load_head(mdt_store *s)
 	else if (PQgetlength(r, 0, 1) == MDT_AUDIT_HASH_BYTES)
 		memcpy(w->head_hash, PQgetvalue(r, 0, 1), MDT_AUDIT_HASH_BYTES);
 	w->last_cp = (uint64_t)mdt__pg_int(r, 0, 2);
-	PQclear(r);
 	return 0;
 }
 
 int
 mdt__pg_begin(mdt_store *s)
 {
+	PGresult *head = NULL;
 	int rc;
 
 	/* A server that went away and came back: reconnect here, so the
 	 * first batch after it returns is the first to succeed. */
-	PGresult *r;
-
 	if ((rc = mdt__pg_ready(s, &s->bs->w)) != 0)
 		return rc;
-	if ((r = mdt__pg_q_again(s, &s->bs->w, "BEGIN", NULL, "begin",
-	    &rc)) == NULL)
-		return rc;
-	PQclear(r);
-	return load_head(s);
+	/* a batch that failed inside the server leaves its transaction */
+	if (PQtransactionStatus(wc(s)) != PQTRANS_IDLE)
+		PQclear(PQexec(wc(s), "ROLLBACK"));
+	if ((rc = mdt__pg_begin_batch(s, &head)) != 0 &&
+	    PQstatus(wc(s)) == CONNECTION_BAD && mdt__pg_ready(s,
+	    &s->bs->w) == 0)
+		rc = mdt__pg_begin_batch(s, &head);
+	if (rc == 0)
+		rc = load_head(s, head);
+	PQclear(head);
+	return rc;
 }
 
+/* The new head is stored by commit, in the same round trip as COMMIT. */
 int
 mdt__pg_precommit(mdt_store *s)
 {
-	mdt__pgp p = {0};
-	PGresult *r;
-	int rc;
-
-	mdt__pgp_int(&p, (int64_t)s->w.head_seq);
-	mdt__pgp_blob(&p, s->w.head_hash, MDT_AUDIT_HASH_BYTES);
-	mdt__pgp_int(&p, (int64_t)s->w.last_cp);
-	r = mdt__pg_qprep(s, &s->bs->w, MDT__PGS_HEAD_SET, "UPDATE head SET"
-	    " seq = $1, hash = $2, last_cp = $3 WHERE one = 1", &p,
-	    "chain head", &rc);
-	PQclear(r);
-	return rc;
+	(void)s;
+	return 0;
 }
 
 /* synchronous_commit is on for the session (pg_conn.c): COMMIT returns
@@ -101,12 +89,13 @@ mdt__pg_precommit(mdt_store *s)
 int
 mdt__pg_commit(mdt_store *s)
 {
-	return mdt__pg_exec(s, wc(s), "COMMIT", NULL, "commit");
+	return mdt__pg_commit_batch(s);
 }
 
 int
 mdt__pg_rollback(mdt_store *s)
 {
+	mdt__pg_batch_clear(s);
 	return mdt__pg_exec(s, wc(s), "ROLLBACK", NULL, "rollback");
 }
 
