@@ -237,7 +237,7 @@ check_follow(mdt_store *s, const char *fmt, const char *marker)
 static int
 disclosures(const char *args)
 {
-	char cmd[1024];
+	char cmd[2048];
 
 	snprintf(cmd, sizeof(cmd), "%s audit disclosures --db '%s' %s 2>&1", ctl,
 	    db, args);
