@@ -98,7 +98,7 @@ refused 2 'not a public key file' add "${base[@]}" --id "$x" \
     --key "$dir/keys/labs.key"
 refused 64 "--ceiling 'patient/Observation.rz'" add --entities "$e" --kind k \
     --max-depth 1 --id "$x" --svid --ceiling patient/Observation.rz
-refused 64 '--max-depth 17' add "${base[@]/1/17}" --id "$x" --svid
+refused 64 '--max-depth 17' add "${base[@]:0:6}" --max-depth 17 --id "$x" --svid
 refused 64 '--max-fanout -1' add "${base[@]}" --id "$x" --svid --max-fanout -1
 refused 64 "--target 'spiffe://clinic.example/agent/%2e'" add "${base[@]}" \
     --id "$x" --svid --target spiffe://clinic.example/agent/%2e
@@ -133,7 +133,7 @@ ag add --entities "$e" --id "$labs" --kind summarizer --key \
     --target spiffe://clinic.example/agent/coder >/dev/null
 # A file that is not an entities array is refused with where.
 echo '{"not": "an array"}' >"$dir/other.json"
-msg=$(ag add "${base[@]/$e/$dir/other.json}" --id "$x" --svid 2>&1) &&
+msg=$(ag add --entities "$dir/other.json" "${base[@]:2}" --id "$x" --svid 2>&1) &&
     fail "object accepted"
 grep -q 'expected an array of entities' <<<"$msg" || fail "array: $msg"
 
