@@ -314,6 +314,58 @@ brk_rerun_on_worker(struct brk_ctx *c)
 	brk_jobs_push(c->b, c);
 }
 
+/*
+ * The writer hands each committed answer to the replier and goes on with
+ * the next batch while the replier sends: the commit and the sends of the
+ * batch before it overlap, and the writer holds none of nng's locks.
+ * Only the first answer queued while the replier sleeps wakes it.
+ */
+void
+brk_replies_push(struct brk_ctx *c)
+{
+	brk_broker *b = c->b;
+
+	pthread_mutex_lock(&b->replies_lock);
+	c->qnext = NULL;
+	if (b->replies_tail != NULL)
+		b->replies_tail->qnext = c;
+	else
+		b->replies_head = c;
+	b->replies_tail = c;
+	if (b->replier_sleeping) {
+		b->replier_sleeping = 0;
+		pthread_cond_signal(&b->replies_cond);
+	}
+	pthread_mutex_unlock(&b->replies_lock);
+}
+
+void *
+brk_replier_main(void *arg)
+{
+	brk_broker *b = arg;
+	struct brk_ctx *c, *next;
+
+	pthread_mutex_lock(&b->replies_lock);
+	for (;;) {
+		while (b->replies_head == NULL && atomic_load(&b->stopping) < 2) {
+			b->replier_sleeping = 1;
+			pthread_cond_wait(&b->replies_cond, &b->replies_lock);
+			b->replier_sleeping = 0;
+		}
+		if ((c = b->replies_head) == NULL)
+			break;
+		b->replies_head = b->replies_tail = NULL;
+		pthread_mutex_unlock(&b->replies_lock);
+		for (; c != NULL; c = next) {
+			next = c->qnext;
+			brk_record_deliver(c);
+		}
+		pthread_mutex_lock(&b->replies_lock);
+	}
+	pthread_mutex_unlock(&b->replies_lock);
+	return NULL;
+}
+
 void
 brk_defer_reply(struct brk_ctx *c)
 {
