@@ -132,16 +132,23 @@ ctx_send_bytes(struct brk_ctx *c, const uint8_t *buf, size_t len)
 	brk_ctx_send_msg(c, m);
 }
 
+/* Appends c to the list (head, tail) linked through qnext. */
+static void
+ctx_append(struct brk_ctx **head, struct brk_ctx **tail, struct brk_ctx *c)
+{
+	c->qnext = NULL;
+	if (*tail != NULL)
+		(*tail)->qnext = c;
+	else
+		*head = c;
+	*tail = c;
+}
+
 void
 brk_jobs_push(brk_broker *b, struct brk_ctx *c)
 {
 	pthread_mutex_lock(&b->jobs_lock);
-	c->qnext = NULL;
-	if (b->jobs_tail != NULL)
-		b->jobs_tail->qnext = c;
-	else
-		b->jobs_head = c;
-	b->jobs_tail = c;
+	ctx_append(&b->jobs_head, &b->jobs_tail, c);
 	atomic_fetch_add(&b->metrics.queued, 1);
 	pthread_cond_signal(&b->jobs_cond);
 	pthread_mutex_unlock(&b->jobs_lock);
@@ -326,12 +333,7 @@ brk_replies_push(struct brk_ctx *c)
 	brk_broker *b = c->b;
 
 	pthread_mutex_lock(&b->replies_lock);
-	c->qnext = NULL;
-	if (b->replies_tail != NULL)
-		b->replies_tail->qnext = c;
-	else
-		b->replies_head = c;
-	b->replies_tail = c;
+	ctx_append(&b->replies_head, &b->replies_tail, c);
 	if (b->replier_sleeping) {
 		b->replier_sleeping = 0;
 		pthread_cond_signal(&b->replies_cond);
