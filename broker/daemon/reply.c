@@ -74,8 +74,8 @@ send_done(struct brk_ctx *c)
 
 /*
  * The send aio has no callback, so a reply that nng writes at once
- * finishes inside nng_ctx_send, and the sending thread (often the store's
- * writer, right after the commit) recycles the context: no completion is
+ * finishes inside nng_ctx_send, and the sending thread (the replier, for
+ * a committed decision) recycles the context: no completion is
  * handed to one of nng's threads.  A reply queued behind another on its
  * pipe finishes later; the timer recycles its context then.
  */
