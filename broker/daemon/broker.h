@@ -229,12 +229,6 @@ struct brk_broker {
 	struct brk_worker *pool[BRK_POOL];
 	size_t npool;
 	pthread_t timer;
-	/* committed answers for the replier thread, in commit order */
-	pthread_mutex_t replies_lock;
-	pthread_cond_t replies_cond;
-	struct brk_ctx *replies_head, *replies_tail;
-	int replier_sleeping;    /* under replies_lock */
-	pthread_t replier;
 	/* replies queued behind another on their pipe (reply.c) */
 	pthread_mutex_t sending_lock;
 	struct brk_ctx *sending;
@@ -374,11 +368,6 @@ void brk_resume(struct brk_ctx *c);
  * for (brk_record_deliver); the worker knows it by c->pending.  Any
  * thread. */
 void brk_defer_reply(struct brk_ctx *c);
-/* Hands c, whose record committed, to the replier thread, which sends
- * the answers of a batch in commit order (store writer thread). */
-void brk_replies_push(struct brk_ctx *c);
-/* The replier thread's loop; returns once stopping reaches 2. */
-void *brk_replier_main(void *arg);
 /* Queues a request that was running on an nng thread to run its op again
  * from the start on a worker, because it is about to wait for the store.
  * Nothing of it may have been recorded or answered yet. */

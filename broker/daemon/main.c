@@ -245,8 +245,6 @@ teardown(brk_broker *b)
 	pthread_mutex_destroy(&b->snap_lock);
 	pthread_mutex_destroy(&b->jobs_lock);
 	pthread_mutex_destroy(&b->sending_lock);
-	pthread_mutex_destroy(&b->replies_lock);
-	pthread_cond_destroy(&b->replies_cond);
 	pthread_mutex_destroy(&b->pub_lock);
 	pthread_mutex_destroy(&b->end_lock);
 	pthread_cond_destroy(&b->jobs_cond);
@@ -398,8 +396,6 @@ main(int argc, char **argv)
 	pthread_mutex_init(&b.jobs_lock, NULL);
 	pthread_mutex_init(&b.pool_lock, NULL);
 	pthread_mutex_init(&b.sending_lock, NULL);
-	pthread_mutex_init(&b.replies_lock, NULL);
-	pthread_cond_init(&b.replies_cond, NULL);
 	pthread_mutex_init(&b.pub_lock, NULL);
 	pthread_mutex_init(&b.end_lock, NULL);
 	pthread_cond_init(&b.jobs_cond, NULL);

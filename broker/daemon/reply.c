@@ -74,8 +74,8 @@ send_done(struct brk_ctx *c)
 
 /*
  * The send aio has no callback, so a reply that nng writes at once
- * finishes inside nng_ctx_send, and the sending thread (the replier, for
- * a committed decision) recycles the context: no completion is
+ * finishes inside nng_ctx_send, and the sending thread (often the store's
+ * writer, right after the commit) recycles the context: no completion is
  * handed to one of nng's threads.  A reply queued behind another on its
  * pipe finishes later; the timer recycles its context then.
  */
@@ -132,23 +132,16 @@ ctx_send_bytes(struct brk_ctx *c, const uint8_t *buf, size_t len)
 	brk_ctx_send_msg(c, m);
 }
 
-/* Appends c to the list (head, tail) linked through qnext. */
-static void
-ctx_append(struct brk_ctx **head, struct brk_ctx **tail, struct brk_ctx *c)
-{
-	c->qnext = NULL;
-	if (*tail != NULL)
-		(*tail)->qnext = c;
-	else
-		*head = c;
-	*tail = c;
-}
-
 void
 brk_jobs_push(brk_broker *b, struct brk_ctx *c)
 {
 	pthread_mutex_lock(&b->jobs_lock);
-	ctx_append(&b->jobs_head, &b->jobs_tail, c);
+	c->qnext = NULL;
+	if (b->jobs_tail != NULL)
+		b->jobs_tail->qnext = c;
+	else
+		b->jobs_head = c;
+	b->jobs_tail = c;
 	atomic_fetch_add(&b->metrics.queued, 1);
 	pthread_cond_signal(&b->jobs_cond);
 	pthread_mutex_unlock(&b->jobs_lock);
@@ -319,53 +312,6 @@ brk_rerun_on_worker(struct brk_ctx *c)
 {
 	c->phase = BRK_PHASE_WORKER;
 	brk_jobs_push(c->b, c);
-}
-
-/*
- * The writer hands each committed answer to the replier and goes on with
- * the next batch while the replier sends: the commit and the sends of the
- * batch before it overlap, and the writer holds none of nng's locks.
- * Only the first answer queued while the replier sleeps wakes it.
- */
-void
-brk_replies_push(struct brk_ctx *c)
-{
-	brk_broker *b = c->b;
-
-	pthread_mutex_lock(&b->replies_lock);
-	ctx_append(&b->replies_head, &b->replies_tail, c);
-	if (b->replier_sleeping) {
-		b->replier_sleeping = 0;
-		pthread_cond_signal(&b->replies_cond);
-	}
-	pthread_mutex_unlock(&b->replies_lock);
-}
-
-void *
-brk_replier_main(void *arg)
-{
-	brk_broker *b = arg;
-	struct brk_ctx *c, *next;
-
-	pthread_mutex_lock(&b->replies_lock);
-	for (;;) {
-		while (b->replies_head == NULL && atomic_load(&b->stopping) < 2) {
-			b->replier_sleeping = 1;
-			pthread_cond_wait(&b->replies_cond, &b->replies_lock);
-			b->replier_sleeping = 0;
-		}
-		if ((c = b->replies_head) == NULL)
-			break;
-		b->replies_head = b->replies_tail = NULL;
-		pthread_mutex_unlock(&b->replies_lock);
-		for (; c != NULL; c = next) {
-			next = c->qnext;
-			brk_record_deliver(c);
-		}
-		pthread_mutex_lock(&b->replies_lock);
-	}
-	pthread_mutex_unlock(&b->replies_lock);
-	return NULL;
 }
 
 void

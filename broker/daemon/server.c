@@ -2,9 +2,8 @@
  * The request/reply server: one nng rep0 socket with a pool of contexts,
  * each an asynchronous state machine (receive -> work -> [park] -> send),
  * authorize run on the nng thread that received it, a pool of worker
- * threads for the operations that wait for the store, a replier thread
- * that sends the answers of each commit batch, and a timer thread that
- * expires parked long polls and step-ups.  A parked request holds
+ * threads for the operations that wait for the store, and a timer thread
+ * that expires parked long polls and step-ups.  A parked request holds
  * its context but no thread, so thousands of agents can wait at once.
  * The listeners are in listen.c; what the operations call to answer,
  * park or hand a request on is in reply.c, below them.
@@ -57,7 +56,7 @@ static int decode(struct brk_ctx *c);
 
 /*
  * An authorize runs on the nng thread that received it: it never waits
- * for the store (its answer leaves from the replier once the record is
+ * for the store (its answer leaves from the writer once the record is
  * committed), so handing it to a worker would only add a thread switch.
  * Operations that wait for commits go to the workers, and so does an
  * authorize that turns out to need a step-up (whose records it waits
@@ -300,8 +299,6 @@ workers_start(brk_broker *b)
 		if (pthread_create(&b->workers[i].thr, NULL, worker_main,
 		    &b->workers[i]) != 0)
 			return -MDT_ENOMEM;
-	if (pthread_create(&b->replier, NULL, brk_replier_main, b) != 0)
-		return -MDT_ENOMEM;
 	/* worker 0's scratch belongs to the timer thread */
 	if (pthread_create(&b->timer, NULL, timer_main, b) != 0)
 		return -MDT_ENOMEM;
@@ -400,9 +397,8 @@ brk_server_stop(brk_broker *b)
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int64_t next_log = brk_now_ms() + 5000;
 
-	/* the store's writer (through the replier, or a worker) answers
-	 * these; it always finishes a batch (committed or failed), and the
-	 * contexts must outlive it */
+	/* the store's writer answers these; it always finishes a batch
+	 * (committed or failed), and the contexts must outlive it */
 	while (atomic_load(&b->recording) > 0) {
 		if (brk_now_ms() >= next_log) {
 			BLOG(b, BRK_WARN, "stop.waiting", "audit_pending=%d",
@@ -415,11 +411,6 @@ brk_server_stop(brk_broker *b)
 	atomic_store(&b->stopping, 2);
 	pthread_cond_broadcast(&b->jobs_cond);
 	pthread_mutex_unlock(&b->jobs_lock);
-	pthread_mutex_lock(&b->replies_lock);
-	pthread_cond_signal(&b->replies_cond);
-	pthread_mutex_unlock(&b->replies_lock);
-	if (b->replier)
-		pthread_join(b->replier, NULL);
 	for (size_t i = 1; i < b->nworkers; i++)
 		if (b->workers[i].thr)
 			pthread_join(b->workers[i].thr, NULL);
