@@ -156,7 +156,8 @@ struct brk_deny {
 struct brk_ctx {
 	brk_broker *b;
 	nng_ctx ctx;
-	nng_aio *aio;
+	nng_aio *aio;            /* receives (ctx_cb) */
+	nng_aio *saio;           /* sends: no callback (reply.c) */
 	atomic_int state;        /* enum brk_ctx_state; read by drain */
 	nng_msg *msg;            /* the request as received */
 	mdt_wire_msg *req;
@@ -242,6 +243,9 @@ struct brk_broker {
 	struct brk_worker *pool[BRK_POOL];
 	size_t npool;
 	pthread_t timer;
+	/* replies queued behind another on their pipe (reply.c) */
+	pthread_mutex_t sending_lock;
+	struct brk_ctx *sending;
 	atomic_int stopping;     /* 1: draining, 2: stopping threads */
 	atomic_int busy;         /* contexts in WORK, PARKED, SEND, FOLLOW */
 	atomic_int recording;    /* answers waiting for their audit commit */
@@ -340,6 +344,10 @@ void brk_server_stop(brk_broker *b);
 /* reply.c: below the operations.  Context life, the job queue, and what
  * an operation calls to answer, park or hand on a request. */
 void brk_ctx_recv(struct brk_ctx *c);
+/* Recycles the contexts whose queued replies have left (timer). */
+void brk_ctx_sweep_sends(brk_broker *b);
+/* Sends m (which it owns from then on) as c's reply, then recycles c. */
+void brk_ctx_send_msg(struct brk_ctx *c, nng_msg *m);
 /* Frees what the context holds of its last request. */
 void brk_ctx_reset(struct brk_ctx *c);
 /* Back to receiving (or stopped when draining). */

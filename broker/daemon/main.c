@@ -247,6 +247,7 @@ teardown(brk_broker *b)
 	mdt_keypair_free(b->root_prev);
 	pthread_mutex_destroy(&b->snap_lock);
 	pthread_mutex_destroy(&b->jobs_lock);
+	pthread_mutex_destroy(&b->sending_lock);
 	pthread_mutex_destroy(&b->pub_lock);
 	pthread_mutex_destroy(&b->end_lock);
 	pthread_cond_destroy(&b->jobs_cond);
@@ -397,6 +398,7 @@ main(int argc, char **argv)
 	pthread_mutex_init(&b.snap_lock, NULL);
 	pthread_mutex_init(&b.jobs_lock, NULL);
 	pthread_mutex_init(&b.pool_lock, NULL);
+	pthread_mutex_init(&b.sending_lock, NULL);
 	pthread_mutex_init(&b.pub_lock, NULL);
 	pthread_mutex_init(&b.end_lock, NULL);
 	pthread_cond_init(&b.jobs_cond, NULL);

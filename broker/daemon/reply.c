@@ -52,6 +52,75 @@ brk_ctx_recycle(struct brk_ctx *c)
 	brk_ctx_recv(c);
 }
 
+/* Whether c's send has finished: a finished send has a result or a
+ * count (the reply's length), both reset when a send begins. */
+static int
+send_finished(struct brk_ctx *c)
+{
+	return nng_aio_result(c->saio) != 0 || nng_aio_count(c->saio) > 0;
+}
+
+/* The send is over: frees the reply if it did not leave, recycles c. */
+static void
+send_done(struct brk_ctx *c)
+{
+	nng_msg *m;
+
+	nng_aio_wait(c->saio); /* nng's own bookkeeping of the finish */
+	if ((m = nng_aio_get_msg(c->saio)) != NULL) {
+		nng_aio_set_msg(c->saio, NULL);
+		nng_msg_free(m);
+	}
+	brk_ctx_recycle(c);
+}
+
+/*
+ * The send aio has no callback, so a reply that nng writes at once
+ * finishes inside nng_ctx_send, and the sending thread (often the store's
+ * writer, right after the commit) recycles the context: no completion is
+ * handed to one of nng's threads.  A reply queued behind another on its
+ * pipe finishes later; the timer recycles its context then.
+ */
+void
+brk_ctx_send_msg(struct brk_ctx *c, nng_msg *m)
+{
+	brk_broker *b = c->b;
+
+	c->state = BRK_CTX_SEND;
+	nng_aio_set_msg(c->saio, m);
+	nng_ctx_send(c->ctx, c->saio);
+	if (send_finished(c)) {
+		send_done(c);
+		return;
+	}
+	pthread_mutex_lock(&b->sending_lock);
+	c->qnext = b->sending;
+	b->sending = c;
+	pthread_mutex_unlock(&b->sending_lock);
+}
+
+void
+brk_ctx_sweep_sends(brk_broker *b)
+{
+	struct brk_ctx *done = NULL, **p, *c;
+
+	pthread_mutex_lock(&b->sending_lock);
+	for (p = &b->sending; (c = *p) != NULL;) {
+		if (!send_finished(c)) {
+			p = &c->qnext;
+			continue;
+		}
+		*p = c->qnext;
+		c->qnext = done;
+		done = c;
+	}
+	pthread_mutex_unlock(&b->sending_lock);
+	for (; done != NULL; done = c) {
+		c = done->qnext;
+		send_done(done);
+	}
+}
+
 static void
 ctx_send_bytes(struct brk_ctx *c, const uint8_t *buf, size_t len)
 {
@@ -62,9 +131,7 @@ ctx_send_bytes(struct brk_ctx *c, const uint8_t *buf, size_t len)
 		return;
 	}
 	memcpy(nng_msg_body(m), buf, len);
-	c->state = BRK_CTX_SEND;
-	nng_aio_set_msg(c->aio, m);
-	nng_ctx_send(c->ctx, c->aio);
+	brk_ctx_send_msg(c, m);
 }
 
 void

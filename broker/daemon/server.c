@@ -93,13 +93,7 @@ ctx_cb(void *arg)
 	struct brk_ctx *c = arg;
 	int rv = nng_aio_result(c->aio);
 
-	if (c->state == BRK_CTX_SEND) {
-		if (rv != 0)
-			nng_msg_free(nng_aio_get_msg(c->aio));
-		brk_ctx_recycle(c);
-		return;
-	}
-	/* BRK_CTX_RECV */
+	/* only receives complete here: sends have no callback (reply.c) */
 	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
 		c->state = BRK_CTX_DONE;
 		return;
@@ -222,10 +216,8 @@ handle(struct brk_worker *w, struct brk_ctx *c)
 		brk_metrics_request(&c->b->metrics, (int)op,
 		    brk_mono_us() - c->t0_us);
 		c->key[0] = 0;
-		c->state = BRK_CTX_SEND;
 		c->answered = 1;
-		nng_aio_set_msg(c->aio, stored);
-		nng_ctx_send(c->ctx, c->aio);
+		brk_ctx_send_msg(c, stored);
 		return;
 	case BRK_IDEM_FOLLOW:
 		return; /* answered with the first copy's reply */
@@ -266,6 +258,7 @@ timer_main(void *arg)
 		int64_t now = brk_now_ms();
 		int all = atomic_load(&b->stopping) != 0;
 
+		brk_ctx_sweep_sends(b);
 		brk_queue_sweep(b, now, all);
 		brk_stepup_sweep(&b->workers[0], b, now, all);
 		if (now - last_idem > 1000) {
@@ -324,7 +317,8 @@ contexts_start(brk_broker *b)
 		struct brk_ctx *c = &b->ctxs[i];
 		c->b = b;
 		if (nng_ctx_open(&c->ctx, b->rep) != 0 ||
-		    nng_aio_alloc(&c->aio, ctx_cb, c) != 0)
+		    nng_aio_alloc(&c->aio, ctx_cb, c) != 0 ||
+		    nng_aio_alloc(&c->saio, NULL, NULL) != 0)
 			return -MDT_ETRANSPORT;
 	}
 	for (size_t i = 0; i < b->nctx; i++)
@@ -429,9 +423,16 @@ brk_server_stop(brk_broker *b)
 		pthread_join(b->timer, NULL);
 	nng_close(b->rep);
 	for (size_t i = 0; i < b->nctx; i++) {
-		if (b->ctxs[i].aio != NULL)
-			nng_aio_free(b->ctxs[i].aio);
-		brk_ctx_reset(&b->ctxs[i]);
+		struct brk_ctx *c = &b->ctxs[i];
+		if (c->aio != NULL)
+			nng_aio_free(c->aio);
+		if (c->saio != NULL) {
+			nng_aio_wait(c->saio);
+			if (nng_aio_get_msg(c->saio) != NULL)
+				nng_msg_free(nng_aio_get_msg(c->saio));
+			nng_aio_free(c->saio);
+		}
+		brk_ctx_reset(c);
 	}
 	nng_close(b->pub);
 	if (b->tls != NULL)

@@ -219,6 +219,7 @@ struct mdt_store {
 	pthread_cond_t qwork;  /* signalled when work is queued or on close */
 	mdt__op *qhead, *qtail;
 	int closing;
+	int wsleeping;         /* the writer waits on qwork (under qmu) */
 
 	struct mdt__tcache *tcache; /* NULL on read-only handles */
 	uint32_t nreaders;     /* read connections asked for */

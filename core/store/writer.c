@@ -137,15 +137,20 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	mdt__stats_batch(s, nops, 0, 0, cp0);
 }
 
-/* Waits for work; returns 1 when the idle checkpoint timer fired. */
+/* Waits for work; returns 1 when the idle checkpoint timer fired.
+ * wsleeping tells the queue's producers that a signal is needed: while
+ * the writer runs, it finds their ops itself before it waits again. */
 static int
 wait_work(mdt_store *s, uint64_t deadline)
 {
 	struct timespec ts;
 	uint64_t now;
+	int rc;
 
 	if (deadline == 0) {
+		s->wsleeping = 1;
 		pthread_cond_wait(&s->qwork, &s->qmu);
+		s->wsleeping = 0;
 		return 0;
 	}
 	now = mono_ms();
@@ -158,7 +163,10 @@ wait_work(mdt_store *s, uint64_t deadline)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	return pthread_cond_timedwait(&s->qwork, &s->qmu, &ts) == ETIMEDOUT;
+	s->wsleeping = 1;
+	rc = pthread_cond_timedwait(&s->qwork, &s->qmu, &ts);
+	s->wsleeping = 0;
+	return rc == ETIMEDOUT;
 }
 
 /* Takes up to max_batch ops off the queue (caller holds qmu). */
@@ -213,6 +221,8 @@ finish_batch(mdt_store *s, mdt__op *batch, mdt__op *end)
 		mdt__free(op->result);
 		mdt__free(op);
 	}
+	if (sync == NULL)
+		return;
 	pthread_mutex_lock(&s->qmu);
 	/* A waited-for op lives on its caller's stack: it is not touched
 	 * once qmu is released. */
@@ -270,7 +280,12 @@ link_op(mdt_store *s, mdt__op *op)
 	else
 		s->qhead = op;
 	s->qtail = op;
-	pthread_cond_signal(&s->qwork);
+	/* one wake-up per batch: the first op queued while the writer
+	 * sleeps wakes it, and it takes the others with that one */
+	if (s->wsleeping) {
+		s->wsleeping = 0;
+		pthread_cond_signal(&s->qwork);
+	}
 	return 0;
 }
 
