@@ -359,3 +359,79 @@ brk_op_access(struct brk_worker *w, struct brk_ctx *c)
 	access_reply(c, json);
 	free(json);
 }
+
+/* ---- review: an admin marks a decision reviewed ------------------- */
+
+static int
+review_fields(struct brk_ctx *c, mdt_audit_review *r, struct brk_deny *d)
+{
+	char err[MDT_ERRMSG_MAX];
+	int64_t seq = 0;
+	int has = 0;
+
+	r->reviewer = NULL;
+	if (mdt_wire_get_int(c->root, "seq", 1, INT64_MAX, &seq, err,
+	    sizeof(err)) != 0 || mdt_wire_get_str(c->root, "note",
+	    MDT_AUDIT_JSON_MAX - 1, &r->note, err, sizeof(err)) != 0 ||
+	    mdt_wire_get_str_opt(c->root, "by", BRK_ID_MAX - 1, &r->reviewer,
+	    &has, err, sizeof(err)) != 0) {
+		brk_deny_set(d, -MDT_EPROTO, "field", "%s", err);
+		return -1;
+	}
+	r->decision_seq = (uint64_t)seq;
+	if (!has)
+		r->reviewer = c->agent;
+	if (!brk_word_in(c->snap->cfg.admins, c->agent)) {
+		brk_deny_set(d, -MDT_EAUTH, "admin.required", "review needs an "
+		    "agent listed in admins");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The mark is itself the chained record of this operation; a refusal is
+ * recorded as a decision.  A second mark of one decision is refused
+ * (review.marked), and so is a mark of no decision (review.unknown).
+ */
+void
+brk_op_review(struct brk_worker *w, struct brk_ctx *c)
+{
+	mdt_audit_review r = { 0 };
+	struct brk_held h = { 0 };
+	struct brk_deny d = { 0 };
+	mdt_wire_writer *wr;
+	uint64_t seq = 0;
+	int rc;
+
+	(void)w;
+	if (review_fields(c, &r, &d) != 0) {
+		brk_refuse(c, "review", &h, &d, NULL);
+		return;
+	}
+	rc = mdt_store_add_review(c->b->store, &r, &seq);
+	if (rc == -MDT_EEXIST || rc == -MDT_ENOTFOUND) {
+		brk_deny_set(&d, rc, rc == -MDT_EEXIST ? "review.marked" :
+		    "review.unknown", "decision %llu: %s",
+		    (unsigned long long)r.decision_seq, rc == -MDT_EEXIST ?
+		    "already marked reviewed" : "no such decision");
+		brk_refuse(c, "review", &h, &d, NULL);
+		return;
+	}
+	if (rc != 0) {
+		brk_reply_error(c, -MDT_ESTORE, "store", "review: %s",
+		    mdt_strerror(rc));
+		return;
+	}
+	wr = brk_reply_writer(c, 1);
+	if (wr != NULL && mdt_wire_put_int(wr, "seq", (int64_t)seq) != 0) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	if (wr == NULL) {
+		brk_reply_error(c, -MDT_ENOMEM, "internal", "review: out of "
+		    "memory");
+		return;
+	}
+	brk_reply(c, wr);
+}
