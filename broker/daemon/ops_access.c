@@ -16,14 +16,6 @@
 
 #define CHAIN_MAX 64 /* hops walked up from a task (depth is bounded) */
 
-static const struct {
-	char letter;
-	const char *action;
-} letters[] = {
-	{ 'c', "create" }, { 'r', "read" }, { 'u', "update" },
-	{ 'd', "delete" }, { 's', "search" },
-};
-
 struct acc {
 	struct brk_worker *w;
 	struct brk_ctx *c;
@@ -124,27 +116,22 @@ ask(struct acc *a, const mdt_audit_task *t, const char *chain,
 	    "policies", json_loads(pjson, 0, NULL));
 }
 
-/* The actions scope i of eff grants, appended to out. */
-static int
-scope_actions(struct acc *a, const mdt_audit_task *t, const char *chain,
-    const char *scope, json_t *out)
-{
-	char ctx[16], type[128], acts[16], l[2] = { 0, 0 };
+/* One action a scope grants, asked and appended to the task's list. */
+struct one {
+	struct acc *a;
+	const mdt_audit_task *t;
+	const char *chain;
+	json_t *out;
+};
 
-	if (sscanf(scope, "%15[^/]/%127[^.].%15[a-z]", ctx, type, acts) != 3)
-		return 0;
-	if (strcmp(ctx, "tool") == 0)
-		return json_array_append_new(out, ask(a, t, chain, "x", type,
-		    type, 1));
-	for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
-		if (strchr(acts, letters[i].letter) == NULL)
-			continue;
-		l[0] = letters[i].letter;
-		if (json_array_append_new(out, ask(a, t, chain, l,
-		    letters[i].action, type, 0)) != 0)
-			return -1;
-	}
-	return 0;
+static int
+one_action(void *arg, const char *action, const char *cedar_action,
+    const char *type, int tool)
+{
+	struct one *o = arg;
+
+	return json_array_append_new(o->out, ask(o->a, o->t, o->chain, action,
+	    cedar_action, type, tool)) == 0 ? 0 : -MDT_ENOMEM;
 }
 
 static json_t *
@@ -166,10 +153,11 @@ task_json(struct acc *a, const mdt_audit_task *t, mdt_scope_set *ts,
 {
 	json_t *acts = json_array();
 	char buf[MDT_AUDIT_FIELD_MAX];
+	struct one o = { a, t, chain, acts };
 
 	for (size_t i = 0; acts != NULL && i < mdt_scope_set_count(eff); i++)
 		if (mdt_scope_set_get(eff, i, buf, sizeof(buf)) != 0 ||
-		    scope_actions(a, t, chain, buf, acts) != 0) {
+		    mdt_scope_actions(buf, one_action, &o) != 0) {
 			json_decref(acts);
 			return NULL;
 		}
