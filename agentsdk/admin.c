@@ -137,3 +137,31 @@ mdt_agent_access(mdt_agent *a, const char *agent, const char *patient,
 	sdk_req_end(&r);
 	return rv;
 }
+
+int
+mdt_agent_review_mark(mdt_agent *a, uint64_t seq, const char *reviewer,
+    const char *note, uint64_t *mark_seq, char *err, size_t errlen)
+{
+	const mdt_wire_val *v;
+	int64_t n = 0;
+	sdk_req r;
+	int rv;
+
+	if (a == NULL || seq == 0 || seq > INT64_MAX || note == NULL)
+		return sdk_err(err, errlen, -MDT_EINVAL,
+		    "review: a decision and a note are required");
+	if ((rv = sdk_req_begin(a, MDT_OP_REVIEW, &r)) == 0 &&
+	    (rv = mdt_wire_put_int(r.w, "seq", (int64_t)seq)) == 0 &&
+	    (rv = mdt_wire_put_cstr(r.w, "note", note)) == 0 &&
+	    (reviewer == NULL || (rv = mdt_wire_put_cstr(r.w, "by",
+	    reviewer)) == 0) &&
+	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&
+	    (rv = sdk_reply_status(r.reply, err, errlen)) == 0 &&
+	    mark_seq != NULL) {
+		v = mdt_wire_map_get(mdt_wire_msg_root(r.reply), "seq");
+		*mark_seq = mdt_wire_val_int(v, &n) == 0 && n > 0 ?
+		    (uint64_t)n : 0;
+	}
+	sdk_req_end(&r);
+	return rv;
+}

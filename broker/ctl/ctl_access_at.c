@@ -285,29 +285,20 @@ ask(struct at *a, json_t *t, json_t *chain, const char *letter,
 	    "step_up" : "deny", "policies", pol);
 }
 
-static int
-scope_actions(struct at *a, json_t *t, json_t *chain, const char *scope,
-    json_t *out)
-{
-	static const char letters[] = "cruds";
-	static const char *const names[] = {"create", "read", "update",
-	    "delete", "search"};
-	char ctx[16], type[128], acts[16], l[2] = {0, 0};
+/* One action a scope grants, replayed and appended to the task's list. */
+struct one {
+	struct at *a;
+	json_t *t, *chain, *out;
+};
 
-	if (sscanf(scope, "%15[^/]/%127[^.].%15[a-z]", ctx, type, acts) != 3)
-		return 0;
-	if (strcmp(ctx, "tool") == 0)
-		return json_array_append_new(out, ask(a, t, chain, "x", type,
-		    type, 1));
-	for (size_t i = 0; i < 5; i++) {
-		if (strchr(acts, letters[i]) == NULL)
-			continue;
-		l[0] = letters[i];
-		if (json_array_append_new(out, ask(a, t, chain, l, names[i],
-		    type, 0)) != 0)
-			return -MDT_ENOMEM;
-	}
-	return 0;
+static int
+one_action(void *arg, const char *action, const char *cedar_action,
+    const char *type, int tool)
+{
+	struct one *o = arg;
+
+	return json_array_append_new(o->out, ask(o->a, o->t, o->chain, action,
+	    cedar_action, type, tool)) == 0 ? 0 : -MDT_ENOMEM;
 }
 
 static json_t *
@@ -332,13 +323,15 @@ answer_task(struct at *a, json_t *t)
 	char buf[MDT_AUDIT_FIELD_MAX], err[MDT_ERRMSG_MAX];
 	int rc = mdt_scope_set_parse(sc ? sc : "", sc ? strlen(sc) : 0, &ts,
 	    err, sizeof(err));
+	struct one o = { a, t, NULL, acts };
 
 	chain = chain_of(a, json_string_value(json_object_get(t, "task")));
+	o.chain = chain;
 	if (rc == 0)
 		rc = mdt_scope_set_intersect(ts, a->ceiling, &eff);
 	for (size_t i = 0; rc == 0 && i < mdt_scope_set_count(eff); i++)
 		if ((rc = mdt_scope_set_get(eff, i, buf, sizeof(buf))) == 0)
-			rc = scope_actions(a, t, chain, buf, acts);
+			rc = mdt_scope_actions(buf, one_action, &o);
 	j = rc != 0 ? NULL : json_pack("{s:O, s:O, s:O, s:O, s:O, s:o, s:n,"
 	    " s:o, s:o, s:o}", "task", json_object_get(t, "task"),
 	    "clinician", json_object_get(t, "clinician"), "purpose",

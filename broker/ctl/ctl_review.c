@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include <mandate/mandate.h>
+#include <mandate/agent.h>
 #include <mandate/key.h>
 
 #include "ctl.h"
@@ -19,8 +20,8 @@
 static const char review_usage[] =
     "usage: mandatectl review list --store URI [--threshold N] [--window DUR]\n"
     "           [--since TIME] [--all] [--format table|jsonl]\n"
-    "       mandatectl review mark SEQ --store URI --note TEXT [--by NAME]\n"
-    "           [--key BROKER.key]\n"
+    "       mandatectl review mark SEQ --note TEXT [--by NAME]\n"
+    "           (--url URL --id ADMIN --key FILE | --store URI [--key BROKER.key])\n"
     "\n"
     "list\n"
     "    The review queue, oldest first: decisions that are\n"
@@ -33,19 +34,21 @@ static const char review_usage[] =
     "    --since TIME     only decisions since TIME (ISO 8601 or 7d, 12h)\n"
     "\n"
     "mark\n"
-    "    Records that decision SEQ was reviewed, by NAME (default $USER)\n"
-    "    with the note, as a chained record (`audit verify` covers it).\n"
-    "    A SQLite store is written by one process at a time: mark it when\n"
-    "    the broker is stopped, or use a PostgreSQL store.  --key signs a\n"
-    "    checkpoint over the mark with the broker's key; without it the\n"
-    "    broker signs it at its next checkpoint.\n"
+    "    Records that decision SEQ was reviewed, by NAME with the note, as\n"
+    "    a chained record (`audit verify` covers it).  With --url the\n"
+    "    running broker writes it (ADMIN must be listed in its `admins`;\n"
+    "    NAME defaults to ADMIN).  With --store the store is written\n"
+    "    directly (NAME defaults to $USER): a SQLite store is written by\n"
+    "    one process at a time, so only while its broker is stopped;\n"
+    "    --key BROKER.key then signs a checkpoint over the mark (else the\n"
+    "    broker signs it at its next checkpoint).\n"
     "\n"
     "Exit status: 0 success, 2 unknown decision, already marked or\n"
     "unreadable store, 64 usage error.\n";
 
 typedef struct review_opts {
 	const char *store, *note, *by, *key, *since, *window, *threshold;
-	const char *format;
+	const char *format, *url, *id;
 	int all;
 	uint64_t seq;
 } review_opts;
@@ -73,6 +76,8 @@ flag(review_opts *o, const char *a)
 		{"--window", offsetof(review_opts, window)},
 		{"--threshold", offsetof(review_opts, threshold)},
 		{"--format", offsetof(review_opts, format)},
+		{"--url", offsetof(review_opts, url)},
+		{"--id", offsetof(review_opts, id)},
 	};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
@@ -103,8 +108,8 @@ parse(int argc, char **argv, review_opts *o)
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (o->store == NULL)
-		return usage_error("--store URI is required");
+	if (o->store == NULL && o->url == NULL)
+		return usage_error("--store URI (or --url for mark) is required");
 	return 0;
 }
 
@@ -210,6 +215,8 @@ review_list(const review_opts *o)
 	mdt_store *s;
 	int jsonl = o->format != NULL && strcmp(o->format, "jsonl") == 0, rc;
 
+	if (o->store == NULL)
+		return usage_error("list needs --store URI");
 	if ((rc = list_opts(o, &ro)) != 0)
 		return rc;
 	if (ctl_query_open(&qo, &s) != 0)
@@ -252,6 +259,30 @@ open_rw(const review_opts *o, mdt_store **s)
 	return rc;
 }
 
+/* The mark through the running broker (an admin operation). */
+static int
+mark_by_broker(const review_opts *o, uint64_t *seq, char *err, size_t len)
+{
+	mdt_agent_opts ao = {.url = o->url, .spiffe_id = o->id};
+	mdt_keypair *kp = NULL;
+	mdt_agent *a = NULL;
+	int rc;
+
+	if (o->id == NULL || o->key == NULL)
+		return -MDT_EINVAL;
+	rc = mdt_keypair_load(o->key, &kp, err, len);
+	if (rc == 0) {
+		ao.key = kp;
+		rc = mdt_agent_connect(&ao, &a, err, len);
+	}
+	if (rc == 0)
+		rc = mdt_agent_review_mark(a, o->seq, o->by, o->note, seq, err,
+		    len);
+	mdt_agent_close(a);
+	mdt_keypair_free(kp);
+	return rc;
+}
+
 static int
 review_mark(const review_opts *o)
 {
@@ -264,6 +295,19 @@ review_mark(const review_opts *o)
 
 	if (o->seq == 0 || o->note == NULL)
 		return usage_error("mark needs SEQ and --note TEXT");
+	if (o->url != NULL) {
+		char err[MDT_ERRMSG_MAX] = "";
+		if (o->id == NULL || o->key == NULL)
+			return usage_error("--url needs --id and --key");
+		if ((rc = mark_by_broker(o, &seq, err, sizeof(err))) != 0) {
+			ctl_error("review mark %" PRIu64 ": %s: %s", o->seq,
+			    mdt_strerror(rc), err);
+			return CTL_EXIT_INVALID;
+		}
+		printf("decision %" PRIu64 " marked reviewed by %s (record %"
+		    PRIu64 ")\n", o->seq, o->by ? o->by : o->id, seq);
+		return CTL_EXIT_OK;
+	}
 	if (open_rw(o, &s) != 0)
 		return CTL_EXIT_INVALID;
 	rc = mdt_store_add_review(s, &r, &seq);

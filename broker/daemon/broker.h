@@ -607,6 +607,7 @@ void brk_op_evaluate(struct brk_worker *w, struct brk_ctx *c);
 /* status.c: an admin's query of the broker's state. */
 void brk_op_status(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_access(struct brk_worker *w, struct brk_ctx *c);
+void brk_op_review(struct brk_worker *w, struct brk_ctx *c);
 
 /* stepup.c: parked step-ups and approvals bound to a request hash. */
 struct brk_stepup_info {

@@ -16,14 +16,6 @@
 
 #define CHAIN_MAX 64 /* hops walked up from a task (depth is bounded) */
 
-static const struct {
-	char letter;
-	const char *action;
-} letters[] = {
-	{ 'c', "create" }, { 'r', "read" }, { 'u', "update" },
-	{ 'd', "delete" }, { 's', "search" },
-};
-
 struct acc {
 	struct brk_worker *w;
 	struct brk_ctx *c;
@@ -124,27 +116,22 @@ ask(struct acc *a, const mdt_audit_task *t, const char *chain,
 	    "policies", json_loads(pjson, 0, NULL));
 }
 
-/* The actions scope i of eff grants, appended to out. */
-static int
-scope_actions(struct acc *a, const mdt_audit_task *t, const char *chain,
-    const char *scope, json_t *out)
-{
-	char ctx[16], type[128], acts[16], l[2] = { 0, 0 };
+/* One action a scope grants, asked and appended to the task's list. */
+struct one {
+	struct acc *a;
+	const mdt_audit_task *t;
+	const char *chain;
+	json_t *out;
+};
 
-	if (sscanf(scope, "%15[^/]/%127[^.].%15[a-z]", ctx, type, acts) != 3)
-		return 0;
-	if (strcmp(ctx, "tool") == 0)
-		return json_array_append_new(out, ask(a, t, chain, "x", type,
-		    type, 1));
-	for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
-		if (strchr(acts, letters[i].letter) == NULL)
-			continue;
-		l[0] = letters[i].letter;
-		if (json_array_append_new(out, ask(a, t, chain, l,
-		    letters[i].action, type, 0)) != 0)
-			return -1;
-	}
-	return 0;
+static int
+one_action(void *arg, const char *action, const char *cedar_action,
+    const char *type, int tool)
+{
+	struct one *o = arg;
+
+	return json_array_append_new(o->out, ask(o->a, o->t, o->chain, action,
+	    cedar_action, type, tool)) == 0 ? 0 : -MDT_ENOMEM;
 }
 
 static json_t *
@@ -166,10 +153,11 @@ task_json(struct acc *a, const mdt_audit_task *t, mdt_scope_set *ts,
 {
 	json_t *acts = json_array();
 	char buf[MDT_AUDIT_FIELD_MAX];
+	struct one o = { a, t, chain, acts };
 
 	for (size_t i = 0; acts != NULL && i < mdt_scope_set_count(eff); i++)
 		if (mdt_scope_set_get(eff, i, buf, sizeof(buf)) != 0 ||
-		    scope_actions(a, t, chain, buf, acts) != 0) {
+		    mdt_scope_actions(buf, one_action, &o) != 0) {
 			json_decref(acts);
 			return NULL;
 		}
@@ -358,4 +346,80 @@ brk_op_access(struct brk_worker *w, struct brk_ctx *c)
 	}
 	access_reply(c, json);
 	free(json);
+}
+
+/* ---- review: an admin marks a decision reviewed ------------------- */
+
+static int
+review_fields(struct brk_ctx *c, mdt_audit_review *r, struct brk_deny *d)
+{
+	char err[MDT_ERRMSG_MAX];
+	int64_t seq = 0;
+	int has = 0;
+
+	r->reviewer = NULL;
+	if (mdt_wire_get_int(c->root, "seq", 1, INT64_MAX, &seq, err,
+	    sizeof(err)) != 0 || mdt_wire_get_str(c->root, "note",
+	    MDT_AUDIT_JSON_MAX - 1, &r->note, err, sizeof(err)) != 0 ||
+	    mdt_wire_get_str_opt(c->root, "by", BRK_ID_MAX - 1, &r->reviewer,
+	    &has, err, sizeof(err)) != 0) {
+		brk_deny_set(d, -MDT_EPROTO, "field", "%s", err);
+		return -1;
+	}
+	r->decision_seq = (uint64_t)seq;
+	if (!has)
+		r->reviewer = c->agent;
+	if (!brk_word_in(c->snap->cfg.admins, c->agent)) {
+		brk_deny_set(d, -MDT_EAUTH, "admin.required", "review needs an "
+		    "agent listed in admins");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The mark is itself the chained record of this operation; a refusal is
+ * recorded as a decision.  A second mark of one decision is refused
+ * (review.marked), and so is a mark of no decision (review.unknown).
+ */
+void
+brk_op_review(struct brk_worker *w, struct brk_ctx *c)
+{
+	mdt_audit_review r = { 0 };
+	struct brk_held h = { 0 };
+	struct brk_deny d = { 0 };
+	mdt_wire_writer *wr;
+	uint64_t seq = 0;
+	int rc;
+
+	(void)w;
+	if (review_fields(c, &r, &d) != 0) {
+		brk_refuse(c, "review", &h, &d, NULL);
+		return;
+	}
+	rc = mdt_store_add_review(c->b->store, &r, &seq);
+	if (rc == -MDT_EEXIST || rc == -MDT_ENOTFOUND) {
+		brk_deny_set(&d, rc, rc == -MDT_EEXIST ? "review.marked" :
+		    "review.unknown", "decision %llu: %s",
+		    (unsigned long long)r.decision_seq, rc == -MDT_EEXIST ?
+		    "already marked reviewed" : "no such decision");
+		brk_refuse(c, "review", &h, &d, NULL);
+		return;
+	}
+	if (rc != 0) {
+		brk_reply_error(c, -MDT_ESTORE, "store", "review: %s",
+		    mdt_strerror(rc));
+		return;
+	}
+	wr = brk_reply_writer(c, 1);
+	if (wr != NULL && mdt_wire_put_int(wr, "seq", (int64_t)seq) != 0) {
+		mdt_wire_writer_free(wr);
+		wr = NULL;
+	}
+	if (wr == NULL) {
+		brk_reply_error(c, -MDT_ENOMEM, "internal", "review: out of "
+		    "memory");
+		return;
+	}
+	brk_reply(c, wr);
 }

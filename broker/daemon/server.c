@@ -50,6 +50,7 @@ static const struct {
 	[MDT_OP_EVALUATE] = { brk_op_evaluate, 1 },
 	[MDT_OP_STATUS] = { brk_op_status, 1 },
 	[MDT_OP_ACCESS] = { brk_op_access, 1 },
+	[MDT_OP_REVIEW] = { brk_op_review, 1 },
 };
 
 static void handle(struct brk_worker *w, struct brk_ctx *c);

@@ -25,6 +25,7 @@ static const char *const op_names[MDT_OP_COUNT_] = {
 	[MDT_OP_EVALUATE] = "evaluate",
 	[MDT_OP_STATUS] = "status",
 	[MDT_OP_ACCESS] = "access",
+	[MDT_OP_REVIEW] = "review",
 };
 
 static const char *const code_names[MDT_E_COUNT_] = {

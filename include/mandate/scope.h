@@ -149,6 +149,19 @@ MDT_API MDT_WUR int mdt_scope_request_parse(const char *ref,
     mdt_scope_request *req, char *buf, size_t buflen,
     mdt_scope_param *params, size_t maxparams, char *err, size_t errlen);
 
+/*
+ * The requests one scope grants, each as authorize names it: for a FHIR
+ * scope (`patient/Observation.rs`), fn(arg, "r", "read", "Observation",
+ * 0) for each of c, r, u, d, s it names, in that order; for a tool scope
+ * (`tool/fax.x`), fn(arg, "x", "fax", "fax", 1).  text is one scope in
+ * canonical form (mdt_scope_set_get); a scope of another shape calls fn
+ * never.  A non-zero fn return stops the walk and is returned.
+ */
+typedef int (*mdt_scope_action_fn)(void *arg, const char *action,
+    const char *cedar_action, const char *type, int tool);
+MDT_API MDT_WUR int mdt_scope_actions(const char *text,
+    mdt_scope_action_fn fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

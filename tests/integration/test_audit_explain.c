@@ -330,20 +330,37 @@ access_at(json_t *before, const char *task, int64_t at)
 }
 
 static void
-review(uint64_t stepup)
+review(uint64_t stepup, uint64_t deny)
 {
+	char key[600], skey[600];
 	CHECK(run("review list --store %s", B.store) == 0, "review list");
 	CHECK(strstr(out, "step_up") != NULL, "a step-up is queued");
 	CHECK(strstr(out, "repeated_denials") != NULL, "repeated denials");
 	CHECK(run("review list --store %s --threshold 50", B.store) == 0 &&
 	    strstr(out, "repeated_denials") == NULL, "threshold");
+	/* through the running broker, which holds the store */
+	snprintf(key, sizeof(key), "%s/admin", B.dir);
+	snprintf(skey, sizeof(skey), "%s/summarizer", B.dir);
+	CHECK(mdt_keypair_save(bt_key(&B, BT_PRIOR), key, NULL, 0) == 0 &&
+	    mdt_keypair_save(bt_key(&B, BT_SUMM), skey, NULL, 0) == 0,
+	    "key files");
+	CHECK(run("review mark %llu --url %s --id %s --key %s.key --note "
+	    "'clinician confirmed' --by sec-team", (unsigned long long)stepup,
+	    B.url, BT_PRIOR, key) == 0 && strstr(out, "marked reviewed by "
+	    "sec-team") != NULL, "mark through the broker");
+	CHECK(run("review mark %llu --url %s --id %s --key %s.key --note "
+	    "again", (unsigned long long)stepup, B.url, BT_PRIOR, key) == 2 &&
+	    strstr(out, "already") != NULL, "marked once");
+	CHECK(run("review mark %llu --url %s --id %s --key %s.key --note x",
+	    (unsigned long long)stepup, B.url, BT_SUMM, skey) == 2 &&
+	    strstr(out, "admins") != NULL, "only an admin marks");
 	CHECK(bt_stop(&B, SIGTERM) == 0, "broker stopped");
-	CHECK(run("review mark %llu --store %s --note 'clinician confirmed' "
-	    "--by sec-team", (unsigned long long)stepup, B.store) == 0,
-	    "mark");
+	/* and directly, on the store the broker has let go of */
+	CHECK(run("review mark %llu --store %s --note 'agent misconfigured'",
+	    (unsigned long long)deny, B.store) == 0, "mark on the store");
 	CHECK(run("review mark %llu --store %s --note again", (unsigned long
-	    long)stepup, B.store) == 2 && strstr(out, "already") != NULL,
-	    "marked once");
+	    long)deny, B.store) == 2 && strstr(out, "already") != NULL,
+	    "marked once on the store");
 	CHECK(run("review list --store %s --format jsonl", B.store) == 0,
 	    "review list jsonl");
 	{
@@ -414,7 +431,7 @@ START_TEST(after_the_fact)
 	json_decref(before);
 	bt_close(&o);
 	bt_close(&s);
-	review(stepup);
+	review(stepup, deny);
 	bt_cleanup(&B);
 }
 END_TEST

@@ -852,6 +852,44 @@ START_TEST(threat_redelegation_widening)
 }
 END_TEST
 
+
+static int
+note_action(void *arg, const char *action, const char *cedar_action,
+    const char *type, int tool)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%s%s:%s:%s:%d", n ? " " : "", action,
+	    cedar_action, type, tool);
+	return strcmp(cedar_action, "delete") == 0 ? 7 : 0;
+}
+
+/* The requests a scope grants, as authorize names them. */
+START_TEST(scope_actions)
+{
+	char out[256] = "";
+
+	ck_assert_int_eq(mdt_scope_actions("patient/Observation.rs",
+	    note_action, out), 0);
+	ck_assert_str_eq(out, "r:read:Observation:0 s:search:Observation:0");
+	out[0] = 0;
+	ck_assert_int_eq(mdt_scope_actions("tool/fax.x", note_action, out), 0);
+	ck_assert_str_eq(out, "x:fax:fax:1");
+	out[0] = 0;
+	/* a non-zero return stops the walk and is returned */
+	ck_assert_int_eq(mdt_scope_actions("user/*.cruds", note_action, out),
+	    7);
+	ck_assert_str_eq(out, "c:create:*:0 r:read:*:0 u:update:*:0 "
+	    "d:delete:*:0");
+	out[0] = 0;
+	ck_assert_int_eq(mdt_scope_actions("openid", note_action, out), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(mdt_scope_actions(NULL, note_action, out),
+	    -MDT_EINVAL);
+}
+END_TEST
+
 static Suite *
 scope_suite(void)
 {
@@ -880,6 +918,7 @@ scope_suite(void)
 	tcase_add_test(t, threat_scope_parsing_differences);
 	tcase_add_test(t, threat_context_swap);
 	tcase_add_test(t, threat_redelegation_widening);
+	tcase_add_test(t, scope_actions);
 	suite_add_tcase(s, p);
 	suite_add_tcase(s, a);
 	suite_add_tcase(s, t);

@@ -64,6 +64,7 @@ typedef enum mdt_wire_op {
 	MDT_OP_STATUS = 17,   /* "status": an admin asks for the broker's state */
 	MDT_OP_ACCESS = 18,   /* "access": an admin asks what an agent may do
 	                         to a patient now */
+	MDT_OP_REVIEW = 19,   /* "review": an admin marks a decision reviewed */
 	MDT_OP_COUNT_
 } mdt_wire_op;
 
