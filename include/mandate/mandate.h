@@ -18,6 +18,7 @@
 #include <mandate/audit.h>
 #include <mandate/key.h>
 #include <mandate/token.h>
+#include <mandate/receipt.h>
 #include <mandate/svid.h>
 #include <mandate/fhir.h>
 
