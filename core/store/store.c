@@ -62,6 +62,8 @@ apply_opts(mdt_store *s, const mdt_store_opts *o)
 	if (s->nreaders > MDT__STORE_READERS_MAX)
 		s->nreaders = MDT__STORE_READERS_MAX;
 	s->read_only = o->read_only != 0;
+	s->head_sign = o->head_sign;
+	s->head_sign_arg = o->head_sign_arg;
 	if (o->seal_seed != NULL) {
 		uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 		crypto_sign_seed_keypair(pk, s->seal_sk, o->seal_seed);
