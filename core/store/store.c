@@ -214,6 +214,7 @@ mdt_audit_issue_name(mdt_audit_issue_kind k)
 		[MDT_AUDIT_TRUNCATED] = "truncated",
 		[MDT_AUDIT_UNSIGNED_TAIL] = "unsigned_tail",
 		[MDT_AUDIT_INDEX_MISMATCH] = "index_mismatch",
+		[MDT_AUDIT_BAD_HEAD] = "bad_head",
 	};
-	return (unsigned)k < 11 && names[k] ? names[k] : "?";
+	return (unsigned)k < 12 && names[k] ? names[k] : "?";
 }

@@ -760,8 +760,11 @@ typedef enum mdt_audit_issue_kind {
 	MDT_AUDIT_TRUNCATED = 8,        /* signed records missing at the end */
 	MDT_AUDIT_UNSIGNED_TAIL = 9,    /* warning: records after the last
 	                                   valid checkpoint are unsigned */
-	MDT_AUDIT_INDEX_MISMATCH = 10   /* derived tables disagree with the
+	MDT_AUDIT_INDEX_MISMATCH = 10,  /* derived tables disagree with the
 	                                   chained records */
+	MDT_AUDIT_BAD_HEAD = 11         /* a receipt head: bad signature,
+	                                   broken head chain, or a root its
+	                                   batch's decisions do not give */
 } mdt_audit_issue_kind;
 
 typedef struct mdt_audit_issue {
@@ -780,6 +783,7 @@ typedef struct mdt_audit_report {
 	uint64_t unsigned_records;    /* records after it */
 	uint64_t issues;              /* fatal issues */
 	uint64_t warnings;
+	uint64_t heads;               /* receipt heads that verified */
 } mdt_audit_report;
 
 typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
@@ -789,7 +793,8 @@ typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
  * (MDT_EINVAL / MDT_EUNSUPPORTED as there), opened read-only (safe while
  * a broker writes it) against the broker's Ed25519 public key: every record's hash
  * and link, sequence contiguity, every checkpoint's signature and the
- * hash it covers, the checkpoint chain, and the derived revocation index.
+ * hash it covers, the checkpoint chain, the derived revocation index,
+ * and every receipt head (signature, chain, root of its batch).
  * Calls fn (may be NULL) for each issue in sequence order; fills *report
  * (may be NULL).  Returns 0 when intact (warnings allowed), MDT_EAUDIT
  * when any fatal issue was found, MDT_ESTORE / MDT_EVERSION when the file

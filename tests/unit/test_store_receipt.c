@@ -233,6 +233,67 @@ START_TEST(no_signer_no_receipts)
 }
 END_TEST
 
+/* A store with several signed batches, closed; then sql run on its
+ * file; returns the verification's issues of kind BAD_HEAD. */
+static size_t
+tampered(const char *sql, mdt_audit_report *rep)
+{
+	static struct got g;
+	static struct arg a[64];
+	fx_issues is;
+	sqlite3 *db;
+	size_t bad = 0;
+
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.mu, NULL);
+	open_signing();
+	append_all(&g, a, 0, 64);
+	wait_calls(&g, 64);
+	fx_close(&F);
+	pthread_mutex_destroy(&g.mu);
+	ck_assert_int_eq(fx_verify(&F, &is, rep), 0);
+	ck_assert_uint_ge(rep->heads, 4);
+	ck_assert_int_eq(sqlite3_open(F.path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+	ck_assert_int_eq(fx_verify(&F, &is, rep), -MDT_EAUDIT);
+	for (size_t i = 0; i < is.n; i++)
+		bad += is.v[i].kind == MDT_AUDIT_BAD_HEAD;
+	ck_assert_uint_eq(bad, is.n); /* the chained records are intact */
+	return bad;
+}
+
+START_TEST(verify_refuses_changed_leaf)
+{
+	mdt_audit_report rep;
+
+	ck_assert_uint_eq(tampered("UPDATE receipt_leaves SET token_id ="
+	    " zeroblob(32) WHERE seq = (SELECT max(seq) FROM receipt_leaves)",
+	    &rep), 1);
+}
+END_TEST
+
+START_TEST(verify_refuses_bad_head_signature)
+{
+	mdt_audit_report rep;
+
+	ck_assert_uint_eq(tampered("UPDATE receipt_heads SET sig ="
+	    " zeroblob(64) WHERE first_seq = (SELECT min(first_seq) FROM"
+	    " receipt_heads)", &rep), 1);
+}
+END_TEST
+
+START_TEST(verify_refuses_removed_head)
+{
+	mdt_audit_report rep;
+
+	/* the next head no longer names its predecessor */
+	ck_assert_uint_eq(tampered("DELETE FROM receipt_heads WHERE first_seq"
+	    " = (SELECT min(first_seq) FROM receipt_heads)", &rep), 1);
+}
+END_TEST
+
 /* PostgreSQL keeps no receipts (docs/audit.md): the callback still
  * reports every commit, without one. */
 START_TEST(backend_without_receipts)
@@ -260,9 +321,12 @@ main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	if (fx_backend_sqlite())
+	if (fx_backend_sqlite()) {
 		tcase_add_test(tc, receipts_for_every_decision);
-	else
+		tcase_add_test(tc, verify_refuses_changed_leaf);
+		tcase_add_test(tc, verify_refuses_bad_head_signature);
+		tcase_add_test(tc, verify_refuses_removed_head);
+	} else
 		tcase_add_test(tc, backend_without_receipts);
 	tcase_add_test(tc, no_signer_no_receipts);
 	suite_add_tcase(s, tc);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
+#include "receipt_int.h"
 #include "sqlite_int.h"
 
 static const char tables_sql[] =
@@ -168,4 +169,75 @@ mdt__sq_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
 		rc = mdt__sq_read_leaves(r->db, first, leaves, n);
 	mdt__reader_release(r);
 	return rc;
+}
+
+/* ---- verification ------------------------------------------------ */
+
+/* What is wrong with one stored head, or NULL.  prev: the previous
+ * head's hash, advanced here. */
+static const char *
+head_fault(sqlite3 *db, sqlite3_stmt *st, const mdt_pubkey *pk,
+    uint8_t prev[MDT_RECEIPT_HASH_BYTES], mdt_receipt_head *h)
+{
+	struct mdt__rleaf *lv = NULL;
+	mdt__rtree t;
+	size_t n = 0;
+	const char *why = NULL;
+
+	if (mdt_receipt_head_decode(sqlite3_column_blob(st, 2),
+	    (size_t)sqlite3_column_bytes(st, 2), h) != 0 ||
+	    sqlite3_column_bytes(st, 3) != MDT_AUDIT_SIG_BYTES ||
+	    h->first_seq != (uint64_t)sqlite3_column_int64(st, 0) ||
+	    h->last_seq != (uint64_t)sqlite3_column_int64(st, 1))
+		return "malformed head";
+	if (mdt_receipt_head_verify(h, sqlite3_column_blob(st, 3), pk, NULL))
+		why = "signature does not verify under the broker's key";
+	else if (memcmp(h->prev, prev, MDT_RECEIPT_HASH_BYTES) != 0)
+		why = "does not name the previous head (a head was removed "
+		    "or replaced)";
+	mdt_receipt_head_hash(h, prev);
+	if (why != NULL)
+		return why;
+	if (mdt__sq_read_leaves(db, (int64_t)h->first_seq, &lv, &n) != 0)
+		return "cannot read its leaves";
+	if (n != h->tree_size || lv[0].seq != h->first_seq ||
+	    lv[n - 1].seq != h->last_seq)
+		why = "its leaves are not the batch it signed";
+	else if (mdt__rleaves_tree(lv, n, &t) != 0)
+		why = "cannot rebuild its tree";
+	else {
+		if (memcmp(mdt__rtree_root(&t), h->root, 32) != 0)
+			why = "the batch's decisions do not give the signed root"
+			    " (a decision or a leaf's token id was changed)";
+		mdt__rtree_free(&t);
+	}
+	mdt__free(lv);
+	return why;
+}
+
+int
+mdt__sq_check_heads(sqlite3 *db, const unsigned char pk[MDT_AUDIT_PK_BYTES],
+    mdt__head_fault_fn bad, void *ctx, uint64_t *nheads)
+{
+	sqlite3_stmt *st;
+	uint8_t prev[MDT_RECEIPT_HASH_BYTES] = { 0 };
+	mdt_pubkey key;
+	mdt_receipt_head h;
+	int rc;
+
+	*nheads = 0;
+	memcpy(key.bytes, pk, sizeof(key.bytes));
+	if (sqlite3_prepare_v2(db, "SELECT first_seq, last_seq, head, sig FROM"
+	    " receipt_heads ORDER BY first_seq", -1, &st, NULL) != SQLITE_OK)
+		return 0; /* a store without receipts */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *why = head_fault(db, st, &key, prev, &h);
+		if (why != NULL)
+			bad(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+			    (uint64_t)sqlite3_column_int64(st, 1), why);
+		else
+			(*nheads)++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -MDT_ESTORE;
 }
