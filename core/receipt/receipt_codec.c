@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "receipt_int.h"
 
 /* Offsets of the encoding. */
@@ -140,4 +142,47 @@ mdt_receipt_verify(const mdt_receipt *r,
 	return mdt_receipt_verify_path(r->index, r->head.tree_size, leaf,
 	    &r->path[0][0], r->path_len,
 	    r->head.root, why);
+}
+
+int
+mdt_receipt_to_text(const uint8_t *buf, size_t len, char *out, size_t cap)
+{
+	size_t need = sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1 +
+	    sodium_base64_ENCODED_LEN(len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+
+	if (buf == NULL || out == NULL || len == 0)
+		return -MDT_EINVAL;
+	if (need > cap)
+		return -MDT_ETOOBIG;
+	memcpy(out, MDT_RECEIPT_TEXT_PREFIX, sizeof(MDT_RECEIPT_TEXT_PREFIX));
+	sodium_bin2base64(out + sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1,
+	    cap - (sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1), buf, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return 0;
+}
+
+int
+mdt_receipt_from_text(const char *text, size_t tlen, mdt_receipt *out,
+    mdt_receipt_reason *why)
+{
+	const size_t pl = sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1;
+	uint8_t buf[MDT_RECEIPT_MAX_BYTES];
+	char back[MDT_RECEIPT_TEXT_MAX];
+	const char *end = NULL;
+	size_t len = 0;
+
+	if (text == NULL || out == NULL)
+		return -MDT_EINVAL;
+	if (tlen < pl || tlen >= sizeof(back) ||
+	    memcmp(text, MDT_RECEIPT_TEXT_PREFIX, pl) != 0 ||
+	    sodium_base642bin(buf, sizeof(buf), text + pl, tlen - pl, NULL,
+	    &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != text + tlen)
+		return refuse(why, MDT_RECEIPT_MALFORMED, -MDT_EDECODE);
+	/* one text per receipt: the unused bits of the last character 0 */
+	if (mdt_receipt_to_text(buf, len, back, sizeof(back)) != 0 ||
+	    strlen(back) != tlen || memcmp(back, text, tlen) != 0)
+		return refuse(why, MDT_RECEIPT_MALFORMED, -MDT_EDECODE);
+	return mdt_receipt_decode(buf, len, out, why);
 }

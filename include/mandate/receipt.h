@@ -185,6 +185,20 @@ MDT_API MDT_WUR int mdt_receipt_verify(const mdt_receipt *r,
     const uint8_t token_id[MDT_RECEIPT_HASH_BYTES], const mdt_pubkey *pk,
     int head_known, mdt_receipt_reason *why);
 
+/*
+ * The text form, as an HTTP header (Mandate-Receipt) carries it:
+ * "mdtrc1." then base64url without padding of the encoding (canonical:
+ * unused low bits zero).  to_text writes it NUL-terminated into out (cap
+ * bytes; MDT_RECEIPT_TEXT_MAX always fits a receipt); from_text parses
+ * tlen bytes and decodes them as mdt_receipt_decode does.
+ */
+#define MDT_RECEIPT_TEXT_PREFIX "mdtrc1."
+#define MDT_RECEIPT_TEXT_MAX (7 + (MDT_RECEIPT_MAX_BYTES * 4 + 2) / 3 + 1)
+MDT_API MDT_WUR int mdt_receipt_to_text(const uint8_t *buf, size_t len,
+    char *out, size_t cap);
+MDT_API MDT_WUR int mdt_receipt_from_text(const char *text, size_t tlen,
+    mdt_receipt *out, mdt_receipt_reason *why);
+
 /* The expected proof length for index in a tree of size leaves. */
 MDT_API size_t mdt_receipt_path_len(uint64_t index, uint64_t size);
 
