@@ -45,5 +45,7 @@ int ctl_agent_main(int argc, char **argv);
 /* `mandatectl idp jwks` (ctl_idp_jwks.c). */
 int ctl_idp_jwks(int argc, char **argv);
 int ctl_graph_main(int argc, char **argv);
+/* `mandatectl audit prove` (ctl_prove.c). */
+int ctl_audit_prove_main(int argc, char **argv);
 
 #endif

@@ -228,6 +228,33 @@ START_TEST(resource_server_checks_receipts)
 }
 END_TEST
 
+/* `mandatectl audit prove` on one held receipt: exit status, output. */
+static int
+ctl_prove(const mdt_receipt *r, const uint8_t *token, size_t tlen,
+    char *out, size_t cap)
+{
+	char path[600], cmd[4096], *tt = NULL, rt[MDT_RECEIPT_TEXT_MAX];
+	uint8_t enc[MDT_RECEIPT_MAX_BYTES];
+	mdt_token *tk = NULL;
+	size_t len;
+	FILE *f;
+
+	ck_assert_int_eq(mdt_receipt_encode(r, enc, sizeof(enc), &len), 0);
+	ck_assert_int_eq(mdt_receipt_to_text(enc, len, rt, sizeof(rt)), 0);
+	ck_assert_int_eq(mdt_token_decode(token, tlen, &tk, NULL), 0);
+	ck_assert_int_eq(mdt_token_to_text(tk, &tt), 0);
+	mdt_token_free(tk);
+	snprintf(path, sizeof(path), "%s/token.txt", B.dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(tt, f);
+	fclose(f);
+	mdt_token_text_free(tt);
+	snprintf(cmd, sizeof(cmd), "%s/broker/mandatectl audit prove @%s "
+	    "--receipt %s --store '%s' --pub '%s' 2>&1",
+	    mdt_test_binary_dir(), path, rt, B.store, B.root_pub);
+	return mdt_test_capture(cmd, out, cap);
+}
+
 /* ---- the crash ----------------------------------------------------- */
 
 struct held {
@@ -317,7 +344,14 @@ START_TEST(receipts_survive_a_crash)
 	for (int i = 0; i < THREADS; i++)
 		for (size_t k = 0; k < ws[i].n; k++, total++) {
 			struct held *h = &ws[i].got[k];
+			char out[1024];
 			in_store(s, &h->r, h->token, h->tlen);
+			/* and from the command line, for some of them */
+			if (k % 8 == 0 || k + 1 == ws[i].n)
+				ck_assert_msg(ctl_prove(&h->r, h->token, h->tlen,
+				    out, sizeof(out)) == 0 &&
+				    strncmp(out, "in store: seq", 13) == 0,
+				    "audit prove: %s", out);
 			{
 				uint8_t tid[32];
 				mdt_token *tk = NULL;
@@ -333,6 +367,14 @@ START_TEST(receipts_survive_a_crash)
 	ck_assert_uint_ge(total, THREADS * PER_THREAD / 3);
 	ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
 	store_verifies(&pk, 1);
+	{
+		/* a receipt for another token: not in the store (exit 1) */
+		char out[1024];
+		struct held *a = &ws[0].got[0], *b = &ws[1].got[0];
+		ck_assert_int_eq(ctl_prove(&a->r, b->token, b->tlen, out,
+		    sizeof(out)), 1);
+		ck_assert_ptr_nonnull(strstr(out, "NOT IN STORE"));
+	}
 }
 END_TEST
 
