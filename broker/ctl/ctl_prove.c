@@ -191,3 +191,42 @@ ctl_audit_prove_main(int argc, char **argv)
 		return rc;
 	return in_store(&o, &r, tid);
 }
+
+int
+ctl_receipt_check(const char *root_path, const char *receipt,
+    const mdt_token *tok)
+{
+	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX];
+	uint8_t tid[32], kid[MDT_KEY_ID_BYTES];
+	mdt_receipt_reason why = MDT_RECEIPT_KEY;
+	char err[MDT_ERRMSG_MAX] = "", *rt = text_arg(receipt);
+	mdt_receipt r;
+	size_t n = 0;
+	int rc = -MDT_EKEY;
+
+	if (rt == NULL)
+		return CTL_EXIT_INVALID;
+	if (mdt_token_roots_load(root_path, roots, MDT_TOKEN_ROOTS_MAX, &n,
+	    err, sizeof(err)) != 0) {
+		free(rt);
+		ctl_error("--root: %s", err);
+		return CTL_EXIT_INVALID;
+	}
+	if ((rc = mdt_receipt_from_text(rt, strlen(rt), &r, &why)) == 0) {
+		rc = -MDT_EKEY;
+		why = MDT_RECEIPT_KEY;
+		mdt_token_id(tok, tid);
+		for (size_t i = 0; i < n && rc == -MDT_EKEY; i++) {
+			mdt_key_id(&roots[i], kid);
+			if (memcmp(kid, r.head.key_id, sizeof(kid)) == 0)
+				rc = mdt_receipt_verify(&r, tid, &roots[i], 0, &why);
+		}
+	}
+	free(rt);
+	if (rc != 0) {
+		ctl_error("receipt: %s: %s", mdt_strerror(rc),
+		    mdt_receipt_reason_name(why));
+		return CTL_EXIT_INVALID;
+	}
+	return 0;
+}

@@ -166,6 +166,31 @@ store_verifies(const mdt_pubkey *pk, uint64_t min_heads)
 	ck_assert_uint_ge(rep.heads, min_heads);
 }
 
+/* `mandatectl token check --receipt rc` on az's token: exit status. */
+static int
+ctl_check(const mdt_authz *az, const char *res, const char *rc)
+{
+	char path[600], cmd[4096], out[1024], *tt = NULL;
+	mdt_token *tk = NULL;
+	size_t tl;
+	const uint8_t *tb = mdt_authz_token(az, &tl);
+	FILE *f;
+
+	ck_assert_int_eq(mdt_token_decode(tb, tl, &tk, NULL), 0);
+	ck_assert_int_eq(mdt_token_to_text(tk, &tt), 0);
+	mdt_token_free(tk);
+	snprintf(path, sizeof(path), "%s/check.tok", B.dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(tt, f);
+	fclose(f);
+	mdt_token_text_free(tt);
+	snprintf(cmd, sizeof(cmd), "%s/broker/mandatectl token check --root "
+	    "'%s' --token @%s --action r --resource %s --audience %s "
+	    "--single-action --receipt %s 2>&1", mdt_test_binary_dir(),
+	    B.root_pub, path, res, GW, rc);
+	return mdt_test_capture(cmd, out, sizeof(out));
+}
+
 START_TEST(resource_server_checks_receipts)
 {
 	mdt_agent *orch = connect_as(BT_ORCH);
@@ -203,6 +228,10 @@ START_TEST(resource_server_checks_receipts)
 	r1.sig[0] ^= 1;
 	ck_assert_int_eq(present(v, root, a1, "Observation/obs-1", NULL, err),
 	    -MDT_EAUTH);
+	/* the command line agrees */
+	ck_assert_int_eq(ctl_check(a2, "Observation/obs-2", t2), 0);
+	ck_assert_int_eq(ctl_check(a2, "Observation/obs-2", t1), 2);
+	ck_assert_int_eq(ctl_check(a2, "Observation/obs-2", bad), 2);
 	/* the genuine ones: accepted */
 	ck_assert_msg(present(v, root, a1, "Observation/obs-1", t1, err) == 0,
 	    "%s", err);
