@@ -156,7 +156,7 @@ in_store(const prove_opts *o, const mdt_receipt *r, const uint8_t tid[32])
 		    r->seq, mdt_strerror(rc));
 		return CTL_EXIT_DENY;
 	}
-	if (memcmp(stid, tid, 32) != 0 || memcmp(&back, r, sizeof(back))) {
+	if (memcmp(stid, tid, 32) != 0 || !mdt_receipt_equal(&back, r)) {
 		printf("NOT IN STORE: seq %" PRIu64 " holds another decision "
 		    "or another head than the receipt says\n", r->seq);
 		return CTL_EXIT_DENY;

@@ -186,3 +186,15 @@ mdt_receipt_from_text(const char *text, size_t tlen, mdt_receipt *out,
 		return refuse(why, MDT_RECEIPT_MALFORMED, -MDT_EDECODE);
 	return mdt_receipt_decode(buf, len, out, why);
 }
+
+int
+mdt_receipt_equal(const mdt_receipt *a, const mdt_receipt *b)
+{
+	uint8_t ea[MDT_RECEIPT_MAX_BYTES], eb[MDT_RECEIPT_MAX_BYTES];
+	size_t la = 0, lb = 0;
+
+	return a != NULL && b != NULL &&
+	    mdt_receipt_encode(a, ea, sizeof(ea), &la) == 0 &&
+	    mdt_receipt_encode(b, eb, sizeof(eb), &lb) == 0 && la == lb &&
+	    memcmp(ea, eb, la) == 0;
+}

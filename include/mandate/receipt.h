@@ -155,6 +155,9 @@ typedef struct mdt_receipt {
 	uint8_t sig[MDT_KEY_SIG_BYTES];
 } mdt_receipt;
 
+/* 1 when a and b encode to the same bytes (padding never compared). */
+MDT_API int mdt_receipt_equal(const mdt_receipt *a, const mdt_receipt *b);
+
 /* The encoded length of r (MDT_RECEIPT_FIXED_BYTES + 32 * path_len). */
 MDT_API size_t mdt_receipt_size(const mdt_receipt *r);
 
