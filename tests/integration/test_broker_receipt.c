@@ -321,7 +321,9 @@ work(void *arg)
 		if (b != NULL && t != NULL && tl <= sizeof(w->got[0].token) &&
 		    mdt_receipt_decode(b, len, &w->got[w->n].r, NULL) == 0) {
 			memcpy(w->got[w->n].token, t, tl);
-			w->got[w->n++].tlen = tl;
+			w->got[w->n].tlen = tl;
+			/* the main thread counts them while this runs */
+			__atomic_store_n(&w->n, w->n + 1, __ATOMIC_RELEASE);
 		}
 		mdt_authz_free(az);
 	}
@@ -334,7 +336,7 @@ received(struct worker *ws)
 	size_t n = 0;
 
 	for (int i = 0; i < THREADS; i++)
-		n += __atomic_load_n(&ws[i].n, __ATOMIC_RELAXED);
+		n += __atomic_load_n(&ws[i].n, __ATOMIC_ACQUIRE);
 	return n;
 }
 
