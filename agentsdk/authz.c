@@ -19,6 +19,8 @@ struct mdt_authz {
 	int64_t expires;
 	uint8_t *token;
 	size_t token_len;
+	uint8_t *receipt;      /* the decision's receipt, or NULL */
+	size_t receipt_len;
 	/* the request, to ask again after a step-up */
 	char *action, *resource, *patient, *boundary, *audience;
 };
@@ -32,6 +34,7 @@ mdt_authz_free(mdt_authz *az)
 		sodium_memzero(az->token, az->token_len);
 		free(az->token);
 	}
+	free(az->receipt);
 	free(az->reason);
 	free(az->detail);
 	free(az->policies);
@@ -57,6 +60,13 @@ mdt_authz_token(const mdt_authz *az, size_t *len)
 {
 	*len = az->token_len;
 	return az->token;
+}
+
+const uint8_t *
+mdt_authz_receipt(const mdt_authz *az, size_t *len)
+{
+	*len = az->receipt_len;
+	return az->receipt;
 }
 
 /* ---- reading the reply ---- */
@@ -177,8 +187,11 @@ reply_to_authz(mdt_authz *az, const mdt_wire_msg *m, char *err,
 		return rv;
 	if (az->decision != MDT_AUTHZ_ALLOW)
 		return 0;
-	return sdk_get_bin_dup(root, "token", MDT_AGENT_TOKEN_MAX, 0,
-	    &az->token, &az->token_len, err, errlen);
+	if ((rv = sdk_get_bin_dup(root, "token", MDT_AGENT_TOKEN_MAX, 0,
+	    &az->token, &az->token_len, err, errlen)) != 0)
+		return rv;
+	return sdk_get_bin_dup(root, "receipt", MDT_RECEIPT_MAX_BYTES, 1,
+	    &az->receipt, &az->receipt_len, err, errlen);
 }
 
 /* ---- the request ---- */

@@ -21,6 +21,7 @@
 #define RS_USED_CAP 65536
 #define RS_REVOKED_TTL (24 * 3600) /* far beyond any token lifetime */
 #define RS_CACHE_CAP 4096
+#define RS_HEADS_CAP 1024  /* verified receipt heads (one per batch) */
 #define RS_SKEW_DEFAULT 30
 
 struct mdt_rs_verifier {
@@ -29,6 +30,7 @@ struct mdt_rs_verifier {
 	char audience[MDT_AGENT_ID_MAX];
 	int64_t skew;
 	mdt_token_cache *cache;
+	mdt_receipt_cache *rcache; /* receipt heads already verified */
 	atomic_uint_fast64_t nrevocations;
 	atomic_int_fast64_t epoch; /* single-action tokens before it: refused */
 	int64_t since;             /* start: its single-use memory begins */
@@ -121,7 +123,8 @@ rs_alloc(mdt_rs_verifier *v)
 {
 	if (sdk_idset_new(RS_REVOKED_CAP, &v->revoked) != 0 ||
 	    sdk_idset_new(RS_USED_CAP, &v->used) != 0 ||
-	    mdt_token_cache_new(RS_CACHE_CAP, &v->cache) != 0)
+	    mdt_token_cache_new(RS_CACHE_CAP, &v->cache) != 0 ||
+	    mdt_receipt_cache_new(RS_HEADS_CAP, &v->rcache) != 0)
 		return -MDT_ENOMEM;
 	return 0;
 }
@@ -210,6 +213,7 @@ mdt_rs_verifier_free(mdt_rs_verifier *v)
 	sdk_idset_free(v->revoked);
 	sdk_idset_free(v->used);
 	mdt_token_cache_free(v->cache);
+	mdt_receipt_cache_free(v->rcache);
 	pthread_mutex_destroy(&v->mu);
 	free(v);
 }
@@ -376,9 +380,39 @@ rs_token_check(mdt_rs_verifier *v, const mdt_token *tok, mdt_token_pop *pop,
 	return 0;
 }
 
-int
-mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
-    const mdt_rs_request *req, mdt_rs_grant *grant, char *err, size_t errlen)
+/* The receipt (text form) proves tok's decision was logged: its head
+ * signed by one of roots (the one its key id names), its path from the
+ * leaf of tok's id to the head's root. */
+static int
+rs_receipt_check(mdt_rs_verifier *v, const mdt_token *tok, const char *text,
+    const mdt_pubkey *roots, size_t n, char *err, size_t errlen)
+{
+	uint8_t tid[MDT_TOKEN_ID_BYTES], kid[MDT_KEY_ID_BYTES];
+	mdt_receipt_reason why = MDT_RECEIPT_MALFORMED;
+	mdt_receipt r;
+	int rv;
+
+	if ((rv = mdt_receipt_from_text(text, strlen(text), &r, &why)) != 0)
+		return sdk_err(err, errlen, rv, "receipt: %s",
+		    mdt_receipt_reason_name(why));
+	mdt_token_id(tok, tid);
+	for (size_t i = 0; i < n; i++) {
+		mdt_key_id(&roots[i], kid);
+		if (memcmp(kid, r.head.key_id, sizeof(kid)) == 0) {
+			rv = mdt_receipt_verify_cached(&r, tid, &roots[i],
+			    v->rcache, &why);
+			return rv == 0 ? 0 : sdk_err(err, errlen, rv,
+			    "receipt: %s", mdt_receipt_reason_name(why));
+		}
+	}
+	return sdk_err(err, errlen, -MDT_EKEY, "receipt: %s",
+	    mdt_receipt_reason_name(MDT_RECEIPT_KEY));
+}
+
+static int
+rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
+    const char *receipt, const mdt_rs_request *req, mdt_rs_grant *grant,
+    char *err, size_t errlen)
 {
 	char nonce[SDK_NONCE_MAX];
 	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX];
@@ -408,7 +442,9 @@ mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 	if ((rv = mdt_token_open_roots_text(token, strlen(token), roots, nroots,
 	    v->cache, &tok, &why)) != 0)
 		return sdk_err(err, errlen, rv, "token: %s", why.message);
-	if ((rv = rs_token_check(v, tok, &pop, req, now, err, errlen)) == 0 &&
+	if ((receipt == NULL || (rv = rs_receipt_check(v, tok, receipt, roots,
+	    nroots, err, errlen)) == 0) &&
+	    (rv = rs_token_check(v, tok, &pop, req, now, err, errlen)) == 0 &&
 	    (rv = rs_epoch_check(v, tok, err, errlen)) == 0 &&
 	    (rv = rs_state_check(v, tok, nonce, now, err, errlen)) == 0 &&
 	    grant != NULL)
@@ -416,4 +452,21 @@ mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 	mdt_token_free(tok);
 	sodium_memzero(&pop, sizeof(pop));
 	return rv;
+}
+
+int
+mdt_rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
+    const mdt_rs_request *req, mdt_rs_grant *grant, char *err, size_t errlen)
+{
+	return rs_verify(v, token, proof, NULL, req, grant, err, errlen);
+}
+
+int
+mdt_rs_verify_receipt(mdt_rs_verifier *v, const char *token,
+    const char *proof, const char *receipt, const mdt_rs_request *req,
+    mdt_rs_grant *grant, char *err, size_t errlen)
+{
+	if (receipt == NULL)
+		return sdk_err(err, errlen, -MDT_EAUTH, "no receipt presented");
+	return rs_verify(v, token, proof, receipt, req, grant, err, errlen);
 }

@@ -47,5 +47,13 @@ int ctl_idp_jwks(int argc, char **argv);
 int ctl_graph_main(int argc, char **argv);
 int ctl_review_main(int argc, char **argv);
 int ctl_access_main(int argc, char **argv);
+/* `mandatectl audit prove` (ctl_prove.c). */
+int ctl_audit_prove_main(int argc, char **argv);
+/* `token check --receipt R`: 0 when R (text or @FILE) is the receipt of
+ * tok's decision under a key of the root set at root_path, else an exit
+ * status after printing why (ctl_prove.c). */
+struct mdt_token;
+int ctl_receipt_check(const char *root_path, const char *receipt,
+    const struct mdt_token *tok);
 
 #endif

@@ -21,6 +21,9 @@ static const char audit_usage[] =
     "                [--follow] [--bundle]\n"
     "       mandatectl audit list --store URI [--after SEQ] [--limit N]\n"
     "       mandatectl audit tree --store URI --task ID\n"
+    "       mandatectl audit prove TOKEN --receipt RECEIPT --store URI\n"
+    "         (is a token's decision in the store, and where: see\n"
+    "         `mandatectl audit prove --help`)\n"
     "       mandatectl audit query --store URI [FILTERS] [--format table|jsonl]\n"
     "         (filters: see `mandatectl audit query --help`)\n"
     "       mandatectl audit disclosures --store URI --patient ID [--since T]\n"
@@ -39,7 +42,8 @@ static const char audit_usage[] =
     "    the broker's Ed25519 public key and the index of ended tasks.\n"
     "    Prints one line per finding, `ISSUE KIND SEQ[..SEQ]: message`\n"
     "    (changed, deleted, inserted, reordered, broken_link,\n"
-    "    bad_checkpoint, missing_checkpoint, truncated, index_mismatch)\n"
+    "    bad_checkpoint, missing_checkpoint, truncated, index_mismatch,\n"
+    "    bad_head: a receipt head's signature, chain or root)\n"
     "    or `note unsigned_tail ...` for records written after the last\n"
     "    checkpoint (normal after a crash; they are signed at the next\n"
     "    checkpoint), then a summary line starting `intact` or `TAMPERED`.\n"
@@ -354,6 +358,8 @@ ctl_audit_main(int argc, char **argv)
 		return ctl_audit_disclosures_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "explain") == 0)
 		return ctl_audit_explain_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "prove") == 0)
+		return ctl_audit_prove_main(argc - 1, argv + 1);
 	if (ctl_wants_help(argc, argv)) {
 		fputs(audit_usage, stdout);
 		return CTL_EXIT_OK;

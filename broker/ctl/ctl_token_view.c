@@ -37,7 +37,7 @@ static const char check_usage[] =
     "           --resource REF [--patient ID|-] [--now UNIX_SECONDS]\n"
     "           [--attr NAME=VALUE ...] [--audience AUD]\n"
     "           [--holder SPIFFE_ID] [--single-action]\n"
-    "           [--proof P [--proof-max-age SECONDS]]\n"
+    "           [--proof P [--proof-max-age SECONDS]] [--receipt R]\n"
     "\n"
     "Verifies the token against the root public key, then answers one\n"
     "request at one instant as a resource server or the broker would:\n"
@@ -67,10 +67,14 @@ static const char check_usage[] =
     "                         holder's key for this audience, action and\n"
     "                         resource (`mandatectl token prove` makes one)\n"
     "    --proof-max-age S    how old the proof may be, seconds (default 30)\n"
+    "    --receipt R          the decision's receipt (mdtrc1...., text or\n"
+    "                         @FILE; docs/token-format.md section 13): its\n"
+    "                         head signed by a key of --root and its path\n"
+    "                         from this token's leaf to the head's root\n"
     "\n"
     "Exit status: 0 allow; 1 deny, with the reason (code, block, message)\n"
     "on standard error; 2 the token does not decode or verify (also on\n"
-    "standard error); 64 usage error.\n"
+    "standard error; also a receipt that does not verify); 64 usage error.\n"
     "\n"
     "Example:\n"
     "    mandatectl token check --root keys/root.pub --token @labs.tok \\\n"
@@ -266,6 +270,7 @@ ctl_token_inspect(int argc, char **argv)
 typedef struct check_args {
 	const char *root, *token, *action, *resource, *patient, *now;
 	const char *audience, *holder, *single, *proof, *proof_age;
+	const char *receipt;
 	const char *attrs[CTL_OPT_MULTI_MAX];
 	size_t nattrs;
 } check_args;
@@ -285,6 +290,7 @@ check_parse(int argc, char **argv, check_args *a)
 		{"--single-action", CTL_OPT_FLAG, &a->single, NULL, NULL},
 		{"--proof", CTL_OPT_ARG, &a->proof, NULL, NULL},
 		{"--proof-max-age", CTL_OPT_ARG, &a->proof_age, NULL, NULL},
+		{"--receipt", CTL_OPT_ARG, &a->receipt, NULL, NULL},
 		{"--attr", CTL_OPT_MULTI, NULL, a->attrs, &a->nattrs},
 	};
 	const ctl_required required[] = {
@@ -369,7 +375,9 @@ check_run(const check_args *a, mdt_token *tok, int64_t now)
 	if ((rc = check_attrs(a, attrs)) != 0 ||
 	    (a->proof != NULL && (rc = check_proof(a, &pop, nonce,
 	    &max_age)) != 0) ||
-	    (rc = ctl_verify_roots(tok, a->root)) != 0)
+	    (rc = ctl_verify_roots(tok, a->root)) != 0 ||
+	    (a->receipt != NULL && (rc = ctl_receipt_check(a->root,
+	    a->receipt, tok)) != 0))
 		return rc;
 	memset(&p, 0, sizeof(p));
 	p.attrs = attrs;

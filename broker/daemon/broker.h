@@ -556,6 +556,10 @@ struct brk_record {
 	const char *task, *token_id, *clinician, *chain_json;
 	const char *patient, *purpose, *action, *resource;
 	const char *suffix;          /* distinguishes a second record */
+	/* allow: the id of the single-action token the answer carries; its
+	 * decision's receipt (docs/token-format.md section 13) is added to
+	 * the answer as "receipt".  NULL: none. */
+	const uint8_t *issued_token_id;
 };
 /* The record of op on h as far as it is known: the task's record, else
  * the verified token's facts, else the claimed task id. */

@@ -194,6 +194,16 @@ print_config(const struct brk_config *cfg)
 	}
 }
 
+/* Signs a commit batch's receipt head with the root key: the store
+ * never holds it. */
+static int
+sign_head(void *arg, mdt_receipt_head *h, uint8_t sig[MDT_AUDIT_SIG_BYTES])
+{
+	const brk_broker *b = arg;
+
+	return mdt_receipt_head_sign(h, b->root, sig);
+}
+
 static int
 init_state(brk_broker *b, char *err, size_t errlen)
 {
@@ -211,6 +221,8 @@ init_state(brk_broker *b, char *err, size_t errlen)
 	so.seal_seed = seed;
 	so.checkpoint_every = (uint32_t)b->cfg.checkpoint_every;
 	so.max_batch = (uint32_t)b->cfg.store_batch;
+	so.head_sign = sign_head;
+	so.head_sign_arg = b;
 	/* Before any listener: a second broker on this store (EBUSY, err
 	 * naming the holder's pid) must not take the first one's sockets. */
 	rc = mdt_store_open(b->cfg.store, &so, &b->store, err, errlen);

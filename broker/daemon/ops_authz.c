@@ -441,6 +441,7 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	struct brk_deny sd = { 0 };
 	struct brk_record r;
 	uint32_t flags = az_flags(c, h, x);
+	uint8_t tid[MDT_TOKEN_ID_BYTES];
 	mdt_wire_writer *w;
 	int rc = mdt_token_single_action(h->tok, &sp, &st, &why);
 
@@ -451,6 +452,7 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		return;
 	}
 	w = allow_writer(c, st, d->plist, flags);
+	mdt_token_id(st, tid);
 	mdt_token_free(st);
 	if (w == NULL) {
 		brk_deny_set(&sd, -MDT_ENOMEM, "internal", "out of memory");
@@ -458,6 +460,7 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		return;
 	}
 	r = az_rec(c, h, x, MDT_AUDIT_ALLOW, flags, NULL, d->policies);
+	r.issued_token_id = tid;
 	az_answer(c, &r, w);
 }
 

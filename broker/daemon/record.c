@@ -233,6 +233,22 @@ record_done(void *arg, int rc, uint64_t seq)
 		brk_defer_reply(c);
 }
 
+/* As record_done, adding the decision's receipt to the answer first (a
+ * store without receipts gives none; the answer goes without). */
+static void
+record_receipt(void *arg, int rc, uint64_t seq, const mdt_receipt *r)
+{
+	struct brk_ctx *c = arg;
+	uint8_t buf[MDT_RECEIPT_MAX_BYTES];
+	size_t len;
+
+	if (rc == 0 && r != NULL && c->pending != NULL &&
+	    mdt_receipt_encode(r, buf, sizeof(buf), &len) == 0 &&
+	    mdt_wire_put_bin(c->pending, "receipt", buf, len) != 0)
+		BLOG(c->b, BRK_ERROR, "receipt.reply", "seq=%llu", (unsigned long long)seq);
+	record_done(arg, rc, seq);
+}
+
 void
 brk_record_deliver(struct brk_ctx *c)
 {
@@ -273,7 +289,10 @@ brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
 	c->pending_fail = fail;
 	atomic_fetch_add(&c->b->recording, 1);
 	/* from here on the writer thread may answer c at any moment */
-	rc = mdt_store_append_decision_async(c->b->store, &rec, record_done,
+	rc = r->issued_token_id != NULL ?
+	    mdt_store_append_decision_receipt(c->b->store, &rec,
+	    r->issued_token_id, record_receipt, c) :
+	    mdt_store_append_decision_async(c->b->store, &rec, record_done,
 	    c);
 	if (rc == 0)
 		return 0;

@@ -11,6 +11,13 @@
 
 #include "core_int.h"
 
+/* One stored leaf of a batch's tree. */
+struct mdt__rleaf {
+	uint64_t seq;
+	uint8_t rhash[MDT_AUDIT_HASH_BYTES];
+	uint8_t token_id[MDT_AUDIT_HASH_BYTES];
+};
+
 struct mdt__store_backend_ops {
 	const char *scheme;   /* URI scheme: "sqlite" */
 	/* 0: one writable handle per store at a time (lock_* refuses a
@@ -60,6 +67,18 @@ struct mdt__store_backend_ops {
 	int (*run_op)(mdt_store *s, mdt__op *op);
 	/* Appends a signed checkpoint of the head when one is due. */
 	int (*checkpoint)(mdt_store *s, int64_t now_ms);
+	/* Receipts (NULL: this backend keeps none).  head_put stores a
+	 * batch's signed head and the leaf (index, token id) of every op
+	 * with in_tree set, inside the batch's transaction.  get_receipt
+	 * reads back what mdt_store_get_receipt returns: the head and sig
+	 * of seq's batch, the seqs, record hashes and token ids of its
+	 * leaves in order (caller frees *leaves with mdt__free). */
+	int (*head_put)(mdt_store *s, const mdt_receipt_head *h,
+	    const uint8_t sig[MDT_AUDIT_SIG_BYTES], mdt__op *batch,
+	    mdt__op *end);
+	int (*get_receipt)(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
+	    uint8_t sig[MDT_AUDIT_SIG_BYTES], struct mdt__rleaf **leaves,
+	    size_t *n);
 
 	/* ---- reads (any thread; arguments as the public API's) -------- */
 	int (*find_decision)(mdt_store *s, const char *request_id,
@@ -112,6 +131,13 @@ struct mdt__store_backend_ops {
 	    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report,
 	    char *err, size_t errlen);
 };
+
+/* The tree over stored leaves, for get_receipt and verification
+ * (receipts.c); -MDT_EAUDIT for none.  Caller frees with
+ * mdt__rtree_free. */
+struct mdt__rtree;
+int mdt__rleaves_tree(const struct mdt__rleaf *lv, size_t n,
+    struct mdt__rtree *t);
 
 /* The SQLite backend (core/store/sqlite/). */
 extern const struct mdt__store_backend_ops mdt__sqlite_backend;

@@ -173,13 +173,24 @@ typedef struct mdt__op {
 	void *result;          /* MDT__OP_END_TASK: mdt_audit_revocation * */
 	int done;
 	pthread_cond_t cv;     /* signalled (under qmu) when done */
-	/* Asynchronous ops (done_fn set) live on the heap, are freed by the
-	 * writer after done_fn has run, and have no cv. */
+	/* Asynchronous ops (done_fn or receipt_fn set) live on the heap,
+	 * are freed by the writer after the callback has run, and have no
+	 * cv. */
 	mdt_store_done_fn done_fn;
 	void *done_arg;
 	pthread_t owner;       /* the thread that queued it (errmsg.c) */
+	/* Receipts (receipts.c): set by mdt_store_append_decision_receipt,
+	 * then by the writer for every decision that committed. */
+	mdt_store_receipt_fn receipt_fn;
+	uint8_t token_id[MDT_AUDIT_HASH_BYTES];
+	uint8_t rhash[MDT_AUDIT_HASH_BYTES]; /* the record's chained hash */
+	uint32_t leaf;          /* its index in the batch's tree */
+	int in_tree;
 	struct mdt__op *next;
 } mdt__op;
+
+/* The batch's tree and signed head (receipts.c). */
+struct mdt__rbatch;
 
 /* The writer's chain head and thread (the backend's connection is in
  * mdt_store.bs). */
@@ -196,6 +207,10 @@ typedef struct mdt__writer {
 	/* The batch being run, ops [batch, batch_end), for a backend that
 	 * reads ahead of run_op (writer thread only). */
 	struct mdt__op *batch, *batch_end;
+	/* Receipts: the last committed head's hash (the next one's prev),
+	 * and the tree of the batch being committed. */
+	uint8_t last_head[MDT_RECEIPT_HASH_BYTES];
+	struct mdt__rbatch *rb;
 } mdt__writer;
 
 struct mdt__store_backend_ops;
@@ -212,6 +227,8 @@ struct mdt_store {
 	uint32_t checkpoint_every;
 	uint32_t checkpoint_ms;
 	uint32_t max_batch;
+	mdt_store_head_sign_fn head_sign; /* NULL: no receipts */
+	void *head_sign_arg;
 
 	mdt__writer w;
 
@@ -250,6 +267,20 @@ int mdt__writer_enqueue(mdt_store *s, mdt__op *op);
 int mdt__writer_submit(mdt_store *s, mdt__op *op);
 /* Test hook: runs sql on the writer connection inside the next batch. */
 int mdt__store_exec_writer(mdt_store *s, const char *sql);
+
+/* ---- receipts.c: one tree and signed head per batch of decisions ---- */
+/* Before the batch commits: builds the tree over its committed
+ * decisions, signs the head and has the backend store it.  0 when done
+ * or nothing to do. */
+int mdt__receipts_seal(mdt_store *s, mdt__op *batch, mdt__op *end);
+/* After the batch: ok 1 when it committed (the head becomes the last). */
+void mdt__receipts_end(mdt_store *s, int ok);
+/* The receipt of a decision op of the batch just committed; 0 or
+ * -MDT_ENOTFOUND when it has none. */
+int mdt__receipts_of(const mdt_store *s, const mdt__op *op,
+    mdt_receipt *out);
+/* Frees the batch's tree once its ops are reported. */
+void mdt__receipts_release(mdt_store *s);
 
 /* ---- stats.c: the writer's monitoring counters --------------------- */
 struct mdt__wstats;

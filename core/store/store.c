@@ -34,6 +34,8 @@ apply_opts(mdt_store *s, const mdt_store_opts *o)
 	if (s->nreaders > MDT__STORE_READERS_MAX)
 		s->nreaders = MDT__STORE_READERS_MAX;
 	s->read_only = o->read_only != 0;
+	s->head_sign = o->head_sign;
+	s->head_sign_arg = o->head_sign_arg;
 	if (o->seal_seed != NULL) {
 		uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 		crypto_sign_seed_keypair(pk, s->seal_sk, o->seal_seed);
@@ -201,6 +203,7 @@ mdt_audit_issue_name(mdt_audit_issue_kind k)
 		[MDT_AUDIT_TRUNCATED] = "truncated",
 		[MDT_AUDIT_UNSIGNED_TAIL] = "unsigned_tail",
 		[MDT_AUDIT_INDEX_MISMATCH] = "index_mismatch",
+		[MDT_AUDIT_BAD_HEAD] = "bad_head",
 	};
-	return (unsigned)k < 11 && names[k] ? names[k] : "?";
+	return (unsigned)k < 12 && names[k] ? names[k] : "?";
 }

@@ -93,29 +93,51 @@ mdt_store_append_decision(mdt_store *store, const mdt_audit_decision *rec,
 #define OP_SPACE ((sizeof(mdt__op) + _Alignof(max_align_t) - 1) / \
 	_Alignof(max_align_t) * _Alignof(max_align_t))
 
-int
-mdt_store_append_decision_async(mdt_store *store,
-    const mdt_audit_decision *rec, mdt_store_done_fn done, void *arg)
+/* Queues a heap decision op reported through done_fn or receipt_fn. */
+static int
+queue_decision(mdt_store *store, const mdt_audit_decision *rec,
+    const mdt__op *tmpl)
 {
 	mdt_audit_decision r;
 	mdt__op *op;
 	int rc;
 
-	if (done == NULL)
-		return -MDT_EINVAL;
 	if ((rc = decision_ready(store, rec, &r)) != 0)
 		return rc;
 	op = mdt__kind_dup(mdt__kind_get(MDT__KIND_DECISION), &r, OP_SPACE);
 	if (op == NULL)
 		return -MDT_ENOMEM;
-	memset(op, 0, sizeof(*op));
+	*op = *tmpl;
 	op->type = MDT__OP_DECISION;
 	op->rec = (unsigned char *)op + OP_SPACE;
-	op->done_fn = done;
-	op->done_arg = arg;
 	if ((rc = mdt__writer_enqueue(store, op)) != 0)
 		mdt__free(op);
 	return rc;
+}
+
+int
+mdt_store_append_decision_async(mdt_store *store,
+    const mdt_audit_decision *rec, mdt_store_done_fn done, void *arg)
+{
+	mdt__op tmpl = {.done_fn = done, .done_arg = arg};
+
+	if (done == NULL)
+		return -MDT_EINVAL;
+	return queue_decision(store, rec, &tmpl);
+}
+
+int
+mdt_store_append_decision_receipt(mdt_store *store,
+    const mdt_audit_decision *rec, const uint8_t *token_id,
+    mdt_store_receipt_fn done, void *arg)
+{
+	mdt__op tmpl = {.receipt_fn = done, .done_arg = arg};
+
+	if (done == NULL)
+		return -MDT_EINVAL;
+	if (token_id != NULL)
+		memcpy(tmpl.token_id, token_id, sizeof(tmpl.token_id));
+	return queue_decision(store, rec, &tmpl);
 }
 
 static int

@@ -111,9 +111,13 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next) {
 		op->rc = run_one(s, op);
 		nops++;
+		if (op->rc == 0 && op->type == MDT__OP_DECISION)
+			memcpy(op->rhash, w->head_hash, sizeof(op->rhash));
 		if (op->rc != 0 && s->be->txn_gone(s))
 			rc = -MDT_ESTORE;
 	}
+	if (rc == 0)
+		rc = mdt__receipts_seal(s, batch, end);
 	if (rc == 0 && checkpoint_due(s, deadline))
 		rc = s->be->checkpoint(s, mdt_store_now_ms());
 	/* A commit into a store that is no longer the one opened would be
@@ -122,6 +126,7 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 		gone = 1;
 	if (rc == 0)
 		rc = s->be->commit(s);
+	mdt__receipts_end(s, rc == 0);
 	if (rc == 0) {
 		s->be->committed(s);
 		forget_ended(s, batch, end);
@@ -193,6 +198,21 @@ idle_checkpoint(mdt_store *s)
 		run_batch(s, &op, NULL, 0);
 }
 
+/* Runs an asynchronous op's callback, with its receipt when it wants
+ * one. */
+static void
+report(mdt_store *s, mdt__op *op)
+{
+	mdt_receipt r;
+	uint64_t seq = op->rc == 0 ? op->seq : 0;
+
+	if (op->receipt_fn == NULL)
+		op->done_fn(op->done_arg, op->rc, seq);
+	else
+		op->receipt_fn(op->done_arg, op->rc, seq,
+		    mdt__receipts_of(s, op, &r) == 0 ? &r : NULL);
+}
+
 /* Reports the batch's outcome: runs the asynchronous ops' callbacks,
  * then wakes the waiting callers, so a caller's write that follows an
  * asynchronous one returns only after that one was reported. */
@@ -207,7 +227,7 @@ finish_batch(mdt_store *s, mdt__op *batch, mdt__op *end)
 	for (mdt__op *op = batch; op != end; op = next) {
 		next = op->next;
 		op->next = NULL;
-		if (op->done_fn != NULL) {
+		if (op->done_fn != NULL || op->receipt_fn != NULL) {
 			*at = op;
 			at = &op->next;
 		} else {
@@ -217,10 +237,11 @@ finish_batch(mdt_store *s, mdt__op *batch, mdt__op *end)
 	}
 	for (mdt__op *op = async; op != NULL; op = next) {
 		next = op->next;
-		op->done_fn(op->done_arg, op->rc, op->rc == 0 ? op->seq : 0);
+		report(s, op);
 		mdt__free(op->result);
 		mdt__free(op);
 	}
+	mdt__receipts_release(s);
 	if (sync == NULL)
 		return;
 	pthread_mutex_lock(&s->qmu);

@@ -66,6 +66,7 @@
 
 #include <mandate/common.h>
 #include <mandate/key.h>
+#include <mandate/receipt.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -465,6 +466,11 @@ MDT_API const char *mdt_authz_request_id(const mdt_authz *az);
 MDT_API int64_t mdt_authz_expires(const mdt_authz *az);
 /* The sealed single-action token (NULL unless allow); owned by az. */
 MDT_API const uint8_t *mdt_authz_token(const mdt_authz *az, size_t *len);
+/* The receipt of the allow's decision (docs/token-format.md section 13;
+ * mdt_receipt_decode reads it, mdt_receipt_to_text gives the text a
+ * resource server takes): NULL when the broker's store makes none;
+ * owned by az. */
+MDT_API const uint8_t *mdt_authz_receipt(const mdt_authz *az, size_t *len);
 
 /*
  * Builds what a resource server needs to accept an allowed request: the
@@ -780,6 +786,25 @@ typedef struct mdt_rs_request {
 MDT_API MDT_WUR int mdt_rs_verify(mdt_rs_verifier *v, const char *token,
     const char *proof, const mdt_rs_request *req, mdt_rs_grant *grant,
     char *err, size_t errlen);
+
+/*
+ * mdt_rs_verify that also requires the decision's receipt (text form,
+ * "mdtrc1.<base64url>", the Mandate-Receipt header; docs/token-format.md
+ * section 13): proof, offline, that the broker committed the decision
+ * that issued this token to its audit log.  The head must be signed by a
+ * root key of the verifier (the one its key id names) and the proof lead
+ * from the leaf of this token's id to the head's root.  Verified heads
+ * are cached (bounded), so the tokens of one commit batch cost one
+ * signature check between them.  Besides mdt_rs_verify's codes:
+ * MDT_EAUTH (no receipt), MDT_EDECODE (malformed, index past the tree),
+ * MDT_ECHAIN (another batch's head, or a receipt for another token),
+ * MDT_EKEY (head of another key), MDT_ESIG (head signature), with the
+ * reason in err.
+ */
+MDT_API MDT_WUR int mdt_rs_verify_receipt(mdt_rs_verifier *v,
+    const char *token, const char *proof, const char *receipt,
+    const mdt_rs_request *req, mdt_rs_grant *grant, char *err,
+    size_t errlen);
 
 #ifdef __cplusplus
 }

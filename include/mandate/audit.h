@@ -35,6 +35,7 @@
 #define MANDATE_AUDIT_H
 
 #include <mandate/common.h>
+#include <mandate/receipt.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +50,17 @@ extern "C" {
 #define MDT_AUDIT_REVOKE_MAX 100000   /* tasks revoked in one cascade */
 
 typedef struct mdt_store mdt_store;
+
+/*
+ * Signs a receipt head (include/mandate/receipt.h) for the store, which
+ * never holds the key: the store fills every field but key_id; the
+ * signer sets key_id to its key's id and writes the signature over the
+ * head (mdt_receipt_head_sign does both).  Called on the writer thread
+ * once per commit batch holding decisions, before the batch commits;
+ * non-zero fails the batch (nothing of it is recorded).
+ */
+typedef int (*mdt_store_head_sign_fn)(void *arg, mdt_receipt_head *head,
+    uint8_t sig[MDT_AUDIT_SIG_BYTES]);
 
 /* ======================================================================
  * Opening and closing
@@ -76,6 +88,15 @@ typedef struct mdt_store_opts {
 	int read_only;              /* 1: queries only; writes are MDT_EINVAL,
 	                               no writer thread, file must exist,
 	                               no lock taken (works beside a writer) */
+	/*
+	 * Receipts (docs/audit.md, "Receipts"): when set, every commit
+	 * batch of decisions forms a Merkle tree whose head head_sign
+	 * signs; the head and each decision's leaf are stored with the
+	 * batch.  NULL: no receipts.  The SQLite backend only; PostgreSQL
+	 * stores ignore it.
+	 */
+	mdt_store_head_sign_fn head_sign;
+	void *head_sign_arg;
 } mdt_store_opts;
 
 /*
@@ -297,6 +318,34 @@ typedef void (*mdt_store_done_fn)(void *arg, int rc, uint64_t seq);
  */
 MDT_API MDT_WUR int mdt_store_append_decision_async(mdt_store *store,
     const mdt_audit_decision *rec, mdt_store_done_fn done, void *arg);
+
+/*
+ * Called once per mdt_store_append_decision_receipt, as mdt_store_done_fn
+ * is, with the decision's receipt when it committed in a store that makes
+ * receipts (receipt valid during the call only), NULL otherwise.
+ */
+typedef void (*mdt_store_receipt_fn)(void *arg, int rc, uint64_t seq,
+    const mdt_receipt *receipt);
+
+/*
+ * mdt_store_append_decision_async that also hands back the decision's
+ * receipt: the inclusion proof of its leaf in its batch's tree and the
+ * signed head.  token_id (MDT_RECEIPT_HASH_BYTES, copied; NULL for none)
+ * is the id of the token the decision issues: the leaf commits to it,
+ * so the receipt proves that this token's decision was logged.
+ */
+MDT_API MDT_WUR int mdt_store_append_decision_receipt(mdt_store *store,
+    const mdt_audit_decision *rec, const uint8_t *token_id,
+    mdt_store_receipt_fn done, void *arg);
+
+/*
+ * What the store holds about a decision's receipt: its leaf's token id,
+ * the signed head of its batch, and the receipt rebuilt from the stored
+ * batch.  MDT_ENOTFOUND when the store has no receipt for seq.  *out is
+ * a value (no allocation).
+ */
+MDT_API MDT_WUR int mdt_store_get_receipt(mdt_store *store, uint64_t seq,
+    uint8_t token_id[MDT_RECEIPT_HASH_BYTES], mdt_receipt *out);
 
 /*
  * Idempotency: the decision recorded for request_id.  *out (caller frees
@@ -899,8 +948,11 @@ typedef enum mdt_audit_issue_kind {
 	MDT_AUDIT_TRUNCATED = 8,        /* signed records missing at the end */
 	MDT_AUDIT_UNSIGNED_TAIL = 9,    /* warning: records after the last
 	                                   valid checkpoint are unsigned */
-	MDT_AUDIT_INDEX_MISMATCH = 10   /* derived tables disagree with the
+	MDT_AUDIT_INDEX_MISMATCH = 10,  /* derived tables disagree with the
 	                                   chained records */
+	MDT_AUDIT_BAD_HEAD = 11         /* a receipt head: bad signature,
+	                                   broken head chain, or a root its
+	                                   batch's decisions do not give */
 } mdt_audit_issue_kind;
 
 typedef struct mdt_audit_issue {
@@ -919,6 +971,7 @@ typedef struct mdt_audit_report {
 	uint64_t unsigned_records;    /* records after it */
 	uint64_t issues;              /* fatal issues */
 	uint64_t warnings;
+	uint64_t heads;               /* receipt heads that verified */
 } mdt_audit_report;
 
 typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
@@ -928,7 +981,8 @@ typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
  * (MDT_EINVAL / MDT_EUNSUPPORTED as there), opened read-only (safe while
  * a broker writes it) against the broker's Ed25519 public key: every record's hash
  * and link, sequence contiguity, every checkpoint's signature and the
- * hash it covers, the checkpoint chain, and the derived revocation index.
+ * hash it covers, the checkpoint chain, the derived revocation index,
+ * and every receipt head (signature, chain, root of its batch).
  * Calls fn (may be NULL) for each issue in sequence order; fills *report
  * (may be NULL).  Returns 0 when intact (warnings allowed), MDT_EAUDIT
  * when any fatal issue was found, MDT_ESTORE / MDT_EVERSION when the file

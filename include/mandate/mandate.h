@@ -19,6 +19,7 @@
 #include <mandate/audit.h>
 #include <mandate/key.h>
 #include <mandate/token.h>
+#include <mandate/receipt.h>
 #include <mandate/svid.h>
 #include <mandate/fhir.h>
 #include <mandate/graph.h>

@@ -45,6 +45,10 @@ static const char *const wsql[MDT__W_COUNT_] = {
 	[MDT__W_DECISION_AGENTS] = "INSERT OR IGNORE INTO decision_agents"
 	    "(agent, seq) SELECT ?2, ?1 WHERE ?2 IS NOT NULL UNION"
 	    " SELECT value, ?1 FROM json_each(?3) WHERE type = 'text'",
+	[MDT__W_HEAD_INSERT] = "INSERT INTO receipt_heads(first_seq,"
+	    " last_seq, head, sig) VALUES (?1, ?2, ?3, ?4)",
+	[MDT__W_LEAF_INSERT] = "INSERT INTO receipt_leaves(seq, first_seq,"
+	    " leaf_index, token_id) VALUES (?1, ?2, ?3, ?4)",
 };
 
 /* Runs a statement that returns no row; resets it on every path. */
@@ -122,7 +126,8 @@ mdt__sq_writer_open(mdt_store *s, char *err, size_t errlen)
 	    (rc = mdt__schema_open(s->path, 0, 0, &s->bs->db, s->id, err,
 	    errlen)) != 0)
 		return rc;
-	if ((rc = prepare_all(s, err, errlen)) != 0 ||
+	if ((rc = mdt__sq_receipts_open(s, err, errlen)) != 0 ||
+	    (rc = prepare_all(s, err, errlen)) != 0 ||
 	    (rc = load_head(s, err, errlen)) != 0 ||
 	    (rc = mdt__walckpt_start(s, s->bs->db, err, errlen)) != 0 ||
 	    (rc = mdt__files_remember(s, err, errlen)) != 0)

@@ -21,6 +21,7 @@ enum mdt__wstmt {
 	MDT__W_TASK_PARENT, MDT__W_CHAIN_ENDED, MDT__W_COUNT_CHILDREN,
 	MDT__W_TASK_ENDED, MDT__W_DESCENDANTS, MDT__W_ENDED_INSERT,
 	MDT__W_APPROVAL_EXISTS, MDT__W_CHECKPOINT_INSERT, MDT__W_DECISION_AGENTS,
+	MDT__W_HEAD_INSERT, MDT__W_LEAF_INSERT,
 	MDT__W_COUNT_
 };
 
@@ -172,6 +173,23 @@ int mdt__row_vals(sqlite3_stmt *st, const mdt__kind_desc *d, mdt__val *vals);
 
 /* ---- sq_writer.c: the writer connection and its batch ops -------- */
 int mdt__sq_writer_open(mdt_store *s, char *err, size_t errlen);
+/* sq_receipts.c */
+struct mdt__rleaf;
+int mdt__sq_receipts_open(mdt_store *s, char *err, size_t errlen);
+int mdt__sq_head_put(mdt_store *s, const mdt_receipt_head *h,
+    const uint8_t sig[MDT_AUDIT_SIG_BYTES], mdt__op *batch, mdt__op *end);
+int mdt__sq_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
+    uint8_t sig[MDT_AUDIT_SIG_BYTES], struct mdt__rleaf **leaves,
+    size_t *n);
+int mdt__sq_read_leaves(sqlite3 *db, int64_t first,
+    struct mdt__rleaf **out, size_t *n);
+/* Checks every stored head (signature, chain of prev hashes, the root of
+ * its batch's decisions); bad is called for each faulty one. */
+typedef void (*mdt__head_fault_fn)(void *ctx, uint64_t first,
+    uint64_t last, const char *why);
+int mdt__sq_check_heads(sqlite3 *db,
+    const unsigned char pk[MDT_AUDIT_PK_BYTES], mdt__head_fault_fn bad,
+    void *ctx, uint64_t *nheads);
 void mdt__sq_writer_close(mdt_store *s);
 int mdt__sq_begin(mdt_store *s);
 int mdt__sq_commit(mdt_store *s);

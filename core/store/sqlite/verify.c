@@ -425,6 +425,25 @@ bad:
 	return -MDT_ESTORE;
 }
 
+static void
+bad_head(void *ctx, uint64_t first, uint64_t last, const char *why)
+{
+	issue(ctx, MDT_AUDIT_BAD_HEAD, first, last, "receipt head of the "
+	    "batch %" PRIu64 "..%" PRIu64 ": %s", first, last, why);
+}
+
+static int
+check_heads(verifier *v)
+{
+	int rc = mdt__sq_check_heads(v->db, v->pk, bad_head, v,
+	    &v->rep.heads);
+
+	if (rc != 0)
+		snprintf(v->err, sizeof(v->err), "checking receipt heads: %s",
+		    sqlite3_errmsg(v->db));
+	return rc;
+}
+
 int
 mdt__sq_verify(const char *path, const unsigned char pk[MDT_AUDIT_PK_BYTES],
     mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report, char *err,
@@ -447,7 +466,7 @@ mdt__sq_verify(const char *path, const unsigned char pk[MDT_AUDIT_PK_BYTES],
 		goto out;
 	}
 	if ((rc = load_checkpoints(&v)) == 0 && (rc = run_chain(&v)) == 0 &&
-	    (rc = check_index(&v)) == 0)
+	    (rc = check_index(&v)) == 0 && (rc = check_heads(&v)) == 0)
 		finish(&v);
 	sqlite3_exec(v.db, "COMMIT", NULL, NULL, NULL);
 out:
