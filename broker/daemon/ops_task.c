@@ -734,12 +734,52 @@ end_still_open(struct brk_ctx *c, const char *task, struct brk_deny *d)
 /*
  * An end resent after its allow was recorded (past the reply cache, or
  * after a restart: the agent cannot tell whether the first copy was
- * applied) is answered as it was: the task ended then.  1 when answered.
- * The revocations were published with the first answer and are not
- * listed again.
+ * applied) is answered as it was.  An end is three commits (its
+ * decision, the task's end, the result for the parent's holder), and a
+ * broker that died between them left the rest undone: the resend does
+ * what is missing, so the task is ended and its result is queued once the
+ * agent has an answer.  The end is idempotent (an ended task stays as
+ * it ended) and so is the push (the result's id is stable); a result the
+ * parent's holder had already acknowledged is delivered again, as any
+ * redelivery is (at least once, the same id).  1 when answered.
  */
+struct end_args {
+	int cancel;
+	const char *reason;
+	const uint8_t *pl;
+	size_t plen;
+};
+
+static void
+end_repair(struct brk_ctx *c, const char *task_id, const struct end_args *e)
+{
+	const char *status = e->cancel ? "cancelled" : "completed";
+	mdt_audit_revocation *rv = NULL;
+	mdt_audit_task *t = NULL;
+	int rc;
+
+	if (mdt_store_get_task(c->b->store, task_id, &t) != 0)
+		return;
+	pthread_mutex_lock(&c->b->end_lock);
+	rc = mdt_store_end_task(c->b->store, task_id, e->cancel ?
+	    MDT_TASK_CANCELLED : MDT_TASK_COMPLETED, c->agent, e->reason, 0,
+	    &rv);
+	pthread_mutex_unlock(&c->b->end_lock);
+	if (rc == 0) {
+		BLOG(c->b, BRK_WARN, "task.end_repaired", "task=%s status=%s",
+		    task_id, status);
+		brk_publish_revoke(c->b, rv, status);
+	}
+	mdt_free(rv);
+	if (t->parent_id != NULL && t->from_agent != NULL)
+		(void)brk_queue_push(c->b, c->snap->cfg.queue_max,
+		    t->from_agent, brk_item_result(task_id, t->parent_id,
+		    c->agent, status, e->pl, e->plen));
+	mdt_free(t);
+}
+
 static int
-end_resent(struct brk_ctx *c)
+end_resent(struct brk_ctx *c, const struct end_args *e)
 {
 	mdt_audit_decision *old = NULL;
 	mdt_audit_revocation none = { 0 };
@@ -748,8 +788,10 @@ end_resent(struct brk_ctx *c)
 	    old->request_hash != NULL && old->task_id != NULL &&
 	    memcmp(old->request_hash, c->hash, 32) == 0;
 
-	if (done)
+	if (done) {
+		end_repair(c, old->task_id, e);
 		brk_reply_ended(c, old->task_id, &none);
+	}
 	mdt_free(old);
 	return done;
 }
@@ -780,7 +822,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d);
 		return;
 	}
-	if (end_resent(c))
+	if (end_resent(c, &(struct end_args){cancel, reason, pl, plen}))
 		return;
 	if (brk_check_held(w, c, &h, &d) != 0) {
 		brk_refuse(c, op, &h, &d, NULL);
