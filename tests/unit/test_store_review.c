@@ -216,8 +216,9 @@ START_TEST(verify_covers_them)
 }
 END_TEST
 
-/* Takes a fresh store back to schema 4: no replay columns, no sources
- * or review marks, version 4. */
+/* Takes a fresh store back to the schema before replay data: no replay
+ * columns, no sources or review marks (SQLite's version 4, PostgreSQL's
+ * 5). */
 static void
 downgrade_to_4(void)
 {
@@ -233,8 +234,9 @@ downgrade_to_4(void)
 	}
 	ck_assert_msg(mdt_test_pg_exec(F.uri, "DROP TABLE sources;"
 	    " DROP TABLE reviews; ALTER TABLE decisions DROP COLUMN request,"
-	    " DROP COLUMN entities_version; UPDATE meta SET value = '\\x04'"
-	    " WHERE key = 'version'", err, sizeof(err)) == 0, "%s", err);
+	    " DROP COLUMN entities_version; DELETE FROM schema_version WHERE"
+	    " version = 6; UPDATE meta SET value = '\\x05' WHERE key ="
+	    " 'version'", err, sizeof(err)) == 0, "%s", err);
 }
 
 START_TEST(migrates_from_4)
