@@ -120,6 +120,7 @@ az_token_check(const struct az_api *api, struct az_eval *e,
 		char why[2 * MDT_AGENT_ID_MAX + 64];
 		snprintf(why, sizeof(why), "the token is held by %s, not by the "
 		    "subject %s", grant.holder, e->q.subject_id);
+		snprintf(e->token_id, sizeof(e->token_id), "%s", grant.token_id);
 		return deny(e, res, "token.subject", why);
 	}
 	return proven_context(e, &grant);
