@@ -6,6 +6,8 @@
  * the broker evaluates them against its policy set and entities, records
  * the decision (a refusal included) and only then answers.  Attributes
  * the request gives never replace those of an entity the broker holds.
+ * A deny the evaluator decided itself (`refused`: a token the front
+ * refused) is recorded and answered as given, Cedar unasked.
  */
 #include <stdio.h>
 #include <string.h>
