@@ -106,6 +106,13 @@ mdt_agent_evaluate(mdt_agent *a, const mdt_eval_request *req,
 	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&
 	    (rv = sdk_reply_status(r.reply, err, errlen)) == 0)
 		rv = eval_result(r.reply, out, err, errlen);
+	/* a broker that ignores refused (one older than it) asked Cedar:
+	 * its allow is no record of the deny, so fail closed */
+	if (rv == 0 && q.refused_reason != NULL && out->allow) {
+		memset(out, 0, sizeof(*out));
+		rv = sdk_err(err, errlen, -MDT_EPROTO, "evaluate: the broker "
+		    "allowed a refused request (it does not know refused)");
+	}
 	sdk_req_end(&r);
 	return rv;
 }

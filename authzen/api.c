@@ -163,6 +163,13 @@ evaluate(const struct az_api *api, json_t *item, json_t *defaults,
 		e.q.token_id = e.token_id[0] ? e.token_id : NULL;
 	}
 	rc = api->eval(api->eval_arg, &e.q, res, msg, mlen);
+	/* no allow for a refused token, whatever answered */
+	if (rc == 0 && e.q.refused_reason != NULL && res->allow) {
+		snprintf(msg, mlen, "the broker allowed a refused token");
+		rc = -MDT_EPROTO;
+		az_eval_clear(&e);
+		return 500;
+	}
 	az_eval_clear(&e);
 	return rc == 0 ? 0 : eval_status(rc);
 }
