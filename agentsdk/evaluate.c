@@ -3,6 +3,7 @@
  * answered by the broker's Cedar policy set (the AuthZEN front's path to
  * the broker).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,22 @@ static int
 put_opt(mdt_wire_writer *w, const char *key, const char *v)
 {
 	return v == NULL ? 0 : mdt_wire_put_cstr(w, key, v);
+}
+
+/* {reason, detail?, token_id?}: a deny the caller decided, to record. */
+static int
+refused_fields(mdt_wire_writer *w, const mdt_eval_request *q)
+{
+	int rv;
+
+	if ((rv = mdt_wire_begin_map(w, "refused", 1 +
+	    (q->refused_detail != NULL) + (q->token_id != NULL))) ||
+	    (rv = mdt_wire_put_cstr(w, "reason", q->refused_reason)) ||
+	    (rv = put_opt(w, "detail", q->refused_detail)))
+		return rv;
+	if ((rv = put_opt(w, "token_id", q->token_id)) != 0)
+		return rv;
+	return mdt_wire_end(w);
 }
 
 static int
@@ -27,7 +44,10 @@ eval_fields(mdt_wire_writer *w, const mdt_eval_request *q)
 	    (rv = mdt_wire_put_cstr(w, "resource_id", q->resource_id)) ||
 	    (rv = put_opt(w, "resource_props", q->resource_props)))
 		return rv;
-	return put_opt(w, "context", q->context);
+	if ((rv = put_opt(w, "context", q->context)) != 0 ||
+	    q->refused_reason == NULL)
+		return rv;
+	return refused_fields(w, q);
 }
 
 static void
@@ -64,6 +84,7 @@ int
 mdt_agent_evaluate(mdt_agent *a, const mdt_eval_request *req,
     mdt_eval_result *out, char *err, size_t errlen)
 {
+	mdt_eval_request q = { 0 };
 	sdk_req r;
 	int rv;
 
@@ -73,13 +94,25 @@ mdt_agent_evaluate(mdt_agent *a, const mdt_eval_request *req,
 	    req->resource_id == NULL)
 		return sdk_err(err, errlen, -MDT_EINVAL, "evaluate: subject, "
 		    "action and resource are required");
-	if ((rv = SDK_OPTS_CHECK(req, "mdt_eval_request", err, errlen)) != 0)
+	if ((rv = sdk_opts_size(req, offsetof(mdt_eval_request,
+	    refused_reason), sizeof(*req), "mdt_eval_request", err,
+	    errlen)) != 0)
 		return rv;
+	/* a caller built against an older header has no refused_* fields */
+	memcpy(&q, req, req->size != 0 && req->size < sizeof(q) ? req->size :
+	    sizeof(q));
 	if ((rv = sdk_req_begin(a, MDT_OP_EVALUATE, &r)) == 0 &&
-	    (rv = eval_fields(r.w, req)) == 0 &&
+	    (rv = eval_fields(r.w, &q)) == 0 &&
 	    (rv = sdk_call(a, &r, 0, err, errlen)) == 0 &&
 	    (rv = sdk_reply_status(r.reply, err, errlen)) == 0)
 		rv = eval_result(r.reply, out, err, errlen);
+	/* a broker that ignores refused (one older than it) asked Cedar:
+	 * its allow is no record of the deny, so fail closed */
+	if (rv == 0 && q.refused_reason != NULL && out->allow) {
+		memset(out, 0, sizeof(*out));
+		rv = sdk_err(err, errlen, -MDT_EPROTO, "evaluate: the broker "
+		    "allowed a refused request (it does not know refused)");
+	}
 	sdk_req_end(&r);
 	return rv;
 }

@@ -150,17 +150,26 @@ evaluate(const struct az_api *api, json_t *item, json_t *defaults,
 
 	if (az_eval_map(item, defaults, &e, msg, mlen) != 0)
 		return 400;
-	/* a presentation that fails is a deny before any policy is asked */
+	/* a presentation that fails is a deny before any policy is asked;
+	 * the broker records it (refused_*) before it is answered */
 	if (e.mandate != NULL && (rc = az_token_check(api, &e, res)) != 0) {
-		if (rc > 0 && api->verify != NULL)
-			fprintf(stderr, "mandate-authzen: token refused for %s: "
-			    "%s: %s\n", e.q.subject_id, res->reason, res->detail);
-		az_eval_clear(&e);
-		if (rc < 0)
+		if (rc < 0) {
+			az_eval_clear(&e);
 			snprintf(msg, mlen, "out of memory");
-		return rc < 0 ? 500 : 0;
+			return 500;
+		}
+		e.q.refused_reason = e.refused;
+		e.q.refused_detail = e.rdetail;
+		e.q.token_id = e.token_id[0] ? e.token_id : NULL;
 	}
 	rc = api->eval(api->eval_arg, &e.q, res, msg, mlen);
+	/* no allow for a refused token, whatever answered */
+	if (rc == 0 && e.q.refused_reason != NULL && res->allow) {
+		snprintf(msg, mlen, "the broker allowed a refused token");
+		rc = -MDT_EPROTO;
+		az_eval_clear(&e);
+		return 500;
+	}
 	az_eval_clear(&e);
 	return rc == 0 ? 0 : eval_status(rc);
 }

@@ -109,6 +109,9 @@ struct az_eval {
 	mdt_eval_request q;
 	char *sprops, *rprops, *context;
 	json_t *mandate;      /* context.mandate (borrowed), or NULL */
+	/* a refused presentation, for the broker to record */
+	char refused[64], rdetail[MDT_EVAL_TEXT_MAX];
+	char token_id[MDT_AGENT_ID_MAX]; /* a verified token's id, or "" */
 };
 
 /*
@@ -133,7 +136,8 @@ void az_eval_clear(struct az_eval *e);
  * the token's holder.  0 when it passes, with the facts the token proves
  * (clinician, patient, purpose, taskId) written over e's context for
  * Cedar; 1 with *res a deny naming the failed check (reason "token.*",
- * detail the verifier's words); -1 when out of memory.
+ * detail the verifier's words), copied to e->refused and e->rdetail
+ * (and e->token_id when the token verified); -1 when out of memory.
  */
 int az_token_check(const struct az_api *api, struct az_eval *e,
     mdt_eval_result *res);

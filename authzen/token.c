@@ -15,11 +15,14 @@
 #include "authzen_int.h"
 
 static int
-deny(mdt_eval_result *res, const char *reason, const char *detail)
+deny(struct az_eval *e, mdt_eval_result *res, const char *reason,
+    const char *detail)
 {
 	memset(res, 0, sizeof(*res));
 	snprintf(res->reason, sizeof(res->reason), "%s", reason);
 	snprintf(res->detail, sizeof(res->detail), "%s", detail);
+	snprintf(e->refused, sizeof(e->refused), "%s", reason);
+	snprintf(e->rdetail, sizeof(e->rdetail), "%s", detail);
 	return 1;
 }
 
@@ -94,12 +97,13 @@ az_token_check(const struct az_api *api, struct az_eval *e,
 	int rc;
 
 	if (tok == NULL)
-		return deny(res, "token.missing", "context.mandate has no token");
+		return deny(e, res, "token.missing", "context.mandate has no "
+		    "token");
 	if (proof == NULL)
-		return deny(res, "token.proof", "no proof of possession came "
+		return deny(e, res, "token.proof", "no proof of possession came "
 		    "with the token");
 	if (api->verify == NULL)
-		return deny(res, "token.unsupported", "this front verifies no "
+		return deny(e, res, "token.unsupported", "this front verifies no "
 		    "Mandate tokens (no --root-pub)");
 	if (ref == NULL) {
 		snprintf(refbuf, sizeof(refbuf), "%s/%s", e->q.resource_type,
@@ -110,12 +114,14 @@ az_token_check(const struct az_api *api, struct az_eval *e,
 	rc = api->verify(api->verify_arg, tok, proof, &rq, &grant, err,
 	    sizeof(err));
 	if (rc != 0)
-		return deny(res, reason_of(rc), err[0] ? err : mdt_strerror(rc));
+		return deny(e, res, reason_of(rc), err[0] ? err :
+		    mdt_strerror(rc));
 	if (strcmp(grant.holder, e->q.subject_id) != 0) {
 		char why[2 * MDT_AGENT_ID_MAX + 64];
 		snprintf(why, sizeof(why), "the token is held by %s, not by the "
 		    "subject %s", grant.holder, e->q.subject_id);
-		return deny(res, "token.subject", why);
+		snprintf(e->token_id, sizeof(e->token_id), "%s", grant.token_id);
+		return deny(e, res, "token.subject", why);
 	}
 	return proven_context(e, &grant);
 }

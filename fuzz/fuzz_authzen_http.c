@@ -30,7 +30,9 @@ stand_in(void *arg, const mdt_eval_request *q, mdt_eval_result *out,
 	    q->resource_id[0] == 0)
 		abort();
 	memset(out, 0, sizeof(*out));
-	out->allow = (strlen(q->resource_id) & 1) != 0;
+	/* the broker records a refused request as the deny it is */
+	out->allow = q->refused_reason == NULL &&
+	    (strlen(q->resource_id) & 1) != 0;
 	if (strcmp(q->action, "error") == 0)
 		return -MDT_EPROTO;
 	return 0;

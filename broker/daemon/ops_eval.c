@@ -6,6 +6,8 @@
  * the broker evaluates them against its policy set and entities, records
  * the decision (a refusal included) and only then answers.  Attributes
  * the request gives never replace those of an entity the broker holds.
+ * A deny the evaluator decided itself (`refused`: a token the front
+ * refused) is recorded and answered as given, Cedar unasked.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,17 +18,69 @@
 #define EV_ID_MAX 511       /* bytes of an entity id */
 #define EV_JSON_MAX (64u << 10) /* bytes of attributes or context */
 #define EV_UID_TEXT (EV_TYPE_MAX + EV_ID_MAX + 8)
+#define EV_REASON_MAX 63    /* bytes of a refused reason */
+#define EV_DETAIL_MAX 255   /* bytes of a refused detail */
 
 struct ev {
 	const char *stype, *sid, *sprops;
 	const char *action;
 	const char *rtype, *rid, *rprops;
 	const char *context;
+	const char *refused, *rdetail, *token_id; /* a deny the caller decided */
 	char action_type[EV_TYPE_MAX + 16];
 	char subject[EV_UID_TEXT], resource[EV_UID_TEXT];
 	char chain[(BRK_ID_MAX + EV_UID_TEXT) * 2 + 8];
 	char policies[BRK_DETAIL_MAX];
 };
+
+/* The reasons an evaluator may record (a token it refused,
+ * docs/authzen.md), as static strings: the metrics keep the pointer, and
+ * a fixed set bounds their labels.  NULL for any other. */
+static const char *
+refused_reason(const char *s)
+{
+	static const char *const known[] = { "token.missing", "token.proof",
+	    "token.unsupported", "token.malformed", "token.signature",
+	    "token.key", "token.expired", "token.audience", "token.scope",
+	    "token.patient", "token.revoked", "token.replay", "token.subject",
+	    "token.invalid" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(s, known[i]) == 0)
+			return known[i];
+	return NULL;
+}
+
+/* refused: {reason, detail?, token_id?}, nothing else; absent is 0. */
+static int
+get_refused(const mdt_wire_val *r, struct ev *x, char *err, size_t elen)
+{
+	const mdt_wire_val *m = mdt_wire_map_get(r, "refused");
+	int has, n = 1;
+
+	if (m == NULL)
+		return 0;
+	if (mdt_wire_val_type(m) != MDT_WIRE_MAP) {
+		snprintf(err, elen, "field refused: expected map");
+		return -MDT_EPROTO;
+	}
+	if (mdt_wire_get_str(m, "reason", EV_REASON_MAX, &x->refused, err,
+	    elen) || mdt_wire_get_str_opt(m, "detail", EV_DETAIL_MAX,
+	    &x->rdetail, &has, err, elen))
+		return -MDT_EPROTO;
+	n += has;
+	if (mdt_wire_get_str_opt(m, "token_id", BRK_ID_MAX - 1, &x->token_id,
+	    &has, err, elen))
+		return -MDT_EPROTO;
+	n += has;
+	if (mdt_wire_val_count(m) != (size_t)n ||
+	    (x->refused = refused_reason(x->refused)) == NULL) {
+		snprintf(err, elen, "field refused: only reason (a token.* "
+		    "reason of docs/wire-protocol.md), detail and token_id");
+		return -MDT_EPROTO;
+	}
+	return 0;
+}
 
 static int
 get_fields(const mdt_wire_val *r, struct ev *x, char *err, size_t elen)
@@ -47,7 +101,7 @@ get_fields(const mdt_wire_val *r, struct ev *x, char *err, size_t elen)
 	    mdt_wire_get_str_opt(r, "resource_props", EV_JSON_MAX, &x->rprops,
 	    &has, err, elen) ||
 	    mdt_wire_get_str_opt(r, "context", EV_JSON_MAX, &x->context, &has,
-	    err, elen);
+	    err, elen) || get_refused(r, x, err, elen);
 }
 
 /* A Cedar type path: identifiers ([A-Za-z_][A-Za-z0-9_]*) joined by ::. */
@@ -239,7 +293,7 @@ ev_answer(struct brk_ctx *c, const struct ev *x, const struct brk_deny *deny,
 		    MDT_AUDIT_DENY,
 		.deny = deny, .policies_json = deny ? deny->policies :
 		    x->policies, .chain_json = x->chain, .action = x->action,
-		.resource = x->resource,
+		.resource = x->resource, .token_id = x->token_id,
 	};
 	struct brk_deny sd = { 0 };
 	mdt_wire_writer *w = brk_reply_writer(c, 1);
@@ -282,6 +336,14 @@ brk_op_evaluate(struct brk_worker *w, struct brk_ctx *c)
 	if (ev_check(c, &x, &d) != 0 || (ev_inputs(w, c, &x, &d) != 0 &&
 	    d.status == -MDT_EPROTO)) {
 		ev_refuse(c, &x, &d);
+		return;
+	}
+	/* a deny the evaluator already decided: a caller can only make a
+	 * decision stricter, so it is recorded as it says, Cedar unasked */
+	if (x.refused != NULL) {
+		brk_deny_set(&d, -MDT_EDENIED, x.refused, "%s", x.rdetail ?
+		    x.rdetail : "");
+		ev_answer(c, &x, &d, "");
 		return;
 	}
 	/* a registered agent as the subject must be one this broker knows:

@@ -537,6 +537,14 @@ typedef struct mdt_eval_request {
 	const char *action;
 	const char *resource_type, *resource_id, *resource_props;
 	const char *context;
+	/* A deny the caller already decided (a Mandate token it refused,
+	 * docs/authzen.md): when refused_reason is set the broker asks no
+	 * policy and records and answers a deny with this reason (at most 63
+	 * bytes of [a-z0-9._]) and refused_detail (at most 255 bytes, NULL:
+	 * none); token_id names the refused token when known (NULL: not).
+	 * A broker that answers such a request with an allow does not know
+	 * refused: MDT_EPROTO, never an allow. */
+	const char *refused_reason, *refused_detail, *token_id;
 } mdt_eval_request;
 #define MDT_EVAL_REQUEST_INIT { .size = sizeof(mdt_eval_request) }
 

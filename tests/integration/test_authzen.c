@@ -382,6 +382,90 @@ START_TEST(the_broker_op_checks_its_caller_and_subject)
 }
 END_TEST
 
+/* evaluate of an allowed request (RICK reads todo 1) with refused =
+ * the map of n entries from kv, or a string when n is 0. */
+static mdt_wire_msg *
+refused_call(struct bt_conn *c, const char *const *kv, size_t n)
+{
+	mdt_wire_writer *w = bt_req(c, MDT_OP_EVALUATE);
+	mdt_wire_msg *m = NULL;
+	int rc = mdt_wire_put_cstr(w, "subject_type", "user") ||
+	    mdt_wire_put_cstr(w, "subject_id", RICK) ||
+	    mdt_wire_put_cstr(w, "action", "can_read_todos") ||
+	    mdt_wire_put_cstr(w, "resource_type", "todo") ||
+	    mdt_wire_put_cstr(w, "resource_id", "refused-probe");
+
+	if (n == 0)
+		rc = rc || mdt_wire_put_cstr(w, "refused", "token.proof");
+	else
+		rc = rc || mdt_wire_begin_map(w, "refused", n);
+	for (size_t i = 0; i < n; i++)
+		rc = rc || mdt_wire_put_cstr(w, kv[2 * i], kv[2 * i + 1]);
+	rc = rc || (n > 0 && mdt_wire_end(w));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(bt_call(c, w, &m), 0);
+	return m;
+}
+
+static int
+find_refused(void *arg, const mdt_audit_decision *r)
+{
+	int *n = arg;
+
+	if (strcmp(r->operation, "evaluate") == 0 && r->resource != NULL &&
+	    strcmp(r->resource, "todo::\"refused-probe\"") == 0 &&
+	    r->verdict == MDT_AUDIT_DENY && r->token_id != NULL &&
+	    strcmp(r->token_id, "tok-probe") == 0 &&
+	    strstr(r->reasons, "\"failed\":\"token.proof\"") != NULL &&
+	    strstr(r->reasons, "no proof here") != NULL &&
+	    strcmp(r->agent, BT_ORCH) == 0)
+		(*n)++;
+	return 0;
+}
+
+/* A deny the evaluator decided: recorded as it says, Cedar unasked (the
+ * request would be allowed); only a known token.* reason, and only
+ * reason, detail and token_id. */
+START_TEST(a_refusal_the_evaluator_decided_is_recorded)
+{
+	static const char *const ok[] = { "reason", "token.proof", "detail",
+	    "no proof here", "token_id", "tok-probe" };
+	static const char *const looser[] = { "reason", "policy.allow" };
+	static const char *const extra[] = { "reason", "token.proof", "x",
+	    "y" };
+	mdt_store_opts so = { .read_only = 1 };
+	mdt_store *st = NULL;
+	struct bt_conn c;
+	mdt_wire_msg *m;
+	int n = 0;
+
+	ck_assert_int_eq(bt_dial(&c, B.url), 0);
+	ck_assert_int_eq(bt_auth(&c, BT_ORCH, bt_key(&B, BT_ORCH)), 0);
+	m = refused_call(&c, ok, 3);
+	ck_assert_int_eq(mdt_wire_msg_ok(m), 1);
+	ck_assert_str_eq(bt_str(m, "decision"), "deny");
+	ck_assert_str_eq(bt_str(m, "reason"), "token.proof");
+	ck_assert_str_eq(bt_str(m, "detail"), "no proof here");
+	mdt_wire_msg_free(m);
+	/* on record once its answer is here */
+	ck_assert_int_eq(mdt_store_open(B.store, &so, &st, NULL, 0), 0);
+	ck_assert_int_eq(mdt_store_list_decisions(st, 0, 0, find_refused, &n),
+	    0);
+	mdt_store_close(st);
+	ck_assert_int_eq(n, 1);
+	m = refused_call(&c, looser, 1);
+	ck_assert_str_eq(bt_reason(m), "field");
+	mdt_wire_msg_free(m);
+	m = refused_call(&c, extra, 2);
+	ck_assert_str_eq(bt_reason(m), "field");
+	mdt_wire_msg_free(m);
+	m = refused_call(&c, NULL, 0);
+	ck_assert_str_eq(bt_reason(m), "field");
+	mdt_wire_msg_free(m);
+	bt_close(&c);
+}
+END_TEST
+
 struct find {
 	int allow, deny, refused;
 	char want_resource[64];
@@ -467,6 +551,7 @@ main(void)
 	tcase_add_test(tc, the_request_id_is_echoed);
 	tcase_add_test(tc, the_broker_op_checks_its_caller_and_subject);
 	tcase_add_test(tc, every_decision_is_in_the_audit);
+	tcase_add_test(tc, a_refusal_the_evaluator_decided_is_recorded);
 	tcase_add_test(tc, a_front_the_broker_refuses_gives_no_decision);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);

@@ -4,7 +4,8 @@
  * mandate-authzen verifies them offline as a resource server does
  * (chain, audience, scope, patient, revocation, holder's proof, single
  * use), then asks Cedar.  A real mandated mints the tokens for the MCP
- * gateway's agent; the front runs as a real process.
+ * gateway's agent; the front runs as a real process.  Every refusal is
+ * in the broker's audit store by the time its answer arrives.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <time.h>
 
 #include <jansson.h>
+
+#include <mandate/audit.h>
 
 #include "az_test.h"
 #include "mcp_fixture.h"
@@ -100,13 +103,84 @@ allowed(json_t *ans)
 	return json_is_true(json_object_get(ans, "decision"));
 }
 
-static void
-expect_deny(json_t *ans, const char *why)
+struct find {
+	const char *reason, *resource;
+	uint64_t after;   /* records up to this seq are not counted */
+	uint64_t last;    /* the highest seq seen */
+	int n;
+};
+
+/* Counts the front's evaluate denies of f->reason on f->resource. */
+static int
+count_refusal(void *arg, const mdt_audit_decision *r)
 {
+	struct find *f = arg;
+	char failed[80];
+
+	if (r->seq > f->last)
+		f->last = r->seq;
+	snprintf(failed, sizeof(failed), "\"failed\":\"%s\"", f->reason);
+	if (r->seq <= f->after || strcmp(r->operation, "evaluate") != 0 ||
+	    r->verdict != MDT_AUDIT_DENY || r->resource == NULL ||
+	    strcmp(r->resource, f->resource) != 0 ||
+	    strstr(r->reasons, failed) == NULL)
+		return 0;
+	/* the evaluator is the caller on record, the subject on the chain */
+	ck_assert_str_eq(r->agent, BT_ORCH);
+	ck_assert_ptr_nonnull(strstr(r->agent_chain, "Mandate::Agent::"));
+	/* a token that verified but is another's names itself */
+	if (strcmp(f->reason, "token.subject") == 0)
+		ck_assert_msg(r->token_id != NULL && r->token_id[0] != 0,
+		    "token.subject without the token's id");
+	f->n++;
+	return 0;
+}
+
+/* The audit store's count of f's refusals past f->after; f->last is
+ * set to the store's last seq. */
+static int
+recorded(struct find *f)
+{
+	mdt_store_opts so = { .read_only = 1 };
+	mdt_store *st = NULL;
+
+	f->n = 0;
+	ck_assert_int_eq(mdt_store_open(F.b.store, &so, &st, NULL, 0), 0);
+	ck_assert_int_eq(mdt_store_list_decisions(st, 0, 0, count_refusal, f),
+	    0);
+	mdt_store_close(st);
+	return f->n;
+}
+
+static uint64_t
+last_seq(void)
+{
+	struct find f = { "", "", UINT64_MAX, 0, 0 };
+
+	(void)recorded(&f);
+	return f.last;
+}
+
+/* A deny for why, found in the store as soon as it is answered. */
+static void
+expect_deny_at(json_t *ans, const char *why, const char *tool,
+    uint64_t before)
+{
+	char res[80];
+	struct find f = { why, res, before, 0, 0 };
+
+	snprintf(res, sizeof(res), "Mandate::Tool::\"%s\"", tool);
 	ck_assert_msg(!allowed(ans), "allowed");
 	ck_assert_str_eq(reason(ans), why);
 	json_decref(ans);
+	ck_assert_msg(recorded(&f) == 1, "%s on %s: %d records", why, tool,
+	    f.n);
 }
+
+#define expect_deny(call, why, tool) do { \
+	uint64_t before_ = last_seq(); \
+	expect_deny_at((call), (why), (tool), before_); \
+} while (0)
 
 /* Waits (30 s) for the broker to announce the task's revocation. */
 static void
@@ -151,15 +225,18 @@ START_TEST(token_in_the_authzen_context)
 	    reason(ans));
 	json_decref(ans);
 	/* single use, as at a resource server */
-	expect_deny(evaluate(MCP_AGENT, "echo", a.tok, a.proof), "token.replay");
+	expect_deny(evaluate(MCP_AGENT, "echo", a.tok, a.proof), "token.replay",
+	    "echo");
 	/* no proof; another token's proof; another call; another subject */
-	expect_deny(evaluate(MCP_AGENT, "get-sum", b.tok, NULL), "token.proof");
+	expect_deny(evaluate(MCP_AGENT, "get-sum", b.tok, NULL), "token.proof",
+	    "get-sum");
 	expect_deny(evaluate(MCP_AGENT, "get-sum", b.tok, a.proof),
-	    "token.proof");
+	    "token.proof", "get-sum");
 	/* the proof signs the call, so it is what fails first */
-	expect_deny(evaluate(MCP_AGENT, "echo", b.tok, b.proof), "token.proof");
+	expect_deny(evaluate(MCP_AGENT, "echo", b.tok, b.proof), "token.proof",
+	    "echo");
 	expect_deny(evaluate(BT_ORCH, "get-sum", b.tok, b.proof),
-	    "token.subject");
+	    "token.subject", "get-sum");
 
 	/* the task cancelled: its tokens are refused once the front hears */
 	for (int i = 0; i < 3; i++)
@@ -170,11 +247,17 @@ START_TEST(token_in_the_authzen_context)
 	    "cancel: %s", err);
 	wait_revoked(sub);
 	for (int i = 0; i < 3 && !revoked; i++) {
+		uint64_t before;
+
 		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+		before = last_seq();
 		ans = evaluate(MCP_AGENT, "echo", late[i].tok, late[i].proof);
 		ck_assert_msg(!allowed(ans), "a revoked task's token allowed");
 		revoked = strcmp(reason(ans), "token.revoked") == 0;
-		json_decref(ans);
+		if (revoked)
+			expect_deny_at(ans, "token.revoked", "echo", before);
+		else
+			json_decref(ans);
 	}
 	ck_assert_msg(revoked, "no token.revoked refusal");
 	mdt_event_sub_close(sub);

@@ -225,9 +225,12 @@ END_TEST
 struct seen {
 	int calls;
 	char resources[16][16];
+	char refused[64];   /* the last refused reason it was asked to record */
 };
 
-/* allows resource ids starting with 'y'; "err" is a broker error */
+/* allows resource ids starting with 'y'; "err" is a broker error; a
+ * refused request is denied with its reason, as the broker records it,
+ * unless the id starts with 'y' (a broker that ignores refused) */
 static int
 stand_in(void *arg, const mdt_eval_request *q, mdt_eval_result *out,
     char *err, size_t errlen)
@@ -241,6 +244,13 @@ stand_in(void *arg, const mdt_eval_request *q, mdt_eval_result *out,
 	if (strcmp(q->resource_id, "err") == 0) {
 		snprintf(err, errlen, "store down");
 		return -MDT_ESTORE;
+	}
+	if (q->refused_reason != NULL)
+		snprintf(s->refused, sizeof(s->refused), "%s", q->refused_reason);
+	if (q->refused_reason != NULL && q->resource_id[0] != 'y') {
+		snprintf(out->reason, sizeof(out->reason), "%s",
+		    q->refused_reason);
+		return 0;
 	}
 	out->allow = q->resource_id[0] == 'y';
 	snprintf(out->reason, sizeof(out->reason), "%s", out->allow ? "" :
@@ -357,6 +367,33 @@ START_TEST(a_broker_failure_is_never_an_allow)
 }
 END_TEST
 
+#define TOKEN_EVAL(id) "{\"subject\":{\"type\":\"u\",\"id\":\"a\"}," \
+    "\"action\":{\"name\":\"r\"},\"resource\":{\"type\":\"d\",\"id\":" \
+    "\"" id "\"},\"context\":{\"mandate\":{\"token\":\"t\"," \
+    "\"proof\":\"p\"}}}"
+
+/* A refused token goes to the broker to be recorded; its deny is the
+ * broker's answer, a store failure is an error, and an allow for it
+ * (a broker that does not know refused) is never passed on. */
+START_TEST(a_refused_token_is_recorded_by_the_broker)
+{
+	json_t *j = call("/access/v1/evaluation", "Bearer tok",
+	    TOKEN_EVAL("n1"), 200);
+
+	ck_assert(json_is_false(json_object_get(j, "decision")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+	    "context"), "reason")), "token.unsupported");
+	ck_assert_int_eq(Seen.calls, 1);
+	ck_assert_str_eq(Seen.refused, "token.unsupported");
+	json_decref(j);
+	json_decref(call("/access/v1/evaluation", "Bearer tok",
+	    TOKEN_EVAL("err"), 500));
+	json_decref(call("/access/v1/evaluation", "Bearer tok",
+	    TOKEN_EVAL("y1"), 500));
+	ck_assert_int_eq(Seen.calls, 3);
+}
+END_TEST
+
 START_TEST(credentials_are_checked)
 {
 	static const char *const bad[] = { NULL, "", "Bearer", "Bearer ",
@@ -432,6 +469,7 @@ main(void)
 	tcase_add_test(a, the_semantics_stop_where_they_should);
 	tcase_add_test(a, the_stopping_item_names_the_semantic);
 	tcase_add_test(a, a_broker_failure_is_never_an_allow);
+	tcase_add_test(a, a_refused_token_is_recorded_by_the_broker);
 	tcase_add_test(a, credentials_are_checked);
 	tcase_add_test(a, too_many_evaluations_are_refused);
 	tcase_add_test(a, the_credentials_file_must_be_private);
