@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "benchutil.h"
 
@@ -72,8 +72,8 @@ append_one(mdt_store *s, window *w, unsigned i, unsigned n)
 	snprintf(agent, sizeof(agent), hit ? "spiffe://c/agent-q" :
 	    "spiffe://c/agent-%u", (i / 7) % (n / 1000));
 	snprintf(chain, sizeof(chain), "[\"spiffe://c/orch\",\"%s\"]", agent);
-	mdt_audit_decision d = {.time_ms = 1764806400000LL + i,
-	    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+	mdt_store_decision d = {.time_ms = 1764806400000LL + i,
+	    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 	    .reasons = "{\"decision\":\"allow\"}", .policy_ids = "[\"p\"]",
 	    .policy_hash = "ph", .task_id = "t", .clinician = "dr",
 	    .agent = agent, .agent_chain = chain, .patient = pat,
@@ -108,7 +108,7 @@ build(const char *path, unsigned n)
 }
 
 static int
-count_row(void *arg, const mdt_audit_decision *d)
+count_row(void *arg, const mdt_store_decision *d)
 {
 	(void)d;
 	(*(unsigned *)arg)++;
@@ -120,7 +120,7 @@ static double
 query_ns(const char *path)
 {
 	mdt_store_opts o = {.read_only = 1, .readers = 1};
-	const mdt_audit_query qs[2] = {{.patient = "pat-q"},
+	const mdt_store_query qs[2] = {{.patient = "pat-q"},
 	    {.agent = "spiffe://c/agent-q"}};
 	char err[MDT_ERRMSG_MAX];
 	mdt_store *s;

@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "benchutil.h"
 
@@ -38,8 +38,8 @@ appender(void *arg)
 	char req[48];
 
 	for (unsigned i = 0; !atomic_load(&r->stop); i++) {
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .reasons = "{}", .policy_ids = "[\"permit-care-team\"]",
 		    .task_id = "t-1", .agent = "spiffe://clinic.example/labs",
 		    .agent_chain = "[\"spiffe://clinic.example/orch\","

@@ -17,7 +17,7 @@
 
 #include <libpq-fe.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "benchutil.h"
 
@@ -47,8 +47,8 @@ appender(void *arg)
 	char req[48];
 
 	while (!atomic_load(&r->stop)) {
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .reasons = "{}", .policy_ids = "[\"permit-care-team\"]",
 		    .task_id = "t-1", .agent = "spiffe://clinic.example/labs",
 		    .patient = "pat-001", .purpose = "TREAT", .action = "read",

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/key.h>
 
 /* Bounds of one request: exceeding one is an error answer, never a
@@ -182,8 +182,8 @@ void con_fact(con_buf *b, const char *name, const char *v);
 void con_iso_time(int64_t ms, char *buf, size_t len);
 /* One decision as a table row, with its reasons; its cells alone; the
  * table's head (opening the body); the head's cells alone. */
-void con_decision_row(con_buf *b, const mdt_audit_decision *d);
-void con_decision_cells(con_buf *b, const mdt_audit_decision *d);
+void con_decision_row(con_buf *b, const mdt_store_decision *d);
+void con_decision_cells(con_buf *b, const mdt_store_decision *d);
 void con_decision_head(con_buf *b);
 void con_decision_heads(con_buf *b);
 

@@ -122,25 +122,25 @@ static void
 flags_cell(con_buf *b, uint32_t f)
 {
 	con_printf(b, "<td>%s%s%s%s</td>",
-	    f & MDT_AUDIT_FLAG_BREAK_GLASS ? "break_glass " : "",
-	    f & MDT_AUDIT_FLAG_REVIEW ? "review " : "",
-	    f & MDT_AUDIT_FLAG_APPROVED ? "approved " : "",
-	    f & MDT_AUDIT_FLAG_REPLAY ? "replay" : "");
+	    f & MDT_STORE_FLAG_BREAK_GLASS ? "break_glass " : "",
+	    f & MDT_STORE_FLAG_REVIEW ? "review " : "",
+	    f & MDT_STORE_FLAG_APPROVED ? "approved " : "",
+	    f & MDT_STORE_FLAG_REPLAY ? "replay" : "");
 }
 
 void
-con_decision_row(con_buf *b, const mdt_audit_decision *d)
+con_decision_row(con_buf *b, const mdt_store_decision *d)
 {
 	con_printf(b, "<tr class=\"v-%s\">",
-	    mdt_audit_verdict_name(d->verdict));
+	    mdt_store_verdict_name(d->verdict));
 	con_decision_cells(b, d);
 	con_puts(b, "</tr>\n");
 }
 
 void
-con_decision_cells(con_buf *b, const mdt_audit_decision *d)
+con_decision_cells(con_buf *b, const mdt_store_decision *d)
 {
-	const char *v = mdt_audit_verdict_name(d->verdict);
+	const char *v = mdt_store_verdict_name(d->verdict);
 	char when[48];
 
 	con_iso_time(d->time_ms, when, sizeof(when));

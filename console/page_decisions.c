@@ -114,39 +114,39 @@ parse_u64(const char *v, uint64_t max, uint64_t *out)
 
 /* The flag's effect on q, as `audit query --flag` has it. */
 static void
-apply_flag(int k, mdt_audit_query *q)
+apply_flag(int k, mdt_store_query *q)
 {
-	static const uint32_t bits[] = {0, MDT_AUDIT_FLAG_BREAK_GLASS, 0, 0,
-	    MDT_AUDIT_FLAG_REVIEW, MDT_AUDIT_FLAG_APPROVED,
-	    MDT_AUDIT_FLAG_REPLAY};
+	static const uint32_t bits[] = {0, MDT_STORE_FLAG_BREAK_GLASS, 0, 0,
+	    MDT_STORE_FLAG_REVIEW, MDT_STORE_FLAG_APPROVED,
+	    MDT_STORE_FLAG_REPLAY};
 
 	q->flags_all |= bits[k];
 	if (k == 2)
-		q->verdict = MDT_AUDIT_STEP_UP;
+		q->verdict = MDT_STORE_STEP_UP;
 	if (k == 3)
 		q->reason = "scope.widen";
 }
 
 /* f into q; a message naming the bad field, or NULL. */
 static const char *
-to_query(const filters *f, int64_t now, mdt_audit_query *q)
+to_query(const filters *f, int64_t now, mdt_store_query *q)
 {
 	int v = index_of(f->verdict, verdicts, 5), k = index_of(f->flag,
 	    flags, 7);
 	uint64_t lim = PAGE_DEFAULT;
 
-	*q = (mdt_audit_query){.patient = opt(f->patient),
+	*q = (mdt_store_query){.patient = opt(f->patient),
 	    .clinician = opt(f->clinician), .agent = opt(f->agent),
 	    .task = opt(f->task), .operation = opt(f->operation),
 	    .reason = opt(f->reason), .purpose = opt(f->purpose),
 	    .policy_hash = opt(f->policy_hash)};
 	if (v < 0)
 		return "verdict: allow, deny, step_up or error";
-	q->verdict = (mdt_audit_verdict)v;
+	q->verdict = (mdt_store_verdict)v;
 	if (k < 0)
 		return "flag: break-glass, step-up, widening, review, approved "
 		    "or replay";
-	if (k == 2 && v != 0 && v != MDT_AUDIT_STEP_UP)
+	if (k == 2 && v != 0 && v != MDT_STORE_STEP_UP)
 		return "flag step-up and another verdict never match";
 	apply_flag(k, q);
 	if ((f->since[0] && parse_time(f->since, now, &q->since_ms) != 0) ||
@@ -218,7 +218,7 @@ typedef struct rows {
 } rows;
 
 static int
-on_row(void *arg, const mdt_audit_decision *d)
+on_row(void *arg, const mdt_store_decision *d)
 {
 	rows *w = arg;
 
@@ -248,7 +248,7 @@ void
 con_page_decisions(con_app *a, const con_req *r, con_resp *out)
 {
 	filters f;
-	mdt_audit_query q = {0};
+	mdt_store_query q = {0};
 	const char *bad = read_filters(r, &f), *why = NULL;
 	rows w = {.b = &out->body};
 	int rc = 0;

@@ -39,7 +39,7 @@ on_item(void *arg, const mdt_review_item *it)
 	if (q->n++ == QUEUE_SHOWN)
 		return 1;
 	con_printf(q->b, "<tr class=\"v-%s\">",
-	    mdt_audit_verdict_name(it->decision->verdict));
+	    mdt_store_verdict_name(it->decision->verdict));
 	why_cell(q->b, it->why);
 	con_decision_cells(q->b, it->decision);
 	if (it->review != NULL) {

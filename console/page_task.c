@@ -19,7 +19,7 @@
 #define ISSUES_SHOWN 200
 
 static void
-facts(con_buf *b, const mdt_audit_task *root, const mdt_audit_task *t)
+facts(con_buf *b, const mdt_store_task *root, const mdt_store_task *t)
 {
 	char when[48];
 
@@ -74,7 +74,7 @@ typedef struct tree_rows {
 
 /* A row per decision, hop by hop; the walk stops at TREE_ROWS_MAX. */
 static int
-on_row(void *arg, const mdt_audit_decision *d)
+on_row(void *arg, const mdt_store_decision *d)
 {
 	tree_rows *w = arg;
 
@@ -88,7 +88,7 @@ void
 con_page_task(con_app *a, const con_req *r, con_resp *out)
 {
 	char id[CON_VALUE_MAX];
-	mdt_audit_task *t = NULL, *root = NULL;
+	mdt_store_task *t = NULL, *root = NULL;
 	const mdt_store_tree_visitor v = {NULL, on_row};
 	tree_rows w = {.b = &out->body};
 	int rc;
@@ -134,7 +134,7 @@ typedef struct issues {
 } issues;
 
 static void
-on_issue(void *arg, const mdt_audit_issue *is)
+on_issue(void *arg, const mdt_store_issue *is)
 {
 	issues *w = arg;
 
@@ -142,7 +142,7 @@ on_issue(void *arg, const mdt_audit_issue *is)
 		return;
 	con_printf(w->b, "<li class=\"%s\">%s %s at seq %" PRIu64 "..%"
 	    PRIu64 ": ", is->fatal ? "fatal" : "warning",
-	    is->fatal ? "ISSUE" : "note", mdt_audit_issue_name(is->kind),
+	    is->fatal ? "ISSUE" : "note", mdt_store_issue_name(is->kind),
 	    is->seq, is->seq_end);
 	con_esc(w->b, is->message);
 	con_puts(w->b, "</li>");
@@ -152,7 +152,7 @@ void
 con_page_verify(con_app *a, const con_req *r, con_resp *out)
 {
 	char err[MDT_ERRMSG_MAX] = "";
-	mdt_audit_report rep = {0};
+	mdt_store_report rep = {0};
 	issues w = {.b = &out->body};
 	int rc;
 

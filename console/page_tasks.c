@@ -56,7 +56,7 @@ note(recent *r, const char *task, uint64_t seq, int64_t ms, uint64_t inc)
 }
 
 static int
-on_decision(void *arg, const mdt_audit_decision *d)
+on_decision(void *arg, const mdt_store_decision *d)
 {
 	if (d->task_id != NULL)
 		note(arg, d->task_id, d->seq, d->time_ms, 1);
@@ -64,7 +64,7 @@ on_decision(void *arg, const mdt_audit_decision *d)
 }
 
 static int
-on_open(void *arg, const mdt_audit_task *t)
+on_open(void *arg, const mdt_store_task *t)
 {
 	note(arg, t->task_id, t->seq, t->time_ms, 0);
 	return ((recent *)arg)->oom ? -MDT_ENOMEM : 0;
@@ -80,7 +80,7 @@ by_recency(const void *a, const void *b)
 }
 
 static void
-row(con_buf *b, const mdt_audit_task *root, const seen *s)
+row(con_buf *b, const mdt_store_task *root, const seen *s)
 {
 	char opened[48], last[48];
 
@@ -127,7 +127,7 @@ table(con_app *a, con_buf *b, recent *r)
 	    "<th>State</th><th>Decisions in window</th><th>Last activity</th>"
 	    "</tr></thead><tbody>\n");
 	for (size_t i = 0; i < r->n && nr < SHOWN_MAX; i++) {
-		mdt_audit_task *t = NULL, *root = NULL;
+		mdt_store_task *t = NULL, *root = NULL;
 		if (mdt_store_get_task(a->store, r->s[i].task, &t) == 0 &&
 		    !shown_before(roots, nr, t->root_id) &&
 		    mdt_store_get_task(a->store, t->root_id, &root) == 0 &&
@@ -152,7 +152,7 @@ con_page_tasks(con_app *a, const con_req *r, con_resp *out)
 	char hv[16] = "24";
 	uint64_t hours = 24;
 	recent *rec = calloc(1, sizeof(*rec));
-	mdt_audit_query q = {0};
+	mdt_store_query q = {0};
 	int rc, partial;
 
 	if (con_form_get(r->query, r->query_len, "hours", hv, sizeof(hv)) < 0 ||

@@ -23,7 +23,7 @@ struct at {
 	mdt_store *s;
 	const char *agent, *patient;
 	int64_t at;
-	char hash[MDT_AUDIT_FIELD_MAX + 1], version[MDT_AUDIT_FIELD_MAX + 1];
+	char hash[MDT_STORE_FIELD_MAX + 1], version[MDT_STORE_FIELD_MAX + 1];
 	json_t *ids;              /* task ids of the patient's decisions */
 	json_t *tree;             /* task id -> [holder, parent], every task
 	                             of the patient's trees */
@@ -38,7 +38,7 @@ struct at {
 
 /* Before `at`: the rules the last decision named, the patient's trees. */
 static int
-scan(void *arg, const mdt_audit_decision *d)
+scan(void *arg, const mdt_store_decision *d)
 {
 	struct at *a = arg;
 
@@ -59,12 +59,12 @@ scan(void *arg, const mdt_audit_decision *d)
 static int
 load_rules(struct at *a)
 {
-	mdt_audit_source *ps = NULL, *es = NULL;
-	int rc = mdt_store_get_source(a->s, MDT_AUDIT_SOURCE_POLICIES,
+	mdt_store_source *ps = NULL, *es = NULL;
+	int rc = mdt_store_get_source(a->s, MDT_STORE_SOURCE_POLICIES,
 	    a->hash[0] ? a->hash : NULL, &ps);
 
 	if (rc == 0)
-		rc = mdt_store_get_source(a->s, MDT_AUDIT_SOURCE_ENTITIES,
+		rc = mdt_store_get_source(a->s, MDT_STORE_SOURCE_ENTITIES,
 		    a->version[0] ? a->version : NULL, &es);
 	if (rc == 0)
 		rc = mdt_policy_set_from_source(&a->ps, ps->content,
@@ -144,8 +144,8 @@ find_ceiling(struct at *a, const char *content)
 static int
 load_ceiling(struct at *a)
 {
-	mdt_audit_source *es = NULL;
-	int rc = mdt_store_get_source(a->s, MDT_AUDIT_SOURCE_ENTITIES,
+	mdt_store_source *es = NULL;
+	int rc = mdt_store_get_source(a->s, MDT_STORE_SOURCE_ENTITIES,
 	    a->version, &es);
 
 	if (rc == 0)
@@ -160,7 +160,7 @@ load_ceiling(struct at *a)
 /* ---- the tasks open at `at` ---------------------------------------- */
 
 static int
-tree_task(void *arg, const mdt_audit_task *t)
+tree_task(void *arg, const mdt_store_task *t)
 {
 	struct at *a = arg;
 
@@ -189,7 +189,7 @@ find_tasks(struct at *a)
 	int rc = 0;
 
 	json_object_foreach(a->ids, id, x) {
-		mdt_audit_task *t = NULL;
+		mdt_store_task *t = NULL;
 		if (mdt_store_get_task(a->s, id, &t) == 0 && t->root_id)
 			json_object_set_new(roots, t->root_id, json_true());
 		mdt_free(t);
@@ -320,7 +320,7 @@ answer_task(struct at *a, json_t *t)
 	const char *sc = json_string_value(json_object_get(t, "scopes"));
 	mdt_scope_set *ts = NULL, *eff = NULL;
 	json_t *acts = json_array(), *chain, *j;
-	char buf[MDT_AUDIT_FIELD_MAX], err[MDT_ERRMSG_MAX];
+	char buf[MDT_STORE_FIELD_MAX], err[MDT_ERRMSG_MAX];
 	int rc = mdt_scope_set_parse(sc ? sc : "", sc ? strlen(sc) : 0, &ts,
 	    err, sizeof(err));
 	struct one o = { a, t, NULL, acts };

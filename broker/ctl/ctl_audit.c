@@ -188,7 +188,7 @@ load_pub(const char *arg, mdt_pubkey *pk)
 }
 
 static void
-print_issue(void *arg, const mdt_audit_issue *is)
+print_issue(void *arg, const mdt_store_issue *is)
 {
 	const int *quiet = arg;
 
@@ -196,18 +196,18 @@ print_issue(void *arg, const mdt_audit_issue *is)
 		return;
 	if (is->seq_end != is->seq)
 		printf("%s %s %" PRIu64 "..%" PRIu64 ": %s\n",
-		    is->fatal ? "ISSUE" : "note", mdt_audit_issue_name(is->kind),
+		    is->fatal ? "ISSUE" : "note", mdt_store_issue_name(is->kind),
 		    is->seq, is->seq_end, is->message);
 	else
 		printf("%s %s %" PRIu64 ": %s\n", is->fatal ? "ISSUE" : "note",
-		    mdt_audit_issue_name(is->kind), is->seq, is->message);
+		    mdt_store_issue_name(is->kind), is->seq, is->message);
 }
 
 static int
 audit_verify(const audit_opts *o)
 {
 	char err[MDT_ERRMSG_MAX] = "";
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	mdt_pubkey pk;
 	int rc, quiet = o->quiet;
 
@@ -280,18 +280,18 @@ audit_export(const audit_opts *o)
 }
 
 static int
-print_decision(void *arg, const mdt_audit_decision *d)
+print_decision(void *arg, const mdt_store_decision *d)
 {
-	char hash[2 * MDT_AUDIT_HASH_BYTES + 1] = "-";
+	char hash[2 * MDT_STORE_HASH_BYTES + 1] = "-";
 
 	(void)arg;
 	if (d->request_hash != NULL)
-		for (size_t i = 0; i < MDT_AUDIT_HASH_BYTES; i++)
+		for (size_t i = 0; i < MDT_STORE_HASH_BYTES; i++)
 			snprintf(hash + 2 * i, 3, "%02x", d->request_hash[i]);
 #define S(x) ((x) != NULL ? (x) : "-")
 	printf("%" PRIu64 " %" PRId64 " %s %s task=%s agent=%s %s %s "
 	    "request_hash=%s %s\n", d->seq, d->time_ms,
-	    mdt_audit_verdict_name(d->verdict), d->operation, S(d->task_id),
+	    mdt_store_verdict_name(d->verdict), d->operation, S(d->task_id),
 	    S(d->agent), S(d->action), S(d->resource), hash, S(d->reasons));
 #undef S
 	return 0;

@@ -45,7 +45,7 @@ typedef struct disc {
 
 /* The action as a word: a FHIR interaction, else as recorded. */
 static const char *
-action_word(const mdt_audit_decision *d)
+action_word(const mdt_store_decision *d)
 {
 	const char *w = ctl_fhir_interaction(d->action);
 
@@ -61,14 +61,14 @@ or_dash(const char *s)
 }
 
 static int
-jsonl_row(const mdt_audit_decision *d, json_t *chain, const char *when)
+jsonl_row(const mdt_store_decision *d, json_t *chain, const char *when)
 {
 	json_t *j = json_pack("{s:s,s:s,s:O,s:s?,s:s?,s:s,s:s,s:s?,s:b,s:I}",
 	    "date", when, "recipient", or_dash(ctl_acting_agent(d, chain)),
 	    "agent_chain", chain, "on_behalf_of", d->clinician, "purpose",
 	    d->purpose, "action", action_word(d), "resource", d->resource,
 	    "task", d->task_id, "break_glass",
-	    (d->flags & MDT_AUDIT_FLAG_BREAK_GLASS) != 0, "seq",
+	    (d->flags & MDT_STORE_FLAG_BREAK_GLASS) != 0, "seq",
 	    (json_int_t)d->seq);
 	int rc;
 
@@ -100,7 +100,7 @@ chain_text(json_t *chain)
 }
 
 static int
-table_row(disc *t, const mdt_audit_decision *d, json_t *chain,
+table_row(disc *t, const mdt_store_decision *d, json_t *chain,
     const char *when)
 {
 	char *path = chain_text(chain);
@@ -118,7 +118,7 @@ table_row(disc *t, const mdt_audit_decision *d, json_t *chain,
 }
 
 static int
-on_decision(void *arg, const mdt_audit_decision *d)
+on_decision(void *arg, const mdt_store_decision *d)
 {
 	disc *t = arg;
 	json_t *chain;
@@ -186,7 +186,7 @@ ctl_audit_disclosures_main(int argc, char **argv)
 		return rc;
 	if (o.q.patient == NULL)
 		return usage("--patient ID is required");
-	if (o.q.verdict != 0 && o.q.verdict != MDT_AUDIT_ALLOW)
+	if (o.q.verdict != 0 && o.q.verdict != MDT_STORE_ALLOW)
 		return usage("only allowed accesses disclose: no --verdict");
 	if (o.format != NULL && strcmp(o.format, "table") != 0 &&
 	    strcmp(o.format, "jsonl") != 0)
@@ -194,7 +194,7 @@ ctl_audit_disclosures_main(int argc, char **argv)
 	if (o.q.operation != NULL && strcmp(o.q.operation, "authorize") != 0)
 		return usage("disclosures are authorized accesses: no "
 		    "--operation");
-	o.q.verdict = MDT_AUDIT_ALLOW;
+	o.q.verdict = MDT_STORE_ALLOW;
 	o.q.operation = "authorize";
 	t.jsonl = o.format != NULL && strcmp(o.format, "jsonl") == 0;
 	if ((t.rows = json_array()) == NULL || ctl_query_open(&o, &s) != 0) {

@@ -39,7 +39,7 @@ ctl_json_line(FILE *f, const json_t *j)
 }
 
 void
-ctl_reason_code(const mdt_audit_decision *d, char *buf, size_t len)
+ctl_reason_code(const mdt_store_decision *d, char *buf, size_t len)
 {
 	json_t *r = ctl_json_field(d->reasons, "{}");
 	const char *code = json_string_value(json_object_get(r, "failed"));
@@ -49,7 +49,7 @@ ctl_reason_code(const mdt_audit_decision *d, char *buf, size_t len)
 }
 
 void
-ctl_reason_text(const mdt_audit_decision *d, char *buf, size_t len)
+ctl_reason_text(const mdt_store_decision *d, char *buf, size_t len)
 {
 	json_t *r = ctl_json_field(d->reasons, "{}");
 	const char *code = json_string_value(json_object_get(r, "failed"));
@@ -60,8 +60,8 @@ ctl_reason_text(const mdt_audit_decision *d, char *buf, size_t len)
 	else if (code != NULL)
 		snprintf(buf, len, "%s", code);
 	else
-		snprintf(buf, len, "%s%s", mdt_audit_verdict_name(d->verdict),
-		    d->flags & MDT_AUDIT_FLAG_BREAK_GLASS ?
+		snprintf(buf, len, "%s%s", mdt_store_verdict_name(d->verdict),
+		    d->flags & MDT_STORE_FLAG_BREAK_GLASS ?
 		    " (break-the-glass)" : "");
 	json_decref(r);
 }
@@ -82,7 +82,7 @@ ctl_fhir_interaction(const char *action)
 }
 
 const char *
-ctl_acting_agent(const mdt_audit_decision *d, json_t *chain)
+ctl_acting_agent(const mdt_store_decision *d, json_t *chain)
 {
 	size_t n = json_array_size(chain);
 	const char *last = n ? json_string_value(json_array_get(chain, n - 1))

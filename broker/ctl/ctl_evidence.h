@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 /* The OCSF schema version the events follow. */
 #define CTL_OCSF_VERSION "1.3.0"
@@ -22,8 +22,8 @@
  * AuditEvent.  Returns a new object (caller frees with json_decref), or
  * NULL when out of memory.
  */
-json_t *ctl_ocsf_event(const mdt_audit_decision *d);
-json_t *ctl_fhir_audit_event(const mdt_audit_decision *d);
+json_t *ctl_ocsf_event(const mdt_store_decision *d);
+json_t *ctl_fhir_audit_event(const mdt_store_decision *d);
 
 /* A FHIR Bundle (type collection) taking over the resources in entries
  * (a JSON array; its reference is stolen); NULL when out of memory. */
@@ -45,17 +45,17 @@ int ctl_json_line(FILE *f, const json_t *j);
 
 /* The deny code a decision's reasons name ("failed": CODE), into buf;
  * "" when none. */
-void ctl_reason_code(const mdt_audit_decision *d, char *buf, size_t len);
+void ctl_reason_code(const mdt_store_decision *d, char *buf, size_t len);
 
 /* A readable reason: "CODE: detail" from the reasons object, or the
  * verdict's word; into buf. */
-void ctl_reason_text(const mdt_audit_decision *d, char *buf, size_t len);
+void ctl_reason_text(const mdt_store_decision *d, char *buf, size_t len);
 
 /* The FHIR interaction of a Mandate action letter ("r" -> "read",
  * "s" -> "search-type", ...), or NULL for a tool or task operation. */
 const char *ctl_fhir_interaction(const char *action);
 
 /* The acting agent: the last hop of the chain, or d->agent. */
-const char *ctl_acting_agent(const mdt_audit_decision *d, json_t *chain);
+const char *ctl_acting_agent(const mdt_store_decision *d, json_t *chain);
 
 #endif

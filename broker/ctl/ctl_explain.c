@@ -94,10 +94,10 @@ parse(int argc, char **argv, explain_opts *o)
 static mdt_entity_store *
 entities_of(mdt_store *s, const char *version, char *why, size_t len)
 {
-	mdt_audit_source *src = NULL;
+	mdt_store_source *src = NULL;
 	mdt_entity_store *es = NULL;
 	char err[MDT_ERRMSG_MAX] = "";
-	int rc = mdt_store_get_source(s, MDT_AUDIT_SOURCE_ENTITIES, version,
+	int rc = mdt_store_get_source(s, MDT_STORE_SOURCE_ENTITIES, version,
 	    &src);
 
 	if (rc == 0)
@@ -116,14 +116,14 @@ static mdt_policy_set *
 policies_of(mdt_store *s, const char *hash, const char *dir, char *why,
     size_t len)
 {
-	mdt_audit_source *src = NULL;
+	mdt_store_source *src = NULL;
 	mdt_policy_set *ps = NULL;
 	char err[MDT_ERRMSG_MAX] = "";
 	int rc;
 
 	if (dir != NULL) {
 		rc = mdt_policy_set_load_dir(&ps, dir, err, sizeof(err));
-	} else if ((rc = mdt_store_get_source(s, MDT_AUDIT_SOURCE_POLICIES,
+	} else if ((rc = mdt_store_get_source(s, MDT_STORE_SOURCE_POLICIES,
 	    hash, &src)) == 0) {
 		rc = mdt_policy_set_from_source(&ps, src->content,
 		    strlen(src->content), err, sizeof(err));
@@ -163,7 +163,7 @@ run_replay(const mdt_policy_set *ps, const mdt_entity_store *es,
 
 /* Replays d under the recorded policy set (then) and today's (now). */
 static void
-replay_both(mdt_store *s, const explain_opts *o, const mdt_audit_decision *d,
+replay_both(mdt_store *s, const explain_opts *o, const mdt_store_decision *d,
     replay *then, replay *now)
 {
 	mdt_entity_store *es_then = NULL, *es_now = NULL;
@@ -197,10 +197,10 @@ decision_word(mdt_decision d)
 
 /* The Cedar answer the record implies: its verdict, as Cedar words. */
 static const char *
-recorded_word(const mdt_audit_decision *d)
+recorded_word(const mdt_store_decision *d)
 {
-	return d->verdict == MDT_AUDIT_ALLOW ? "allow" :
-	    d->verdict == MDT_AUDIT_STEP_UP ? "step_up" : "deny";
+	return d->verdict == MDT_STORE_ALLOW ? "allow" :
+	    d->verdict == MDT_STORE_STEP_UP ? "step_up" : "deny";
 }
 
 static json_t *
@@ -220,7 +220,7 @@ same(const replay *a, const replay *b)
 }
 
 static json_t *
-explain_json(const mdt_audit_decision *d, const replay *then,
+explain_json(const mdt_store_decision *d, const replay *then,
     const replay *now)
 {
 	char t[40];
@@ -231,7 +231,7 @@ explain_json(const mdt_audit_decision *d, const replay *then,
 	j = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?,"
 	    " s:s?, s:s?, s:s?, s:s?, s:s?}",
 	    "seq", (json_int_t)d->seq, "time", t, "operation", d->operation,
-	    "verdict", mdt_audit_verdict_name(d->verdict), "agent", d->agent,
+	    "verdict", mdt_store_verdict_name(d->verdict), "agent", d->agent,
 	    "patient", d->patient, "clinician", d->clinician, "purpose",
 	    d->purpose, "task", d->task_id, "action", d->action, "resource",
 	    d->resource, "policy_hash", d->policy_hash, "entities_version",
@@ -265,7 +265,7 @@ print_policies(const char *label, json_t *ids)
 }
 
 static void
-print_replays(const mdt_audit_decision *d, const replay *then,
+print_replays(const mdt_store_decision *d, const replay *then,
     const replay *now)
 {
 	if (!then->ok) {
@@ -291,7 +291,7 @@ print_replays(const mdt_audit_decision *d, const replay *then,
 }
 
 static void
-print_text(const mdt_audit_decision *d, json_t *j, const replay *then,
+print_text(const mdt_store_decision *d, json_t *j, const replay *then,
     const replay *now)
 {
 	const char *k;
@@ -327,7 +327,7 @@ int
 ctl_audit_explain_main(int argc, char **argv)
 {
 	replay then = {0}, now = {0};
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 	ctl_query_opts qo = {0};
 	explain_opts o;
 	mdt_store *s;

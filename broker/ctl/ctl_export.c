@@ -22,7 +22,7 @@
 #define FOLLOW_POLL_MS 250
 #define FOLLOW_BATCH 1000
 
-typedef json_t *(*render_fn)(const mdt_audit_decision *d);
+typedef json_t *(*render_fn)(const mdt_store_decision *d);
 
 typedef struct follow_state {
 	uint64_t last;
@@ -31,7 +31,7 @@ typedef struct follow_state {
 } follow_state;
 
 static int
-emit_json(follow_state *f, const mdt_audit_decision *d)
+emit_json(follow_state *f, const mdt_store_decision *d)
 {
 	json_t *j = f->render(d);
 	int rc;
@@ -47,7 +47,7 @@ emit_json(follow_state *f, const mdt_audit_decision *d)
 }
 
 static int
-emit(void *arg, const mdt_audit_decision *d)
+emit(void *arg, const mdt_store_decision *d)
 {
 	follow_state *f = arg;
 	int rc = 0;
@@ -95,7 +95,7 @@ pick_format(const char *format, follow_state *f)
 }
 
 static int
-export_once(mdt_store *s, mdt_audit_query *q, follow_state *f)
+export_once(mdt_store *s, mdt_store_query *q, follow_state *f)
 {
 	int rc;
 
@@ -108,7 +108,7 @@ export_once(mdt_store *s, mdt_audit_query *q, follow_state *f)
 
 /* Polls until writing fails (the reader went away) or a store error. */
 static int
-follow(mdt_store *s, mdt_audit_query *q, follow_state *f)
+follow(mdt_store *s, mdt_store_query *q, follow_state *f)
 {
 	const struct timespec pause = {0, FOLLOW_POLL_MS * 1000000L};
 	int rc;

@@ -97,9 +97,9 @@ action_code(const char *action)
 /* 0 success, 4 minor failure (refused, or held for a step-up), 8
  * serious failure (evaluation failed). */
 static const char *
-outcome(mdt_audit_verdict v)
+outcome(mdt_store_verdict v)
 {
-	return v == MDT_AUDIT_ALLOW ? "0" : v == MDT_AUDIT_ERROR ? "8" : "4";
+	return v == MDT_STORE_ALLOW ? "0" : v == MDT_STORE_ERROR ? "8" : "4";
 }
 
 static json_t *
@@ -112,7 +112,7 @@ who(const char *id)
 /* The clinician on whose behalf (the user, requestor), then each hop of
  * the chain from the orchestrator; the last hop made the request. */
 static json_t *
-agents(const mdt_audit_decision *d, json_t *chain, const char *acting)
+agents(const mdt_store_decision *d, json_t *chain, const char *acting)
 {
 	const char *utype = strcmp(action_code(d->action), "R") == 0 ||
 	    strcmp(action_code(d->action), "E") == 0 ? "IRCP" : "AGNT";
@@ -157,7 +157,7 @@ is_reference(const char *r)
 }
 
 static json_t *
-resource_entity(const mdt_audit_decision *d)
+resource_entity(const mdt_store_decision *d)
 {
 	json_t *e;
 
@@ -176,7 +176,7 @@ resource_entity(const mdt_audit_decision *d)
 /* The decision's own record: the task, with why and under which
  * policies it was decided as details. */
 static json_t *
-task_entity(const mdt_audit_decision *d, const char *why)
+task_entity(const mdt_store_decision *d, const char *why)
 {
 	json_t *e = json_pack("{s:{s:{s:s}},s:o,s:o,s:[]}", "what",
 	    "identifier", "value", d->task_id ? d->task_id : "none", "type",
@@ -185,7 +185,7 @@ task_entity(const mdt_audit_decision *d, const char *why)
 	json_t *det = json_object_get(e, "detail");
 
 	json_array_append_new(det, json_pack("{s:s,s:s}", "type", "verdict",
-	    "valueString", mdt_audit_verdict_name(d->verdict)));
+	    "valueString", mdt_store_verdict_name(d->verdict)));
 	json_array_append_new(det, json_pack("{s:s,s:s}", "type", "reason",
 	    "valueString", why));
 	if (d->policy_ids != NULL && d->policy_ids[0] != '\0')
@@ -201,12 +201,12 @@ task_entity(const mdt_audit_decision *d, const char *why)
 }
 
 static json_t *
-entities(const mdt_audit_decision *d, const char *why)
+entities(const mdt_store_decision *d, const char *why)
 {
 	json_t *out = json_array();
 
 	if (d->patient != NULL && d->patient[0] != '\0') {
-		char ref[MDT_AUDIT_FIELD_MAX + 16];
+		char ref[MDT_STORE_FIELD_MAX + 16];
 		snprintf(ref, sizeof(ref), "%s%s", strncmp(d->patient,
 		    "Patient/", 8) == 0 ? "" : "Patient/", d->patient);
 		json_array_append_new(out, json_pack("{s:{s:s},s:o,s:o}",
@@ -220,7 +220,7 @@ entities(const mdt_audit_decision *d, const char *why)
 }
 
 static void
-set_type(json_t *ev, const mdt_audit_decision *d)
+set_type(json_t *ev, const mdt_store_decision *d)
 {
 	const char *interaction = ctl_fhir_interaction(d->action);
 
@@ -238,7 +238,7 @@ set_type(json_t *ev, const mdt_audit_decision *d)
 }
 
 json_t *
-ctl_fhir_audit_event(const mdt_audit_decision *d)
+ctl_fhir_audit_event(const mdt_store_decision *d)
 {
 	json_t *chain = ctl_json_field(d->agent_chain, "[]"), *ev, *pou;
 	char id[40], when[40], why[1024];

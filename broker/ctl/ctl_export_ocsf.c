@@ -44,29 +44,29 @@ activity(const char *action, const char **name)
  * for what a reviewer must see (break-the-glass, review, a widening
  * attempt), High when evaluation failed. */
 static int
-severity(const mdt_audit_decision *d, const char *code, const char **name)
+severity(const mdt_store_decision *d, const char *code, const char **name)
 {
 	static const char *const names[] = {"Unknown", "Informational", "Low",
 	    "Medium", "High"};
-	int s = d->verdict == MDT_AUDIT_ALLOW ? 1 : 2;
+	int s = d->verdict == MDT_STORE_ALLOW ? 1 : 2;
 
-	if ((d->flags & (MDT_AUDIT_FLAG_BREAK_GLASS | MDT_AUDIT_FLAG_REVIEW))
+	if ((d->flags & (MDT_STORE_FLAG_BREAK_GLASS | MDT_STORE_FLAG_REVIEW))
 	    || strcmp(code, "scope.widen") == 0)
 		s = 3;
-	if (d->verdict == MDT_AUDIT_ERROR)
+	if (d->verdict == MDT_STORE_ERROR)
 		s = 4;
 	*name = names[s];
 	return s;
 }
 
 static int
-status(const mdt_audit_decision *d, const char **name)
+status(const mdt_store_decision *d, const char **name)
 {
 	switch (d->verdict) {
-	case MDT_AUDIT_ALLOW:
+	case MDT_STORE_ALLOW:
 		*name = "Success";
 		return 1;
-	case MDT_AUDIT_STEP_UP:
+	case MDT_STORE_STEP_UP:
 		*name = "Step-up required";
 		return 99;
 	default:
@@ -86,9 +86,9 @@ set_str(json_t *o, const char *key, const char *s)
 /* One authorization result per determining policy (none: the verdict
  * alone). */
 static json_t *
-authorizations(const mdt_audit_decision *d, json_t *policies)
+authorizations(const mdt_store_decision *d, json_t *policies)
 {
-	const char *verdict = mdt_audit_verdict_name(d->verdict);
+	const char *verdict = mdt_store_verdict_name(d->verdict);
 	json_t *out = json_array(), *p;
 	size_t i;
 
@@ -131,7 +131,7 @@ source(const char *acting, json_t *chain)
 
 /* The patient and the resource acted on. */
 static json_t *
-resources(const mdt_audit_decision *d)
+resources(const mdt_store_decision *d)
 {
 	json_t *out = json_array();
 	char type[64];
@@ -150,7 +150,7 @@ resources(const mdt_audit_decision *d)
 }
 
 static json_t *
-actor(const mdt_audit_decision *d, const char *acting, json_t *chain,
+actor(const mdt_store_decision *d, const char *acting, json_t *chain,
     json_t *policies)
 {
 	json_t *a = json_object();
@@ -171,7 +171,7 @@ actor(const mdt_audit_decision *d, const char *acting, json_t *chain,
 }
 
 static json_t *
-metadata(const mdt_audit_decision *d, const char *uid)
+metadata(const mdt_store_decision *d, const char *uid)
 {
 	json_t *m = json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:I,s:s}", "version",
 	    CTL_OCSF_VERSION, "product", "name", "Mandate", "vendor_name",
@@ -182,7 +182,7 @@ metadata(const mdt_audit_decision *d, const char *uid)
 }
 
 static json_t *
-unmapped(const mdt_audit_decision *d, json_t *chain, json_t *policies)
+unmapped(const mdt_store_decision *d, json_t *chain, json_t *policies)
 {
 	static const char *const flag_names[] = {"break_glass", "review",
 	    "approved", "replay"};
@@ -192,7 +192,7 @@ unmapped(const mdt_audit_decision *d, json_t *chain, json_t *policies)
 		if (d->flags & (1u << i))
 			json_array_append_new(flags, json_string(flag_names[i]));
 	json_object_set_new(u, "verdict",
-	    json_string(mdt_audit_verdict_name(d->verdict)));
+	    json_string(mdt_store_verdict_name(d->verdict)));
 	json_object_set_new(u, "flags", flags);
 	json_object_set_new(u, "reasons", ctl_json_field(d->reasons, "null"));
 	json_object_set(u, "policy_ids", policies);
@@ -207,13 +207,13 @@ unmapped(const mdt_audit_decision *d, json_t *chain, json_t *policies)
 }
 
 static void
-set_message(json_t *ev, const mdt_audit_decision *d, const char *acting,
+set_message(json_t *ev, const mdt_store_decision *d, const char *acting,
     const char *why)
 {
-	char msg[4 * MDT_AUDIT_FIELD_MAX];
+	char msg[4 * MDT_STORE_FIELD_MAX];
 
 	snprintf(msg, sizeof(msg), "%s %s %s%s%s by %s for %s (%s)",
-	    mdt_audit_verdict_name(d->verdict), d->operation,
+	    mdt_store_verdict_name(d->verdict), d->operation,
 	    d->action ? d->action : "", d->resource ? " " : "",
 	    d->resource ? d->resource : "", acting ? acting : "?",
 	    d->clinician ? d->clinician : "?", why);
@@ -221,7 +221,7 @@ set_message(json_t *ev, const mdt_audit_decision *d, const char *acting,
 }
 
 json_t *
-ctl_ocsf_event(const mdt_audit_decision *d)
+ctl_ocsf_event(const mdt_store_decision *d)
 {
 	json_t *chain = ctl_json_field(d->agent_chain, "[]");
 	json_t *policies = ctl_json_field(d->policy_ids, "[]");
@@ -245,7 +245,7 @@ ctl_ocsf_event(const mdt_audit_decision *d)
 	json_object_set_new(ev, "status_id", json_integer(status(d, &stname)));
 	json_object_set_new(ev, "status", json_string(stname));
 	json_object_set_new(ev, "status_code", json_string(code[0] ? code :
-	    mdt_audit_verdict_name(d->verdict)));
+	    mdt_store_verdict_name(d->verdict)));
 	json_object_set_new(ev, "status_detail", json_string(why));
 	set_message(ev, d, acting, why);
 	json_object_set_new(ev, "metadata", metadata(d, uid));

@@ -159,12 +159,12 @@ ctl_iso_time(int64_t ms, char *buf, size_t len)
 }
 
 static int
-parse_verdict(const char *v, mdt_audit_verdict *out)
+parse_verdict(const char *v, mdt_store_verdict *out)
 {
-	for (int i = MDT_AUDIT_ALLOW; i <= MDT_AUDIT_ERROR; i++)
-		if (strcmp(v, mdt_audit_verdict_name((mdt_audit_verdict)i)) ==
+	for (int i = MDT_STORE_ALLOW; i <= MDT_STORE_ERROR; i++)
+		if (strcmp(v, mdt_store_verdict_name((mdt_store_verdict)i)) ==
 		    0) {
-			*out = (mdt_audit_verdict)i;
+			*out = (mdt_store_verdict)i;
 			return 0;
 		}
 	return -1;
@@ -172,15 +172,15 @@ parse_verdict(const char *v, mdt_audit_verdict *out)
 
 /* --flag: a flag bit, or the verdict / reason it stands for. */
 static int
-parse_flag(const char *f, mdt_audit_query *q)
+parse_flag(const char *f, mdt_store_query *q)
 {
 	static const struct {
 		const char *name;
 		uint32_t bit;
-	} bits[] = {{"break-glass", MDT_AUDIT_FLAG_BREAK_GLASS},
-	    {"review", MDT_AUDIT_FLAG_REVIEW},
-	    {"approved", MDT_AUDIT_FLAG_APPROVED},
-	    {"replay", MDT_AUDIT_FLAG_REPLAY}};
+	} bits[] = {{"break-glass", MDT_STORE_FLAG_BREAK_GLASS},
+	    {"review", MDT_STORE_FLAG_REVIEW},
+	    {"approved", MDT_STORE_FLAG_APPROVED},
+	    {"replay", MDT_STORE_FLAG_REPLAY}};
 
 	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
 		if (strcmp(f, bits[i].name) == 0) {
@@ -188,8 +188,8 @@ parse_flag(const char *f, mdt_audit_query *q)
 			return 0;
 		}
 	if (strcmp(f, "step-up") == 0 && (q->verdict == 0 ||
-	    q->verdict == MDT_AUDIT_STEP_UP)) {
-		q->verdict = MDT_AUDIT_STEP_UP;
+	    q->verdict == MDT_STORE_STEP_UP)) {
+		q->verdict = MDT_STORE_STEP_UP;
 		return 0;
 	}
 	if (strcmp(f, "widening") == 0 && (q->reason == NULL ||
@@ -244,7 +244,7 @@ set_opt(ctl_query_opts *o, const char *flag, const char *v)
 			return 0;
 		}
 	if (strcmp(flag, "--verdict") == 0) {
-		mdt_audit_verdict was = o->q.verdict;
+		mdt_store_verdict was = o->q.verdict;
 		if (parse_verdict(v, &o->q.verdict) != 0)
 			return -1;
 		return was == 0 || was == o->q.verdict ? 0 : -1;

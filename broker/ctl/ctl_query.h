@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 typedef struct ctl_query_opts {
 	const char *store;
 	const char *format;
-	mdt_audit_query q;
+	mdt_store_query q;
 } ctl_query_opts;
 
 /* Parses argv[1..] (argv[0] is the subcommand) into *o; 0 or
@@ -36,12 +36,12 @@ void ctl_iso_time(int64_t ms, char *buf, size_t len);
 void ctl_json_str(FILE *f, const char *s);
 
 /* Writes one decision as a typed JSON object and a newline. */
-void ctl_decision_jsonl(FILE *f, const mdt_audit_decision *d);
+void ctl_decision_jsonl(FILE *f, const mdt_store_decision *d);
 
 /* The query's decisions as an aligned table / JSON Lines on stdout;
  * CTL_EXIT_* status. */
-int ctl_query_table(mdt_store *s, const mdt_audit_query *q);
-int ctl_query_jsonl(mdt_store *s, const mdt_audit_query *q);
+int ctl_query_table(mdt_store *s, const mdt_store_query *q);
+int ctl_query_jsonl(mdt_store *s, const mdt_store_query *q);
 
 int ctl_audit_query_main(int argc, char **argv);
 

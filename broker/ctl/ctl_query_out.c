@@ -63,13 +63,13 @@ field(FILE *f, const char *name, const char *v)
 }
 
 void
-ctl_decision_jsonl(FILE *f, const mdt_audit_decision *d)
+ctl_decision_jsonl(FILE *f, const mdt_store_decision *d)
 {
 	char t[40];
 
 	ctl_iso_time(d->time_ms, t, sizeof(t));
 	fprintf(f, "{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"verdict\":\"%s\"",
-	    d->seq, t, mdt_audit_verdict_name(d->verdict));
+	    d->seq, t, mdt_store_verdict_name(d->verdict));
 	field(f, "operation", d->operation);
 	fputs(",\"flags\":", f);
 	flag_words(f, d->flags);
@@ -93,7 +93,7 @@ ctl_decision_jsonl(FILE *f, const mdt_audit_decision *d)
 }
 
 static int
-jsonl_row(void *arg, const mdt_audit_decision *d)
+jsonl_row(void *arg, const mdt_store_decision *d)
 {
 	(void)arg;
 	ctl_decision_jsonl(stdout, d);
@@ -115,7 +115,7 @@ finish(mdt_store *s, int rc)
 }
 
 int
-ctl_query_jsonl(mdt_store *s, const mdt_audit_query *q)
+ctl_query_jsonl(mdt_store *s, const mdt_store_query *q)
 {
 	return finish(s, mdt_store_query_decisions(s, q, jsonl_row, NULL));
 }
@@ -137,7 +137,7 @@ typedef struct table {
 /* The deny code of a decision's reasons ({"failed":"CODE",...}), else
  * its flags in words, else "-"; into buf. */
 static void
-reason_cell(const mdt_audit_decision *d, char *buf, size_t len)
+reason_cell(const mdt_store_decision *d, char *buf, size_t len)
 {
 	const char *p = d->reasons ? strstr(d->reasons, "\"failed\":\"") : NULL;
 	size_t n;
@@ -148,11 +148,11 @@ reason_cell(const mdt_audit_decision *d, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", (int)n, p);
 	} else
 		snprintf(buf, len, "%s",
-		    d->flags & MDT_AUDIT_FLAG_BREAK_GLASS ? "break_glass" : "-");
+		    d->flags & MDT_STORE_FLAG_BREAK_GLASS ? "break_glass" : "-");
 }
 
 static int
-table_row(void *arg, const mdt_audit_decision *d)
+table_row(void *arg, const mdt_store_decision *d)
 {
 	table *t = arg;
 	char seq[24], when[40], why[128];
@@ -169,7 +169,7 @@ table_row(void *arg, const mdt_audit_decision *d)
 	snprintf(seq, sizeof(seq), "%" PRIu64, d->seq);
 	ctl_iso_time(d->time_ms, when, sizeof(when));
 	reason_cell(d, why, sizeof(why));
-	v[0] = seq, v[1] = when, v[2] = mdt_audit_verdict_name(d->verdict);
+	v[0] = seq, v[1] = when, v[2] = mdt_store_verdict_name(d->verdict);
 	v[3] = d->operation, v[4] = d->patient, v[5] = d->clinician;
 	v[6] = d->agent, v[7] = d->action, v[8] = d->resource, v[9] = why;
 	for (int i = 0; i < NCOLS; i++) {
@@ -218,7 +218,7 @@ table_free(table *t)
 }
 
 int
-ctl_query_table(mdt_store *s, const mdt_audit_query *q)
+ctl_query_table(mdt_store *s, const mdt_store_query *q)
 {
 	table t = {0};
 	int rc = mdt_store_query_decisions(s, q, table_row, &t);

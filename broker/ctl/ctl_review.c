@@ -145,7 +145,7 @@ dash(const char *s)
 static int
 print_row(void *arg, const mdt_review_item *it)
 {
-	const mdt_audit_decision *d = it->decision;
+	const mdt_store_decision *d = it->decision;
 	int jsonl = *(const int *)arg;
 	char t[40], why[96];
 
@@ -154,14 +154,14 @@ print_row(void *arg, const mdt_review_item *it)
 	if (!jsonl) {
 		printf("%-6" PRIu64 " %-24s %-26s %-7s %-10s %-40s %-12s %-3s "
 		    "%-28s %s\n", d->seq, t, why,
-		    mdt_audit_verdict_name(d->verdict), d->operation,
+		    mdt_store_verdict_name(d->verdict), d->operation,
 		    dash(d->agent), dash(d->patient), dash(d->action),
 		    dash(d->resource), it->review ? it->review->reviewer : "-");
 		return 0;
 	}
 	printf("{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"why\":\"%s\","
 	    "\"verdict\":\"%s\",\"operation\":", d->seq, t, why,
-	    mdt_audit_verdict_name(d->verdict));
+	    mdt_store_verdict_name(d->verdict));
 	ctl_json_str(stdout, d->operation);
 	printf(",\"agent\":");
 	ctl_json_str(stdout, d->agent);
@@ -287,7 +287,7 @@ static int
 review_mark(const review_opts *o)
 {
 	const char *by = o->by ? o->by : getenv("USER");
-	mdt_audit_review r = {.decision_seq = o->seq,
+	mdt_store_review r = {.decision_seq = o->seq,
 	    .reviewer = by && by[0] ? by : "unknown", .note = o->note};
 	uint64_t seq = 0;
 	mdt_store *s;

@@ -138,7 +138,7 @@ list_free(task_list *l)
 }
 
 static int
-collect_task(void *arg, const mdt_audit_task *t)
+collect_task(void *arg, const mdt_store_task *t)
 {
 	task_list *l = arg;
 	open_task *o;
@@ -197,7 +197,7 @@ count_item(void *arg, const mdt_work_item *it)
 }
 
 static int
-note_task(void *arg, const mdt_audit_task *t)
+note_task(void *arg, const mdt_store_task *t)
 {
 	int64_t *last = arg;
 
@@ -207,7 +207,7 @@ note_task(void *arg, const mdt_audit_task *t)
 }
 
 static int
-note_decision(void *arg, const mdt_audit_decision *d)
+note_decision(void *arg, const mdt_store_decision *d)
 {
 	int64_t *last = arg;
 

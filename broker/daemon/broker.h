@@ -15,7 +15,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/common.h>
 #include <mandate/key.h>
 #include <mandate/policy.h>
@@ -372,7 +372,7 @@ void brk_reply_error(struct brk_ctx *c, int status, const char *reason,
 mdt_wire_writer *brk_reply_writer(struct brk_ctx *c, int ok);
 /* The answer of an ended task: {task, revoked: [ids]}. */
 void brk_reply_ended(struct brk_ctx *c, const char *task,
-    const mdt_audit_revocation *rv);
+    const mdt_store_revocation *rv);
 /* Marks c parked until deadline_ms (the caller links it somewhere the
  * timer or an event will find it). */
 void brk_park(struct brk_ctx *c, int64_t deadline_ms);
@@ -450,7 +450,7 @@ void brk_peers_stop(brk_broker *b);
 
 /* pubsub.c */
 void brk_publish(brk_broker *b, const char *topic, mdt_wire_writer *w);
-void brk_publish_revoke(brk_broker *b, const mdt_audit_revocation *rv,
+void brk_publish_revoke(brk_broker *b, const mdt_store_revocation *rv,
     const char *reason);
 void brk_publish_task(brk_broker *b, const char *event, const char *task,
     const char *parent, const char *agent);
@@ -494,9 +494,9 @@ int brk_act_use(struct brk_ctx *c, const struct brk_claims *cl,
 struct brk_held {
 	const char *claimed_task;        /* the request's task field */
 	mdt_token *tok;                  /* verified; NULL before */
-	mdt_audit_task *task;            /* the task's record; NULL before */
+	mdt_store_task *task;            /* the task's record; NULL before */
 	const struct brk_agent *agent;   /* the caller's registry entry */
-	char chain_json[MDT_AUDIT_JSON_MAX / 4];
+	char chain_json[MDT_STORE_JSON_MAX / 4];
 	char token_id[MDT_TOKEN_ID_TEXT_BYTES];
 };
 void brk_deny_set(struct brk_deny *d, int status, const char *reason,
@@ -549,7 +549,7 @@ int brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
 /* record.c: audit glue. */
 struct brk_record {
 	const char *op;
-	mdt_audit_verdict verdict;
+	mdt_store_verdict verdict;
 	uint32_t flags;
 	const struct brk_deny *deny; /* NULL for allow */
 	const char *policies_json;   /* allow: determining policies */
@@ -564,7 +564,7 @@ struct brk_record {
 /* The record of op on h as far as it is known: the task's record, else
  * the verified token's facts, else the claimed task id. */
 struct brk_record brk_held_record(const struct brk_ctx *c,
-    const struct brk_held *h, const char *op, mdt_audit_verdict v,
+    const struct brk_held *h, const char *op, mdt_store_verdict v,
     const struct brk_deny *deny);
 /*
  * Whether c's request id may be used for this content: 0 when it is not
@@ -618,7 +618,7 @@ struct brk_stepup_info {
 	char id[64];
 	char task[BRK_ID_MAX], agent[BRK_ID_MAX], clinician[BRK_ID_MAX];
 	char patient[BRK_ID_MAX], purpose[64];
-	char action[32], resource[MDT_AUDIT_FIELD_MAX];
+	char action[32], resource[MDT_STORE_FIELD_MAX];
 	uint8_t hash[32];
 	int64_t created_ms;
 	int64_t expires_ms;

@@ -40,9 +40,9 @@ brk_held_clear(struct brk_held *h)
 
 struct brk_record
 brk_held_record(const struct brk_ctx *c, const struct brk_held *h,
-    const char *op, mdt_audit_verdict v, const struct brk_deny *deny)
+    const char *op, mdt_store_verdict v, const struct brk_deny *deny)
 {
-	const mdt_audit_task *t = h->task;
+	const mdt_store_task *t = h->task;
 	const mdt_token *k = h->tok;
 	struct brk_record r = {
 		.op = op, .verdict = v, .deny = deny,
@@ -100,7 +100,7 @@ static int
 token_checks(struct brk_ctx *c, struct brk_held *h, const char *task,
     struct brk_deny *d)
 {
-	const mdt_audit_task *t = h->task;
+	const mdt_store_task *t = h->task;
 	const char *holder = mdt_token_holder_id(h->tok);
 	mdt_pubkey hk;
 
@@ -140,7 +140,7 @@ static int
 task_checks(brk_broker *b, struct brk_held *h, const char *task,
     struct brk_deny *d)
 {
-	char by[MDT_AUDIT_FIELD_MAX + 1];
+	char by[MDT_STORE_FIELD_MAX + 1];
 	int revoked = 0;
 	int rc = mdt_store_get_task(b->store, task, &h->task);
 

@@ -197,7 +197,7 @@ print_config(const struct brk_config *cfg)
 /* Signs a commit batch's receipt head with the root key: the store
  * never holds it. */
 static int
-sign_head(void *arg, mdt_receipt_head *h, uint8_t sig[MDT_AUDIT_SIG_BYTES])
+sign_head(void *arg, mdt_receipt_head *h, uint8_t sig[MDT_STORE_SIG_BYTES])
 {
 	const brk_broker *b = arg;
 

@@ -28,10 +28,10 @@ struct acc {
 
 /* The holders from the root of t's tree down to t, as a JSON array. */
 static int
-holder_chain(brk_broker *b, const mdt_audit_task *t, char *out, size_t len)
+holder_chain(brk_broker *b, const mdt_store_task *t, char *out, size_t len)
 {
 	char ids[CHAIN_MAX][BRK_ID_MAX];
-	mdt_audit_task *cur = NULL;
+	mdt_store_task *cur = NULL;
 	const char *parent = t->parent_id;
 	size_t n = 0, o;
 	int rc = 0;
@@ -64,7 +64,7 @@ holder_chain(brk_broker *b, const mdt_audit_task *t, char *out, size_t len)
 
 /* token ∩ clinician now (when asserted since start) ∩ ceiling. */
 static int
-effective(struct acc *a, const mdt_audit_task *t, mdt_scope_set **ts,
+effective(struct acc *a, const mdt_store_task *t, mdt_scope_set **ts,
     mdt_scope_set **cs, mdt_scope_set **eff)
 {
 	mdt_scope_set *t1 = NULL;
@@ -87,7 +87,7 @@ effective(struct acc *a, const mdt_audit_task *t, mdt_scope_set **ts,
 
 /* Asks Cedar about one action; the answer as JSON. */
 static json_t *
-ask(struct acc *a, const mdt_audit_task *t, const char *chain,
+ask(struct acc *a, const mdt_store_task *t, const char *chain,
     const char *letter, const char *cedar_action, const char *type,
     int tool)
 {
@@ -100,7 +100,7 @@ ask(struct acc *a, const mdt_audit_task *t, const char *chain,
 		.purpose = t->purpose, .tool = tool ? type : "",
 		.boundary = "none", .chain_json = chain, .depth = t->depth,
 	};
-	char pjson[BRK_DETAIL_MAX], res[MDT_AUDIT_FIELD_MAX];
+	char pjson[BRK_DETAIL_MAX], res[MDT_STORE_FIELD_MAX];
 	struct brk_deny d = { 0 };
 	mdt_decision dec = MDT_DECISION_DENY;
 	const char *word;
@@ -119,7 +119,7 @@ ask(struct acc *a, const mdt_audit_task *t, const char *chain,
 /* One action a scope grants, asked and appended to the task's list. */
 struct one {
 	struct acc *a;
-	const mdt_audit_task *t;
+	const mdt_store_task *t;
 	const char *chain;
 	json_t *out;
 };
@@ -148,11 +148,11 @@ scopes_json(const mdt_scope_set *s)
 }
 
 static json_t *
-task_json(struct acc *a, const mdt_audit_task *t, mdt_scope_set *ts,
+task_json(struct acc *a, const mdt_store_task *t, mdt_scope_set *ts,
     mdt_scope_set *cs, mdt_scope_set *eff, const char *chain)
 {
 	json_t *acts = json_array();
-	char buf[MDT_AUDIT_FIELD_MAX];
+	char buf[MDT_STORE_FIELD_MAX];
 	struct one o = { a, t, chain, acts };
 
 	for (size_t i = 0; acts != NULL && i < mdt_scope_set_count(eff); i++)
@@ -173,7 +173,7 @@ task_json(struct acc *a, const mdt_audit_task *t, mdt_scope_set *ts,
 /* Collects the ids of the agent's open tasks for the patient (the walk
  * holds a read connection: the tasks are read after it). */
 static int
-each_task(void *arg, const mdt_audit_task *t)
+each_task(void *arg, const mdt_store_task *t)
 {
 	struct acc *a = arg;
 
@@ -189,10 +189,10 @@ each_task(void *arg, const mdt_audit_task *t)
 }
 
 static int
-one_task(struct acc *a, const mdt_audit_task *t)
+one_task(struct acc *a, const mdt_store_task *t)
 {
 	mdt_scope_set *ts = NULL, *cs = NULL, *eff = NULL;
-	char chain[MDT_AUDIT_JSON_MAX / 4];
+	char chain[MDT_STORE_JSON_MAX / 4];
 	json_t *j = NULL;
 
 	if (holder_chain(a->c->b, t, chain, sizeof(chain)) == 0 &&
@@ -215,7 +215,7 @@ answer_tasks(struct acc *a)
 	int rc = 0;
 
 	json_array_foreach(a->ids, i, id) {
-		mdt_audit_task *t = NULL;
+		mdt_store_task *t = NULL;
 		/* a task that ended since the walk is left out */
 		if (mdt_store_get_task(a->c->b->store, json_string_value(id),
 		    &t) == 0 && t->state == MDT_TASK_OPEN)
@@ -268,7 +268,7 @@ access_record(struct brk_ctx *c, const char *agent, const char *patient,
 {
 	char esc[BRK_ID_MAX * 2], chain[BRK_ID_MAX * 2 + 8];
 	struct brk_record r = {
-		.op = "access", .verdict = MDT_AUDIT_ALLOW, .patient = patient,
+		.op = "access", .verdict = MDT_STORE_ALLOW, .patient = patient,
 		.action = "access", .resource = agent, .chain_json = chain,
 	};
 
@@ -351,7 +351,7 @@ brk_op_access(struct brk_worker *w, struct brk_ctx *c)
 /* ---- review: an admin marks a decision reviewed ------------------- */
 
 static int
-review_fields(struct brk_ctx *c, mdt_audit_review *r, struct brk_deny *d)
+review_fields(struct brk_ctx *c, mdt_store_review *r, struct brk_deny *d)
 {
 	char err[MDT_ERRMSG_MAX];
 	int64_t seq = 0;
@@ -360,7 +360,7 @@ review_fields(struct brk_ctx *c, mdt_audit_review *r, struct brk_deny *d)
 	r->reviewer = NULL;
 	if (mdt_wire_get_int(c->root, "seq", 1, INT64_MAX, &seq, err,
 	    sizeof(err)) != 0 || mdt_wire_get_str(c->root, "note",
-	    MDT_AUDIT_JSON_MAX - 1, &r->note, err, sizeof(err)) != 0 ||
+	    MDT_STORE_JSON_MAX - 1, &r->note, err, sizeof(err)) != 0 ||
 	    mdt_wire_get_str_opt(c->root, "by", BRK_ID_MAX - 1, &r->reviewer,
 	    &has, err, sizeof(err)) != 0) {
 		brk_deny_set(d, -MDT_EPROTO, "field", "%s", err);
@@ -385,7 +385,7 @@ review_fields(struct brk_ctx *c, mdt_audit_review *r, struct brk_deny *d)
 void
 brk_op_review(struct brk_worker *w, struct brk_ctx *c)
 {
-	mdt_audit_review r = { 0 };
+	mdt_store_review r = { 0 };
 	struct brk_held h = { 0 };
 	struct brk_deny d = { 0 };
 	mdt_wire_writer *wr;

@@ -13,12 +13,12 @@
 
 /* Records the admin's cancellation of t; 0 or -1 with d filled. */
 static int
-abort_record(struct brk_ctx *c, const mdt_audit_task *t,
+abort_record(struct brk_ctx *c, const mdt_store_task *t,
     struct brk_deny *d)
 {
 	char esc[BRK_ID_MAX * 2], chain[BRK_ID_MAX * 2 + 8];
 	struct brk_record r = {
-		.op = "abort", .verdict = MDT_AUDIT_ALLOW, .task = t->task_id,
+		.op = "abort", .verdict = MDT_STORE_ALLOW, .task = t->task_id,
 		.clinician = t->clinician, .patient = t->patient,
 		.purpose = t->purpose, .action = "cancel",
 		.resource = t->task_id, .chain_json = chain,
@@ -31,8 +31,8 @@ abort_record(struct brk_ctx *c, const mdt_audit_task *t,
 
 /* Ends t as cancelled by the admin; *rv lists what ended. */
 static int
-abort_end(struct brk_ctx *c, const mdt_audit_task *t, const char *reason,
-    mdt_audit_revocation **rv, struct brk_deny *d)
+abort_end(struct brk_ctx *c, const mdt_store_task *t, const char *reason,
+    mdt_store_revocation **rv, struct brk_deny *d)
 {
 	int rc;
 
@@ -53,7 +53,7 @@ abort_end(struct brk_ctx *c, const mdt_audit_task *t, const char *reason,
 /* The task an admin may abort: c's agent is in admins, the task exists
  * and is still open; 0 with *t (caller frees) or -1 with d filled. */
 static int
-abort_target(struct brk_ctx *c, const char *task, mdt_audit_task **t,
+abort_target(struct brk_ctx *c, const char *task, mdt_store_task **t,
     struct brk_deny *d)
 {
 	int rc;
@@ -84,14 +84,14 @@ brk_op_abort(struct brk_worker *w, struct brk_ctx *c)
 	char err[MDT_ERRMSG_MAX];
 	struct brk_deny d = { 0 };
 	struct brk_held h = { 0 };
-	mdt_audit_task *t = NULL;
-	mdt_audit_revocation *rv = NULL;
+	mdt_store_task *t = NULL;
+	mdt_store_revocation *rv = NULL;
 	int has;
 
 	(void)w;
 	if (mdt_wire_get_str(c->root, "task", BRK_ID_MAX - 1, &task, err,
 	    sizeof(err)) != 0 || mdt_wire_get_str_opt(c->root, "reason",
-	    MDT_AUDIT_FIELD_MAX - 1, &reason, &has, err, sizeof(err)) != 0) {
+	    MDT_STORE_FIELD_MAX - 1, &reason, &has, err, sizeof(err)) != 0) {
 		brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
 		brk_refuse(c, "abort", &h, &d, NULL);
 		return;

@@ -29,7 +29,7 @@ struct az {
 	int64_t wait;
 	mdt_scope_request req;
 	mdt_scope_param params[PARAMS_MAX];
-	char buf[MDT_AUDIT_FIELD_MAX + 16];
+	char buf[MDT_STORE_FIELD_MAX + 16];
 	/* the patient whose compartment the resource is in ("": none) */
 	char patient[BRK_ID_MAX];
 	/* the patient the record names: the resource's, else the task's */
@@ -104,7 +104,7 @@ az_fields(struct brk_ctx *c, struct az *x, struct brk_deny *d)
 	x->boundary = "none";
 	x->audience = c->snap->cfg.gateway_audience;
 	if (mdt_wire_get_str(r, "action", 31, &x->action, err, sizeof(err)) ||
-	    mdt_wire_get_str(r, "resource", MDT_AUDIT_FIELD_MAX - 1,
+	    mdt_wire_get_str(r, "resource", MDT_STORE_FIELD_MAX - 1,
 	    &x->resource, err, sizeof(err)) ||
 	    mdt_wire_get_str_opt(r, "patient", BRK_ID_MAX - 1, &x->claimed,
 	    &has, err, sizeof(err)) ||
@@ -297,7 +297,7 @@ az_policy(struct brk_worker *w, struct brk_ctx *c, const struct brk_held *h,
  * claimed task, the token's facts and the request's action and resource. */
 static struct brk_record
 az_rec(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
-    mdt_audit_verdict v, uint32_t flags, const struct brk_deny *deny,
+    mdt_store_verdict v, uint32_t flags, const struct brk_deny *deny,
     const char *policies)
 {
 	struct brk_record r = brk_held_record(c, h, "authorize", v, deny);
@@ -366,7 +366,7 @@ az_deny(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     const struct brk_deny *d)
 {
 	struct brk_record r = az_rec(c, h, x, d->status == -MDT_EPOLICY ?
-	    MDT_AUDIT_ERROR : MDT_AUDIT_DENY, 0, d, d->policies);
+	    MDT_STORE_ERROR : MDT_STORE_DENY, 0, d, d->policies);
 
 	az_answer(c, &r, refusal_writer(c, d, "deny", NULL, 0));
 }
@@ -374,10 +374,10 @@ az_deny(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 static uint32_t
 az_flags(struct brk_ctx *c, const struct brk_held *h, const struct az *x)
 {
-	uint32_t f = x->approved ? MDT_AUDIT_FLAG_APPROVED : 0;
+	uint32_t f = x->approved ? MDT_STORE_FLAG_APPROVED : 0;
 
 	if (brk_word_in(c->snap->cfg.emergency_purposes, h->task->purpose))
-		f |= MDT_AUDIT_FLAG_BREAK_GLASS | MDT_AUDIT_FLAG_REVIEW;
+		f |= MDT_STORE_FLAG_BREAK_GLASS | MDT_STORE_FLAG_REVIEW;
 	return f;
 }
 
@@ -413,11 +413,11 @@ allow_writer(struct brk_ctx *c, const mdt_token *st, const char *plist,
 	    mdt_wire_put_bin(w, "token", tb, tl) ||
 	    mdt_wire_put_int(w, "expires", mdt_token_expires_at(st)) ||
 	    put_policies(w, plist) ||
-	    mdt_wire_begin_array(w, "flags", (flags & MDT_AUDIT_FLAG_REVIEW ?
-	    1u : 0u) + (flags & MDT_AUDIT_FLAG_APPROVED ? 1u : 0u)) ||
-	    ((flags & MDT_AUDIT_FLAG_REVIEW) &&
+	    mdt_wire_begin_array(w, "flags", (flags & MDT_STORE_FLAG_REVIEW ?
+	    1u : 0u) + (flags & MDT_STORE_FLAG_APPROVED ? 1u : 0u)) ||
+	    ((flags & MDT_STORE_FLAG_REVIEW) &&
 	    mdt_wire_put_cstr(w, NULL, "break_glass")) ||
-	    ((flags & MDT_AUDIT_FLAG_APPROVED) &&
+	    ((flags & MDT_STORE_FLAG_APPROVED) &&
 	    mdt_wire_put_cstr(w, NULL, "approved")) ||
 	    mdt_wire_end(w))) {
 		mdt_wire_writer_free(w);
@@ -459,7 +459,7 @@ az_allow(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		az_deny(c, h, x, &sd);
 		return;
 	}
-	r = az_rec(c, h, x, MDT_AUDIT_ALLOW, flags, NULL, d->policies);
+	r = az_rec(c, h, x, MDT_STORE_ALLOW, flags, NULL, d->policies);
 	r.issued_token_id = tid;
 	az_answer(c, &r, w);
 }
@@ -494,7 +494,7 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
     const struct brk_deny *d)
 {
 	struct brk_stepup_info in = { 0 };
-	mdt_audit_approval ap = { 0 };
+	mdt_store_approval ap = { 0 };
 	struct brk_record r;
 	struct brk_deny sd = { 0 };
 	int64_t now = brk_now_ms();
@@ -532,7 +532,7 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 		az_deny(c, h, x, &sd);
 		return;
 	}
-	r = az_rec(c, h, x, MDT_AUDIT_STEP_UP, 0, d, d->policies);
+	r = az_rec(c, h, x, MDT_STORE_STEP_UP, 0, d, d->policies);
 	if (brk_record(c, &r, &sd) != 0) {
 		reply_refusal(c, &sd, "deny", NULL, 0);
 		return;
@@ -566,7 +566,7 @@ brk_authorize_final_deny(struct brk_ctx *c, const struct brk_stepup_info *in,
 {
 	struct brk_deny d = { 0 };
 	struct brk_record r = {
-		.op = "authorize", .verdict = MDT_AUDIT_DENY, .deny = &d,
+		.op = "authorize", .verdict = MDT_STORE_DENY, .deny = &d,
 		.suffix = "#final", .task = in->task, .clinician =
 		in->clinician, .patient = in->patient, .purpose = in->purpose,
 		.action = in->action, .resource = in->resource,
@@ -687,7 +687,7 @@ decide_record(struct brk_ctx *c, int approve, const struct brk_stepup_info *in,
 {
 	struct brk_record r = {
 		.op = approve ? "approve" : "reject",
-		.verdict = deny != NULL ? MDT_AUDIT_DENY : MDT_AUDIT_ALLOW,
+		.verdict = deny != NULL ? MDT_STORE_DENY : MDT_STORE_ALLOW,
 		.deny = deny, .task = in->task[0] ? in->task : NULL,
 		.clinician = clinician, .patient = in->patient[0] ?
 		    in->patient : NULL, .purpose = in->purpose[0] ?
@@ -754,7 +754,7 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 	if (mdt_wire_get_str(c->root, "stepup", 63, &rid, err, sizeof(err)) ||
 	    mdt_wire_get_str(c->root, "assertion", BRK_ASSERTION_MAX, &jwt,
 	    err, sizeof(err)) || mdt_wire_get_str_opt(c->root, "note",
-	    MDT_AUDIT_FIELD_MAX - 1, &note, &has, err, sizeof(err))) {
+	    MDT_STORE_FIELD_MAX - 1, &note, &has, err, sizeof(err))) {
 		brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
 		snprintf(in.id, sizeof(in.id), "%s", rid ? rid : "");
 		goto refuse;

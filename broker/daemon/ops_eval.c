@@ -288,9 +288,9 @@ ev_answer(struct brk_ctx *c, const struct ev *x, const struct brk_deny *deny,
     const char *plist)
 {
 	struct brk_record r = {
-		.op = "evaluate", .verdict = deny == NULL ? MDT_AUDIT_ALLOW :
-		    deny->status == -MDT_EPOLICY ? MDT_AUDIT_ERROR :
-		    MDT_AUDIT_DENY,
+		.op = "evaluate", .verdict = deny == NULL ? MDT_STORE_ALLOW :
+		    deny->status == -MDT_EPOLICY ? MDT_STORE_ERROR :
+		    MDT_STORE_DENY,
 		.deny = deny, .policies_json = deny ? deny->policies :
 		    x->policies, .chain_json = x->chain, .action = x->action,
 		.resource = x->resource, .token_id = x->token_id,
@@ -318,7 +318,7 @@ ev_answer(struct brk_ctx *c, const struct ev *x, const struct brk_deny *deny,
 static void
 ev_refuse(struct brk_ctx *c, const struct ev *x, const struct brk_deny *d)
 {
-	struct brk_record r = { .op = "evaluate", .verdict = MDT_AUDIT_DENY,
+	struct brk_record r = { .op = "evaluate", .verdict = MDT_STORE_DENY,
 	    .deny = d, .chain_json = x->chain, .action = x->action,
 	    .resource = x->resource };
 	struct brk_deny sd = { 0 };

@@ -35,9 +35,9 @@ field_deny(struct brk_ctx *c, const char *op, const char *err)
 static int
 prior_task(struct brk_ctx *c, char *id, size_t len)
 {
-	mdt_audit_decision *old = NULL;
+	mdt_store_decision *old = NULL;
 	int found = mdt_store_find_decision(c->b->store, c->audit_id,
-	    &old) == 0 && old->verdict == MDT_AUDIT_ALLOW &&
+	    &old) == 0 && old->verdict == MDT_STORE_ALLOW &&
 	    old->task_id != NULL && old->task_id[0] != 0;
 
 	if (found)
@@ -155,7 +155,7 @@ open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
 {
 	char tid[MDT_TOKEN_ID_TEXT_BYTES];
 	const char *task = mdt_token_task_id(tok);
-	mdt_audit_task t = {
+	mdt_store_task t = {
 		.task_id = task, .root_id = task, .operation = "open",
 		.clinician = mdt_token_clinician(tok), .patient = o->patient,
 		.purpose = o->purpose, .from_agent = c->agent,
@@ -164,9 +164,9 @@ open_store(struct brk_ctx *c, const struct open_req *o, const mdt_token *tok,
 	};
 	int etreat = brk_word_in(c->snap->cfg.emergency_purposes, o->purpose);
 	struct brk_record r = {
-		.op = "open", .verdict = MDT_AUDIT_ALLOW,
-		.flags = etreat ? MDT_AUDIT_FLAG_BREAK_GLASS |
-		    MDT_AUDIT_FLAG_REVIEW : 0,
+		.op = "open", .verdict = MDT_STORE_ALLOW,
+		.flags = etreat ? MDT_STORE_FLAG_BREAK_GLASS |
+		    MDT_STORE_FLAG_REVIEW : 0,
 		.policies_json = d->policies, .task = task, .token_id = tid,
 		.clinician = t.clinician, .chain_json = chain,
 		.patient = o->patient, .purpose = o->purpose,
@@ -276,7 +276,7 @@ refuse:
 	{
 		struct brk_record r = {
 			.op = "open", .verdict = d.status == -MDT_EPOLICY ?
-			    MDT_AUDIT_ERROR : MDT_AUDIT_DENY,
+			    MDT_STORE_ERROR : MDT_STORE_DENY,
 			.deny = &d, .policies_json = d.policies, .task = task,
 			.clinician = cl.clinician[0] ? cl.clinician : NULL,
 			.chain_json = chain, .patient = o.patient,
@@ -537,7 +537,7 @@ disp_apply(struct brk_ctx *c, const char *op, const struct brk_held *h,
 	}
 	mdt_token_id_text(*child, tid);
 	{
-		mdt_audit_task t = {
+		mdt_store_task t = {
 			.task_id = x->id, .parent_id = h->task->task_id,
 			.root_id = h->task->root_id, .operation = op,
 			.depth = h->task->depth + 1,
@@ -568,7 +568,7 @@ disp_apply(struct brk_ctx *c, const char *op, const struct brk_held *h,
 	    (int)strlen(h->chain_json) - 1, h->chain_json, esc);
 	{
 		struct brk_record r = {
-			.op = op, .verdict = MDT_AUDIT_ALLOW,
+			.op = op, .verdict = MDT_STORE_ALLOW,
 			.policies_json = d->policies, .task = x->id,
 			.token_id = tid, .clinician = h->task->clinician,
 			.chain_json = chain, .patient = h->task->patient,
@@ -676,7 +676,7 @@ brk_op_result(struct brk_worker *w, struct brk_ctx *c)
 		goto refuse;
 	{
 		struct brk_record r = brk_held_record(c, &h, "result",
-		    MDT_AUDIT_ALLOW, NULL);
+		    MDT_STORE_ALLOW, NULL);
 		r.action = "result";
 		r.resource = h.task->parent_id;
 		if (brk_record(c, &r, &d) != 0) {
@@ -716,7 +716,7 @@ refuse:
 static int
 end_still_open(struct brk_ctx *c, const char *task, struct brk_deny *d)
 {
-	mdt_audit_task *t = NULL;
+	mdt_store_task *t = NULL;
 	int rc = mdt_store_get_task(c->b->store, task, &t);
 
 	if (rc != 0)
@@ -754,8 +754,8 @@ static void
 end_repair(struct brk_ctx *c, const char *task_id, const struct end_args *e)
 {
 	const char *status = e->cancel ? "cancelled" : "completed";
-	mdt_audit_revocation *rv = NULL;
-	mdt_audit_task *t = NULL;
+	mdt_store_revocation *rv = NULL;
+	mdt_store_task *t = NULL;
 	int rc;
 
 	if (mdt_store_get_task(c->b->store, task_id, &t) != 0)
@@ -781,10 +781,10 @@ end_repair(struct brk_ctx *c, const char *task_id, const struct end_args *e)
 static int
 end_resent(struct brk_ctx *c, const struct end_args *e)
 {
-	mdt_audit_decision *old = NULL;
-	mdt_audit_revocation none = { 0 };
+	mdt_store_decision *old = NULL;
+	mdt_store_revocation none = { 0 };
 	int done = mdt_store_find_decision(c->b->store, c->audit_id,
-	    &old) == 0 && old->verdict == MDT_AUDIT_ALLOW &&
+	    &old) == 0 && old->verdict == MDT_STORE_ALLOW &&
 	    old->request_hash != NULL && old->task_id != NULL &&
 	    memcmp(old->request_hash, c->hash, 32) == 0;
 
@@ -807,13 +807,13 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 	size_t plen = 0;
 	struct brk_held h;
 	struct brk_deny d = { 0 };
-	mdt_audit_revocation *rv = NULL;
+	mdt_store_revocation *rv = NULL;
 	char err[MDT_ERRMSG_MAX];
 	int has, rc;
 
 	if (mdt_wire_get_bin_opt(c->root, "payload", MDT_WIRE_PAYLOAD_MAX, &pl,
 	    &plen, &has, err, sizeof(err)) || mdt_wire_get_str_opt(c->root,
-	    "reason", MDT_AUDIT_FIELD_MAX - 1, &reason, &has, err,
+	    "reason", MDT_STORE_FIELD_MAX - 1, &reason, &has, err,
 	    sizeof(err))) {
 		field_deny(c, op, err);
 		return;
@@ -833,7 +833,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 	rc = end_still_open(c, h.task->task_id, &d);
 	if (rc == 0) {
 		struct brk_record r = {
-			.op = op, .verdict = MDT_AUDIT_ALLOW,
+			.op = op, .verdict = MDT_STORE_ALLOW,
 			.task = h.task->task_id, .token_id = h.token_id,
 			.clinician = h.task->clinician,
 			.chain_json = h.chain_json, .patient = h.task->patient,
@@ -879,7 +879,7 @@ brk_op_end(struct brk_worker *w, struct brk_ctx *c)
 static int
 tree_access(struct brk_ctx *c, const char *task)
 {
-	mdt_audit_task *t = NULL, *root = NULL;
+	mdt_store_task *t = NULL, *root = NULL;
 	int admin = brk_word_in(c->snap->cfg.admins, c->agent);
 	int rc = mdt_store_get_task(c->b->store, task, &t);
 

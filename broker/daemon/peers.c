@@ -13,7 +13,7 @@ static void
 ended(brk_broker *b, const mdt_store_event *ev)
 {
 	const char *ids[1] = { ev->id };
-	mdt_audit_revocation rv = { .seq = ev->seq, .count = 1,
+	mdt_store_revocation rv = { .seq = ev->seq, .count = 1,
 	    .task_ids = ids };
 
 	brk_publish_revoke(b, &rv, mdt_task_state_name(

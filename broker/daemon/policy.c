@@ -238,7 +238,7 @@ resource_json(const struct brk_pctx *p)
 
 /*
  * Keeps the request just evaluated on c, as the audit record's replay
- * input (mdt_audit_decision.request).  Best effort: a request that
+ * input (mdt_store_decision.request).  Best effort: a request that
  * cannot be written out is recorded without it (explain then says so).
  */
 static void
@@ -261,7 +261,7 @@ keep_request(struct brk_worker *w, struct brk_ctx *c,
 		    "context", cj, "entities", resource_json(p));
 	if (j != NULL)
 		text = json_dumps(j, JSON_COMPACT);
-	if (text != NULL && strlen(text) <= MDT_AUDIT_JSON_MAX)
+	if (text != NULL && strlen(text) <= MDT_STORE_JSON_MAX)
 		c->cedar_request = mdt__strndup(text, strlen(text));
 	free(text);
 	json_decref(j);

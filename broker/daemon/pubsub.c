@@ -45,7 +45,7 @@ event(const char *topic)
 }
 
 void
-brk_publish_revoke(brk_broker *b, const mdt_audit_revocation *rv,
+brk_publish_revoke(brk_broker *b, const mdt_store_revocation *rv,
     const char *reason)
 {
 	mdt_wire_writer *w = event(MDT_WIRE_TOPIC_REVOKE);

@@ -249,7 +249,7 @@ take_waiter(struct brk_queues *q, const char *agent,
 static void
 cancel_undeliverable(brk_broker *b, const struct brk_item *it, int why)
 {
-	mdt_audit_revocation *rv = NULL;
+	mdt_store_revocation *rv = NULL;
 	char reason[96];
 
 	snprintf(reason, sizeof(reason), "not queued: %s", mdt_strerror(why));
@@ -491,7 +491,7 @@ brk_op_ack(struct brk_worker *w, struct brk_ctx *c)
 	int rc;
 
 	(void)w;
-	if (mdt_wire_get_str(c->root, "item", MDT_AUDIT_FIELD_MAX - 1, &id,
+	if (mdt_wire_get_str(c->root, "item", MDT_STORE_FIELD_MAX - 1, &id,
 	    err, sizeof(err)) != 0) {
 		brk_deny_set(&d, -MDT_EPROTO, "field", "%s", err);
 		id = NULL;

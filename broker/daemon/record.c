@@ -19,7 +19,7 @@ reasons_json(const struct brk_record *r, char *out, size_t len)
 
 	if (r->deny == NULL) {
 		snprintf(out, len, "{\"decision\":\"%s\"}",
-		    mdt_audit_verdict_name(r->verdict));
+		    mdt_store_verdict_name(r->verdict));
 		return;
 	}
 	code = mdt_wire_code_name(r->deny->status);
@@ -43,9 +43,9 @@ log_refusal(brk_broker *b, const char *op, const char *verdict,
 /* The decision record of r for c; rid and reasons are its buffers. */
 static void
 decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
-    char *reasons, size_t rlen, mdt_audit_decision *rec)
+    char *reasons, size_t rlen, mdt_store_decision *rec)
 {
-	*rec = (mdt_audit_decision){
+	*rec = (mdt_store_decision){
 		.request_id = rid,
 		.operation = r->op,
 		.verdict = r->verdict,
@@ -71,7 +71,7 @@ decision_of(struct brk_ctx *c, const struct brk_record *r, const char *rid,
 	};
 	reasons_json(r, reasons, rlen);
 	brk_metrics_decision(&c->b->metrics, r->op,
-	    mdt_audit_verdict_name(r->verdict),
+	    mdt_store_verdict_name(r->verdict),
 	    r->deny != NULL && r->deny->reason != NULL ? r->deny->reason : "");
 }
 
@@ -95,9 +95,9 @@ reused(struct brk_ctx *c, const char *rid, const char *op, struct brk_deny *d)
 {
 	char rid2[BRK_RID_MAX + 32], hx[17], reasons[BRK_DETAIL_MAX * 3];
 	struct brk_deny rd = { 0 };
-	struct brk_record r = { .op = op, .verdict = MDT_AUDIT_DENY,
+	struct brk_record r = { .op = op, .verdict = MDT_STORE_DENY,
 	    .deny = &rd };
-	mdt_audit_decision rec;
+	mdt_store_decision rec;
 	uint64_t seq = 0;
 	int rc;
 
@@ -130,9 +130,9 @@ reused(struct brk_ctx *c, const char *rid, const char *op, struct brk_deny *d)
  */
 static int
 earlier(struct brk_ctx *c, const char *rid, const char *op,
-    mdt_audit_verdict v, struct brk_deny *d)
+    mdt_store_verdict v, struct brk_deny *d)
 {
-	mdt_audit_decision *old = NULL;
+	mdt_store_decision *old = NULL;
 	int rc = mdt_store_find_decision(c->b->store, rid, &old);
 	int same;
 
@@ -162,7 +162,7 @@ failed(brk_broker *b, const char *rid, const char *op, int rc,
 int
 brk_id_check(struct brk_ctx *c, const char *op, struct brk_deny *d)
 {
-	mdt_audit_decision *old = NULL;
+	mdt_store_decision *old = NULL;
 	int rc = mdt_store_find_decision(c->b->store, c->audit_id, &old);
 	int same;
 
@@ -181,7 +181,7 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
     struct brk_deny *d)
 {
 	char rid[BRK_RID_MAX], reasons[BRK_DETAIL_MAX * 3];
-	mdt_audit_decision rec;
+	mdt_store_decision rec;
 	uint64_t seq = 0;
 	int rc;
 
@@ -189,7 +189,7 @@ brk_record(struct brk_ctx *c, const struct brk_record *r,
 	decision_of(c, r, rid, reasons, sizeof(reasons), &rec);
 	rc = mdt_store_append_decision(c->b->store, &rec, &seq);
 	if (rc == 0 && r->deny != NULL)
-		log_refusal(c->b, r->op, mdt_audit_verdict_name(r->verdict),
+		log_refusal(c->b, r->op, mdt_store_verdict_name(r->verdict),
 		    r->deny->reason, seq, rid);
 	if (rc == -MDT_EEXIST)
 		return earlier(c, rid, r->op, r->verdict, d);
@@ -201,7 +201,7 @@ brk_refuse(struct brk_ctx *c, const char *op, const struct brk_held *h,
     const struct brk_deny *d, const char *resource)
 {
 	struct brk_record r = brk_held_record(c, h, op, d->status ==
-	    -MDT_EPOLICY ? MDT_AUDIT_ERROR : MDT_AUDIT_DENY, d);
+	    -MDT_EPOLICY ? MDT_STORE_ERROR : MDT_STORE_DENY, d);
 	struct brk_deny sd = { 0 };
 
 	r.action = op;
@@ -224,8 +224,8 @@ record_done(void *arg, int rc, uint64_t seq)
 	struct brk_ctx *c = arg;
 
 	if (rc == 0 && c->pending_reason != NULL)
-		log_refusal(c->b, c->pending_op, mdt_audit_verdict_name(
-		    (mdt_audit_verdict)c->pending_verdict), c->pending_reason, seq, c->pending_rid);
+		log_refusal(c->b, c->pending_op, mdt_store_verdict_name(
+		    (mdt_store_verdict)c->pending_verdict), c->pending_reason, seq, c->pending_rid);
 	c->pending_rc = rc;
 	if (rc == 0)
 		brk_record_deliver(c);
@@ -277,7 +277,7 @@ brk_record_then_reply(struct brk_ctx *c, const struct brk_record *r,
     mdt_wire_writer *reply, brk_fail_fn fail, struct brk_deny *d)
 {
 	char reasons[BRK_DETAIL_MAX * 3];
-	mdt_audit_decision rec;
+	mdt_store_decision rec;
 	int rc;
 
 	rid_of(c, r, c->pending_rid, sizeof(c->pending_rid));

@@ -287,7 +287,7 @@ brk_reply_error(struct brk_ctx *c, int status, const char *reason,
 
 void
 brk_reply_ended(struct brk_ctx *c, const char *task,
-    const mdt_audit_revocation *rv)
+    const mdt_store_revocation *rv)
 {
 	mdt_wire_writer *w = brk_reply_writer(c, 1);
 	int rc = w == NULL || mdt_wire_put_cstr(w, "task", task) ||

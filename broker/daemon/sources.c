@@ -51,7 +51,7 @@ static int
 put(mdt_store *st, const char *kind, const char *digest,
     const char *content, char *err, size_t errlen)
 {
-	mdt_audit_source src = {.source_kind = kind, .digest = digest,
+	mdt_store_source src = {.source_kind = kind, .digest = digest,
 	    .content = content};
 	int rc = mdt_store_put_source(st, &src, NULL);
 
@@ -67,11 +67,11 @@ int
 brk_sources_record(brk_broker *b, const struct brk_snapshot *s, char *err,
     size_t errlen)
 {
-	int rc = put(b->store, MDT_AUDIT_SOURCE_POLICIES,
+	int rc = put(b->store, MDT_STORE_SOURCE_POLICIES,
 	    mdt_policy_set_hash(s->policies), s->policy_source, err, errlen);
 
 	if (rc == 0)
-		rc = put(b->store, MDT_AUDIT_SOURCE_ENTITIES,
+		rc = put(b->store, MDT_STORE_SOURCE_ENTITIES,
 		    s->entities_version, s->entities_source, err, errlen);
 	return rc;
 }

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "alloc_int.h"
 #include "graph_int.h"
@@ -31,7 +31,7 @@ reason_code(const char *reasons)
 }
 
 static int
-on_task(void *arg, const mdt_audit_task *t)
+on_task(void *arg, const mdt_store_task *t)
 {
 	graph *g = arg;
 	graph_hop *h;
@@ -67,7 +67,7 @@ on_task(void *arg, const mdt_audit_task *t)
 }
 
 static int
-on_decision(void *arg, const mdt_audit_decision *d)
+on_decision(void *arg, const mdt_store_decision *d)
 {
 	graph *g = arg;
 	graph_hop *h;
@@ -86,7 +86,7 @@ on_decision(void *arg, const mdt_audit_decision *d)
 	}
 	x = &h->decs[h->ndecs++];
 	*x = (graph_dec){.seq = d->seq, .time_ms = d->time_ms,
-	    .verdict = mdt_audit_verdict_name(d->verdict),
+	    .verdict = mdt_store_verdict_name(d->verdict),
 	    .operation = dup_or_dash(d->operation),
 	    .action = dup_or_dash(d->action),
 	    .resource = dup_or_dash(d->resource),
@@ -123,7 +123,7 @@ int
 graph_collect(mdt_store *s, const char *task, graph *g)
 {
 	const mdt_store_tree_visitor v = {on_task, on_decision};
-	mdt_audit_task *t = NULL;
+	mdt_store_task *t = NULL;
 	int rc = mdt_store_get_task(s, task, &t);
 
 	if (rc == 0)

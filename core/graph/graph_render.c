@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "graph_int.h"
 
@@ -33,8 +33,8 @@ dec_words(const graph_dec *x, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s%s%s", x->verdict, x->why ? " " : "",
 	    x->why ? x->why : "",
-	    x->flags & MDT_AUDIT_FLAG_BREAK_GLASS ? " break_glass" : "",
-	    x->flags & MDT_AUDIT_FLAG_APPROVED ? " approved" : "");
+	    x->flags & MDT_STORE_FLAG_BREAK_GLASS ? " break_glass" : "",
+	    x->flags & MDT_STORE_FLAG_APPROVED ? " approved" : "");
 }
 
 void

@@ -9,7 +9,7 @@
 
 int
 mdt_store_find_decision(mdt_store *store, const char *request_id,
-    mdt_audit_decision **out)
+    mdt_store_decision **out)
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->find_decision(store, request_id, out);
@@ -17,7 +17,7 @@ mdt_store_find_decision(mdt_store *store, const char *request_id,
 
 int
 mdt_store_get_decision(mdt_store *store, uint64_t seq,
-    mdt_audit_decision **out)
+    mdt_store_decision **out)
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->get_decision(store, seq, out);
@@ -25,17 +25,17 @@ mdt_store_get_decision(mdt_store *store, uint64_t seq,
 
 int
 mdt_store_list_decisions(mdt_store *store, uint64_t after_seq,
-    uint32_t limit, mdt_audit_decision_fn fn, void *arg)
+    uint32_t limit, mdt_store_decision_fn fn, void *arg)
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->list_decisions(store, after_seq, limit, fn, arg);
 }
 
 int
-mdt_store_query_decisions(mdt_store *store, const mdt_audit_query *q,
-    mdt_audit_decision_fn fn, void *arg)
+mdt_store_query_decisions(mdt_store *store, const mdt_store_query *q,
+    mdt_store_decision_fn fn, void *arg)
 {
-	static const mdt_audit_query any;
+	static const mdt_store_query any;
 
 	if (store == NULL || fn == NULL)
 		return -MDT_EINVAL;
@@ -47,7 +47,7 @@ mdt_store_query_decisions(mdt_store *store, const mdt_audit_query *q,
 
 int
 mdt_store_get_task(mdt_store *store, const char *task_id,
-    mdt_audit_task **out)
+    mdt_store_task **out)
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->get_task(store, task_id, out);
@@ -55,7 +55,7 @@ mdt_store_get_task(mdt_store *store, const char *task_id,
 
 int
 mdt_store_task_children(mdt_store *store, const char *task_id,
-    mdt_audit_task_fn fn, void *arg)
+    mdt_store_task_fn fn, void *arg)
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->task_children(store, task_id, fn, arg);
@@ -79,7 +79,7 @@ mdt_store_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
 
 int
 mdt_store_get_approval(mdt_store *store, const char *approval_id,
-    mdt_audit_approval **out)
+    mdt_store_approval **out)
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->get_approval(store, approval_id, out);
@@ -102,7 +102,7 @@ mdt_store_export_jsonl(mdt_store *store, const char *task_id,
 }
 
 int
-mdt_store_open_tasks(mdt_store *store, mdt_audit_task_fn fn, void *arg)
+mdt_store_open_tasks(mdt_store *store, mdt_store_task_fn fn, void *arg)
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->open_tasks(store, fn, arg);
@@ -141,8 +141,8 @@ mdt_store_work_list(mdt_store *store, const char *agent,
 }
 
 int
-mdt_store_verify(const char *path, const unsigned char pk[MDT_AUDIT_PK_BYTES],
-    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report, char *err,
+mdt_store_verify(const char *path, const unsigned char pk[MDT_STORE_PK_BYTES],
+    mdt_store_issue_fn fn, void *arg, mdt_store_report *report, char *err,
     size_t errlen)
 {
 	const struct mdt__store_backend_ops *be;

@@ -14,8 +14,8 @@
 /* One stored leaf of a batch's tree. */
 struct mdt__rleaf {
 	uint64_t seq;
-	uint8_t rhash[MDT_AUDIT_HASH_BYTES];
-	uint8_t token_id[MDT_AUDIT_HASH_BYTES];
+	uint8_t rhash[MDT_STORE_HASH_BYTES];
+	uint8_t token_id[MDT_STORE_HASH_BYTES];
 };
 
 struct mdt__store_backend_ops {
@@ -74,36 +74,36 @@ struct mdt__store_backend_ops {
 	 * of seq's batch, the seqs, record hashes and token ids of its
 	 * leaves in order (caller frees *leaves with mdt__free). */
 	int (*head_put)(mdt_store *s, const mdt_receipt_head *h,
-	    const uint8_t sig[MDT_AUDIT_SIG_BYTES], mdt__op *batch,
+	    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch,
 	    mdt__op *end);
 	int (*get_receipt)(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
-	    uint8_t sig[MDT_AUDIT_SIG_BYTES], struct mdt__rleaf **leaves,
+	    uint8_t sig[MDT_STORE_SIG_BYTES], struct mdt__rleaf **leaves,
 	    size_t *n);
 
 	/* ---- reads (any thread; arguments as the public API's) -------- */
 	int (*find_decision)(mdt_store *s, const char *request_id,
-	    mdt_audit_decision **out);
+	    mdt_store_decision **out);
 	int (*get_decision)(mdt_store *s, uint64_t seq,
-	    mdt_audit_decision **out);
+	    mdt_store_decision **out);
 	int (*list_decisions)(mdt_store *s, uint64_t after_seq,
-	    uint32_t limit, mdt_audit_decision_fn fn, void *arg);
+	    uint32_t limit, mdt_store_decision_fn fn, void *arg);
 	int (*get_task)(mdt_store *s, const char *task_id,
-	    mdt_audit_task **out);
+	    mdt_store_task **out);
 	int (*task_children)(mdt_store *s, const char *task_id,
-	    mdt_audit_task_fn fn, void *arg);
+	    mdt_store_task_fn fn, void *arg);
 	int (*count_children)(mdt_store *s, const char *task_id,
 	    uint32_t *count);
 	int (*chain_revoked)(mdt_store *s, const char *task_id, int *revoked,
 	    char *revoked_by, size_t len);
 	int (*get_approval)(mdt_store *s, const char *approval_id,
-	    mdt_audit_approval **out);
+	    mdt_store_approval **out);
 	int (*task_tree)(mdt_store *s, const char *root_task_id,
 	    const mdt_store_tree_visitor *v, void *arg);
 	int (*export_jsonl)(mdt_store *s, const char *task_id,
 	    mdt_store_emit_fn emit, void *arg);
-	int (*open_tasks)(mdt_store *s, mdt_audit_task_fn fn, void *arg);
-	int (*query_decisions)(mdt_store *s, const mdt_audit_query *q,
-	    mdt_audit_decision_fn fn, void *arg);
+	int (*open_tasks)(mdt_store *s, mdt_store_task_fn fn, void *arg);
+	int (*query_decisions)(mdt_store *s, const mdt_store_query *q,
+	    mdt_store_decision_fn fn, void *arg);
 	/* Rows of a kind: "SELECT <its columns> FROM <its table> t" + tail,
 	 * with text parameters $1..$n (args), each row unpacked into the
 	 * kind's struct for fn (sources, reviews). */
@@ -127,8 +127,8 @@ struct mdt__store_backend_ops {
 	void (*unwatch)(mdt_store *s);
 
 	/* ---- verification of a store at loc (read-only, no handle) ---- */
-	int (*verify)(const char *loc, const unsigned char pk[MDT_AUDIT_PK_BYTES],
-	    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report,
+	int (*verify)(const char *loc, const unsigned char pk[MDT_STORE_PK_BYTES],
+	    mdt_store_issue_fn fn, void *arg, mdt_store_report *report,
 	    char *err, size_t errlen);
 };
 

@@ -44,14 +44,14 @@ absorb_domain(crypto_generichash_state *h, const char *domain)
 
 void
 mdt__chain_genesis(const uint8_t id[MDT__STORE_ID_BYTES],
-    uint8_t out[MDT_AUDIT_HASH_BYTES])
+    uint8_t out[MDT_STORE_HASH_BYTES])
 {
 	crypto_generichash_state h;
 
-	crypto_generichash_init(&h, NULL, 0, MDT_AUDIT_HASH_BYTES);
+	crypto_generichash_init(&h, NULL, 0, MDT_STORE_HASH_BYTES);
 	absorb_domain(&h, genesis_domain);
 	crypto_generichash_update(&h, id, MDT__STORE_ID_BYTES);
-	crypto_generichash_final(&h, out, MDT_AUDIT_HASH_BYTES);
+	crypto_generichash_final(&h, out, MDT_STORE_HASH_BYTES);
 }
 
 static void
@@ -80,25 +80,25 @@ absorb_val(crypto_generichash_state *h, const mdt__val *v)
 }
 
 void
-mdt__chain_hash(int kind, const uint8_t prev[MDT_AUDIT_HASH_BYTES],
-    const mdt__val *vals, size_t n, uint8_t out[MDT_AUDIT_HASH_BYTES])
+mdt__chain_hash(int kind, const uint8_t prev[MDT_STORE_HASH_BYTES],
+    const mdt__val *vals, size_t n, uint8_t out[MDT_STORE_HASH_BYTES])
 {
 	crypto_generichash_state h;
 	uint8_t k = (uint8_t)kind, cnt = (uint8_t)n;
 
-	crypto_generichash_init(&h, NULL, 0, MDT_AUDIT_HASH_BYTES);
+	crypto_generichash_init(&h, NULL, 0, MDT_STORE_HASH_BYTES);
 	absorb_domain(&h, record_domain);
-	crypto_generichash_update(&h, prev, MDT_AUDIT_HASH_BYTES);
+	crypto_generichash_update(&h, prev, MDT_STORE_HASH_BYTES);
 	crypto_generichash_update(&h, &k, 1);
 	crypto_generichash_update(&h, &cnt, 1);
 	for (size_t i = 0; i < n; i++)
 		absorb_val(&h, &vals[i]);
-	crypto_generichash_final(&h, out, MDT_AUDIT_HASH_BYTES);
+	crypto_generichash_final(&h, out, MDT_STORE_HASH_BYTES);
 }
 
 size_t
 mdt__checkpoint_msg(const uint8_t id[MDT__STORE_ID_BYTES], uint64_t seq,
-    const uint8_t hash[MDT_AUDIT_HASH_BYTES], int64_t time_ms,
+    const uint8_t hash[MDT_STORE_HASH_BYTES], int64_t time_ms,
     uint64_t prev_cp, uint8_t out[MDT__CHECKPOINT_MSG_BYTES])
 {
 	size_t o = sizeof(checkpoint_domain); /* with its NUL */
@@ -109,8 +109,8 @@ mdt__checkpoint_msg(const uint8_t id[MDT__STORE_ID_BYTES], uint64_t seq,
 	o += MDT__STORE_ID_BYTES;
 	be64(seq, out + o);
 	o += 8;
-	memcpy(out + o, hash, MDT_AUDIT_HASH_BYTES);
-	o += MDT_AUDIT_HASH_BYTES;
+	memcpy(out + o, hash, MDT_STORE_HASH_BYTES);
+	o += MDT_STORE_HASH_BYTES;
 	be64((uint64_t)time_ms, out + o);
 	o += 8;
 	be64(prev_cp, out + o);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "key_int.h" /* mdt__hex */
 
@@ -76,7 +76,7 @@ typedef struct mdt__revocation_row {
 /* Row of the single-use act kind (internal; see mdt_store_use_act). */
 typedef struct mdt__act_row {
 	int64_t time_ms;
-	uint8_t act_hash[MDT_AUDIT_HASH_BYTES];
+	uint8_t act_hash[MDT_STORE_HASH_BYTES];
 	const char *act_kind; /* not "kind": export lines name the record's */
 	const char *clinician;
 	int64_t expires_ms;
@@ -116,10 +116,10 @@ char *mdt__select_list(const mdt__kind_desc *d, const char *alias);
  * Caller frees with mdt__free. */
 char *mdt__insert_sql(const mdt__kind_desc *d, int pg);
 /* The ended task ids (a JSON array of strings) as the caller's
- * mdt_audit_revocation: one allocation (caller frees with mdt__free). */
+ * mdt_store_revocation: one allocation (caller frees with mdt__free). */
 struct json_t;
 int mdt__revocation_list(struct json_t *ids, uint64_t seq, int64_t time_ms,
-    mdt_audit_revocation **out);
+    mdt_store_revocation **out);
 
 /* ---- jsoncheck.c ---------------------------------------------- */
 /* 1 when text is JSON (want 1) or a JSON array of strings (want 2),
@@ -141,12 +141,12 @@ typedef int (*mdt__row_fn)(void *arg, const void *rec);
 
 /* ---- chain.c ---------------------------------------------------- */
 void mdt__chain_genesis(const uint8_t id[MDT__STORE_ID_BYTES],
-    uint8_t out[MDT_AUDIT_HASH_BYTES]);
-void mdt__chain_hash(int kind, const uint8_t prev[MDT_AUDIT_HASH_BYTES],
-    const mdt__val *vals, size_t n, uint8_t out[MDT_AUDIT_HASH_BYTES]);
+    uint8_t out[MDT_STORE_HASH_BYTES]);
+void mdt__chain_hash(int kind, const uint8_t prev[MDT_STORE_HASH_BYTES],
+    const mdt__val *vals, size_t n, uint8_t out[MDT_STORE_HASH_BYTES]);
 #define MDT__CHECKPOINT_MSG_BYTES (28 + MDT__STORE_ID_BYTES + 8 + 32 + 8 + 8)
 size_t mdt__checkpoint_msg(const uint8_t id[MDT__STORE_ID_BYTES],
-    uint64_t seq, const uint8_t hash[MDT_AUDIT_HASH_BYTES], int64_t time_ms,
+    uint64_t seq, const uint8_t hash[MDT_STORE_HASH_BYTES], int64_t time_ms,
     uint64_t prev_cp, uint8_t out[MDT__CHECKPOINT_MSG_BYTES]);
 
 /* ---- writer.c --------------------------------------------------- */
@@ -170,7 +170,7 @@ typedef struct mdt__op {
 	uint32_t max_children;
 	int rc;
 	uint64_t seq;
-	void *result;          /* MDT__OP_END_TASK: mdt_audit_revocation * */
+	void *result;          /* MDT__OP_END_TASK: mdt_store_revocation * */
 	int done;
 	pthread_cond_t cv;     /* signalled (under qmu) when done */
 	/* Asynchronous ops (done_fn or receipt_fn set) live on the heap,
@@ -182,8 +182,8 @@ typedef struct mdt__op {
 	/* Receipts (receipts.c): set by mdt_store_append_decision_receipt,
 	 * then by the writer for every decision that committed. */
 	mdt_store_receipt_fn receipt_fn;
-	uint8_t token_id[MDT_AUDIT_HASH_BYTES];
-	uint8_t rhash[MDT_AUDIT_HASH_BYTES]; /* the record's chained hash */
+	uint8_t token_id[MDT_STORE_HASH_BYTES];
+	uint8_t rhash[MDT_STORE_HASH_BYTES]; /* the record's chained hash */
 	uint32_t leaf;          /* its index in the batch's tree */
 	int in_tree;
 	struct mdt__op *next;
@@ -196,7 +196,7 @@ struct mdt__rbatch;
  * mdt_store.bs). */
 typedef struct mdt__writer {
 	uint64_t head_seq;
-	uint8_t head_hash[MDT_AUDIT_HASH_BYTES];
+	uint8_t head_hash[MDT_STORE_HASH_BYTES];
 	uint64_t last_cp;      /* seq covered by the last checkpoint */
 	pthread_t thread;
 	int running;
@@ -307,11 +307,11 @@ void mdt__tcache_free(mdt__tcache *c);
 /* A copy of the cached row (caller frees with mdt__free): 0, or
  * -MDT_ENOTFOUND when not cached, -MDT_ENOMEM. */
 int mdt__tcache_get(mdt__tcache *c, const char *task_id,
-    mdt_audit_task **out);
+    mdt_store_task **out);
 /* The generation to pass to put, read before reading the row. */
 uint64_t mdt__tcache_gen(mdt__tcache *c);
 /* Caches a copy of t unless an end committed since gen. */
-void mdt__tcache_put(mdt__tcache *c, uint64_t gen, const mdt_audit_task *t);
+void mdt__tcache_put(mdt__tcache *c, uint64_t gen, const mdt_store_task *t);
 /* Drops the rows of the ended tasks ids[0..n). */
 void mdt__tcache_ended(mdt__tcache *c, const char *const *ids, size_t n);
 

@@ -28,7 +28,7 @@ bytes_json(const mdt__val *v)
 static json_t *
 val_json(const mdt__val *v)
 {
-	char hex[2 * MDT_AUDIT_HASH_BYTES + 1];
+	char hex[2 * MDT_STORE_HASH_BYTES + 1];
 	json_t *s;
 
 	switch (v->type) {
@@ -38,7 +38,7 @@ val_json(const mdt__val *v)
 	case 'I':
 		return json_integer(v->i);
 	case 'B':
-		if (v->len > MDT_AUDIT_HASH_BYTES)
+		if (v->len > MDT_STORE_HASH_BYTES)
 			return json_string("(oversized blob)");
 		mdt__hex(v->p, v->len, hex);
 		return json_string(hex);

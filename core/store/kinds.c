@@ -13,80 +13,80 @@
 #include "core_int.h"
 #include "utf8_int.h"
 
-_Static_assert(sizeof(mdt_audit_verdict) == sizeof(int), "enum as int");
+_Static_assert(sizeof(mdt_store_verdict) == sizeof(int), "enum as int");
 _Static_assert(sizeof(mdt_task_state) == sizeof(int), "enum as int");
 _Static_assert(sizeof(mdt_approval_state) == sizeof(int), "enum as int");
 
-#define F MDT_AUDIT_FIELD_MAX
-#define J MDT_AUDIT_JSON_MAX
+#define F MDT_STORE_FIELD_MAX
+#define J MDT_STORE_JSON_MAX
 
 #define TC(st, f) {#f, 'T', offsetof(st, f), F, 0}
 #define TJ(st, f, j) {#f, 'T', offsetof(st, f), J, j}
 #define IC(st, f, t) {#f, t, offsetof(st, f), 0, 0}
 
 static const mdt__col task_cols[] = {
-	IC(mdt_audit_task, time_ms, 'L'),
-	TC(mdt_audit_task, task_id),
-	TC(mdt_audit_task, parent_id),
-	TC(mdt_audit_task, root_id),
-	TC(mdt_audit_task, operation),
-	IC(mdt_audit_task, depth, 'U'),
-	TC(mdt_audit_task, clinician),
-	TC(mdt_audit_task, patient),
-	TC(mdt_audit_task, purpose),
-	TC(mdt_audit_task, from_agent),
-	TC(mdt_audit_task, holder),
-	TJ(mdt_audit_task, scopes, 0),
-	TC(mdt_audit_task, token_id),
-	IC(mdt_audit_task, expires_ms, 'L'),
+	IC(mdt_store_task, time_ms, 'L'),
+	TC(mdt_store_task, task_id),
+	TC(mdt_store_task, parent_id),
+	TC(mdt_store_task, root_id),
+	TC(mdt_store_task, operation),
+	IC(mdt_store_task, depth, 'U'),
+	TC(mdt_store_task, clinician),
+	TC(mdt_store_task, patient),
+	TC(mdt_store_task, purpose),
+	TC(mdt_store_task, from_agent),
+	TC(mdt_store_task, holder),
+	TJ(mdt_store_task, scopes, 0),
+	TC(mdt_store_task, token_id),
+	IC(mdt_store_task, expires_ms, 'L'),
 };
 
 static const mdt__col decision_cols[] = {
-	IC(mdt_audit_decision, time_ms, 'L'),
-	TC(mdt_audit_decision, request_id),
-	TC(mdt_audit_decision, operation),
-	IC(mdt_audit_decision, verdict, 'E'),
-	IC(mdt_audit_decision, flags, 'U'),
-	TJ(mdt_audit_decision, reasons, 1),
-	TJ(mdt_audit_decision, policy_ids, 2),
-	TC(mdt_audit_decision, policy_hash),
-	TC(mdt_audit_decision, task_id),
-	TC(mdt_audit_decision, token_id),
-	TC(mdt_audit_decision, clinician),
-	TC(mdt_audit_decision, agent),
-	TJ(mdt_audit_decision, agent_chain, 2),
-	TC(mdt_audit_decision, patient),
-	TC(mdt_audit_decision, purpose),
-	TC(mdt_audit_decision, action),
-	TC(mdt_audit_decision, resource),
+	IC(mdt_store_decision, time_ms, 'L'),
+	TC(mdt_store_decision, request_id),
+	TC(mdt_store_decision, operation),
+	IC(mdt_store_decision, verdict, 'E'),
+	IC(mdt_store_decision, flags, 'U'),
+	TJ(mdt_store_decision, reasons, 1),
+	TJ(mdt_store_decision, policy_ids, 2),
+	TC(mdt_store_decision, policy_hash),
+	TC(mdt_store_decision, task_id),
+	TC(mdt_store_decision, token_id),
+	TC(mdt_store_decision, clinician),
+	TC(mdt_store_decision, agent),
+	TJ(mdt_store_decision, agent_chain, 2),
+	TC(mdt_store_decision, patient),
+	TC(mdt_store_decision, purpose),
+	TC(mdt_store_decision, action),
+	TC(mdt_store_decision, resource),
 	/* schema 2: after every column of schema 1 (see nhash_min) */
-	IC(mdt_audit_decision, request_hash, 'P'),
+	IC(mdt_store_decision, request_hash, 'P'),
 	/* schema 5: what a replay needs (audit explain) */
-	TJ(mdt_audit_decision, request, 1),
-	TC(mdt_audit_decision, entities_version),
+	TJ(mdt_store_decision, request, 1),
+	TC(mdt_store_decision, entities_version),
 };
 
 static const mdt__col approval_cols[] = {
-	IC(mdt_audit_approval, time_ms, 'L'),
-	TC(mdt_audit_approval, approval_id),
-	IC(mdt_audit_approval, request_hash, 'H'),
-	TC(mdt_audit_approval, request_id),
-	TC(mdt_audit_approval, task_id),
-	TC(mdt_audit_approval, agent),
-	TC(mdt_audit_approval, clinician),
-	TC(mdt_audit_approval, action),
-	TC(mdt_audit_approval, resource),
-	IC(mdt_audit_approval, expires_ms, 'L'),
+	IC(mdt_store_approval, time_ms, 'L'),
+	TC(mdt_store_approval, approval_id),
+	IC(mdt_store_approval, request_hash, 'H'),
+	TC(mdt_store_approval, request_id),
+	TC(mdt_store_approval, task_id),
+	TC(mdt_store_approval, agent),
+	TC(mdt_store_approval, clinician),
+	TC(mdt_store_approval, action),
+	TC(mdt_store_approval, resource),
+	IC(mdt_store_approval, expires_ms, 'L'),
 };
 
-/* The decision on an approval is read into mdt_audit_approval too. */
+/* The decision on an approval is read into mdt_store_approval too. */
 static const mdt__col approval_decision_cols[] = {
-	{"time_ms", 'L', offsetof(mdt_audit_approval, decided_ms), 0, 0},
-	TC(mdt_audit_approval, approval_id),
-	IC(mdt_audit_approval, state, 'E'),
-	TC(mdt_audit_approval, decided_by),
-	IC(mdt_audit_approval, valid_until_ms, 'L'),
-	TJ(mdt_audit_approval, note, 0),
+	{"time_ms", 'L', offsetof(mdt_store_approval, decided_ms), 0, 0},
+	TC(mdt_store_approval, approval_id),
+	IC(mdt_store_approval, state, 'E'),
+	TC(mdt_store_approval, decided_by),
+	IC(mdt_store_approval, valid_until_ms, 'L'),
+	TJ(mdt_store_approval, note, 0),
 };
 
 static const mdt__col revocation_cols[] = {
@@ -107,37 +107,37 @@ static const mdt__col act_use_cols[] = {
 };
 
 static const mdt__col source_cols[] = {
-	IC(mdt_audit_source, time_ms, 'L'),
-	TC(mdt_audit_source, source_kind),
-	TC(mdt_audit_source, digest),
-	{"content", 'T', offsetof(mdt_audit_source, content), 0, 1},
+	IC(mdt_store_source, time_ms, 'L'),
+	TC(mdt_store_source, source_kind),
+	TC(mdt_store_source, digest),
+	{"content", 'T', offsetof(mdt_store_source, content), 0, 1},
 };
 
 static const mdt__col review_cols[] = {
-	IC(mdt_audit_review, time_ms, 'L'),
-	IC(mdt_audit_review, decision_seq, 'L'),
-	TC(mdt_audit_review, reviewer),
-	TJ(mdt_audit_review, note, 0),
+	IC(mdt_store_review, time_ms, 'L'),
+	IC(mdt_store_review, decision_seq, 'L'),
+	TC(mdt_store_review, reviewer),
+	TJ(mdt_store_review, note, 0),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
 	[MDT__KIND_TASK] = {MDT__KIND_TASK, "task", "tasks", task_cols,
-	    N(task_cols), offsetof(mdt_audit_task, seq),
-	    sizeof(mdt_audit_task), "task_id", 0},
+	    N(task_cols), offsetof(mdt_store_task, seq),
+	    sizeof(mdt_store_task), "task_id", 0},
 	[MDT__KIND_DECISION] = {MDT__KIND_DECISION, "decision", "decisions",
 	    decision_cols, N(decision_cols),
-	    offsetof(mdt_audit_decision, seq), sizeof(mdt_audit_decision),
+	    offsetof(mdt_store_decision, seq), sizeof(mdt_store_decision),
 	    "task_id", N(decision_cols) - 3},
 	[MDT__KIND_APPROVAL] = {MDT__KIND_APPROVAL, "approval", "approvals",
-	    approval_cols, N(approval_cols), offsetof(mdt_audit_approval, seq),
-	    sizeof(mdt_audit_approval), "task_id", 0},
+	    approval_cols, N(approval_cols), offsetof(mdt_store_approval, seq),
+	    sizeof(mdt_store_approval), "task_id", 0},
 	[MDT__KIND_APPROVAL_DECISION] = {MDT__KIND_APPROVAL_DECISION,
 	    "approval_decision", "approval_decisions", approval_decision_cols,
 	    N(approval_decision_cols),
-	    offsetof(mdt_audit_approval, decision_seq),
-	    sizeof(mdt_audit_approval), NULL, 0},
+	    offsetof(mdt_store_approval, decision_seq),
+	    sizeof(mdt_store_approval), NULL, 0},
 	[MDT__KIND_REVOCATION] = {MDT__KIND_REVOCATION, "revocation",
 	    "revocations", revocation_cols, N(revocation_cols),
 	    offsetof(mdt__revocation_row, seq), sizeof(mdt__revocation_row),
@@ -146,11 +146,11 @@ static const mdt__kind_desc kinds[MDT__KIND_COUNT_] = {
 	    act_use_cols, N(act_use_cols), offsetof(mdt__act_row, seq),
 	    sizeof(mdt__act_row), NULL, 0},
 	[MDT__KIND_SOURCE] = {MDT__KIND_SOURCE, "source", "sources",
-	    source_cols, N(source_cols), offsetof(mdt_audit_source, seq),
-	    sizeof(mdt_audit_source), NULL, 0},
+	    source_cols, N(source_cols), offsetof(mdt_store_source, seq),
+	    sizeof(mdt_store_source), NULL, 0},
 	[MDT__KIND_REVIEW] = {MDT__KIND_REVIEW, "review", "reviews",
-	    review_cols, N(review_cols), offsetof(mdt_audit_review, seq),
-	    sizeof(mdt_audit_review), NULL, 0},
+	    review_cols, N(review_cols), offsetof(mdt_store_review, seq),
+	    sizeof(mdt_store_review), NULL, 0},
 };
 
 const mdt__kind_desc *
@@ -197,13 +197,13 @@ col_val(const mdt__col *c, const unsigned char *base, mdt__val *v)
 		memcpy(&v->p, p, sizeof(const uint8_t *));
 		if (v->p != NULL) {
 			v->type = 'B';
-			v->len = MDT_AUDIT_HASH_BYTES;
+			v->len = MDT_STORE_HASH_BYTES;
 		}
 		break;
 	default: /* 'H' */
 		v->type = 'B';
 		v->p = p;
-		v->len = MDT_AUDIT_HASH_BYTES;
+		v->len = MDT_STORE_HASH_BYTES;
 		break;
 	}
 }
@@ -267,7 +267,7 @@ ref_bytes(const mdt__col *c, const void *rec)
 	memcpy(&p, (const unsigned char *)rec + c->off, sizeof(p));
 	if (p == NULL)
 		return 0;
-	return c->type == 'P' ? MDT_AUDIT_HASH_BYTES : strlen(p) + 1;
+	return c->type == 'P' ? MDT_STORE_HASH_BYTES : strlen(p) + 1;
 }
 
 void *

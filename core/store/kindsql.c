@@ -54,10 +54,10 @@ mdt__insert_sql(const mdt__kind_desc *d, int pg)
 /* The caller's list: one allocation holding struct, pointers, strings. */
 int
 mdt__revocation_list(json_t *ids, uint64_t seq, int64_t time_ms,
-    mdt_audit_revocation **out)
+    mdt_store_revocation **out)
 {
 	size_t n = json_array_size(ids), bytes = 0, i;
-	mdt_audit_revocation *r;
+	mdt_store_revocation *r;
 	const char **ptrs;
 	char *p;
 	json_t *e;

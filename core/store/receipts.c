@@ -17,7 +17,7 @@
 struct mdt__rbatch {
 	mdt__rtree tree;
 	mdt_receipt_head head;
-	uint8_t sig[MDT_AUDIT_SIG_BYTES];
+	uint8_t sig[MDT_STORE_SIG_BYTES];
 };
 
 static int

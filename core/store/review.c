@@ -26,7 +26,7 @@ kind_rows(mdt_store *s, int kind, const char *tail, const char *const *args,
 static int
 keep_source(void *arg, const void *rec)
 {
-	mdt_audit_source **out = arg;
+	mdt_store_source **out = arg;
 
 	*out = mdt__kind_dup(mdt__kind_get(MDT__KIND_SOURCE), rec, 0);
 	return *out != NULL ? 1 : -MDT_ENOMEM;
@@ -34,7 +34,7 @@ keep_source(void *arg, const void *rec)
 
 int
 mdt_store_get_source(mdt_store *store, const char *source_kind,
-    const char *hash, mdt_audit_source **out)
+    const char *hash, mdt_store_source **out)
 {
 	const char *args[2] = {source_kind, hash};
 	int rc;
@@ -52,7 +52,7 @@ mdt_store_get_source(mdt_store *store, const char *source_kind,
 }
 
 struct review_walk {
-	mdt_audit_review_fn fn;
+	mdt_store_review_fn fn;
 	void *arg;
 };
 
@@ -65,7 +65,7 @@ each_review(void *arg, const void *rec)
 }
 
 int
-mdt_store_list_reviews(mdt_store *store, mdt_audit_review_fn fn, void *arg)
+mdt_store_list_reviews(mdt_store *store, mdt_store_review_fn fn, void *arg)
 {
 	struct review_walk w = {fn, arg};
 
@@ -87,7 +87,7 @@ struct denial {
 
 struct queue {
 	const mdt_review_opts *o;
-	mdt_audit_review **marks; /* every mark, in seq order */
+	mdt_store_review **marks; /* every mark, in seq order */
 	size_t nmarks, capmarks;
 	struct denial *den;
 	size_t nden, capden;
@@ -114,10 +114,10 @@ grow(void **p, size_t *cap, size_t n, size_t size)
 }
 
 static int
-keep_mark(void *arg, const mdt_audit_review *rev)
+keep_mark(void *arg, const mdt_store_review *rev)
 {
 	struct queue *q = arg;
-	mdt_audit_review *m;
+	mdt_store_review *m;
 
 	if (grow((void **)&q->marks, &q->capmarks, q->nmarks,
 	    sizeof(*q->marks)) != 0)
@@ -129,7 +129,7 @@ keep_mark(void *arg, const mdt_audit_review *rev)
 	return 0;
 }
 
-static const mdt_audit_review *
+static const mdt_store_review *
 mark_of(const struct queue *q, uint64_t seq)
 {
 	for (size_t i = 0; i < q->nmarks; i++)
@@ -139,12 +139,12 @@ mark_of(const struct queue *q, uint64_t seq)
 }
 
 static int
-keep_denial(void *arg, const mdt_audit_decision *d)
+keep_denial(void *arg, const mdt_store_decision *d)
 {
 	struct queue *q = arg;
 	char *a;
 
-	if (d->verdict != MDT_AUDIT_DENY || d->agent == NULL ||
+	if (d->verdict != MDT_STORE_DENY || d->agent == NULL ||
 	    d->time_ms < q->o->since_ms)
 		return 0;
 	if (grow((void **)&q->den, &q->capden, q->nden, sizeof(*q->den)) != 0 ||
@@ -225,28 +225,28 @@ reason_is(const char *reasons, const char *code)
 }
 
 static uint32_t
-why_of(const struct queue *q, const mdt_audit_decision *d)
+why_of(const struct queue *q, const mdt_store_decision *d)
 {
 	uint32_t why = 0;
 
-	if (d->flags & MDT_AUDIT_FLAG_BREAK_GLASS ||
+	if (d->flags & MDT_STORE_FLAG_BREAK_GLASS ||
 	    (d->purpose != NULL && strcmp(d->purpose, "ETREAT") == 0))
 		why |= MDT_REVIEW_BREAK_GLASS;
-	if (d->verdict == MDT_AUDIT_STEP_UP ||
-	    (d->flags & MDT_AUDIT_FLAG_APPROVED))
+	if (d->verdict == MDT_STORE_STEP_UP ||
+	    (d->flags & MDT_STORE_FLAG_APPROVED))
 		why |= MDT_REVIEW_STEP_UP;
-	if (d->flags & MDT_AUDIT_FLAG_REVIEW)
+	if (d->flags & MDT_STORE_FLAG_REVIEW)
 		why |= MDT_REVIEW_FLAGGED;
-	if (d->verdict == MDT_AUDIT_DENY && reason_is(d->reasons,
+	if (d->verdict == MDT_STORE_DENY && reason_is(d->reasons,
 	    "scope.widen"))
 		why |= MDT_REVIEW_WIDENING;
-	if (d->verdict == MDT_AUDIT_DENY && is_repeated(q, d->seq))
+	if (d->verdict == MDT_STORE_DENY && is_repeated(q, d->seq))
 		why |= MDT_REVIEW_REPEATED;
 	return why;
 }
 
 static int
-emit(void *arg, const mdt_audit_decision *d)
+emit(void *arg, const mdt_store_decision *d)
 {
 	struct queue *q = arg;
 	mdt_review_item it = {d, 0, NULL};

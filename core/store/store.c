@@ -157,11 +157,11 @@ mdt_store_unwatch(mdt_store *store)
 }
 
 const char *
-mdt_audit_verdict_name(mdt_audit_verdict v)
+mdt_store_verdict_name(mdt_store_verdict v)
 {
 	static const char *const names[] = {
-		[MDT_AUDIT_ALLOW] = "allow", [MDT_AUDIT_DENY] = "deny",
-		[MDT_AUDIT_STEP_UP] = "step_up", [MDT_AUDIT_ERROR] = "error",
+		[MDT_STORE_ALLOW] = "allow", [MDT_STORE_DENY] = "deny",
+		[MDT_STORE_STEP_UP] = "step_up", [MDT_STORE_ERROR] = "error",
 	};
 	return (unsigned)v < 5 && names[v] ? names[v] : "?";
 }
@@ -190,20 +190,20 @@ mdt_approval_state_name(mdt_approval_state st)
 }
 
 const char *
-mdt_audit_issue_name(mdt_audit_issue_kind k)
+mdt_store_issue_name(mdt_store_issue_kind k)
 {
 	static const char *const names[] = {
-		[MDT_AUDIT_CHANGED] = "changed",
-		[MDT_AUDIT_DELETED] = "deleted",
-		[MDT_AUDIT_INSERTED] = "inserted",
-		[MDT_AUDIT_REORDERED] = "reordered",
-		[MDT_AUDIT_BROKEN_LINK] = "broken_link",
-		[MDT_AUDIT_BAD_CHECKPOINT] = "bad_checkpoint",
-		[MDT_AUDIT_MISSING_CHECKPOINT] = "missing_checkpoint",
-		[MDT_AUDIT_TRUNCATED] = "truncated",
-		[MDT_AUDIT_UNSIGNED_TAIL] = "unsigned_tail",
-		[MDT_AUDIT_INDEX_MISMATCH] = "index_mismatch",
-		[MDT_AUDIT_BAD_HEAD] = "bad_head",
+		[MDT_STORE_CHANGED] = "changed",
+		[MDT_STORE_DELETED] = "deleted",
+		[MDT_STORE_INSERTED] = "inserted",
+		[MDT_STORE_REORDERED] = "reordered",
+		[MDT_STORE_BROKEN_LINK] = "broken_link",
+		[MDT_STORE_BAD_CHECKPOINT] = "bad_checkpoint",
+		[MDT_STORE_MISSING_CHECKPOINT] = "missing_checkpoint",
+		[MDT_STORE_TRUNCATED] = "truncated",
+		[MDT_STORE_UNSIGNED_TAIL] = "unsigned_tail",
+		[MDT_STORE_INDEX_MISMATCH] = "index_mismatch",
+		[MDT_STORE_BAD_HEAD] = "bad_head",
 	};
 	return (unsigned)k < 12 && names[k] ? names[k] : "?";
 }

@@ -19,7 +19,7 @@
 struct tc_ent {
 	struct tc_ent *next;
 	uint64_t hash;
-	mdt_audit_task *task;
+	mdt_store_task *task;
 };
 
 struct mdt__tcache {
@@ -95,7 +95,7 @@ slot(mdt__tcache *c, const char *id, uint64_t h)
 }
 
 int
-mdt__tcache_get(mdt__tcache *c, const char *task_id, mdt_audit_task **out)
+mdt__tcache_get(mdt__tcache *c, const char *task_id, mdt_store_task **out)
 {
 	uint64_t h = mdt__task_id_hash(task_id);
 	struct tc_ent *e;
@@ -123,11 +123,11 @@ mdt__tcache_gen(mdt__tcache *c)
 }
 
 void
-mdt__tcache_put(mdt__tcache *c, uint64_t gen, const mdt_audit_task *t)
+mdt__tcache_put(mdt__tcache *c, uint64_t gen, const mdt_store_task *t)
 {
 	uint64_t h = mdt__task_id_hash(t->task_id);
 	struct tc_ent *e = mdt__malloc(sizeof(*e));
-	mdt_audit_task *copy = mdt__kind_dup(mdt__kind_get(MDT__KIND_TASK), t,
+	mdt_store_task *copy = mdt__kind_dup(mdt__kind_get(MDT__KIND_TASK), t,
 	    0);
 
 	pthread_mutex_lock(&c->mu);

@@ -20,7 +20,7 @@ typedef struct tree_json {
 } tree_json;
 
 static json_t *
-task_node(const mdt_audit_task *t)
+task_node(const mdt_store_task *t)
 {
 	json_t *n = mdt__struct_json(MDT__KIND_TASK, t);
 
@@ -41,7 +41,7 @@ task_node(const mdt_audit_task *t)
 }
 
 static int
-on_task(void *arg, const mdt_audit_task *t)
+on_task(void *arg, const mdt_store_task *t)
 {
 	tree_json *tj = arg;
 	json_t *n = task_node(t), *parent;
@@ -64,7 +64,7 @@ on_task(void *arg, const mdt_audit_task *t)
 }
 
 static int
-on_decision(void *arg, const mdt_audit_decision *d)
+on_decision(void *arg, const mdt_store_decision *d)
 {
 	tree_json *tj = arg;
 	json_t *j = mdt__struct_json(MDT__KIND_DECISION, d);
@@ -72,7 +72,7 @@ on_decision(void *arg, const mdt_audit_decision *d)
 	if (j == NULL)
 		return tj->rc = -MDT_ENOMEM;
 	json_object_set_new(j, "verdict", json_string(
-	    mdt_audit_verdict_name(d->verdict)));
+	    mdt_store_verdict_name(d->verdict)));
 	json_array_append_new(json_object_get(tj->current, "decisions"), j);
 	return 0;
 }
@@ -82,7 +82,7 @@ mdt_store_task_tree_json(mdt_store *store, const char *task_id, char **json)
 {
 	static const mdt_store_tree_visitor v = {on_task, on_decision};
 	tree_json tj = {0};
-	mdt_audit_task *t;
+	mdt_store_task *t;
 	char *text;
 	int rc;
 

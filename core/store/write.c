@@ -59,8 +59,8 @@ submit(mdt_store *s, int type, const void *rec, uint32_t max_children,
 
 /* Defaults and checks of a decision about to be appended, into *r. */
 static int
-decision_ready(mdt_store *s, const mdt_audit_decision *rec,
-    mdt_audit_decision *r)
+decision_ready(mdt_store *s, const mdt_store_decision *rec,
+    mdt_store_decision *r)
 {
 	int rc;
 
@@ -71,16 +71,16 @@ decision_ready(mdt_store *s, const mdt_audit_decision *rec,
 		r->time_ms = mdt_store_now_ms();
 	if (r->operation == NULL)
 		return invalid(s, "decision.operation is required");
-	if (r->verdict < MDT_AUDIT_ALLOW || r->verdict > MDT_AUDIT_ERROR)
+	if (r->verdict < MDT_STORE_ALLOW || r->verdict > MDT_STORE_ERROR)
 		return invalid(s, "decision.verdict out of range");
 	return check_kind(s, MDT__KIND_DECISION, r);
 }
 
 int
-mdt_store_append_decision(mdt_store *store, const mdt_audit_decision *rec,
+mdt_store_append_decision(mdt_store *store, const mdt_store_decision *rec,
     uint64_t *seq_out)
 {
-	mdt_audit_decision r;
+	mdt_store_decision r;
 	int rc;
 
 	if ((rc = decision_ready(store, rec, &r)) != 0)
@@ -95,10 +95,10 @@ mdt_store_append_decision(mdt_store *store, const mdt_audit_decision *rec,
 
 /* Queues a heap decision op reported through done_fn or receipt_fn. */
 static int
-queue_decision(mdt_store *store, const mdt_audit_decision *rec,
+queue_decision(mdt_store *store, const mdt_store_decision *rec,
     const mdt__op *tmpl)
 {
-	mdt_audit_decision r;
+	mdt_store_decision r;
 	mdt__op *op;
 	int rc;
 
@@ -117,7 +117,7 @@ queue_decision(mdt_store *store, const mdt_audit_decision *rec,
 
 int
 mdt_store_append_decision_async(mdt_store *store,
-    const mdt_audit_decision *rec, mdt_store_done_fn done, void *arg)
+    const mdt_store_decision *rec, mdt_store_done_fn done, void *arg)
 {
 	mdt__op tmpl = {.done_fn = done, .done_arg = arg};
 
@@ -128,7 +128,7 @@ mdt_store_append_decision_async(mdt_store *store,
 
 int
 mdt_store_append_decision_receipt(mdt_store *store,
-    const mdt_audit_decision *rec, const uint8_t *token_id,
+    const mdt_store_decision *rec, const uint8_t *token_id,
     mdt_store_receipt_fn done, void *arg)
 {
 	mdt__op tmpl = {.receipt_fn = done, .done_arg = arg};
@@ -141,7 +141,7 @@ mdt_store_append_decision_receipt(mdt_store *store,
 }
 
 static int
-task_shape(mdt_store *s, mdt_audit_task *t)
+task_shape(mdt_store *s, mdt_store_task *t)
 {
 	if (t->task_id == NULL || t->operation == NULL)
 		return invalid(s, "task.task_id and task.operation are required");
@@ -157,10 +157,10 @@ task_shape(mdt_store *s, mdt_audit_task *t)
 }
 
 int
-mdt_store_add_task(mdt_store *store, const mdt_audit_task *task,
+mdt_store_add_task(mdt_store *store, const mdt_store_task *task,
     uint32_t max_children, uint64_t *seq_out)
 {
-	mdt_audit_task t;
+	mdt_store_task t;
 	int rc;
 
 	if ((rc = writable(store, task)) != 0)
@@ -177,7 +177,7 @@ mdt_store_add_task(mdt_store *store, const mdt_audit_task *task,
 int
 mdt_store_end_task(mdt_store *store, const char *task_id,
     mdt_task_state state, const char *by, const char *reason,
-    int64_t time_ms, mdt_audit_revocation **out)
+    int64_t time_ms, mdt_store_revocation **out)
 {
 	mdt__revocation_row row = {.time_ms = time_ms, .task_id = task_id,
 	    .state = state, .ended_by = by, .reason = reason};
@@ -195,10 +195,10 @@ mdt_store_end_task(mdt_store *store, const char *task_id,
 }
 
 int
-mdt_store_add_approval(mdt_store *store, const mdt_audit_approval *ap,
+mdt_store_add_approval(mdt_store *store, const mdt_store_approval *ap,
     uint64_t *seq_out)
 {
-	mdt_audit_approval a;
+	mdt_store_approval a;
 	int rc;
 
 	if ((rc = writable(store, ap)) != 0)
@@ -218,7 +218,7 @@ mdt_store_decide_approval(mdt_store *store, const char *approval_id,
     mdt_approval_state state, const char *decided_by, int64_t decided_ms,
     int64_t valid_until_ms, const char *note, uint64_t *seq_out)
 {
-	mdt_audit_approval a = {.approval_id = approval_id, .state = state,
+	mdt_store_approval a = {.approval_id = approval_id, .state = state,
 	    .decided_by = decided_by, .decided_ms = decided_ms,
 	    .valid_until_ms = valid_until_ms, .note = note};
 	int rc;
@@ -236,7 +236,7 @@ mdt_store_decide_approval(mdt_store *store, const char *approval_id,
 }
 
 int
-mdt_store_use_act(mdt_store *store, const uint8_t hash[MDT_AUDIT_HASH_BYTES],
+mdt_store_use_act(mdt_store *store, const uint8_t hash[MDT_STORE_HASH_BYTES],
     const char *kind, const char *clinician, int64_t expires_ms)
 {
 	mdt__act_row a = {.act_kind = kind, .clinician = clinician,
@@ -263,10 +263,10 @@ mdt_store_checkpoint(mdt_store *store, uint64_t *seq_out)
 }
 
 int
-mdt_store_put_source(mdt_store *store, const mdt_audit_source *src,
+mdt_store_put_source(mdt_store *store, const mdt_store_source *src,
     uint64_t *seq_out)
 {
-	mdt_audit_source r;
+	mdt_store_source r;
 	int rc;
 
 	if ((rc = writable(store, src)) != 0)
@@ -277,8 +277,8 @@ mdt_store_put_source(mdt_store *store, const mdt_audit_source *src,
 	if (r.source_kind == NULL || r.digest == NULL || r.content == NULL)
 		return invalid(store, "source: kind, digest and content are "
 		    "required");
-	if (strcmp(r.source_kind, MDT_AUDIT_SOURCE_POLICIES) != 0 &&
-	    strcmp(r.source_kind, MDT_AUDIT_SOURCE_ENTITIES) != 0)
+	if (strcmp(r.source_kind, MDT_STORE_SOURCE_POLICIES) != 0 &&
+	    strcmp(r.source_kind, MDT_STORE_SOURCE_ENTITIES) != 0)
 		return invalid(store, "source.source_kind: policies or "
 		    "entities");
 	if ((rc = check_kind(store, MDT__KIND_SOURCE, &r)) != 0)
@@ -287,11 +287,11 @@ mdt_store_put_source(mdt_store *store, const mdt_audit_source *src,
 }
 
 int
-mdt_store_add_review(mdt_store *store, const mdt_audit_review *rev,
+mdt_store_add_review(mdt_store *store, const mdt_store_review *rev,
     uint64_t *seq_out)
 {
-	mdt_audit_decision *d = NULL;
-	mdt_audit_review r;
+	mdt_store_decision *d = NULL;
+	mdt_store_review r;
 	int rc;
 
 	if ((rc = writable(store, rev)) != 0)

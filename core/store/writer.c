@@ -30,7 +30,7 @@ run_one(mdt_store *s, mdt__op *op)
 {
 	mdt__writer *w = &s->w;
 	uint64_t seq0 = w->head_seq;
-	uint8_t h0[MDT_AUDIT_HASH_BYTES];
+	uint8_t h0[MDT_STORE_HASH_BYTES];
 	int sp = op->type == MDT__OP_END_TASK, rc;
 
 	memcpy(h0, w->head_hash, sizeof(h0));
@@ -69,7 +69,7 @@ static void
 forget_ended(mdt_store *s, mdt__op *batch, mdt__op *end)
 {
 	for (mdt__op *op = batch; op != end; op = op->next) {
-		const mdt_audit_revocation *rv = op->result;
+		const mdt_store_revocation *rv = op->result;
 		if (op->type == MDT__OP_END_TASK && op->rc == 0 && rv != NULL &&
 		    s->tcache != NULL)
 			mdt__tcache_ended(s->tcache, rv->task_ids, rv->count);
@@ -96,7 +96,7 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	mdt__writer *w = &s->w;
 	uint64_t seq0 = w->head_seq, cp0 = w->last_cp, nops = 0;
 	uint64_t t0 = mdt__stats_now_us();
-	uint8_t h0[MDT_AUDIT_HASH_BYTES];
+	uint8_t h0[MDT_STORE_HASH_BYTES];
 	int rc, gone = w->failed;
 
 	if (gone) {

@@ -607,7 +607,7 @@ MDT_API MDT_WUR int mdt_agent_access(mdt_agent *a, const char *agent,
 /*
  * Admin: marks decision seq reviewed, by reviewer (NULL: the admin's own
  * id), with note, through the broker (which holds a SQLite store's
- * writer lock; audit.h's mdt_store_add_review writes it directly).  The
+ * writer lock; store.h's mdt_store_add_review writes it directly).  The
  * mark is a chained record; *mark_seq (may be NULL) gets its sequence
  * number.  MDT_EEXIST when the decision is marked already, MDT_ENOTFOUND
  * when there is no such decision, MDT_EAUTH for an agent not in

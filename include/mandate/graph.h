@@ -7,14 +7,14 @@
  * through here, so a picture on the console is the one the command
  * line gives.
  *
- * Thread-safety: as for the store handle (audit.h); the renderings keep
+ * Thread-safety: as for the store handle (store.h); the renderings keep
  * no state between calls.
  */
 #ifndef MANDATE_GRAPH_H
 #define MANDATE_GRAPH_H
 
 #include <mandate/common.h>
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #ifdef __cplusplus
 extern "C" {

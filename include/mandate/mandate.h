@@ -16,7 +16,7 @@
 #include <mandate/spiffe.h>
 #include <mandate/idp.h>
 #include <mandate/policy.h>
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/key.h>
 #include <mandate/token.h>
 #include <mandate/receipt.h>

@@ -126,7 +126,7 @@ MDT_API const char *mdt_policy_set_hash(const mdt_policy_set *set);
  *
  * A source is JSON {"files":[{"name":"NAME","text":"TEXT"},...]}: the
  * files in load order.  The broker keeps the source of every policy set
- * and entity data it decides under in the audit store (audit.h,
+ * and entity data it decides under in the audit store (store.h,
  * mdt_store_put_source), so a decision can be replayed later.
  */
 
@@ -320,7 +320,7 @@ MDT_API MDT_WUR int mdt_policy_evaluate(const mdt_policy_set *set,
 MDT_API mdt_decision mdt_policy_answer_decision(const mdt_policy_answer *ans);
 
 /*
- * Replays a recorded request (the JSON of mdt_audit_decision.request:
+ * Replays a recorded request (the JSON of mdt_store_decision.request:
  * {"principal":{"type","id"},"action":{...},"resource":{...},
  * "context":{...},"entities":[...]}; entities optional, added over
  * entities, which may be NULL) against set, overwriting ans as

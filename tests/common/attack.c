@@ -36,12 +36,12 @@ at_audit_id(const struct bt_conn *c, char *out, size_t len)
 	snprintf(out, len, "%s#%s", c->agent, id);
 }
 
-mdt_audit_decision *
+mdt_store_decision *
 at_record(const struct bt_broker *b, const char *rid)
 {
 	mdt_store_opts o = { .read_only = 1 };
 	mdt_store *s = NULL;
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 	char err[256];
 
 	ck_assert_msg(mdt_store_open(b->store, &o, &s, err, sizeof(err)) == 0,
@@ -74,7 +74,7 @@ at_reason_is(const char *reason, const char *spec)
 }
 
 const char *
-at_failed(const mdt_audit_decision *d)
+at_failed(const mdt_store_decision *d)
 {
 	static char out[128];
 	json_t *j = d->reasons != NULL ? json_loads(d->reasons, 0, NULL) :
@@ -101,7 +101,7 @@ struct prefix_walk {
 };
 
 static int
-prefix_cb(void *arg, const mdt_audit_decision *d)
+prefix_cb(void *arg, const mdt_store_decision *d)
 {
 	struct prefix_walk *w = arg;
 
@@ -111,12 +111,12 @@ prefix_cb(void *arg, const mdt_audit_decision *d)
 	return 0;
 }
 
-mdt_audit_decision *
+mdt_store_decision *
 at_record_prefix(const struct bt_broker *b, const char *prefix)
 {
 	mdt_store_opts o = { .read_only = 1 };
 	mdt_store *s = NULL;
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 	struct prefix_walk w = { prefix, 0 };
 	char err[256];
 
@@ -134,7 +134,7 @@ at_refused_rid(const struct bt_broker *b, const char *agent, const char *rid,
     mdt_wire_msg *m, const char *op, const char *spec, const char *patient)
 {
 	char sub[400];
-	mdt_audit_decision *d;
+	mdt_store_decision *d;
 
 	ck_assert_msg(m != NULL, "%s: no reply", rid);
 	ck_assert_msg(mdt_wire_msg_ok(m) != 1, "%s: %s was not refused", rid,
@@ -144,7 +144,7 @@ at_refused_rid(const struct bt_broker *b, const char *agent, const char *rid,
 	ck_assert_msg(!has_token(m), "%s: a refusal carries a token", rid);
 	mdt_wire_msg_free(m);
 	d = at_record(b, rid);
-	if (d == NULL || d->verdict == MDT_AUDIT_ALLOW ||
+	if (d == NULL || d->verdict == MDT_STORE_ALLOW ||
 	    !at_reason_is(at_failed(d), spec)) {
 		/* a second decision of the same id is recorded under it */
 		mdt_free(d);
@@ -152,9 +152,9 @@ at_refused_rid(const struct bt_broker *b, const char *agent, const char *rid,
 		d = at_record_prefix(b, sub);
 	}
 	ck_assert_msg(d != NULL, "%s: no audit record of the refusal", rid);
-	ck_assert_msg(d->verdict == MDT_AUDIT_DENY || d->verdict ==
-	    MDT_AUDIT_ERROR, "%s: recorded as %s", rid,
-	    mdt_audit_verdict_name(d->verdict));
+	ck_assert_msg(d->verdict == MDT_STORE_DENY || d->verdict ==
+	    MDT_STORE_ERROR, "%s: recorded as %s", rid,
+	    mdt_store_verdict_name(d->verdict));
 	ck_assert_msg(strcmp(d->operation, op) == 0, "%s: recorded op %s",
 	    rid, d->operation);
 	ck_assert_msg(d->agent != NULL && strcmp(d->agent, agent) == 0,
@@ -188,7 +188,7 @@ at_allowed(const struct bt_broker *b, const struct bt_conn *c,
 	char rid[300];
 	const uint8_t *t;
 	size_t n = 0;
-	mdt_audit_decision *d;
+	mdt_store_decision *d;
 
 	at_audit_id(c, rid, sizeof(rid));
 	ck_assert_msg(m != NULL, "%s: no reply", rid);
@@ -205,8 +205,8 @@ at_allowed(const struct bt_broker *b, const struct bt_conn *c,
 	mdt_wire_msg_free(m);
 	d = at_record(b, rid);
 	ck_assert_msg(d != NULL, "%s: no audit record of the allow", rid);
-	ck_assert_msg(d->verdict == MDT_AUDIT_ALLOW, "%s: recorded as %s",
-	    rid, mdt_audit_verdict_name(d->verdict));
+	ck_assert_msg(d->verdict == MDT_STORE_ALLOW, "%s: recorded as %s",
+	    rid, mdt_store_verdict_name(d->verdict));
 	ck_assert_str_eq(d->operation, op);
 	mdt_free(d);
 }

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/token.h>
 
 #include "brk_test.h"
@@ -29,18 +29,18 @@ void at_last_id(const struct bt_conn *c, char *out, size_t len);
 /* The decision recorded under audit id rid, read from b's store with a
  * read-only handle (works while the broker runs), or NULL.  Caller frees
  * with mdt_free. */
-mdt_audit_decision *at_record(const struct bt_broker *b, const char *rid);
+mdt_store_decision *at_record(const struct bt_broker *b, const char *rid);
 
 /* The last decision whose audit id starts with prefix, or NULL.  Caller
  * frees with mdt_free. */
-mdt_audit_decision *at_record_prefix(const struct bt_broker *b,
+mdt_store_decision *at_record_prefix(const struct bt_broker *b,
     const char *prefix);
 
 /* 1 when reason matches spec: alternatives separated by '|', an
  * alternative ending in '*' matching as a prefix. */
 int at_reason_is(const char *reason, const char *spec);
 /* The "failed" member of a record's reasons JSON (static buffer). */
-const char *at_failed(const mdt_audit_decision *d);
+const char *at_failed(const mdt_store_decision *d);
 
 /*
  * The three checks of a refusal of the last request on c: m is a refusal

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_sdk.h"
 
@@ -59,11 +59,11 @@ bs_dispatch(mdt_task *root, const char *payload, char child[MDT_AGENT_ID_MAX])
 }
 
 static int
-collect(void *arg, const mdt_audit_decision *d)
+collect(void *arg, const mdt_store_decision *d)
 {
 	FILE *f = arg;
 
-	if (d->verdict == MDT_AUDIT_ALLOW && d->resource != NULL &&
+	if (d->verdict == MDT_STORE_ALLOW && d->resource != NULL &&
 	    d->task_id != NULL)
 		fprintf(f, "%s %s\n", d->task_id, d->resource);
 	return 0;

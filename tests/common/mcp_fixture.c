@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_flow.h"
 #include "mcp_entities.h"
@@ -224,7 +224,7 @@ struct audit_count {
 };
 
 static int
-count_cb(void *arg, const mdt_audit_decision *r)
+count_cb(void *arg, const mdt_store_decision *r)
 {
 	struct audit_count *a = arg;
 	size_t n = strlen(a->prefix);

@@ -129,7 +129,7 @@ approved(const char *id, const char *jwt)
 {
 	mdt_wire_msg *m = decide(MDT_OP_APPROVE, id, jwt);
 	char rid[300];
-	mdt_audit_decision *d;
+	mdt_store_decision *d;
 
 	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "approve: %s", bt_reason(m));
 	ck_assert_str_eq(bt_str(m, "decision"), "approved");
@@ -137,7 +137,7 @@ approved(const char *id, const char *jwt)
 	at_audit_id(&O, rid, sizeof(rid));
 	d = at_record(&B, rid);
 	ck_assert_ptr_nonnull(d);
-	ck_assert_int_eq(d->verdict, MDT_AUDIT_ALLOW);
+	ck_assert_int_eq(d->verdict, MDT_STORE_ALLOW);
 	ck_assert_str_eq(d->operation, "approve");
 	ck_assert_str_eq(d->clinician, "dr-alice");
 	mdt_free(d);
@@ -264,7 +264,7 @@ START_TEST(rejection_on_record)
 	char id[64], rid[300], fin[320];
 	char *jwt;
 	mdt_wire_msg *m;
-	mdt_audit_decision *d;
+	mdt_store_decision *d;
 
 	park(&th, &w, id, sizeof(id));
 	jwt = act(id, 0);

@@ -69,7 +69,7 @@ START_TEST(emergency_asserted_once)
 	mdt_wire_msg *m = bt_open(&O, jwt, "pat-003", "ETREAT", SCOPES);
 	struct bt_task root;
 	char rid[300];
-	mdt_audit_decision *d;
+	mdt_store_decision *d;
 	uint8_t *tok = NULL;
 	size_t tn = 0;
 
@@ -80,11 +80,11 @@ START_TEST(emergency_asserted_once)
 	at_audit_id(&O, rid, sizeof(rid));
 	d = at_record(&B, rid);
 	ck_assert_ptr_nonnull(d);
-	ck_assert_int_eq(d->verdict, MDT_AUDIT_ALLOW);
+	ck_assert_int_eq(d->verdict, MDT_STORE_ALLOW);
 	ck_assert_str_eq(d->purpose, "ETREAT");
 	ck_assert_str_eq(d->patient, "pat-003");
-	ck_assert_msg((d->flags & MDT_AUDIT_FLAG_BREAK_GLASS) &&
-	    (d->flags & MDT_AUDIT_FLAG_REVIEW), "open flags %#x", d->flags);
+	ck_assert_msg((d->flags & MDT_STORE_FLAG_BREAK_GLASS) &&
+	    (d->flags & MDT_STORE_FLAG_REVIEW), "open flags %#x", d->flags);
 	mdt_free(d);
 	/* what the task reads is flagged too */
 	at_allowed(&B, &O, bt_authorize(&O, root.id, root.tok, root.tlen, "r",
@@ -93,7 +93,7 @@ START_TEST(emergency_asserted_once)
 	at_audit_id(&O, rid, sizeof(rid));
 	d = at_record(&B, rid);
 	ck_assert_ptr_nonnull(d);
-	ck_assert_msg(d->flags & MDT_AUDIT_FLAG_REVIEW, "read flags %#x",
+	ck_assert_msg(d->flags & MDT_STORE_FLAG_REVIEW, "read flags %#x",
 	    d->flags);
 	mdt_free(d);
 	/* the same act cannot open a second task */

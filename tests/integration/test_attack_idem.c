@@ -62,7 +62,7 @@ allow_a(struct bt_conn *s, const char *id, const struct bt_task *t)
 {
 	mdt_wire_msg *m = send_id(s, id, t, "r", "Patient/pat-001", NULL);
 	char rid[400];
-	mdt_audit_decision *d;
+	mdt_store_decision *d;
 
 	ck_assert_msg(mdt_wire_msg_ok(m) == 1, "A refused: %s", bt_reason(m));
 	ck_assert_ptr_nonnull(bt_bin(m, "token", &(size_t){ 0 }));
@@ -70,7 +70,7 @@ allow_a(struct bt_conn *s, const char *id, const struct bt_task *t)
 	rid_of(s, id, rid, sizeof(rid));
 	d = at_record(&B, rid);
 	ck_assert_ptr_nonnull(d);
-	ck_assert_int_eq(d->verdict, MDT_AUDIT_ALLOW);
+	ck_assert_int_eq(d->verdict, MDT_STORE_ALLOW);
 	ck_assert_str_eq(d->resource, "Patient/pat-001");
 	mdt_free(d);
 }
@@ -86,7 +86,7 @@ b_reused(struct bt_conn *s, const char *id, const struct bt_task *t)
 	    NULL);
 	/* the id's own record still says what A released */
 	{
-		mdt_audit_decision *d = at_record(&B, rid);
+		mdt_store_decision *d = at_record(&B, rid);
 		ck_assert_ptr_nonnull(d);
 		ck_assert_str_eq(d->resource, "Patient/pat-001");
 		mdt_free(d);

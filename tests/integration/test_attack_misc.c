@@ -192,14 +192,14 @@ START_TEST(end_raced)
 		ck_assert_ptr_nonnull(e[i].m);
 		if (mdt_wire_msg_ok(e[i].m) == 1) {
 			char rid[300];
-			mdt_audit_decision *d;
+			mdt_store_decision *d;
 
 			ok++;
 			mdt_wire_msg_free(e[i].m);
 			at_audit_id(&e[i].c, rid, sizeof(rid));
 			d = at_record(&B, rid);
 			ck_assert_msg(d != NULL && d->verdict ==
-			    MDT_AUDIT_ALLOW, "%s: the end is not on record", rid);
+			    MDT_STORE_ALLOW, "%s: the end is not on record", rid);
 			ck_assert_str_eq(d->operation, op);
 			mdt_free(d);
 		} else {
@@ -393,7 +393,7 @@ START_TEST(ids_with_nul_and_oversized)
 	 * byte: two requests, neither mistaken for a reuse of the other */
 	for (int i = 0; i < 2; i++) {
 		char id[MDT_WIRE_ID_MAX + 1], rid[400];
-		mdt_audit_decision *d;
+		mdt_store_decision *d;
 		memset(id, 'q', MDT_WIRE_ID_MAX);
 		id[MDT_WIRE_ID_MAX - 1] = (char)('1' + i);
 		id[MDT_WIRE_ID_MAX] = 0;
@@ -411,7 +411,7 @@ START_TEST(ids_with_nul_and_oversized)
 		ck_assert_str_eq(d->resource, i ? "Patient/pat-001" :
 		    "Condition/cond-001-1?patient=pat-001");
 		ck_assert_int_eq(d->verdict, mdt_wire_msg_ok(m) == 1 ?
-		    MDT_AUDIT_ALLOW : MDT_AUDIT_DENY);
+		    MDT_STORE_ALLOW : MDT_STORE_DENY);
 		ck_assert_str_ne(bt_reason(m), "id.reused");
 		mdt_free(d);
 		mdt_wire_msg_free(m);

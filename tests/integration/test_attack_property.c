@@ -59,7 +59,7 @@ struct logent {
 	char resource[128];
 	int allow;
 	char reason[48];
-	uint8_t hash[MDT_AUDIT_HASH_BYTES]; /* BLAKE2b-256 of the bytes sent */
+	uint8_t hash[MDT_STORE_HASH_BYTES]; /* BLAKE2b-256 of the bytes sent */
 };
 
 static struct bt_broker B;
@@ -478,10 +478,10 @@ race_ids(void)
  * content's. */
 static void
 check_reused(mdt_store *st, const struct logent *e,
-    const mdt_audit_decision *orig)
+    const mdt_store_decision *orig)
 {
 	char hx[17], rid2[260];
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 
 	ck_assert_msg(orig->request_hash != NULL, "seed %u: %s has no "
 	    "request hash", Seed, e->rid);
@@ -492,7 +492,7 @@ check_reused(mdt_store *st, const struct logent *e,
 	snprintf(rid2, sizeof(rid2), "%.200s#reused.%s", e->rid, hx);
 	ck_assert_msg(mdt_store_find_decision(st, rid2, &d) == 0,
 	    "seed %u: id.reused answer not recorded as %s", Seed, rid2);
-	ck_assert_int_eq(d->verdict, MDT_AUDIT_DENY);
+	ck_assert_int_eq(d->verdict, MDT_STORE_DENY);
 	ck_assert_str_eq(at_failed(d), "id.reused");
 	ck_assert_msg(d->request_hash != NULL && memcmp(d->request_hash,
 	    e->hash, sizeof(e->hash)) == 0, "seed %u: %s recorded with "
@@ -503,7 +503,7 @@ check_reused(mdt_store *st, const struct logent *e,
 static void
 check_answer(mdt_store *st, const struct logent *e)
 {
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 
 	ck_assert_msg(mdt_store_find_decision(st, e->rid, &d) == 0,
 	    "seed %u: no record under %s (%s %s: %s)", Seed, e->rid, e->op,
@@ -524,9 +524,9 @@ check_answer(mdt_store *st, const struct logent *e)
 		ck_assert_msg(d->resource != NULL && strcmp(d->resource,
 		    e->resource) == 0, "seed %u: %s answered for %s, recorded "
 		    "for %s", Seed, e->rid, e->resource, d->resource);
-	ck_assert_msg((d->verdict == MDT_AUDIT_ALLOW) == e->allow,
+	ck_assert_msg((d->verdict == MDT_STORE_ALLOW) == e->allow,
 	    "seed %u: %s answered %s, recorded %s (%s)", Seed, e->rid,
-	    e->allow ? "allow" : e->reason, mdt_audit_verdict_name(d->verdict),
+	    e->allow ? "allow" : e->reason, mdt_store_verdict_name(d->verdict),
 	    d->reasons ? d->reasons : "");
 	if (!e->allow && strcmp(e->reason, "step_up.required") != 0)
 		ck_assert_msg(strcmp(at_failed(d), e->reason) == 0,

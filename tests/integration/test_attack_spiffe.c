@@ -73,7 +73,7 @@ START_TEST(registry_refuses_bad_id)
 END_TEST
 
 static int
-agent_cb(void *arg, const mdt_audit_decision *d)
+agent_cb(void *arg, const mdt_store_decision *d)
 {
 	const char **ids = arg;
 

@@ -14,7 +14,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/key.h>
 
 static char dir[] = "/tmp/mdt-auditctl-XXXXXX";
@@ -57,7 +57,7 @@ write_store(void)
 	mdt_keypair *kp;
 	mdt_store *s;
 	mdt_store_opts o = {.seal_seed = seed, .checkpoint_every = 4};
-	mdt_audit_task t = {.task_id = "t1", .operation = "open",
+	mdt_store_task t = {.task_id = "t1", .operation = "open",
 	    .patient = "pat-001", .clinician = "dr-who", .purpose = "TREAT",
 	    .holder = "spiffe://clinic.example/orchestrator",
 	    .expires_ms = 1};
@@ -73,11 +73,11 @@ write_store(void)
 	CHECK(mdt_store_add_task(s, &t, 0, NULL) == 0, "task");
 	for (int i = 0; i < 10; i++) {
 		char req[16];
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .task_id = "t1", .action = "read",
 		    .resource = "Observation/obs-1"};
-		uint8_t h[MDT_AUDIT_HASH_BYTES];
+		uint8_t h[MDT_STORE_HASH_BYTES];
 		memset(h, 0xab, sizeof(h));
 		if (i == 9)
 			d.request_hash = h;

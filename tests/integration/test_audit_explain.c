@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include <mandate/agent.h>
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/wire.h>
 
 #include "brk_flow.h"
@@ -185,12 +185,12 @@ access_agrees(struct bt_conn *s, const struct bt_task *sub)
 
 struct found {
 	const char *op, *resource;
-	mdt_audit_verdict verdict;
+	mdt_store_verdict verdict;
 	uint64_t seq;
 };
 
 static int
-find_cb(void *arg, const mdt_audit_decision *d)
+find_cb(void *arg, const mdt_store_decision *d)
 {
 	struct found *f = arg;
 
@@ -203,7 +203,7 @@ find_cb(void *arg, const mdt_audit_decision *d)
 
 /* The first decision of op on resource with verdict v. */
 static uint64_t
-find(const char *op, const char *resource, mdt_audit_verdict v)
+find(const char *op, const char *resource, mdt_store_verdict v)
 {
 	struct found f = {op, resource, v, 0};
 	mdt_store_opts so = {.read_only = 1, .readers = 1};
@@ -221,11 +221,11 @@ static void
 latest_policies(char *out_hash, size_t len)
 {
 	mdt_store_opts so = {.read_only = 1, .readers = 1};
-	mdt_audit_source *src = NULL;
+	mdt_store_source *src = NULL;
 	mdt_store *s;
 
 	CHECK(mdt_store_open(B.store, &so, &s, NULL, 0) == 0, "store");
-	CHECK(mdt_store_get_source(s, MDT_AUDIT_SOURCE_POLICIES, NULL,
+	CHECK(mdt_store_get_source(s, MDT_STORE_SOURCE_POLICIES, NULL,
 	    &src) == 0, "a policy set is kept");
 	snprintf(out_hash, len, "%s", src->digest);
 	mdt_free(src);
@@ -412,15 +412,15 @@ START_TEST(after_the_fact)
 	snprintf(ctl, sizeof(ctl), "%s/broker/mandatectl", bin ? bin : ".");
 	setup(&o, &s, &sub);
 	before = access_agrees(&s, &sub);
-	CHECK(find("access", BT_SUMM, MDT_AUDIT_ALLOW) != 0, "access recorded");
+	CHECK(find("access", BT_SUMM, MDT_STORE_ALLOW) != 0, "access recorded");
 	/* two more refusals of the same agent: repeated denials */
 	for (int i = 0; i < 2; i++)
 		CHECK(strcmp(authorized(&s, &sub, "r", "Condition"), "deny") ==
 		    0, "deny %d", i);
 	allow = find("authorize", "Observation?patient=" PATIENT,
-	    MDT_AUDIT_ALLOW);
-	deny = find("authorize", "Condition/x-1", MDT_AUDIT_DENY);
-	stepup = find("authorize", "DocumentReference/x-1", MDT_AUDIT_STEP_UP);
+	    MDT_STORE_ALLOW);
+	deny = find("authorize", "Condition/x-1", MDT_STORE_DENY);
+	stepup = find("authorize", "DocumentReference/x-1", MDT_STORE_STEP_UP);
 	explain_before(allow, deny);
 	mid = mdt_store_now_ms();
 	sleep(1);

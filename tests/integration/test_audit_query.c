@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "pg_fixture.h"
 #include "testutil.h"
@@ -81,7 +81,7 @@ static void
 add_task(mdt_store *s, const char *id, const char *parent, uint32_t depth,
     const char *patient, const char *holder)
 {
-	mdt_audit_task t = {.time_ms = T0, .task_id = id, .parent_id = parent,
+	mdt_store_task t = {.time_ms = T0, .task_id = id, .parent_id = parent,
 	    .root_id = "root-a", .operation = parent ? "delegate" : "open",
 	    .depth = depth, .patient = patient, .clinician = "dr-a",
 	    .purpose = "TREAT", .holder = holder, .expires_ms = 1};
@@ -101,10 +101,10 @@ write_store(mdt_store *s)
 	add_task(s, "root-b", NULL, 0, "pat-2", "spiffe://c/orch");
 	for (int i = 0; i < 40; i++) {
 		int widen = i % 4 == 3;
-		mdt_audit_decision d = {.time_ms = T0 + i * HOUR,
+		mdt_store_decision d = {.time_ms = T0 + i * HOUR,
 		    .operation = "authorize",
-		    .verdict = widen ? MDT_AUDIT_DENY : MDT_AUDIT_ALLOW,
-		    .flags = i % 10 == 0 ? MDT_AUDIT_FLAG_BREAK_GLASS : 0,
+		    .verdict = widen ? MDT_STORE_DENY : MDT_STORE_ALLOW,
+		    .flags = i % 10 == 0 ? MDT_STORE_FLAG_BREAK_GLASS : 0,
 		    .reasons = widen ? "{\"failed\":\"scope.widen\",\"code\":"
 		    "\"scope\",\"detail\":\"x\"}" : "{\"decision\":\"allow\"}",
 		    .policy_ids = "[\"p1\"]", .policy_hash = "ph1",
@@ -212,8 +212,8 @@ check_follow(mdt_store *s, const char *fmt, const char *marker)
 		nanosleep(&tick, NULL);
 	CHECK(file_lines(path) == before, "the existing decisions first");
 	for (int i = 0; i < 3; i++) {
-		mdt_audit_decision d = {.operation = "authorize",
-		    .verdict = MDT_AUDIT_ALLOW, .patient = "pat-1",
+		mdt_store_decision d = {.operation = "authorize",
+		    .verdict = MDT_STORE_ALLOW, .patient = "pat-1",
 		    .agent = "spiffe://c/late", .action = "read"};
 		CHECK(mdt_store_append_decision(s, &d, NULL) == 0, "late");
 	}

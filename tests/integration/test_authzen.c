@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/wire.h>
 
 #include "az_test.h"
@@ -408,13 +408,13 @@ refused_call(struct bt_conn *c, const char *const *kv, size_t n)
 }
 
 static int
-find_refused(void *arg, const mdt_audit_decision *r)
+find_refused(void *arg, const mdt_store_decision *r)
 {
 	int *n = arg;
 
 	if (strcmp(r->operation, "evaluate") == 0 && r->resource != NULL &&
 	    strcmp(r->resource, "todo::\"refused-probe\"") == 0 &&
-	    r->verdict == MDT_AUDIT_DENY && r->token_id != NULL &&
+	    r->verdict == MDT_STORE_DENY && r->token_id != NULL &&
 	    strcmp(r->token_id, "tok-probe") == 0 &&
 	    strstr(r->reasons, "\"failed\":\"token.proof\"") != NULL &&
 	    strstr(r->reasons, "no proof here") != NULL &&
@@ -472,14 +472,14 @@ struct find {
 };
 
 static int
-count_evaluate(void *arg, const mdt_audit_decision *r)
+count_evaluate(void *arg, const mdt_store_decision *r)
 {
 	struct find *f = arg;
 
 	if (strcmp(r->operation, "evaluate") != 0 || r->resource == NULL ||
 	    strcmp(r->resource, f->want_resource) != 0)
 		return 0;
-	if (r->verdict == MDT_AUDIT_ALLOW)
+	if (r->verdict == MDT_STORE_ALLOW)
 		f->allow++;
 	else
 		f->deny++;

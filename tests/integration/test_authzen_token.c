@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "az_test.h"
 #include "mcp_fixture.h"
@@ -112,7 +112,7 @@ struct find {
 
 /* Counts the front's evaluate denies of f->reason on f->resource. */
 static int
-count_refusal(void *arg, const mdt_audit_decision *r)
+count_refusal(void *arg, const mdt_store_decision *r)
 {
 	struct find *f = arg;
 	char failed[80];
@@ -121,7 +121,7 @@ count_refusal(void *arg, const mdt_audit_decision *r)
 		f->last = r->seq;
 	snprintf(failed, sizeof(failed), "\"failed\":\"%s\"", f->reason);
 	if (r->seq <= f->after || strcmp(r->operation, "evaluate") != 0 ||
-	    r->verdict != MDT_AUDIT_DENY || r->resource == NULL ||
+	    r->verdict != MDT_STORE_DENY || r->resource == NULL ||
 	    strcmp(r->resource, f->resource) != 0 ||
 	    strstr(r->reasons, failed) == NULL)
 		return 0;

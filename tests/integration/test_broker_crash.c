@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_test.h"
 #include "testutil.h"
@@ -92,12 +92,12 @@ check_records(mdt_store *st)
 
 	for (int i = 0; i < CLIENTS; i++)
 		for (size_t j = 0; j < clients[i].n; j++) {
-			mdt_audit_decision *d = NULL;
+			mdt_store_decision *d = NULL;
 			int rc = mdt_store_find_decision(st, clients[i].ids[j],
 			    &d);
 			ck_assert_msg(rc == 0, "decision %s received but not "
 			    "recorded (%s)", clients[i].ids[j], mdt_strerror(rc));
-			ck_assert_int_eq(d->verdict == MDT_AUDIT_ALLOW,
+			ck_assert_int_eq(d->verdict == MDT_STORE_ALLOW,
 			    clients[i].allow[j]);
 			mdt_free(d);
 			total++;
@@ -112,7 +112,7 @@ START_TEST(kill_9_under_load)
 	mdt_store_opts ro = { .read_only = 1 };
 	mdt_store *st = NULL;
 	mdt_pubkey pk;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	char err[256];
 	size_t total;
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_flow.h"
 #include "brk_test.h"
@@ -202,13 +202,13 @@ expect(mdt_wire_msg *m, const char *reason, const char *code,
 
 struct found {
 	const char *op, *agent, *task;
-	mdt_audit_verdict verdict;
+	mdt_store_verdict verdict;
 	int hits;
 	char reasons[1024], policies[1024], chain[1024];
 };
 
 static int
-match(void *arg, const mdt_audit_decision *r)
+match(void *arg, const mdt_store_decision *r)
 {
 	struct found *f = arg;
 
@@ -241,7 +241,7 @@ audited(struct found *f)
 	ck_assert_int_eq(mdt_store_list_decisions(st, 0, 0, match, f), 0);
 	mdt_store_close(st);
 	ck_assert_msg(f->hits == 1, "%d %s records of %s by %s on %s",
-	    f->hits, mdt_audit_verdict_name(f->verdict), f->op, f->agent,
+	    f->hits, mdt_store_verdict_name(f->verdict), f->op, f->agent,
 	    f->task);
 }
 
@@ -254,7 +254,7 @@ START_TEST(cycle_refused_by_default_policy)
 	struct bt_conn o, s, k;
 	struct bt_task root, sub, leaf;
 	struct found f = { .op = "delegate", .agent = BT_CODER,
-	    .verdict = MDT_AUDIT_DENY };
+	    .verdict = MDT_STORE_DENY };
 	mdt_wire_msg *m;
 
 	chain3(&o, &s, &k, &root, &sub, &leaf);
@@ -297,9 +297,9 @@ START_TEST(cycle_allowed_by_policy_depth_still_bounds)
 	struct bt_conn o, s, k;
 	struct bt_task root, sub, leaf, again;
 	struct found fd = { .op = "delegate", .agent = BT_CODER,
-	    .verdict = MDT_AUDIT_ALLOW };
+	    .verdict = MDT_STORE_ALLOW };
 	struct found fa = { .op = "authorize", .agent = BT_SUMM,
-	    .verdict = MDT_AUDIT_ALLOW };
+	    .verdict = MDT_STORE_ALLOW };
 	const char *repeat = "[" Q(BT_ORCH) "," Q(BT_SUMM) "," Q(BT_CODER)
 	    "," Q(BT_SUMM) "]";
 	mdt_wire_msg *m;

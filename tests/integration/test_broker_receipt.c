@@ -16,7 +16,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_test.h"
 #include "sdk_int.h"
@@ -157,7 +157,7 @@ open_store(void)
 static void
 store_verifies(const mdt_pubkey *pk, uint64_t min_heads)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	char err[MDT_ERRMSG_MAX] = "";
 
 	ck_assert_msg(mdt_store_verify(B.store, pk->bytes, NULL, NULL, &rep,

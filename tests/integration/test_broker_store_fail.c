@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_flow.h"
 #include "brk_test.h"
@@ -36,9 +36,9 @@ decision(const mdt_wire_msg *m)
 
 /* How many allow records the audit store holds. */
 static int
-count_cb(void *arg, const mdt_audit_decision *d)
+count_cb(void *arg, const mdt_store_decision *d)
 {
-	if (d->verdict == MDT_AUDIT_ALLOW && strcmp(d->operation,
+	if (d->verdict == MDT_STORE_ALLOW && strcmp(d->operation,
 	    "authorize") == 0)
 		(*(int *)arg)++;
 	return 0;

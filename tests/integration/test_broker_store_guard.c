@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 #include <mandate/key.h>
 
 #include "brk_flow.h"
@@ -86,7 +86,7 @@ slurp(const char *path)
 static void
 verify_intact(void)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	mdt_pubkey pk;
 	char err[MDT_ERRMSG_MAX] = "";
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include <mandate/agent.h>
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_flow.h"
 #include "brk_test.h"

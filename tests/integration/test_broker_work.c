@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "brk_flow.h"
 #include "brk_test.h"
@@ -277,7 +277,7 @@ START_TEST(full_queue_cancels_the_subtask)
 	mdt_wire_msg *m;
 	mdt_store_opts ro = { .read_only = 1 };
 	mdt_store *st = NULL;
-	mdt_audit_task *t = NULL;
+	mdt_store_task *t = NULL;
 	char err[256];
 
 	ck_assert_int_eq(bt_setup(&B, NULL), 0);

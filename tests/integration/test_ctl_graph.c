@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "pg_fixture.h"
 #include "testutil.h"
@@ -69,7 +69,7 @@ write_store(void)
 	for (uint32_t i = 0; i < 6; i++) {
 		snprintf(id, sizeof(id), "hop-%u", i);
 		snprintf(parent, sizeof(parent), "hop-%u", i ? i - 1 : 0);
-		mdt_audit_task t = {.task_id = id, .parent_id = i ? parent : NULL,
+		mdt_store_task t = {.task_id = id, .parent_id = i ? parent : NULL,
 		    .root_id = "hop-0", .operation = i ? "delegate" : "open",
 		    .depth = i, .clinician = "dr-alice", .patient = "pat-001",
 		    .purpose = "TREAT", .from_agent = i ? holders[i - 1] : NULL,
@@ -80,10 +80,10 @@ write_store(void)
 	for (int i = 0; i < 1000; i++) {
 		int deny = i == 500, step = i == 501;
 		snprintf(id, sizeof(id), "hop-%d", i % 6);
-		mdt_audit_decision d = {.operation = "authorize",
-		    .verdict = deny ? MDT_AUDIT_DENY : step ? MDT_AUDIT_STEP_UP :
-		    MDT_AUDIT_ALLOW,
-		    .flags = i == 502 ? MDT_AUDIT_FLAG_BREAK_GLASS : 0,
+		mdt_store_decision d = {.operation = "authorize",
+		    .verdict = deny ? MDT_STORE_DENY : step ? MDT_STORE_STEP_UP :
+		    MDT_STORE_ALLOW,
+		    .flags = i == 502 ? MDT_STORE_FLAG_BREAK_GLASS : 0,
 		    .reasons = deny ? "{\"failed\":\"scope.widen\"}" : "{}",
 		    .task_id = id, .agent = holders[i % 6],
 		    .patient = "pat-001", .action = "read",

@@ -23,7 +23,7 @@
 #include <jansson.h>
 
 #include <mandate/agent.h>
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "mcp_fixture.h"
 #include "testutil.h"

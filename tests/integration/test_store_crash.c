@@ -20,7 +20,7 @@
 
 #include <sodium.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #define ROUNDS 4
 #define THREADS 8
@@ -44,8 +44,8 @@ child_thread(void *arg)
 	char req[48], line[32];
 
 	for (unsigned i = 0;; i++) {
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .task_id = "t1", .action = "read",
 		    .resource = "Observation/obs-1"};
 		uint64_t seq;
@@ -156,11 +156,11 @@ run_round(uint64_t *seqs, uint32_t run_ms)
 }
 
 static void
-print_issue(void *arg, const mdt_audit_issue *is)
+print_issue(void *arg, const mdt_store_issue *is)
 {
 	(void)arg;
 	fprintf(stderr, "  %s %s: %s\n", is->fatal ? "ISSUE" : "note",
-	    mdt_audit_issue_name(is->kind), is->message);
+	    mdt_store_issue_name(is->kind), is->message);
 }
 
 static void
@@ -168,7 +168,7 @@ check_round(const uint64_t *seqs, size_t n)
 {
 	mdt_store_opts o = {.read_only = 1};
 	char err[MDT_ERRMSG_MAX];
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	mdt_store *s;
 	int rc;
 
@@ -179,7 +179,7 @@ check_round(const uint64_t *seqs, size_t n)
 	if ((rc = mdt_store_open(path, &o, &s, err, sizeof(err))) != 0)
 		FAIL("reopen: %s", err);
 	for (size_t i = 0; i < n; i++) {
-		mdt_audit_decision *d;
+		mdt_store_decision *d;
 		if (mdt_store_get_decision(s, seqs[i], &d) != 0)
 			FAIL("seq %" PRIu64 " was acknowledged but is missing",
 			    seqs[i]);

@@ -24,7 +24,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include <mandate/audit.h>
+#include <mandate/store.h>
 
 #include "pg_fixture.h"
 
@@ -46,7 +46,7 @@ typedef struct fx {
 
 typedef struct fx_issues {
 	size_t n;
-	mdt_audit_issue v[FX_ISSUES_MAX];
+	mdt_store_issue v[FX_ISSUES_MAX];
 } fx_issues;
 
 static inline void
@@ -140,7 +140,7 @@ fx_cleanup(fx *f)
 static inline void
 fx_root(fx *f, const char *id)
 {
-	mdt_audit_task t = {.task_id = id, .operation = "open",
+	mdt_store_task t = {.task_id = id, .operation = "open",
 	    .clinician = "dr-who", .patient = "pat-001", .purpose = "TREAT",
 	    .holder = "spiffe://clinic.example/orchestrator",
 	    .scopes = "patient/*.rs", .token_id = "tok-root",
@@ -154,7 +154,7 @@ static inline int
 fx_child(fx *f, const char *id, const char *parent, uint32_t depth,
     uint32_t max_children)
 {
-	mdt_audit_task t = {.task_id = id, .parent_id = parent,
+	mdt_store_task t = {.task_id = id, .parent_id = parent,
 	    .operation = "delegate", .depth = depth, .clinician = "dr-who",
 	    .patient = "pat-001", .purpose = "TREAT",
 	    .from_agent = "spiffe://clinic.example/orchestrator",
@@ -166,10 +166,10 @@ fx_child(fx *f, const char *id, const char *parent, uint32_t depth,
 }
 
 static inline uint64_t
-fx_decision(fx *f, const char *req, const char *task, mdt_audit_verdict v)
+fx_decision(fx *f, const char *req, const char *task, mdt_store_verdict v)
 {
-	mdt_audit_decision d = {.request_id = req, .operation = "authorize",
-	    .verdict = v, .reasons = v == MDT_AUDIT_ALLOW ? "{}" :
+	mdt_store_decision d = {.request_id = req, .operation = "authorize",
+	    .verdict = v, .reasons = v == MDT_STORE_ALLOW ? "{}" :
 	    "{\"failed\":\"scope\",\"layer\":\"clinician\"}",
 	    .policy_ids = "[\"permit-care-team\"]", .policy_hash = "ab12",
 	    .task_id = task, .token_id = "tok-child", .clinician = "dr-who",
@@ -187,7 +187,7 @@ fx_decision(fx *f, const char *req, const char *task, mdt_audit_verdict v)
 }
 
 static inline void
-fx_collect(void *arg, const mdt_audit_issue *is)
+fx_collect(void *arg, const mdt_store_issue *is)
 {
 	fx_issues *c = arg;
 
@@ -197,7 +197,7 @@ fx_collect(void *arg, const mdt_audit_issue *is)
 
 /* Verifies the file; returns the status, issues in *out. */
 static inline int
-fx_verify(fx *f, fx_issues *out, mdt_audit_report *rep)
+fx_verify(fx *f, fx_issues *out, mdt_store_report *rep)
 {
 	char err[MDT_ERRMSG_MAX] = "";
 
@@ -208,7 +208,7 @@ fx_verify(fx *f, fx_issues *out, mdt_audit_report *rep)
 
 /* True when an issue of kind covers seq. */
 static inline int
-fx_has(const fx_issues *c, mdt_audit_issue_kind kind, uint64_t seq)
+fx_has(const fx_issues *c, mdt_store_issue_kind kind, uint64_t seq)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].kind == kind && c->v[i].seq <= seq &&

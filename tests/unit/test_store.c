@@ -29,14 +29,14 @@ teardown(void)
 
 START_TEST(decision_roundtrip)
 {
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 	uint64_t seq;
 
 	fx_root(&F, "t1");
-	seq = fx_decision(&F, "agent#r1", "t1", MDT_AUDIT_DENY);
+	seq = fx_decision(&F, "agent#r1", "t1", MDT_STORE_DENY);
 	ck_assert_int_eq(mdt_store_find_decision(F.s, "agent#r1", &d), 0);
 	ck_assert_uint_eq(d->seq, seq);
-	ck_assert_int_eq(d->verdict, MDT_AUDIT_DENY);
+	ck_assert_int_eq(d->verdict, MDT_STORE_DENY);
 	ck_assert_str_eq(d->operation, "authorize");
 	ck_assert_str_eq(d->reasons,
 	    "{\"failed\":\"scope\",\"layer\":\"clinician\"}");
@@ -57,20 +57,20 @@ END_TEST
 
 START_TEST(idempotent_request_id)
 {
-	mdt_audit_decision d = {.request_id = "a#1", .operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW}, *got;
+	mdt_store_decision d = {.request_id = "a#1", .operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW}, *got;
 	uint64_t s1, s2 = 0;
 	char msg[MDT_ERRMSG_MAX];
 
 	ck_assert_int_eq(mdt_store_append_decision(F.s, &d, &s1), 0);
-	d.verdict = MDT_AUDIT_DENY;
+	d.verdict = MDT_STORE_DENY;
 	ck_assert_int_eq(mdt_store_append_decision(F.s, &d, &s2),
 	    -MDT_EEXIST);
 	ck_assert_uint_eq(s2, 0);
 	ck_assert_ptr_nonnull(strstr(mdt_store_errmsg(F.s, msg, sizeof(msg)),
 	    "already recorded"));
 	ck_assert_int_eq(mdt_store_find_decision(F.s, "a#1", &got), 0);
-	ck_assert_int_eq(got->verdict, MDT_AUDIT_ALLOW);
+	ck_assert_int_eq(got->verdict, MDT_STORE_ALLOW);
 	ck_assert_uint_eq(got->seq, s1);
 	mdt_free(got);
 	/* No request id: never deduplicated. */
@@ -83,9 +83,9 @@ END_TEST
 
 START_TEST(decision_input_checked)
 {
-	mdt_audit_decision d = {.operation = "authorize",
-	    .verdict = MDT_AUDIT_DENY, .reasons = "{\"failed\":"};
-	char big[MDT_AUDIT_FIELD_MAX + 2];
+	mdt_store_decision d = {.operation = "authorize",
+	    .verdict = MDT_STORE_DENY, .reasons = "{\"failed\":"};
+	char big[MDT_STORE_FIELD_MAX + 2];
 
 	ck_assert_int_eq(mdt_store_append_decision(F.s, &d, NULL),
 	    -MDT_EPARSE);
@@ -106,7 +106,7 @@ START_TEST(decision_input_checked)
 	d.verdict = 9;
 	ck_assert_int_eq(mdt_store_append_decision(F.s, &d, NULL),
 	    -MDT_EINVAL);
-	d.verdict = MDT_AUDIT_DENY;
+	d.verdict = MDT_STORE_DENY;
 	d.operation = NULL;
 	ck_assert_int_eq(mdt_store_append_decision(F.s, &d, NULL),
 	    -MDT_EINVAL);
@@ -115,8 +115,8 @@ END_TEST
 
 START_TEST(task_roundtrip_and_checks)
 {
-	mdt_audit_task *t;
-	mdt_audit_task bad = {.task_id = "c9", .parent_id = "t1",
+	mdt_store_task *t;
+	mdt_store_task bad = {.task_id = "c9", .parent_id = "t1",
 	    .operation = "delegate", .depth = 1, .patient = "pat-OTHER",
 	    .clinician = "dr-who", .purpose = "TREAT", .expires_ms = 1};
 	uint32_t n;
@@ -152,7 +152,7 @@ START_TEST(task_roundtrip_and_checks)
 END_TEST
 
 static int
-count_cb(void *arg, const mdt_audit_task *t)
+count_cb(void *arg, const mdt_store_task *t)
 {
 	char *order = arg;
 
@@ -179,7 +179,7 @@ END_TEST
  * and answers for a task id that is not there. */
 START_TEST(chain_revoked_walks_deep_chain)
 {
-	char by[MDT_AUDIT_FIELD_MAX + 1] = "";
+	char by[MDT_STORE_FIELD_MAX + 1] = "";
 	char id[16], parent[16];
 	int revoked = -1;
 
@@ -212,9 +212,9 @@ END_TEST
 
 START_TEST(end_task_cascades)
 {
-	mdt_audit_revocation *r = NULL;
-	mdt_audit_task *t;
-	char by[MDT_AUDIT_FIELD_MAX + 1];
+	mdt_store_revocation *r = NULL;
+	mdt_store_task *t;
+	char by[MDT_STORE_FIELD_MAX + 1];
 	int revoked = -1;
 
 	fx_root(&F, "t1");
@@ -267,7 +267,7 @@ END_TEST
 
 START_TEST(approvals)
 {
-	mdt_audit_approval ap = {.approval_id = "ap-1", .request_id = "a#7",
+	mdt_store_approval ap = {.approval_id = "ap-1", .request_id = "a#7",
 	    .task_id = "t1", .agent = "spiffe://clinic.example/labs",
 	    .clinician = "dr-who", .action = "export",
 	    .resource = "Patient/pat-001", .expires_ms = 1000}, *got;
@@ -310,7 +310,7 @@ typedef struct walk {
 } walk;
 
 static int
-tree_task(void *arg, const mdt_audit_task *t)
+tree_task(void *arg, const mdt_store_task *t)
 {
 	walk *w = arg;
 	size_t o = strlen(w->log);
@@ -320,7 +320,7 @@ tree_task(void *arg, const mdt_audit_task *t)
 }
 
 static int
-tree_dec(void *arg, const mdt_audit_decision *d)
+tree_dec(void *arg, const mdt_store_decision *d)
 {
 	walk *w = arg;
 	size_t o = strlen(w->log);
@@ -341,12 +341,12 @@ START_TEST(task_tree_walk_and_json)
 	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
 	ck_assert_int_eq(fx_child(&F, "c2", "t1", 1, 0), 0);
 	ck_assert_int_eq(fx_child(&F, "g1", "c1", 2, 0), 0);
-	fx_decision(&F, "r1", "c2", MDT_AUDIT_ALLOW);
-	fx_decision(&F, "r2", "g1", MDT_AUDIT_DENY);
-	fx_decision(&F, "r3", "t1", MDT_AUDIT_ALLOW);
-	fx_decision(&F, "r4", "g1", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r1", "c2", MDT_STORE_ALLOW);
+	fx_decision(&F, "r2", "g1", MDT_STORE_DENY);
+	fx_decision(&F, "r3", "t1", MDT_STORE_ALLOW);
+	fx_decision(&F, "r4", "g1", MDT_STORE_ALLOW);
 	fx_root(&F, "other");
-	fx_decision(&F, "r5", "other", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r5", "other", MDT_STORE_ALLOW);
 	ck_assert_int_eq(mdt_store_task_tree(F.s, "t1", &v, &w), 0);
 	ck_assert_str_eq(w.log, "T:t1 D:r3 T:c1 T:g1 D:r2 D:r4 T:c2 D:r1 ");
 	ck_assert_int_eq(mdt_store_task_tree(F.s, "zz", &v, &w),
@@ -373,7 +373,7 @@ START_TEST(task_tree_walk_and_json)
 END_TEST
 
 static int
-list_cb(void *arg, const mdt_audit_decision *d)
+list_cb(void *arg, const mdt_store_decision *d)
 {
 	uint64_t *last = arg;
 
@@ -384,15 +384,15 @@ list_cb(void *arg, const mdt_audit_decision *d)
 
 START_TEST(reopen_keeps_chain)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	fx_issues is;
 	uint64_t s1, s2, last = 0;
 
 	fx_root(&F, "t1");
-	s1 = fx_decision(&F, "r1", "t1", MDT_AUDIT_ALLOW);
+	s1 = fx_decision(&F, "r1", "t1", MDT_STORE_ALLOW);
 	fx_close(&F);
 	fx_open(&F);
-	s2 = fx_decision(&F, "r2", "t1", MDT_AUDIT_DENY);
+	s2 = fx_decision(&F, "r2", "t1", MDT_STORE_DENY);
 	ck_assert_uint_eq(s2, s1 + 1);
 	ck_assert_int_eq(mdt_store_list_decisions(F.s, 0, 0, list_cb, &last),
 	    0);
@@ -410,15 +410,15 @@ END_TEST
 START_TEST(store_full_is_estore)
 {
 	char reasons[4200], msg[MDT_ERRMSG_MAX];
-	mdt_audit_decision d = {.operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW, .reasons = reasons};
-	mdt_audit_report rep;
+	mdt_store_decision d = {.operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW, .reasons = reasons};
+	mdt_store_report rep;
 	fx_issues is;
 	uint64_t seq;
 	int rc = 0, i;
 
 	snprintf(reasons, sizeof(reasons), "\"%4000d\"", 7);
-	fx_decision(&F, "before", NULL, MDT_AUDIT_ALLOW);
+	fx_decision(&F, "before", NULL, MDT_STORE_ALLOW);
 	ck_assert_int_eq(mdt__store_exec_writer(F.s,
 	    "PRAGMA max_page_count = 1"), 0);
 	for (i = 0; i < 100 && rc == 0; i++)
@@ -429,7 +429,7 @@ START_TEST(store_full_is_estore)
 	/* The failed record is absent and the chain continues intact. */
 	ck_assert_int_eq(mdt__store_exec_writer(F.s,
 	    "PRAGMA max_page_count = 1000000"), 0);
-	seq = fx_decision(&F, "after", NULL, MDT_AUDIT_DENY);
+	seq = fx_decision(&F, "after", NULL, MDT_STORE_DENY);
 	ck_assert_uint_eq(seq, (uint64_t)i + 1);
 	fx_close(&F);
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
@@ -441,10 +441,10 @@ START_TEST(read_only_refuses_writes)
 {
 	mdt_store_opts o = {.read_only = 1};
 	mdt_store *ro;
-	mdt_audit_decision *got;
+	mdt_store_decision *got;
 	char err[MDT_ERRMSG_MAX];
 
-	fx_decision(&F, "r1", NULL, MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r1", NULL, MDT_STORE_ALLOW);
 	ck_assert_int_eq(mdt_store_open(F.uri, &o, &ro, err, sizeof(err)), 0);
 	ck_assert_int_eq(mdt_store_find_decision(ro, "r1", &got), 0);
 	mdt_free(got);
@@ -517,9 +517,9 @@ START_TEST(export_jsonl)
 
 	fx_root(&F, "t1");
 	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
-	fx_decision(&F, "r1", "c1", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r1", "c1", MDT_STORE_ALLOW);
 	fx_root(&F, "t2");
-	fx_decision(&F, "r2", "t2", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r2", "t2", MDT_STORE_ALLOW);
 	ck_assert_int_eq(mdt_store_end_task(F.s, "t1", MDT_TASK_COMPLETED,
 	    "o", NULL, 0, NULL), 0);
 	ck_assert_int_eq(mdt_store_checkpoint(F.s, NULL), 0);
@@ -557,14 +557,14 @@ count_lines(void *arg, const char *line, size_t len)
 START_TEST(allocation_failures)
 {
 	mdt_store_opts o = {.checkpoint_every = 10, .readers = 1};
-	mdt_audit_task *t;
+	mdt_store_task *t;
 	mdt_store *s2;
 	char *json;
 	int done = 0, lines = 0, want;
 
 	fx_root(&F, "t1");
 	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
-	fx_decision(&F, "r1", "c1", MDT_AUDIT_DENY);
+	fx_decision(&F, "r1", "c1", MDT_STORE_DENY);
 	ck_assert_int_eq(mdt_store_checkpoint(F.s, NULL), 0); /* none later */
 	ck_assert_int_eq(mdt_store_export_jsonl(F.s, NULL, count_lines,
 	    &lines), 0);
@@ -611,13 +611,13 @@ END_TEST
 START_TEST(idle_checkpoint_signs_the_tail)
 {
 	mdt_store_opts o = {.checkpoint_every = 1000, .checkpoint_ms = 100};
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	fx_issues is;
 	uint64_t seq;
 
 	fx_close(&F);
 	fx_open_opts(&F, &o);
-	seq = fx_decision(&F, "r1", NULL, MDT_AUDIT_ALLOW);
+	seq = fx_decision(&F, "r1", NULL, MDT_STORE_ALLOW);
 	for (int i = 0; i < 100; i++) { /* up to 5 s on a loaded machine */
 		ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
 		if (rep.unsigned_records == 0)
@@ -632,14 +632,14 @@ END_TEST
 
 START_TEST(names)
 {
-	ck_assert_str_eq(mdt_audit_verdict_name(MDT_AUDIT_STEP_UP), "step_up");
-	ck_assert_str_eq(mdt_audit_verdict_name(0), "?");
+	ck_assert_str_eq(mdt_store_verdict_name(MDT_STORE_STEP_UP), "step_up");
+	ck_assert_str_eq(mdt_store_verdict_name(0), "?");
 	ck_assert_str_eq(mdt_task_state_name(MDT_TASK_REVOKED), "revoked");
 	ck_assert_str_eq(mdt_approval_state_name(MDT_APPROVAL_EXPIRED),
 	    "expired");
-	ck_assert_str_eq(mdt_audit_issue_name(MDT_AUDIT_REORDERED),
+	ck_assert_str_eq(mdt_store_issue_name(MDT_STORE_REORDERED),
 	    "reordered");
-	ck_assert_str_eq(mdt_audit_issue_name(99), "?");
+	ck_assert_str_eq(mdt_store_issue_name(99), "?");
 }
 END_TEST
 

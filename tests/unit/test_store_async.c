@@ -47,11 +47,11 @@ on_done(void *arg, int rc, uint64_t seq)
 	pthread_mutex_unlock(&l->mu);
 }
 
-static mdt_audit_decision
+static mdt_store_decision
 decision(const char *req)
 {
-	return (mdt_audit_decision){.request_id = req,
-	    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+	return (mdt_store_decision){.request_id = req,
+	    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 	    .reasons = "{\"decision\":\"allow\"}",
 	    .policy_ids = "[\"permit-care-team\"]", .task_id = "t1",
 	    .agent_chain = "[\"spiffe://clinic.example/orchestrator\"]",
@@ -64,15 +64,15 @@ START_TEST(async_each_reported_once)
 {
 	static struct done_arg args[N_ASYNC];
 	struct done_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	mdt_audit_decision *got = NULL;
+	mdt_store_decision *got = NULL;
 	fx_issues is;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	uint64_t seq = 0;
 
 	fx_init(&F);
 	fx_open(&F);
 	for (int i = 0; i < N_ASYNC; i++) {
-		mdt_audit_decision d;
+		mdt_store_decision d;
 		args[i] = (struct done_arg){.log = &log};
 		snprintf(args[i].req, sizeof(args[i].req), "a#%d", i);
 		d = decision(args[i].req);
@@ -81,7 +81,7 @@ START_TEST(async_each_reported_once)
 	}
 	/* a waited-for write queued after them returns after they are
 	 * reported */
-	seq = fx_decision(&F, "sync#1", "t1", MDT_AUDIT_DENY);
+	seq = fx_decision(&F, "sync#1", "t1", MDT_STORE_DENY);
 	pthread_mutex_lock(&log.mu);
 	ck_assert_uint_eq(log.calls, N_ASYNC);
 	ck_assert_uint_eq(log.ok, N_ASYNC);
@@ -105,7 +105,7 @@ START_TEST(async_duplicate_and_bad_input)
 	struct done_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	struct done_arg a1 = {.log = &log}, a2 = {.log = &log};
 	struct done_arg a3 = {.log = &log};
-	mdt_audit_decision d = decision("dup#1");
+	mdt_store_decision d = decision("dup#1");
 
 	fx_init(&F);
 	fx_open(&F);
@@ -135,7 +135,7 @@ START_TEST(async_copies_the_record)
 	struct done_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	struct done_arg a = {.log = &log};
 	char res[64];
-	mdt_audit_decision d = decision("copy#1"), *got = NULL;
+	mdt_store_decision d = decision("copy#1"), *got = NULL;
 
 	fx_init(&F);
 	fx_open(&F);
@@ -144,7 +144,7 @@ START_TEST(async_copies_the_record)
 	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, on_done,
 	    &a), 0);
 	memset(res, 'x', sizeof(res) - 1);
-	(void)fx_decision(&F, "sync#2", "t1", MDT_AUDIT_ALLOW);
+	(void)fx_decision(&F, "sync#2", "t1", MDT_STORE_ALLOW);
 	ck_assert_int_eq(mdt_store_find_decision(F.s, "copy#1", &got), 0);
 	ck_assert_str_eq(got->resource, "Observation/obs-77");
 	mdt_free(got);
@@ -154,8 +154,8 @@ END_TEST
 
 START_TEST(cache_sees_ends_at_once)
 {
-	mdt_audit_task *t = NULL;
-	char by[MDT_AUDIT_FIELD_MAX + 1];
+	mdt_store_task *t = NULL;
+	char by[MDT_STORE_FIELD_MAX + 1];
 	int revoked = -1;
 
 	fx_init(&F);
@@ -290,7 +290,7 @@ START_TEST(wal_checkpoints_while_writing)
 	memset(res, 'r', sizeof(res) - 1);
 	res[sizeof(res) - 1] = 0;
 	for (int i = 0; i < WAL_RECORDS; i++) {
-		mdt_audit_decision d;
+		mdt_store_decision d;
 		args[i] = (struct done_arg){.log = &log};
 		snprintf(args[i].req, sizeof(args[i].req), "w#%d", i);
 		d = decision(args[i].req);
@@ -301,7 +301,7 @@ START_TEST(wal_checkpoints_while_writing)
 			char rid[32];
 			long w;
 			snprintf(rid, sizeof(rid), "s#%d", i);
-			(void)fx_decision(&F, rid, "t1", MDT_AUDIT_ALLOW);
+			(void)fx_decision(&F, rid, "t1", MDT_STORE_ALLOW);
 			if ((w = file_size(wal)) > wal_max)
 				wal_max = w;
 		}
@@ -334,8 +334,8 @@ static void *
 err_main(void *arg)
 {
 	struct err_thread *t = arg;
-	mdt_audit_decision d = {.operation = "authorize",
-	    .verdict = MDT_AUDIT_DENY};
+	mdt_store_decision d = {.operation = "authorize",
+	    .verdict = MDT_STORE_DENY};
 	char msg[MDT_ERRMSG_MAX];
 
 	d.request_id = t->dup ? "dup#1" : NULL;

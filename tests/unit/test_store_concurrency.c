@@ -27,11 +27,11 @@ append_many(void *arg)
 	char req[32];
 
 	for (int i = 0; i < PER_THREAD; i++) {
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .task_id = "t1", .action = "read",
 		    .resource = "Observation/obs-1"};
-		mdt_audit_decision *got = NULL;
+		mdt_store_decision *got = NULL;
 		snprintf(req, sizeof(req), "w%d#%d", w->id, i);
 		if (mdt_store_append_decision(F.s, &d, &w->seqs[i]) != 0)
 			w->failures++;
@@ -54,7 +54,7 @@ cmp_u64(const void *a, const void *b)
 }
 
 static int
-count_cb(void *arg, const mdt_audit_decision *d)
+count_cb(void *arg, const mdt_store_decision *d)
 {
 	(void)d;
 	(*(size_t *)arg)++;
@@ -67,7 +67,7 @@ START_TEST(group_commit_many_threads)
 	static uint64_t all[THREADS * PER_THREAD];
 	mdt_store_opts o = {.checkpoint_every = 1000};
 	pthread_t th[THREADS];
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	fx_issues is;
 	size_t n = 0, listed = 0;
 
@@ -130,8 +130,8 @@ START_TEST(revocation_races_delegation)
 {
 	static delegator d[DELEGATORS];
 	pthread_t th[DELEGATORS];
-	mdt_audit_revocation *r = NULL;
-	mdt_audit_report rep;
+	mdt_store_revocation *r = NULL;
+	mdt_store_report rep;
 	fx_issues is;
 	int revoked_seen = 0;
 
@@ -152,7 +152,7 @@ START_TEST(revocation_races_delegation)
 	for (int i = 0; i < DELEGATORS; i++)
 		for (int k = 0; k < CHILDREN; k++) {
 			char id[32];
-			mdt_audit_task *t;
+			mdt_store_task *t;
 			snprintf(id, sizeof(id), "c%d-%d", i, k);
 			if (d[i].added[k] != 0) {
 				ck_assert_int_eq(d[i].added[k], -MDT_EREVOKED);

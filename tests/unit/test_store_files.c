@@ -52,8 +52,8 @@ unlink_store(void)
 static int
 append(const char *req, const uint8_t *hash)
 {
-	mdt_audit_decision d = {.request_id = req, .operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW, .action = "read",
+	mdt_store_decision d = {.request_id = req, .operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW, .action = "read",
 	    .resource = "Observation/obs-1", .request_hash = hash};
 
 	return mdt_store_append_decision(F.s, &d, NULL);
@@ -94,8 +94,8 @@ append_async_hash(const char *req, uint8_t *h)
 {
 	struct async_rc a = {PTHREAD_MUTEX_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER, 0, 0};
-	mdt_audit_decision d = {.request_id = req, .operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW, .request_hash = h};
+	mdt_store_decision d = {.request_id = req, .operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW, .request_hash = h};
 
 	ck_assert_int_eq(mdt_store_append_decision_async(F.s, &d, on_done,
 	    &a), 0);
@@ -213,7 +213,7 @@ START_TEST(read_only_beside_the_writer)
 {
 	mdt_store_opts o = {.read_only = 1, .readers = 1};
 	char err[MDT_ERRMSG_MAX];
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 	mdt_store *ro = NULL;
 
 	ck_assert_int_eq(append("r1", NULL), 0);
@@ -295,7 +295,7 @@ END_TEST
 START_TEST(request_hash_round_trip)
 {
 	uint8_t h[32];
-	mdt_audit_decision *d = NULL, *d2 = NULL;
+	mdt_store_decision *d = NULL, *d2 = NULL;
 	fx_issues is;
 
 	randombytes_buf(h, sizeof(h));
@@ -351,7 +351,7 @@ export_line(uint64_t seq)
 START_TEST(request_hash_async)
 {
 	uint8_t h[32], want[32];
-	mdt_audit_decision *d = NULL;
+	mdt_store_decision *d = NULL;
 
 	randombytes_buf(want, sizeof(want));
 	memcpy(h, want, sizeof(h));
@@ -367,8 +367,8 @@ START_TEST(request_hash_exported)
 	uint8_t h[32];
 	char hex[65];
 	uint64_t seq;
-	mdt_audit_decision d = {.request_id = "r1", .operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW, .request_hash = h};
+	mdt_store_decision d = {.request_id = "r1", .operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW, .request_hash = h};
 	json_t *line;
 
 	for (int i = 0; i < 32; i++)
@@ -393,8 +393,8 @@ START_TEST(changed_request_hash_detected)
 	uint8_t h[32] = {1, 2, 3};
 	uint64_t a, b;
 	fx_issues is;
-	mdt_audit_decision d = {.request_id = "r1", .operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW, .request_hash = h};
+	mdt_store_decision d = {.request_id = "r1", .operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW, .request_hash = h};
 	char sql[160];
 
 	ck_assert_int_eq(mdt_store_append_decision(F.s, &d, &a), 0);
@@ -411,21 +411,21 @@ START_TEST(changed_request_hash_detected)
 	    " zeroblob(32) WHERE seq = %" PRIu64 ";", b);
 	fx_sql(&F, sql);
 	ck_assert_int_eq(fx_verify(&F, &is, NULL), -MDT_EAUDIT);
-	ck_assert(fx_has(&is, MDT_AUDIT_CHANGED, a));
-	ck_assert(fx_has(&is, MDT_AUDIT_CHANGED, b));
+	ck_assert(fx_has(&is, MDT_STORE_CHANGED, a));
+	ck_assert(fx_has(&is, MDT_STORE_CHANGED, b));
 	fx_sql(&F, "UPDATE decisions SET request_hash = NULL;");
 	ck_assert_int_eq(fx_verify(&F, &is, NULL), -MDT_EAUDIT);
-	ck_assert(fx_has(&is, MDT_AUDIT_CHANGED, a));
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, b));
+	ck_assert(fx_has(&is, MDT_STORE_CHANGED, a));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, b));
 }
 END_TEST
 
 START_TEST(reused_request_id_keeps_the_first)
 {
 	uint8_t h1[32] = {1}, h2[32] = {2};
-	mdt_audit_decision *d = NULL;
-	mdt_audit_decision other = {.request_id = "r1",
-	    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+	mdt_store_decision *d = NULL;
+	mdt_store_decision other = {.request_id = "r1",
+	    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 	    .resource = "Observation/obs-2", .request_hash = h2};
 
 	ck_assert_int_eq(append("r1", h1), 0);
@@ -444,7 +444,7 @@ START_TEST(act_used_once)
 {
 	uint8_t h[32], h2[32];
 	int64_t exp = mdt_store_now_ms() + 300000;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	fx_issues is;
 
 	randombytes_buf(h, sizeof(h));
@@ -468,7 +468,7 @@ START_TEST(act_used_once)
 	fx_sql(&F, "UPDATE act_uses SET clinician = 'dr-mallory' WHERE"
 	    " seq = 1;");
 	ck_assert_int_eq(fx_verify(&F, &is, NULL), -MDT_EAUDIT);
-	ck_assert(fx_has(&is, MDT_AUDIT_CHANGED, 1));
+	ck_assert(fx_has(&is, MDT_STORE_CHANGED, 1));
 }
 END_TEST
 
@@ -517,7 +517,7 @@ START_TEST(schema_1_migrates)
 	fx_issues is;
 
 	fx_root(&F, "t1");
-	fx_decision(&F, "r1", "t1", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r1", "t1", MDT_STORE_ALLOW);
 	fx_close(&F);
 	make_v1();
 	ck_assert_int_eq(mdt_store_open(F.path, &o, &ro, err, sizeof(err)),

@@ -76,8 +76,8 @@ write_loop(void *arg)
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) &&
 	    w->n < ACKED_MAX) {
 		char req[24];
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .task_id = "t1", .action = "read",
 		    .resource = "Observation/obs-1"};
 		uint64_t seq = 0;
@@ -100,8 +100,8 @@ write_loop(void *arg)
 static int
 try_write(const char *req)
 {
-	mdt_audit_decision d = {.request_id = req, .operation = "authorize",
-	    .verdict = MDT_AUDIT_DENY, .action = "read", .resource = "x"};
+	mdt_store_decision d = {.request_id = req, .operation = "authorize",
+	    .verdict = MDT_STORE_DENY, .action = "read", .resource = "x"};
 
 	return mdt_store_append_decision(F.s, &d, NULL);
 }
@@ -110,7 +110,7 @@ START_TEST(server_stopped_and_back)
 {
 	writer w = {0};
 	fx_issues is;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	int rc = -1;
 
 	w.acked = calloc(ACKED_MAX, sizeof(*w.acked));
@@ -127,7 +127,7 @@ START_TEST(server_stopped_and_back)
 		ck_assert_int_eq(try_write(req), -MDT_ESTORE);
 	}
 	{
-		mdt_audit_task *t = NULL;
+		mdt_store_task *t = NULL;
 		ck_assert_int_eq(mdt_store_get_task(F.s, "t1", &t),
 		    -MDT_ESTORE);
 	}
@@ -145,13 +145,13 @@ START_TEST(server_stopped_and_back)
 	ck_assert_uint_gt(w.failed, 0);
 	/* Nothing reported written is missing. */
 	for (uint32_t i = 0; i < w.ok; i++) {
-		mdt_audit_decision *got = NULL;
+		mdt_store_decision *got = NULL;
 		ck_assert_msg(mdt_store_find_decision(F.s, w.acked[i], &got) ==
 		    0, "acknowledged %s missing", w.acked[i]);
 		mdt_free(got);
 	}
 	for (int i = 0; i < 20; i++) {
-		mdt_audit_decision *got = NULL;
+		mdt_store_decision *got = NULL;
 		char req[32];
 		snprintf(req, sizeof(req), "while-down-%d", i);
 		ck_assert_int_eq(mdt_store_find_decision(F.s, req, &got),
@@ -176,8 +176,8 @@ twin_writes(void *arg)
 
 	for (int i = 0; i < 300; i++) {
 		char req[32];
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .action = "read", .resource = "x"};
 		snprintf(req, sizeof(req), "b%d-%d", t->id, i);
 		if (mdt_store_append_decision(t->s, &d, NULL) != 0)
@@ -195,8 +195,8 @@ START_TEST(two_writers_one_chain)
 	pthread_t ta, tb;
 	char err[MDT_ERRMSG_MAX];
 	fx_issues is;
-	mdt_audit_report rep;
-	mdt_audit_revocation *rv = NULL;
+	mdt_store_report rep;
+	mdt_store_revocation *rv = NULL;
 	int revoked = 0;
 	char by[64] = "";
 
@@ -232,7 +232,7 @@ START_TEST(two_writers_one_chain)
 END_TEST
 
 static int
-count_one(void *arg, const mdt_audit_decision *d)
+count_one(void *arg, const mdt_store_decision *d)
 {
 	(void)d;
 	(*(int *)arg)++;
@@ -266,11 +266,11 @@ START_TEST(staged_decisions)
 	static const char *const odd[] = {"a\"b", "back\\slash", "{x,y}",
 	    "NULL", "", " lead and trail ", "\\x00", "caf\xc3\xa9 \xe2\x9c\x93"};
 	struct dup_log l = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	mdt_audit_decision d = {.operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW, .agent = "spiffe://c/a\"q",
+	mdt_store_decision d = {.operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW, .agent = "spiffe://c/a\"q",
 	    .agent_chain = "[\"spiffe://c/o\",\"spiffe://c/a\\\"q\"]"};
-	mdt_audit_query q = {.agent = "spiffe://c/a\"q"};
-	mdt_audit_decision *got;
+	mdt_store_query q = {.agent = "spiffe://c/a\"q"};
+	mdt_store_decision *got;
 	fx_issues is;
 	uint64_t seq;
 	int n = 0;

@@ -100,7 +100,7 @@ pg_true(fx *f, const char *cond)
 }
 
 static int
-count_dec(void *arg, const mdt_audit_decision *d)
+count_dec(void *arg, const mdt_store_decision *d)
 {
 	(void)d;
 	(*(int *)arg)++;
@@ -110,7 +110,7 @@ count_dec(void *arg, const mdt_audit_decision *d)
 static int
 by_agent(fx *f, const char *agent)
 {
-	mdt_audit_query q = {.agent = agent};
+	mdt_store_query q = {.agent = agent};
 	int n = 0;
 
 	ck_assert_int_eq(mdt_store_query_decisions(f->s, &q, count_dec, &n),
@@ -125,7 +125,7 @@ START_TEST(migrates_a_version_4_store)
 {
 	fx F;
 	fx_issues is;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 
 	fx_init(&F);
 	pg_run(&F, v4_sql);
@@ -137,8 +137,8 @@ START_TEST(migrates_a_version_4_store)
 	    " decode(repeat('ab', 16), 'hex')");
 	fx_root(&F, "t-root");
 	ck_assert_int_eq(fx_child(&F, "t-c", "t-root", 1, 0), 0);
-	fx_decision(&F, "r-1", "t-c", MDT_AUDIT_ALLOW);
-	fx_decision(&F, "r-2", "t-c", MDT_AUDIT_DENY);
+	fx_decision(&F, "r-1", "t-c", MDT_STORE_ALLOW);
+	fx_decision(&F, "r-2", "t-c", MDT_STORE_DENY);
 	ck_assert_int_eq(by_agent(&F, ORCH), 2);
 	ck_assert_int_eq(by_agent(&F, LABS), 2);
 	fx_close(&F);
@@ -150,7 +150,7 @@ END_TEST
 
 START_TEST(migration_indexes_the_decisions_there)
 {
-	mdt_audit_query q = {.reason = "scope"};
+	mdt_store_query q = {.reason = "scope"};
 	fx F;
 	fx_issues is;
 	int n = 0;
@@ -158,8 +158,8 @@ START_TEST(migration_indexes_the_decisions_there)
 	fx_init(&F);
 	fx_open(&F);
 	fx_root(&F, "t-root");
-	fx_decision(&F, "r-1", "t-root", MDT_AUDIT_ALLOW);
-	fx_decision(&F, "r-2", "t-root", MDT_AUDIT_DENY);
+	fx_decision(&F, "r-1", "t-root", MDT_STORE_ALLOW);
+	fx_decision(&F, "r-2", "t-root", MDT_STORE_DENY);
 	fx_close(&F);
 	pg_run(&F, to_v4_sql);
 	/* a reader does not migrate: it asks for a writer first */
@@ -221,8 +221,8 @@ open_one(void *arg)
 
 	o->rc = mdt_store_open(o->uri, NULL, &s, o->err, sizeof(o->err));
 	if (o->rc == 0) {
-		mdt_audit_decision d = {.operation = "authorize",
-		    .verdict = MDT_AUDIT_ALLOW, .agent = LABS};
+		mdt_store_decision d = {.operation = "authorize",
+		    .verdict = MDT_STORE_ALLOW, .agent = LABS};
 		o->rc = mdt_store_append_decision(s, &d, NULL);
 	}
 	mdt_store_close(s);
@@ -235,7 +235,7 @@ START_TEST(brokers_starting_together_create_it_once)
 	struct opener o[OPENERS];
 	fx F;
 	fx_issues is;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 
 	fx_init(&F);
 	for (int i = 0; i < OPENERS; i++) {

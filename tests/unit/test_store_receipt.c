@@ -35,7 +35,7 @@ struct arg {
 };
 
 static int
-signer(void *arg, mdt_receipt_head *h, uint8_t sig[MDT_AUDIT_SIG_BYTES])
+signer(void *arg, mdt_receipt_head *h, uint8_t sig[MDT_STORE_SIG_BYTES])
 {
 	return mdt_receipt_head_sign(h, arg, sig);
 }
@@ -91,8 +91,8 @@ append_all(struct got *g, struct arg *a, size_t from, size_t to)
 	char req[32];
 
 	for (size_t i = from; i < to; i++) {
-		mdt_audit_decision d = {.request_id = req,
-		    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+		mdt_store_decision d = {.request_id = req,
+		    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 		    .task_id = "t1", .action = "r", .resource = "Observation/1"};
 		snprintf(req, sizeof(req), "req-%zu", i);
 		randombytes_buf(g->tok[i], 32);
@@ -107,7 +107,7 @@ append_all(struct got *g, struct arg *a, size_t from, size_t to)
 static void
 sync_leaf(const char *req, uint8_t last[32])
 {
-	uint64_t seq = fx_decision(&F, req, "t1", MDT_AUDIT_DENY);
+	uint64_t seq = fx_decision(&F, req, "t1", MDT_STORE_DENY);
 	uint8_t tok[32], zero[32] = { 0 };
 	mdt_receipt r;
 
@@ -186,7 +186,7 @@ START_TEST(receipts_for_every_decision)
 	static struct arg a[N];
 	uint8_t last[32] = { 0 };
 	fx_issues is;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 
 	memset(&g, 0, sizeof(g));
 	pthread_mutex_init(&g.mu, NULL);
@@ -236,7 +236,7 @@ END_TEST
 /* A store with several signed batches, closed; then sql run on its
  * file; returns the verification's issues of kind BAD_HEAD. */
 static size_t
-tampered(const char *sql, mdt_audit_report *rep)
+tampered(const char *sql, mdt_store_report *rep)
 {
 	static struct got g;
 	static struct arg a[64];
@@ -259,14 +259,14 @@ tampered(const char *sql, mdt_audit_report *rep)
 	sqlite3_close(db);
 	ck_assert_int_eq(fx_verify(&F, &is, rep), -MDT_EAUDIT);
 	for (size_t i = 0; i < is.n; i++)
-		bad += is.v[i].kind == MDT_AUDIT_BAD_HEAD;
+		bad += is.v[i].kind == MDT_STORE_BAD_HEAD;
 	ck_assert_uint_eq(bad, is.n); /* the chained records are intact */
 	return bad;
 }
 
 START_TEST(verify_refuses_changed_leaf)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 
 	ck_assert_uint_eq(tampered("UPDATE receipt_leaves SET token_id ="
 	    " zeroblob(32) WHERE seq = (SELECT max(seq) FROM receipt_leaves)",
@@ -276,7 +276,7 @@ END_TEST
 
 START_TEST(verify_refuses_bad_head_signature)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 
 	ck_assert_uint_eq(tampered("UPDATE receipt_heads SET sig ="
 	    " zeroblob(64) WHERE first_seq = (SELECT min(first_seq) FROM"
@@ -286,7 +286,7 @@ END_TEST
 
 START_TEST(verify_refuses_removed_head)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 
 	/* the next head no longer names its predecessor */
 	ck_assert_uint_eq(tampered("DELETE FROM receipt_heads WHERE first_seq"

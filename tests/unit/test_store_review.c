@@ -26,10 +26,10 @@ teardown(void)
 }
 
 static uint64_t
-decision(const char *req, mdt_audit_verdict v, uint32_t flags,
+decision(const char *req, mdt_store_verdict v, uint32_t flags,
     const char *reasons, const char *agent, int64_t time_ms)
 {
-	mdt_audit_decision d = {.time_ms = time_ms, .request_id = req,
+	mdt_store_decision d = {.time_ms = time_ms, .request_id = req,
 	    .operation = "authorize", .verdict = v, .flags = flags,
 	    .reasons = reasons, .policy_ids = "[]", .policy_hash = "ph-1",
 	    .task_id = "t1", .agent = agent, .agent_chain = "[]",
@@ -45,8 +45,8 @@ decision(const char *req, mdt_audit_verdict v, uint32_t flags,
 
 START_TEST(decision_keeps_replay_inputs)
 {
-	uint64_t seq = decision("r1", MDT_AUDIT_ALLOW, 0, "{}", "a", 0);
-	mdt_audit_decision *d = NULL;
+	uint64_t seq = decision("r1", MDT_STORE_ALLOW, 0, "{}", "a", 0);
+	mdt_store_decision *d = NULL;
 
 	ck_assert_int_eq(mdt_store_get_decision(F.s, seq, &d), 0);
 	ck_assert_str_eq(d->entities_version, "ev-1");
@@ -54,8 +54,8 @@ START_TEST(decision_keeps_replay_inputs)
 	mdt_free(d);
 	/* a request that is not JSON is refused, nothing written */
 	{
-		mdt_audit_decision bad = {.operation = "authorize",
-		    .verdict = MDT_AUDIT_ALLOW, .request = "{nope"};
+		mdt_store_decision bad = {.operation = "authorize",
+		    .verdict = MDT_STORE_ALLOW, .request = "{nope"};
 		ck_assert_int_eq(mdt_store_append_decision(F.s, &bad, NULL),
 		    -MDT_EPARSE);
 	}
@@ -64,9 +64,9 @@ END_TEST
 
 START_TEST(sources_once_per_digest)
 {
-	mdt_audit_source a = {.source_kind = MDT_AUDIT_SOURCE_POLICIES,
+	mdt_store_source a = {.source_kind = MDT_STORE_SOURCE_POLICIES,
 	    .digest = "h1", .content = "{\"files\":[]}"};
-	mdt_audit_source b = a, e = a, *got = NULL;
+	mdt_store_source b = a, e = a, *got = NULL;
 	uint64_t s1 = 0, s2 = 0;
 
 	ck_assert_int_eq(mdt_store_put_source(F.s, &a, &s1), 0);
@@ -75,25 +75,25 @@ START_TEST(sources_once_per_digest)
 	b.content = "{\"files\":[{\"name\":\"a.cedar\",\"text\":\"x\"}]}";
 	ck_assert_int_eq(mdt_store_put_source(F.s, &b, &s2), 0);
 	ck_assert_uint_gt(s2, s1);
-	e.source_kind = MDT_AUDIT_SOURCE_ENTITIES; /* same digest, other kind */
+	e.source_kind = MDT_STORE_SOURCE_ENTITIES; /* same digest, other kind */
 	ck_assert_int_eq(mdt_store_put_source(F.s, &e, NULL), 0);
 	e.source_kind = "rules";
 	ck_assert_int_eq(mdt_store_put_source(F.s, &e, NULL), -MDT_EINVAL);
-	e.source_kind = MDT_AUDIT_SOURCE_ENTITIES;
+	e.source_kind = MDT_STORE_SOURCE_ENTITIES;
 	e.digest = "h9";
 	e.content = "not json";
 	ck_assert_int_eq(mdt_store_put_source(F.s, &e, NULL), -MDT_EPARSE);
 
-	ck_assert_int_eq(mdt_store_get_source(F.s, MDT_AUDIT_SOURCE_POLICIES,
+	ck_assert_int_eq(mdt_store_get_source(F.s, MDT_STORE_SOURCE_POLICIES,
 	    "h1", &got), 0);
 	ck_assert_str_eq(got->content, "{\"files\":[]}");
 	ck_assert_uint_eq(got->seq, s1);
 	mdt_free(got);
-	ck_assert_int_eq(mdt_store_get_source(F.s, MDT_AUDIT_SOURCE_POLICIES,
+	ck_assert_int_eq(mdt_store_get_source(F.s, MDT_STORE_SOURCE_POLICIES,
 	    NULL, &got), 0);
 	ck_assert_str_eq(got->digest, "h2");
 	mdt_free(got);
-	ck_assert_int_eq(mdt_store_get_source(F.s, MDT_AUDIT_SOURCE_POLICIES,
+	ck_assert_int_eq(mdt_store_get_source(F.s, MDT_STORE_SOURCE_POLICIES,
 	    "h3", &got), -MDT_ENOTFOUND);
 	ck_assert_ptr_null(got);
 }
@@ -133,24 +133,24 @@ START_TEST(queue_and_marks)
 	const char *widen = "{\"failed\":\"scope.widen\"}";
 	const char *deny = "{\"failed\":\"policy.deny\"}";
 	int64_t t0 = mdt_store_now_ms() - 10 * 3600000LL;
-	uint64_t allow = decision("q1", MDT_AUDIT_ALLOW, 0, "{}", "a", t0);
-	uint64_t glass = decision("q2", MDT_AUDIT_ALLOW,
-	    MDT_AUDIT_FLAG_BREAK_GLASS, "{}", "a", t0 + 1);
-	uint64_t step = decision("q3", MDT_AUDIT_STEP_UP, 0, "{}", "a", t0 + 2);
-	uint64_t wid = decision("q4", MDT_AUDIT_DENY, 0, widen, "b", t0 + 3);
+	uint64_t allow = decision("q1", MDT_STORE_ALLOW, 0, "{}", "a", t0);
+	uint64_t glass = decision("q2", MDT_STORE_ALLOW,
+	    MDT_STORE_FLAG_BREAK_GLASS, "{}", "a", t0 + 1);
+	uint64_t step = decision("q3", MDT_STORE_STEP_UP, 0, "{}", "a", t0 + 2);
+	uint64_t wid = decision("q4", MDT_STORE_DENY, 0, widen, "b", t0 + 3);
 	/* c: three denials within a minute; d: three, hours apart */
-	uint64_t c1 = decision("q5", MDT_AUDIT_DENY, 0, deny, "c", t0 + 10);
+	uint64_t c1 = decision("q5", MDT_STORE_DENY, 0, deny, "c", t0 + 10);
 	uint64_t c3, d1;
-	mdt_audit_review r = {.decision_seq = step, .reviewer = "sec",
+	mdt_store_review r = {.decision_seq = step, .reviewer = "sec",
 	    .note = "ok"};
 	mdt_review_opts all = {.include_reviewed = 1};
 	struct q q = {0};
 
-	decision("q6", MDT_AUDIT_DENY, 0, deny, "c", t0 + 20);
-	c3 = decision("q7", MDT_AUDIT_DENY, 0, deny, "c", t0 + 30);
-	d1 = decision("q8", MDT_AUDIT_DENY, 0, deny, "d", t0);
-	decision("q9", MDT_AUDIT_DENY, 0, deny, "d", t0 + 2 * 3600000LL);
-	decision("qa", MDT_AUDIT_DENY, 0, deny, "d", t0 + 4 * 3600000LL);
+	decision("q6", MDT_STORE_DENY, 0, deny, "c", t0 + 20);
+	c3 = decision("q7", MDT_STORE_DENY, 0, deny, "c", t0 + 30);
+	d1 = decision("q8", MDT_STORE_DENY, 0, deny, "d", t0);
+	decision("q9", MDT_STORE_DENY, 0, deny, "d", t0 + 2 * 3600000LL);
+	decision("qa", MDT_STORE_DENY, 0, deny, "d", t0 + 4 * 3600000LL);
 
 	ck_assert_int_eq(mdt_store_review_queue(F.s, NULL, collect, &q), 0);
 	ck_assert_uint_eq(why_of(&q, allow), 0);
@@ -191,10 +191,10 @@ END_TEST
 
 START_TEST(verify_covers_them)
 {
-	mdt_audit_source a = {.source_kind = MDT_AUDIT_SOURCE_POLICIES,
+	mdt_store_source a = {.source_kind = MDT_STORE_SOURCE_POLICIES,
 	    .digest = "h1", .content = "{\"files\":[]}"};
-	uint64_t seq = decision("v1", MDT_AUDIT_DENY, 0, "{}", "a", 0);
-	mdt_audit_review r = {.decision_seq = seq, .reviewer = "sec",
+	uint64_t seq = decision("v1", MDT_STORE_DENY, 0, "{}", "a", 0);
+	mdt_store_review r = {.decision_seq = seq, .reviewer = "sec",
 	    .note = "looked at it"};
 	fx_issues is;
 
@@ -212,7 +212,7 @@ START_TEST(verify_covers_them)
 		sqlite3_close(db);
 	}
 	ck_assert_int_eq(fx_verify(&F, &is, NULL), -MDT_EAUDIT);
-	ck_assert_int_eq(is.v[0].kind, MDT_AUDIT_CHANGED);
+	ck_assert_int_eq(is.v[0].kind, MDT_STORE_CHANGED);
 }
 END_TEST
 
@@ -241,9 +241,9 @@ downgrade_to_4(void)
 
 START_TEST(migrates_from_4)
 {
-	mdt_audit_decision old = {.operation = "authorize",
-	    .verdict = MDT_AUDIT_ALLOW, .reasons = "{}", .task_id = "t1"};
-	mdt_audit_source a = {.source_kind = MDT_AUDIT_SOURCE_POLICIES,
+	mdt_store_decision old = {.operation = "authorize",
+	    .verdict = MDT_STORE_ALLOW, .reasons = "{}", .task_id = "t1"};
+	mdt_store_source a = {.source_kind = MDT_STORE_SOURCE_POLICIES,
 	    .digest = "h1", .content = "{\"files\":[]}"};
 	uint64_t seq;
 	fx_issues is;
@@ -253,7 +253,7 @@ START_TEST(migrates_from_4)
 	downgrade_to_4();
 	fx_open(&F);
 	ck_assert_int_eq(mdt_store_put_source(F.s, &a, NULL), 0);
-	decision("m1", MDT_AUDIT_ALLOW, 0, "{}", "a", 0);
+	decision("m1", MDT_STORE_ALLOW, 0, "{}", "a", 0);
 	fx_close(&F);
 	ck_assert_int_eq(fx_verify(&F, &is, NULL), 0);
 }

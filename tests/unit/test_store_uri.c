@@ -167,14 +167,14 @@ START_TEST(both_forms_one_store)
 	char uri[256], err[MDT_ERRMSG_MAX] = "";
 	mdt_store_opts ro = {.read_only = 1};
 	mdt_store *s2 = NULL;
-	mdt_audit_decision *d = NULL;
-	mdt_audit_report rep;
+	mdt_store_decision *d = NULL;
+	mdt_store_report rep;
 
 	snprintf(uri, sizeof(uri), "sqlite:%s", F.path);
 	snprintf(F.uri, sizeof(F.uri), "%s", uri);
 	fx_open(&F);
 	fx_root(&F, "t1");
-	fx_decision(&F, "r1", "t1", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r1", "t1", MDT_STORE_ALLOW);
 	ck_assert_int_eq(mdt_store_open(F.path, NULL, &s2, err, sizeof(err)),
 	    -MDT_EBUSY);
 	ck_assert_ptr_nonnull(strstr(err, "locked"));

@@ -24,8 +24,8 @@ setup(void)
 	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
 	for (int i = 1; i <= 20; i++) {
 		snprintf(req, sizeof(req), "r%d", i);
-		fx_decision(&F, req, "c1", i % 3 ? MDT_AUDIT_ALLOW :
-		    MDT_AUDIT_DENY);
+		fx_decision(&F, req, "c1", i % 3 ? MDT_STORE_ALLOW :
+		    MDT_STORE_DENY);
 	}
 	ck_assert_int_eq(mdt_store_end_task(F.s, "c1", MDT_TASK_COMPLETED,
 	    "labs", NULL, 0, NULL), 0);
@@ -41,7 +41,7 @@ teardown(void)
 static void
 expect_tampered(fx_issues *is)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 
 	ck_assert_int_eq(fx_verify(&F, is, &rep), -MDT_EAUDIT);
 	ck_assert_uint_gt(rep.issues, 0);
@@ -50,7 +50,7 @@ expect_tampered(fx_issues *is)
 
 START_TEST(intact)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	fx_issues is;
 
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
@@ -70,9 +70,9 @@ START_TEST(changed_field)
 	fx_sql(&F, "UPDATE decisions SET resource = 'Patient/pat-999'"
 	    " WHERE seq = 5");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_CHANGED, 5));
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 4));
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 6));
+	ck_assert(fx_has(&is, MDT_STORE_CHANGED, 5));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 4));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 6));
 	ck_assert_ptr_nonnull(strstr(is.v[0].message, "record 5"));
 }
 END_TEST
@@ -87,11 +87,11 @@ START_TEST(changed_verdict_and_type)
 	fx_sql(&F, "UPDATE decisions SET verdict = 1 WHERE seq = 4;"
 	    "UPDATE tasks SET depth = x'01' WHERE seq = 2");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_CHANGED, 2));
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 4));
+	ck_assert(fx_has(&is, MDT_STORE_CHANGED, 2));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 4));
 	fx_sql(&F, "UPDATE decisions SET verdict = 1 WHERE seq = 5");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_CHANGED, 5));
+	ck_assert(fx_has(&is, MDT_STORE_CHANGED, 5));
 }
 END_TEST
 
@@ -101,9 +101,9 @@ START_TEST(deleted_row)
 
 	fx_sql(&F, "DELETE FROM decisions WHERE seq = 7");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_DELETED, 7));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BROKEN_LINK, 8));
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 8));
+	ck_assert(fx_has(&is, MDT_STORE_DELETED, 7));
+	ck_assert(!fx_has(&is, MDT_STORE_BROKEN_LINK, 8));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 8));
 }
 END_TEST
 
@@ -113,8 +113,8 @@ START_TEST(deleted_range)
 
 	fx_sql(&F, "DELETE FROM decisions WHERE seq BETWEEN 12 AND 14");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_DELETED, 12));
-	ck_assert(fx_has(&is, MDT_AUDIT_DELETED, 14));
+	ck_assert(fx_has(&is, MDT_STORE_DELETED, 12));
+	ck_assert(fx_has(&is, MDT_STORE_DELETED, 14));
 	ck_assert_uint_eq(is.v[0].seq, 12);
 	ck_assert_uint_eq(is.v[0].seq_end, 14);
 }
@@ -124,8 +124,8 @@ END_TEST
 static void
 insert_forged(sqlite3 *db, uint64_t seq, const uint8_t prev[32])
 {
-	mdt_audit_decision d = {.time_ms = 1, .request_id = "forged",
-	    .operation = "authorize", .verdict = MDT_AUDIT_ALLOW,
+	mdt_store_decision d = {.time_ms = 1, .request_id = "forged",
+	    .operation = "authorize", .verdict = MDT_STORE_ALLOW,
 	    .task_id = "c1", .action = "read", .resource = "Patient/pat-001"};
 	const mdt__kind_desc *k = mdt__kind_get(MDT__KIND_DECISION);
 	mdt__val vals[MDT__COLS_MAX];
@@ -184,9 +184,9 @@ START_TEST(inserted_row_renumbered)
 	insert_forged(db, 12, prev);
 	sqlite3_close(db);
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_INSERTED, 12));
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 12));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BROKEN_LINK, 13));
+	ck_assert(fx_has(&is, MDT_STORE_INSERTED, 12));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 12));
+	ck_assert(!fx_has(&is, MDT_STORE_BROKEN_LINK, 13));
 }
 END_TEST
 
@@ -197,14 +197,14 @@ START_TEST(inserted_duplicate_seq)
 	fx_sql(&F, "INSERT INTO approvals VALUES(8, zeroblob(32), zeroblob(32),"
 	    " 1, 'ap-x', zeroblob(32), NULL, 'c1', NULL, NULL, NULL, NULL, 0)");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_INSERTED, 8));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BROKEN_LINK, 9));
+	ck_assert(fx_has(&is, MDT_STORE_INSERTED, 8));
+	ck_assert(!fx_has(&is, MDT_STORE_BROKEN_LINK, 9));
 }
 END_TEST
 
 START_TEST(inserted_at_end_is_unsigned)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	uint8_t prev[32];
 	fx_issues is;
 	sqlite3 *db;
@@ -217,7 +217,7 @@ START_TEST(inserted_at_end_is_unsigned)
 	sqlite3_close(db);
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
 	ck_assert_uint_eq(rep.unsigned_records, 1);
-	ck_assert(fx_has(&is, MDT_AUDIT_UNSIGNED_TAIL, 24));
+	ck_assert(fx_has(&is, MDT_STORE_UNSIGNED_TAIL, 24));
 	ck_assert_int_eq(is.v[0].fatal, 0);
 }
 END_TEST
@@ -230,10 +230,10 @@ START_TEST(swapped_rows)
 	    "UPDATE decisions SET seq = 14 WHERE seq = 15;"
 	    "UPDATE decisions SET seq = 15 WHERE seq = -14");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_REORDERED, 14));
-	ck_assert(fx_has(&is, MDT_AUDIT_REORDERED, 15));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BROKEN_LINK, 16));
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 14));
+	ck_assert(fx_has(&is, MDT_STORE_REORDERED, 14));
+	ck_assert(fx_has(&is, MDT_STORE_REORDERED, 15));
+	ck_assert(!fx_has(&is, MDT_STORE_BROKEN_LINK, 16));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 14));
 }
 END_TEST
 
@@ -247,9 +247,9 @@ START_TEST(moved_row)
 	    "UPDATE revocations SET seq = 22; UPDATE decisions SET seq = 23"
 	    " WHERE seq = 100");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_REORDERED, 5) ||
-	    fx_has(&is, MDT_AUDIT_BROKEN_LINK, 5));
-	ck_assert(fx_has(&is, MDT_AUDIT_REORDERED, 23));
+	ck_assert(fx_has(&is, MDT_STORE_REORDERED, 5) ||
+	    fx_has(&is, MDT_STORE_BROKEN_LINK, 5));
+	ck_assert(fx_has(&is, MDT_STORE_REORDERED, 23));
 }
 END_TEST
 
@@ -259,21 +259,21 @@ START_TEST(forged_checkpoint)
 
 	fx_sql(&F, "UPDATE checkpoints SET sig = randomblob(64) WHERE seq = 20");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 20));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 10));
+	ck_assert(fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 20));
+	ck_assert(!fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 10));
 	ck_assert_ptr_nonnull(strstr(is.v[0].message, "signature"));
 }
 END_TEST
 
 START_TEST(wrong_key)
 {
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	fx_issues is;
 
 	F.pk[0] ^= 1;
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 10));
-	ck_assert(fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 23));
+	ck_assert(fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 10));
+	ck_assert(fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 23));
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), -MDT_EAUDIT);
 	ck_assert_uint_eq(rep.checkpoints, 0);
 	ck_assert_uint_eq(rep.unsigned_records, 23);
@@ -286,7 +286,7 @@ START_TEST(deleted_checkpoint)
 
 	fx_sql(&F, "DELETE FROM checkpoints WHERE seq = 10");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_MISSING_CHECKPOINT, 10));
+	ck_assert(fx_has(&is, MDT_STORE_MISSING_CHECKPOINT, 10));
 }
 END_TEST
 
@@ -297,8 +297,8 @@ START_TEST(truncated_tail)
 	fx_sql(&F, "DELETE FROM decisions WHERE seq > 20;"
 	    "DELETE FROM revocations; DELETE FROM ended");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_TRUNCATED, 21));
-	ck_assert(fx_has(&is, MDT_AUDIT_TRUNCATED, 23));
+	ck_assert(fx_has(&is, MDT_STORE_TRUNCATED, 21));
+	ck_assert(fx_has(&is, MDT_STORE_TRUNCATED, 23));
 }
 END_TEST
 
@@ -371,11 +371,11 @@ START_TEST(rewritten_chain_caught_by_checkpoint)
 	rehash_range(db, 14, UINT64_MAX);
 	sqlite3_close(db);
 	expect_tampered(&is);
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 14));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BROKEN_LINK, 15));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 10));
-	ck_assert(fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 20));
-	ck_assert(fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 23));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 14));
+	ck_assert(!fx_has(&is, MDT_STORE_BROKEN_LINK, 15));
+	ck_assert(!fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 10));
+	ck_assert(fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 20));
+	ck_assert(fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 23));
 }
 END_TEST
 
@@ -389,9 +389,9 @@ START_TEST(rehashed_single_record)
 	rehash_range(db, 6, 6);
 	sqlite3_close(db);
 	expect_tampered(&is);
-	ck_assert(!fx_has(&is, MDT_AUDIT_CHANGED, 6));
-	ck_assert(fx_has(&is, MDT_AUDIT_BROKEN_LINK, 7));
-	ck_assert(!fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 10));
+	ck_assert(!fx_has(&is, MDT_STORE_CHANGED, 6));
+	ck_assert(fx_has(&is, MDT_STORE_BROKEN_LINK, 7));
+	ck_assert(!fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 10));
 }
 END_TEST
 
@@ -401,7 +401,7 @@ START_TEST(index_tampered)
 
 	fx_sql(&F, "DELETE FROM ended WHERE task_id = 'c1'");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_INDEX_MISMATCH, 23));
+	ck_assert(fx_has(&is, MDT_STORE_INDEX_MISMATCH, 23));
 	ck_assert_ptr_nonnull(strstr(is.v[0].message, "c1"));
 	fx_sql(&F, "INSERT INTO ended VALUES('c1', 2, 23, 0);"
 	    "INSERT INTO ended VALUES('t1', 3, 23, 0)");
@@ -414,7 +414,7 @@ END_TEST
 START_TEST(no_key_all_unsigned)
 {
 	mdt_store_opts o = {0};
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	fx_issues is;
 	char err[MDT_ERRMSG_MAX];
 
@@ -423,12 +423,12 @@ START_TEST(no_key_all_unsigned)
 	ck_assert_int_eq(mdt_store_open(F.uri, &o, &F.s, err, sizeof(err)),
 	    0);
 	fx_root(&F, "t1");
-	fx_decision(&F, "r1", "t1", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r1", "t1", MDT_STORE_ALLOW);
 	fx_close(&F);
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
 	ck_assert_uint_eq(rep.warnings, 1);
 	ck_assert_uint_eq(rep.unsigned_records, 2);
-	ck_assert(fx_has(&is, MDT_AUDIT_UNSIGNED_TAIL, 1));
+	ck_assert(fx_has(&is, MDT_STORE_UNSIGNED_TAIL, 1));
 }
 END_TEST
 
@@ -438,8 +438,8 @@ START_TEST(changed_store_id)
 
 	fx_sql(&F, "UPDATE meta SET value = randomblob(16) WHERE key = 'id'");
 	expect_tampered(&is);
-	ck_assert(fx_has(&is, MDT_AUDIT_BROKEN_LINK, 1));
-	ck_assert(fx_has(&is, MDT_AUDIT_BAD_CHECKPOINT, 10));
+	ck_assert(fx_has(&is, MDT_STORE_BROKEN_LINK, 1));
+	ck_assert(fx_has(&is, MDT_STORE_BAD_CHECKPOINT, 10));
 }
 END_TEST
 

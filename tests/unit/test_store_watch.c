@@ -100,7 +100,7 @@ second_handle(void)
 static void
 end(mdt_store *s, const char *task)
 {
-	mdt_audit_revocation *rv = NULL;
+	mdt_store_revocation *rv = NULL;
 
 	ck_assert_int_eq(mdt_store_end_task(s, task, MDT_TASK_CANCELLED, "ops",
 	    "test", 0, &rv), 0);

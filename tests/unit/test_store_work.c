@@ -233,7 +233,7 @@ START_TEST(survives_reopen)
 END_TEST
 
 static int
-count_open(void *arg, const mdt_audit_task *t)
+count_open(void *arg, const mdt_store_task *t)
 {
 	int *n = arg;
 
@@ -245,7 +245,7 @@ count_open(void *arg, const mdt_audit_task *t)
 START_TEST(ending_a_task_drops_its_items)
 {
 	fx F;
-	mdt_audit_revocation *rv = NULL;
+	mdt_store_revocation *rv = NULL;
 	mdt_work_item *it;
 	int n = 0;
 
@@ -285,7 +285,7 @@ START_TEST(ending_a_task_drops_its_items)
 END_TEST
 
 static int
-count_dec(void *arg, const mdt_audit_decision *d)
+count_dec(void *arg, const mdt_store_decision *d)
 {
 	(void)d;
 	(*(int *)arg)++;
@@ -294,7 +294,7 @@ count_dec(void *arg, const mdt_audit_decision *d)
 
 START_TEST(migrates_a_version_1_store)
 {
-	mdt_audit_query q = {.agent = "spiffe://clinic.example/orchestrator"};
+	mdt_store_query q = {.agent = "spiffe://clinic.example/orchestrator"};
 	int n = 0;
 	fx F;
 	fx_issues is;
@@ -303,7 +303,7 @@ START_TEST(migrates_a_version_1_store)
 	fx_init(&F);
 	fx_open(&F);
 	fx_root(&F, "t-root");
-	fx_decision(&F, "r-1", "t-root", MDT_AUDIT_ALLOW);
+	fx_decision(&F, "r-1", "t-root", MDT_STORE_ALLOW);
 	fx_close(&F);
 	/* what a store written before work items looks like */
 	fx_sql(&F, FX_SQLITE_UNDO_5 "DROP TABLE work; DROP TABLE decision_agents;"

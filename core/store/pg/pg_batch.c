@@ -119,9 +119,9 @@ mdt__pg_array_of(const PGresult *r, int col)
 /* ---- the staged decisions --------------------------------------- */
 
 struct mdt__pgstaged {
-	const mdt_audit_decision *d;
+	const mdt_store_decision *d;
 	uint64_t seq;
-	uint8_t prev[MDT_AUDIT_HASH_BYTES], hash[MDT_AUDIT_HASH_BYTES];
+	uint8_t prev[MDT_STORE_HASH_BYTES], hash[MDT_STORE_HASH_BYTES];
 };
 
 void
@@ -152,7 +152,7 @@ batch_ids(mdt_store *s, int *oom)
 
 	ab_put(&b, "{", 1);
 	for (mdt__op *op = s->w.batch; op != s->w.batch_end; op = op->next) {
-		const mdt_audit_decision *d = op->rec;
+		const mdt_store_decision *d = op->rec;
 		mdt__val v = {.type = 'T'};
 		if (op->type != MDT__OP_DECISION || d->request_id == NULL)
 			continue;
@@ -191,7 +191,7 @@ mdt__pg_stage_decision(mdt_store *s, mdt__op *op)
 {
 	const mdt__kind_desc *kd = mdt__kind_get(MDT__KIND_DECISION);
 	struct mdt__bstate *b = s->bs;
-	const mdt_audit_decision *d = op->rec;
+	const mdt_store_decision *d = op->rec;
 	mdt__val vals[MDT__COLS_MAX];
 	struct mdt__pgstaged *st;
 
@@ -499,7 +499,7 @@ send_batch(mdt_store *s, int with_head)
 	mdt__pgp_text(&pa, a[na].p);
 	mdt__pgp_text(&pa, a[na + 1].p);
 	mdt__pgp_int(&ph, (int64_t)s->w.head_seq);
-	mdt__pgp_blob(&ph, s->w.head_hash, MDT_AUDIT_HASH_BYTES);
+	mdt__pgp_blob(&ph, s->w.head_hash, MDT_STORE_HASH_BYTES);
 	mdt__pgp_int(&ph, (int64_t)s->w.last_cp);
 	sent = PQenterPipelineMode(c);
 	if (sent && staged)

@@ -150,32 +150,32 @@ int mdt__pg_checkpoint(mdt_store *s, int64_t now_ms);
 int mdt__pg_readers_open(mdt_store *s, char *err, size_t errlen);
 void mdt__pg_readers_close(mdt_store *s);
 int mdt__pg_find_decision(mdt_store *s, const char *request_id,
-    mdt_audit_decision **out);
+    mdt_store_decision **out);
 int mdt__pg_get_decision(mdt_store *s, uint64_t seq,
-    mdt_audit_decision **out);
+    mdt_store_decision **out);
 int mdt__pg_list_decisions(mdt_store *s, uint64_t after_seq,
-    uint32_t limit, mdt_audit_decision_fn fn, void *arg);
+    uint32_t limit, mdt_store_decision_fn fn, void *arg);
 int mdt__pg_get_task(mdt_store *s, const char *task_id,
-    mdt_audit_task **out);
+    mdt_store_task **out);
 int mdt__pg_task_children(mdt_store *s, const char *task_id,
-    mdt_audit_task_fn fn, void *arg);
+    mdt_store_task_fn fn, void *arg);
 int mdt__pg_count_children(mdt_store *s, const char *task_id,
     uint32_t *count);
 int mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
     char *revoked_by, size_t len);
 int mdt__pg_get_approval(mdt_store *s, const char *approval_id,
-    mdt_audit_approval **out);
+    mdt_store_approval **out);
 int mdt__pg_task_tree(mdt_store *s, const char *root_task_id,
     const mdt_store_tree_visitor *v, void *arg);
-int mdt__pg_open_tasks(mdt_store *s, mdt_audit_task_fn fn, void *arg);
+int mdt__pg_open_tasks(mdt_store *s, mdt_store_task_fn fn, void *arg);
 /* fn on each decision of "SELECT <the decision columns as t.*> <tail>"
  * with parameters p, in the result's order. */
 int mdt__pg_each_decision(mdt_store *s, const char *tail, const mdt__pgp *p,
-    mdt_audit_decision_fn fn, void *arg);
+    mdt_store_decision_fn fn, void *arg);
 
 /* ---- pg_query.c ------------------------------------------------- */
-int mdt__pg_query_decisions(mdt_store *s, const mdt_audit_query *q,
-    mdt_audit_decision_fn fn, void *arg);
+int mdt__pg_query_decisions(mdt_store *s, const mdt_store_query *q,
+    mdt_store_decision_fn fn, void *arg);
 
 /* ---- pg_work.c ------------------------------------------------- */
 int mdt__pg_work_run(mdt_store *s, mdt__op *op);
@@ -194,8 +194,8 @@ void mdt__pg_unwatch(mdt_store *s);
 /* ---- pg_snap.c: a consistent copy into SQLite, for the checks ---- */
 int mdt__pg_export_jsonl(mdt_store *s, const char *task_id,
     mdt_store_emit_fn emit, void *arg);
-int mdt__pg_verify(const char *loc, const unsigned char pk[MDT_AUDIT_PK_BYTES],
-    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report, char *err,
+int mdt__pg_verify(const char *loc, const unsigned char pk[MDT_STORE_PK_BYTES],
+    mdt_store_issue_fn fn, void *arg, mdt_store_report *report, char *err,
     size_t errlen);
 
 #endif /* MDT_STORE_PG_INT_H */

@@ -43,7 +43,7 @@ add_text(qbuild *b, const char *cond, const char *value)
 }
 
 static void
-build(qbuild *b, const mdt_audit_query *q)
+build(qbuild *b, const mdt_store_query *q)
 {
 	b->len = (size_t)snprintf(b->sql, sizeof(b->sql),
 	    " FROM decisions t WHERE true");
@@ -76,8 +76,8 @@ build(qbuild *b, const mdt_audit_query *q)
 }
 
 int
-mdt__pg_query_decisions(mdt_store *s, const mdt_audit_query *q,
-    mdt_audit_decision_fn fn, void *arg)
+mdt__pg_query_decisions(mdt_store *s, const mdt_store_query *q,
+    mdt_store_decision_fn fn, void *arg)
 {
 	qbuild *b;
 	int rc;

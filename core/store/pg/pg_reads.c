@@ -62,7 +62,7 @@ text_bytes(const PGresult *r, int row, const seg *segs, size_t n)
 			if (PQgetisnull(r, row, col))
 				continue;
 			if (t == 'P')
-				b += MDT_AUDIT_HASH_BYTES;
+				b += MDT_STORE_HASH_BYTES;
 			if (t == 'T')
 				b += (size_t)PQgetlength(r, row, col) + 1;
 		}
@@ -101,14 +101,14 @@ put_col(const PGresult *r, int row, int col, const mdt__col *c,
 		break;
 	}
 	case 'P':
-		if (len != MDT_AUDIT_HASH_BYTES)
+		if (len != MDT_STORE_HASH_BYTES)
 			break;
 		memcpy(*text, p, len);
 		memcpy(base + c->off, text, sizeof(*text));
 		*text += len;
 		break;
 	default:
-		if (len == MDT_AUDIT_HASH_BYTES)
+		if (len == MDT_STORE_HASH_BYTES)
 			memcpy(base + c->off, p, len);
 		break;
 	}
@@ -143,20 +143,20 @@ static int
 unpack_decision(const PGresult *r, int row, void **out)
 {
 	const seg sg = {mdt__kind_get(MDT__KIND_DECISION), 0,
-	    offsetof(mdt_audit_decision, seq)};
+	    offsetof(mdt_store_decision, seq)};
 
-	return unpack(r, row, &sg, 1, sizeof(mdt_audit_decision), out);
+	return unpack(r, row, &sg, 1, sizeof(mdt_store_decision), out);
 }
 
 static int
 unpack_task(const PGresult *r, int row, void **out)
 {
 	const mdt__kind_desc *d = mdt__kind_get(MDT__KIND_TASK);
-	const seg sg = {d, 0, offsetof(mdt_audit_task, seq)};
+	const seg sg = {d, 0, offsetof(mdt_store_task, seq)};
 	int first = 3 + (int)d->ncols, rc;
-	mdt_audit_task *t;
+	mdt_store_task *t;
 
-	if ((rc = unpack(r, row, &sg, 1, sizeof(mdt_audit_task), out)) != 0)
+	if ((rc = unpack(r, row, &sg, 1, sizeof(mdt_store_task), out)) != 0)
 		return rc;
 	t = *out;
 	if (PQgetisnull(r, row, first)) {
@@ -174,12 +174,12 @@ unpack_approval(const PGresult *r, int row, void **out)
 {
 	const mdt__kind_desc *a = mdt__kind_get(MDT__KIND_APPROVAL);
 	const seg segs[2] = {
-		{a, 0, offsetof(mdt_audit_approval, seq)},
+		{a, 0, offsetof(mdt_store_approval, seq)},
 		{mdt__kind_get(MDT__KIND_APPROVAL_DECISION), 3 + (int)a->ncols,
-		    offsetof(mdt_audit_approval, decision_seq)},
+		    offsetof(mdt_store_approval, decision_seq)},
 	};
 
-	return unpack(r, row, segs, 2, sizeof(mdt_audit_approval), out);
+	return unpack(r, row, segs, 2, sizeof(mdt_store_approval), out);
 }
 
 typedef int (*unpack_fn)(const PGresult *, int, void **);
@@ -251,7 +251,7 @@ one_row(mdt_store *s, const char *tail, int kind, const mdt__pgp *p,
 
 int
 mdt__pg_find_decision(mdt_store *s, const char *request_id,
-    mdt_audit_decision **out)
+    mdt_store_decision **out)
 {
 	mdt__pgp p = {0};
 
@@ -264,7 +264,7 @@ mdt__pg_find_decision(mdt_store *s, const char *request_id,
 }
 
 int
-mdt__pg_get_decision(mdt_store *s, uint64_t seq, mdt_audit_decision **out)
+mdt__pg_get_decision(mdt_store *s, uint64_t seq, mdt_store_decision **out)
 {
 	mdt__pgp p = {0};
 
@@ -279,7 +279,7 @@ mdt__pg_get_decision(mdt_store *s, uint64_t seq, mdt_audit_decision **out)
 }
 
 int
-mdt__pg_get_task(mdt_store *s, const char *task_id, mdt_audit_task **out)
+mdt__pg_get_task(mdt_store *s, const char *task_id, mdt_store_task **out)
 {
 	mdt__pgp p = {0};
 
@@ -293,7 +293,7 @@ mdt__pg_get_task(mdt_store *s, const char *task_id, mdt_audit_task **out)
 
 int
 mdt__pg_get_approval(mdt_store *s, const char *approval_id,
-    mdt_audit_approval **out)
+    mdt_store_approval **out)
 {
 	char *ad;
 	char fmt[1024];
@@ -321,7 +321,7 @@ mdt__pg_get_approval(mdt_store *s, const char *approval_id,
  * returned. */
 static int
 each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
-    mdt_audit_task_fn task, mdt_audit_decision_fn decision, void *arg)
+    mdt_store_task_fn task, mdt_store_decision_fn decision, void *arg)
 {
 	char *cols = mdt__select_list(mdt__kind_get(task != NULL ?
 	    MDT__KIND_TASK : MDT__KIND_DECISION), "t");
@@ -349,14 +349,14 @@ each_row(mdt_store *s, const char *tail, const mdt__pgp *p,
 
 int
 mdt__pg_each_decision(mdt_store *s, const char *tail, const mdt__pgp *p,
-    mdt_audit_decision_fn fn, void *arg)
+    mdt_store_decision_fn fn, void *arg)
 {
 	return each_row(s, tail, p, NULL, fn, arg);
 }
 
 int
 mdt__pg_task_children(mdt_store *s, const char *task_id,
-    mdt_audit_task_fn fn, void *arg)
+    mdt_store_task_fn fn, void *arg)
 {
 	mdt__pgp p = {0};
 
@@ -368,7 +368,7 @@ mdt__pg_task_children(mdt_store *s, const char *task_id,
 }
 
 int
-mdt__pg_open_tasks(mdt_store *s, mdt_audit_task_fn fn, void *arg)
+mdt__pg_open_tasks(mdt_store *s, mdt_store_task_fn fn, void *arg)
 {
 	if (s == NULL || fn == NULL)
 		return -MDT_EINVAL;
@@ -380,7 +380,7 @@ mdt__pg_open_tasks(mdt_store *s, mdt_audit_task_fn fn, void *arg)
 
 int
 mdt__pg_list_decisions(mdt_store *s, uint64_t after_seq, uint32_t limit,
-    mdt_audit_decision_fn fn, void *arg)
+    mdt_store_decision_fn fn, void *arg)
 {
 	mdt__pgp p = {0};
 
@@ -493,7 +493,7 @@ tree_visit(mdt_store *s, const PGresult *r, const mdt_store_tree_visitor *v,
 	int rc = 0, stop = 0;
 
 	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
-		mdt_audit_task *t;
+		mdt_store_task *t;
 		if ((rc = unpack_task(r, i, (void **)&t)) != 0)
 			return rc;
 		if (v->task != NULL)

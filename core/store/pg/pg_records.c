@@ -30,7 +30,7 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	const mdt__kind_desc *d = mdt__kind_get(kind);
 	mdt__writer *w = &s->w;
 	mdt__val vals[MDT__COLS_MAX];
-	uint8_t hash[MDT_AUDIT_HASH_BYTES];
+	uint8_t hash[MDT_STORE_HASH_BYTES];
 	uint64_t seq = w->head_seq + 1;
 	mdt__pgp p = {0};
 	char *sql = NULL;
@@ -44,8 +44,8 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	mdt__chain_hash(kind, w->head_hash, vals, mdt__kind_nhashed(d, vals),
 	    hash);
 	mdt__pgp_int(&p, (int64_t)seq);
-	mdt__pgp_blob(&p, w->head_hash, MDT_AUDIT_HASH_BYTES);
-	mdt__pgp_blob(&p, hash, MDT_AUDIT_HASH_BYTES);
+	mdt__pgp_blob(&p, w->head_hash, MDT_STORE_HASH_BYTES);
+	mdt__pgp_blob(&p, hash, MDT_STORE_HASH_BYTES);
 	mdt__pgp_vals(&p, vals, d->ncols);
 	r = mdt__pg_qprep(s, &s->bs->w, MDT__PGS_INSERT + kind, sql, &p,
 	    d->table, &rc);
@@ -104,7 +104,7 @@ chain_ended(mdt_store *s, const char *parent)
 
 /* Checks a child task against its parent; fills a missing root_id. */
 static int
-check_child(mdt_store *s, mdt_audit_task *t, char *root, size_t rootlen)
+check_child(mdt_store *s, mdt_store_task *t, char *root, size_t rootlen)
 {
 	PGresult *r;
 	int rc = query1(s, "SELECT root_id, depth, patient, clinician,"
@@ -150,8 +150,8 @@ check_fanout(mdt_store *s, const char *parent, uint32_t max)
 static int
 op_task(mdt_store *s, mdt__op *op)
 {
-	mdt_audit_task t = *(const mdt_audit_task *)op->rec;
-	char root[MDT_AUDIT_FIELD_MAX + 1];
+	mdt_store_task t = *(const mdt_store_task *)op->rec;
+	char root[MDT_STORE_FIELD_MAX + 1];
 	int rc;
 
 	if (t.parent_id != NULL) {
@@ -180,7 +180,7 @@ op_approval(mdt_store *s, mdt__op *op)
 static int
 op_approval_decision(mdt_store *s, mdt__op *op)
 {
-	const mdt_audit_approval *ap = op->rec;
+	const mdt_store_approval *ap = op->rec;
 	PGresult *r;
 	int rc = query1(s, "SELECT 1 FROM approvals WHERE approval_id = $1",
 	    ap->approval_id, &r), n;
@@ -216,9 +216,9 @@ collect_cascade(mdt_store *s, const char *task_id, json_t *ids)
 
 	if (rc != 0)
 		return rc;
-	if (PQntuples(r) > MDT_AUDIT_REVOKE_MAX) {
+	if (PQntuples(r) > MDT_STORE_REVOKE_MAX) {
 		mdt__store_seterr(s, "more than %d tasks under %s",
-		    MDT_AUDIT_REVOKE_MAX, task_id);
+		    MDT_STORE_REVOKE_MAX, task_id);
 		rc = -MDT_ETOOBIG;
 	}
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
@@ -266,9 +266,9 @@ end_cascade(mdt_store *s, mdt__op *op, mdt__revocation_row *row,
 	}
 	if (rc == 0)
 		rc = mdt__revocation_list(ids, op->seq, row->time_ms,
-		    (mdt_audit_revocation **)&op->result);
+		    (mdt_store_revocation **)&op->result);
 	if (rc == 0) {
-		const mdt_audit_revocation *rv = op->result;
+		const mdt_store_revocation *rv = op->result;
 		rc = mdt__pg_work_ended(s, rv->task_ids, rv->count);
 	}
 	return rc;
@@ -306,7 +306,7 @@ int
 mdt__pg_checkpoint(mdt_store *s, int64_t now_ms)
 {
 	mdt__writer *w = &s->w;
-	uint8_t msg[MDT__CHECKPOINT_MSG_BYTES], sig[MDT_AUDIT_SIG_BYTES];
+	uint8_t msg[MDT__CHECKPOINT_MSG_BYTES], sig[MDT_STORE_SIG_BYTES];
 	mdt__pgp p = {0};
 	size_t len;
 	int rc;
@@ -318,7 +318,7 @@ mdt__pg_checkpoint(mdt_store *s, int64_t now_ms)
 	if (crypto_sign_detached(sig, NULL, msg, len, s->seal_sk) != 0)
 		return -MDT_ECRYPTO;
 	mdt__pgp_int(&p, (int64_t)w->head_seq);
-	mdt__pgp_blob(&p, w->head_hash, MDT_AUDIT_HASH_BYTES);
+	mdt__pgp_blob(&p, w->head_hash, MDT_STORE_HASH_BYTES);
 	mdt__pgp_int(&p, now_ms);
 	mdt__pgp_int(&p, (int64_t)w->last_cp);
 	mdt__pgp_blob(&p, sig, sizeof(sig));

@@ -190,8 +190,8 @@ snap_take(const char *conninfo, snap *x)
 }
 
 int
-mdt__pg_verify(const char *loc, const unsigned char pk[MDT_AUDIT_PK_BYTES],
-    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report, char *err,
+mdt__pg_verify(const char *loc, const unsigned char pk[MDT_STORE_PK_BYTES],
+    mdt_store_issue_fn fn, void *arg, mdt_store_report *report, char *err,
     size_t errlen)
 {
 	snap x = {0};

@@ -47,8 +47,8 @@ load_head(mdt_store *s, PGresult *r)
 	w->head_seq = (uint64_t)mdt__pg_int(r, 0, 0);
 	if (PQgetisnull(r, 0, 1))
 		mdt__chain_genesis(s->id, w->head_hash);
-	else if (PQgetlength(r, 0, 1) == MDT_AUDIT_HASH_BYTES)
-		memcpy(w->head_hash, PQgetvalue(r, 0, 1), MDT_AUDIT_HASH_BYTES);
+	else if (PQgetlength(r, 0, 1) == MDT_STORE_HASH_BYTES)
+		memcpy(w->head_hash, PQgetvalue(r, 0, 1), MDT_STORE_HASH_BYTES);
 	w->last_cp = (uint64_t)mdt__pg_int(r, 0, 2);
 	return 0;
 }

@@ -51,13 +51,13 @@ emit_json(exporter *x, json_t *o)
 static int
 emit_header(exporter *x, const mdt_store *s, const char *task_id)
 {
-	uint8_t genesis[MDT_AUDIT_HASH_BYTES];
+	uint8_t genesis[MDT_STORE_HASH_BYTES];
 
 	mdt__chain_genesis(s->id, genesis);
 	return emit_json(x, json_pack("{s:s, s:i, s:o, s:o, s:s?}", "kind",
 	    "store", "schema_version", MDT__STORE_SCHEMA_VERSION, "store_id",
 	    hex_json(s->id, MDT__STORE_ID_BYTES), "genesis",
-	    hex_json(genesis, MDT_AUDIT_HASH_BYTES), "task", task_id));
+	    hex_json(genesis, MDT_STORE_HASH_BYTES), "task", task_id));
 }
 
 /* Emits the checkpoints covering seqs up to `upto`. */
@@ -137,7 +137,7 @@ mdt__sq_export_jsonl(mdt_store *store, const char *task_id,
 	if (store == NULL || emit == NULL)
 		return -MDT_EINVAL;
 	if (task_id != NULL) {
-		mdt_audit_task *t;
+		mdt_store_task *t;
 		if ((rc = mdt_store_get_task(store, task_id, &t)) != 0)
 			return rc;
 		mdt__free(t);

@@ -36,17 +36,17 @@ int
 mdt__unpack_decision(sqlite3_stmt *st, void **out)
 {
 	const mdt__seg seg = {mdt__kind_get(MDT__KIND_DECISION), 0,
-	    offsetof(mdt_audit_decision, seq)};
+	    offsetof(mdt_store_decision, seq)};
 
-	return mdt__unpack(st, &seg, 1, sizeof(mdt_audit_decision), out);
+	return mdt__unpack(st, &seg, 1, sizeof(mdt_store_decision), out);
 }
 
 int
 mdt__unpack_task(sqlite3_stmt *st, void **out)
 {
 	const mdt__kind_desc *d = mdt__kind_get(MDT__KIND_TASK);
-	const mdt__seg seg = {d, 0, offsetof(mdt_audit_task, seq)};
-	int rc = mdt__unpack(st, &seg, 1, sizeof(mdt_audit_task), out);
+	const mdt__seg seg = {d, 0, offsetof(mdt_store_task, seq)};
+	int rc = mdt__unpack(st, &seg, 1, sizeof(mdt_store_task), out);
 
 	if (rc == 0)
 		mdt__task_state_cols(st, TASK_STATE_FIRST(d), *out);
@@ -86,7 +86,7 @@ one_row(mdt_store *s, int idx, const char *key, int64_t seq,
 
 int
 mdt__sq_find_decision(mdt_store *store, const char *request_id,
-    mdt_audit_decision **out)
+    mdt_store_decision **out)
 {
 	if (request_id == NULL)
 		return -MDT_EINVAL;
@@ -96,7 +96,7 @@ mdt__sq_find_decision(mdt_store *store, const char *request_id,
 
 int
 mdt__sq_get_decision(mdt_store *store, uint64_t seq,
-    mdt_audit_decision **out)
+    mdt_store_decision **out)
 {
 	if (seq > INT64_MAX)
 		return -MDT_ENOTFOUND;
@@ -106,7 +106,7 @@ mdt__sq_get_decision(mdt_store *store, uint64_t seq,
 
 int
 mdt__sq_get_task(mdt_store *store, const char *task_id,
-    mdt_audit_task **out)
+    mdt_store_task **out)
 {
 	uint64_t gen = 0;
 	int rc;
@@ -131,17 +131,17 @@ unpack_approval(sqlite3_stmt *st, void **out)
 {
 	const mdt__kind_desc *a = mdt__kind_get(MDT__KIND_APPROVAL);
 	const mdt__seg segs[2] = {
-		{a, 0, offsetof(mdt_audit_approval, seq)},
+		{a, 0, offsetof(mdt_store_approval, seq)},
 		{mdt__kind_get(MDT__KIND_APPROVAL_DECISION), 3 + (int)a->ncols,
-		    offsetof(mdt_audit_approval, decision_seq)},
+		    offsetof(mdt_store_approval, decision_seq)},
 	};
 
-	return mdt__unpack(st, segs, 2, sizeof(mdt_audit_approval), out);
+	return mdt__unpack(st, segs, 2, sizeof(mdt_store_approval), out);
 }
 
 int
 mdt__sq_get_approval(mdt_store *store, const char *approval_id,
-    mdt_audit_approval **out)
+    mdt_store_approval **out)
 {
 	if (approval_id == NULL)
 		return -MDT_EINVAL;
@@ -173,7 +173,7 @@ mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v)
 
 int
 mdt__sq_task_children(mdt_store *store, const char *task_id,
-    mdt_audit_task_fn fn, void *arg)
+    mdt_store_task_fn fn, void *arg)
 {
 	mdt__reader *r;
 	int rc;
@@ -192,7 +192,7 @@ mdt__sq_task_children(mdt_store *store, const char *task_id,
 
 int
 mdt__sq_list_decisions(mdt_store *store, uint64_t after_seq,
-    uint32_t limit, mdt_audit_decision_fn fn, void *arg)
+    uint32_t limit, mdt_store_decision_fn fn, void *arg)
 {
 	mdt__reader *r;
 	sqlite3_stmt *st;
@@ -272,7 +272,7 @@ static int
 chain_revoked_cached(mdt_store *s, const char *task_id, int *revoked,
     char *revoked_by, size_t len)
 {
-	mdt_audit_task *t = NULL, *prev = NULL;
+	mdt_store_task *t = NULL, *prev = NULL;
 	const char *id = task_id;
 	int rc = 0, found = 0;
 

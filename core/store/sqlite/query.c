@@ -43,7 +43,7 @@ add_int(qbuild *b, const char *cond, int64_t value)
 }
 
 static void
-build(qbuild *b, const char *cols, const mdt_audit_query *q)
+build(qbuild *b, const char *cols, const mdt_store_query *q)
 {
 	b->len = (size_t)snprintf(b->sql, sizeof(b->sql),
 	    "SELECT %s FROM decisions WHERE 1", cols);
@@ -73,7 +73,7 @@ build(qbuild *b, const char *cols, const mdt_audit_query *q)
 }
 
 static int
-bind_all(sqlite3_stmt *st, const qbuild *b, const mdt_audit_query *q)
+bind_all(sqlite3_stmt *st, const qbuild *b, const mdt_store_query *q)
 {
 	int rc = SQLITE_OK;
 
@@ -88,8 +88,8 @@ bind_all(sqlite3_stmt *st, const qbuild *b, const mdt_audit_query *q)
 }
 
 int
-mdt__sq_query_decisions(mdt_store *s, const mdt_audit_query *q,
-    mdt_audit_decision_fn fn, void *arg)
+mdt__sq_query_decisions(mdt_store *s, const mdt_store_query *q,
+    mdt_store_decision_fn fn, void *arg)
 {
 	char *cols;
 	qbuild b;

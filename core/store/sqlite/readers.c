@@ -177,7 +177,7 @@ text_bytes(sqlite3_stmt *st, const mdt__seg *segs, size_t nsegs)
 			char t = segs[g].d->cols[i].type;
 			if (t == 'P' && sqlite3_column_type(st, col) ==
 			    SQLITE_BLOB)
-				n += MDT_AUDIT_HASH_BYTES;
+				n += MDT_STORE_HASH_BYTES;
 			if (t == 'T' &&
 			    sqlite3_column_type(st, col) != SQLITE_NULL) {
 				(void)sqlite3_column_text(st, col);
@@ -195,11 +195,11 @@ put_hash_ref(sqlite3_stmt *st, int col, unsigned char *field, char **text)
 	char *dst = *text;
 
 	if (sqlite3_column_type(st, col) != SQLITE_BLOB ||
-	    sqlite3_column_bytes(st, col) != MDT_AUDIT_HASH_BYTES)
+	    sqlite3_column_bytes(st, col) != MDT_STORE_HASH_BYTES)
 		return;
-	memcpy(dst, sqlite3_column_blob(st, col), MDT_AUDIT_HASH_BYTES);
+	memcpy(dst, sqlite3_column_blob(st, col), MDT_STORE_HASH_BYTES);
 	memcpy(field, &dst, sizeof(dst));
-	*text += MDT_AUDIT_HASH_BYTES;
+	*text += MDT_STORE_HASH_BYTES;
 }
 
 /* Copies one column into the struct; NULL columns leave the zero. */
@@ -240,9 +240,9 @@ put_col(sqlite3_stmt *st, int col, const mdt__col *c, unsigned char *base,
 		put_hash_ref(st, col, base + c->off, text);
 		break;
 	default:
-		if (sqlite3_column_bytes(st, col) == MDT_AUDIT_HASH_BYTES)
+		if (sqlite3_column_bytes(st, col) == MDT_STORE_HASH_BYTES)
 			memcpy(base + c->off, sqlite3_column_blob(st, col),
-			    MDT_AUDIT_HASH_BYTES);
+			    MDT_STORE_HASH_BYTES);
 		break;
 	}
 }
@@ -274,7 +274,7 @@ mdt__unpack(sqlite3_stmt *st, const mdt__seg *segs, size_t nsegs,
 }
 
 void
-mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_audit_task *t)
+mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_store_task *t)
 {
 	if (sqlite3_column_type(st, first) == SQLITE_NULL) {
 		t->state = MDT_TASK_OPEN;

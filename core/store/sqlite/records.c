@@ -69,7 +69,7 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	mdt__writer *w = &s->w;
 	sqlite3_stmt *st = s->bs->ins[kind];
 	mdt__val vals[MDT__COLS_MAX];
-	uint8_t hash[MDT_AUDIT_HASH_BYTES];
+	uint8_t hash[MDT_STORE_HASH_BYTES];
 	uint64_t seq = w->head_seq + 1;
 	int rc;
 
@@ -78,10 +78,10 @@ chain_append(mdt_store *s, int kind, const void *rec, uint64_t *seq_out)
 	    hash);
 	rc = sqlite3_bind_int64(st, 1, (int64_t)seq);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(st, 2, w->head_hash, MDT_AUDIT_HASH_BYTES,
+		rc = sqlite3_bind_blob(st, 2, w->head_hash, MDT_STORE_HASH_BYTES,
 		    SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(st, 3, hash, MDT_AUDIT_HASH_BYTES,
+		rc = sqlite3_bind_blob(st, 3, hash, MDT_STORE_HASH_BYTES,
 		    SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = mdt__bind_vals(st, 4, vals, d->ncols);
@@ -132,7 +132,7 @@ same_text(sqlite3_stmt *st, int col, const char *want)
 
 /* Checks a child task against its parent; fills a missing root_id. */
 static int
-check_child(mdt_store *s, mdt_audit_task *t, char *root, size_t rootlen)
+check_child(mdt_store *s, mdt_store_task *t, char *root, size_t rootlen)
 {
 	sqlite3_stmt *st = s->bs->st[MDT__W_TASK_PARENT];
 	int rc = query1(s, MDT__W_TASK_PARENT, t->parent_id), ok;
@@ -180,8 +180,8 @@ check_fanout(mdt_store *s, const char *parent, uint32_t max)
 static int
 op_task(mdt_store *s, mdt__op *op)
 {
-	mdt_audit_task t = *(const mdt_audit_task *)op->rec;
-	char root[MDT_AUDIT_FIELD_MAX + 1];
+	mdt_store_task t = *(const mdt_store_task *)op->rec;
+	char root[MDT_STORE_FIELD_MAX + 1];
 	int rc;
 
 	if (t.parent_id != NULL) {
@@ -197,7 +197,7 @@ op_task(mdt_store *s, mdt__op *op)
 /* Indexes the acting agent and every hop of d's chain (validated JSON
  * on append) under its seq. */
 static int
-index_agents(mdt_store *s, const mdt_audit_decision *d, uint64_t seq)
+index_agents(mdt_store *s, const mdt_store_decision *d, uint64_t seq)
 {
 	sqlite3_stmt *st = s->bs->st[MDT__W_DECISION_AGENTS];
 	int rc = sqlite3_bind_int64(st, 1, (int64_t)seq);
@@ -231,7 +231,7 @@ op_approval(mdt_store *s, mdt__op *op)
 static int
 op_approval_decision(mdt_store *s, mdt__op *op)
 {
-	const mdt_audit_approval *ap = op->rec;
+	const mdt_store_approval *ap = op->rec;
 	int rc = query1(s, MDT__W_APPROVAL_EXISTS, ap->approval_id);
 
 	if (rc <= 0)
@@ -256,10 +256,10 @@ collect_cascade(mdt_store *s, const char *task_id, json_t *ids)
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
-		if (json_array_size(ids) >= MDT_AUDIT_REVOKE_MAX) {
+		if (json_array_size(ids) >= MDT_STORE_REVOKE_MAX) {
 			sqlite3_reset(st);
 			mdt__store_seterr(s, "more than %d tasks under %s",
-			    MDT_AUDIT_REVOKE_MAX, task_id);
+			    MDT_STORE_REVOKE_MAX, task_id);
 			return -MDT_ETOOBIG;
 		}
 		if (id == NULL || json_array_append_new(ids,
@@ -317,9 +317,9 @@ end_cascade(mdt_store *s, mdt__op *op, mdt__revocation_row *row,
 	}
 	if (rc == 0)
 		rc = mdt__revocation_list(ids, op->seq, row->time_ms,
-		    (mdt_audit_revocation **)&op->result);
+		    (mdt_store_revocation **)&op->result);
 	if (rc == 0) {
-		const mdt_audit_revocation *rv = op->result;
+		const mdt_store_revocation *rv = op->result;
 		rc = mdt__work_ended(s, rv->task_ids, rv->count);
 	}
 	return rc;
@@ -353,7 +353,7 @@ mdt__rec_checkpoint(mdt_store *s, int64_t now_ms)
 {
 	mdt__writer *w = &s->w;
 	sqlite3_stmt *st = s->bs->st[MDT__W_CHECKPOINT_INSERT];
-	uint8_t msg[MDT__CHECKPOINT_MSG_BYTES], sig[MDT_AUDIT_SIG_BYTES];
+	uint8_t msg[MDT__CHECKPOINT_MSG_BYTES], sig[MDT_STORE_SIG_BYTES];
 	size_t len;
 	int rc;
 
@@ -365,7 +365,7 @@ mdt__rec_checkpoint(mdt_store *s, int64_t now_ms)
 		return -MDT_ECRYPTO;
 	rc = sqlite3_bind_int64(st, 1, (int64_t)w->head_seq);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(st, 2, w->head_hash, MDT_AUDIT_HASH_BYTES,
+		rc = sqlite3_bind_blob(st, 2, w->head_hash, MDT_STORE_HASH_BYTES,
 		    SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, now_ms);

@@ -61,7 +61,7 @@ put_leaf(mdt_store *s, const mdt__op *op, uint64_t first)
 
 int
 mdt__sq_head_put(mdt_store *s, const mdt_receipt_head *h,
-    const uint8_t sig[MDT_AUDIT_SIG_BYTES], mdt__op *batch, mdt__op *end)
+    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch, mdt__op *end)
 {
 	sqlite3_stmt *st = s->bs->st[MDT__W_HEAD_INSERT];
 	uint8_t hb[MDT_RECEIPT_HEAD_BYTES];
@@ -72,7 +72,7 @@ mdt__sq_head_put(mdt_store *s, const mdt_receipt_head *h,
 	    sqlite3_bind_int64(st, 2, (int64_t)h->last_seq) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 3, hb, sizeof(hb), SQLITE_TRANSIENT) !=
 	    SQLITE_OK ||
-	    sqlite3_bind_blob(st, 4, sig, MDT_AUDIT_SIG_BYTES,
+	    sqlite3_bind_blob(st, 4, sig, MDT_STORE_SIG_BYTES,
 	    SQLITE_TRANSIENT) != SQLITE_OK) {
 		sqlite3_reset(st);
 		return mdt__store_sqlerr(s, s->bs->db, SQLITE_ERROR, "head");
@@ -102,10 +102,10 @@ read_head(sqlite3 *db, uint64_t seq, mdt_receipt_head *h, uint8_t *sig,
 		*first = sqlite3_column_int64(st, 0);
 		rc = mdt_receipt_head_decode(sqlite3_column_blob(st, 1),
 		    (size_t)sqlite3_column_bytes(st, 1), h) != 0 ||
-		    sqlite3_column_bytes(st, 2) != MDT_AUDIT_SIG_BYTES ?
+		    sqlite3_column_bytes(st, 2) != MDT_STORE_SIG_BYTES ?
 		    -MDT_EAUDIT : 0;
 		if (rc == 0)
-			memcpy(sig, sqlite3_column_blob(st, 2), MDT_AUDIT_SIG_BYTES);
+			memcpy(sig, sqlite3_column_blob(st, 2), MDT_STORE_SIG_BYTES);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -154,7 +154,7 @@ mdt__sq_read_leaves(sqlite3 *db, int64_t first, struct mdt__rleaf **out,
 
 int
 mdt__sq_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
-    uint8_t sig[MDT_AUDIT_SIG_BYTES], struct mdt__rleaf **leaves,
+    uint8_t sig[MDT_STORE_SIG_BYTES], struct mdt__rleaf **leaves,
     size_t *n)
 {
 	mdt__reader *r;
@@ -186,7 +186,7 @@ head_fault(sqlite3 *db, sqlite3_stmt *st, const mdt_pubkey *pk,
 
 	if (mdt_receipt_head_decode(sqlite3_column_blob(st, 2),
 	    (size_t)sqlite3_column_bytes(st, 2), h) != 0 ||
-	    sqlite3_column_bytes(st, 3) != MDT_AUDIT_SIG_BYTES ||
+	    sqlite3_column_bytes(st, 3) != MDT_STORE_SIG_BYTES ||
 	    h->first_seq != (uint64_t)sqlite3_column_int64(st, 0) ||
 	    h->last_seq != (uint64_t)sqlite3_column_int64(st, 1))
 		return "malformed head";
@@ -216,7 +216,7 @@ head_fault(sqlite3 *db, sqlite3_stmt *st, const mdt_pubkey *pk,
 }
 
 int
-mdt__sq_check_heads(sqlite3 *db, const unsigned char pk[MDT_AUDIT_PK_BYTES],
+mdt__sq_check_heads(sqlite3 *db, const unsigned char pk[MDT_STORE_PK_BYTES],
     mdt__head_fault_fn bad, void *ctx, uint64_t *nheads)
 {
 	sqlite3_stmt *st;

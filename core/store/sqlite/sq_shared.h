@@ -17,8 +17,8 @@ int mdt__schema_open(const char *path, int read_only, uint32_t busy_ms,
     sqlite3 **out, uint8_t id[MDT__STORE_ID_BYTES], char *err,
     size_t errlen);
 int mdt__sq_verify(const char *path,
-    const unsigned char pk[MDT_AUDIT_PK_BYTES], mdt_audit_issue_fn fn,
-    void *arg, mdt_audit_report *report, char *err, size_t errlen);
+    const unsigned char pk[MDT_STORE_PK_BYTES], mdt_store_issue_fn fn,
+    void *arg, mdt_store_report *report, char *err, size_t errlen);
 int mdt__sq_work_push(mdt_store *store, const mdt_work_item *it,
     uint32_t max_pending, uint64_t *seq_out);
 int mdt__sq_work_lease(mdt_store *store, const char *agent,

@@ -97,10 +97,10 @@ load_head(mdt_store *s, char *err, size_t errlen)
 			goto bad;
 		if (sqlite3_step(st) == SQLITE_ROW &&
 		    (uint64_t)sqlite3_column_int64(st, 0) > w->head_seq &&
-		    sqlite3_column_bytes(st, 1) == MDT_AUDIT_HASH_BYTES) {
+		    sqlite3_column_bytes(st, 1) == MDT_STORE_HASH_BYTES) {
 			w->head_seq = (uint64_t)sqlite3_column_int64(st, 0);
 			memcpy(w->head_hash, sqlite3_column_blob(st, 1),
-			    MDT_AUDIT_HASH_BYTES);
+			    MDT_STORE_HASH_BYTES);
 		}
 		sqlite3_finalize(st);
 	}

@@ -116,19 +116,19 @@ int mdt__unpack_task(sqlite3_stmt *st, void **out);
 /* Calls task (when set) or decision on each row of a bound statement;
  * a non-zero callback return stops, a negative one is returned. */
 typedef struct mdt__visit {
-	mdt_audit_task_fn task;
-	mdt_audit_decision_fn decision;
+	mdt_store_task_fn task;
+	mdt_store_decision_fn decision;
 	void *arg;
 } mdt__visit;
 int mdt__each_row(mdt_store *s, sqlite3_stmt *st, const mdt__visit *v);
 /* query.c: mdt_store_query_decisions */
-int mdt__sq_query_decisions(mdt_store *s, const mdt_audit_query *q,
-    mdt_audit_decision_fn fn, void *arg);
+int mdt__sq_query_decisions(mdt_store *s, const mdt_store_query *q,
+    mdt_store_decision_fn fn, void *arg);
 /* kindrows.c: the backend's kind_rows (backend.h) */
 int mdt__sq_kind_rows(mdt_store *s, int kind, const char *tail,
     const char *const *args, size_t nargs, mdt__row_fn fn, void *arg);
 /* Fills the derived state of a task from columns at first..first+2. */
-void mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_audit_task *t);
+void mdt__task_state_cols(sqlite3_stmt *st, int first, mdt_store_task *t);
 
 /* ---- walckpt.c: WAL checkpoints on their own thread --------------- */
 typedef struct mdt__walckpt mdt__walckpt;
@@ -177,9 +177,9 @@ int mdt__sq_writer_open(mdt_store *s, char *err, size_t errlen);
 struct mdt__rleaf;
 int mdt__sq_receipts_open(mdt_store *s, char *err, size_t errlen);
 int mdt__sq_head_put(mdt_store *s, const mdt_receipt_head *h,
-    const uint8_t sig[MDT_AUDIT_SIG_BYTES], mdt__op *batch, mdt__op *end);
+    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch, mdt__op *end);
 int mdt__sq_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
-    uint8_t sig[MDT_AUDIT_SIG_BYTES], struct mdt__rleaf **leaves,
+    uint8_t sig[MDT_STORE_SIG_BYTES], struct mdt__rleaf **leaves,
     size_t *n);
 int mdt__sq_read_leaves(sqlite3 *db, int64_t first,
     struct mdt__rleaf **out, size_t *n);
@@ -188,7 +188,7 @@ int mdt__sq_read_leaves(sqlite3 *db, int64_t first,
 typedef void (*mdt__head_fault_fn)(void *ctx, uint64_t first,
     uint64_t last, const char *why);
 int mdt__sq_check_heads(sqlite3 *db,
-    const unsigned char pk[MDT_AUDIT_PK_BYTES], mdt__head_fault_fn bad,
+    const unsigned char pk[MDT_STORE_PK_BYTES], mdt__head_fault_fn bad,
     void *ctx, uint64_t *nheads);
 void mdt__sq_writer_close(mdt_store *s);
 int mdt__sq_begin(mdt_store *s);
@@ -202,26 +202,26 @@ void mdt__sq_between(mdt_store *s);
 
 /* ---- the reads and work items behind the public API -------------- */
 int mdt__sq_find_decision(mdt_store *store, const char *request_id,
-    mdt_audit_decision **out);
+    mdt_store_decision **out);
 int mdt__sq_get_decision(mdt_store *store, uint64_t seq,
-    mdt_audit_decision **out);
+    mdt_store_decision **out);
 int mdt__sq_list_decisions(mdt_store *store, uint64_t after_seq,
-    uint32_t limit, mdt_audit_decision_fn fn, void *arg);
+    uint32_t limit, mdt_store_decision_fn fn, void *arg);
 int mdt__sq_get_task(mdt_store *store, const char *task_id,
-    mdt_audit_task **out);
+    mdt_store_task **out);
 int mdt__sq_task_children(mdt_store *store, const char *task_id,
-    mdt_audit_task_fn fn, void *arg);
+    mdt_store_task_fn fn, void *arg);
 int mdt__sq_count_children(mdt_store *store, const char *task_id,
     uint32_t *count);
 int mdt__sq_chain_revoked(mdt_store *store, const char *task_id,
     int *revoked, char *revoked_by, size_t len);
 int mdt__sq_get_approval(mdt_store *store, const char *approval_id,
-    mdt_audit_approval **out);
+    mdt_store_approval **out);
 int mdt__sq_task_tree(mdt_store *store, const char *root_task_id,
     const mdt_store_tree_visitor *v, void *arg);
 int mdt__sq_export_jsonl(mdt_store *store, const char *task_id,
     mdt_store_emit_fn emit, void *arg);
-int mdt__sq_open_tasks(mdt_store *store, mdt_audit_task_fn fn, void *arg);
+int mdt__sq_open_tasks(mdt_store *store, mdt_store_task_fn fn, void *arg);
 int mdt__sq_work_list(mdt_store *store, const char *agent,
     mdt_work_item_fn fn, void *arg);
 

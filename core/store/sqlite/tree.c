@@ -35,7 +35,7 @@ walk(mdt_store *s, mdt__reader *r, const mdt_store_tree_visitor *v,
 	int rc, seen = 0;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		mdt_audit_task *t;
+		mdt_store_task *t;
 		int stop = 0;
 		seen = 1;
 		if ((rc = mdt__unpack_task(st, (void **)&t)) != 0)

@@ -15,7 +15,7 @@
 #include "alloc_int.h"
 #include "sqlite_int.h"
 
-#define HASH MDT_AUDIT_HASH_BYTES
+#define HASH MDT_STORE_HASH_BYTES
 #define LOOKUPS_MAX 16 /* full-table hash lookups when explaining links */
 
 typedef struct vrow {
@@ -36,9 +36,9 @@ typedef struct verifier {
 	sqlite3 *db;
 	uint8_t id[MDT__STORE_ID_BYTES];
 	const unsigned char *pk;
-	mdt_audit_issue_fn fn;
+	mdt_store_issue_fn fn;
 	void *arg;
-	mdt_audit_report rep;
+	mdt_store_report rep;
 	vcp *cps;
 	size_t ncps, cpi;   /* checkpoints, next one to match */
 	vrow z, a, b;       /* the two rows before b, and b */
@@ -51,15 +51,15 @@ typedef struct verifier {
 } verifier;
 
 static void
-issue(verifier *v, mdt_audit_issue_kind kind, uint64_t seq, uint64_t end,
+issue(verifier *v, mdt_store_issue_kind kind, uint64_t seq, uint64_t end,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
-issue(verifier *v, mdt_audit_issue_kind kind, uint64_t seq, uint64_t end,
+issue(verifier *v, mdt_store_issue_kind kind, uint64_t seq, uint64_t end,
     const char *fmt, ...)
 {
-	mdt_audit_issue is = {.kind = kind, .seq = seq, .seq_end = end,
-	    .fatal = kind != MDT_AUDIT_UNSIGNED_TAIL};
+	mdt_store_issue is = {.kind = kind, .seq = seq, .seq_end = end,
+	    .fatal = kind != MDT_STORE_UNSIGNED_TAIL};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -116,7 +116,7 @@ load_checkpoints(verifier *v)
 		c->seq = (uint64_t)sqlite3_column_int64(st, 0);
 		c->prev_cp = (uint64_t)sqlite3_column_int64(st, 3);
 		c->sig_ok = blob32(st, 1, c->hash) &&
-		    sqlite3_column_bytes(st, 4) == MDT_AUDIT_SIG_BYTES;
+		    sqlite3_column_bytes(st, 4) == MDT_STORE_SIG_BYTES;
 		len = mdt__checkpoint_msg(v->id, c->seq, c->hash,
 		    sqlite3_column_int64(st, 2), c->prev_cp, msg);
 		c->sig_ok = c->sig_ok && crypto_sign_verify_detached(
@@ -139,11 +139,11 @@ check_checkpoint(verifier *v, size_t i)
 	uint64_t want_prev = i > 0 ? v->cps[i - 1].seq : 0;
 
 	if (!c->sig_ok)
-		issue(v, MDT_AUDIT_BAD_CHECKPOINT, c->seq, c->seq,
+		issue(v, MDT_STORE_BAD_CHECKPOINT, c->seq, c->seq,
 		    "checkpoint at seq %" PRIu64 ": signature does not verify "
 		    "with the given key (forged or altered)", c->seq);
 	if (c->prev_cp != want_prev)
-		issue(v, MDT_AUDIT_MISSING_CHECKPOINT, want_prev, c->seq,
+		issue(v, MDT_STORE_MISSING_CHECKPOINT, want_prev, c->seq,
 		    "checkpoint at seq %" PRIu64 " names previous checkpoint "
 		    "%" PRIu64 ", but the one before it is at %" PRIu64
 		    " (checkpoint deleted or inserted)", c->seq, c->prev_cp,
@@ -164,7 +164,7 @@ match_checkpoints(verifier *v, const vrow *b)
 		if (memcmp(c->hash, b->hash, HASH) != 0) {
 			mdt__hex(c->hash, HASH, want);
 			mdt__hex(b->hash, HASH, have);
-			issue(v, MDT_AUDIT_BAD_CHECKPOINT, c->seq, c->seq,
+			issue(v, MDT_STORE_BAD_CHECKPOINT, c->seq, c->seq,
 			    "checkpoint at seq %" PRIu64 " signs chain hash "
 			    "%.16s... but record %" PRIu64 " has %.16s... "
 			    "(records up to it were rewritten)", c->seq, want,
@@ -236,26 +236,26 @@ explain_link(verifier *v, const vrow *c)
 	uint64_t s;
 
 	if (z->present && a->present && memcmp(b->prev, z->hash, HASH) == 0) {
-		issue(v, MDT_AUDIT_INSERTED, a->seq, a->seq, "record %" PRIu64
+		issue(v, MDT_STORE_INSERTED, a->seq, a->seq, "record %" PRIu64
 		    " (%s) is not part of the chain: record %" PRIu64
 		    " links to %" PRIu64 " (inserted)", a->seq, a->d->name,
 		    b->seq, z->seq);
 	} else if (c != NULL && c->present &&
 	    memcmp(b->prev, c->hash, HASH) == 0 &&
 	    memcmp(c->prev, v->tail, HASH) == 0) {
-		issue(v, MDT_AUDIT_REORDERED, b->seq, c->seq, "records %"
+		issue(v, MDT_STORE_REORDERED, b->seq, c->seq, "records %"
 		    PRIu64 " and %" PRIu64 " are in each other's place "
 		    "(re-ordered)", b->seq, c->seq);
 		v->skip_link = 1;
 		v->swap_pending = 1;
 		memcpy(v->swap_tail, b->hash, HASH);
 	} else if ((s = find_hash(v, b->prev)) != 0) {
-		issue(v, MDT_AUDIT_REORDERED, b->seq, b->seq, "record %"
+		issue(v, MDT_STORE_REORDERED, b->seq, b->seq, "record %"
 		    PRIu64 " (%s) follows record %" PRIu64 " in the chain, "
 		    "not %" PRIu64 " (re-ordered)", b->seq, b->d->name, s,
 		    a->present ? a->seq : 0);
 	} else {
-		issue(v, MDT_AUDIT_BROKEN_LINK, b->seq, b->seq, "record %"
+		issue(v, MDT_STORE_BROKEN_LINK, b->seq, b->seq, "record %"
 		    PRIu64 " (%s) does not follow record %" PRIu64 ": its "
 		    "prev hash matches no record (a record before it was "
 		    "deleted and the rest renumbered, or the record before "
@@ -268,7 +268,7 @@ explain_link(verifier *v, const vrow *c)
 static void
 duplicate(verifier *v, const vrow *c)
 {
-	issue(v, MDT_AUDIT_INSERTED, v->b.seq, v->b.seq, "seq %" PRIu64
+	issue(v, MDT_STORE_INSERTED, v->b.seq, v->b.seq, "seq %" PRIu64
 	    " appears twice (%s and %s): one of them was inserted",
 	    v->b.seq, v->a.d->name, v->b.d->name);
 	/* The one the chain continues from stays the predecessor. */
@@ -282,10 +282,10 @@ static void
 report_gap(verifier *v, uint64_t from, uint64_t to)
 {
 	if (from == to)
-		issue(v, MDT_AUDIT_DELETED, from, to, "record %" PRIu64
+		issue(v, MDT_STORE_DELETED, from, to, "record %" PRIu64
 		    " is missing (deleted)", from);
 	else
-		issue(v, MDT_AUDIT_DELETED, from, to, "records %" PRIu64
+		issue(v, MDT_STORE_DELETED, from, to, "records %" PRIu64
 		    "..%" PRIu64 " are missing (deleted)", from, to);
 }
 
@@ -298,7 +298,7 @@ eval(verifier *v, const vrow *c)
 	int explained = 0, finish_swap = 0;
 
 	if (!b->content_ok)
-		issue(v, MDT_AUDIT_CHANGED, b->seq, b->seq, "record %" PRIu64
+		issue(v, MDT_STORE_CHANGED, b->seq, b->seq, "record %" PRIu64
 		    " (%s): fields do not match its hash (changed after it "
 		    "was written)", b->seq, b->d->name);
 	if (a->present && b->seq == a->seq) {
@@ -362,14 +362,14 @@ finish(verifier *v)
 			lastcp = v->cps[v->cpi].seq;
 	}
 	if (lastcp > last)
-		issue(v, MDT_AUDIT_TRUNCATED, last + 1, lastcp, "records %"
+		issue(v, MDT_STORE_TRUNCATED, last + 1, lastcp, "records %"
 		    PRIu64 "..%" PRIu64 " covered by the checkpoint at seq %"
 		    PRIu64 " are missing (log truncated)", last + 1, lastcp,
 		    lastcp);
 	lcp = v->rep.last_checkpoint_seq;
 	v->rep.unsigned_records = last > lcp ? last - lcp : 0;
 	if (last > lcp)
-		issue(v, MDT_AUDIT_UNSIGNED_TAIL, lcp + 1, last, "records %"
+		issue(v, MDT_STORE_UNSIGNED_TAIL, lcp + 1, last, "records %"
 		    PRIu64 "..%" PRIu64 " come after the last valid checkpoint"
 		    " (seq %" PRIu64 ") and are not covered by a signature: "
 		    "their removal could not be detected", lcp + 1, last, lcp);
@@ -409,7 +409,7 @@ check_index(verifier *v)
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
 			const unsigned char *id = sqlite3_column_text(st, 1);
-			issue(v, MDT_AUDIT_INDEX_MISMATCH, seq, seq,
+			issue(v, MDT_STORE_INDEX_MISMATCH, seq, seq,
 			    "task %s%s %" PRIu64 "%s", id ? (const char *)id :
 			    "?", index_checks[i].pre, seq,
 			    index_checks[i].post);
@@ -428,7 +428,7 @@ bad:
 static void
 bad_head(void *ctx, uint64_t first, uint64_t last, const char *why)
 {
-	issue(ctx, MDT_AUDIT_BAD_HEAD, first, last, "receipt head of the "
+	issue(ctx, MDT_STORE_BAD_HEAD, first, last, "receipt head of the "
 	    "batch %" PRIu64 "..%" PRIu64 ": %s", first, last, why);
 }
 
@@ -445,8 +445,8 @@ check_heads(verifier *v)
 }
 
 int
-mdt__sq_verify(const char *path, const unsigned char pk[MDT_AUDIT_PK_BYTES],
-    mdt_audit_issue_fn fn, void *arg, mdt_audit_report *report, char *err,
+mdt__sq_verify(const char *path, const unsigned char pk[MDT_STORE_PK_BYTES],
+    mdt_store_issue_fn fn, void *arg, mdt_store_report *report, char *err,
     size_t errlen)
 {
 	verifier v = {.pk = pk, .fn = fn, .arg = arg};

@@ -443,7 +443,7 @@ push_valid(mdt_store *s, const mdt_work_item *it)
 	for (int i = 0; i < NTEXT; i++) {
 		const char *t = *text_slot(&tmp, i);
 		size_t max = text_slot(&tmp, i) == &tmp.scopes ?
-		    MDT_AUDIT_JSON_MAX : MDT_AUDIT_FIELD_MAX;
+		    MDT_STORE_JSON_MAX : MDT_STORE_FIELD_MAX;
 		if (t != NULL && strlen(t) > max) {
 			mdt__store_seterr(s, "work item: field %d too long", i);
 			return -MDT_ETOOBIG;
@@ -578,7 +578,7 @@ mdt__sq_work_list(mdt_store *store, const char *agent,
 }
 
 struct task_visit {
-	mdt_audit_task_fn fn;
+	mdt_store_task_fn fn;
 	void *arg;
 	int rc;
 };
@@ -598,7 +598,7 @@ task_row(sqlite3_stmt *st, void *arg)
 }
 
 int
-mdt__sq_open_tasks(mdt_store *store, mdt_audit_task_fn fn, void *arg)
+mdt__sq_open_tasks(mdt_store *store, mdt_store_task_fn fn, void *arg)
 {
 	struct task_visit v = {fn, arg, 0};
 	char *cols, sql[1024];

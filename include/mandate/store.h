@@ -28,8 +28,8 @@
  * to callers are private copies.
  *
  * Strings are NUL-terminated UTF-8, borrowed for the duration of the
- * call.  Bounds: MDT_AUDIT_FIELD_MAX bytes for a plain field,
- * MDT_AUDIT_JSON_MAX for the JSON fields; longer input is MDT_ETOOBIG.
+ * call.  Bounds: MDT_STORE_FIELD_MAX bytes for a plain field,
+ * MDT_STORE_JSON_MAX for the JSON fields; longer input is MDT_ETOOBIG.
  */
 #ifndef MANDATE_AUDIT_H
 #define MANDATE_AUDIT_H
@@ -41,13 +41,13 @@
 extern "C" {
 #endif
 
-#define MDT_AUDIT_FIELD_MAX 1024      /* ids, names, scopes, resources */
-#define MDT_AUDIT_JSON_MAX 16384      /* reasons, policy_ids, agent_chain */
-#define MDT_AUDIT_HASH_BYTES 32       /* BLAKE2b-256 */
-#define MDT_AUDIT_SEED_BYTES 32       /* Ed25519 secret seed (key.h form) */
-#define MDT_AUDIT_PK_BYTES 32         /* Ed25519 public key */
-#define MDT_AUDIT_SIG_BYTES 64        /* Ed25519 signature */
-#define MDT_AUDIT_REVOKE_MAX 100000   /* tasks revoked in one cascade */
+#define MDT_STORE_FIELD_MAX 1024      /* ids, names, scopes, resources */
+#define MDT_STORE_JSON_MAX 16384      /* reasons, policy_ids, agent_chain */
+#define MDT_STORE_HASH_BYTES 32       /* BLAKE2b-256 */
+#define MDT_STORE_SEED_BYTES 32       /* Ed25519 secret seed (key.h form) */
+#define MDT_STORE_PK_BYTES 32         /* Ed25519 public key */
+#define MDT_STORE_SIG_BYTES 64        /* Ed25519 signature */
+#define MDT_STORE_REVOKE_MAX 100000   /* tasks revoked in one cascade */
 
 typedef struct mdt_store mdt_store;
 
@@ -60,7 +60,7 @@ typedef struct mdt_store mdt_store;
  * non-zero fails the batch (nothing of it is recorded).
  */
 typedef int (*mdt_store_head_sign_fn)(void *arg, mdt_receipt_head *head,
-    uint8_t sig[MDT_AUDIT_SIG_BYTES]);
+    uint8_t sig[MDT_STORE_SIG_BYTES]);
 
 /* ======================================================================
  * Opening and closing
@@ -212,18 +212,18 @@ MDT_API int64_t mdt_store_now_ms(void);
  * Decisions
  * ==================================================================== */
 
-typedef enum mdt_audit_verdict {
-	MDT_AUDIT_ALLOW = 1,
-	MDT_AUDIT_DENY = 2,
-	MDT_AUDIT_STEP_UP = 3,
-	MDT_AUDIT_ERROR = 4 /* evaluation failed; answered as a deny */
-} mdt_audit_verdict;
+typedef enum mdt_store_verdict {
+	MDT_STORE_ALLOW = 1,
+	MDT_STORE_DENY = 2,
+	MDT_STORE_STEP_UP = 3,
+	MDT_STORE_ERROR = 4 /* evaluation failed; answered as a deny */
+} mdt_store_verdict;
 
 /* Flags on a decision (bit set; unknown bits are stored as given). */
-#define MDT_AUDIT_FLAG_BREAK_GLASS 0x1u /* purpose ETREAT */
-#define MDT_AUDIT_FLAG_REVIEW 0x2u      /* flagged for human review */
-#define MDT_AUDIT_FLAG_APPROVED 0x4u    /* allowed through an approval */
-#define MDT_AUDIT_FLAG_REPLAY 0x8u      /* answer to a resent request */
+#define MDT_STORE_FLAG_BREAK_GLASS 0x1u /* purpose ETREAT */
+#define MDT_STORE_FLAG_REVIEW 0x2u      /* flagged for human review */
+#define MDT_STORE_FLAG_APPROVED 0x4u    /* allowed through an approval */
+#define MDT_STORE_FLAG_REPLAY 0x8u      /* answer to a resent request */
 
 /*
  * One decision.  On input every string is borrowed and may be NULL
@@ -247,7 +247,7 @@ typedef enum mdt_audit_verdict {
  *                orchestrator to the acting agent
  *   action, resource  what was asked ("read", "Observation/obs-1")
  *   seq          output only: the record's sequence number
- *   request_hash MDT_AUDIT_HASH_BYTES bytes: a hash of the request's
+ *   request_hash MDT_STORE_HASH_BYTES bytes: a hash of the request's
  *                content, so a request id reused for a different request
  *                can be told apart from a resend (NULL = none).  Chained
  *                like the other fields.  On output it points into the
@@ -263,11 +263,11 @@ typedef enum mdt_audit_verdict {
  *                none).  Both are chained; decisions written before
  *                schema 5 read them as NULL
  */
-typedef struct mdt_audit_decision {
+typedef struct mdt_store_decision {
 	int64_t time_ms;
 	const char *request_id;
 	const char *operation;
-	mdt_audit_verdict verdict;
+	mdt_store_verdict verdict;
 	uint32_t flags;
 	const char *reasons;
 	const char *policy_ids;
@@ -285,7 +285,7 @@ typedef struct mdt_audit_decision {
 	const uint8_t *request_hash;
 	const char *request;
 	const char *entities_version;
-} mdt_audit_decision;
+} mdt_store_decision;
 
 /*
  * Appends a decision and returns once it is durably committed (group
@@ -296,7 +296,7 @@ typedef struct mdt_audit_decision {
  * store failed (nothing was recorded: deny); MDT_ECLOSED while closing.
  */
 MDT_API MDT_WUR int mdt_store_append_decision(mdt_store *store,
-    const mdt_audit_decision *rec, uint64_t *seq_out);
+    const mdt_store_decision *rec, uint64_t *seq_out);
 
 /*
  * Called once per asynchronous append, from the store's writer thread,
@@ -317,7 +317,7 @@ typedef void (*mdt_store_done_fn)(void *arg, int rc, uint64_t seq);
  * queued and done is never called.
  */
 MDT_API MDT_WUR int mdt_store_append_decision_async(mdt_store *store,
-    const mdt_audit_decision *rec, mdt_store_done_fn done, void *arg);
+    const mdt_store_decision *rec, mdt_store_done_fn done, void *arg);
 
 /*
  * Called once per mdt_store_append_decision_receipt, as mdt_store_done_fn
@@ -335,7 +335,7 @@ typedef void (*mdt_store_receipt_fn)(void *arg, int rc, uint64_t seq,
  * so the receipt proves that this token's decision was logged.
  */
 MDT_API MDT_WUR int mdt_store_append_decision_receipt(mdt_store *store,
-    const mdt_audit_decision *rec, const uint8_t *token_id,
+    const mdt_store_decision *rec, const uint8_t *token_id,
     mdt_store_receipt_fn done, void *arg);
 
 /*
@@ -352,11 +352,11 @@ MDT_API MDT_WUR int mdt_store_get_receipt(mdt_store *store, uint64_t seq,
  * with mdt_free; one allocation) or MDT_ENOTFOUND.
  */
 MDT_API MDT_WUR int mdt_store_find_decision(mdt_store *store,
-    const char *request_id, mdt_audit_decision **out);
+    const char *request_id, mdt_store_decision **out);
 
 /* The decision with sequence number seq; *out as above, or MDT_ENOTFOUND. */
 MDT_API MDT_WUR int mdt_store_get_decision(mdt_store *store, uint64_t seq,
-    mdt_audit_decision **out);
+    mdt_store_decision **out);
 
 /*
  * Calls fn for each decision with seq > after_seq in sequence order, at
@@ -365,10 +365,10 @@ MDT_API MDT_WUR int mdt_store_get_decision(mdt_store *store, uint64_t seq,
  * value is returned by this function.  Callbacks (here and below) run
  * while a read connection is held: they must not call into the store.
  */
-typedef int (*mdt_audit_decision_fn)(void *arg,
-    const mdt_audit_decision *rec);
+typedef int (*mdt_store_decision_fn)(void *arg,
+    const mdt_store_decision *rec);
 MDT_API MDT_WUR int mdt_store_list_decisions(mdt_store *store,
-    uint64_t after_seq, uint32_t limit, mdt_audit_decision_fn fn, void *arg);
+    uint64_t after_seq, uint32_t limit, mdt_store_decision_fn fn, void *arg);
 
 /*
  * A filtered decision query.  Every criterion is optional (NULL / 0 =
@@ -380,7 +380,7 @@ MDT_API MDT_WUR int mdt_store_list_decisions(mdt_store *store,
  *   reason       the deny code a decision's reasons name ("failed":
  *                "scope.widen", "policy.deny", ...)
  *   verdict      0 = any
- *   flags_all    MDT_AUDIT_FLAG_* bits that must all be set
+ *   flags_all    MDT_STORE_FLAG_* bits that must all be set
  *   since_ms, until_ms   time range [since, until) in Unix ms; 0 = open
  *   after_seq    only decisions with a higher sequence number
  *   limit        at most this many (0 = no limit)
@@ -388,7 +388,7 @@ MDT_API MDT_WUR int mdt_store_list_decisions(mdt_store *store,
  * The backend answers from indexes on patient, clinician, agent (every
  * hop) and time, so a query's cost follows its answer, not the store.
  */
-typedef struct mdt_audit_query {
+typedef struct mdt_store_query {
 	const char *patient;
 	const char *clinician;
 	const char *agent;
@@ -397,13 +397,13 @@ typedef struct mdt_audit_query {
 	const char *reason;
 	const char *purpose;
 	const char *policy_hash;
-	mdt_audit_verdict verdict;
+	mdt_store_verdict verdict;
 	uint32_t flags_all;
 	int64_t since_ms;
 	int64_t until_ms;
 	uint64_t after_seq;
 	uint32_t limit;
-} mdt_audit_query;
+} mdt_store_query;
 
 /*
  * Calls fn for each decision matching q (NULL = every decision) in
@@ -413,7 +413,7 @@ typedef struct mdt_audit_query {
  * from a backend that has no filtered queries.
  */
 MDT_API MDT_WUR int mdt_store_query_decisions(mdt_store *store,
-    const mdt_audit_query *q, mdt_audit_decision_fn fn, void *arg);
+    const mdt_store_query *q, mdt_store_decision_fn fn, void *arg);
 
 /* ======================================================================
  * Tasks and delegation edges
@@ -442,7 +442,7 @@ typedef enum mdt_task_state {
  *                open) and its sequence number
  *   seq          output only: the record's sequence number
  */
-typedef struct mdt_audit_task {
+typedef struct mdt_store_task {
 	int64_t time_ms;
 	const char *task_id;
 	const char *parent_id;
@@ -461,7 +461,7 @@ typedef struct mdt_audit_task {
 	int64_t ended_ms;
 	uint64_t end_seq;
 	uint64_t seq;
-} mdt_audit_task;
+} mdt_store_task;
 
 /*
  * Records a task (and, for a child, its delegation edge); durable on
@@ -474,21 +474,21 @@ typedef struct mdt_audit_task {
  * children (MDT_EFANOUT).  MDT_ESTORE on store failure.
  */
 MDT_API MDT_WUR int mdt_store_add_task(mdt_store *store,
-    const mdt_audit_task *task, uint32_t max_children, uint64_t *seq_out);
+    const mdt_store_task *task, uint32_t max_children, uint64_t *seq_out);
 
 /* The task task_id with its current state.  *out (caller frees with
  * mdt_free; one allocation) or MDT_ENOTFOUND. */
 MDT_API MDT_WUR int mdt_store_get_task(mdt_store *store, const char *task_id,
-    mdt_audit_task **out);
+    mdt_store_task **out);
 
 /*
  * Calls fn for each direct child of task_id in creation order.  The
  * record is valid during the call only; fn's return as for
  * mdt_store_list_decisions.
  */
-typedef int (*mdt_audit_task_fn)(void *arg, const mdt_audit_task *task);
+typedef int (*mdt_store_task_fn)(void *arg, const mdt_store_task *task);
 MDT_API MDT_WUR int mdt_store_task_children(mdt_store *store,
-    const char *task_id, mdt_audit_task_fn fn, void *arg);
+    const char *task_id, mdt_store_task_fn fn, void *arg);
 
 /* Number of direct children of task_id (0 for an unknown task). */
 MDT_API MDT_WUR int mdt_store_count_children(mdt_store *store,
@@ -498,7 +498,7 @@ MDT_API MDT_WUR int mdt_store_count_children(mdt_store *store,
  * Whether task_id or any ancestor is ended (completed, cancelled or
  * revoked): *revoked = 1 and, when revoked_by is not NULL, the id of the
  * nearest ended task on the chain copied into it (NUL-terminated,
- * truncated to len; MDT_AUDIT_FIELD_MAX + 1 always fits); *revoked = 0
+ * truncated to len; MDT_STORE_FIELD_MAX + 1 always fits); *revoked = 0
  * otherwise.  MDT_ENOTFOUND for an unknown task (the broker must deny).
  */
 MDT_API MDT_WUR int mdt_store_chain_revoked(mdt_store *store,
@@ -518,16 +518,16 @@ MDT_API MDT_WUR int mdt_store_chain_revoked(mdt_store *store,
  * broker can publish them.  MDT_ENOTFOUND for an unknown task,
  * MDT_EREVOKED when task_id is already ended (nothing written).
  */
-typedef struct mdt_audit_revocation {
+typedef struct mdt_store_revocation {
 	uint64_t seq;
 	int64_t time_ms;
 	size_t count;
 	const char *const *task_ids;
-} mdt_audit_revocation;
+} mdt_store_revocation;
 
 MDT_API MDT_WUR int mdt_store_end_task(mdt_store *store, const char *task_id,
     mdt_task_state state, const char *by, const char *reason,
-    int64_t time_ms, mdt_audit_revocation **out);
+    int64_t time_ms, mdt_store_revocation **out);
 
 /* ======================================================================
  * Approvals (step-up)
@@ -548,10 +548,10 @@ typedef enum mdt_approval_state {
  *   decided_*, state, valid_until_ms, note   set by the decision
  *                (output only for mdt_store_add_approval)
  */
-typedef struct mdt_audit_approval {
+typedef struct mdt_store_approval {
 	int64_t time_ms;
 	const char *approval_id;
-	unsigned char request_hash[MDT_AUDIT_HASH_BYTES];
+	unsigned char request_hash[MDT_STORE_HASH_BYTES];
 	const char *request_id;
 	const char *task_id;
 	const char *agent;
@@ -566,12 +566,12 @@ typedef struct mdt_audit_approval {
 	const char *note;
 	uint64_t seq;
 	uint64_t decision_seq;
-} mdt_audit_approval;
+} mdt_store_approval;
 
 /* Records a parked step-up request (state pending).  MDT_EEXIST when
  * approval_id is in use. */
 MDT_API MDT_WUR int mdt_store_add_approval(mdt_store *store,
-    const mdt_audit_approval *ap, uint64_t *seq_out);
+    const mdt_store_approval *ap, uint64_t *seq_out);
 
 /*
  * Records the single decision on approval_id: APPROVED / REJECTED by
@@ -596,13 +596,13 @@ MDT_API MDT_WUR int mdt_store_decide_approval(mdt_store *store,
  * MDT_ESTORE on store failure.
  */
 MDT_API MDT_WUR int mdt_store_use_act(mdt_store *store,
-    const uint8_t hash[MDT_AUDIT_HASH_BYTES], const char *kind,
+    const uint8_t hash[MDT_STORE_HASH_BYTES], const char *kind,
     const char *clinician, int64_t expires_ms);
 
 /* The approval approval_id with its decision, if any.  *out (caller frees
  * with mdt_free; one allocation) or MDT_ENOTFOUND. */
 MDT_API MDT_WUR int mdt_store_get_approval(mdt_store *store,
-    const char *approval_id, mdt_audit_approval **out);
+    const char *approval_id, mdt_store_approval **out);
 
 /* ======================================================================
  * Admin queries and export
@@ -617,8 +617,8 @@ MDT_API MDT_WUR int mdt_store_get_approval(mdt_store *store,
  * and a negative one is returned.  MDT_ENOTFOUND for an unknown task.
  */
 typedef struct mdt_store_tree_visitor {
-	mdt_audit_task_fn task;
-	mdt_audit_decision_fn decision;
+	mdt_store_task_fn task;
+	mdt_store_decision_fn decision;
 } mdt_store_tree_visitor;
 
 MDT_API MDT_WUR int mdt_store_task_tree(mdt_store *store,
@@ -801,7 +801,7 @@ MDT_API MDT_WUR int mdt_store_work_list(mdt_store *store, const char *agent,
  * only; fn's return as for mdt_store_list_decisions.
  */
 MDT_API MDT_WUR int mdt_store_open_tasks(mdt_store *store,
-    mdt_audit_task_fn fn, void *arg);
+    mdt_store_task_fn fn, void *arg);
 
 /* ======================================================================
  * Decision inputs kept for replay: policy sets and entity data
@@ -814,11 +814,11 @@ MDT_API MDT_WUR int mdt_store_open_tasks(mdt_store *store,
  * record.
  *
  *   time_ms      when first recorded; 0 on input = now
- *   source_kind  MDT_AUDIT_SOURCE_POLICIES ("policies": the hash is
+ *   source_kind  MDT_STORE_SOURCE_POLICIES ("policies": the hash is
  *                mdt_policy_set_hash's, a decision's policy_hash) or
- *                MDT_AUDIT_SOURCE_ENTITIES ("entities": a decision's
+ *                MDT_STORE_SOURCE_ENTITIES ("entities": a decision's
  *                entities_version)
- *   digest       the hash, hex text, at most MDT_AUDIT_FIELD_MAX bytes
+ *   digest       the hash, hex text, at most MDT_STORE_FIELD_MAX bytes
  *                (required)
  *   content      JSON (validated, required, unbounded):
  *                {"files":[{"name":"NAME","text":"TEXT"},...]}, the files
@@ -826,16 +826,16 @@ MDT_API MDT_WUR int mdt_store_open_tasks(mdt_store *store,
  *                mdt_entity_store_from_source in policy.h rebuild them)
  *   seq          output only
  */
-#define MDT_AUDIT_SOURCE_POLICIES "policies"
-#define MDT_AUDIT_SOURCE_ENTITIES "entities"
+#define MDT_STORE_SOURCE_POLICIES "policies"
+#define MDT_STORE_SOURCE_ENTITIES "entities"
 
-typedef struct mdt_audit_source {
+typedef struct mdt_store_source {
 	int64_t time_ms;
 	const char *source_kind;
 	const char *digest;
 	const char *content;
 	uint64_t seq;
-} mdt_audit_source;
+} mdt_store_source;
 
 /*
  * Records src once: MDT_EEXIST (nothing written) when a source of the
@@ -844,7 +844,7 @@ typedef struct mdt_audit_source {
  * MDT_EPARSE for content that is not JSON; durable on return.
  */
 MDT_API MDT_WUR int mdt_store_put_source(mdt_store *store,
-    const mdt_audit_source *src, uint64_t *seq_out);
+    const mdt_store_source *src, uint64_t *seq_out);
 
 /*
  * The source of kind source_kind whose digest is hash (NULL: the one
@@ -852,7 +852,7 @@ MDT_API MDT_WUR int mdt_store_put_source(mdt_store *store,
  * MDT_ENOTFOUND.  Works on read-only handles.
  */
 MDT_API MDT_WUR int mdt_store_get_source(mdt_store *store,
-    const char *source_kind, const char *hash, mdt_audit_source **out);
+    const char *source_kind, const char *hash, mdt_store_source **out);
 
 /* ======================================================================
  * Review: decisions to look at after the fact
@@ -864,15 +864,15 @@ MDT_API MDT_WUR int mdt_store_get_source(mdt_store *store,
  *   time_ms      0 on input = now
  *   decision_seq the decision's sequence number (required)
  *   reviewer     who reviewed it (required)
- *   note         free text (required, at most MDT_AUDIT_JSON_MAX bytes)
+ *   note         free text (required, at most MDT_STORE_JSON_MAX bytes)
  */
-typedef struct mdt_audit_review {
+typedef struct mdt_store_review {
 	int64_t time_ms;
 	uint64_t decision_seq;
 	const char *reviewer;
 	const char *note;
 	uint64_t seq;
-} mdt_audit_review;
+} mdt_store_review;
 
 /*
  * Marks a decision reviewed; durable on return.  MDT_ENOTFOUND when no
@@ -880,7 +880,7 @@ typedef struct mdt_audit_review {
  * first mark stands), MDT_EINVAL for a missing field.
  */
 MDT_API MDT_WUR int mdt_store_add_review(mdt_store *store,
-    const mdt_audit_review *rev, uint64_t *seq_out);
+    const mdt_store_review *rev, uint64_t *seq_out);
 
 /* Why a decision is in the review queue (bits of mdt_review_item.why). */
 #define MDT_REVIEW_BREAK_GLASS 0x1u  /* purpose ETREAT (break-the-glass) */
@@ -907,9 +907,9 @@ typedef struct mdt_review_opts {
 /* One entry, valid during the callback only; review is NULL when the
  * decision is not marked. */
 typedef struct mdt_review_item {
-	const mdt_audit_decision *decision;
+	const mdt_store_decision *decision;
 	uint32_t why;
-	const mdt_audit_review *review;
+	const mdt_store_review *review;
 } mdt_review_item;
 
 typedef int (*mdt_review_fn)(void *arg, const mdt_review_item *item);
@@ -929,41 +929,41 @@ MDT_API MDT_WUR int mdt_store_review_queue(mdt_store *store,
 
 /* Calls fn for each review mark in sequence order (valid during the call
  * only); fn's return as for mdt_store_list_decisions. */
-typedef int (*mdt_audit_review_fn)(void *arg, const mdt_audit_review *rev);
+typedef int (*mdt_store_review_fn)(void *arg, const mdt_store_review *rev);
 MDT_API MDT_WUR int mdt_store_list_reviews(mdt_store *store,
-    mdt_audit_review_fn fn, void *arg);
+    mdt_store_review_fn fn, void *arg);
 
 /* ======================================================================
  * Verification
  * ==================================================================== */
 
-typedef enum mdt_audit_issue_kind {
-	MDT_AUDIT_CHANGED = 1,          /* fields do not match the record's hash */
-	MDT_AUDIT_DELETED = 2,          /* records seq..seq_end are missing */
-	MDT_AUDIT_INSERTED = 3,         /* a record that is not in the chain */
-	MDT_AUDIT_REORDERED = 4,        /* a record out of its chain position */
-	MDT_AUDIT_BROKEN_LINK = 5,      /* does not follow its predecessor */
-	MDT_AUDIT_BAD_CHECKPOINT = 6,   /* invalid signature or wrong hash */
-	MDT_AUDIT_MISSING_CHECKPOINT = 7, /* a checkpoint was removed */
-	MDT_AUDIT_TRUNCATED = 8,        /* signed records missing at the end */
-	MDT_AUDIT_UNSIGNED_TAIL = 9,    /* warning: records after the last
+typedef enum mdt_store_issue_kind {
+	MDT_STORE_CHANGED = 1,          /* fields do not match the record's hash */
+	MDT_STORE_DELETED = 2,          /* records seq..seq_end are missing */
+	MDT_STORE_INSERTED = 3,         /* a record that is not in the chain */
+	MDT_STORE_REORDERED = 4,        /* a record out of its chain position */
+	MDT_STORE_BROKEN_LINK = 5,      /* does not follow its predecessor */
+	MDT_STORE_BAD_CHECKPOINT = 6,   /* invalid signature or wrong hash */
+	MDT_STORE_MISSING_CHECKPOINT = 7, /* a checkpoint was removed */
+	MDT_STORE_TRUNCATED = 8,        /* signed records missing at the end */
+	MDT_STORE_UNSIGNED_TAIL = 9,    /* warning: records after the last
 	                                   valid checkpoint are unsigned */
-	MDT_AUDIT_INDEX_MISMATCH = 10,  /* derived tables disagree with the
+	MDT_STORE_INDEX_MISMATCH = 10,  /* derived tables disagree with the
 	                                   chained records */
-	MDT_AUDIT_BAD_HEAD = 11         /* a receipt head: bad signature,
+	MDT_STORE_BAD_HEAD = 11         /* a receipt head: bad signature,
 	                                   broken head chain, or a root its
 	                                   batch's decisions do not give */
-} mdt_audit_issue_kind;
+} mdt_store_issue_kind;
 
-typedef struct mdt_audit_issue {
-	mdt_audit_issue_kind kind;
-	int fatal;              /* 0 only for MDT_AUDIT_UNSIGNED_TAIL */
+typedef struct mdt_store_issue {
+	mdt_store_issue_kind kind;
+	int fatal;              /* 0 only for MDT_STORE_UNSIGNED_TAIL */
 	uint64_t seq;           /* first sequence number concerned */
 	uint64_t seq_end;       /* last one (== seq for a single record) */
 	char message[MDT_ERRMSG_MAX]; /* what and where, for people */
-} mdt_audit_issue;
+} mdt_store_issue;
 
-typedef struct mdt_audit_report {
+typedef struct mdt_store_report {
 	uint64_t records;             /* records read */
 	uint64_t last_seq;            /* highest seq present */
 	uint64_t checkpoints;         /* checkpoints that verified */
@@ -972,9 +972,9 @@ typedef struct mdt_audit_report {
 	uint64_t issues;              /* fatal issues */
 	uint64_t warnings;
 	uint64_t heads;               /* receipt heads that verified */
-} mdt_audit_report;
+} mdt_store_report;
 
-typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
+typedef void (*mdt_store_issue_fn)(void *arg, const mdt_store_issue *issue);
 
 /*
  * Verifies the store named by path, a store URI as for mdt_store_open
@@ -989,15 +989,15 @@ typedef void (*mdt_audit_issue_fn)(void *arg, const mdt_audit_issue *issue);
  * cannot be read as a store (reason in err).
  */
 MDT_API MDT_WUR int mdt_store_verify(const char *path,
-    const unsigned char pk[MDT_AUDIT_PK_BYTES], mdt_audit_issue_fn fn,
-    void *arg, mdt_audit_report *report, char *err, size_t errlen);
+    const unsigned char pk[MDT_STORE_PK_BYTES], mdt_store_issue_fn fn,
+    void *arg, mdt_store_report *report, char *err, size_t errlen);
 
 /* Names for enums ("allow", "completed", "approved", "changed", ...);
  * static strings, "?" for unknown values. */
-MDT_API const char *mdt_audit_verdict_name(mdt_audit_verdict v);
+MDT_API const char *mdt_store_verdict_name(mdt_store_verdict v);
 MDT_API const char *mdt_task_state_name(mdt_task_state s);
 MDT_API const char *mdt_approval_state_name(mdt_approval_state s);
-MDT_API const char *mdt_audit_issue_name(mdt_audit_issue_kind k);
+MDT_API const char *mdt_store_issue_name(mdt_store_issue_kind k);
 
 #ifdef __cplusplus
 }
