@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "alloc_int.h"
 #include "broker.h"
 
@@ -219,53 +217,41 @@ brk_policy_reasons(const mdt_policy_answer *ans, char *json, size_t jlen, char *
 		snprintf(json + jo, jlen - jo, "]");
 }
 
-/* The per-request resource entity add_resource made, as Cedar entity
- * JSON; NULL when there is none. */
-static json_t *
-resource_json(const struct brk_pctx *p)
-{
-	const char *pt = p->res_patient ? p->res_patient : p->patient;
-
-	if (p->fhir_type == NULL)
-		return json_array();
-	return json_pack("[{s:{s:s, s:s}, s:{s:s, s:s, s:{s:{s:s, s:s}}},"
-	    " s:[{s:s, s:s}]}]", "uid", "type", "Mandate::Resource", "id",
-	    p->res_id, "attrs", "type", p->fhir_type, "id",
-	    p->fhir_id != NULL ? p->fhir_id : "", "patient", "__entity",
-	    "type", "Mandate::Patient", "id", pt, "parents", "type",
-	    "Mandate::Patient", "id", pt);
-}
-
 /*
  * Keeps the request just evaluated on c, as the audit record's replay
- * input (mdt_store_decision.request).  Best effort: a request that
- * cannot be written out is recorded without it (explain then says so).
+ * input (mdt_store_decision.request): the principal, action, resource,
+ * context and the per-request resource entity, written in one pass (the
+ * entity data of the snapshot is recorded by version, not per decision).
+ * Best effort: a request that cannot be written out is recorded without
+ * it (explain then says so).
  */
 static void
 keep_request(struct brk_worker *w, struct brk_ctx *c,
-    const struct brk_pctx *p)
+    const mdt_policy_request *req, const struct brk_pctx *p)
 {
-	char *ctx = NULL, *text = NULL;
-	json_t *j = NULL, *cj;
+	mdt_entity_uid pt = uid("Mandate::Patient", p->res_patient ?
+	    p->res_patient : p->patient);
+	mdt_policy_entity res = { .uid = uid("Mandate::Resource", p->res_id),
+	    .attrs = w->attrs, .parents = &pt, .nparents = 1 };
+	size_t len = 1024;
+	int rc;
 
-	mdt_free(c->cedar_request);
-	c->cedar_request = NULL;
-	if (mdt_policy_record_to_json(w->rec, &ctx) != 0)
-		return;
-	cj = json_loads(ctx, 0, NULL);
-	if (cj != NULL)
-		j = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:o,"
-		    " s:o}", "principal", "type", AGENT, "id", p->principal,
-		    "action", "type", "Mandate::Action", "id", p->action,
-		    "resource", "type", p->res_type, "id", p->res_id,
-		    "context", cj, "entities", resource_json(p));
-	if (j != NULL)
-		text = json_dumps(j, JSON_COMPACT);
-	if (text != NULL && strlen(text) <= MDT_STORE_JSON_MAX)
-		c->cedar_request = mdt__strndup(text, strlen(text));
-	free(text);
-	json_decref(j);
-	mdt_free(ctx);
+	/* sized for the common request; a retry up to the store's bound */
+	for (;;) {
+		mdt_free(c->cedar_request);
+		if ((c->cedar_request = mdt__malloc(len)) == NULL)
+			return;
+		rc = mdt_policy_request_write_json(req, &res,
+		    p->fhir_type != NULL ? 1u : 0u, c->cedar_request, len, NULL);
+		if (rc != -MDT_ETOOBIG || len > MDT_STORE_JSON_MAX)
+			break;
+		len = len * 4 <= MDT_STORE_JSON_MAX ? len * 4 :
+		    MDT_STORE_JSON_MAX + 1;
+	}
+	if (rc != 0) {
+		mdt_free(c->cedar_request);
+		c->cedar_request = NULL;
+	}
 }
 
 int
@@ -291,7 +277,7 @@ brk_policy_eval(struct brk_worker *w, struct brk_ctx *c,
 	if (rc == 0)
 		rc = mdt_policy_evaluate(s->policies, w->overlay, &req, w->ans);
 	if (rc == 0)
-		keep_request(w, c, p);
+		keep_request(w, c, &req, p);
 	if (rc != 0) {
 		snprintf(pjson, plen, "[]");
 		brk_deny_set(d, -MDT_EPOLICY, "policy.error",

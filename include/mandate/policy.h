@@ -288,11 +288,40 @@ MDT_API MDT_WUR int mdt_policy_record_load_json(mdt_policy_record *rec,
  * The record as JSON in Cedar's context format (entities as
  * {"__entity":{"type","id"}}, extension values as {"__extn":{"fn","arg"}}),
  * which mdt_policy_record_load_json reads back to an equal record.
- * -MDT_EUNSUPPORTED for an ipaddr value (none is built by the broker).
+ * -MDT_EUNSUPPORTED for an ipaddr value (none is built by the broker),
+ * -MDT_EPARSE for a string or key that is not UTF-8 or holds a NUL.
  * Caller frees *json with mdt_free.
  */
 MDT_API MDT_WUR int mdt_policy_record_to_json(const mdt_policy_record *rec,
     char **json);
+
+/*
+ * The same written into buf (len bytes, NUL-terminated, its length in
+ * *out_len when not NULL), allocating nothing: -MDT_ETOOBIG when it does
+ * not fit, else as mdt_policy_record_to_json.
+ */
+MDT_API MDT_WUR int mdt_policy_record_write_json(
+    const mdt_policy_record *rec, char *buf, size_t len, size_t *out_len);
+
+/* An entity written out with a request (mdt_policy_request_write_json):
+ * attrs NULL for none.  Borrowed for the duration of the call. */
+typedef struct mdt_policy_entity {
+	mdt_entity_uid uid;
+	const mdt_policy_record *attrs;
+	const mdt_entity_uid *parents;
+	size_t nparents;
+} mdt_policy_entity;
+
+/*
+ * req (its context NULL for {}) and the entities ents[0..nents) as the
+ * JSON mdt_policy_replay reads, {"principal":{"type","id"},"action":...,
+ * "resource":...,"context":{...},"entities":[{"uid","attrs","parents"}]},
+ * written into buf in one pass as mdt_policy_record_write_json writes a
+ * record (same errors; nothing allocated).
+ */
+MDT_API MDT_WUR int mdt_policy_request_write_json(
+    const mdt_policy_request *req, const mdt_policy_entity *ents,
+    size_t nents, char *buf, size_t len, size_t *out_len);
 
 /* ---- evaluation ---- */
 

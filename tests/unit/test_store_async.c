@@ -395,14 +395,29 @@ START_TEST(json_check_agrees_with_jansson)
 		"[\"\xf4\x8f\xbf\xbf\"]", "[\"\xf4\x90\x80\x80\"]",
 		"{\"\xc3\xa9\":\"\xc2\x85\"}", "[\"\xc3\"]",
 		"[\"a\xc3\xa9\xa9\"]", "[\"\xc0\xaf\"]", "[\"\xef\xbf\xbf\"]",
+		/* nested, numbers, literals: the broker's Cedar requests */
+		"{\"a\":{\"b\":[1,-2,true,false,null,{}]},\"c\":[]}",
+		"{\"a\":{\"b\":1,\"b\":2}}", "[{\"a\":1},{\"a\":1}]",
+		"[0]", "[-0]", "[01]", "[-]", "[1.5]", "[1e3]", "[-01]",
+		"[123456789012345678]", "[1234567890123456789]",
+		"[99999999999999999999]", "[truex]", "[tru]", "[nul]",
+		"[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]", "{\"a\":[1,]}",
+		"[1,{\"a\":\"b\"}]x", "{\"a\":{\"b\":1}", "[1 ]",
+		("{\"principal\":{\"type\":\"Mandate::Agent\",\"id\":\"a\"},"
+		"\"context\":{\"depth\":1,\"breakGlass\":false,\"agentChain\":"
+		"[{\"__entity\":{\"type\":\"Mandate::Agent\",\"id\":\"a\"}}],"
+		"\"time\":{\"__extn\":{\"fn\":\"datetime\",\"arg\":\"x\"}}},"
+		"\"entities\":[]}"),
 	};
 	/* pieces of the two shapes and of what breaks them */
 	static const char *const piece[] = {"\"a\"", "\"b\"", "\"\\n\"",
 	    "\"\\u0061\"", "\"\\/\"", ",", ":", "[", "]", "{", "}", " ",
 	    "1", "\"", "\\", "\"a\":\"b\"", "\"a\",", "\t",
 	    "\"\xc3\xa9\"", "\xc2\x85", "\xe0\x80\x80", "\xed\xa0\x80",
-	    "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xc3", "\xa9"};
-	char buf[128];
+	    "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xc3", "\xa9",
+	    "true", "false", "null", "0", "-", "12", ".5", "e1", "-0",
+	    "99999999999999999999", "{\"a\":", "[1,"};
+	char buf[256];
 	uint32_t x = 12345;
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
