@@ -37,25 +37,40 @@ put(jw *w, const char *s, size_t n)
 
 #define PUT(w, lit) put((w), (lit), sizeof(lit) - 1)
 
-/* s[0..n) as a JSON string: valid UTF-8 without NUL, or -MDT_EPARSE. */
+/* The escape of c into e (2 or 6 bytes), for c < 0x20, '"' and '\\'. */
+static size_t
+escape(unsigned char c, char e[6])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	e[0] = '\\';
+	if (c >= 0x20) {
+		e[1] = (char)c;
+		return 2;
+	}
+	memcpy(e + 1, "u00", 3);
+	e[4] = hex[c >> 4];
+	e[5] = hex[c & 15];
+	return 6;
+}
+
+/* s[0..n) as a JSON string: valid UTF-8 without NUL, or -MDT_EPARSE.
+ * Runs that need no escape are copied whole. */
 static void
 str(jw *w, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t run = 0;
+	char e[6];
 
 	if (w->rc == 0 && !mdt__utf8_ok(s, n, MDT__UTF8_NUL))
 		w->rc = -MDT_EPARSE;
 	PUT(w, "\"");
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char e[6] = {'\\', (char)c, '0', '0', hex[c >> 4], hex[c & 15]};
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		put(w, s + run, i - run);
-		if (c < 0x20)
-			e[1] = 'u';
-		put(w, e, c < 0x20 ? 6 : 2);
+		put(w, e, escape(c, e));
 		run = i + 1;
 	}
 	put(w, s + run, n - run);
