@@ -2,10 +2,12 @@
  * Requests written out for replay (mdt_policy_request_write_json,
  * mdt_policy_record_write_json / _to_json): every value kind and every
  * character that needs escaping reads back through jansson and through
- * mdt_policy_replay to the decision the original request got; a buffer
- * too small at any length is refused without a byte written past it;
- * text that is not UTF-8, or holds a NUL, is refused.
+ * mdt_policy_replay to the decision the original request got (as does
+ * the same request with its keys in the order jansson wrote them
+ * before); a buffer too small at any length is refused without a byte
+ * written past it; text that is not UTF-8, or holds a NUL, is refused.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -73,7 +75,7 @@ START_TEST(request_replays_to_the_same_decision)
 {
 	mdt_policy_set *set = NULL;
 	mdt_policy_answer *ans = NULL;
-	char buf[4096], err[256];
+	char buf[4096], err[256], *old;
 	json_error_t je;
 	json_t *j;
 	size_t n = 0;
@@ -90,11 +92,20 @@ START_TEST(request_replays_to_the_same_decision)
 	ck_assert_msg(j != NULL, "%s: %s", buf, je.text);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
 	    "principal"), "id")), "p\"q");
-	json_decref(j);
 	ck_assert_int_eq(mdt_policy_replay(set, NULL, buf, n, ans, err,
 	    sizeof(err)), 0);
 	ck_assert_msg(mdt_policy_answer_decision(ans) == MDT_DECISION_ALLOW,
 	    "%s", buf);
+	/* records written before this writer came from jansson, with their
+	 * keys in another order: they replay the same */
+	old = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_ptr_nonnull(old);
+	ck_assert_str_ne(old, buf);
+	ck_assert_int_eq(mdt_policy_replay(set, NULL, old, strlen(old), ans,
+	    err, sizeof(err)), 0);
+	ck_assert(mdt_policy_answer_decision(ans) == MDT_DECISION_ALLOW);
+	free(old);
+	json_decref(j);
 	/* one fact less and the same policy does not permit */
 	f.ent.nparents = 0;
 	ck_assert_int_eq(mdt_policy_request_write_json(&f.req, &f.ent, 1, buf,
