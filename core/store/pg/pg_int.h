@@ -42,7 +42,7 @@ typedef struct mdt__pgconn {
 /* The writer's prepared statements (bits of mdt__pgconn.prepared). */
 enum { MDT__PGS_INSERT = 0, /* + kind */
 	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_AGENTS,
-	MDT__PGS_KNOWN, MDT__PGS_DECISIONS };
+	MDT__PGS_DECISIONS };
 
 typedef struct mdt__pgcache mdt__pgcache;
 
