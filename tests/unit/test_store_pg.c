@@ -248,6 +248,34 @@ START_TEST(two_writers_one_chain)
 }
 END_TEST
 
+/* What a handle keeps of a task never answers for the store: a
+ * database that lost the row (restored from an older copy) makes the
+ * task unknown, kept or not. */
+START_TEST(kept_task_not_the_store)
+{
+	mdt_store_task dummy, *t;
+	char err[512];
+	int revoked = -1;
+
+	fx_root(&F, "t1");
+	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(mdt_store_task_check(F.s, "c1", &t, &revoked,
+		    NULL, 0), 0);
+		ck_assert_int_eq(revoked, 0);
+		mdt_free(t);
+	}
+	ck_assert_msg(mdt_test_pg_exec(F.uri, "DELETE FROM tasks WHERE"
+	    " task_id = 'c1'", err, sizeof(err)) == 0, "%s", err);
+	t = &dummy;
+	ck_assert_int_eq(mdt_store_task_check(F.s, "c1", &t, &revoked, NULL,
+	    0), -MDT_ENOTFOUND);
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
+	    0), -MDT_ENOTFOUND);
+}
+END_TEST
+
 static int
 count_one(void *arg, const mdt_store_decision *d)
 {
@@ -335,6 +363,7 @@ main(void)
 	tcase_add_test(tc, server_stopped_and_back);
 	tcase_add_test(tc, two_writers_one_chain);
 	tcase_add_test(tc, staged_decisions);
+	tcase_add_test(tc, kept_task_not_the_store);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
 }

@@ -8,9 +8,11 @@
  * ended is read fresh each time (one indexed lookup of the chain's ids
  * in `ended`, which also gives the task's own state), so an end
  * committed by any broker is seen by the next request on every broker.
+ * What is kept never answers for the store: the same read finds the
+ * task still there (a database restored without it says ENOTFOUND).
  * Caching state that changes (a task's ended state) would need
  * invalidation from the other brokers (LISTEN/NOTIFY);
- * mdt__pg_cache_clear is where that, and a reconnect, drop what is kept.
+ * mdt__pg_cache_clear is where that would drop what is kept.
  * Bounded: when full it starts over.
  */
 #include <string.h>
