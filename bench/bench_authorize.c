@@ -26,7 +26,11 @@
  *                                    durable; the server is a throwaway
  *                                    one, tests/common/pg_harness.sh)
  *
- * MDT_BENCH_PG_ONLY=1 runs only that last comparison.
+ * MDT_BENCH_PG_ONLY=1 runs only that last comparison; with
+ * MDT_BENCH_PG_STATS=1 and MDT_PG_OPTS="-c
+ * shared_preload_libraries=pg_stat_statements" it also prints the
+ * statements the server ran, by calls (round trips per authorize and
+ * per batch, and the server's time in each).
  *
  * Both echo comparisons alternate authorize and echo runs, three of each,
  * and use each side's median.
