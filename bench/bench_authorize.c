@@ -26,7 +26,11 @@
  *                                    durable; the server is a throwaway
  *                                    one, tests/common/pg_harness.sh)
  *
- * MDT_BENCH_PG_ONLY=1 runs only that last comparison.
+ * MDT_BENCH_PG_ONLY=1 runs only that last comparison; with
+ * MDT_BENCH_PG_STATS=1 and MDT_PG_OPTS="-c
+ * shared_preload_libraries=pg_stat_statements" it also prints the
+ * statements the server ran, by calls (round trips per authorize and
+ * per batch, and the server's time in each).
  *
  * Both echo comparisons alternate authorize and echo runs, three of each,
  * and use each side's median.
@@ -568,6 +572,26 @@ fsync_us(const char *dir, double *p50, double *p99)
 	unlink(path);
 }
 
+/* With MDT_BENCH_PG_STATS=1 (and MDT_PG_OPTS="-c
+ * shared_preload_libraries=pg_stat_statements"): the statements the
+ * server ran for the whole PostgreSQL part, most called first, so the
+ * round trips per authorize and per batch can be counted. */
+static void
+pg_statements(const char *uri)
+{
+	char cmd[1400];
+
+	if (getenv("MDT_BENCH_PG_STATS") == NULL)
+		return;
+	snprintf(cmd, sizeof(cmd), "psql -X -q '%s' -c 'CREATE EXTENSION IF "
+	    "NOT EXISTS pg_stat_statements' -c \"SELECT calls, rows, "
+	    "round(total_exec_time::numeric, 1) AS ms, left(regexp_replace("
+	    "query, '\\s+', ' ', 'g'), 90) AS query FROM pg_stat_statements "
+	    "ORDER BY calls DESC LIMIT 20\"", uri);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_authorize: no pg_stat_statements\n");
+}
+
 /* The broker restarted on a PostgreSQL store: the median of ROUNDS
  * authorize runs with 64 clients, or -1 when it cannot run. */
 static double
@@ -609,6 +633,7 @@ on_postgresql(const char *const *args)
 		    "(log %s)\n", B.log);
 	}
 	(void)bt_stop(&B, SIGTERM);
+	pg_statements(uri);
 	pg_data[0] = 0;
 	snprintf(cmd, sizeof(cmd), "bash '%s/tests/common/pg_harness.sh' "
 	    "stop '%s'", MDT_SOURCE_DIR, pgdir);

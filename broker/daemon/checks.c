@@ -142,15 +142,13 @@ task_checks(brk_broker *b, struct brk_held *h, const char *task,
 {
 	char by[MDT_STORE_FIELD_MAX + 1];
 	int revoked = 0;
-	int rc = mdt_store_get_task(b->store, task, &h->task);
+	int rc = mdt_store_task_check(b->store, task, &h->task, &revoked, by,
+	    sizeof(by));
 
 	if (rc == -MDT_ENOTFOUND) {
 		brk_deny_set(d, rc, "task.unknown", "no task %s", task);
 		return -1;
 	}
-	if (rc == 0)
-		rc = mdt_store_chain_revoked(b->store, task, &revoked, by,
-		    sizeof(by));
 	if (rc != 0) {
 		brk_deny_set(d, -MDT_ESTORE, "store",
 		    "task store: %s", mdt_strerror(rc));

@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 
+#include "alloc_int.h"
 #include "backend.h"
 
 int
@@ -75,6 +76,27 @@ mdt_store_chain_revoked(mdt_store *store, const char *task_id, int *revoked,
 {
 	return store == NULL ? -MDT_EINVAL :
 	    store->be->chain_revoked(store, task_id, revoked, revoked_by, len);
+}
+
+int
+mdt_store_task_check(mdt_store *store, const char *task_id,
+    mdt_store_task **out, int *revoked, char *revoked_by, size_t len)
+{
+	int rc;
+
+	if (store == NULL || out == NULL || revoked == NULL)
+		return -MDT_EINVAL;
+	*out = NULL;
+	if (store->be->task_check != NULL)
+		return store->be->task_check(store, task_id, out, revoked,
+		    revoked_by, len);
+	if ((rc = store->be->get_task(store, task_id, out)) == 0 &&
+	    (rc = store->be->chain_revoked(store, task_id, revoked,
+	    revoked_by, len)) != 0) {
+		mdt__free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int

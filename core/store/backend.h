@@ -95,6 +95,9 @@ struct mdt__store_backend_ops {
 	    uint32_t *count);
 	int (*chain_revoked)(mdt_store *s, const char *task_id, int *revoked,
 	    char *revoked_by, size_t len);
+	/* get_task and chain_revoked at once (NULL: those two) */
+	int (*task_check)(mdt_store *s, const char *task_id,
+	    mdt_store_task **out, int *revoked, char *revoked_by, size_t len);
 	int (*get_approval)(mdt_store *s, const char *approval_id,
 	    mdt_store_approval **out);
 	int (*task_tree)(mdt_store *s, const char *root_task_id,

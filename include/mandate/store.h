@@ -504,6 +504,18 @@ MDT_API MDT_WUR int mdt_store_count_children(mdt_store *store,
 MDT_API MDT_WUR int mdt_store_chain_revoked(mdt_store *store,
     const char *task_id, int *revoked, char *revoked_by, size_t len);
 
+/*
+ * The check of a task a request makes: mdt_store_get_task and
+ * mdt_store_chain_revoked of task_id at once (*out as the first's, caller
+ * frees with mdt_free; *revoked and revoked_by as the second's; *out is
+ * NULL on failure).  On PostgreSQL one round trip once the handle has
+ * read the task before (its row and chain never change; their ended
+ * state is read fresh).
+ */
+MDT_API MDT_WUR int mdt_store_task_check(mdt_store *store,
+    const char *task_id, mdt_store_task **out, int *revoked,
+    char *revoked_by, size_t len);
+
 /* ======================================================================
  * Revocations
  * ==================================================================== */

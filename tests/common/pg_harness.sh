@@ -10,6 +10,9 @@
 #   pg_harness.sh resume DIR  starts the kept cluster again
 #   pg_harness.sh uri DIR     prints postgresql:///postgres?host=DIR/sock
 #
+# MDT_PG_OPTS adds server options to start and resume (e.g. "-c
+# commit_delay=100"), for a bench that measures a setting.
+#
 # PostgreSQL refuses to run as root: as root, the server runs as nobody
 # (setpriv) and DIR is handed to it (so DIR's parent must be searchable by
 # nobody, as /tmp and a build tree are); otherwise it runs as the caller.
@@ -35,7 +38,7 @@ uri() {
 pg_start() {
 	# fsync on: the store's durability is what the tests check
 	as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 120 \
-	    -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -c max_connections=400 -c shared_buffers=32MB -c fsync=on" \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -c max_connections=400 -c shared_buffers=32MB -c fsync=on ${MDT_PG_OPTS:-}" \
 	    start >/dev/null
 }
 

@@ -210,6 +210,57 @@ START_TEST(chain_revoked_walks_deep_chain)
 }
 END_TEST
 
+/* The task read and the chain check at once agree with the two reads,
+ * before and after an end, also when the handle read the task before. */
+static void
+check_matches(const char *id, int want_revoked, const char *want_by)
+{
+	char by[MDT_STORE_FIELD_MAX + 1] = "";
+	mdt_store_task *t = NULL, *g = NULL;
+	int revoked = -1;
+
+	ck_assert_int_eq(mdt_store_task_check(F.s, id, &t, &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(mdt_store_get_task(F.s, id, &g), 0);
+	ck_assert_str_eq(t->task_id, id);
+	ck_assert_str_eq(t->root_id, g->root_id);
+	ck_assert_str_eq(t->patient, g->patient);
+	ck_assert_int_eq(t->state, g->state);
+	ck_assert_int_eq(t->ended_ms, g->ended_ms);
+	ck_assert_uint_eq(t->end_seq, g->end_seq);
+	ck_assert_int_eq(revoked, want_revoked);
+	if (want_by != NULL)
+		ck_assert_str_eq(by, want_by);
+	mdt_free(t);
+	mdt_free(g);
+}
+
+START_TEST(task_check_reads_row_and_chain)
+{
+	mdt_store_task dummy, *t = &dummy;
+	int revoked = -1;
+
+	fx_root(&F, "k0");
+	ck_assert_int_eq(fx_child(&F, "k1", "k0", 1, 0), 0);
+	ck_assert_int_eq(fx_child(&F, "k2", "k1", 2, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		check_matches("k2", 0, "");
+		check_matches("k0", 0, "");
+	}
+	ck_assert_int_eq(mdt_store_end_task(F.s, "k1", MDT_TASK_CANCELLED,
+	    "dr-who", NULL, 0, NULL), 0);
+	check_matches("k2", 1, "k2");
+	check_matches("k1", 1, "k1");
+	check_matches("k0", 0, "");
+	ck_assert_int_eq(mdt_store_end_task(F.s, "k0", MDT_TASK_COMPLETED,
+	    "dr-who", NULL, 0, NULL), 0);
+	check_matches("k0", 1, "k0");
+	ck_assert_int_eq(mdt_store_task_check(F.s, "k9", &t, &revoked, NULL,
+	    0), -MDT_ENOTFOUND);
+	ck_assert_ptr_null(t);
+}
+END_TEST
+
 START_TEST(end_task_cascades)
 {
 	mdt_store_revocation *r = NULL;
@@ -657,6 +708,7 @@ main(void)
 	tcase_add_test(tc, children_in_creation_order);
 	tcase_add_test(tc, end_task_cascades);
 	tcase_add_test(tc, chain_revoked_walks_deep_chain);
+	tcase_add_test(tc, task_check_reads_row_and_chain);
 	tcase_add_test(tc, approvals);
 	tcase_add_test(tc, task_tree_walk_and_json);
 	tcase_add_test(tc, reopen_keeps_chain);

@@ -1,7 +1,8 @@
 /* The audit store on PostgreSQL, what only a server can show: the server
  * stopped under an open store (every write fails, nothing is reported
  * written that is not, the handle reconnects by itself once it is back),
- * two writable handles (two brokers) sharing one chain, and the writer's
+ * two writable handles (two brokers) sharing one chain (a task's check
+ * on one sees an end on the other at once), and the writer's
  * batches of staged decisions (text that array literals must escape
  * comes back byte for byte; a request id twice in one batch is refused
  * once). */
@@ -197,6 +198,7 @@ START_TEST(two_writers_one_chain)
 	fx_issues is;
 	mdt_store_report rep;
 	mdt_store_revocation *rv = NULL;
+	mdt_store_task *t;
 	int revoked = 0;
 	char by[64] = "";
 
@@ -207,10 +209,18 @@ START_TEST(two_writers_one_chain)
 	ck_assert_int_eq(mdt_store_chain_revoked(b.s, "c1", &revoked, NULL,
 	    0), 0);
 	ck_assert_int_eq(revoked, 0);
-	/* F keeps c1's chain from here on; its ended state stays fresh */
+	/* F keeps c1's row and chain from here on; their ended state stays
+	 * fresh */
 	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
 	    0), 0);
 	ck_assert_int_eq(revoked, 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(mdt_store_task_check(F.s, "c1", &t, &revoked,
+		    NULL, 0), 0);
+		ck_assert_int_eq(t->state, MDT_TASK_OPEN);
+		ck_assert_int_eq(revoked, 0);
+		mdt_free(t);
+	}
 	ck_assert_int_eq(pthread_create(&ta, NULL, twin_writes, &a), 0);
 	ck_assert_int_eq(pthread_create(&tb, NULL, twin_writes, &b), 0);
 	pthread_join(ta, NULL);
@@ -223,11 +233,46 @@ START_TEST(two_writers_one_chain)
 	    sizeof(by)), 0);
 	ck_assert_int_eq(revoked, 1);
 	ck_assert_str_eq(by, "c1"); /* revoked in the cascade */
+	ck_assert_int_eq(mdt_store_task_check(F.s, "c1", &t, &revoked, by,
+	    sizeof(by)), 0);
+	ck_assert_int_eq(revoked, 1);
+	ck_assert_str_eq(by, "c1");
+	ck_assert_int_eq(t->state, MDT_TASK_REVOKED); /* t1 ended */
+	ck_assert_uint_gt(t->end_seq, 0);
+	mdt_free(t);
 	ck_assert_int_eq(fx_child(&F, "c2", "t1", 1, 0), -MDT_EREVOKED);
 	mdt_store_close(b.s);
 	fx_close(&F);
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
 	ck_assert_uint_eq(rep.records, 2 + 600 + 1);
+}
+END_TEST
+
+/* What a handle keeps of a task never answers for the store: a
+ * database that lost the row (restored from an older copy) makes the
+ * task unknown, kept or not. */
+START_TEST(kept_task_not_the_store)
+{
+	mdt_store_task dummy, *t;
+	char err[512];
+	int revoked = -1;
+
+	fx_root(&F, "t1");
+	ck_assert_int_eq(fx_child(&F, "c1", "t1", 1, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(mdt_store_task_check(F.s, "c1", &t, &revoked,
+		    NULL, 0), 0);
+		ck_assert_int_eq(revoked, 0);
+		mdt_free(t);
+	}
+	ck_assert_msg(mdt_test_pg_exec(F.uri, "DELETE FROM tasks WHERE"
+	    " task_id = 'c1'", err, sizeof(err)) == 0, "%s", err);
+	t = &dummy;
+	ck_assert_int_eq(mdt_store_task_check(F.s, "c1", &t, &revoked, NULL,
+	    0), -MDT_ENOTFOUND);
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(mdt_store_chain_revoked(F.s, "c1", &revoked, NULL,
+	    0), -MDT_ENOTFOUND);
 }
 END_TEST
 
@@ -318,6 +363,7 @@ main(void)
 	tcase_add_test(tc, server_stopped_and_back);
 	tcase_add_test(tc, two_writers_one_chain);
 	tcase_add_test(tc, staged_decisions);
+	tcase_add_test(tc, kept_task_not_the_store);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
 }

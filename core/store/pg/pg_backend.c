@@ -78,6 +78,7 @@ const struct mdt__store_backend_ops mdt__pg_backend = {
 	.task_children = mdt__pg_task_children,
 	.count_children = mdt__pg_count_children,
 	.chain_revoked = mdt__pg_chain_revoked,
+	.task_check = mdt__pg_task_check,
 	.get_approval = mdt__pg_get_approval,
 	.task_tree = mdt__pg_task_tree,
 	.export_jsonl = mdt__pg_export_jsonl,

@@ -42,7 +42,7 @@ typedef struct mdt__pgconn {
 /* The writer's prepared statements (bits of mdt__pgconn.prepared). */
 enum { MDT__PGS_INSERT = 0, /* + kind */
 	MDT__PGS_HEAD = MDT__KIND_COUNT_, MDT__PGS_HEAD_SET, MDT__PGS_AGENTS,
-	MDT__PGS_KNOWN, MDT__PGS_DECISIONS };
+	MDT__PGS_DECISIONS };
 
 typedef struct mdt__pgcache mdt__pgcache;
 
@@ -141,6 +141,12 @@ void mdt__pg_cache_clear(mdt__pgcache *c);
 int mdt__pg_cache_chain(mdt__pgcache *c, const char *task_id, char **chain);
 void mdt__pg_cache_put_chain(mdt__pgcache *c, const char *task_id,
     const char *chain);
+/* Keeps a copy of t's row (its state is not kept: it changes). */
+void mdt__pg_cache_put_task(mdt__pgcache *c, const mdt_store_task *t);
+/* The chain and a copy of the row of task_id (caller frees both), or
+ * -MDT_ENOTFOUND when either is not kept. */
+int mdt__pg_cache_task(mdt__pgcache *c, const char *task_id, char **chain,
+    mdt_store_task **task);
 
 /* ---- pg_records.c ----------------------------------------------- */
 int mdt__pg_run_op(mdt_store *s, mdt__op *op);
@@ -163,6 +169,8 @@ int mdt__pg_count_children(mdt_store *s, const char *task_id,
     uint32_t *count);
 int mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
     char *revoked_by, size_t len);
+int mdt__pg_task_check(mdt_store *s, const char *task_id,
+    mdt_store_task **out, int *revoked, char *revoked_by, size_t len);
 int mdt__pg_get_approval(mdt_store *s, const char *approval_id,
     mdt_store_approval **out);
 int mdt__pg_task_tree(mdt_store *s, const char *root_task_id,

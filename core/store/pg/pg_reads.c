@@ -282,13 +282,17 @@ int
 mdt__pg_get_task(mdt_store *s, const char *task_id, mdt_store_task **out)
 {
 	mdt__pgp p = {0};
+	int rc;
 
 	if (s == NULL || task_id == NULL || out == NULL)
 		return -MDT_EINVAL;
 	mdt__pgp_text(&p, task_id);
-	return one_row_as(s, R_GET_TASK, TASK_STATE_COLS TASK_FROM
+	rc = one_row_as(s, R_GET_TASK, TASK_STATE_COLS TASK_FROM
 	    " WHERE t.task_id = $1", MDT__KIND_TASK, &p, unpack_task,
 	    (void **)out);
+	if (rc == 0)
+		mdt__pg_cache_put_task(s->bs->cache, *out);
+	return rc;
 }
 
 int
@@ -460,11 +464,38 @@ chain_walk(mdt_store *s, const char *task_id, int *revoked,
 	return 0;
 }
 
+/* The nearest ended task on task_id's known chain (a text array
+ * literal, the task first), fresh from the database: no row when the
+ * task is not in the store (what is kept never stands in for the
+ * store), else one row of the ended task's id, its place on the chain
+ * (1: the task itself), state, time and revocation seq, all NULL when
+ * none has ended.  NULL with *rc on failure. */
+static PGresult *
+chain_ended(mdt_store *s, const char *task_id, const char *chain,
+    int *rc)
+{
+	mdt__pgp p = {0};
+	PGresult *r;
+
+	mdt__pgp_text(&p, chain);
+	mdt__pgp_text(&p, task_id);
+	r = rquery_as(s, R_CHAIN_ENDED, "SELECT x.id, x.n, x.state,"
+	    " x.time_ms, x.rev_seq FROM tasks t LEFT JOIN LATERAL (SELECT"
+	    " a.id, a.n, e.state, e.time_ms, e.rev_seq FROM unnest($1::text[])"
+	    " WITH ORDINALITY a(id, n) JOIN ended e ON e.task_id = a.id"
+	    " ORDER BY a.n LIMIT 1) x ON true WHERE t.task_id = $2", &p, rc);
+	if (r != NULL && PQntuples(r) == 0) {
+		PQclear(r);
+		*rc = -MDT_ENOTFOUND;
+		return NULL;
+	}
+	return r;
+}
+
 int
 mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
     char *revoked_by, size_t len)
 {
-	mdt__pgp p = {0};
 	PGresult *r;
 	char *chain;
 	int rc;
@@ -473,16 +504,57 @@ mdt__pg_chain_revoked(mdt_store *s, const char *task_id, int *revoked,
 		return -MDT_EINVAL;
 	if (mdt__pg_cache_chain(s->bs->cache, task_id, &chain) != 0)
 		return chain_walk(s, task_id, revoked, revoked_by, len);
-	/* the ended state of a known chain: fresh from the database */
-	mdt__pgp_text(&p, chain);
-	r = rquery_as(s, R_CHAIN_ENDED, "SELECT a.id, 1::int2 FROM unnest("
-	    "$1::text[]) WITH ORDINALITY a(id, n) JOIN ended e ON e.task_id ="
-	    " a.id ORDER BY a.n LIMIT 1", &p, &rc);
+	r = chain_ended(s, task_id, chain, &rc);
 	mdt__free(chain);
 	if (r == NULL)
 		return rc;
 	first_ended(r, revoked, revoked_by, len);
 	PQclear(r);
+	return 0;
+}
+
+/* The task's row and its chain kept (pg_cache.c): one round trip, the
+ * chain's ended state, which gives the task's own state too and finds
+ * the task still in the store.  Else the two reads, which keep them for
+ * the next time. */
+int
+mdt__pg_task_check(mdt_store *s, const char *task_id, mdt_store_task **out,
+    int *revoked, char *revoked_by, size_t len)
+{
+	mdt_store_task *t;
+	PGresult *r;
+	char *chain;
+	int rc;
+
+	if (s == NULL || task_id == NULL || out == NULL || revoked == NULL)
+		return -MDT_EINVAL;
+	*out = NULL;
+	if (mdt__pg_cache_task(s->bs->cache, task_id, &chain, &t) != 0) {
+		if ((rc = mdt__pg_get_task(s, task_id, out)) == 0 &&
+		    (rc = mdt__pg_chain_revoked(s, task_id, revoked,
+		    revoked_by, len)) != 0) {
+			mdt__free(*out);
+			*out = NULL;
+		}
+		return rc;
+	}
+	r = chain_ended(s, task_id, chain, &rc);
+	mdt__free(chain);
+	if (r == NULL) {
+		mdt__free(t);
+		return rc;
+	}
+	first_ended(r, revoked, revoked_by, len);
+	t->state = MDT_TASK_OPEN;
+	t->ended_ms = 0;
+	t->end_seq = 0;
+	if (mdt__pg_int(r, 0, 1) == 1) {
+		t->state = (mdt_task_state)mdt__pg_int(r, 0, 2);
+		t->ended_ms = mdt__pg_int(r, 0, 3);
+		t->end_seq = (uint64_t)mdt__pg_int(r, 0, 4);
+	}
+	PQclear(r);
+	*out = t;
 	return 0;
 }
 
