@@ -1,14 +1,15 @@
 /*
  * Cross-broker change notices of the PostgreSQL backend.  Triggers on
- * `ended`, `work` and `approval_decisions` call pg_notify in the
- * transaction that inserts the row, so a notice is delivered only when
- * that transaction commits, in commit order, and never for a rolled-back
- * batch.  The watch (mdt_store_watch) is a thread with a connection of
- * its own that LISTENs and turns each notice into an event; notices of
- * this handle's own writer (known by its backend pid) are skipped.  When
- * the connection drops it reports LOST, reconnects, and before BACK
- * reports the ends committed meanwhile, read from `ended` by revocation
- * seq, so no end is missed across an outage.
+ * `ended`, `work`, `approval_decisions` and `clinician_now` call
+ * pg_notify in the transaction that writes the row, so a notice is
+ * delivered only when that transaction commits, in commit order, and
+ * never for a rolled-back batch.  The watch (mdt_store_watch) is a
+ * thread with a connection of its own that LISTENs and turns each
+ * notice into an event; notices of this handle's own writer (known by
+ * its backend pid) are skipped.  When the connection drops it reports
+ * LOST, reconnects, and before BACK reports the ends committed
+ * meanwhile, read from `ended` by revocation seq, so no end is missed
+ * across an outage.
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +41,9 @@ static const char triggers_sql[] =
     "CREATE OR REPLACE FUNCTION mdt_notify_approval() RETURNS trigger"
     " LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('" CHANNEL "',"
     " 'appr 0 0 ' || NEW.approval_id); RETURN NULL; END $$;"
+    "CREATE OR REPLACE FUNCTION mdt_notify_clinician() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('" CHANNEL "',"
+    " 'clin 0 0 ' || NEW.clinician); RETURN NULL; END $$;"
     "DO $$ BEGIN"
     " IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname ="
     " 'mdt_ended_notify') THEN CREATE TRIGGER mdt_ended_notify AFTER"
@@ -52,7 +56,11 @@ static const char triggers_sql[] =
     " IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname ="
     " 'mdt_approval_notify') THEN CREATE TRIGGER mdt_approval_notify"
     " AFTER INSERT ON approval_decisions FOR EACH ROW EXECUTE FUNCTION"
-    " mdt_notify_approval(); END IF; END $$;"
+    " mdt_notify_approval(); END IF;"
+    " IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname ="
+    " 'mdt_clinician_notify') THEN CREATE TRIGGER mdt_clinician_notify"
+    " AFTER INSERT OR UPDATE ON clinician_now FOR EACH ROW EXECUTE"
+    " FUNCTION mdt_notify_clinician(); END IF; END $$;"
     "COMMIT";
 
 struct mdt__pgwatch {
@@ -131,6 +139,8 @@ notice(struct mdt__pgwatch *w, const PGnotify *n)
 		emit(w, MDT_STORE_EV_WORK, n->extra + off, 0, 0);
 	else if (strcmp(kind, "appr") == 0)
 		emit(w, MDT_STORE_EV_APPROVAL, n->extra + off, 0, 0);
+	else if (strcmp(kind, "clin") == 0)
+		emit(w, MDT_STORE_EV_CLINICIAN, n->extra + off, 0, 0);
 }
 
 /* Reports the ends committed after last_rev (all of them when report is
