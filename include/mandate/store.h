@@ -174,7 +174,9 @@ typedef void (*mdt_store_event_fn)(const mdt_store_event *ev, void *arg);
  * the watch, one event at a time.  The handle's own writes are not
  * reported (its caller acted on them already).  Each change is announced
  * in the transaction that makes it, so an event never names a change
- * that was rolled back.  Returns 0, MDT_EUNSUPPORTED (a store that
+ * that was rolled back.  It returns once the watch listens (or has
+ * reported LOST), so every change committed after the call returns is
+ * reported.  Returns 0, MDT_EUNSUPPORTED (a store that
  * cannot be shared: nothing else writes it), MDT_EBUSY (already
  * watched), MDT_EINVAL (read-only handle) or MDT_ENOMEM.  A server that
  * is down is not an error: the watch reports LOST and keeps trying.

@@ -6,7 +6,9 @@
  * past their expiry (listed until decided, whoever decides them, and
  * verification still passes).
  */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_fixture.h"
 #include "testutil.h"
@@ -95,6 +97,31 @@ START_TEST(grants_are_shared_and_durable)
 	ck_assert_int_eq(mdt_store_put_clinician_now(r, "dr-a", 300, "x"),
 	    -MDT_EINVAL);
 	mdt_store_close(r);
+}
+END_TEST
+
+/* What a read through to the store costs on the request path (printed
+ * for docs/state-model.md, not asserted: the machine is shared). */
+START_TEST(read_cost)
+{
+	struct timespec t0, t1;
+	int64_t iat;
+	char *text;
+	int n = 300;
+
+	ck_assert_int_eq(mdt_store_put_clinician_now(F.s, "dr-a", 100,
+	    "patient/*.rs"), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(mdt_store_get_clinician_now(F.s, "dr-a", &iat,
+		    &text), 0);
+		mdt_free(text);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("clinician-now read on %s: %.1f us each\n",
+	    fx_backend_sqlite() ? "sqlite" : "postgresql",
+	    ((double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / n);
 }
 END_TEST
 
@@ -201,6 +228,7 @@ main(void)
 	tcase_add_test(tc, latest_grant_wins);
 	tcase_add_test(tc, grants_are_shared_and_durable);
 	tcase_add_test(tc, grant_bounds);
+	tcase_add_test(tc, read_cost);
 	tcase_add_test(tc, undecided_past_expiry);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);

@@ -71,6 +71,11 @@ struct mdt__pgwatch {
 	int stop_fd[2];       /* a byte on [1] ends the thread */
 	PGconn *c;
 	uint64_t last_rev;    /* highest revocation seq reported or seen */
+	/* set once the first attach listens or LOST was reported: the
+	 * caller of mdt_store_watch waits for it (under mu) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started;
 };
 
 static int
@@ -243,6 +248,15 @@ drain(struct mdt__pgwatch *w, int idle)
 	return PQstatus(w->c) == CONNECTION_OK ? 0 : -MDT_ESTORE;
 }
 
+static void
+started(struct mdt__pgwatch *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->started = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void *
 watch_main(void *arg)
 {
@@ -253,6 +267,7 @@ watch_main(void *arg)
 		lost = 1;
 		emit(w, MDT_STORE_EV_LOST, NULL, 0, 0);
 	}
+	started(w);
 	while (wait_input(w, &idle)) {
 		if (w->c == NULL) {
 			if (attach(w, lost) == 0)
@@ -287,13 +302,23 @@ mdt__pg_watch(mdt_store *s, mdt_store_event_fn fn, void *arg)
 		mdt__free(w);
 		return -MDT_ENOMEM;
 	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thr, NULL, watch_main, w) != 0) {
 		close(w->stop_fd[0]);
 		close(w->stop_fd[1]);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
 		mdt__free(w);
 		return -MDT_ENOMEM;
 	}
 	s->bs->watch = w;
+	/* from here on every change is reported (or LOST was): a caller
+	 * that keeps copies may start filling them */
+	pthread_mutex_lock(&w->mu);
+	while (!w->started)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
@@ -308,6 +333,8 @@ mdt__pg_unwatch(mdt_store *s)
 	pthread_join(w->thr, NULL);
 	close(w->stop_fd[0]);
 	close(w->stop_fd[1]);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
 	s->bs->watch = NULL;
 	mdt__free(w);
 }
