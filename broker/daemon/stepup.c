@@ -37,6 +37,7 @@ struct brk_stepups {
 	pthread_mutex_t lock;
 	struct waiter *head;
 	int64_t last_expiry_ms;     /* timer thread only */
+	int expiry_failing;         /* timer thread only: logged once */
 };
 
 int
@@ -418,9 +419,10 @@ brk_stepup_sweep(struct brk_worker *w, brk_broker *b, int64_t now_ms,
 	s->last_expiry_ms = now_ms;
 	rc = mdt_store_expired_approvals(b->store, now_ms, EXPIRY_BATCH,
 	    expire_row, &x);
-	if (rc != 0)
-		BLOG(b, BRK_WARN, "stepup.expiry_failed", "error=%s",
-		    mdt_strerror(rc));
+	if (rc != 0 && !s->expiry_failing)
+		BLOG(b, BRK_WARN, "stepup.expiry_failed", "error=%s (retried "
+		    "every second)", mdt_strerror(rc));
+	s->expiry_failing = rc != 0;
 }
 
 void
