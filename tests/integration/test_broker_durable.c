@@ -27,6 +27,8 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/util/platform.h>
 
+#include <mandate/store.h>
+
 #include "brk_flow.h"
 #include "brk_test.h"
 #include "pg_fixture.h"
@@ -155,6 +157,24 @@ used_once(struct bt_broker *on, const struct bt_task *t, const char *id)
 	bt_close(&p);
 }
 
+/* The store's chain verifies, step-ups, their decisions and uses in it
+ * (an SQLite broker is stopped first). */
+static void
+verify_store(void)
+{
+	mdt_store_report rep;
+	mdt_pubkey pk;
+	char err[MDT_ERRMSG_MAX];
+
+	if (!pg)
+		ck_assert_int_eq(bt_stop(&A, SIGTERM), 0);
+	ck_assert_int_eq(mdt_pubkey_load(A.root_pub, &pk, err, sizeof(err)),
+	    0);
+	ck_assert_msg(mdt_store_verify(pg ? uri : A.store, pk.bytes, NULL,
+	    NULL, &rep, err, sizeof(err)) == 0, "audit verify: %s", err);
+	ck_assert_uint_gt(rep.records, 0);
+}
+
 START_TEST(killed_with_a_stepup_pending)
 {
 	struct bt_conn p;
@@ -178,6 +198,7 @@ START_TEST(killed_with_a_stepup_pending)
 	/* decided once */
 	bf_expect(decide(&A, MDT_OP_REJECT, id, -1), "step_up.unknown");
 	used_once(&A, &sub, id);
+	verify_store();
 }
 END_TEST
 
@@ -424,6 +445,7 @@ START_TEST(approved_on_both_at_once)
 		bf_expect(export(&p, &w.sub, id, 0), "step_up.unknown");
 		bt_close(&p);
 	}
+	verify_store();
 }
 END_TEST
 
