@@ -1,6 +1,6 @@
 /*
  * Clinician-now grants shared by the backends: what an MDT__OP_CLINICIAN
- * op carries to the writer (the public entry points are in clinician.c;
+ * op carries to the writer (the public entry points are in brokerstate.c;
  * each backend's run_op stores it).
  */
 #ifndef MDT_STORE_CLINICIAN_INT_H
