@@ -458,14 +458,21 @@ void brk_publish_task(brk_broker *b, const char *event, const char *task,
  * second, so a verifier that subscribes late learns it too. */
 void brk_publish_epoch(brk_broker *b);
 
-/* clinician.c: the latest asserted scope of each clinician. */
+/* clinician.c: the latest asserted scope of each clinician (stored;
+ * cached here). */
 int brk_clinicians_new(struct brk_clinicians **out);
 void brk_clinicians_free(struct brk_clinicians *c);
-void brk_clinician_assert(brk_broker *b, const char *clinician,
-    int64_t iat, const mdt_scope_set *scopes);
-/* Copy of the latest asserted scope, or -MDT_ENOTFOUND. */
+/* Stores the grant unless a later one is stored: 0, or a store failure
+ * (d filled). */
+int brk_clinician_assert(brk_broker *b, const char *clinician,
+    int64_t iat, const mdt_scope_set *scopes, struct brk_deny *d);
+/* Copy of the latest asserted scope, -MDT_ENOTFOUND (none asserted), or
+ * a store failure. */
 int brk_clinician_scopes(brk_broker *b, const char *clinician,
     mdt_scope_set **out);
+/* Another broker changed clinician's grant (NULL: notices were lost or
+ * are back): the cached one is dropped; lost: cache nothing until back. */
+void brk_clinician_forget(brk_broker *b, const char *clinician, int lost);
 
 /* assertion.c: launch assertions through the identity provider. */
 struct brk_claims {
@@ -613,7 +620,8 @@ void brk_op_status(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_access(struct brk_worker *w, struct brk_ctx *c);
 void brk_op_review(struct brk_worker *w, struct brk_ctx *c);
 
-/* stepup.c: parked step-ups and approvals bound to a request hash. */
+/* stepup.c: step-ups (rows of the store) and the requests parked on
+ * them here. */
 struct brk_stepup_info {
 	char id[64];
 	char task[BRK_ID_MAX], agent[BRK_ID_MAX], clinician[BRK_ID_MAX];
@@ -629,20 +637,30 @@ void brk_stepups_free(struct brk_stepups *s);
 void brk_stepup_hash(const char *task, const char *agent, const char *action,
     const char *resource, const char *patient, const char *purpose,
     const char *boundary, const char *audience, uint8_t out[32]);
-/* Adds a pending step-up; parked (may be NULL) waits on it. */
+/* Parks request parked (NULL: none) on the stored step-up in until
+ * deadline_ms. */
 int brk_stepup_add(brk_broker *b, const struct brk_stepup_info *in,
-    struct brk_ctx *parked);
+    struct brk_ctx *parked, int64_t deadline_ms);
+/* The stored step-up id (*state: its mdt_approval_state): 0,
+ * -MDT_ENOTFOUND, or a store failure. */
 int brk_stepup_get(brk_broker *b, const char *id,
-    struct brk_stepup_info *out);
-/* Consumes an approval for a request of hash h: 0, or d filled. */
+    struct brk_stepup_info *out, int *state);
+/* Uses the stored approval id for a request of hash h (once, on every
+ * broker): 0, or d filled. */
 int brk_stepup_consume(brk_broker *b, const char *id, const uint8_t h[32],
     struct brk_deny *d);
-/* Records the decision in memory; *parked gets the waiting request. */
-int brk_stepup_decide(brk_broker *b, const char *id, int approve,
-    int64_t valid_until_ms, struct brk_ctx **parked);
-/* Undoes a decision that could not be stored or recorded: the step-up
- * can no longer be consumed. */
+/* The request parked here on step-up id, taken off the list, or NULL. */
+struct brk_ctx *brk_stepup_take(brk_broker *b, const char *id);
+/* Stores the expiry of step-up in: 0, -MDT_EEXIST (decided first). */
+int brk_stepup_expire(brk_broker *b, const struct brk_stepup_info *in,
+    int64_t now_ms);
+/* Undoes a decision that could not be recorded: the approval is used up
+ * so it can no longer be consumed. */
 void brk_stepup_void(brk_broker *b, const char *id);
+/* Another broker decided step-up id (or, _all, notices were missed):
+ * the request parked here on it, if any, is answered. */
+void brk_stepup_wake(brk_broker *b, const char *id);
+void brk_stepup_wake_all(brk_broker *b);
 void brk_stepup_sweep(struct brk_worker *w, brk_broker *b, int64_t now_ms,
     int all);
 void brk_stepup_publish_decided(brk_broker *b,
@@ -653,5 +671,9 @@ void brk_stepup_publish_decided(brk_broker *b,
 void brk_authorize_final_deny(struct brk_ctx *c,
     const struct brk_stepup_info *in, int status, const char *reason,
     const char *detail);
+/* Answers a parked authorize with its (recorded) step-up decision, as a
+ * request without wait_ms gets it: the step-up's id and expiry. */
+void brk_authorize_stepup_pending(struct brk_ctx *c,
+    const struct brk_stepup_info *in);
 
 #endif

@@ -246,7 +246,13 @@ az_scopes(brk_broker *b, const struct brk_held *h, struct az *x,
 		    "token: %s", why.message);
 		return -1;
 	}
-	if (brk_clinician_scopes(b, h->task->clinician, &cs) == 0) {
+	rc = brk_clinician_scopes(b, h->task->clinician, &cs);
+	if (rc != 0 && rc != -MDT_ENOTFOUND) {
+		brk_deny_set(d, -MDT_ESTORE, "store", "clinician %s's current "
+		    "grant: %s", h->task->clinician, mdt_strerror(rc));
+		return -1;
+	}
+	if (rc == 0) {
 		rc = mdt_scope_set_matches(cs, &x->req, h->task->patient, &in);
 		mdt_scope_set_free(cs);
 		if (rc != 0 || !in) {
@@ -541,17 +547,17 @@ az_stepup(struct brk_ctx *c, const struct brk_held *h, const struct az *x,
 	BLOG(c->b, BRK_INFO, "stepup.parked", "stepup=%s task=%s agent=%s "
 	    "action=%s wait_ms=%lld", in.id, in.task, in.agent, in.action,
 	    (long long)wait);
-	/* in the table before anyone can learn its id */
+	/* parked before anyone can learn its id */
 	if (wait > 0 && !atomic_load(&c->b->stopping)) {
 		brk_broker *b = c->b;
-		if (in.expires_ms > now + wait)
-			in.expires_ms = now + wait;
-		brk_park(c, in.expires_ms);
-		if (brk_stepup_add(b, &in, c) == 0) {
+		int64_t until = in.expires_ms < now + wait ? in.expires_ms :
+		    now + wait;
+		brk_park(c, until);
+		if (brk_stepup_add(b, &in, c, until) == 0) {
 			publish_stepup(b, &in); /* c may be answered already */
 			return;
 		}
-	} else if (brk_stepup_add(c->b, &in, NULL) == 0) {
+	} else if (brk_stepup_add(c->b, &in, NULL, 0) == 0) {
 		publish_stepup(c->b, &in);
 		reply_refusal(c, d, "step_up", in.id, in.expires_ms);
 		return;
@@ -580,7 +586,20 @@ brk_authorize_final_deny(struct brk_ctx *c, const struct brk_stepup_info *in,
 		reply_refusal(c, &sd, "deny", NULL, 0);
 }
 
-/* Everything up to the policy's answer; -1 with d filled on a refusal. */
+void
+brk_authorize_stepup_pending(struct brk_ctx *c,
+    const struct brk_stepup_info *in)
+{
+	struct brk_deny d = { 0 };
+
+	brk_deny_set(&d, -MDT_ESTEPUP, "step_up.required", "%s awaits a "
+	    "clinician's approval; this broker is stopping: resend with the "
+	    "step-up once it is approved", in->id);
+	reply_refusal(c, &d, "step_up", in->id, in->expires_ms);
+}
+
+/* Everything up to the policy's answer; -1 with d filled on a refusal,
+ * 1 when it must run again on a worker (using an approval is a write). */
 static int
 az_check(struct brk_worker *w, struct brk_ctx *c, struct brk_held *h,
     struct az *x, mdt_decision *dec, struct brk_deny *d)
@@ -592,6 +611,8 @@ az_check(struct brk_worker *w, struct brk_ctx *c, struct brk_held *h,
 	    x->rec_patient, h->task->purpose, x->boundary, x->audience,
 	    x->hash);
 	sodium_bin2hex(x->hash_hex, sizeof(x->hash_hex), x->hash, 32);
+	if (x->stepup != NULL && w->on_nng)
+		return 1;
 	if (x->stepup != NULL) {
 		if (brk_stepup_consume(c->b, x->stepup, x->hash, d) != 0)
 			return -1;
@@ -608,9 +629,15 @@ brk_op_authorize(struct brk_worker *w, struct brk_ctx *c)
 	struct brk_deny d = { 0 };
 	mdt_decision dec = MDT_DECISION_DENY;
 
+	int k;
+
 	memset(&x, 0, sizeof(x));
 	memset(&h, 0, sizeof(h));
-	if (az_check(w, c, &h, &x, &dec, &d) != 0) {
+	if ((k = az_check(w, c, &h, &x, &dec, &d)) > 0) {
+		brk_held_clear(&h);
+		brk_rerun_on_worker(c);
+		return;
+	} else if (k != 0) {
 		az_deny(c, &h, &x, &d);
 	} else if (dec == MDT_DECISION_ALLOW) {
 		az_allow(c, &h, &x, &d);
@@ -698,7 +725,8 @@ decide_record(struct brk_ctx *c, int approve, const struct brk_stepup_info *in,
 	return brk_record(c, &r, d);
 }
 
-/* Applies a decision whose act checked out: store, record, memory. */
+/* Applies a decision whose act checked out: store, record; *parked
+ * gets the request parked here on it. */
 static int
 decide_apply(struct brk_ctx *c, int approve, const struct brk_stepup_info *in,
     const struct brk_claims *cl, const char *note, int64_t until,
@@ -707,24 +735,28 @@ decide_apply(struct brk_ctx *c, int approve, const struct brk_stepup_info *in,
 	int64_t now = brk_now_ms();
 	int rc;
 
-	/* claim the pending step-up first (the timer expires only pending
-	 * ones), so a decision racing its expiry or another decision loses
-	 * before anything is stored or recorded */
-	if (brk_stepup_decide(c->b, in->id, approve, until, parked) != 0) {
-		brk_deny_set(d, -MDT_EEXIST, "step_up.unknown",
-		    "step-up %s was already decided or expired", in->id);
-		return -1;
+	*parked = NULL;
+	/* the first decision stored wins, on every broker: a decision
+	 * racing the expiry or another decision loses before it is
+	 * recorded.  Undecided past its expiry (no timer came by yet): it
+	 * expires now, and the decision comes too late. */
+	if (now > in->expires_ms) {
+		(void)brk_stepup_expire(c->b, in, now);
+		rc = -MDT_EEXIST;
+	} else {
+		rc = mdt_store_decide_approval(c->b->store, in->id, approve ?
+		    MDT_APPROVAL_APPROVED : MDT_APPROVAL_REJECTED,
+		    cl->clinician, now, until, note, NULL);
 	}
-	rc = mdt_store_decide_approval(c->b->store, in->id, approve ?
-	    MDT_APPROVAL_APPROVED : MDT_APPROVAL_REJECTED, cl->clinician, now,
-	    until, note, NULL);
-	if (rc != 0)
+	if (rc != 0) {
 		brk_deny_set(d, rc == -MDT_EEXIST ? -MDT_EEXIST : -MDT_ESTORE,
 		    rc == -MDT_EEXIST ? "step_up.unknown" : "store",
 		    "step-up %s: %s", in->id, rc == -MDT_EEXIST ?
-		    "already decided" : mdt_strerror(rc));
-	if (rc == 0 && decide_record(c, approve, in, cl->clinician, NULL,
-	    d) == 0)
+		    "already decided or expired" : mdt_strerror(rc));
+		return -1;
+	}
+	*parked = brk_stepup_take(c->b, in->id);
+	if (decide_record(c, approve, in, cl->clinician, NULL, d) == 0)
 		return 0;
 	/* not on record: the decision does not stand, and the request
 	 * waiting for it is refused */
@@ -748,7 +780,7 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 	struct brk_ctx *parked = NULL;
 	int64_t until = approve ? brk_now_ms() + c->snap->cfg.approval_ttl_ms :
 	    0;
-	int has;
+	int has, rc, state = 0;
 
 	(void)w;
 	if (mdt_wire_get_str(c->root, "stepup", 63, &rid, err, sizeof(err)) ||
@@ -764,16 +796,21 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 		brk_reply_deny(c, &d); /* recorded, or a store failure */
 		return;
 	}
-	if (brk_stepup_get(c->b, in.id, &in) != 0) {
-		brk_deny_set(&d, -MDT_ENOTFOUND, "step_up.unknown",
-		    "no step-up %s", in.id);
+	if ((rc = brk_stepup_get(c->b, in.id, &in, &state)) != 0 ||
+	    state != MDT_APPROVAL_PENDING) {
+		brk_deny_set(&d, rc == 0 || rc == -MDT_ENOTFOUND ?
+		    -MDT_ENOTFOUND : -MDT_ESTORE, rc == 0 || rc ==
+		    -MDT_ENOTFOUND ? "step_up.unknown" : "store", "step-up "
+		    "%s: %s", in.id, rc == 0 ? "already decided or expired" :
+		    rc == -MDT_ENOTFOUND ? "none" : mdt_strerror(rc));
 		goto refuse;
 	}
 	if (brk_assertion_verify(c->b, c, jwt, &cl, &d) != 0 ||
 	    decide_act(&cl, &in, &d) != 0 ||
-	    brk_act_use(c, &cl, "approval", &d) != 0)
+	    brk_act_use(c, &cl, "approval", &d) != 0 ||
+	    brk_clinician_assert(c->b, cl.clinician, cl.iat, cl.scopes,
+	    &d) != 0)
 		goto refuse;
-	brk_clinician_assert(c->b, cl.clinician, cl.iat, cl.scopes);
 	if (decide_apply(c, approve, &in, &cl, note, until, &parked, &d) != 0)
 		goto refuse;
 	brk_stepup_publish_decided(c->b, &in, approve ? "approved" : "rejected");
@@ -781,6 +818,7 @@ brk_op_decide(struct brk_worker *w, struct brk_ctx *c)
 	    in.id, approve ? "approved" : "rejected", cl.clinician);
 	decide_reply(c, in.id, approve, until);
 	if (parked != NULL && approve) {
+		/* it authorizes again and uses the approval (stepup.c) */
 		snprintf(parked->resume_stepup, sizeof(parked->resume_stepup),
 		    "%s", in.id);
 		brk_resume(parked);

@@ -244,7 +244,9 @@ brk_op_open(struct brk_worker *w, struct brk_ctx *c)
 	}
 	if (open_emergency(c, &o, &cl, &d) != 0)
 		goto refuse;
-	brk_clinician_assert(c->b, cl.clinician, cl.iat, cl.scopes);
+	if (brk_clinician_assert(c->b, cl.clinician, cl.iat, cl.scopes,
+	    &d) != 0)
+		goto refuse;
 	if (open_scopes(&o, &cl, a, &eff, &d) != 0)
 		goto refuse;
 	{

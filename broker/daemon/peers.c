@@ -1,11 +1,15 @@
 /*
  * Other brokers on a shared store.  Their revocations must reach the
- * resource servers subscribed to this broker, and their work must wake
- * the nexts parked here; the store's watch (mdt_store_watch) reports
- * both as they commit.  Nothing here is a cache: every check on the
- * request path reads the shared store, so a lost watch delays only the
- * events and wake-ups, and the watch reports the ends it missed when it
- * is back (docs/several-brokers.md).
+ * resource servers subscribed to this broker, their work must wake the
+ * nexts parked here, their step-up decisions must answer the authorizes
+ * parked here, and their clinician-now grants must replace the ones
+ * cached here; the store's watch (mdt_store_watch) reports all four as
+ * they commit.  The clinician-now cache is the only cache of shared
+ * state: while the watch is lost it caches nothing, and it starts empty
+ * when the watch is back.  A lost watch otherwise delays only events and
+ * wake-ups: the watch reports the ends it missed when it is back, and
+ * every parked next and step-up looks at the store again
+ * (docs/several-brokers.md).
  */
 #include "broker.h"
 
@@ -32,15 +36,25 @@ on_event(const mdt_store_event *ev, void *arg)
 	case MDT_STORE_EV_WORK:
 		brk_queue_wake(b, ev->id);
 		break;
+	case MDT_STORE_EV_APPROVAL:
+		brk_stepup_wake(b, ev->id);
+		break;
+	case MDT_STORE_EV_CLINICIAN:
+		brk_clinician_forget(b, ev->id, 0);
+		break;
 	case MDT_STORE_EV_LOST:
+		brk_clinician_forget(b, NULL, 1);
 		BLOG(b, BRK_WARN, "peers.lost", "the store's change notices "
 		    "stopped; other brokers' revocations and work are "
 		    "announced here late");
 		break;
 	case MDT_STORE_EV_BACK:
 		BLOG(b, BRK_INFO, "peers.back", "change notices again");
-		/* a push may have been missed: every parked next looks */
+		/* a push or a decision may have been missed: every parked
+		 * next and step-up looks, and grants are read afresh */
+		brk_clinician_forget(b, NULL, 0);
 		brk_queue_wake(b, NULL);
+		brk_stepup_wake_all(b);
 		break;
 	default:
 		break;

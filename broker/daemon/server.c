@@ -354,11 +354,13 @@ brk_server_start(brk_broker *b, char *err, size_t errlen)
 		    mdt_strerror(rc));
 		return rc;
 	}
-	rc = brk_listen_all(b, b->pub, b->cfg.pub_listen, err, errlen);
+	/* the store's watch first: every change another broker commits
+	 * once requests arrive is reported (the clinician-now cache) */
+	rc = brk_peers_start(b, err, errlen);
+	if (rc == 0)
+		rc = brk_listen_all(b, b->pub, b->cfg.pub_listen, err, errlen);
 	if (rc == 0)
 		rc = brk_listen_all(b, b->rep, b->cfg.listen, err, errlen);
-	if (rc == 0)
-		rc = brk_peers_start(b, err, errlen);
 	return rc;
 }
 

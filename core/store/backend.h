@@ -123,6 +123,14 @@ struct mdt__store_backend_ops {
 	int (*work_list)(mdt_store *s, const char *agent,
 	    mdt_work_item_fn fn, void *arg);
 
+	/* ---- clinician-now grants (table clinician_now; not chained) ---
+	 * The put runs in the writer's batch as MDT__OP_CLINICIAN (rec: a
+	 * struct mdt__clin_req, clinician_int.h), through run_op.
+	 * clinician_get reads one grant on a read connection (*scopes:
+	 * caller frees with mdt__free; -MDT_ENOTFOUND for none). */
+	int (*clinician_get)(mdt_store *s, const char *clinician,
+	    int64_t *iat, char **scopes);
+
 	/* ---- other writers' changes (NULL: the store is not shared) ---
 	 * watch starts the listener (mdt_store_watch); unwatch stops it
 	 * and is safe when none runs. */

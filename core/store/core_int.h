@@ -16,7 +16,7 @@
 
 #include "key_int.h" /* mdt__hex */
 
-#define MDT__STORE_SCHEMA_VERSION 5
+#define MDT__STORE_SCHEMA_VERSION 6
 #define MDT__STORE_ID_BYTES 16
 #define MDT__STORE_TREE_DEPTH_MAX 256 /* bounds recursive queries */
 #define MDT__STORE_READERS_MAX 32
@@ -161,7 +161,8 @@ enum mdt__op_type {
 	MDT__OP_EXEC,         /* test hook: run SQL on the writer connection */
 	MDT__OP_WORK,         /* work items (work.c) */
 	MDT__OP_SOURCE,       /* a source record (unique kind + hash) */
-	MDT__OP_REVIEW        /* a review mark (unique decision_seq) */
+	MDT__OP_REVIEW,       /* a review mark (unique decision_seq) */
+	MDT__OP_CLINICIAN     /* a clinician-now grant (clinician_int.h) */
 };
 
 typedef struct mdt__op {

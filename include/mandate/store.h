@@ -145,7 +145,8 @@ MDT_API void mdt_store_close(mdt_store *store);
  * What other writers of a shared store did (mdt_store_watch).  ENDED: a
  * task ended (id: the task, state: its mdt_task_state, seq: the
  * revocation record); WORK: a work item was queued for the agent id;
- * APPROVAL: the approval id was decided.  LOST: the watch lost its
+ * APPROVAL: the approval id was decided; CLINICIAN: the clinician-now
+ * grant of clinician id changed.  LOST: the watch lost its
  * connection, and events may be missed until BACK (id and seq unset);
  * on BACK the ends committed meanwhile are reported (ENDED) first.
  */
@@ -154,7 +155,8 @@ typedef enum mdt_store_event_kind {
 	MDT_STORE_EV_WORK = 2,
 	MDT_STORE_EV_APPROVAL = 3,
 	MDT_STORE_EV_LOST = 4,
-	MDT_STORE_EV_BACK = 5
+	MDT_STORE_EV_BACK = 5,
+	MDT_STORE_EV_CLINICIAN = 6
 } mdt_store_event_kind;
 
 typedef struct mdt_store_event {
@@ -172,7 +174,9 @@ typedef void (*mdt_store_event_fn)(const mdt_store_event *ev, void *arg);
  * the watch, one event at a time.  The handle's own writes are not
  * reported (its caller acted on them already).  Each change is announced
  * in the transaction that makes it, so an event never names a change
- * that was rolled back.  Returns 0, MDT_EUNSUPPORTED (a store that
+ * that was rolled back.  It returns once the watch listens (or has
+ * reported LOST), so every change committed after the call returns is
+ * reported.  Returns 0, MDT_EUNSUPPORTED (a store that
  * cannot be shared: nothing else writes it), MDT_EBUSY (already
  * watched), MDT_EINVAL (read-only handle) or MDT_ENOMEM.  A server that
  * is down is not an error: the watch reports LOST and keeps trying.
@@ -615,6 +619,42 @@ MDT_API MDT_WUR int mdt_store_use_act(mdt_store *store,
  * with mdt_free; one allocation) or MDT_ENOTFOUND. */
 MDT_API MDT_WUR int mdt_store_get_approval(mdt_store *store,
     const char *approval_id, mdt_store_approval **out);
+
+typedef int (*mdt_store_approval_fn)(void *arg,
+    const mdt_store_approval *ap);
+
+/*
+ * The approvals still undecided (state pending) whose expires_ms is at or
+ * before now_ms, oldest first, at most limit: fn for each (valid during
+ * the call; a non-zero return stops, a negative one is returned).  Every
+ * broker's timer expires these (mdt_store_decide_approval EXPIRED; the
+ * first decision wins), so a step-up outlives the broker that parked it
+ * and is still ended on time.
+ */
+MDT_API MDT_WUR int mdt_store_expired_approvals(mdt_store *store,
+    int64_t now_ms, uint32_t limit, mdt_store_approval_fn fn, void *arg);
+
+/* ======================================================================
+ * Clinician-now grants
+ * ==================================================================== */
+
+/*
+ * The scope of a clinician's most recent launch assertion (by issued-at,
+ * iat in seconds): scopes is its text (the broker's scope syntax, at most
+ * MDT_STORE_JSON_MAX bytes).  Stored, durable on return, unless a grant
+ * with a later iat is there already: then nothing changes and the call
+ * returns MDT_EEXIST (a grant as recent replaces it).  Not chained: it is
+ * state, not evidence (the assertion's use is in the decisions).  On a
+ * shared store every other handle's watch reports the change
+ * (MDT_STORE_EV_CLINICIAN).
+ */
+MDT_API MDT_WUR int mdt_store_put_clinician_now(mdt_store *store,
+    const char *clinician, int64_t iat, const char *scopes);
+
+/* The stored grant of clinician: *iat and *scopes (caller frees with
+ * mdt_free), or MDT_ENOTFOUND. */
+MDT_API MDT_WUR int mdt_store_get_clinician_now(mdt_store *store,
+    const char *clinician, int64_t *iat, char **scopes);
 
 /* ======================================================================
  * Admin queries and export

@@ -28,9 +28,17 @@
 
 #include "pg_fixture.h"
 
-/* SQL that takes a SQLite store of schema 5 back to what schema 4 wrote
- * (before the version is set lower for a migration test). */
-#define FX_SQLITE_UNDO_5 "DROP TABLE sources; DROP TABLE reviews;" \
+/* SQL that takes a SQLite store of schema 6 back to what schema 5 wrote,
+ * and one of PostgreSQL's schema 7 back to 6 (the clinician-now grants),
+ * version rows aside. */
+#define FX_SQLITE_UNDO_6 "DROP TABLE IF EXISTS clinician_now;" \
+	" DROP INDEX IF EXISTS approvals_expires;"
+#define FX_PG_UNDO_7 FX_SQLITE_UNDO_6
+
+/* SQL that takes a SQLite store of schema 5 (or later) back to what
+ * schema 4 wrote (before the version is set lower for a migration test). */
+#define FX_SQLITE_UNDO_5 FX_SQLITE_UNDO_6 \
+	"DROP TABLE sources; DROP TABLE reviews;" \
 	" ALTER TABLE decisions DROP COLUMN request;" \
 	" ALTER TABLE decisions DROP COLUMN entities_version;"
 

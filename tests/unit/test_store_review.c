@@ -232,10 +232,10 @@ downgrade_to_4(void)
 		sqlite3_close(db);
 		return;
 	}
-	ck_assert_msg(mdt_test_pg_exec(F.uri, "DROP TABLE sources;"
+	ck_assert_msg(mdt_test_pg_exec(F.uri, FX_PG_UNDO_7 "DROP TABLE sources;"
 	    " DROP TABLE reviews; ALTER TABLE decisions DROP COLUMN request,"
 	    " DROP COLUMN entities_version; DELETE FROM schema_version WHERE"
-	    " version = 6; UPDATE meta SET value = '\\x05' WHERE key ="
+	    " version >= 6; UPDATE meta SET value = '\\x05' WHERE key ="
 	    " 'version'", err, sizeof(err)) == 0, "%s", err);
 }
 

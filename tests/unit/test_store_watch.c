@@ -166,6 +166,14 @@ START_TEST(others_changes)
 	ck_assert_int_eq(mdt_store_work_push(b, &it, 0, NULL), 0);
 	ck_assert_int_ge(wait_for(&ev, MDT_STORE_EV_WORK,
 	    "spiffe://clinic.example/labs"), 0);
+	/* a clinician-now grant changed by the other handle names the
+	 * clinician; one that changes nothing (older) is not announced */
+	ck_assert_int_eq(mdt_store_put_clinician_now(F.s, "dr-own", 10,
+	    "patient/*.rs"), 0);
+	ck_assert_int_eq(mdt_store_put_clinician_now(b, "dr-who", 10,
+	    "patient/*.rs"), 0);
+	ck_assert_int_ge(wait_for(&ev, MDT_STORE_EV_CLINICIAN, "dr-who"), 0);
+	ck_assert_int_lt(find(&ev, MDT_STORE_EV_CLINICIAN, "dr-own"), 0);
 	mdt_store_unwatch(F.s);
 	mdt_store_unwatch(F.s); /* twice is a no-op */
 	mdt_store_close(b);

@@ -84,6 +84,7 @@ const struct mdt__store_backend_ops mdt__pg_backend = {
 	.export_jsonl = mdt__pg_export_jsonl,
 	.open_tasks = mdt__pg_open_tasks,
 	.kind_rows = mdt__pg_kind_rows,
+	.clinician_get = mdt__pg_clinician_get,
 	.query_decisions = mdt__pg_query_decisions,
 	.work_push = mdt__sq_work_push,
 	.work_lease = mdt__sq_work_lease,

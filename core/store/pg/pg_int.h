@@ -15,7 +15,7 @@
 #define MDT__PG_PARAMS_MAX 24
 
 /* The PostgreSQL schema version (pg_schema.c, one migration each). */
-#define MDT__PG_SCHEMA_VERSION 6
+#define MDT__PG_SCHEMA_VERSION 7
 
 /* Parameters of one statement: text and integers as text, hashes and
  * other blobs as binary. */
@@ -151,6 +151,12 @@ int mdt__pg_cache_task(mdt__pgcache *c, const char *task_id, char **chain,
 /* ---- pg_records.c ----------------------------------------------- */
 int mdt__pg_run_op(mdt_store *s, mdt__op *op);
 int mdt__pg_checkpoint(mdt_store *s, int64_t now_ms);
+
+/* ---- pg_clinician.c: clinician-now grants ----------------------- */
+/* The MDT__OP_CLINICIAN op (writer) and the backend's clinician_get. */
+int mdt__pg_clinician_put(mdt_store *s, mdt__op *op);
+int mdt__pg_clinician_get(mdt_store *s, const char *clinician, int64_t *iat,
+    char **scopes);
 
 /* ---- pg_reads.c ------------------------------------------------- */
 int mdt__pg_readers_open(mdt_store *s, char *err, size_t errlen);

@@ -1,14 +1,15 @@
 /*
  * Cross-broker change notices of the PostgreSQL backend.  Triggers on
- * `ended`, `work` and `approval_decisions` call pg_notify in the
- * transaction that inserts the row, so a notice is delivered only when
- * that transaction commits, in commit order, and never for a rolled-back
- * batch.  The watch (mdt_store_watch) is a thread with a connection of
- * its own that LISTENs and turns each notice into an event; notices of
- * this handle's own writer (known by its backend pid) are skipped.  When
- * the connection drops it reports LOST, reconnects, and before BACK
- * reports the ends committed meanwhile, read from `ended` by revocation
- * seq, so no end is missed across an outage.
+ * `ended`, `work`, `approval_decisions` and `clinician_now` call
+ * pg_notify in the transaction that writes the row, so a notice is
+ * delivered only when that transaction commits, in commit order, and
+ * never for a rolled-back batch.  The watch (mdt_store_watch) is a
+ * thread with a connection of its own that LISTENs and turns each
+ * notice into an event; notices of this handle's own writer (known by
+ * its backend pid) are skipped.  When the connection drops it reports
+ * LOST, reconnects, and before BACK reports the ends committed
+ * meanwhile, read from `ended` by revocation seq, so no end is missed
+ * across an outage.
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +41,9 @@ static const char triggers_sql[] =
     "CREATE OR REPLACE FUNCTION mdt_notify_approval() RETURNS trigger"
     " LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('" CHANNEL "',"
     " 'appr 0 0 ' || NEW.approval_id); RETURN NULL; END $$;"
+    "CREATE OR REPLACE FUNCTION mdt_notify_clinician() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('" CHANNEL "',"
+    " 'clin 0 0 ' || NEW.clinician); RETURN NULL; END $$;"
     "DO $$ BEGIN"
     " IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname ="
     " 'mdt_ended_notify') THEN CREATE TRIGGER mdt_ended_notify AFTER"
@@ -52,7 +56,11 @@ static const char triggers_sql[] =
     " IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname ="
     " 'mdt_approval_notify') THEN CREATE TRIGGER mdt_approval_notify"
     " AFTER INSERT ON approval_decisions FOR EACH ROW EXECUTE FUNCTION"
-    " mdt_notify_approval(); END IF; END $$;"
+    " mdt_notify_approval(); END IF;"
+    " IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname ="
+    " 'mdt_clinician_notify') THEN CREATE TRIGGER mdt_clinician_notify"
+    " AFTER INSERT OR UPDATE ON clinician_now FOR EACH ROW EXECUTE"
+    " FUNCTION mdt_notify_clinician(); END IF; END $$;"
     "COMMIT";
 
 struct mdt__pgwatch {
@@ -63,6 +71,11 @@ struct mdt__pgwatch {
 	int stop_fd[2];       /* a byte on [1] ends the thread */
 	PGconn *c;
 	uint64_t last_rev;    /* highest revocation seq reported or seen */
+	/* set once the first attach listens or LOST was reported: the
+	 * caller of mdt_store_watch waits for it (under mu) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started;
 };
 
 static int
@@ -131,6 +144,8 @@ notice(struct mdt__pgwatch *w, const PGnotify *n)
 		emit(w, MDT_STORE_EV_WORK, n->extra + off, 0, 0);
 	else if (strcmp(kind, "appr") == 0)
 		emit(w, MDT_STORE_EV_APPROVAL, n->extra + off, 0, 0);
+	else if (strcmp(kind, "clin") == 0)
+		emit(w, MDT_STORE_EV_CLINICIAN, n->extra + off, 0, 0);
 }
 
 /* Reports the ends committed after last_rev (all of them when report is
@@ -233,6 +248,15 @@ drain(struct mdt__pgwatch *w, int idle)
 	return PQstatus(w->c) == CONNECTION_OK ? 0 : -MDT_ESTORE;
 }
 
+static void
+started(struct mdt__pgwatch *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->started = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void *
 watch_main(void *arg)
 {
@@ -243,6 +267,7 @@ watch_main(void *arg)
 		lost = 1;
 		emit(w, MDT_STORE_EV_LOST, NULL, 0, 0);
 	}
+	started(w);
 	while (wait_input(w, &idle)) {
 		if (w->c == NULL) {
 			if (attach(w, lost) == 0)
@@ -277,13 +302,23 @@ mdt__pg_watch(mdt_store *s, mdt_store_event_fn fn, void *arg)
 		mdt__free(w);
 		return -MDT_ENOMEM;
 	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thr, NULL, watch_main, w) != 0) {
 		close(w->stop_fd[0]);
 		close(w->stop_fd[1]);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
 		mdt__free(w);
 		return -MDT_ENOMEM;
 	}
 	s->bs->watch = w;
+	/* from here on every change is reported (or LOST was): a caller
+	 * that keeps copies may start filling them */
+	pthread_mutex_lock(&w->mu);
+	while (!w->started)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
@@ -298,6 +333,8 @@ mdt__pg_unwatch(mdt_store *s)
 	pthread_join(w->thr, NULL);
 	close(w->stop_fd[0]);
 	close(w->stop_fd[1]);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
 	s->bs->watch = NULL;
 	mdt__free(w);
 }

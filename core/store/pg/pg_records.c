@@ -387,6 +387,7 @@ static const op_fn ops[] = {
 	[MDT__OP_WORK] = mdt__pg_work_run,
 	[MDT__OP_SOURCE] = op_source,
 	[MDT__OP_REVIEW] = op_review,
+	[MDT__OP_CLINICIAN] = mdt__pg_clinician_put,
 };
 
 int

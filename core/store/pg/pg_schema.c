@@ -103,6 +103,13 @@ static const char *const migrations[] = {
 	" digest);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS reviews_decision ON"
 	" reviews(decision_seq);",
+	/* 6 -> 7: clinician-now grants (not chained: the latest launch
+	 * assertion's scope of each clinician; pg_clinician.c), and the
+	 * index the step-up expiry reads undecided approvals by */
+	"CREATE TABLE IF NOT EXISTS clinician_now(clinician text PRIMARY KEY,"
+	" iat bigint NOT NULL, scopes text NOT NULL, time_ms bigint NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS approvals_expires ON"
+	" approvals(expires_ms);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

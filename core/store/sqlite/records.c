@@ -429,6 +429,7 @@ static const op_fn ops[] = {
 	[MDT__OP_WORK] = mdt__work_run,
 	[MDT__OP_SOURCE] = op_source,
 	[MDT__OP_REVIEW] = op_review,
+	[MDT__OP_CLINICIAN] = mdt__sq_clinician_put,
 };
 
 int

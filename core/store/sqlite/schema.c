@@ -102,6 +102,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE reviews(seq INTEGER PRIMARY KEY, prev BLOB NOT NULL,"
 	" hash BLOB NOT NULL, time_ms INTEGER NOT NULL,"
 	" decision_seq INTEGER NOT NULL UNIQUE, reviewer TEXT, note TEXT);",
+	/* 5 -> 6: clinician-now grants (not chained: the latest launch
+	 * assertion's scope of each clinician), and the index the step-up
+	 * expiry reads undecided approvals by */
+	"CREATE TABLE clinician_now(clinician TEXT PRIMARY KEY,"
+	" iat INTEGER NOT NULL, scopes TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX approvals_expires ON approvals(expires_ms);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

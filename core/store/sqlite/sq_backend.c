@@ -74,6 +74,7 @@ const struct mdt__store_backend_ops mdt__sqlite_backend = {
 	.open_tasks = mdt__sq_open_tasks,
 	.query_decisions = mdt__sq_query_decisions,
 	.kind_rows = mdt__sq_kind_rows,
+	.clinician_get = mdt__sq_clinician_get,
 	.work_push = mdt__sq_work_push,
 	.work_lease = mdt__sq_work_lease,
 	.work_ack = mdt__sq_work_ack,

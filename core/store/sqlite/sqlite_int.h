@@ -153,6 +153,12 @@ int mdt__work_ended(mdt_store *s, const char *const *ids, size_t n);
 /* Finalizes the writer's work statements (writer stopped). */
 void mdt__work_close(mdt_store *s);
 
+/* ---- sq_clinician.c: clinician-now grants ------------------------ */
+/* The MDT__OP_CLINICIAN op (writer) and the backend's clinician_get. */
+int mdt__sq_clinician_put(mdt_store *s, mdt__op *op);
+int mdt__sq_clinician_get(mdt_store *s, const char *clinician, int64_t *iat,
+    char **scopes);
+
 /* ---- merge.c: all chained records in seq order ------------------ */
 typedef struct mdt__merge mdt__merge;
 typedef struct mdt__mrow {
