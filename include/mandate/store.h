@@ -92,8 +92,8 @@ typedef struct mdt_store_opts {
 	 * Receipts (docs/audit.md, "Receipts"): when set, every commit
 	 * batch of decisions forms a Merkle tree whose head head_sign
 	 * signs; the head and each decision's leaf are stored with the
-	 * batch.  NULL: no receipts.  The SQLite backend only; PostgreSQL
-	 * stores ignore it.
+	 * batch.  NULL: no receipts.  Both backends; on PostgreSQL the
+	 * heads of every writer's batches form one chain.
 	 */
 	mdt_store_head_sign_fn head_sign;
 	void *head_sign_arg;

@@ -19,6 +19,7 @@
 #include <mandate/store.h>
 
 #include "brk_test.h"
+#include "pg_fixture.h"
 #include "sdk_int.h"
 #include "testutil.h"
 
@@ -29,12 +30,32 @@
 
 static struct bt_broker B;
 static char *jwt;
+/* With MDT_TEST_STORE_URI set, the broker's store is a fresh database
+ * on that PostgreSQL server (integration/test_broker_receipt@postgresql);
+ * otherwise the broker's own SQLite file. */
+static char sarg[700];
+static const char *store_args[3] = { "--set", sarg, NULL };
+
+static const char *const *
+args(void)
+{
+	return sarg[0] != '\0' ? store_args : NULL;
+}
 
 static void
 setup(void)
 {
+	const char *base = getenv("MDT_TEST_STORE_URI");
+	char err[512];
+
+	sarg[0] = '\0';
 	ck_assert_int_eq(bt_setup(&B, NULL), 0);
-	ck_assert_int_eq(bt_start(&B, NULL), 0);
+	if (base != NULL && base[0] != '\0') {
+		ck_assert_msg(mdt_test_pg_fresh(base, B.store, sizeof(B.store),
+		    err, sizeof(err)) == 0, "%s", err);
+		snprintf(sarg, sizeof(sarg), "store=%s", B.store);
+	}
+	ck_assert_int_eq(bt_start(&B, args()), 0);
 	jwt = bt_assertion(&B, "dr-alice", "pat-001", SCOPES, 0);
 	ck_assert_ptr_nonnull(jwt);
 }
@@ -370,7 +391,7 @@ START_TEST(receipts_survive_a_crash)
 		pthread_join(th[i], NULL);
 	mdt_task_free(root);
 	mdt_agent_close(orch);
-	ck_assert_int_eq(bt_start(&B, NULL), 0);
+	ck_assert_int_eq(bt_start(&B, args()), 0);
 	s = open_store();
 	for (int i = 0; i < THREADS; i++)
 		for (size_t k = 0; k < ws[i].n; k++, total++) {

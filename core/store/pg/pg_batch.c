@@ -130,6 +130,7 @@ mdt__pg_batch_clear(mdt_store *s)
 	struct mdt__bstate *b = s->bs;
 
 	b->nstaged = 0;
+	mdt__pg_receipt_clear(s);
 	PQclear(b->known);
 	b->known = NULL;
 }
@@ -304,7 +305,7 @@ clear_all(PGresult **res, int n)
 		PQclear(res[i]);
 }
 
-static const char head_sql[] = "SELECT seq, hash, last_cp FROM head"
+static const char head_sql[] = "SELECT seq, hash, last_cp, rhead FROM head"
     " WHERE one = 1 FOR UPDATE";
 /* Not prepared: a generic plan made while `decisions` is small (a new
  * store) is a sequential scan, kept for the life of the connection; on a
@@ -476,8 +477,9 @@ agent_arrays(mdt_store *s, abuf *agents, abuf *seqs)
 
 static const char agents_sql[] = "INSERT INTO decision_agents(agent, seq)"
     " SELECT * FROM unnest($1::text[], $2::bigint[])";
+/* rhead: the batch's receipt head's hash, or NULL to keep the last */
 static const char head_set_sql[] = "UPDATE head SET seq = $1, hash = $2,"
-    " last_cp = $3 WHERE one = 1";
+    " last_cp = $3, rhead = coalesce($4::bytea, rhead) WHERE one = 1";
 
 static int
 prepare_commit(mdt_store *s)
@@ -485,7 +487,7 @@ prepare_commit(mdt_store *s)
 	char *sql;
 	int rc;
 
-	if ((rc = prepare(s, MDT__PGS_HEAD_SET, head_set_sql, 3)) != 0 ||
+	if ((rc = prepare(s, MDT__PGS_HEAD_SET, head_set_sql, 4)) != 0 ||
 	    (rc = prepare(s, MDT__PGS_AGENTS, agents_sql, 2)) != 0)
 		return rc;
 	if (s->bs->w.prepared & (1u << MDT__PGS_DECISIONS))
@@ -507,7 +509,7 @@ send_batch(mdt_store *s, int with_head)
 	size_t na = 3 + kd->ncols;
 	abuf a[DEC_PARAMS + 2];
 	mdt__pgp pd = {0}, pa = {0}, ph = {0};
-	PGresult *res[4] = {NULL, NULL, NULL, NULL};
+	PGresult *res[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 	int staged = s->bs->nstaged > 0, rc, n = 0, sent = 1;
 
 	memset(a, 0, sizeof(a));
@@ -523,12 +525,17 @@ send_batch(mdt_store *s, int with_head)
 	mdt__pgp_int(&ph, (int64_t)s->w.head_seq);
 	mdt__pgp_blob(&ph, s->w.head_hash, MDT_STORE_HASH_BYTES);
 	mdt__pgp_int(&ph, (int64_t)s->w.last_cp);
+	if (with_head && s->bs->rcpt.staged)
+		mdt__pgp_blob(&ph, s->bs->rcpt.hash, MDT_RECEIPT_HASH_BYTES);
+	else
+		mdt__pgp_text(&ph, NULL);
 	sent = PQenterPipelineMode(c);
 	if (sent && staged)
 		sent = send_prep(c, MDT__PGS_DECISIONS, &pd) && ++n &&
 		    send_prep(c, MDT__PGS_AGENTS, &pa) && ++n;
 	if (sent && with_head)
-		sent = send_prep(c, MDT__PGS_HEAD_SET, &ph) && ++n &&
+		sent = mdt__pg_receipt_send(s, c, &n) &&
+		    send_prep(c, MDT__PGS_HEAD_SET, &ph) && ++n &&
 		    PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL,
 		    0) && ++n;
 	sent = PQpipelineSync(c) && sent;
@@ -544,7 +551,7 @@ send_batch(mdt_store *s, int with_head)
 	}
 	if (rc == 0)
 		s->bs->nstaged = 0;
-	clear_all(res, 4);
+	clear_all(res, 6);
 out:
 	for (size_t k = 0; k < DEC_PARAMS + 2; k++)
 		mdt__free(a[k].p);

@@ -15,7 +15,7 @@
 #define MDT__PG_PARAMS_MAX 24
 
 /* The PostgreSQL schema version (pg_schema.c, one migration each). */
-#define MDT__PG_SCHEMA_VERSION 7
+#define MDT__PG_SCHEMA_VERSION 8
 
 /* Parameters of one statement: text and integers as text, hashes and
  * other blobs as binary. */
@@ -46,6 +46,17 @@ enum { MDT__PGS_INSERT = 0, /* + kind */
 
 typedef struct mdt__pgcache mdt__pgcache;
 
+/* A batch's receipt head and leaves, staged by head_put until the
+ * commit's pipeline sends them (pg_receipts.c). */
+struct mdt__pgrcpt {
+	int staged;
+	int64_t first, last;
+	uint8_t head[MDT_RECEIPT_HEAD_BYTES];
+	uint8_t sig[MDT_STORE_SIG_BYTES];
+	uint8_t hash[MDT_RECEIPT_HASH_BYTES];   /* the head's hash */
+	char *seqs, *idx, *tokens;              /* array literals */
+};
+
 /* The backend's state (mdt_store.bs). */
 struct mdt__bstate {
 	mdt__pgcache *cache;    /* what never changes (pg_cache.c) */
@@ -55,6 +66,7 @@ struct mdt__bstate {
 	struct mdt__pgstaged *staged;
 	size_t nstaged, capstaged;
 	PGresult *known;        /* the batch's request ids already recorded */
+	struct mdt__pgrcpt rcpt; /* the batch's receipt head, if any */
 	mdt__pgconn readers[MDT__STORE_READERS_MAX];
 	unsigned rr;
 	_Atomic int wpid;       /* the writer connection's backend pid */
@@ -126,6 +138,16 @@ int mdt__pg_flush(mdt_store *s);
 /* The staged rows, the new head and COMMIT, as one pipeline. */
 int mdt__pg_commit_batch(mdt_store *s);
 void mdt__pg_batch_clear(mdt_store *s);
+/* Receipts (pg_receipts.c): see backend.h's head_put / get_receipt.
+ * receipt_send adds the staged head's two statements to the commit's
+ * pipeline (counting them in *n); 0 when a send failed. */
+int mdt__pg_head_put(mdt_store *s, const mdt_receipt_head *h,
+    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch, mdt__op *end);
+int mdt__pg_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
+    uint8_t sig[MDT_STORE_SIG_BYTES], struct mdt__rleaf **leaves,
+    size_t *n);
+int mdt__pg_receipt_send(mdt_store *s, PGconn *c, int *n);
+void mdt__pg_receipt_clear(mdt_store *s);
 void mdt__pg_batch_free(mdt_store *s);
 /* Column col of r's rows as a text array literal; NULL on no memory
  * (caller frees). */

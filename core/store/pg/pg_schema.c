@@ -110,6 +110,18 @@ static const char *const migrations[] = {
 	" iat bigint NOT NULL, scopes text NOT NULL, time_ms bigint NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS approvals_expires ON"
 	" approvals(expires_ms);",
+	/* 7 -> 8: receipts (pg_receipts.c): each batch's signed head and
+	 * its leaves, and the last head's hash in the locked head row, so
+	 * that the heads of every broker's batches form one chain */
+	"ALTER TABLE head ADD COLUMN IF NOT EXISTS rhead bytea;"
+	"CREATE TABLE IF NOT EXISTS receipt_heads(first_seq bigint PRIMARY"
+	" KEY, last_seq bigint NOT NULL, head bytea NOT NULL, sig bytea"
+	" NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS receipt_leaves(seq bigint PRIMARY KEY,"
+	" first_seq bigint NOT NULL, leaf_index integer NOT NULL, token_id"
+	" bytea NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS receipt_leaves_batch ON"
+	" receipt_leaves(first_seq, leaf_index);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -134,6 +134,15 @@ copy_all(PGconn *c, snap *x, const uint8_t id[MDT__STORE_ID_BYTES])
 	if (rc == 0)
 		rc = copy_table(c, x, "checkpoints", "seq, hash, time_ms,"
 		    " prev_cp, sig", "IBIIB");
+	if (rc == 0 && sqlite3_exec(x->db, mdt__sq_receipt_tables_sql, NULL,
+	    NULL, NULL) != SQLITE_OK)
+		rc = -MDT_ESTORE;
+	if (rc == 0)
+		rc = copy_table(c, x, "receipt_heads", "first_seq, last_seq,"
+		    " head, sig", "IIBB");
+	if (rc == 0)
+		rc = copy_table(c, x, "receipt_leaves", "seq, first_seq,"
+		    " leaf_index, token_id", "IIIB");
 	if (sqlite3_exec(x->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL,
 	    NULL) != SQLITE_OK && rc == 0)
 		rc = -MDT_ESTORE;

@@ -50,6 +50,11 @@ load_head(mdt_store *s, PGresult *r)
 	else if (PQgetlength(r, 0, 1) == MDT_STORE_HASH_BYTES)
 		memcpy(w->head_hash, PQgetvalue(r, 0, 1), MDT_STORE_HASH_BYTES);
 	w->last_cp = (uint64_t)mdt__pg_int(r, 0, 2);
+	/* the receipt heads chain across every broker's batches */
+	if (PQgetlength(r, 0, 3) == MDT_RECEIPT_HASH_BYTES)
+		memcpy(w->last_head, PQgetvalue(r, 0, 3), MDT_RECEIPT_HASH_BYTES);
+	else
+		memset(w->last_head, 0, MDT_RECEIPT_HASH_BYTES);
 	return 0;
 }
 

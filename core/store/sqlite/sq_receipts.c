@@ -10,7 +10,7 @@
 #include "receipt_int.h"
 #include "sqlite_int.h"
 
-static const char tables_sql[] =
+const char mdt__sq_receipt_tables_sql[] =
     "CREATE TABLE IF NOT EXISTS receipt_heads(first_seq INTEGER PRIMARY KEY,"
     " last_seq INTEGER NOT NULL, head BLOB NOT NULL, sig BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS receipt_leaves(seq INTEGER PRIMARY KEY,"
@@ -27,7 +27,7 @@ mdt__sq_receipts_open(mdt_store *s, char *err, size_t errlen)
 	uint8_t *zero = s->w.last_head;
 
 	memset(zero, 0, MDT_RECEIPT_HASH_BYTES);
-	if (sqlite3_exec(db, tables_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(db, mdt__sq_receipt_tables_sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT head FROM receipt_heads ORDER BY"
 	    " first_seq DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "receipt tables: %s", sqlite3_errmsg(db));

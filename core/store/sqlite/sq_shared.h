@@ -16,6 +16,8 @@
 int mdt__schema_open(const char *path, int read_only, uint32_t busy_ms,
     sqlite3 **out, uint8_t id[MDT__STORE_ID_BYTES], char *err,
     size_t errlen);
+/* The receipt tables (CREATE ... IF NOT EXISTS), for a snapshot too. */
+extern const char mdt__sq_receipt_tables_sql[];
 int mdt__sq_verify(const char *path,
     const unsigned char pk[MDT_STORE_PK_BYTES], mdt_store_issue_fn fn,
     void *arg, mdt_store_report *report, char *err, size_t errlen);
