@@ -187,6 +187,25 @@ store_verifies(const mdt_pubkey *pk, uint64_t min_heads)
 	ck_assert_uint_ge(rep.heads, min_heads);
 }
 
+/* `mandatectl audit verify` says the store is intact and how many
+ * receipt heads it checked (at least min). */
+static void
+ctl_verify_counts_heads(unsigned long min)
+{
+	char cmd[2048], out[4096];
+	const char *p;
+	unsigned long heads = 0;
+
+	snprintf(cmd, sizeof(cmd), "%s/broker/mandatectl audit verify "
+	    "--store '%s' --pub '%s' 2>&1", mdt_test_binary_dir(), B.store,
+	    B.root_pub);
+	ck_assert_int_eq(mdt_test_capture(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(strncmp(out, "intact:", 7) == 0, "%s", out);
+	ck_assert_msg((p = strstr(out, "; ")) != NULL &&
+	    sscanf(p, "; %lu receipt heads", &heads) == 1, "%s", out);
+	ck_assert_msg(heads >= min, "%s", out);
+}
+
 /* `mandatectl token check --receipt rc` on az's token: exit status. */
 static int
 ctl_check(const mdt_authz *az, const char *res, const char *rc)
@@ -275,6 +294,7 @@ START_TEST(resource_server_checks_receipts)
 	mdt_agent_close(orch);
 	ck_assert_int_eq(bt_stop(&B, SIGTERM), 0);
 	store_verifies(&pk, 3);
+	ctl_verify_counts_heads(3);
 }
 END_TEST
 
