@@ -380,33 +380,50 @@ rs_token_check(mdt_rs_verifier *v, const mdt_token *tok, mdt_token_pop *pop,
 	return 0;
 }
 
-/* The receipt (text form) proves tok's decision was logged: its head
- * signed by one of roots (the one its key id names), its path from the
- * leaf of tok's id to the head's root. */
+/*
+ * Opens the token (text form) with the receipt (text form) in place of
+ * its block signatures (mdt_token_verify_receipt): the head must be
+ * signed by one of roots, the one its key id names, and its tree must
+ * hold this token's id.  A head verified before (v->rcache) costs no
+ * signature check, so the tokens of one batch share one.
+ */
 static int
-rs_receipt_check(mdt_rs_verifier *v, const mdt_token *tok, const char *text,
-    const mdt_pubkey *roots, size_t n, char *err, size_t errlen)
+rs_open_receipt(mdt_rs_verifier *v, const char *token, const char *text,
+    const mdt_pubkey *roots, size_t n, mdt_token **out, char *err,
+    size_t errlen)
 {
-	uint8_t tid[MDT_TOKEN_ID_BYTES], kid[MDT_KEY_ID_BYTES];
-	mdt_receipt_reason why = MDT_RECEIPT_MALFORMED;
+	uint8_t kid[MDT_KEY_ID_BYTES];
+	mdt_receipt_reason rwhy = MDT_RECEIPT_MALFORMED;
+	mdt_token_reason why;
 	mdt_receipt r;
+	mdt_token *tok = NULL;
+	const mdt_pubkey *root = NULL;
 	int rv;
 
-	if ((rv = mdt_receipt_from_text(text, strlen(text), &r, &why)) != 0)
+	if ((rv = mdt_receipt_from_text(text, strlen(text), &r, &rwhy)) != 0)
 		return sdk_err(err, errlen, rv, "receipt: %s",
-		    mdt_receipt_reason_name(why));
-	mdt_token_id(tok, tid);
-	for (size_t i = 0; i < n; i++) {
+		    mdt_receipt_reason_name(rwhy));
+	for (size_t i = 0; i < n && root == NULL; i++) {
 		mdt_key_id(&roots[i], kid);
-		if (memcmp(kid, r.head.key_id, sizeof(kid)) == 0) {
-			rv = mdt_receipt_verify_cached(&r, tid, &roots[i],
-			    v->rcache, &why);
-			return rv == 0 ? 0 : sdk_err(err, errlen, rv,
-			    "receipt: %s", mdt_receipt_reason_name(why));
-		}
+		if (memcmp(kid, r.head.key_id, sizeof(kid)) == 0)
+			root = &roots[i];
 	}
-	return sdk_err(err, errlen, -MDT_EKEY, "receipt: %s",
-	    mdt_receipt_reason_name(MDT_RECEIPT_KEY));
+	if (root == NULL)
+		return sdk_err(err, errlen, -MDT_EKEY, "receipt: %s",
+		    mdt_receipt_reason_name(MDT_RECEIPT_KEY));
+	if ((rv = mdt_token_decode_text(token, strlen(token), &tok, &why)) !=
+	    0)
+		return sdk_err(err, errlen, rv, "token: %s", why.message);
+	rwhy = MDT_RECEIPT_OK;
+	if ((rv = mdt_token_verify_receipt(tok, root, &r, v->rcache, &why,
+	    &rwhy)) != 0) {
+		mdt_token_free(tok);
+		return rwhy != MDT_RECEIPT_OK ? sdk_err(err, errlen, rv,
+		    "receipt: %s", mdt_receipt_reason_name(rwhy)) :
+		    sdk_err(err, errlen, rv, "token: %s", why.message);
+	}
+	*out = tok;
+	return 0;
 }
 
 static int
@@ -439,12 +456,14 @@ rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 	memcpy(roots, v->roots, sizeof(roots));
 	nroots = v->nroots;
 	pthread_mutex_unlock(&v->mu);
-	if ((rv = mdt_token_open_roots_text(token, strlen(token), roots, nroots,
-	    v->cache, &tok, &why)) != 0)
+	if (receipt != NULL) {
+		if ((rv = rs_open_receipt(v, token, receipt, roots, nroots,
+		    &tok, err, errlen)) != 0)
+			return rv;
+	} else if ((rv = mdt_token_open_roots_text(token, strlen(token), roots,
+	    nroots, v->cache, &tok, &why)) != 0)
 		return sdk_err(err, errlen, rv, "token: %s", why.message);
-	if ((receipt == NULL || (rv = rs_receipt_check(v, tok, receipt, roots,
-	    nroots, err, errlen)) == 0) &&
-	    (rv = rs_token_check(v, tok, &pop, req, now, err, errlen)) == 0 &&
+	if ((rv = rs_token_check(v, tok, &pop, req, now, err, errlen)) == 0 &&
 	    (rv = rs_epoch_check(v, tok, err, errlen)) == 0 &&
 	    (rv = rs_state_check(v, tok, nonce, now, err, errlen)) == 0 &&
 	    grant != NULL)

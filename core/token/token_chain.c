@@ -331,6 +331,39 @@ mdt_token_verify(mdt_token *tok, const mdt_pubkey *root,
 	return 0;
 }
 
+int
+mdt_token_verify_receipt(mdt_token *tok, const mdt_pubkey *root,
+    const mdt_receipt *r, mdt_receipt_cache *rcache, mdt_token_reason *why,
+    mdt_receipt_reason *rwhy)
+{
+	uint8_t tid[MDT_TOKEN_ID_BYTES];
+	mdt_receipt_reason rw = MDT_RECEIPT_OK;
+	int rc;
+
+	if (rwhy != NULL)
+		*rwhy = MDT_RECEIPT_OK;
+	if (tok == NULL || root == NULL || r == NULL)
+		return mdt__tok_fail(why, -MDT_EINVAL, -1,
+		    "no token, root or receipt");
+	tok->verified = 0;
+	if ((rc = check_key_id(tok, root, why)) != 0)
+		return rc;
+	mdt_token_id(tok, tid);
+	if ((rc = mdt_receipt_verify_cached(r, tid, root, rcache, &rw)) != 0) {
+		if (rwhy != NULL)
+			*rwhy = rw;
+		return mdt__tok_fail(why, rc, -1, "receipt: %s",
+		    mdt_receipt_reason_name(rw));
+	}
+	if ((rc = check_proof(tok, why)) != 0 ||
+	    (rc = mdt__tok_rules(tok, why)) != 0)
+		return rc;
+	tok->root = *root;
+	tok->verified = 1;
+	mdt__tok_ok(why);
+	return 0;
+}
+
 /* Decode (binary or text form) then verify; *out only on success. */
 static int
 open_form(const void *in, size_t len, int text, const mdt_pubkey *root,

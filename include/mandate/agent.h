@@ -801,9 +801,13 @@ MDT_API MDT_WUR int mdt_rs_verify(mdt_rs_verifier *v, const char *token,
  * section 13): proof, offline, that the broker committed the decision
  * that issued this token to its audit log.  The head must be signed by a
  * root key of the verifier (the one its key id names) and the proof lead
- * from the leaf of this token's id to the head's root.  Verified heads
- * are cached (bounded), so the tokens of one commit batch cost one
- * signature check between them.  Besides mdt_rs_verify's codes:
+ * from the leaf of this token's id to the head's root.  The token's id
+ * hashes every byte of it, so the receipt stands for the token's own
+ * block signatures, which are not checked one by one
+ * (mdt_token_verify_receipt).  Verified heads are cached (bounded), so
+ * the tokens of one commit batch cost one head signature check between
+ * them, and each its holder's proof of possession.  Besides
+ * mdt_rs_verify's codes:
  * MDT_EAUTH (no receipt), MDT_EDECODE (malformed, index past the tree),
  * MDT_ECHAIN (another batch's head, or a receipt for another token),
  * MDT_EKEY (head of another key), MDT_ESIG (head signature), with the

@@ -39,6 +39,7 @@
 
 #include <mandate/common.h>
 #include <mandate/key.h>
+#include <mandate/receipt.h>
 #include <mandate/scope.h>
 
 #ifdef __cplusplus
@@ -265,6 +266,24 @@ MDT_API MDT_WUR int mdt_token_decode_text(const char *text, size_t len,
  */
 MDT_API MDT_WUR int mdt_token_verify(mdt_token *tok, const mdt_pubkey *root,
     mdt_token_cache *cache, mdt_token_reason *why);
+
+/*
+ * Verifies tok against root as mdt_token_verify does, with a receipt in
+ * place of its block signatures: r's head, signed by root (checked, or
+ * found in rcache as verified before; rcache may be NULL), proves that
+ * the broker logged the decision that issued exactly these bytes, since
+ * r's leaf names mdt_token_id(tok), a hash of every byte of the token,
+ * its signatures included.  The broker checked those bytes when it
+ * issued and logged them, so one head signature stands for the
+ * signatures of every token of its batch.  The key id, the carried
+ * secret and the attenuation rules between blocks are still checked.
+ * When r does not prove this token under root, the receipt's code is
+ * returned and *rwhy (may be NULL) says why; otherwise errors as
+ * mdt_token_verify.  No token cache is consulted or filled.
+ */
+MDT_API MDT_WUR int mdt_token_verify_receipt(mdt_token *tok,
+    const mdt_pubkey *root, const mdt_receipt *r, mdt_receipt_cache *rcache,
+    mdt_token_reason *why, mdt_receipt_reason *rwhy);
 
 /* Decode then verify.  Caller frees *out with mdt_token_free. */
 MDT_API MDT_WUR int mdt_token_open(const uint8_t *buf, size_t len,
