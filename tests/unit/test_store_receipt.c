@@ -330,6 +330,40 @@ START_TEST(two_writers_one_chain_of_heads)
 }
 END_TEST
 
+/* Heads pin the chain as checkpoints do: with the last checkpoint
+ * removed nothing after the last head is unsigned, and removing the last
+ * records too is found as a truncation. */
+START_TEST(verify_heads_pin_the_tail)
+{
+	static struct got g;
+	static struct arg a[64];
+	fx_issues is;
+	mdt_store_report rep;
+	uint64_t last;
+
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.mu, NULL);
+	open_signing();
+	append_all(&g, a, 0, 64);
+	wait_calls(&g, 64);
+	fx_close(&F);
+	pthread_mutex_destroy(&g.mu);
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+	last = rep.last_seq;
+	/* the tail together with the checkpoint covering it: what
+	 * checkpoints alone cannot see (docs/audit.md, "Limits") */
+	fx_sql(&F, "DELETE FROM checkpoints WHERE seq = (SELECT max(seq) FROM"
+	    " checkpoints)");
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+	ck_assert_uint_lt(rep.last_checkpoint_seq, last);
+	ck_assert_uint_eq(rep.unsigned_records, 0);
+	fx_sql(&F, "DELETE FROM decisions WHERE seq = (SELECT max(seq) FROM"
+	    " decisions)");
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), -MDT_EAUDIT);
+	ck_assert(fx_has(&is, MDT_STORE_TRUNCATED, last));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -342,6 +376,7 @@ main(void)
 	tcase_add_test(tc, verify_refuses_changed_leaf);
 	tcase_add_test(tc, verify_refuses_bad_head_signature);
 	tcase_add_test(tc, verify_refuses_removed_head);
+	tcase_add_test(tc, verify_heads_pin_the_tail);
 	if (!fx_backend_sqlite())
 		tcase_add_test(tc, two_writers_one_chain_of_heads);
 	tcase_add_test(tc, no_signer_no_receipts);

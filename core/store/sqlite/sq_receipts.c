@@ -177,7 +177,8 @@ mdt__sq_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
  * head's hash, advanced here. */
 static const char *
 head_fault(sqlite3 *db, sqlite3_stmt *st, const mdt_pubkey *pk,
-    uint8_t prev[MDT_RECEIPT_HASH_BYTES], mdt_receipt_head *h)
+    uint8_t prev[MDT_RECEIPT_HASH_BYTES], mdt_receipt_head *h,
+    int *authentic)
 {
 	struct mdt__rleaf *lv = NULL;
 	mdt__rtree t;
@@ -192,9 +193,12 @@ head_fault(sqlite3 *db, sqlite3_stmt *st, const mdt_pubkey *pk,
 		return "malformed head";
 	if (mdt_receipt_head_verify(h, sqlite3_column_blob(st, 3), pk, NULL))
 		why = "signature does not verify under the broker's key";
-	else if (memcmp(h->prev, prev, MDT_RECEIPT_HASH_BYTES) != 0)
-		why = "does not name the previous head (a head was removed "
-		    "or replaced)";
+	else {
+		*authentic = 1;
+		if (memcmp(h->prev, prev, MDT_RECEIPT_HASH_BYTES) != 0)
+			why = "does not name the previous head (a head was "
+			    "removed or replaced)";
+	}
 	mdt_receipt_head_hash(h, prev);
 	if (why != NULL)
 		return why;
@@ -217,7 +221,7 @@ head_fault(sqlite3 *db, sqlite3_stmt *st, const mdt_pubkey *pk,
 
 int
 mdt__sq_check_heads(sqlite3 *db, const unsigned char pk[MDT_STORE_PK_BYTES],
-    mdt__head_fault_fn bad, void *ctx, uint64_t *nheads)
+    mdt__head_fault_fn bad, void *ctx, uint64_t *nheads, uint64_t *last)
 {
 	sqlite3_stmt *st;
 	uint8_t prev[MDT_RECEIPT_HASH_BYTES] = { 0 };
@@ -226,17 +230,24 @@ mdt__sq_check_heads(sqlite3 *db, const unsigned char pk[MDT_STORE_PK_BYTES],
 	int rc;
 
 	*nheads = 0;
+	*last = 0;
 	memcpy(key.bytes, pk, sizeof(key.bytes));
 	if (sqlite3_prepare_v2(db, "SELECT first_seq, last_seq, head, sig FROM"
 	    " receipt_heads ORDER BY first_seq", -1, &st, NULL) != SQLITE_OK)
 		return 0; /* a store without receipts */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *why = head_fault(db, st, &key, prev, &h);
+		int authentic = 0;
+		const char *why = head_fault(db, st, &key, prev, &h,
+		    &authentic);
 		if (why != NULL)
 			bad(ctx, (uint64_t)sqlite3_column_int64(st, 0),
 			    (uint64_t)sqlite3_column_int64(st, 1), why);
 		else
 			(*nheads)++;
+		/* a signed head is the broker's word on its range even
+		 * when the records it names were changed since */
+		if (authentic && h.last_seq > *last)
+			*last = h.last_seq;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -MDT_ESTORE;

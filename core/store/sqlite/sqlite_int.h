@@ -190,12 +190,14 @@ int mdt__sq_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
 int mdt__sq_read_leaves(sqlite3 *db, int64_t first,
     struct mdt__rleaf **out, size_t *n);
 /* Checks every stored head (signature, chain of prev hashes, the root of
- * its batch's decisions); bad is called for each faulty one. */
+ * its batch's decisions); bad is called for each faulty one.  *nheads:
+ * the heads that verified; *last: the highest last seq of a head whose
+ * signature verifies (0 for none), up to which heads pin the chain. */
 typedef void (*mdt__head_fault_fn)(void *ctx, uint64_t first,
     uint64_t last, const char *why);
 int mdt__sq_check_heads(sqlite3 *db,
     const unsigned char pk[MDT_STORE_PK_BYTES], mdt__head_fault_fn bad,
-    void *ctx, uint64_t *nheads);
+    void *ctx, uint64_t *nheads, uint64_t *last);
 void mdt__sq_writer_close(mdt_store *s);
 int mdt__sq_begin(mdt_store *s);
 int mdt__sq_commit(mdt_store *s);

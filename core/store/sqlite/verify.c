@@ -47,6 +47,7 @@ typedef struct verifier {
 	int swap_pending;   /* after b the chain continues from swap_tail */
 	uint8_t swap_tail[HASH];
 	int lookups;
+	uint64_t head_last; /* the chain is pinned up to here by heads */
 	char err[MDT_ERRMSG_MAX];
 } verifier;
 
@@ -366,13 +367,21 @@ finish(verifier *v)
 		    PRIu64 "..%" PRIu64 " covered by the checkpoint at seq %"
 		    PRIu64 " are missing (log truncated)", last + 1, lastcp,
 		    lastcp);
-	lcp = v->rep.last_checkpoint_seq;
+	if (v->head_last > last)
+		issue(v, MDT_STORE_TRUNCATED, last + 1, v->head_last, "records %"
+		    PRIu64 "..%" PRIu64 " covered by a receipt head are "
+		    "missing (log truncated)", last + 1, v->head_last);
+	/* A valid head signs its last decision's chained hash, which
+	 * pins every record before it, as a checkpoint does. */
+	lcp = v->rep.last_checkpoint_seq > v->head_last ?
+	    v->rep.last_checkpoint_seq : v->head_last;
 	v->rep.unsigned_records = last > lcp ? last - lcp : 0;
 	if (last > lcp)
 		issue(v, MDT_STORE_UNSIGNED_TAIL, lcp + 1, last, "records %"
 		    PRIu64 "..%" PRIu64 " come after the last valid checkpoint"
-		    " (seq %" PRIu64 ") and are not covered by a signature: "
-		    "their removal could not be detected", lcp + 1, last, lcp);
+		    " or receipt head (seq %" PRIu64 ") and are not covered by"
+		    " a signature: their removal could not be detected",
+		    lcp + 1, last, lcp);
 }
 
 /* Ended tasks as the revocation records say; the index must agree. */
@@ -436,7 +445,7 @@ static int
 check_heads(verifier *v)
 {
 	int rc = mdt__sq_check_heads(v->db, v->pk, bad_head, v,
-	    &v->rep.heads);
+	    &v->rep.heads, &v->head_last);
 
 	if (rc != 0)
 		snprintf(v->err, sizeof(v->err), "checking receipt heads: %s",
