@@ -91,7 +91,8 @@ check_dir(const char *name, const char *path, char *err, size_t errlen)
 }
 
 /* The store: an existing one opens read-only (a running broker holds
- * the writer's lock); a missing one is created on start. */
+ * the writer's lock); a missing file, or a database without the schema
+ * yet, is made on start. */
 static int
 check_store(const struct brk_config *cfg, const char **note, char *err,
     size_t errlen)
@@ -109,6 +110,11 @@ check_store(const struct brk_config *cfg, const char **note, char *err,
 	rc = mdt_store_open(cfg->store, &so, &s, err, errlen);
 	mdt_store_close(s);
 	*note = "opens";
+	if (rc == -MDT_ENOTFOUND && strstr(cfg->store, "://") != NULL) {
+		*note = "an empty database: the schema is created on first "
+		    "start";
+		rc = 0;
+	}
 	return rc;
 }
 

@@ -449,6 +449,23 @@ START_TEST(approved_on_both_at_once)
 }
 END_TEST
 
+/* An operator checks the configuration of the first broker before it
+ * ever started: the empty database is reported as such, not refused. */
+START_TEST(check_config_on_an_empty_database)
+{
+	char fresh[600], err[512], cmd[2048], out[4096];
+
+	ck_assert_msg(mdt_test_pg_fresh(getenv("MDT_TEST_STORE_URI"), fresh,
+	    sizeof(fresh), err, sizeof(err)) == 0, "%s", err);
+	snprintf(cmd, sizeof(cmd), "'%s/broker/mandated' --policy-dir "
+	    "'%s/policies' --entities '%s' --data-dir '%s/data' --set "
+	    "'store=%s' --check-config 2>&1", mdt_test_binary_dir(),
+	    mdt_test_source_dir(), A.entities, A.dir, fresh);
+	ck_assert_msg(mdt_test_capture(cmd, out, sizeof(out)) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "an empty database") != NULL, "%s", out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -464,6 +481,7 @@ main(void)
 	if (base != NULL && base[0] != '\0') {
 		tcase_add_test(tc, parked_on_a_approved_on_b);
 		tcase_add_test(tc, approved_on_both_at_once);
+		tcase_add_test(tc, check_config_on_an_empty_database);
 	}
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);

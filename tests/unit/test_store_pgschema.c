@@ -211,6 +211,29 @@ START_TEST(refuses_a_newer_store)
 }
 END_TEST
 
+/* An empty database opened read-only (audit commands, a broker's
+ * --check-config before its first start) says what it is, apart from a
+ * store that cannot be read. */
+START_TEST(empty_database_read_only)
+{
+	mdt_store_opts ro = {.read_only = 1};
+	char err[MDT_ERRMSG_MAX];
+	mdt_store *s = NULL;
+	fx F;
+
+	fx_init(&F);
+	ck_assert_int_eq(mdt_store_open(F.uri, &ro, &s, err, sizeof(err)),
+	    -MDT_ENOTFOUND);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(err, "empty database"));
+	fx_open(&F);    /* a writer makes it a store */
+	fx_close(&F);
+	ck_assert_int_eq(mdt_store_open(F.uri, &ro, &s, err, sizeof(err)), 0);
+	mdt_store_close(s);
+	fx_cleanup(&F);
+}
+END_TEST
+
 #define OPENERS 6
 
 struct opener {
@@ -283,6 +306,7 @@ main(void)
 	tcase_add_test(tc, migration_indexes_the_decisions_there);
 	tcase_add_test(tc, refuses_a_newer_store);
 	tcase_add_test(tc, brokers_starting_together_create_it_once);
+	tcase_add_test(tc, empty_database_read_only);
 	suite_add_tcase(s, tc);
 	return mdt_test_run(s);
 }

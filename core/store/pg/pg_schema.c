@@ -304,9 +304,12 @@ check(int v, int read_only, char *err, size_t errlen)
 		    "library's %d", v, MDT__PG_SCHEMA_VERSION);
 		return -MDT_EVERSION;
 	}
+	/* An empty database is what an operator points the first broker
+	 * at: distinguishable (ENOTFOUND), so that a check can say so. */
 	if (v == 0 && read_only) {
-		snprintf(err, errlen, "not a Mandate audit store (no schema)");
-		return -MDT_ESTORE;
+		snprintf(err, errlen, "not a Mandate audit store yet (an empty "
+		    "database: mandated creates the schema at its first start)");
+		return -MDT_ENOTFOUND;
 	}
 	if (v < MDT__PG_SCHEMA_VERSION && read_only) {
 		snprintf(err, errlen, "schema version %d is older than this "
