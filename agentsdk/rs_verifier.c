@@ -26,6 +26,7 @@
 
 struct mdt_rs_verifier {
 	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX]; /* guarded by mu */
+	uint8_t root_ids[MDT_TOKEN_ROOTS_MAX][MDT_KEY_ID_BYTES]; /* theirs */
 	size_t nroots;
 	char audience[MDT_AGENT_ID_MAX];
 	int64_t skew;
@@ -166,6 +167,7 @@ mdt_rs_verifier_new(const mdt_rs_verifier_opts *opts, mdt_rs_verifier **out,
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -MDT_ENOMEM;
 	v->roots[0] = *opts->broker_key;
+	mdt_key_id(&v->roots[0], v->root_ids[0]);
 	v->nroots = 1;
 	v->since = rs_next_second();
 	v->skew = opts->max_skew_s ? opts->max_skew_s : RS_SKEW_DEFAULT;
@@ -196,6 +198,8 @@ mdt_rs_verifier_set_roots(mdt_rs_verifier *v, const mdt_pubkey *roots,
 		return -MDT_EINVAL;
 	pthread_mutex_lock(&v->mu);
 	memcpy(v->roots, roots, n * sizeof(*roots));
+	for (size_t i = 0; i < n; i++)
+		mdt_key_id(&roots[i], v->root_ids[i]);
 	v->nroots = n;
 	pthread_mutex_unlock(&v->mu);
 	return 0;
@@ -389,10 +393,9 @@ rs_token_check(mdt_rs_verifier *v, const mdt_token *tok, mdt_token_pop *pop,
  */
 static int
 rs_open_receipt(mdt_rs_verifier *v, const char *token, const char *text,
-    const mdt_pubkey *roots, size_t n, mdt_token **out, char *err,
-    size_t errlen)
+    const mdt_pubkey *roots, uint8_t (*ids)[MDT_KEY_ID_BYTES], size_t n,
+    mdt_token **out, char *err, size_t errlen)
 {
-	uint8_t kid[MDT_KEY_ID_BYTES];
 	mdt_receipt_reason rwhy = MDT_RECEIPT_MALFORMED;
 	mdt_token_reason why;
 	mdt_receipt r;
@@ -403,11 +406,9 @@ rs_open_receipt(mdt_rs_verifier *v, const char *token, const char *text,
 	if ((rv = mdt_receipt_from_text(text, strlen(text), &r, &rwhy)) != 0)
 		return sdk_err(err, errlen, rv, "receipt: %s",
 		    mdt_receipt_reason_name(rwhy));
-	for (size_t i = 0; i < n && root == NULL; i++) {
-		mdt_key_id(&roots[i], kid);
-		if (memcmp(kid, r.head.key_id, sizeof(kid)) == 0)
+	for (size_t i = 0; i < n && root == NULL; i++)
+		if (memcmp(ids[i], r.head.key_id, MDT_KEY_ID_BYTES) == 0)
 			root = &roots[i];
-	}
 	if (root == NULL)
 		return sdk_err(err, errlen, -MDT_EKEY, "receipt: %s",
 		    mdt_receipt_reason_name(MDT_RECEIPT_KEY));
@@ -433,6 +434,7 @@ rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 {
 	char nonce[SDK_NONCE_MAX];
 	mdt_pubkey roots[MDT_TOKEN_ROOTS_MAX];
+	uint8_t ids[MDT_TOKEN_ROOTS_MAX][MDT_KEY_ID_BYTES];
 	mdt_token_reason why;
 	mdt_token_pop pop;
 	mdt_token *tok = NULL;
@@ -454,10 +456,11 @@ rs_verify(mdt_rs_verifier *v, const char *token, const char *proof,
 		return rv;
 	pthread_mutex_lock(&v->mu);
 	memcpy(roots, v->roots, sizeof(roots));
+	memcpy(ids, v->root_ids, sizeof(ids));
 	nroots = v->nroots;
 	pthread_mutex_unlock(&v->mu);
 	if (receipt != NULL) {
-		if ((rv = rs_open_receipt(v, token, receipt, roots, nroots,
+		if ((rv = rs_open_receipt(v, token, receipt, roots, ids, nroots,
 		    &tok, err, errlen)) != 0)
 			return rv;
 	} else if ((rv = mdt_token_open_roots_text(token, strlen(token), roots,

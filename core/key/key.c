@@ -158,43 +158,6 @@ mdt_key_id_text(const mdt_pubkey *pk, char out[MDT_KEY_ID_TEXT_BYTES])
 }
 
 void
-mdt__b64url_encode(const uint8_t *in, size_t n, char *out, size_t outlen)
-{
-	sodium_bin2base64(out, outlen, in, n,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-}
-
-int
-mdt__b64url_decode(const char *text, size_t len, uint8_t *out,
-    size_t outmax, size_t *n)
-{
-	const char *end;
-	size_t got;
-	char check[8];
-
-	if (len == 0 || len % 4 == 1)
-		return -MDT_EPARSE;
-	if (sodium_base642bin(out, outmax, text, len, NULL, &got, &end,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    end != text + len)
-		return -MDT_EPARSE;
-	/* Canonical: the unused low bits of the last character are zero.
-	 * Re-encode the final group and compare its last character. */
-	if (len % 4 != 0) {
-		size_t tail = got % 3;
-
-		sodium_bin2base64(check, sizeof(check), out + got - tail, tail,
-		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		if (check[strlen(check) - 1] != text[len - 1]) {
-			sodium_memzero(out, got);
-			return -MDT_EPARSE;
-		}
-	}
-	*n = got;
-	return 0;
-}
-
-void
 mdt_pubkey_to_text(const mdt_pubkey *pk, char buf[MDT_KEY_PUBLIC_TEXT_BYTES])
 {
 	size_t pre = sizeof(MDT_KEY_PUBLIC_PREFIX) - 1;

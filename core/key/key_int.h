@@ -61,7 +61,10 @@ int mdt__seed_public(const uint8_t seed[MDT_KEY_SEED_BYTES],
  */
 int mdt__b64url_decode(const char *text, size_t len, uint8_t *out,
     size_t outmax, size_t *n);
-/* Encodes into out (NUL-terminated); outlen must hold the result. */
+/* Characters of the base64url form of n bytes (no padding, no NUL). */
+#define MDT__B64URL_LEN(n) ((n) / 3 * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
+/* Encodes into out (NUL-terminated); outlen must hold the result and its
+ * NUL (a shorter buffer is a caller's bug: abort, as libsodium does). */
 void mdt__b64url_encode(const uint8_t *in, size_t n, char *out,
     size_t outlen);
 

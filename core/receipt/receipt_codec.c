@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "key_int.h"
 #include "receipt_int.h"
 
 /* Offsets of the encoding. */
@@ -125,6 +126,14 @@ mdt_receipt_verify(const mdt_receipt *r,
     const uint8_t token_id[MDT_RECEIPT_HASH_BYTES], const mdt_pubkey *pk,
     int head_known, mdt_receipt_reason *why)
 {
+	return mdt__receipt_verify_md(NULL, r, token_id, pk, head_known, why);
+}
+
+int
+mdt__receipt_verify_md(const EVP_MD *md, const mdt_receipt *r,
+    const uint8_t token_id[MDT_RECEIPT_HASH_BYTES], const mdt_pubkey *pk,
+    int head_known, mdt_receipt_reason *why)
+{
 	uint8_t data[MDT_RECEIPT_LEAF_DATA_BYTES], leaf[MDT_RECEIPT_HASH_BYTES];
 	int rc;
 
@@ -138,8 +147,8 @@ mdt_receipt_verify(const mdt_receipt *r,
 	    (rc = mdt_receipt_head_verify(&r->head, r->sig, pk, why)) != 0)
 		return rc;
 	mdt_receipt_leaf_data(r->seq, r->record_hash, token_id, data);
-	mdt_receipt_leaf_hash(data, sizeof(data), leaf);
-	return mdt_receipt_verify_path(r->index, r->head.tree_size, leaf,
+	mdt__receipt_leaf_hash_md(md, data, sizeof(data), leaf);
+	return mdt__receipt_verify_path_md(md, r->index, r->head.tree_size, leaf,
 	    &r->path[0][0], r->path_len,
 	    r->head.root, why);
 }
@@ -147,18 +156,14 @@ mdt_receipt_verify(const mdt_receipt *r,
 int
 mdt_receipt_to_text(const uint8_t *buf, size_t len, char *out, size_t cap)
 {
-	size_t need = sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1 +
-	    sodium_base64_ENCODED_LEN(len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	const size_t pl = sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1;
 
 	if (buf == NULL || out == NULL || len == 0)
 		return -MDT_EINVAL;
-	if (need > cap)
+	if (pl + MDT__B64URL_LEN(len) + 1 > cap)
 		return -MDT_ETOOBIG;
-	memcpy(out, MDT_RECEIPT_TEXT_PREFIX, sizeof(MDT_RECEIPT_TEXT_PREFIX));
-	sodium_bin2base64(out + sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1,
-	    cap - (sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1), buf, len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	memcpy(out, MDT_RECEIPT_TEXT_PREFIX, pl);
+	mdt__b64url_encode(buf, len, out + pl, cap - pl);
 	return 0;
 }
 
@@ -168,21 +173,16 @@ mdt_receipt_from_text(const char *text, size_t tlen, mdt_receipt *out,
 {
 	const size_t pl = sizeof(MDT_RECEIPT_TEXT_PREFIX) - 1;
 	uint8_t buf[MDT_RECEIPT_MAX_BYTES];
-	char back[MDT_RECEIPT_TEXT_MAX];
-	const char *end = NULL;
 	size_t len = 0;
 
 	if (text == NULL || out == NULL)
 		return -MDT_EINVAL;
-	if (tlen < pl || tlen >= sizeof(back) ||
+	/* one text per receipt: the decoder takes only the canonical form
+	 * (the unused bits of the last character 0) */
+	if (tlen < pl || tlen >= MDT_RECEIPT_TEXT_MAX ||
 	    memcmp(text, MDT_RECEIPT_TEXT_PREFIX, pl) != 0 ||
-	    sodium_base642bin(buf, sizeof(buf), text + pl, tlen - pl, NULL,
-	    &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    end != text + tlen)
-		return refuse(why, MDT_RECEIPT_MALFORMED, -MDT_EDECODE);
-	/* one text per receipt: the unused bits of the last character 0 */
-	if (mdt_receipt_to_text(buf, len, back, sizeof(back)) != 0 ||
-	    strlen(back) != tlen || memcmp(back, text, tlen) != 0)
+	    mdt__b64url_decode(text + pl, tlen - pl, buf, sizeof(buf),
+	    &len) != 0)
 		return refuse(why, MDT_RECEIPT_MALFORMED, -MDT_EDECODE);
 	return mdt_receipt_decode(buf, len, out, why);
 }

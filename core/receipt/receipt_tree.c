@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "alloc_int.h"
@@ -30,12 +31,28 @@ mdt__get_be64(const uint8_t in[8])
 }
 
 void
-mdt_receipt_leaf_hash(const uint8_t *data, size_t len,
+mdt__rsha256(const EVP_MD *md, const uint8_t *buf, size_t len,
     uint8_t out[MDT_RECEIPT_HASH_BYTES])
 {
+	if (md != NULL && EVP_Digest(buf, len, out, NULL, md, NULL) == 1)
+		return;
+	crypto_hash_sha256(out, buf, len);
+}
+
+void
+mdt__receipt_leaf_hash_md(const EVP_MD *md, const uint8_t *data, size_t len,
+    uint8_t out[MDT_RECEIPT_HASH_BYTES])
+{
+	uint8_t buf[1 + MDT_RECEIPT_LEAF_DATA_BYTES];
 	crypto_hash_sha256_state h;
 	uint8_t tag = 0x00;
 
+	if (len <= MDT_RECEIPT_LEAF_DATA_BYTES) {
+		buf[0] = tag;
+		memcpy(buf + 1, data, len);
+		mdt__rsha256(md, buf, 1 + len, out);
+		return;
+	}
 	crypto_hash_sha256_init(&h);
 	crypto_hash_sha256_update(&h, &tag, 1);
 	crypto_hash_sha256_update(&h, data, len);
@@ -43,7 +60,15 @@ mdt_receipt_leaf_hash(const uint8_t *data, size_t len,
 }
 
 void
-mdt_receipt_node_hash(const uint8_t left[MDT_RECEIPT_HASH_BYTES],
+mdt_receipt_leaf_hash(const uint8_t *data, size_t len,
+    uint8_t out[MDT_RECEIPT_HASH_BYTES])
+{
+	mdt__receipt_leaf_hash_md(NULL, data, len, out);
+}
+
+void
+mdt__receipt_node_hash_md(const EVP_MD *md,
+    const uint8_t left[MDT_RECEIPT_HASH_BYTES],
     const uint8_t right[MDT_RECEIPT_HASH_BYTES],
     uint8_t out[MDT_RECEIPT_HASH_BYTES])
 {
@@ -52,7 +77,15 @@ mdt_receipt_node_hash(const uint8_t left[MDT_RECEIPT_HASH_BYTES],
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, MDT_RECEIPT_HASH_BYTES);
 	memcpy(buf + 1 + MDT_RECEIPT_HASH_BYTES, right, MDT_RECEIPT_HASH_BYTES);
-	crypto_hash_sha256(out, buf, sizeof(buf));
+	mdt__rsha256(md, buf, sizeof(buf), out);
+}
+
+void
+mdt_receipt_node_hash(const uint8_t left[MDT_RECEIPT_HASH_BYTES],
+    const uint8_t right[MDT_RECEIPT_HASH_BYTES],
+    uint8_t out[MDT_RECEIPT_HASH_BYTES])
+{
+	mdt__receipt_node_hash_md(NULL, left, right, out);
 }
 
 void
@@ -200,6 +233,16 @@ mdt_receipt_verify_path(uint64_t index, uint64_t tree_size,
     size_t path_len,
     const uint8_t root[MDT_RECEIPT_HASH_BYTES], mdt_receipt_reason *why)
 {
+	return mdt__receipt_verify_path_md(NULL, index, tree_size, leaf_hash,
+	    path, path_len, root, why);
+}
+
+int
+mdt__receipt_verify_path_md(const EVP_MD *md, uint64_t index,
+    uint64_t tree_size, const uint8_t leaf_hash[MDT_RECEIPT_HASH_BYTES],
+    const uint8_t *path, size_t path_len,
+    const uint8_t root[MDT_RECEIPT_HASH_BYTES], mdt_receipt_reason *why)
+{
 	uint64_t fn = index, sn;
 	uint8_t r[MDT_RECEIPT_HASH_BYTES];
 
@@ -211,13 +254,13 @@ mdt_receipt_verify_path(uint64_t index, uint64_t tree_size,
 		if (sn == 0)
 			return set_why(why, MDT_RECEIPT_PATH, -MDT_ECHAIN);
 		if ((fn & 1u) || fn == sn) {
-			mdt_receipt_node_hash(path + 32 * i, r, r);
+			mdt__receipt_node_hash_md(md, path + 32 * i, r, r);
 			while (!(fn & 1u) && fn != 0) {
 				fn >>= 1;
 				sn >>= 1;
 			}
 		} else {
-			mdt_receipt_node_hash(r, path + 32 * i, r);
+			mdt__receipt_node_hash_md(md, r, path + 32 * i, r);
 		}
 		fn >>= 1;
 		sn >>= 1;

@@ -632,6 +632,7 @@ mdt__tok_decode_into(mdt_token *tok, size_t len, const mdt_token *prefix,
 		mdt_token_free(tok);
 		return rc;
 	}
+	mdt__tok_hash_id(tok->enc, tok->enc_len, tok->id);
 	mdt__tok_ok(why);
 	return 0;
 }

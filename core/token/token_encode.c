@@ -208,15 +208,22 @@ mdt_token_text_free(char *text)
 }
 
 void
-mdt_token_id(const mdt_token *tok, uint8_t out[MDT_TOKEN_ID_BYTES])
+mdt__tok_hash_id(const uint8_t *enc, size_t len,
+    uint8_t out[MDT_TOKEN_ID_BYTES])
 {
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, NULL, 0, MDT_TOKEN_ID_BYTES);
 	crypto_generichash_update(&st, (const uint8_t *)MDT__TOK_DOMAIN_ID,
 	    sizeof(MDT__TOK_DOMAIN_ID)); /* with its 0x00 separator */
-	crypto_generichash_update(&st, tok->enc, tok->enc_len);
+	crypto_generichash_update(&st, enc, len);
 	crypto_generichash_final(&st, out, MDT_TOKEN_ID_BYTES);
+}
+
+void
+mdt_token_id(const mdt_token *tok, uint8_t out[MDT_TOKEN_ID_BYTES])
+{
+	memcpy(out, tok->id, MDT_TOKEN_ID_BYTES);
 }
 
 void

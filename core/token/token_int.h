@@ -101,6 +101,10 @@ struct mdt_token {
 	size_t mem_len;
 	const uint8_t *enc;    /* the binary form (mem) */
 	size_t enc_len;
+	/* mdt_token_id of enc, hashed once at decode: every verification
+	 * path needs it (receipts, proofs, single use) and enc never
+	 * changes after. */
+	uint8_t id[MDT_TOKEN_ID_BYTES];
 	char *arena;           /* NUL-terminated copies of string fields */
 	size_t arena_used, arena_cap;
 	const uint8_t *proof;  /* carried next secret (seed), NULL if sealed */
@@ -129,6 +133,10 @@ int mdt__tok_fail(mdt_token_reason *why, int code, int block,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Sets why to success. */
 void mdt__tok_ok(mdt_token_reason *why);
+
+/* token_encode.c: the token id of a binary form (mdt_token_id). */
+void mdt__tok_hash_id(const uint8_t *enc, size_t len,
+    uint8_t out[MDT_TOKEN_ID_BYTES]);
 
 /* token_decode.c: strict decode of the binary form (unverified). */
 int mdt__tok_decode(const uint8_t *buf, size_t len, mdt_token **out,

@@ -13,8 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "key_int.h"
 #include "parse_err_int.h"
 #include "token_int.h"
 
@@ -30,8 +29,7 @@ mdt_token_pop_to_text(const mdt_token_pop *pop, char *out, size_t cap)
 
 	if (pop == NULL || out == NULL || pop->nonce == NULL)
 		return -MDT_EINVAL;
-	sodium_bin2base64(sig, sizeof(sig), pop->sig, sizeof(pop->sig),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	mdt__b64url_encode(pop->sig, sizeof(pop->sig), sig, sizeof(sig));
 	n = snprintf(out, cap, POP_PREFIX "%lld.%s.%s", (long long)pop->time,
 	    pop->nonce, sig);
 	return n < 0 || (size_t)n >= cap ? -MDT_ETOOBIG : 0;
@@ -89,9 +87,8 @@ mdt_token_pop_from_text(const char *text, mdt_token_pop *pop,
 		return mdt__errmsg(-MDT_EDECODE, err, errlen,
 		    "proof: bad nonce at offset %zu", (size_t)(dot1 + 1 - text));
 	if (strlen(dot2 + 1) != POP_SIG_B64 ||
-	    sodium_base642bin(pop->sig, sizeof(pop->sig), dot2 + 1,
-	    POP_SIG_B64, NULL, &bin_len, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    mdt__b64url_decode(dot2 + 1, POP_SIG_B64, pop->sig,
+	    sizeof(pop->sig), &bin_len) != 0 ||
 	    bin_len != sizeof(pop->sig))
 		return mdt__errmsg(-MDT_EDECODE, err, errlen,
 		    "proof: bad signature at offset %zu",

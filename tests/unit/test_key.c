@@ -264,6 +264,134 @@ START_TEST(base64url_is_strict)
 }
 END_TEST
 
+/* A plain table decoder (not constant time), the reference for the
+ * constant-time one: NULL-free alphabet, canonical tails only. */
+static int
+ref_decode(const char *t, size_t len, uint8_t *out, size_t *n)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	if (len == 0 || len % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		const char *p = t[i] != '\0' ? strchr(al, t[i]) : NULL;
+		if (p == NULL)
+			return -1;
+		acc = acc << 6 | (uint32_t)(p - al);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0)
+		return -1; /* unused bits of the last character set */
+	*n = o;
+	return 0;
+}
+
+START_TEST(base64url_matches_rfc4648)
+{
+	/* RFC 4648 section 10 vectors (no padding in base64url here) */
+	static const char *in[] = {"", "f", "fo", "foo", "foob", "fooba",
+	    "foobar"};
+	static const char *want[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg",
+	    "Zm9vYmE", "Zm9vYmFy"};
+	char text[16];
+	uint8_t out[16];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		mdt__b64url_encode((const uint8_t *)in[i], strlen(in[i]), text,
+		    sizeof(text));
+		ck_assert_str_eq(text, want[i]);
+		if (i == 0)
+			continue;
+		ck_assert_int_eq(mdt__b64url_decode(want[i], strlen(want[i]),
+		    out, sizeof(out), &n), 0);
+		ck_assert_uint_eq(n, strlen(in[i]));
+		ck_assert_mem_eq(out, in[i], n);
+	}
+	/* the two characters that differ from base64 */
+	mdt__b64url_encode((const uint8_t *)"\xfb\xff", 2, text, sizeof(text));
+	ck_assert_str_eq(text, "-_8");
+}
+END_TEST
+
+/* Every length 1..200 with random bytes round-trips, and agrees with the
+ * reference decoder on every single-character change of the text. */
+START_TEST(base64url_agrees_with_reference)
+{
+	uint8_t in[200], out[200], rout[200];
+	char text[300];
+	size_t n, rn;
+
+	for (size_t len = 1; len <= sizeof(in); len++) {
+		randombytes_buf(in, len);
+		mdt__b64url_encode(in, len, text, sizeof(text));
+		ck_assert_uint_eq(strlen(text), MDT__B64URL_LEN(len));
+		ck_assert_int_eq(mdt__b64url_decode(text, strlen(text), out,
+		    sizeof(out), &n), 0);
+		ck_assert_uint_eq(n, len);
+		ck_assert_mem_eq(out, in, len);
+		/* too small an output buffer is refused, not overrun */
+		ck_assert_int_eq(mdt__b64url_decode(text, strlen(text), out,
+		    len - 1, &n), -MDT_EPARSE);
+		for (int k = 0; k < 4; k++) {
+			size_t pos = randombytes_uniform((uint32_t)strlen(text));
+			char was = text[pos];
+			int a, b;
+
+			text[pos] = (char)randombytes_uniform(256);
+			a = ref_decode(text, strlen(text), rout, &rn);
+			b = mdt__b64url_decode(text, strlen(text), out,
+			    sizeof(out), &n);
+			ck_assert_msg((a == 0) == (b == 0), "len %zu pos %zu "
+			    "byte 0x%02x: reference %d, decoder %d", len, pos,
+			    (unsigned char)text[pos], a, b);
+			if (a == 0) {
+				ck_assert_uint_eq(n, rn);
+				ck_assert_mem_eq(out, rout, n);
+			}
+			text[pos] = was;
+		}
+	}
+}
+END_TEST
+
+/* No byte outside the alphabet decodes, at any position of an eight-
+ * character run or of a tail (some base64 decoders read bytes >= 0x80
+ * as '_' or '/', which made one token many texts). */
+START_TEST(base64url_refuses_every_other_byte)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	char text[12];
+	uint8_t out[16];
+	size_t n;
+
+	for (int c = 0; c < 256; c++) {
+		int valid = c != 0 && strchr(al, c) != NULL;
+
+		for (size_t pos = 0; pos < sizeof(text); pos++) {
+			memset(text, 'A', sizeof(text));
+			text[pos] = (char)c;
+			/* 12 characters: one run of eight, one group of four;
+			 * 10: a run and a 2-character tail */
+			ck_assert_int_eq(mdt__b64url_decode(text, 12, out,
+			    sizeof(out), &n) == 0, valid);
+			if (pos < 9)
+				ck_assert_int_eq(mdt__b64url_decode(text, 10,
+				    out, sizeof(out), &n) == 0, valid);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 key_suite(void)
 {
@@ -280,6 +408,9 @@ key_suite(void)
 	tcase_add_test(tc, key_id_matches_definition);
 	tcase_add_test(tc, signatures_are_domain_separated);
 	tcase_add_test(tc, base64url_is_strict);
+	tcase_add_test(tc, base64url_matches_rfc4648);
+	tcase_add_test(tc, base64url_agrees_with_reference);
+	tcase_add_test(tc, base64url_refuses_every_other_byte);
 	suite_add_tcase(s, tc);
 	return s;
 }
