@@ -179,11 +179,12 @@ con_page_verify(con_app *a, const con_req *r, con_resp *out)
 		    "%s: %" PRIu64 " records (last seq %" PRIu64 "), %" PRIu64
 		    " valid checkpoints (last at seq %" PRIu64 "), %" PRIu64
 		    " unsigned, %" PRIu64 " issues, %" PRIu64 " warnings; %"
-		    PRIu64 " receipt heads</p>",
+		    PRIu64 " receipt heads (last at seq %" PRIu64 ")</p>",
 		    rc == 0 ? "intact" : "tampered",
 		    rc == 0 ? "intact" : "TAMPERED", rep.records, rep.last_seq,
 		    rep.checkpoints, rep.last_checkpoint_seq,
-		    rep.unsigned_records, rep.issues, rep.warnings, rep.heads);
+		    rep.unsigned_records, rep.issues, rep.warnings, rep.heads,
+		    rep.last_head_seq);
 	}
 	con_page_close(&out->body);
 }

@@ -223,10 +223,11 @@ audit_verify(const audit_opts *o)
 	}
 	printf("%s: %" PRIu64 " records (last seq %" PRIu64 "), %" PRIu64
 	    " valid checkpoints (last at seq %" PRIu64 "), %" PRIu64
-	    " unsigned, %" PRIu64 " issues; %" PRIu64 " receipt heads\n",
+	    " unsigned, %" PRIu64 " issues; %" PRIu64 " receipt heads (last"
+	    " at seq %" PRIu64 ")\n",
 	    rc == 0 ? "intact" : "TAMPERED", rep.records, rep.last_seq,
 	    rep.checkpoints, rep.last_checkpoint_seq, rep.unsigned_records,
-	    rep.issues, rep.heads);
+	    rep.issues, rep.heads, rep.last_head_seq);
 	return rc == 0 ? CTL_EXIT_OK : CTL_EXIT_DENY;
 }
 

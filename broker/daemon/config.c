@@ -118,7 +118,9 @@ static const struct brk_cfg_entry table[] = {
 	{ "store_batch", I(store_batch, 1, 100000), "512", 0, NULL,
 	  "most audit records committed in one transaction (group commit)", NULL },
 	{ "checkpoint_every", I(checkpoint_every, 1, 1000000), "1000", 0, NULL,
-	  "audit records between signed checkpoints", NULL },
+	  "audit records between signed checkpoints (a store with "
+	  "receipts, as the broker's are, is covered by its receipt heads "
+	  "instead)", NULL },
 };
 
 const struct brk_cfg_entry *

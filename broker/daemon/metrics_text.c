@@ -148,7 +148,8 @@ store(brk_broker *b, struct brk_buf *o)
 	    "Sequence number of the last audit record.");
 	brk_buf_printf(o, "mandate_audit_head_seq %" PRIu64 "\n", st.head_seq);
 	head(o, "mandate_audit_checkpoint_seq", "gauge",
-	    "Sequence number covered by the last signed checkpoint.");
+	    "Sequence number covered by the last signed checkpoint or "
+	    "receipt head.");
 	brk_buf_printf(o, "mandate_audit_checkpoint_seq %" PRIu64 "\n",
 	    st.checkpoint_seq);
 }

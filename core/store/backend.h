@@ -11,6 +11,24 @@
 
 #include "core_int.h"
 
+/*
+ * The leaves of the batch whose first seq is ?1 (a placeholder both SQL
+ * dialects take) in order: seq, the chained hash of the record at that
+ * seq as its table holds it now (a decision, or for a closing leaf any
+ * kind), token id.  COALESCE stops at the first table holding the seq.
+ */
+#define MDT__LEAVES_SQL(p) \
+	"SELECT l.seq, COALESCE(d.hash," \
+	" (SELECT hash FROM tasks WHERE seq = l.seq)," \
+	" (SELECT hash FROM revocations WHERE seq = l.seq)," \
+	" (SELECT hash FROM approvals WHERE seq = l.seq)," \
+	" (SELECT hash FROM approval_decisions WHERE seq = l.seq)," \
+	" (SELECT hash FROM act_uses WHERE seq = l.seq)," \
+	" (SELECT hash FROM sources WHERE seq = l.seq)," \
+	" (SELECT hash FROM reviews WHERE seq = l.seq)), l.token_id" \
+	" FROM receipt_leaves l LEFT JOIN decisions d ON d.seq = l.seq" \
+	" WHERE l.first_seq = " p " ORDER BY l.leaf_index"
+
 /* One stored leaf of a batch's tree. */
 struct mdt__rleaf {
 	uint64_t seq;
@@ -68,14 +86,14 @@ struct mdt__store_backend_ops {
 	/* Appends a signed checkpoint of the head when one is due. */
 	int (*checkpoint)(mdt_store *s, int64_t now_ms);
 	/* Receipts (NULL: this backend keeps none).  head_put stores a
-	 * batch's signed head and the leaf (index, token id) of every op
-	 * with in_tree set, inside the batch's transaction.  get_receipt
+	 * batch's signed head and its n leaves (seq, token id; the index is
+	 * the position) inside the batch's transaction.  get_receipt
 	 * reads back what mdt_store_get_receipt returns: the head and sig
 	 * of seq's batch, the seqs, record hashes and token ids of its
 	 * leaves in order (caller frees *leaves with mdt__free). */
 	int (*head_put)(mdt_store *s, const mdt_receipt_head *h,
-	    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch,
-	    mdt__op *end);
+	    const uint8_t sig[MDT_STORE_SIG_BYTES],
+	    const struct mdt__rleaf *lv, size_t n);
 	int (*get_receipt)(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
 	    uint8_t sig[MDT_STORE_SIG_BYTES], struct mdt__rleaf **leaves,
 	    size_t *n);

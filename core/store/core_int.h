@@ -199,6 +199,9 @@ typedef struct mdt__writer {
 	uint64_t head_seq;
 	uint8_t head_hash[MDT_STORE_HASH_BYTES];
 	uint64_t last_cp;      /* seq covered by the last checkpoint */
+	uint64_t rcover;       /* last seq covered by a head this handle
+	                          committed (receipts stand in for
+	                          checkpoints) */
 	pthread_t thread;
 	int running;
 	/* Set by the backend when the store can no longer be committed to
@@ -271,9 +274,15 @@ int mdt__store_exec_writer(mdt_store *s, const char *sql);
 
 /* ---- receipts.c: one tree and signed head per batch of decisions ---- */
 /* Before the batch commits: builds the tree over its committed
- * decisions, signs the head and has the backend store it.  0 when done
- * or nothing to do. */
-int mdt__receipts_seal(mdt_store *s, mdt__op *batch, mdt__op *end);
+ * decisions and closing leaf (seq0: the chain's head seq when the batch
+ * began), signs the head and has the backend store it.  0 when done or
+ * nothing to do. */
+int mdt__receipts_seal(mdt_store *s, mdt__op *batch, mdt__op *end,
+    uint64_t seq0);
+/* 1 when the store signs a head per batch (a signer and a backend that
+ * keeps receipts): heads then pin the chain and checkpoints are not
+ * written. */
+int mdt__receipts_on(const mdt_store *s);
 /* After the batch: ok 1 when it committed (the head becomes the last). */
 void mdt__receipts_end(mdt_store *s, int ok);
 /* The receipt of a decision op of the batch just committed; 0 or

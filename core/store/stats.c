@@ -80,8 +80,11 @@ mdt__stats_batch(mdt_store *s, uint64_t nops, uint64_t us, int ok,
 	atomic_fetch_add(&st->size[bucket(size_bounds, nops)], 1);
 	atomic_fetch_add(&st->us[bucket(us_bounds, us)], 1);
 	atomic_store(&st->head_seq, s->w.head_seq);
-	if (s->w.last_cp != cp_before) {
-		atomic_store(&st->checkpoint_seq, s->w.last_cp);
+	/* a signed receipt head is the checkpoint of a store with them */
+	if (s->w.last_cp != cp_before || s->w.rcover >
+	    atomic_load(&st->checkpoint_seq)) {
+		atomic_store(&st->checkpoint_seq, s->w.last_cp > s->w.rcover ?
+		    s->w.last_cp : s->w.rcover);
 		atomic_store(&st->checkpoint_ms, mdt_store_now_ms());
 	}
 }

@@ -57,7 +57,8 @@ checkpoint_due(mdt_store *s, uint64_t deadline)
 {
 	mdt__writer *w = &s->w;
 
-	if (!s->have_key || w->head_seq == w->last_cp)
+	/* with receipts, each batch's signed head pins its records */
+	if (!s->have_key || w->head_seq == w->last_cp || mdt__receipts_on(s))
 		return 0;
 	return w->head_seq - w->last_cp >= s->checkpoint_every ||
 	    (deadline != 0 && mono_ms() >= deadline);
@@ -94,7 +95,7 @@ static void
 run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 {
 	mdt__writer *w = &s->w;
-	uint64_t seq0 = w->head_seq, cp0 = w->last_cp, nops = 0;
+	uint64_t seq0 = w->head_seq, cp0 = w->last_cp, nops = 0, bseq;
 	uint64_t t0 = mdt__stats_now_us();
 	uint8_t h0[MDT_STORE_HASH_BYTES];
 	int rc, gone = w->failed;
@@ -108,6 +109,7 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 	w->batch = batch;
 	w->batch_end = end;
 	rc = s->be->begin(s);
+	bseq = w->head_seq; /* after begin: another broker may have written */
 	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next) {
 		op->rc = run_one(s, op);
 		nops++;
@@ -117,7 +119,7 @@ run_batch(mdt_store *s, mdt__op *batch, mdt__op *end, uint64_t deadline)
 			rc = -MDT_ESTORE;
 	}
 	if (rc == 0)
-		rc = mdt__receipts_seal(s, batch, end);
+		rc = mdt__receipts_seal(s, batch, end, bseq);
 	if (rc == 0 && checkpoint_due(s, deadline))
 		rc = s->be->checkpoint(s, mdt_store_now_ms());
 	/* A commit into a store that is no longer the one opened would be
@@ -193,8 +195,14 @@ static void
 idle_checkpoint(mdt_store *s)
 {
 	mdt__op op = {.type = MDT__OP_CHECKPOINT};
+	uint64_t covered = s->w.last_cp;
 
-	if (s->have_key && s->w.head_seq != s->w.last_cp)
+	/* With receipts every batch's head covers its records; what is
+	 * left is a tail no head covers (records another writer added
+	 * while this one was stopped, e.g. review marks). */
+	if (mdt__receipts_on(s) && s->w.rcover > covered)
+		covered = s->w.rcover;
+	if (s->have_key && s->w.head_seq > covered)
 		run_batch(s, &op, NULL, 0);
 }
 

@@ -173,7 +173,8 @@ agents_rc=0
 for p in "${agent_pids[@]}"; do wait "$p" || agents_rc=$?; done
 
 say "Audit chain: every decision above is in the tamper-evident store"
-# SIGTERM drains the broker, which signs a final checkpoint.
+# SIGTERM drains the broker; every batch it committed has a signed receipt
+# head covering its records.
 kill -TERM "$broker_pid" 2>/dev/null || true
 wait "$broker_pid" 2>/dev/null || true
 audit_rc=0
@@ -211,7 +212,7 @@ The run's directory is $tmp ($keep): the broker's log
   $ctl audit query --store $store --agent spiffe://clinic.example/agent/coder
         everything the coder did, at any hop
   $ctl audit verify --store $store --pub $tmp/data/root.pub
-        the hash chain and its signed checkpoints
+        the hash chain and its signed receipt heads
 See docs/clinic-demo.md for what each step shows.
 EOT
 }

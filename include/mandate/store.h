@@ -90,9 +90,13 @@ typedef struct mdt_store_opts {
 	                               no lock taken (works beside a writer) */
 	/*
 	 * Receipts (docs/audit.md, "Receipts"): when set, every commit
-	 * batch of decisions forms a Merkle tree whose head head_sign
-	 * signs; the head and each decision's leaf are stored with the
-	 * batch.  NULL: no receipts.  Both backends; on PostgreSQL the
+	 * batch forms a Merkle tree whose head head_sign signs: a leaf per
+	 * decision, and a closing leaf for the batch's last record when it
+	 * is of another kind.  The head and leaves are stored with the
+	 * batch.  A head then covers every record of its batch, so it is
+	 * the store's checkpoint: none are written beside it (an explicit
+	 * mdt_store_checkpoint still writes one).  NULL: no receipts, and
+	 * checkpoints as seal_seed says.  Both backends; on PostgreSQL the
 	 * heads of every writer's batches form one chain.
 	 */
 	mdt_store_head_sign_fn head_sign;
@@ -720,7 +724,9 @@ typedef struct mdt_store_stats {
 	uint64_t commit_us_bound[MDT_STORE_STATS_BUCKETS];
 	uint64_t commit_us[MDT_STORE_STATS_BUCKETS];
 	uint64_t head_seq;         /* last record's sequence number */
-	uint64_t checkpoint_seq;   /* seq covered by the last checkpoint */
+	uint64_t checkpoint_seq;   /* seq covered by the last checkpoint or,
+	                              in a store with receipts, by the
+	                              last head this handle committed */
 	int64_t checkpoint_ms;     /* when this handle last signed one; 0:
 	                              none since it was opened */
 	int writable;              /* 0: read-only, or the writer has failed
@@ -1024,6 +1030,9 @@ typedef struct mdt_store_report {
 	uint64_t issues;              /* fatal issues */
 	uint64_t warnings;
 	uint64_t heads;               /* receipt heads that verified */
+	uint64_t last_head_seq;       /* seq covered by the last signed head
+	                                 (heads are the checkpoints of a
+	                                 store with receipts) */
 } mdt_store_report;
 
 typedef void (*mdt_store_issue_fn)(void *arg, const mdt_store_issue *issue);

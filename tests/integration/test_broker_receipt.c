@@ -185,6 +185,11 @@ store_verifies(const mdt_pubkey *pk, uint64_t min_heads)
 	    err, sizeof(err)) == 0, "verify: %s (%llu issues)", err,
 	    (unsigned long long)rep.issues);
 	ck_assert_uint_ge(rep.heads, min_heads);
+	/* the heads are the broker's checkpoints: every record is covered
+	 * by one, none is written beside them */
+	ck_assert_uint_eq(rep.checkpoints, 0);
+	ck_assert_uint_eq(rep.unsigned_records, 0);
+	ck_assert_uint_eq(rep.last_head_seq, rep.last_seq);
 }
 
 /* `mandatectl audit verify` says the store is intact and how many

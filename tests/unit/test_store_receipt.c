@@ -7,6 +7,7 @@
  * seq; decisions appended without one are leaves too.  Backends without
  * receipts report none.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -330,9 +331,9 @@ START_TEST(two_writers_one_chain_of_heads)
 }
 END_TEST
 
-/* Heads pin the chain as checkpoints do: with the last checkpoint
- * removed nothing after the last head is unsigned, and removing the last
- * records too is found as a truncation. */
+/* Heads pin the chain in place of checkpoints: none is written, nothing
+ * is unsigned, and removing the last records is found as a truncation
+ * by the heads alone. */
 START_TEST(verify_heads_pin_the_tail)
 {
 	static struct got g;
@@ -349,18 +350,137 @@ START_TEST(verify_heads_pin_the_tail)
 	fx_close(&F);
 	pthread_mutex_destroy(&g.mu);
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
-	last = rep.last_seq;
-	/* the tail together with the checkpoint covering it: what
-	 * checkpoints alone cannot see (docs/audit.md, "Limits") */
-	fx_sql(&F, "DELETE FROM checkpoints WHERE seq = (SELECT max(seq) FROM"
-	    " checkpoints)");
-	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
-	ck_assert_uint_lt(rep.last_checkpoint_seq, last);
+	ck_assert_uint_eq(rep.checkpoints, 0);
 	ck_assert_uint_eq(rep.unsigned_records, 0);
+	last = rep.last_seq;
 	fx_sql(&F, "DELETE FROM decisions WHERE seq = (SELECT max(seq) FROM"
 	    " decisions)");
 	ck_assert_int_eq(fx_verify(&F, &is, &rep), -MDT_EAUDIT);
 	ck_assert(fx_has(&is, MDT_STORE_TRUNCATED, last));
+}
+END_TEST
+
+/*
+ * A batch that ends with another kind of record (tasks opened, a task
+ * ended) gets a closing leaf for it, so its head covers it: the store
+ * verifies with no checkpoint and nothing unsigned, the closing record's
+ * receipt-less leaf is in the tree, and removing or changing that record
+ * is found by its head.
+ */
+static uint64_t
+closing_store(void)
+{
+	static struct got g;
+	static struct arg a[16];
+	mdt_store_revocation *rv = NULL;
+	mdt_store_report rep;
+	fx_issues is;
+
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.mu, NULL);
+	open_signing();
+	fx_root(&F, "t1");                       /* a batch of one task */
+	append_all(&g, a, 0, 16);
+	wait_calls(&g, 16);
+	ck_assert_int_eq(fx_child(&F, "t2", "t1", 1, 0), 0);
+	ck_assert_int_eq(mdt_store_end_task(F.s, "t1", MDT_TASK_CANCELLED,
+	    "dr-who", "test", mdt_store_now_ms(), &rv), 0);
+	mdt_free(rv);
+	fx_close(&F);
+	pthread_mutex_destroy(&g.mu);
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+	ck_assert_uint_eq(is.n, 0);
+	ck_assert_uint_eq(rep.checkpoints, 0);
+	ck_assert_uint_eq(rep.unsigned_records, 0);
+	ck_assert_uint_ge(rep.heads, 4);
+	return rep.last_seq;
+}
+
+START_TEST(closing_leaves_cover_every_record)
+{
+	uint8_t tok[32];
+	mdt_receipt r;
+	uint64_t last = closing_store();
+
+	/* the revocation that ended the log is its batch's closing leaf,
+	 * with a zero token id: the store gives its batch back */
+	open_signing();
+	ck_assert_int_eq(mdt_store_get_receipt(F.s, last, tok, &r), 0);
+	ck_assert_uint_eq(r.head.last_seq, last);
+	ck_assert_uint_eq(r.index, r.head.tree_size - 1);
+	for (size_t i = 0; i < 32; i++)
+		ck_assert_uint_eq(tok[i], 0);
+	ck_assert_int_eq(mdt_receipt_verify(&r, tok, &pk, 0, NULL), 0);
+}
+END_TEST
+
+struct lines {
+	size_t n, heads;
+	char last[4096];
+};
+
+static int
+on_line(void *arg, const char *line, size_t len)
+{
+	struct lines *l = arg;
+
+	l->n++;
+	l->heads += strstr(line, "\"kind\":\"receipt_head\"") != NULL;
+	snprintf(l->last, sizeof(l->last), "%.*s", (int)len, line);
+	return 0;
+}
+
+/* The export carries every head, after the record it ends with, with its
+ * leaves: a copy kept elsewhere pins the log as checkpoints did. */
+START_TEST(export_carries_the_heads)
+{
+	struct lines l = {0};
+	mdt_store_report rep;
+	fx_issues is;
+	char want[64];
+	uint64_t last = closing_store();
+
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), 0);
+	open_signing();
+	ck_assert_int_eq(mdt_store_export_jsonl(F.s, NULL, on_line, &l), 0);
+	ck_assert_uint_eq(l.heads, rep.heads);
+	snprintf(want, sizeof(want), "{\"seq\":%" PRIu64 ",\"kind\":"
+	    "\"receipt_head\"", last);
+	ck_assert_msg(strncmp(l.last, want, strlen(want)) == 0, "%s", l.last);
+	ck_assert_ptr_nonnull(strstr(l.last, "\"leaves\":[["));
+	ck_assert_ptr_nonnull(strstr(l.last, "\"sig\":\""));
+}
+END_TEST
+
+START_TEST(closing_leaf_finds_removed_last_record)
+{
+	fx_issues is;
+	mdt_store_report rep;
+	uint64_t last = closing_store();
+
+	/* the revocation that ended the log, with no checkpoint to miss */
+	fx_sql(&F, "DELETE FROM revocations WHERE seq = (SELECT max(seq) FROM"
+	    " revocations)");
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), -MDT_EAUDIT);
+	ck_assert(fx_has(&is, MDT_STORE_TRUNCATED, last));
+}
+END_TEST
+
+START_TEST(closing_leaf_finds_changed_last_record)
+{
+	fx_issues is;
+	mdt_store_report rep;
+	size_t bad = 0;
+
+	(void)closing_store();
+	/* a new hash for the last record: nothing follows it to break a
+	 * link, but its head's root no longer matches */
+	fx_sql(&F, "UPDATE revocations SET hash = zeroblob(32) WHERE seq ="
+	    " (SELECT max(seq) FROM revocations)");
+	ck_assert_int_eq(fx_verify(&F, &is, &rep), -MDT_EAUDIT);
+	for (size_t i = 0; i < is.n; i++)
+		bad += is.v[i].kind == MDT_STORE_BAD_HEAD;
+	ck_assert_uint_eq(bad, 1);
 }
 END_TEST
 
@@ -377,6 +497,10 @@ main(void)
 	tcase_add_test(tc, verify_refuses_bad_head_signature);
 	tcase_add_test(tc, verify_refuses_removed_head);
 	tcase_add_test(tc, verify_heads_pin_the_tail);
+	tcase_add_test(tc, closing_leaves_cover_every_record);
+	tcase_add_test(tc, closing_leaf_finds_removed_last_record);
+	tcase_add_test(tc, closing_leaf_finds_changed_last_record);
+	tcase_add_test(tc, export_carries_the_heads);
 	if (!fx_backend_sqlite())
 		tcase_add_test(tc, two_writers_one_chain_of_heads);
 	tcase_add_test(tc, no_signer_no_receipts);

@@ -142,7 +142,8 @@ void mdt__pg_batch_clear(mdt_store *s);
  * receipt_send adds the staged head's two statements to the commit's
  * pipeline (counting them in *n); 0 when a send failed. */
 int mdt__pg_head_put(mdt_store *s, const mdt_receipt_head *h,
-    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch, mdt__op *end);
+    const uint8_t sig[MDT_STORE_SIG_BYTES], const struct mdt__rleaf *lv,
+    size_t n);
 int mdt__pg_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
     uint8_t sig[MDT_STORE_SIG_BYTES], struct mdt__rleaf **leaves,
     size_t *n);

@@ -29,29 +29,26 @@ mdt__pg_receipt_clear(mdt_store *s)
 
 /* The array literals of the batch's leaves: seqs, indexes, token ids. */
 static int
-leaf_arrays(struct mdt__pgrcpt *r, mdt__op *batch, mdt__op *end)
+leaf_arrays(struct mdt__pgrcpt *r, const struct mdt__rleaf *lv, size_t n)
 {
 	static const char hx[] = "0123456789abcdef";
-	size_t n = 0, o1 = 1, o2 = 1, o3 = 1;
+	size_t o1 = 1, o2 = 1, o3 = 1;
 
-	for (mdt__op *op = batch; op != end; op = op->next)
-		n += op->in_tree != 0;
 	r->seqs = mdt__malloc(n * 22 + 3);
 	r->idx = mdt__malloc(n * 12 + 3);
 	r->tokens = mdt__malloc(n * (2 * MDT_STORE_HASH_BYTES + 8) + 3);
 	if (r->seqs == NULL || r->idx == NULL || r->tokens == NULL)
 		return -MDT_ENOMEM;
 	r->seqs[0] = r->idx[0] = r->tokens[0] = '{';
-	for (mdt__op *op = batch; op != end; op = op->next) {
-		if (!op->in_tree)
-			continue;
-		const char *sep = o1 > 1 ? "," : "";
-		o1 += (size_t)sprintf(r->seqs + o1, "%s%" PRIu64, sep, op->seq);
-		o2 += (size_t)sprintf(r->idx + o2, "%s%" PRIu32, sep, op->leaf);
+	for (size_t k = 0; k < n; k++) {
+		const char *sep = k > 0 ? "," : "";
+		o1 += (size_t)sprintf(r->seqs + o1, "%s%" PRIu64, sep,
+		    lv[k].seq);
+		o2 += (size_t)sprintf(r->idx + o2, "%s%zu", sep, k);
 		o3 += (size_t)sprintf(r->tokens + o3, "%s\"\\\\x", sep);
 		for (size_t i = 0; i < MDT_STORE_HASH_BYTES; i++) {
-			r->tokens[o3++] = hx[op->token_id[i] >> 4];
-			r->tokens[o3++] = hx[op->token_id[i] & 15];
+			r->tokens[o3++] = hx[lv[k].token_id[i] >> 4];
+			r->tokens[o3++] = hx[lv[k].token_id[i] & 15];
 		}
 		r->tokens[o3++] = '"';
 	}
@@ -63,7 +60,8 @@ leaf_arrays(struct mdt__pgrcpt *r, mdt__op *batch, mdt__op *end)
 
 int
 mdt__pg_head_put(mdt_store *s, const mdt_receipt_head *h,
-    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch, mdt__op *end)
+    const uint8_t sig[MDT_STORE_SIG_BYTES], const struct mdt__rleaf *lv,
+    size_t n)
 {
 	struct mdt__pgrcpt *r = &s->bs->rcpt;
 	int rc;
@@ -74,7 +72,7 @@ mdt__pg_head_put(mdt_store *s, const mdt_receipt_head *h,
 	memcpy(r->sig, sig, MDT_STORE_SIG_BYTES);
 	r->first = (int64_t)h->first_seq;
 	r->last = (int64_t)h->last_seq;
-	if ((rc = leaf_arrays(r, batch, end)) != 0) {
+	if ((rc = leaf_arrays(r, lv, n)) != 0) {
 		mdt__pg_receipt_clear(s);
 		return rc;
 	}
@@ -164,9 +162,7 @@ read_leaves(mdt_store *s, int64_t first, struct mdt__rleaf **out,
     size_t *n)
 {
 	int rc, k;
-	PGresult *r = rq(s, "SELECT l.seq, d.hash, l.token_id FROM"
-	    " receipt_leaves l LEFT JOIN decisions d ON d.seq = l.seq"
-	    " WHERE l.first_seq = $1 ORDER BY l.leaf_index", first, &rc);
+	PGresult *r = rq(s, MDT__LEAVES_SQL("$1"), first, &rc);
 	struct mdt__rleaf *lv;
 
 	if (r == NULL)

@@ -22,9 +22,18 @@ mdt__pg_writer_open(mdt_store *s, char *err, size_t errlen)
 {
 	int rc;
 
-	if ((rc = mdt__pg_connect(s->path, &s->bs->w.c, err, errlen)) != 0)
+	PGresult *r;
+
+	if ((rc = mdt__pg_connect(s->path, &s->bs->w.c, err, errlen)) != 0 ||
+	    (rc = mdt__pg_schema(s->bs->w.c, 0, s->id, err, errlen)) != 0)
 		return rc;
-	return mdt__pg_schema(s->bs->w.c, 0, s->id, err, errlen);
+	/* what the heads already cover needs no checkpoint when idle */
+	r = PQexec(wc(s), "SELECT coalesce(max(last_seq), 0) FROM"
+	    " receipt_heads");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		s->w.rcover = (uint64_t)mdt__pg_int(r, 0, 0);
+	PQclear(r);
+	return 0;
 }
 
 void

@@ -1,7 +1,9 @@
 /*
  * Evidence export of the audit store as JSON lines: a header line naming
  * the store, then every chained record in sequence order with its prev
- * and hash, each checkpoint right after the record it covers.
+ * and hash, each checkpoint and receipt head right after the record it
+ * covers (a head with its leaves' seqs and token ids, so that a copy of
+ * the export kept elsewhere pins the log as its checkpoints would).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +18,18 @@ typedef struct exporter {
 	void *arg;
 	sqlite3_stmt *cp;   /* checkpoints in seq order */
 	int cp_has;
+	sqlite3_stmt *hd;   /* receipt heads in seq order (NULL: none) */
+	sqlite3_stmt *lf;   /* their leaves, in the same order */
+	int hd_has, lf_has;
 	char err[MDT_ERRMSG_MAX];
 } exporter;
 
 static json_t *
 hex_json(const void *p, int len)
 {
-	char hex[2 * 64 + 1];
+	char hex[2 * 128 + 1]; /* a receipt head is 109 bytes */
 
-	if (p == NULL || len < 0 || len > 64)
+	if (p == NULL || len < 0 || len > 128)
 		return json_null();
 	mdt__hex(p, (size_t)len, hex);
 	return json_string(hex);
@@ -82,6 +87,50 @@ emit_checkpoints(exporter *x, uint64_t upto)
 	return rc;
 }
 
+/* The leaves of the head whose first seq is first: [[seq, token id]...]. */
+static json_t *
+head_leaves(exporter *x, int64_t first)
+{
+	json_t *a = json_array();
+
+	while (a != NULL && x->lf_has &&
+	    sqlite3_column_int64(x->lf, 0) <= first) {
+		if (sqlite3_column_int64(x->lf, 0) == first &&
+		    json_array_append_new(a, json_pack("[I, o]",
+		    (json_int_t)sqlite3_column_int64(x->lf, 1),
+		    hex_json(sqlite3_column_blob(x->lf, 2),
+		    sqlite3_column_bytes(x->lf, 2)))) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		x->lf_has = sqlite3_step(x->lf) == SQLITE_ROW;
+	}
+	return a;
+}
+
+/* Emits the receipt heads whose batches end at or before `upto`. */
+static int
+emit_heads(exporter *x, uint64_t upto)
+{
+	sqlite3_stmt *st = x->hd;
+	int rc = 0;
+
+	while (rc == 0 && x->hd_has &&
+	    (uint64_t)sqlite3_column_int64(st, 1) <= upto) {
+		int64_t first = sqlite3_column_int64(st, 0);
+		rc = emit_json(x, json_pack("{s:I, s:s, s:I, s:o, s:o, s:o}",
+		    "seq", (json_int_t)sqlite3_column_int64(st, 1), "kind",
+		    "receipt_head", "first_seq", (json_int_t)first, "head",
+		    hex_json(sqlite3_column_blob(st, 2),
+		    sqlite3_column_bytes(st, 2)), "sig",
+		    hex_json(sqlite3_column_blob(st, 3),
+		    sqlite3_column_bytes(st, 3)), "leaves",
+		    head_leaves(x, first)));
+		x->hd_has = sqlite3_step(st) == SQLITE_ROW;
+	}
+	return rc;
+}
+
 static int
 emit_record(exporter *x, const mdt__mrow *row)
 {
@@ -110,6 +159,15 @@ run(mdt_store *s, sqlite3 *db, const char *task_id, exporter *x)
 	    " FROM checkpoints ORDER BY seq", -1, &x->cp, NULL) != SQLITE_OK)
 		return mdt__store_sqlerr(s, db, SQLITE_ERROR, "checkpoints");
 	x->cp_has = sqlite3_step(x->cp) == SQLITE_ROW;
+	/* a store without receipt tables has no heads */
+	if (sqlite3_prepare_v2(db, "SELECT first_seq, last_seq, head, sig FROM"
+	    " receipt_heads ORDER BY first_seq", -1, &x->hd, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(db, "SELECT first_seq, seq,"
+	    " token_id FROM receipt_leaves ORDER BY first_seq, leaf_index", -1,
+	    &x->lf, NULL) == SQLITE_OK) {
+		x->hd_has = sqlite3_step(x->hd) == SQLITE_ROW;
+		x->lf_has = sqlite3_step(x->lf) == SQLITE_ROW;
+	}
 	if ((rc = mdt__merge_open(db, task_id, &m, x->err,
 	    sizeof(x->err))) != 0)
 		return rc;
@@ -118,10 +176,14 @@ run(mdt_store *s, sqlite3 *db, const char *task_id, exporter *x)
 	    sizeof(x->err))) == 1) {
 		rc = emit_checkpoints(x, row.seq - 1);
 		if (rc == 0)
+			rc = emit_heads(x, row.seq - 1);
+		if (rc == 0)
 			rc = emit_record(x, &row);
 	}
 	if (rc == 0)
 		rc = emit_checkpoints(x, UINT64_MAX);
+	if (rc == 0)
+		rc = emit_heads(x, UINT64_MAX);
 	mdt__merge_close(m);
 	return rc;
 }
@@ -152,6 +214,8 @@ mdt__sq_export_jsonl(mdt_store *store, const char *task_id,
 		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	}
 	sqlite3_finalize(x.cp);
+	sqlite3_finalize(x.hd);
+	sqlite3_finalize(x.lf);
 	if (x.err[0] != '\0')
 		mdt__store_seterr(store, "%s", x.err);
 	mdt__reader_release(r);

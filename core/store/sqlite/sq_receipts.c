@@ -36,22 +36,25 @@ mdt__sq_receipts_open(mdt_store *s, char *err, size_t errlen)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		mdt_receipt_head h;
 		if (mdt_receipt_head_decode(sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), &h) == 0)
+		    (size_t)sqlite3_column_bytes(st, 0), &h) == 0) {
 			mdt_receipt_head_hash(&h, s->w.last_head);
+			s->w.rcover = h.last_seq;
+		}
 	}
 	sqlite3_finalize(st);
 	return 0;
 }
 
 static int
-put_leaf(mdt_store *s, const mdt__op *op, uint64_t first)
+put_leaf(mdt_store *s, const struct mdt__rleaf *l, uint64_t first,
+    size_t index)
 {
 	sqlite3_stmt *st = s->bs->st[MDT__W_LEAF_INSERT];
 
-	if (sqlite3_bind_int64(st, 1, (int64_t)op->seq) != SQLITE_OK ||
+	if (sqlite3_bind_int64(st, 1, (int64_t)l->seq) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, (int64_t)first) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, op->leaf) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 4, op->token_id, 32, SQLITE_STATIC) !=
+	    sqlite3_bind_int64(st, 3, (int64_t)index) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 4, l->token_id, 32, SQLITE_STATIC) !=
 	    SQLITE_OK) {
 		sqlite3_reset(st);
 		return mdt__store_sqlerr(s, s->bs->db, SQLITE_ERROR, "leaf");
@@ -61,7 +64,8 @@ put_leaf(mdt_store *s, const mdt__op *op, uint64_t first)
 
 int
 mdt__sq_head_put(mdt_store *s, const mdt_receipt_head *h,
-    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch, mdt__op *end)
+    const uint8_t sig[MDT_STORE_SIG_BYTES], const struct mdt__rleaf *lv,
+    size_t n)
 {
 	sqlite3_stmt *st = s->bs->st[MDT__W_HEAD_INSERT];
 	uint8_t hb[MDT_RECEIPT_HEAD_BYTES];
@@ -79,9 +83,8 @@ mdt__sq_head_put(mdt_store *s, const mdt_receipt_head *h,
 	}
 	if ((rc = mdt__step_done(s, st, "receipt head")) != 0)
 		return rc;
-	for (mdt__op *op = batch; rc == 0 && op != end; op = op->next)
-		if (op->in_tree)
-			rc = put_leaf(s, op, h->first_seq);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = put_leaf(s, &lv[i], h->first_seq, i);
 	return rc;
 }
 
@@ -122,10 +125,14 @@ mdt__sq_read_leaves(sqlite3 *db, int64_t first, struct mdt__rleaf **out,
 	size_t k = 0;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT l.seq, d.hash, l.token_id FROM"
-	    " receipt_leaves l LEFT JOIN decisions d ON d.seq = l.seq"
-	    " WHERE l.first_seq = ?1 ORDER BY l.leaf_index", -1, &st, NULL) !=
-	    SQLITE_OK)
+	/* A store without the newer kinds' tables was never written by a
+	 * writer that adds closing leaves (writers add every table first):
+	 * its leaves are all decisions. */
+	if (sqlite3_prepare_v2(db, MDT__LEAVES_SQL("?1"), -1, &st, NULL) !=
+	    SQLITE_OK && sqlite3_prepare_v2(db, "SELECT l.seq, d.hash,"
+	    " l.token_id FROM receipt_leaves l LEFT JOIN decisions d ON"
+	    " d.seq = l.seq WHERE l.first_seq = ?1 ORDER BY l.leaf_index", -1,
+	    &st, NULL) != SQLITE_OK)
 		return -MDT_ESTORE;
 	sqlite3_bind_int64(st, 1, first);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
@@ -211,8 +218,9 @@ head_fault(sqlite3 *db, sqlite3_stmt *st, const mdt_pubkey *pk,
 		why = "cannot rebuild its tree";
 	else {
 		if (memcmp(mdt__rtree_root(&t), h->root, 32) != 0)
-			why = "the batch's decisions do not give the signed root"
-			    " (a decision or a leaf's token id was changed)";
+			why = "the batch's records do not give the signed root"
+			    " (a decision, the batch's last record or a leaf's"
+			    " token id was changed or removed)";
 		mdt__rtree_free(&t);
 	}
 	mdt__free(lv);

@@ -183,7 +183,8 @@ int mdt__sq_writer_open(mdt_store *s, char *err, size_t errlen);
 struct mdt__rleaf;
 int mdt__sq_receipts_open(mdt_store *s, char *err, size_t errlen);
 int mdt__sq_head_put(mdt_store *s, const mdt_receipt_head *h,
-    const uint8_t sig[MDT_STORE_SIG_BYTES], mdt__op *batch, mdt__op *end);
+    const uint8_t sig[MDT_STORE_SIG_BYTES], const struct mdt__rleaf *lv,
+    size_t n);
 int mdt__sq_get_receipt(mdt_store *s, uint64_t seq, mdt_receipt_head *h,
     uint8_t sig[MDT_STORE_SIG_BYTES], struct mdt__rleaf **leaves,
     size_t *n);

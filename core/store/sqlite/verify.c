@@ -371,8 +371,9 @@ finish(verifier *v)
 		issue(v, MDT_STORE_TRUNCATED, last + 1, v->head_last, "records %"
 		    PRIu64 "..%" PRIu64 " covered by a receipt head are "
 		    "missing (log truncated)", last + 1, v->head_last);
-	/* A valid head signs its last decision's chained hash, which
-	 * pins every record before it, as a checkpoint does. */
+	/* A valid head signs its batch's last record's chained hash (a
+	 * decision, or its closing leaf), which pins every record before
+	 * it, as a checkpoint does. */
 	lcp = v->rep.last_checkpoint_seq > v->head_last ?
 	    v->rep.last_checkpoint_seq : v->head_last;
 	v->rep.unsigned_records = last > lcp ? last - lcp : 0;
@@ -450,6 +451,7 @@ check_heads(verifier *v)
 	if (rc != 0)
 		snprintf(v->err, sizeof(v->err), "checking receipt heads: %s",
 		    sqlite3_errmsg(v->db));
+	v->rep.last_head_seq = v->head_last;
 	return rc;
 }
 
