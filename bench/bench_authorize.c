@@ -35,6 +35,12 @@
  * Both echo comparisons alternate authorize and echo runs, three of each,
  * and use each side's median.
  *
+ * MDT_BENCH_ECHO_WORK_US=N is a diagnostic: the echo server spends N us
+ * of CPU on each request before answering it, so that an echo doing the
+ * broker's own CPU work per request (the "CPU per authorize" line) can be
+ * set beside authorize.  The ratios are then against that echo, not the
+ * targets' bare one; the bench says so when it starts.
+ *
  * The paced runs are open loop: each client sends at the instants of a
  * Poisson process of its share of the rate (independent exponential
  * gaps, so the clients are not in step and the total is Poisson too), and
@@ -230,7 +236,25 @@ struct ectx {
 	nng_ctx ctx;
 	nng_aio *aio;
 	int sending;
+	long work_us; /* CPU spent on each request (MDT_BENCH_ECHO_WORK_US) */
 };
+
+/* Burns us microseconds of this thread's CPU: an echo given the work an
+ * authorize does, to tell the cost of the work from that of the broker's
+ * thread hand-offs and commits. */
+static void
+spin(long us)
+{
+	struct timespec t0, t1;
+
+	if (us <= 0)
+		return;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	do
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	while ((t1.tv_sec - t0.tv_sec) * 1000000L +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000 < us);
+}
 
 static void
 echo_cb(void *arg)
@@ -252,6 +276,7 @@ echo_cb(void *arg)
 		return;
 	}
 	e->sending = 1;
+	spin(e->work_us);
 	nng_aio_set_msg(e->aio, nng_aio_get_msg(e->aio));
 	nng_ctx_send(e->ctx, e->aio);
 }
@@ -259,9 +284,12 @@ echo_cb(void *arg)
 static int
 echo_start(nng_socket *s, struct ectx *ctxs, const char *url)
 {
+	const char *w = getenv("MDT_BENCH_ECHO_WORK_US");
+
 	if (nng_rep0_open(s) != 0 || nng_listen(*s, url, NULL, 0) != 0)
 		return -1;
 	for (int i = 0; i < ECHO_CTX; i++) {
+		ctxs[i].work_us = w != NULL ? atol(w) : 0;
 		if (nng_ctx_open(&ctxs[i].ctx, *s) != 0 ||
 		    nng_aio_alloc(&ctxs[i].aio, echo_cb, &ctxs[i]) != 0)
 			return -1;
@@ -682,6 +710,10 @@ main(void)
 		return 1;
 	}
 	snprintf(echo_url, sizeof(echo_url), "ipc://%s/echo.sock", B.dir);
+	if (getenv("MDT_BENCH_ECHO_WORK_US") != NULL)
+		printf("MDT_BENCH_ECHO_WORK_US=%s: the echo spends that many us of"
+		    " CPU per request; the ratios below are against it, not the"
+		    " targets' bare echo\n", getenv("MDT_BENCH_ECHO_WORK_US"));
 	if ((echo = echo_spawn(echo_url)) < 0) {
 		fprintf(stderr, "bench_authorize: cannot start the echo server\n");
 		bt_cleanup(&B);
