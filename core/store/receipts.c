@@ -133,9 +133,9 @@ mdt__receipts_end(mdt_store *s, int ok)
 	if (ok) {
 		mdt_receipt_head_hash(&s->w.rb->head, s->w.last_head);
 		s->w.rcover = s->w.rb->head.last_seq;
-	}
-	else
+	} else {
 		mdt__receipts_release(s);
+	}
 }
 
 int
